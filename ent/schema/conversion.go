@@ -1,0 +1,81 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"github.com/gokart/gokart/integration"
+	"github.com/gokart/gokart/lifecycle"
+)
+
+// Conversion is one completed event reported by a network, attributed to a click.
+type Conversion struct{ ent.Schema }
+
+// Annotations of the Conversion.
+func (Conversion) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.QueryField(),
+		entgql.RelayConnection(),
+		schema.Comment("A conversion: an event completed by a member, reported by the network and attributed to a click, offer and event."),
+	}
+}
+
+// Mixin of the Conversion.
+func (Conversion) Mixin() []ent.Mixin { return []ent.Mixin{TenantMixin{}, TimeMixin{}} }
+
+// Fields of the Conversion.
+func (Conversion) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("click_id").Immutable().Comment("The attributed click."),
+		field.Int("offer_id").Immutable().Comment("The converted offer."),
+		field.Int("offer_event_id").Immutable().Comment("The converted event."),
+		field.Enum("integration_system").GoType(integration.Code("")).Immutable().
+			Comment("The network that reported the conversion; part of the idempotency key.").
+			Annotations(entgql.Skip()),
+		field.String("network_conversion_id").Optional().Nillable().Immutable().MaxLen(255).
+			Comment("The network's id of the action (`cnv_conversion_id`); unique per account and network."),
+		field.Enum("status").GoType(lifecycle.Status("")).
+			Comment("PENDING, APPROVED, REVERSED, or REJECTED by one of our rules.").
+			Annotations(entgql.OrderField("STATUS"), entgql.Type("ConversionStatus")),
+		field.String("reason").Optional().MaxLen(500).Comment("Why the status is what it is, e.g. the rule that rejected it."),
+		moneyField("payout", "What the conversion pays, in `currency`."),
+		optionalMoney("amount", "The sale amount reported by the network, for revenue-share offers."),
+		field.String("currency").MinLen(3).MaxLen(3).Comment("ISO 4217 currency of payout and amount."),
+		field.String("pub_member_id").Optional().MaxLen(255).Comment("The member, copied from the click."),
+		field.JSON("extras", map[string]string{}).Optional().
+			Comment("Optional extras from the postback: cnv_user_id, cnv_email, cnv_conversion_ip_address, cnv_sub_1..5.").
+			Annotations(entgql.Skip()),
+	}
+}
+
+// Edges of the Conversion.
+func (Conversion) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("click", Click.Type).Ref("conversions").Field("click_id").Unique().Required().Immutable().
+			Comment("The attributed click."),
+		edge.From("offer", Offer.Type).Ref("conversions").Field("offer_id").Unique().Required().Immutable().
+			Comment("The converted offer."),
+		edge.From("event", OfferEvent.Type).Ref("conversions").Field("offer_event_id").Unique().Required().Immutable().
+			Comment("The converted event."),
+		edge.To("history", ConversionStatusChange.Type).Comment("Status changes, oldest first."),
+		edge.To("postback_logs", PostbackLog.Type).Comment("Postbacks that touched this conversion.").
+			Annotations(entgql.Skip()),
+	}
+}
+
+// Indexes of the Conversion: a network's conversion id, or else the click and event, make a
+// conversion once.
+func (Conversion) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("account_id", "integration_system", "network_conversion_id").Unique(),
+		index.Fields("account_id", "click_id", "offer_event_id").Unique(),
+		index.Fields("account_id", "created_at"),
+		index.Fields("account_id", "offer_id", "created_at"),
+		index.Fields("offer_event_id", "created_at"),
+		index.Fields("offer_id", "pub_member_id"),
+	}
+}

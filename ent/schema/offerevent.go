@@ -1,0 +1,65 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// OfferEvent is one trackable action of an offer ("Sign Up", "First Purchase").
+type OfferEvent struct{ ent.Schema }
+
+// Annotations of the OfferEvent.
+func (OfferEvent) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.RelayConnection(),
+		entgql.QueryField(),
+		schema.Comment("An event of an offer: the action a member completes, identified in postbacks by `cnv_event_id`."),
+	}
+}
+
+// Mixin of the OfferEvent.
+func (OfferEvent) Mixin() []ent.Mixin { return []ent.Mixin{TenantMixin{}, TimeMixin{}} }
+
+// Fields of the OfferEvent.
+func (OfferEvent) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("offer_id").Immutable().Comment("The offer the event belongs to."),
+		field.String("name").NotEmpty().MaxLen(200).Comment("The name shown on the offer card.").
+			Annotations(entgql.OrderField("NAME")),
+		field.String("event_id").NotEmpty().MaxLen(255).
+			Comment("The value expected in the postback's `cnv_event_id` (for Impact, the Action Tracker name)."),
+		field.String("match_key").NotEmpty().MaxLen(255).
+			Comment("The event id folded for tolerant matching: trimmed, lower case, `+` and `%20` as spaces.").
+			Annotations(entgql.Skip()),
+		field.Int("position").Default(0).Comment("Place of the event on the card, from 0.").
+			Annotations(entgql.OrderField("POSITION")),
+		moneyField("payout", "What a conversion of this event pays, in the offer's currency."),
+		optionalInt("cap_daily", "Most conversions of this event per day."),
+		optionalInt("cap_weekly", "Most conversions of this event per week."),
+		optionalInt("cap_monthly", "Most conversions of this event per month."),
+		optionalInt("cap_total", "Most conversions of this event in all."),
+	}
+}
+
+// Edges of the OfferEvent.
+func (OfferEvent) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("offer", Offer.Type).Ref("events").Field("offer_id").Unique().Required().Immutable().
+			Comment("The offer the event belongs to."),
+		edge.To("conversions", Conversion.Type).Comment("Conversions of this event.").
+			Annotations(entgql.RelayConnection()),
+	}
+}
+
+// Indexes of the OfferEvent: an event id is unique within its offer, exactly and tolerantly.
+func (OfferEvent) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("account_id", "offer_id", "event_id").Unique(),
+		index.Fields("account_id", "offer_id", "match_key").Unique(),
+		index.Fields("offer_id", "position"),
+	}
+}

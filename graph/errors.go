@@ -1,0 +1,91 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/gokart/gokart/auth"
+	"github.com/gokart/gokart/ent"
+	"github.com/gokart/gokart/ent/schema"
+	"github.com/gokart/gokart/errcode"
+)
+
+// nodeError turns every way of not finding a node (unknown id range, another account's row,
+// a deleted row) into the same NOT_FOUND, so ids reveal nothing about other accounts.
+func nodeError(id int, err error) error {
+	if err == nil {
+		return nil
+	}
+	if ent.IsNotFound(err) || strings.Contains(err.Error(), "noder") || strings.Contains(err.Error(), "invalid ID") {
+		return errcode.New(errcode.NotFound, "no node with id %d", id)
+	}
+	return err
+}
+
+// ErrorPresenter puts a machine-readable `extensions.code` on every error and, for validation,
+// the field at fault. Anything that is not a known client error is logged and shown as a
+// generic INTERNAL error, so internals never leak.
+func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gerr := graphql.DefaultErrorPresenter(ctx, err)
+		if gerr.Extensions == nil {
+			gerr.Extensions = map[string]any{}
+		}
+		// Errors of the request itself (parse, validation, variable coercion) come from gqlgen
+		// with their own codes.
+		if c, ok := gerr.Extensions["code"].(string); ok && strings.HasPrefix(c, "GRAPHQL_") {
+			gerr.Extensions["code"] = string(errcode.Validation)
+			gerr.Extensions["reason"] = c
+			return gerr
+		}
+		var e *errcode.Error
+		switch {
+		case errors.As(err, &e):
+			gerr.Message = e.Message
+			gerr.Extensions["code"] = string(e.Code)
+			if e.Field != "" {
+				gerr.Extensions["field"] = e.Field
+			}
+		case ent.IsNotFound(err):
+			gerr.Message = "not found"
+			gerr.Extensions["code"] = string(errcode.NotFound)
+		case ent.IsConstraintError(err):
+			gerr.Message = "conflicts with existing data"
+			gerr.Extensions["code"] = string(errcode.Conflict)
+		case ent.IsValidationError(err):
+			var ve *ent.ValidationError
+			errors.As(err, &ve)
+			gerr.Message = ve.Error()
+			gerr.Extensions["code"] = string(errcode.Validation)
+			gerr.Extensions["field"] = ve.Name
+		case errors.Is(err, auth.ErrUnauthenticated), errors.Is(err, schema.ErrNoViewer):
+			gerr.Message = auth.ErrUnauthenticated.Error()
+			gerr.Extensions["code"] = string(errcode.Unauthenticated)
+		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+			gerr.Message = "request cancelled or timed out"
+			gerr.Extensions["code"] = string(errcode.Internal)
+		default:
+			var inner *gqlerror.Error
+			if errors.As(err, &inner) && inner.Extensions["code"] != nil && err == error(inner) {
+				return gerr // already shaped by gqlgen (e.g. complexity limit)
+			}
+			log.ErrorContext(ctx, "graphql resolver failed", "err", err, "path", gerr.Path.String())
+			gerr.Message = "internal error"
+			gerr.Extensions["code"] = string(errcode.Internal)
+		}
+		return gerr
+	}
+}
+
+// Recover turns a panic in a resolver into an INTERNAL error and logs it.
+func Recover(log *slog.Logger) graphql.RecoverFunc {
+	return func(ctx context.Context, p any) error {
+		log.ErrorContext(ctx, "graphql resolver panicked", "panic", p)
+		return errcode.New(errcode.Internal, "internal error")
+	}
+}

@@ -1,0 +1,97 @@
+// Package storage opens the database named by DATABASE_URL: PostgreSQL through lib/pq in
+// production, or an embedded SQLite file through a pure-Go driver for a zero-setup first run.
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	_ "github.com/lib/pq"  // registers "postgres"
+	_ "modernc.org/sqlite" // registers "sqlite"
+
+	"github.com/gokart/gokart/ent"
+	_ "github.com/gokart/gokart/ent/runtime" // registers schema hooks and interceptors
+)
+
+// DefaultSQLitePath is where the database lives when DATABASE_URL is unset.
+const DefaultSQLitePath = "gokart.db"
+
+// DB is an open database: the raw handle for migrations and health checks, and the Ent client.
+type DB struct {
+	SQL     *sql.DB
+	Dialect string
+	Client  *ent.Client
+}
+
+// Open connects to url: "" or "sqlite:PATH" or a path ending in .db for SQLite, postgres:// or
+// postgresql:// for PostgreSQL. It does not migrate.
+func Open(ctx context.Context, url string, opts ...ent.Option) (*DB, error) {
+	drv, name, err := openSQL(url)
+	if err != nil {
+		return nil, err
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := drv.PingContext(pingCtx); err != nil {
+		drv.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", name, err)
+	}
+	client := ent.NewClient(append([]ent.Option{ent.Driver(entsql.OpenDB(name, drv))}, opts...)...)
+	return &DB{SQL: drv, Dialect: name, Client: client}, nil
+}
+
+func openSQL(url string) (*sql.DB, string, error) {
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		db, err := sql.Open("postgres", url)
+		if err != nil {
+			return nil, "", fmt.Errorf("open postgres: %w", err)
+		}
+		db.SetMaxOpenConns(32)
+		db.SetMaxIdleConns(32)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		return db, dialect.Postgres, nil
+	case url == "", strings.HasPrefix(url, "sqlite:"), strings.HasSuffix(url, ".db"):
+		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite://"), "sqlite:")
+		if path == "" {
+			path = DefaultSQLitePath
+		}
+		db, err := sql.Open("sqlite", SQLiteDSN(path))
+		if err != nil {
+			return nil, "", fmt.Errorf("open sqlite %s: %w", path, err)
+		}
+		// One connection: SQLite takes one writer at a time, so requests queue in the pool
+		// instead of failing with "database is locked".
+		db.SetMaxOpenConns(1)
+		return db, dialect.SQLite, nil
+	default:
+		return nil, "", fmt.Errorf("DATABASE_URL %q: want postgres://… or a SQLite file (sqlite:PATH)", redact(url))
+	}
+}
+
+// SQLiteDSN is the modernc DSN for a file with WAL, a busy timeout and foreign keys on.
+func SQLiteDSN(path string) string {
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	return "file:" + path + sep + "_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+}
+
+// redact hides a password in a URL for error messages.
+func redact(url string) string {
+	if at := strings.LastIndex(url, "@"); at > 0 {
+		if i := strings.Index(url, "://"); i >= 0 && i < at {
+			return url[:i+3] + "…" + url[at:]
+		}
+	}
+	return url
+}
+
+// Close closes the client and the database.
+func (d *DB) Close() error { return d.Client.Close() }
