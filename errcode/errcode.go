@@ -51,7 +51,9 @@ func Invalid(field, format string, args ...any) *Error {
 type List []*Error
 
 // Add appends a VALIDATION error for field.
-func (l *List) Add(field, format string, args ...any) { *l = append(*l, Invalid(field, format, args...)) }
+func (l *List) Add(field, format string, args ...any) {
+	*l = append(*l, Invalid(field, format, args...))
+}
 
 // Err returns the list as an error, or nil when it is empty.
 func (l List) Err() error {

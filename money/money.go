@@ -69,7 +69,8 @@ func digits(s string) bool {
 	return true
 }
 
-// String prints the shortest exact decimal: 12500000 → "12.5", 0 → "0".
+// String prints the exact decimal with at least two decimal places, as amounts of money are
+// written: 12500000 → "12.50", 0 → "0.00", 1 → "0.000001".
 func (m Micros) String() string {
 	v := int64(m)
 	sign := ""
@@ -77,10 +78,10 @@ func (m Micros) String() string {
 		sign, v = "-", -v
 	}
 	whole, frac := v/Scale, v%Scale
-	if frac == 0 {
-		return sign + strconv.FormatInt(whole, 10)
-	}
 	fs := strings.TrimRight(fmt.Sprintf("%06d", frac), "0")
+	for len(fs) < 2 {
+		fs += "0"
+	}
 	return sign + strconv.FormatInt(whole, 10) + "." + fs
 }
 

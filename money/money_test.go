@@ -32,7 +32,7 @@ func TestParseReadsPlainDecimalsExactly(t *testing.T) {
 
 func TestStringRoundTrips(t *testing.T) {
 	t.Parallel()
-	for _, s := range []string{"0", "12.5", "-0.000001", "1000000", "3.141592"} {
+	for _, s := range []string{"0.00", "12.50", "-0.000001", "1000000.00", "3.141592", "0.10"} {
 		m, err := Parse(s)
 		if err != nil {
 			t.Fatal(err)

@@ -107,7 +107,7 @@ func ValidColumn(column string) bool {
 //
 //	import _ "github.com/gokart/gokart/ent/runtime"
 var (
-	Hooks        [1]ent.Hook
+	Hooks        [2]ent.Hook
 	Interceptors [1]ent.Interceptor
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
 	DefaultCreatedAt func() time.Time

@@ -373,7 +373,9 @@ func init() {
 	offer.DefaultTimeZone = offerDescTimeZone.Default.(string)
 	offereventMixin := schema.OfferEvent{}.Mixin()
 	offereventMixinHooks0 := offereventMixin[0].Hooks()
+	offereventHooks := schema.OfferEvent{}.Hooks()
 	offerevent.Hooks[0] = offereventMixinHooks0[0]
+	offerevent.Hooks[1] = offereventHooks[0]
 	offereventMixinInters0 := offereventMixin[0].Interceptors()
 	offerevent.Interceptors[0] = offereventMixinInters0[0]
 	offereventMixinFields1 := offereventMixin[1].Fields()

@@ -10,6 +10,7 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 
+	"github.com/gokart/gokart/ent/intercept"
 	"github.com/gokart/gokart/viewer"
 )
 
@@ -49,9 +50,14 @@ func (Account) Interceptors() []ent.Interceptor {
 			if !ok {
 				return ErrNoViewer
 			}
-			if !v.System {
-				q.(interface{ WhereP(...func(*sql.Selector)) }).WhereP(sql.FieldEQ("id", v.AccountID))
+			if v.System {
+				return nil
 			}
+			wq, err := intercept.NewQuery(q)
+			if err != nil {
+				return err
+			}
+			wq.WhereP(sql.FieldEQ("id", v.AccountID))
 			return nil
 		}),
 	}

@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/mixin"
 
+	"github.com/gokart/gokart/ent/intercept"
 	"github.com/gokart/gokart/viewer"
 )
 
@@ -74,9 +75,9 @@ func (TenantMixin) Interceptors() []ent.Interceptor {
 			if v.System {
 				return nil
 			}
-			wq, ok := q.(interface{ WhereP(...func(*sql.Selector)) })
-			if !ok {
-				return fmt.Errorf("tenant filter: unexpected query type %T", q)
+			wq, err := intercept.NewQuery(q)
+			if err != nil {
+				return fmt.Errorf("tenant filter: %w", err)
 			}
 			wq.WhereP(sql.FieldEQ("account_id", v.AccountID))
 			return nil

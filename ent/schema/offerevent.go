@@ -1,12 +1,17 @@
 package schema
 
 import (
+	"context"
+	"fmt"
+
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+
+	"github.com/gokart/gokart/attribution"
 )
 
 // OfferEvent is one trackable action of an offer ("Sign Up", "First Purchase").
@@ -42,6 +47,27 @@ func (OfferEvent) Fields() []ent.Field {
 		optionalInt("cap_weekly", "Most conversions of this event per week."),
 		optionalInt("cap_monthly", "Most conversions of this event per month."),
 		optionalInt("cap_total", "Most conversions of this event in all."),
+	}
+}
+
+// Hooks of the OfferEvent keep match_key derived from event_id, whoever writes the event.
+func (OfferEvent) Hooks() []ent.Hook {
+	return []ent.Hook{
+		func(next ent.Mutator) ent.Mutator {
+			return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+				em, ok := m.(interface {
+					EventID() (string, bool)
+					SetMatchKey(string)
+				})
+				if !ok {
+					return nil, fmt.Errorf("offer event hook: unexpected mutation %T", m)
+				}
+				if id, set := em.EventID(); set {
+					em.SetMatchKey(attribution.EventMatchKey(id))
+				}
+				return next.Mutate(ctx, m)
+			})
+		},
 	}
 }
 

@@ -1,0 +1,24 @@
+// Package attribution decides which click, offer and event a network's postback belongs to.
+package attribution
+
+import (
+	"net/url"
+	"strings"
+)
+
+// EventMatchKey folds an event id for tolerant matching: networks and brand managers spell
+// "Sign Up" as "sign up", " Sign Up ", "Sign+Up" or "Sign%20Up", and all of them mean one
+// event. It is stored beside each event (unique within the offer), so a tolerant match is one
+// indexed lookup.
+func EventMatchKey(eventID string) string {
+	s := eventID
+	// A literal id pasted into a URL may arrive still escaped once more.
+	if strings.Contains(s, "%") {
+		if u, err := url.PathUnescape(s); err == nil {
+			s = u
+		}
+	}
+	s = strings.ReplaceAll(s, "+", " ")
+	s = strings.Join(strings.Fields(s), " ")
+	return strings.ToLower(s)
+}

@@ -1,0 +1,83 @@
+// Package config reads the server's settings from the environment, with a matching flag for
+// each variable; a flag wins over its variable.
+package config
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Config is everything the server needs to start.
+type Config struct {
+	DatabaseURL   string
+	Addr          string
+	BaseURL       string
+	LogLevel      slog.Level
+	Introspection bool
+	Playground    bool
+	// ComplexityLimit caps the cost of one GraphQL operation.
+	ComplexityLimit int
+}
+
+// setting is one row of the configuration table: a variable, its flag and its default.
+type setting struct {
+	env, flag, def, usage string
+}
+
+// Settings is the configuration table, as the README shows it.
+var Settings = []setting{
+	{"DATABASE_URL", "database-url", "", "postgres://… for PostgreSQL; unset for the SQLite file gokart.db"},
+	{"ADDR", "addr", ":8080", "address to listen on"},
+	{"BASE_URL", "base-url", "http://localhost:8080", "public URL of this server, used in the click and postback URLs handed out"},
+	{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
+	{"INTROSPECTION", "introspection", "true", "allow GraphQL introspection (still needs an API key)"},
+	{"PLAYGROUND", "playground", "true", "serve the GraphQL playground at /"},
+	{"COMPLEXITY_LIMIT", "complexity-limit", "2000", "most complexity points one GraphQL operation may cost"},
+}
+
+// Load reads the environment through getenv, then the flags in args.
+func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("gokart serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	vals := map[string]*string{}
+	for _, s := range Settings {
+		def := s.def
+		if v := getenv(s.env); v != "" {
+			def = v
+		}
+		vals[s.env] = fs.String(s.flag, def, s.usage+" ($"+s.env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	c := Config{
+		DatabaseURL: *vals["DATABASE_URL"],
+		Addr:        *vals["ADDR"],
+		BaseURL:     strings.TrimRight(*vals["BASE_URL"], "/"),
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(*vals["LOG_LEVEL"])); err != nil {
+		return Config{}, fmt.Errorf("LOG_LEVEL: %w", err)
+	}
+	var err error
+	if c.Introspection, err = strconv.ParseBool(*vals["INTROSPECTION"]); err != nil {
+		return Config{}, fmt.Errorf("INTROSPECTION: %w", err)
+	}
+	if c.Playground, err = strconv.ParseBool(*vals["PLAYGROUND"]); err != nil {
+		return Config{}, fmt.Errorf("PLAYGROUND: %w", err)
+	}
+	if c.ComplexityLimit, err = strconv.Atoi(*vals["COMPLEXITY_LIMIT"]); err != nil || c.ComplexityLimit < 1 {
+		return Config{}, fmt.Errorf("COMPLEXITY_LIMIT: want a positive integer, got %q", *vals["COMPLEXITY_LIMIT"])
+	}
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return Config{}, fmt.Errorf("BASE_URL: want an absolute http(s) URL, got %q", c.BaseURL)
+	}
+	return c, nil
+}
