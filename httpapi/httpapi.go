@@ -78,6 +78,7 @@ func New(db *storage.DB, opts Options) http.Handler {
 		writeText(w, http.StatusOK, "ready")
 	})
 	mux.Handle("GET /metrics", m.handler())
+	mountTracking(mux, db, log)
 	return observe(log, m, cors(mux))
 }
 

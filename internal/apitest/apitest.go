@@ -1,0 +1,126 @@
+// Package apitest runs the real HTTP server on loopback over a test database and speaks
+// GraphQL to it over real requests.
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/gokart/gokart/accounts"
+	"github.com/gokart/gokart/httpapi"
+	"github.com/gokart/gokart/storage"
+)
+
+// Server is a running gokart HTTP server.
+type Server struct {
+	URL string
+	DB  *storage.DB
+}
+
+// Start serves httpapi over db on 127.0.0.1 until the test ends.
+func Start(t testing.TB, db *storage.DB) *Server {
+	t.Helper()
+	var h http.Handler
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(ts.Close)
+	h = httpapi.New(db, httpapi.Options{
+		BaseURL: ts.URL, Introspection: true, Playground: true, ComplexityLimit: 2000,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	return &Server{URL: ts.URL, DB: db}
+}
+
+// NewAccount creates an account and returns its keys.
+func (s *Server) NewAccount(t testing.TB, name string) accounts.Keys {
+	t.Helper()
+	k, err := accounts.Create(context.Background(), s.DB.Client, name)
+	if err != nil {
+		t.Fatalf("create account: %v", err)
+	}
+	return k
+}
+
+// Error is one GraphQL error as received.
+type Error struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+// Code is the error's extensions.code.
+func (e Error) Code() string { s, _ := e.Extensions["code"].(string); return s }
+
+// Field is the error's extensions.field.
+func (e Error) Field() string { s, _ := e.Extensions["field"].(string); return s }
+
+// Response is a GraphQL response with its HTTP status.
+type Response struct {
+	Status int
+	Data   json.RawMessage `json:"data"`
+	Errors []Error         `json:"errors"`
+}
+
+// Decode unmarshals data into v, failing the test on any GraphQL error.
+func (r Response) Decode(t testing.TB, v any) {
+	t.Helper()
+	if len(r.Errors) > 0 {
+		t.Fatalf("unexpected GraphQL errors (HTTP %d): %+v", r.Status, r.Errors)
+	}
+	if err := json.Unmarshal(r.Data, v); err != nil {
+		t.Fatalf("decode data %s: %v", r.Data, err)
+	}
+}
+
+// Codes lists the extensions.code of every error.
+func (r Response) Codes() []string {
+	var cs []string
+	for _, e := range r.Errors {
+		cs = append(cs, e.Code())
+	}
+	return cs
+}
+
+// GraphQL posts one operation with the API key (none when key is "").
+func (s *Server) GraphQL(t testing.TB, key, query string, vars map[string]any) Response {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, err := http.NewRequest(http.MethodPost, s.URL+"/query", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST /query: %v", err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := Response{Status: resp.StatusCode}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("POST /query: HTTP %d, body %q: %v", resp.StatusCode, raw, err)
+	}
+	out.Status = resp.StatusCode
+	return out
+}
+
+// Get performs a GET on the server without following redirects.
+func (s *Server) Get(t testing.TB, path string) (*http.Response, string) {
+	t.Helper()
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(s.URL + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
