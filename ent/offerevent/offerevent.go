@@ -108,7 +108,7 @@ func ValidColumn(column string) bool {
 //	import _ "github.com/gokart/gokart/ent/runtime"
 var (
 	Hooks        [2]ent.Hook
-	Interceptors [1]ent.Interceptor
+	Interceptors [2]ent.Interceptor
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
 	DefaultCreatedAt func() time.Time
 	// DefaultUpdatedAt holds the default value on creation for the "updated_at" field.

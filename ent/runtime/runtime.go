@@ -377,7 +377,9 @@ func init() {
 	offerevent.Hooks[0] = offereventMixinHooks0[0]
 	offerevent.Hooks[1] = offereventHooks[0]
 	offereventMixinInters0 := offereventMixin[0].Interceptors()
+	offereventInters := schema.OfferEvent{}.Interceptors()
 	offerevent.Interceptors[0] = offereventMixinInters0[0]
+	offerevent.Interceptors[1] = offereventInters[0]
 	offereventMixinFields1 := offereventMixin[1].Fields()
 	_ = offereventMixinFields1
 	offereventFields := schema.OfferEvent{}.Fields()

@@ -6,12 +6,14 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
 	"github.com/gokart/gokart/attribution"
+	"github.com/gokart/gokart/ent/intercept"
 )
 
 // OfferEvent is one trackable action of an offer ("Sign Up", "First Purchase").
@@ -47,6 +49,21 @@ func (OfferEvent) Fields() []ent.Field {
 		optionalInt("cap_weekly", "Most conversions of this event per week."),
 		optionalInt("cap_monthly", "Most conversions of this event per month."),
 		optionalInt("cap_total", "Most conversions of this event in all."),
+	}
+}
+
+// Interceptors of the OfferEvent return events in card order wherever they are read (the
+// Offer.events list, eager loads); connections' own orderBy still comes first.
+func (OfferEvent) Interceptors() []ent.Interceptor {
+	return []ent.Interceptor{
+		ent.TraverseFunc(func(ctx context.Context, q ent.Query) error {
+			iq, err := intercept.NewQuery(q)
+			if err != nil {
+				return err
+			}
+			iq.Order(sql.OrderByField("position").ToFunc(), sql.OrderByField("id").ToFunc())
+			return nil
+		}),
 	}
 }
 
