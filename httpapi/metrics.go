@@ -64,14 +64,14 @@ var operationName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 func (m *metrics) aroundOperations(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	oc := graphql.GetOperationContext(ctx)
 	name, typ := "anonymous", "unknown"
-	if oc.OperationName != "" {
-		name = oc.OperationName
-		if !operationName.MatchString(name) {
-			name = "other"
-		}
-	}
 	if oc.Operation != nil {
 		typ = string(oc.Operation.Operation)
+		if oc.Operation.Name != "" {
+			name = oc.Operation.Name
+		}
+	}
+	if !operationName.MatchString(name) {
+		name = "other"
 	}
 	start := time.Now()
 	h := next(ctx)

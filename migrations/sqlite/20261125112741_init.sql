@@ -16,6 +16,12 @@ CREATE TABLE `advertisers` (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `cr
 INSERT INTO sqlite_sequence (name, seq) VALUES ("advertisers", 8589934592);
 -- Create index "advertiser_account_id_name" to table: "advertisers"
 CREATE INDEX `advertiser_account_id_name` ON `advertisers` (`account_id`, `name`);
+-- Create "offer_budget_shards" table
+CREATE TABLE `offer_budget_shards` (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `offer_id` integer NOT NULL, `shard` integer NOT NULL, `budget_total` integer NULL, `allotted` integer NOT NULL DEFAULT (0), `spent` integer NOT NULL DEFAULT (0), `account_id` integer NOT NULL, CONSTRAINT `offer_budget_shards_accounts_account` FOREIGN KEY (`account_id`) REFERENCES `accounts` (`id`) ON DELETE NO ACTION);
+-- Set sequence for "offer_budget_shards" table
+INSERT INTO sqlite_sequence (name, seq) VALUES ("offer_budget_shards", 38654705664);
+-- Create index "budgetshard_account_id_offer_id_shard" to table: "offer_budget_shards"
+CREATE UNIQUE INDEX `budgetshard_account_id_offer_id_shard` ON `offer_budget_shards` (`account_id`, `offer_id`, `shard`);
 -- Create "clicks" table
 CREATE TABLE `clicks` (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `gk_click_id` text NOT NULL, `pub_member_id` text NULL, `pub_click_id` text NULL, `pub_sub_1` text NULL, `pub_sub_2` text NULL, `pub_sub_3` text NULL, `pub_sub_4` text NULL, `pub_sub_5` text NULL, `ip` text NULL, `user_agent` text NULL, `created_at` datetime NOT NULL, `account_id` integer NOT NULL, `offer_id` integer NOT NULL, CONSTRAINT `clicks_accounts_account` FOREIGN KEY (`account_id`) REFERENCES `accounts` (`id`) ON DELETE NO ACTION, CONSTRAINT `clicks_offers_clicks` FOREIGN KEY (`offer_id`) REFERENCES `offers` (`id`) ON DELETE NO ACTION);
 -- Set sequence for "clicks" table
@@ -27,7 +33,7 @@ CREATE INDEX `click_account_id_created_at` ON `clicks` (`account_id`, `created_a
 -- Create index "click_account_id_offer_id_created_at" to table: "clicks"
 CREATE INDEX `click_account_id_offer_id_created_at` ON `clicks` (`account_id`, `offer_id`, `created_at`);
 -- Create "conversions" table
-CREATE TABLE `conversions` (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `integration_system` text NOT NULL, `network_conversion_id` text NULL, `status` text NOT NULL, `reason` text NULL, `payout` integer NOT NULL DEFAULT (0), `amount` integer NULL, `currency` text NOT NULL, `pub_member_id` text NULL, `extras` json NULL, `click_id` integer NOT NULL, `account_id` integer NOT NULL, `offer_id` integer NOT NULL, `offer_event_id` integer NOT NULL, CONSTRAINT `conversions_clicks_conversions` FOREIGN KEY (`click_id`) REFERENCES `clicks` (`id`) ON DELETE NO ACTION, CONSTRAINT `conversions_accounts_account` FOREIGN KEY (`account_id`) REFERENCES `accounts` (`id`) ON DELETE NO ACTION, CONSTRAINT `conversions_offers_conversions` FOREIGN KEY (`offer_id`) REFERENCES `offers` (`id`) ON DELETE NO ACTION, CONSTRAINT `conversions_offer_events_conversions` FOREIGN KEY (`offer_event_id`) REFERENCES `offer_events` (`id`) ON DELETE NO ACTION);
+CREATE TABLE `conversions` (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `integration_system` text NOT NULL, `network_conversion_id` text NULL, `status` text NOT NULL, `reason` text NULL, `payout` integer NOT NULL DEFAULT (0), `amount` integer NULL, `currency` text NOT NULL, `pub_member_id` text NULL, `extras` json NULL, `budget_shard` integer NULL, `charged_counters` json NULL, `click_id` integer NOT NULL, `account_id` integer NOT NULL, `offer_id` integer NOT NULL, `offer_event_id` integer NOT NULL, CONSTRAINT `conversions_clicks_conversions` FOREIGN KEY (`click_id`) REFERENCES `clicks` (`id`) ON DELETE NO ACTION, CONSTRAINT `conversions_accounts_account` FOREIGN KEY (`account_id`) REFERENCES `accounts` (`id`) ON DELETE NO ACTION, CONSTRAINT `conversions_offers_conversions` FOREIGN KEY (`offer_id`) REFERENCES `offers` (`id`) ON DELETE NO ACTION, CONSTRAINT `conversions_offer_events_conversions` FOREIGN KEY (`offer_event_id`) REFERENCES `offer_events` (`id`) ON DELETE NO ACTION);
 -- Set sequence for "conversions" table
 INSERT INTO sqlite_sequence (name, seq) VALUES ("conversions", 17179869184);
 -- Create index "conversion_account_id_integration_system_network_conversion_id" to table: "conversions"
@@ -48,6 +54,14 @@ CREATE TABLE `conversion_status_changes` (`id` integer NOT NULL PRIMARY KEY AUTO
 INSERT INTO sqlite_sequence (name, seq) VALUES ("conversion_status_changes", 21474836480);
 -- Create index "conversionstatuschange_conversion_id_created_at" to table: "conversion_status_changes"
 CREATE INDEX `conversionstatuschange_conversion_id_created_at` ON `conversion_status_changes` (`conversion_id`, `created_at`);
+-- Create "member_completions" table
+CREATE TABLE `member_completions` (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `offer_event_id` integer NOT NULL, `pub_member_id` text NOT NULL, `conversion_id` integer NOT NULL, `account_id` integer NOT NULL, CONSTRAINT `member_completions_accounts_account` FOREIGN KEY (`account_id`) REFERENCES `accounts` (`id`) ON DELETE NO ACTION);
+-- Set sequence for "member_completions" table
+INSERT INTO sqlite_sequence (name, seq) VALUES ("member_completions", 42949672960);
+-- Create index "membercompletion_account_id_offer_event_id_pub_member_id" to table: "member_completions"
+CREATE UNIQUE INDEX `membercompletion_account_id_offer_event_id_pub_member_id` ON `member_completions` (`account_id`, `offer_event_id`, `pub_member_id`);
+-- Create index "membercompletion_account_id_conversion_id" to table: "member_completions"
+CREATE INDEX `membercompletion_account_id_conversion_id` ON `member_completions` (`account_id`, `conversion_id`);
 -- Create "offers" table
 CREATE TABLE `offers` (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `name` text NOT NULL, `type` text NOT NULL, `integration_system` text NOT NULL, `status` text NOT NULL DEFAULT ('DRAFT'), `tracking_link` text NULL, `click_url_template` text NULL, `custom_click_id_param` text NULL, `custom_macros` json NULL, `headline` text NULL, `description` text NULL, `call_to_action` text NULL, `image_urls` json NULL, `terms` text NULL, `currency` text NOT NULL DEFAULT ('USD'), `budget_total` integer NULL, `budget_daily` integer NULL, `budget_spent` integer NOT NULL DEFAULT (0), `one_completion_per_member` bool NOT NULL DEFAULT (true), `cap_daily` integer NULL, `cap_weekly` integer NULL, `cap_monthly` integer NULL, `cap_total` integer NULL, `countries` json NULL, `platforms` json NULL, `starts_at` datetime NULL, `ends_at` datetime NULL, `time_zone` text NOT NULL DEFAULT ('UTC'), `published_at` datetime NULL, `advertiser_id` integer NULL, `account_id` integer NOT NULL, CONSTRAINT `offers_advertisers_offers` FOREIGN KEY (`advertiser_id`) REFERENCES `advertisers` (`id`) ON DELETE SET NULL, CONSTRAINT `offers_accounts_account` FOREIGN KEY (`account_id`) REFERENCES `accounts` (`id`) ON DELETE NO ACTION);
 -- Set sequence for "offers" table
@@ -56,6 +70,12 @@ INSERT INTO sqlite_sequence (name, seq) VALUES ("offers", 25769803776);
 CREATE INDEX `offer_account_id_status` ON `offers` (`account_id`, `status`);
 -- Create index "offer_account_id_advertiser_id" to table: "offers"
 CREATE INDEX `offer_account_id_advertiser_id` ON `offers` (`account_id`, `advertiser_id`);
+-- Create "offer_counters" table
+CREATE TABLE `offer_counters` (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `offer_id` integer NOT NULL, `key` text NOT NULL, `value` integer NOT NULL DEFAULT (0), `account_id` integer NOT NULL, CONSTRAINT `offer_counters_accounts_account` FOREIGN KEY (`account_id`) REFERENCES `accounts` (`id`) ON DELETE NO ACTION);
+-- Set sequence for "offer_counters" table
+INSERT INTO sqlite_sequence (name, seq) VALUES ("offer_counters", 47244640256);
+-- Create index "offercounter_account_id_offer_id_key" to table: "offer_counters"
+CREATE UNIQUE INDEX `offercounter_account_id_offer_id_key` ON `offer_counters` (`account_id`, `offer_id`, `key`);
 -- Create "offer_events" table
 CREATE TABLE `offer_events` (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `name` text NOT NULL, `event_id` text NOT NULL, `match_key` text NOT NULL, `position` integer NOT NULL DEFAULT (0), `payout` integer NOT NULL DEFAULT (0), `cap_daily` integer NULL, `cap_weekly` integer NULL, `cap_monthly` integer NULL, `cap_total` integer NULL, `offer_id` integer NOT NULL, `account_id` integer NOT NULL, CONSTRAINT `offer_events_offers_events` FOREIGN KEY (`offer_id`) REFERENCES `offers` (`id`) ON DELETE NO ACTION, CONSTRAINT `offer_events_accounts_account` FOREIGN KEY (`account_id`) REFERENCES `accounts` (`id`) ON DELETE NO ACTION);
 -- Set sequence for "offer_events" table
