@@ -94,13 +94,21 @@ func (r *queryResolver) PostbackLogs(ctx context.Context, after *entgql.Cursor[i
 		ent.WithPostbackLogOrder(orderBy), ent.WithPostbackLogFilter(where.Filter))
 }
 
+// Account returns generated.AccountResolver implementation.
+func (r *Resolver) Account() generated.AccountResolver { return &accountResolver{r} }
+
 // Offer returns generated.OfferResolver implementation.
 func (r *Resolver) Offer() generated.OfferResolver { return &offerResolver{r} }
+
+// OfferEvent returns generated.OfferEventResolver implementation.
+func (r *Resolver) OfferEvent() generated.OfferEventResolver { return &offerEventResolver{r} }
 
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
 type (
-	offerResolver struct{ *Resolver }
-	queryResolver struct{ *Resolver }
+	accountResolver    struct{ *Resolver }
+	offerResolver      struct{ *Resolver }
+	offerEventResolver struct{ *Resolver }
+	queryResolver      struct{ *Resolver }
 )

@@ -42,3 +42,17 @@ func TestStringRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+func TestKnownCurrencyTakesActiveISOCodesOnly(t *testing.T) {
+	t.Parallel()
+	for _, c := range []string{"USD", "EUR", "JPY", "GBP", "BRL"} {
+		if !KnownCurrency(c) {
+			t.Errorf("%s is not known", c)
+		}
+	}
+	for _, c := range []string{"usd", "XXX", "DEM", "", "US"} {
+		if KnownCurrency(c) {
+			t.Errorf("%q is known", c)
+		}
+	}
+}

@@ -17,7 +17,6 @@ func (Advertiser) Annotations() []schema.Annotation {
 	return []schema.Annotation{
 		entgql.QueryField(),
 		entgql.RelayConnection(),
-		entgql.Mutations(entgql.MutationCreate(), entgql.MutationUpdate()),
 		schema.Comment("A brand (advertiser) whose offers the account publishes."),
 	}
 }
@@ -41,7 +40,7 @@ func (Advertiser) Fields() []ent.Field {
 func (Advertiser) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.To("offers", Offer.Type).Comment("The brand's offers.").
-			Annotations(entgql.RelayConnection(), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+			Annotations(entgql.RelayConnection()),
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/gokart/gokart/ent/conversionstatuschange"
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/ent/postbacklog"
+	"github.com/gokart/gokart/graph/model"
 	"github.com/gokart/gokart/integration"
 	"github.com/gokart/gokart/lifecycle"
 	"github.com/gokart/gokart/money"
@@ -27,10 +28,18 @@ import (
 
 // region    ************************** generated!.gotpl **************************
 
+type AccountResolver interface {
+	PostbackURL(ctx context.Context, obj *ent.Account, system integration.Code) (string, error)
+}
 type OfferResolver interface {
 	Events(ctx context.Context, obj *ent.Offer) ([]*ent.OfferEvent, error)
 
 	ClickURL(ctx context.Context, obj *ent.Offer) (string, error)
+	PostbackURL(ctx context.Context, obj *ent.Offer) (*string, error)
+	MissingSteps(ctx context.Context, obj *ent.Offer) ([]string, error)
+}
+type OfferEventResolver interface {
+	PostbackURL(ctx context.Context, obj *ent.OfferEvent) (*string, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
@@ -42,11 +51,26 @@ type QueryResolver interface {
 	OfferEvents(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.OfferEventOrder, where *ent.OfferEventWhereInput) (*ent.OfferEventConnection, error)
 	PostbackLogs(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PostbackLogOrder, where *ent.PostbackLogWhereInput) (*ent.PostbackLogConnection, error)
 	Viewer(ctx context.Context) (*ent.Account, error)
+	IntegrationSystems(ctx context.Context) ([]*model.IntegrationSystemInfo, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) field_Account_postbackURL_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "system",
+		func(ctx context.Context, v any) (integration.Code, error) {
+			return ec.unmarshalNIntegrationSystem2githubᚗcomᚋgokartᚋgokartᚋintegrationᚐCode(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["system"] = arg0
+	return args, nil
+}
 
 func (ec *executionContext) field_Advertiser_offers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -770,6 +794,50 @@ func (ec *executionContext) _Account_postbackAllowlist(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_Account_postbackAllowlist(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Account", field, false, false, "String")
+}
+
+func (ec *executionContext) _Account_postbackURL(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_postbackURL(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Account().PostbackURL(ctx, obj, fc.Args["system"].(integration.Code))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_postbackURL(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Account",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Account_postbackURL_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Advertiser_id(ctx context.Context, field graphql.CollectedField, obj *ent.Advertiser) (ret graphql.Marshaler) {
@@ -3297,6 +3365,52 @@ func (ec *executionContext) fieldContext_Offer_clickURL(_ context.Context, field
 	return graphql.NewScalarFieldContext("Offer", field, true, true, "String")
 }
 
+func (ec *executionContext) _Offer_postbackURL(ctx context.Context, field graphql.CollectedField, obj *ent.Offer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Offer_postbackURL(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Offer().PostbackURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Offer_postbackURL(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Offer", field, true, true, "String")
+}
+
+func (ec *executionContext) _Offer_missingSteps(ctx context.Context, field graphql.CollectedField, obj *ent.Offer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Offer_missingSteps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Offer().MissingSteps(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Offer_missingSteps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Offer", field, true, true, "String")
+}
+
 func (ec *executionContext) _OfferConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.OfferConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3789,6 +3903,29 @@ func (ec *executionContext) fieldContext_OfferEvent_conversions(ctx context.Cont
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _OfferEvent_postbackURL(ctx context.Context, field graphql.CollectedField, obj *ent.OfferEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OfferEvent_postbackURL(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OfferEvent().PostbackURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OfferEvent_postbackURL(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OfferEvent", field, true, true, "String")
 }
 
 func (ec *executionContext) _OfferEventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.OfferEventConnection) (ret graphql.Marshaler) {
@@ -4785,6 +4922,38 @@ func (ec *executionContext) fieldContext_Query_viewer(_ context.Context, field g
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Account(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_integrationSystems(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_integrationSystems(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().IntegrationSystems(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.IntegrationSystemInfo) graphql.Marshaler {
+			return ec.marshalNIntegrationSystemInfo2ᚕᚖgithubᚗcomᚋgokartᚋgokartᚋgraphᚋmodelᚐIntegrationSystemInfoᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_integrationSystems(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IntegrationSystemInfo(ctx, field)
 		},
 	}
 	return fc, nil
@@ -8404,90 +8573,6 @@ func (ec *executionContext) unmarshalInputConversionWhereInput(ctx context.Conte
 func UnmarshalConversionWhereInput(ctx context.Context, raw any) (ent.ConversionWhereInput, error) {
 	var out ent.ConversionWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConversionWhereInput", raw, &out)
-	return out, err
-}
-
-func (ec *executionContext) unmarshalInputCreateAdvertiserInput(ctx context.Context, obj any) (ent.CreateAdvertiserInput, error) {
-	var it ent.CreateAdvertiserInput
-	if obj == nil {
-		return it, nil
-	}
-
-	asMap := map[string]any{}
-	for k, v := range obj.(map[string]any) {
-		asMap[k] = v
-	}
-
-	fieldsInOrder := [...]string{"createdAt", "updatedAt", "name", "website", "contactName", "contactEmail", "notes"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
-		switch k {
-		case "createdAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
-			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.CreatedAt = data
-		case "updatedAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
-			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.UpdatedAt = data
-		case "name":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
-			data, err := ec.unmarshalNString2string(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.Name = data
-		case "website":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("website"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.Website = data
-		case "contactName":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contactName"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ContactName = data
-		case "contactEmail":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contactEmail"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ContactEmail = data
-		case "notes":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notes"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.Notes = data
-		}
-	}
-	return it, nil
-}
-
-// UnmarshalCreateAdvertiserInput unmarshals raw into the CreateAdvertiserInput input type, using the
-// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
-// object that was not passed as a field argument.
-//
-// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
-// and the returned error says so.
-func UnmarshalCreateAdvertiserInput(ctx context.Context, raw any) (ent.CreateAdvertiserInput, error) {
-	var out ent.CreateAdvertiserInput
-	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateAdvertiserInput", raw, &out)
 	return out, err
 }
 
@@ -12297,111 +12382,6 @@ func UnmarshalPostbackLogWhereInput(ctx context.Context, raw any) (ent.PostbackL
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdateAdvertiserInput(ctx context.Context, obj any) (ent.UpdateAdvertiserInput, error) {
-	var it ent.UpdateAdvertiserInput
-	if obj == nil {
-		return it, nil
-	}
-
-	asMap := map[string]any{}
-	for k, v := range obj.(map[string]any) {
-		asMap[k] = v
-	}
-
-	fieldsInOrder := [...]string{"updatedAt", "name", "website", "clearWebsite", "contactName", "clearContactName", "contactEmail", "clearContactEmail", "notes", "clearNotes"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
-		switch k {
-		case "updatedAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
-			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.UpdatedAt = data
-		case "name":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.Name = data
-		case "website":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("website"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.Website = data
-		case "clearWebsite":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearWebsite"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ClearWebsite = data
-		case "contactName":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contactName"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ContactName = data
-		case "clearContactName":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearContactName"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ClearContactName = data
-		case "contactEmail":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contactEmail"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ContactEmail = data
-		case "clearContactEmail":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearContactEmail"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ClearContactEmail = data
-		case "notes":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notes"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.Notes = data
-		case "clearNotes":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearNotes"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ClearNotes = data
-		}
-	}
-	return it, nil
-}
-
-// UnmarshalUpdateAdvertiserInput unmarshals raw into the UpdateAdvertiserInput input type, using the
-// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
-// object that was not passed as a field argument.
-//
-// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
-// and the returned error says so.
-func UnmarshalUpdateAdvertiserInput(ctx context.Context, raw any) (ent.UpdateAdvertiserInput, error) {
-	var out ent.UpdateAdvertiserInput
-	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateAdvertiserInput", raw, &out)
-	return out, err
-}
-
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -12477,33 +12457,39 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 		case "id":
 			out.Values[i] = ec._Account_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
 			out.Values[i] = ec._Account_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "updatedAt":
 			out.Values[i] = ec._Account_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._Account_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "timeZone":
 			out.Values[i] = ec._Account_timeZone(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "postbackAllowlist":
 			out.Values[i] = ec._Account_postbackAllowlist(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "postbackURL":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_postbackURL(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13325,6 +13311,18 @@ func (ec *executionContext) _Offer(ctx context.Context, sel ast.SelectionSet, ob
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Offer_clickURL(ctx, field, obj)
 				})
+		case "postbackURL":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Offer_postbackURL(ctx, field, obj)
+				})
+		case "missingSteps":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Offer_missingSteps(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13505,6 +13503,12 @@ func (ec *executionContext) _OfferEvent(ctx context.Context, sel ast.SelectionSe
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._OfferEvent_conversions(ctx, field, obj)
+				})
+		case "postbackURL":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._OfferEvent_postbackURL(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -13885,6 +13889,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_viewer(ctx, field)
 				})
+		case "integrationSystems":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_integrationSystems(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -13945,6 +13955,14 @@ func (ec *executionContext) marshalNAccountOrderField2ᚖgithubᚗcomᚋgokart�
 func (ec *executionContext) unmarshalNAccountWhereInput2ᚖgithubᚗcomᚋgokartᚋgokartᚋentᚐAccountWhereInput(ctx context.Context, v any) (*ent.AccountWhereInput, error) {
 	res, err := ec.unmarshalInputAccountWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAdvertiser2ᚖgithubᚗcomᚋgokartᚋgokartᚋentᚐAdvertiser(ctx context.Context, sel ast.SelectionSet, v *ent.Advertiser) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Advertiser!")
+		return graphql.Null
+	}
+	return ec._Advertiser(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNAdvertiserConnection2ᚖgithubᚗcomᚋgokartᚋgokartᚋentᚐAdvertiserConnection(ctx context.Context, sel ast.SelectionSet, v *ent.AdvertiserConnection) graphql.Marshaler {

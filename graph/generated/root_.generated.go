@@ -11,6 +11,8 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/gokart/gokart/ent"
+	"github.com/gokart/gokart/integration"
+	"github.com/gokart/gokart/wizard"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -23,7 +25,10 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Account() AccountResolver
+	Mutation() MutationResolver
 	Offer() OfferResolver
+	OfferEvent() OfferEventResolver
 	Query() QueryResolver
 }
 
@@ -36,6 +41,7 @@ type ComplexityRoot struct {
 		ID                func(childComplexity int) int
 		Name              func(childComplexity int) int
 		PostbackAllowlist func(childComplexity int) int
+		PostbackURL       func(childComplexity int, system integration.Code) int
 		TimeZone          func(childComplexity int) int
 		UpdatedAt         func(childComplexity int) int
 	}
@@ -134,6 +140,34 @@ type ComplexityRoot struct {
 		ToStatus     func(childComplexity int) int
 	}
 
+	IntegrationSystemInfo struct {
+		ClickIDParameter func(childComplexity int) int
+		Custom           func(childComplexity int) int
+		DisplayName      func(childComplexity int) int
+		Macros           func(childComplexity int) int
+		MaxClickIDLength func(childComplexity int) int
+		PostbackURL      func(childComplexity int) int
+		Sources          func(childComplexity int) int
+		StatusWords      func(childComplexity int) int
+		System           func(childComplexity int) int
+	}
+
+	Mutation struct {
+		CreateAdvertiser           func(childComplexity int, input wizard.NewAdvertiserInput) int
+		CreateOffer                func(childComplexity int, input wizard.CreateOfferInput) int
+		EndOffer                   func(childComplexity int, id int) int
+		PauseOffer                 func(childComplexity int, id int) int
+		PublishOffer               func(childComplexity int, id int) int
+		ResumeOffer                func(childComplexity int, id int) int
+		RotatePostbackKey          func(childComplexity int) int
+		SetOfferEvents             func(childComplexity int, id int, events []*wizard.EventInput) int
+		UpdateAdvertiser           func(childComplexity int, id int, input wizard.UpdateAdvertiserInput) int
+		UpdateOfferAdvertiserInfo  func(childComplexity int, id int, input wizard.AdvertiserInfoInput) int
+		UpdateOfferBudgetTargeting func(childComplexity int, id int, input wizard.BudgetTargetingInput) int
+		UpdateOfferCreative        func(childComplexity int, id int, input wizard.CreativeInput) int
+		UpdateOfferType            func(childComplexity int, id int, input wizard.UpdateOfferTypeInput) int
+	}
+
 	Offer struct {
 		Advertiser             func(childComplexity int) int
 		AdvertiserID           func(childComplexity int) int
@@ -160,9 +194,11 @@ type ComplexityRoot struct {
 		ID                     func(childComplexity int) int
 		ImageUrls              func(childComplexity int) int
 		IntegrationSystem      func(childComplexity int) int
+		MissingSteps           func(childComplexity int) int
 		Name                   func(childComplexity int) int
 		OneCompletionPerMember func(childComplexity int) int
 		Platforms              func(childComplexity int) int
+		PostbackURL            func(childComplexity int) int
 		PublishedAt            func(childComplexity int) int
 		StartsAt               func(childComplexity int) int
 		Status                 func(childComplexity int) int
@@ -198,6 +234,7 @@ type ComplexityRoot struct {
 		OfferID     func(childComplexity int) int
 		Payout      func(childComplexity int) int
 		Position    func(childComplexity int) int
+		PostbackURL func(childComplexity int) int
 		UpdatedAt   func(childComplexity int) int
 	}
 
@@ -243,16 +280,27 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	PostbackMacro struct {
+		Macro     func(childComplexity int) int
+		Parameter func(childComplexity int) int
+	}
+
 	Query struct {
-		Advertisers  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AdvertiserOrder, where *ent.AdvertiserWhereInput) int
-		Clicks       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ClickOrder, where *ent.ClickWhereInput) int
-		Conversions  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ConversionOrder, where *ent.ConversionWhereInput) int
-		Node         func(childComplexity int, id int) int
-		Nodes        func(childComplexity int, ids []int) int
-		OfferEvents  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.OfferEventOrder, where *ent.OfferEventWhereInput) int
-		Offers       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.OfferOrder, where *ent.OfferWhereInput) int
-		PostbackLogs func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PostbackLogOrder, where *ent.PostbackLogWhereInput) int
-		Viewer       func(childComplexity int) int
+		Advertisers        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AdvertiserOrder, where *ent.AdvertiserWhereInput) int
+		Clicks             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ClickOrder, where *ent.ClickWhereInput) int
+		Conversions        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ConversionOrder, where *ent.ConversionWhereInput) int
+		IntegrationSystems func(childComplexity int) int
+		Node               func(childComplexity int, id int) int
+		Nodes              func(childComplexity int, ids []int) int
+		OfferEvents        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.OfferEventOrder, where *ent.OfferEventWhereInput) int
+		Offers             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.OfferOrder, where *ent.OfferWhereInput) int
+		PostbackLogs       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PostbackLogOrder, where *ent.PostbackLogWhereInput) int
+		Viewer             func(childComplexity int) int
+	}
+
+	StatusWord struct {
+		Status func(childComplexity int) int
+		Word   func(childComplexity int) int
 	}
 }
 
@@ -294,6 +342,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Account.PostbackAllowlist(childComplexity), true
+	case "Account.postbackURL":
+		if e.ComplexityRoot.Account.PostbackURL == nil {
+			break
+		}
+
+		args, err := ec.field_Account_postbackURL_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Account.PostbackURL(childComplexity, args["system"].(integration.Code)), true
 	case "Account.timeZone":
 		if e.ComplexityRoot.Account.TimeZone == nil {
 			break
@@ -706,6 +765,200 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ConversionStatusChange.ToStatus(childComplexity), true
 
+	case "IntegrationSystemInfo.clickIDParameter":
+		if e.ComplexityRoot.IntegrationSystemInfo.ClickIDParameter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntegrationSystemInfo.ClickIDParameter(childComplexity), true
+	case "IntegrationSystemInfo.custom":
+		if e.ComplexityRoot.IntegrationSystemInfo.Custom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntegrationSystemInfo.Custom(childComplexity), true
+	case "IntegrationSystemInfo.displayName":
+		if e.ComplexityRoot.IntegrationSystemInfo.DisplayName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntegrationSystemInfo.DisplayName(childComplexity), true
+	case "IntegrationSystemInfo.macros":
+		if e.ComplexityRoot.IntegrationSystemInfo.Macros == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntegrationSystemInfo.Macros(childComplexity), true
+	case "IntegrationSystemInfo.maxClickIDLength":
+		if e.ComplexityRoot.IntegrationSystemInfo.MaxClickIDLength == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntegrationSystemInfo.MaxClickIDLength(childComplexity), true
+	case "IntegrationSystemInfo.postbackURL":
+		if e.ComplexityRoot.IntegrationSystemInfo.PostbackURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntegrationSystemInfo.PostbackURL(childComplexity), true
+	case "IntegrationSystemInfo.sources":
+		if e.ComplexityRoot.IntegrationSystemInfo.Sources == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntegrationSystemInfo.Sources(childComplexity), true
+	case "IntegrationSystemInfo.statusWords":
+		if e.ComplexityRoot.IntegrationSystemInfo.StatusWords == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntegrationSystemInfo.StatusWords(childComplexity), true
+	case "IntegrationSystemInfo.system":
+		if e.ComplexityRoot.IntegrationSystemInfo.System == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntegrationSystemInfo.System(childComplexity), true
+
+	case "Mutation.createAdvertiser":
+		if e.ComplexityRoot.Mutation.CreateAdvertiser == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createAdvertiser_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateAdvertiser(childComplexity, args["input"].(wizard.NewAdvertiserInput)), true
+	case "Mutation.createOffer":
+		if e.ComplexityRoot.Mutation.CreateOffer == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createOffer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateOffer(childComplexity, args["input"].(wizard.CreateOfferInput)), true
+	case "Mutation.endOffer":
+		if e.ComplexityRoot.Mutation.EndOffer == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_endOffer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EndOffer(childComplexity, args["id"].(int)), true
+	case "Mutation.pauseOffer":
+		if e.ComplexityRoot.Mutation.PauseOffer == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_pauseOffer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PauseOffer(childComplexity, args["id"].(int)), true
+	case "Mutation.publishOffer":
+		if e.ComplexityRoot.Mutation.PublishOffer == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_publishOffer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PublishOffer(childComplexity, args["id"].(int)), true
+	case "Mutation.resumeOffer":
+		if e.ComplexityRoot.Mutation.ResumeOffer == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resumeOffer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResumeOffer(childComplexity, args["id"].(int)), true
+	case "Mutation.rotatePostbackKey":
+		if e.ComplexityRoot.Mutation.RotatePostbackKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.RotatePostbackKey(childComplexity), true
+	case "Mutation.setOfferEvents":
+		if e.ComplexityRoot.Mutation.SetOfferEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setOfferEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetOfferEvents(childComplexity, args["id"].(int), args["events"].([]*wizard.EventInput)), true
+	case "Mutation.updateAdvertiser":
+		if e.ComplexityRoot.Mutation.UpdateAdvertiser == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateAdvertiser_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateAdvertiser(childComplexity, args["id"].(int), args["input"].(wizard.UpdateAdvertiserInput)), true
+	case "Mutation.updateOfferAdvertiserInfo":
+		if e.ComplexityRoot.Mutation.UpdateOfferAdvertiserInfo == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateOfferAdvertiserInfo_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateOfferAdvertiserInfo(childComplexity, args["id"].(int), args["input"].(wizard.AdvertiserInfoInput)), true
+	case "Mutation.updateOfferBudgetTargeting":
+		if e.ComplexityRoot.Mutation.UpdateOfferBudgetTargeting == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateOfferBudgetTargeting_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateOfferBudgetTargeting(childComplexity, args["id"].(int), args["input"].(wizard.BudgetTargetingInput)), true
+	case "Mutation.updateOfferCreative":
+		if e.ComplexityRoot.Mutation.UpdateOfferCreative == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateOfferCreative_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateOfferCreative(childComplexity, args["id"].(int), args["input"].(wizard.CreativeInput)), true
+	case "Mutation.updateOfferType":
+		if e.ComplexityRoot.Mutation.UpdateOfferType == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateOfferType_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateOfferType(childComplexity, args["id"].(int), args["input"].(wizard.UpdateOfferTypeInput)), true
+
 	case "Offer.advertiser":
 		if e.ComplexityRoot.Offer.Advertiser == nil {
 			break
@@ -866,6 +1119,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Offer.IntegrationSystem(childComplexity), true
+	case "Offer.missingSteps":
+		if e.ComplexityRoot.Offer.MissingSteps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Offer.MissingSteps(childComplexity), true
 	case "Offer.name":
 		if e.ComplexityRoot.Offer.Name == nil {
 			break
@@ -884,6 +1143,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Offer.Platforms(childComplexity), true
+	case "Offer.postbackURL":
+		if e.ComplexityRoot.Offer.PostbackURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Offer.PostbackURL(childComplexity), true
 	case "Offer.publishedAt":
 		if e.ComplexityRoot.Offer.PublishedAt == nil {
 			break
@@ -1048,6 +1313,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OfferEvent.Position(childComplexity), true
+	case "OfferEvent.postbackURL":
+		if e.ComplexityRoot.OfferEvent.PostbackURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferEvent.PostbackURL(childComplexity), true
 	case "OfferEvent.updatedAt":
 		if e.ComplexityRoot.OfferEvent.UpdatedAt == nil {
 			break
@@ -1205,6 +1476,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PostbackLogEdge.Node(childComplexity), true
 
+	case "PostbackMacro.macro":
+		if e.ComplexityRoot.PostbackMacro.Macro == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PostbackMacro.Macro(childComplexity), true
+	case "PostbackMacro.parameter":
+		if e.ComplexityRoot.PostbackMacro.Parameter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PostbackMacro.Parameter(childComplexity), true
+
 	case "Query.advertisers":
 		if e.ComplexityRoot.Query.Advertisers == nil {
 			break
@@ -1238,6 +1522,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Conversions(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.ConversionOrder), args["where"].(*ent.ConversionWhereInput)), true
+	case "Query.integrationSystems":
+		if e.ComplexityRoot.Query.IntegrationSystems == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.IntegrationSystems(childComplexity), true
 
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
@@ -1301,6 +1591,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
 
+	case "StatusWord.status":
+		if e.ComplexityRoot.StatusWord.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusWord.Status(childComplexity), true
+	case "StatusWord.word":
+		if e.ComplexityRoot.StatusWord.Word == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusWord.Word(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -1312,6 +1615,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AccountOrder", ec.unmarshalInputAccountOrder),
 			graphql.NewInputUnmarshaler("AccountWhereInput", ec.unmarshalInputAccountWhereInput),
+			graphql.NewInputUnmarshaler("AdvertiserInfoInput", ec.unmarshalInputAdvertiserInfoInput),
 			graphql.NewInputUnmarshaler("AdvertiserOrder", ec.unmarshalInputAdvertiserOrder),
 			graphql.NewInputUnmarshaler("AdvertiserWhereInput", ec.unmarshalInputAdvertiserWhereInput),
 			graphql.NewInputUnmarshaler("ClickOrder", ec.unmarshalInputClickOrder),
@@ -1319,6 +1623,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ConversionOrder", ec.unmarshalInputConversionOrder),
 			graphql.NewInputUnmarshaler("ConversionWhereInput", ec.unmarshalInputConversionWhereInput),
 			graphql.NewInputUnmarshaler("CreateAdvertiserInput", ec.unmarshalInputCreateAdvertiserInput),
+			graphql.NewInputUnmarshaler("CreateOfferInput", ec.unmarshalInputCreateOfferInput),
+			graphql.NewInputUnmarshaler("CustomMacrosInput", ec.unmarshalInputCustomMacrosInput),
+			graphql.NewInputUnmarshaler("OfferBudgetTargetingInput", ec.unmarshalInputOfferBudgetTargetingInput),
+			graphql.NewInputUnmarshaler("OfferCreativeInput", ec.unmarshalInputOfferCreativeInput),
+			graphql.NewInputUnmarshaler("OfferEventInput", ec.unmarshalInputOfferEventInput),
 			graphql.NewInputUnmarshaler("OfferEventOrder", ec.unmarshalInputOfferEventOrder),
 			graphql.NewInputUnmarshaler("OfferEventWhereInput", ec.unmarshalInputOfferEventWhereInput),
 			graphql.NewInputUnmarshaler("OfferOrder", ec.unmarshalInputOfferOrder),
@@ -1326,6 +1635,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("PostbackLogOrder", ec.unmarshalInputPostbackLogOrder),
 			graphql.NewInputUnmarshaler("PostbackLogWhereInput", ec.unmarshalInputPostbackLogWhereInput),
 			graphql.NewInputUnmarshaler("UpdateAdvertiserInput", ec.unmarshalInputUpdateAdvertiserInput),
+			graphql.NewInputUnmarshaler("UpdateOfferTypeInput", ec.unmarshalInputUpdateOfferTypeInput),
 		)
 	}
 	first := true
@@ -1360,6 +1670,21 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			}
 
 			return &response
+		}
+	case ast.Mutation:
+		return func(ctx context.Context) *graphql.Response {
+			if !first {
+				return nil
+			}
+			first = false
+			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
+			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
+			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
 		}
 
 	default:
@@ -2439,40 +2764,6 @@ input ConversionWhereInput {
   """
   hasEvent: Boolean
   hasEventWith: [OfferEventWhereInput!]
-}
-"""
-CreateAdvertiserInput is used for create Advertiser object.
-Input was generated by ent.
-"""
-input CreateAdvertiserInput {
-  """
-  When this was created.
-  """
-  createdAt: Time
-  """
-  When this was last changed.
-  """
-  updatedAt: Time
-  """
-  The brand's name.
-  """
-  name: String!
-  """
-  The brand's website.
-  """
-  website: String
-  """
-  Who to talk to at the brand.
-  """
-  contactName: String
-  """
-  That person's email address.
-  """
-  contactEmail: String
-  """
-  Free-form notes for the account's team.
-  """
-  notes: String
 }
 """
 Define a Relay Cursor type:
@@ -3951,40 +4242,6 @@ enum StatusChangeSource @goModel(model: "github.com/gokart/gokart/ent/conversion
   POSTBACK
   MANUAL
 }
-"""
-UpdateAdvertiserInput is used for update Advertiser object.
-Input was generated by ent.
-"""
-input UpdateAdvertiserInput {
-  """
-  When this was last changed.
-  """
-  updatedAt: Time
-  """
-  The brand's name.
-  """
-  name: String
-  """
-  The brand's website.
-  """
-  website: String
-  clearWebsite: Boolean
-  """
-  Who to talk to at the brand.
-  """
-  contactName: String
-  clearContactName: Boolean
-  """
-  That person's email address.
-  """
-  contactEmail: String
-  clearContactEmail: Boolean
-  """
-  Free-form notes for the account's team.
-  """
-  notes: String
-  clearNotes: Boolean
-}
 `, BuiltIn: false},
 	{Name: "../../schema/gokart.graphql", Input: `# Hand-written GraphQL: it only extends what Ent generates in ent.graphql.
 
@@ -4022,6 +4279,296 @@ extend type Offer {
   clickURL: String!
 }
 `, BuiltIn: false},
+	{Name: "../../schema/wizard.graphql", Input: `# The offer wizard: one mutation per step of the seed's "Building Campaign in GoKart", the
+# status changes, and the URLs a brand manager copies into the network.
+
+"""An integration system (affiliate network) as the wizard's dropdown shows it."""
+type IntegrationSystemInfo {
+  """The enum value to pass to ` + "`" + `createOffer` + "`" + `."""
+  system: IntegrationSystem!
+  """The name to show, e.g. ` + "`" + `Impact (formerly Impact Radius)` + "`" + `."""
+  displayName: String!
+  """The tracking-link parameter that carries our click id, e.g. ` + "`" + `subid1` + "`" + `; null for CUSTOM, which sets it per offer."""
+  clickIDParameter: String
+  """The longest click id the network carries in that parameter."""
+  maxClickIDLength: Int!
+  """The postback URL for this system with the viewer's postback key and the network's macros."""
+  postbackURL: String!
+  """The network's macro for each postback parameter it can fill."""
+  macros: [PostbackMacro!]!
+  """How the network's status words map to conversion statuses."""
+  statusWords: [StatusWord!]!
+  """Whether the account sets the click-id parameter and macros per offer (the CUSTOM system)."""
+  custom: Boolean!
+  """Where the catalogue's knowledge of this network comes from, with caveats."""
+  sources: [String!]!
+}
+
+"""One parameter of our postback URL and the network macro that fills it."""
+type PostbackMacro {
+  """Our parameter, e.g. ` + "`" + `cnv_event_id` + "`" + `."""
+  parameter: String!
+  """The network's macro, e.g. ` + "`" + `{ActionTrackerName}` + "`" + `."""
+  macro: String!
+}
+
+"""A status word a network sends, and the conversion status it means."""
+type StatusWord {
+  """The network's word, lower case."""
+  word: String!
+  """What it means to gokart."""
+  status: ConversionStatus!
+}
+
+extend type Query {
+  """The integration systems an offer can be tracked through, in dropdown order, Impact first."""
+  integrationSystems: [IntegrationSystemInfo!]!
+}
+
+extend type Account {
+  """The postback URL to paste into a network (the profile's Postback tab), with the network's macros and this account's postback key."""
+  postbackURL(
+    """The network the URL is for."""
+    system: IntegrationSystem!
+  ): String!
+}
+
+extend type Offer {
+  """The postback URL to paste into the network for this offer; a single-event offer's carries its event ID as a literal."""
+  postbackURL: String
+  """The wizard steps still missing before ` + "`" + `publishOffer` + "`" + ` succeeds; empty when the offer is complete."""
+  missingSteps: [String!]!
+}
+
+extend type OfferEvent {
+  """The postback URL for this event alone, with its event ID as a literal ` + "`" + `cnv_event_id` + "`" + `, for networks that place one postback per event (e.g. Impact's Action Trackers)."""
+  postbackURL: String
+}
+
+"""The first two steps of the wizard: offer type and integration system."""
+input CreateOfferInput {
+  """SINGLE_EVENT to track one event, MULTI_EVENT to track several."""
+  type: OfferType!
+  """The network that tracks the offer."""
+  integrationSystem: IntegrationSystem!
+  """The offer's internal name."""
+  name: String!
+}
+
+"""Changes to the first two steps of a draft; only the name can change after publishing."""
+input UpdateOfferTypeInput {
+  """The new offer type."""
+  type: OfferType
+  """The new integration system."""
+  integrationSystem: IntegrationSystem
+  """The new name."""
+  name: String
+}
+
+"""A brand to create."""
+input CreateAdvertiserInput {
+  """The brand's name."""
+  name: String!
+  """The brand's website, an absolute http(s) URL."""
+  website: String
+  """Who to talk to at the brand."""
+  contactName: String
+  """That person's email address."""
+  contactEmail: String
+  """Free-form notes."""
+  notes: String
+}
+
+"""Changes to a brand; fields left out stay as they are."""
+input UpdateAdvertiserInput {
+  """The brand's name."""
+  name: String
+  """The brand's website, an absolute http(s) URL."""
+  website: String
+  """Who to talk to at the brand."""
+  contactName: String
+  """That person's email address."""
+  contactEmail: String
+  """Free-form notes."""
+  notes: String
+}
+
+"""For the CUSTOM integration system: the network's macro for each of our postback parameters."""
+input CustomMacrosInput {
+  """Macro that echoes our click id (` + "`" + `gk_click_id` + "`" + `)."""
+  clickID: String
+  """Macro for the event (` + "`" + `cnv_event_id` + "`" + `)."""
+  eventID: String
+  """Macro for the network's conversion id (` + "`" + `cnv_conversion_id` + "`" + `)."""
+  conversionID: String
+  """Macro for the status (` + "`" + `cnv_status` + "`" + `)."""
+  status: String
+  """Macro for the payout (` + "`" + `cnv_payout` + "`" + `)."""
+  payout: String
+  """Macro for the sale amount (` + "`" + `cnv_amount` + "`" + `)."""
+  amount: String
+  """Macro for the currency (` + "`" + `cnv_currency` + "`" + `)."""
+  currency: String
+}
+
+"""The advertiser step: a brand and the tracking link copied from the network."""
+input AdvertiserInfoInput {
+  """An existing advertiser of the account."""
+  advertiserID: ID
+  """A new advertiser to create instead."""
+  advertiser: CreateAdvertiserInput
+  """The tracking link as copied from the network; the system's click-id parameter is appended."""
+  trackingLink: String!
+  """CUSTOM only: the tracking-link parameter that carries our click id."""
+  customClickIDParameter: String
+  """CUSTOM only: the network's macros for our postback parameters."""
+  customMacros: CustomMacrosInput
+}
+
+"""The creative step: what the offer card shows."""
+input OfferCreativeInput {
+  """The card's headline."""
+  headline: String!
+  """The card's body text."""
+  description: String
+  """The card's button label."""
+  callToAction: String!
+  """Image URLs, the first is the main image."""
+  imageURLs: [String!]
+  """Terms and conditions."""
+  terms: String
+}
+
+"""The budgeting and targeting step. A limit left out means no limit."""
+input OfferBudgetTargetingInput {
+  """ISO 4217 currency of budgets and payouts, e.g. USD."""
+  currency: String!
+  """Total budget for all conversions."""
+  totalBudget: Decimal
+  """Budget per day, in the offer's time zone; at most the total."""
+  dailyBudget: Decimal
+  """Single-event offers: what a conversion pays. Multi-event offers set payouts per event."""
+  payout: Decimal
+  """Whether a member may complete each event only once (default true)."""
+  oneCompletionPerMember: Boolean
+  """Most conversions per day."""
+  capDaily: Int
+  """Most conversions per week."""
+  capWeekly: Int
+  """Most conversions per month."""
+  capMonthly: Int
+  """Most conversions in all."""
+  capTotal: Int
+  """ISO 3166-1 alpha-2 country codes; empty means everywhere."""
+  countries: [String!]
+  """Platforms; empty means all."""
+  platforms: [Platform!]
+  """When the offer starts taking clicks."""
+  startsAt: Time
+  """When the offer stops taking clicks; after startsAt."""
+  endsAt: Time
+  """IANA time zone of the schedule and of daily limits, default UTC."""
+  timeZone: String
+}
+
+"""One event of the events step."""
+input OfferEventInput {
+  """An existing event to keep (its conversions stay with it); leave out for a new event."""
+  id: ID
+  """The name shown on the offer card."""
+  name: String!
+  """The value expected in the postback's ` + "`" + `cnv_event_id` + "`" + `; for Impact, the Action Tracker name."""
+  eventID: String!
+  """What a conversion of this event pays."""
+  payout: Decimal!
+  """Most conversions of this event per day."""
+  capDaily: Int
+  """Most conversions of this event per week."""
+  capWeekly: Int
+  """Most conversions of this event per month."""
+  capMonthly: Int
+  """Most conversions of this event in all."""
+  capTotal: Int
+}
+
+"""Mutations: the offer wizard, offer status changes, advertisers and keys."""
+type Mutation {
+  """Wizard steps 1 and 2: create a DRAFT offer of a type on an integration system."""
+  createOffer(
+    """The offer type, system and name."""
+    input: CreateOfferInput!
+  ): Offer!
+  """Change the type, integration system (drafts only) or name of an offer."""
+  updateOfferType(
+    """The offer."""
+    id: ID!
+    """The changes."""
+    input: UpdateOfferTypeInput!
+  ): Offer!
+  """Wizard step 3: advertiser info and tracking link; returns the offer with its ` + "`" + `clickURLTemplate` + "`" + `."""
+  updateOfferAdvertiserInfo(
+    """The offer."""
+    id: ID!
+    """The advertiser and the tracking link."""
+    input: AdvertiserInfoInput!
+  ): Offer!
+  """Wizard step 4: the creative."""
+  updateOfferCreative(
+    """The offer."""
+    id: ID!
+    """The card's copy and images."""
+    input: OfferCreativeInput!
+  ): Offer!
+  """Wizard step 5: budget and targeting."""
+  updateOfferBudgetTargeting(
+    """The offer."""
+    id: ID!
+    """Budget, caps, countries, platforms and schedule."""
+    input: OfferBudgetTargetingInput!
+  ): Offer!
+  """Wizard step 6: the events, in card order (multi-event offers: two or more; single-event: exactly one)."""
+  setOfferEvents(
+    """The offer."""
+    id: ID!
+    """The complete list of events in card order."""
+    events: [OfferEventInput!]!
+  ): Offer!
+  """Publish a complete DRAFT: it becomes ACTIVE. Missing steps come back as VALIDATION errors, one per step."""
+  publishOffer(
+    """The offer."""
+    id: ID!
+  ): Offer!
+  """Pause an ACTIVE offer: no new clicks; conversions of earlier clicks still count."""
+  pauseOffer(
+    """The offer."""
+    id: ID!
+  ): Offer!
+  """Resume a PAUSED offer."""
+  resumeOffer(
+    """The offer."""
+    id: ID!
+  ): Offer!
+  """End an offer for good."""
+  endOffer(
+    """The offer."""
+    id: ID!
+  ): Offer!
+  """Create an advertiser (brand)."""
+  createAdvertiser(
+    """The brand."""
+    input: CreateAdvertiserInput!
+  ): Advertiser!
+  """Change an advertiser."""
+  updateAdvertiser(
+    """The advertiser."""
+    id: ID!
+    """The changes."""
+    input: UpdateAdvertiserInput!
+  ): Advertiser!
+  """Replace the account's postback key; every postback URL handed out before stops working."""
+  rotatePostbackKey: Account!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -4043,6 +4590,8 @@ func (ec *executionContext) childFields_Account(ctx context.Context, field graph
 		return ec.fieldContext_Account_timeZone(ctx, field)
 	case "postbackAllowlist":
 		return ec.fieldContext_Account_postbackAllowlist(ctx, field)
+	case "postbackURL":
+		return ec.fieldContext_Account_postbackURL(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Account", field.Name)
 }
@@ -4235,6 +4784,30 @@ func (ec *executionContext) childFields_ConversionStatusChange(ctx context.Conte
 	return nil, fmt.Errorf("no field named %q was found under type ConversionStatusChange", field.Name)
 }
 
+func (ec *executionContext) childFields_IntegrationSystemInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "system":
+		return ec.fieldContext_IntegrationSystemInfo_system(ctx, field)
+	case "displayName":
+		return ec.fieldContext_IntegrationSystemInfo_displayName(ctx, field)
+	case "clickIDParameter":
+		return ec.fieldContext_IntegrationSystemInfo_clickIDParameter(ctx, field)
+	case "maxClickIDLength":
+		return ec.fieldContext_IntegrationSystemInfo_maxClickIDLength(ctx, field)
+	case "postbackURL":
+		return ec.fieldContext_IntegrationSystemInfo_postbackURL(ctx, field)
+	case "macros":
+		return ec.fieldContext_IntegrationSystemInfo_macros(ctx, field)
+	case "statusWords":
+		return ec.fieldContext_IntegrationSystemInfo_statusWords(ctx, field)
+	case "custom":
+		return ec.fieldContext_IntegrationSystemInfo_custom(ctx, field)
+	case "sources":
+		return ec.fieldContext_IntegrationSystemInfo_sources(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IntegrationSystemInfo", field.Name)
+}
+
 func (ec *executionContext) childFields_Offer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4309,6 +4882,10 @@ func (ec *executionContext) childFields_Offer(ctx context.Context, field graphql
 		return ec.fieldContext_Offer_conversions(ctx, field)
 	case "clickURL":
 		return ec.fieldContext_Offer_clickURL(ctx, field)
+	case "postbackURL":
+		return ec.fieldContext_Offer_postbackURL(ctx, field)
+	case "missingSteps":
+		return ec.fieldContext_Offer_missingSteps(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Offer", field.Name)
 }
@@ -4365,6 +4942,8 @@ func (ec *executionContext) childFields_OfferEvent(ctx context.Context, field gr
 		return ec.fieldContext_OfferEvent_offer(ctx, field)
 	case "conversions":
 		return ec.fieldContext_OfferEvent_conversions(ctx, field)
+	case "postbackURL":
+		return ec.fieldContext_OfferEvent_postbackURL(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OfferEvent", field.Name)
 }
@@ -4451,6 +5030,26 @@ func (ec *executionContext) childFields_PostbackLogEdge(ctx context.Context, fie
 		return ec.fieldContext_PostbackLogEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PostbackLogEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_PostbackMacro(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "parameter":
+		return ec.fieldContext_PostbackMacro_parameter(ctx, field)
+	case "macro":
+		return ec.fieldContext_PostbackMacro_macro(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PostbackMacro", field.Name)
+}
+
+func (ec *executionContext) childFields_StatusWord(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "word":
+		return ec.fieldContext_StatusWord_word(ctx, field)
+	case "status":
+		return ec.fieldContext_StatusWord_status(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StatusWord", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -1,0 +1,82 @@
+package graph
+
+import (
+	"context"
+	"sync"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/gokart/gokart/auth"
+	"github.com/gokart/gokart/ent"
+	"github.com/gokart/gokart/errcode"
+	"github.com/gokart/gokart/viewer"
+)
+
+// db is the client a resolver must use: the mutation's transaction when there is one (on
+// SQLite the transaction holds the only connection), the root client otherwise.
+func (r *Resolver) db(ctx context.Context) *ent.Client {
+	if c := ent.FromContext(ctx); c != nil {
+		return c
+	}
+	return r.client
+}
+
+type accountCacheKey struct{}
+
+// accountCache holds the viewer's account for one operation, so that postback URLs on a page
+// of 100 offers read the account once.
+type accountCache struct {
+	mu  sync.Mutex
+	acc *ent.Account
+}
+
+// WithAccountCache is an operation middleware that gives each operation its own cache.
+func WithAccountCache(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	return next(context.WithValue(ctx, accountCacheKey{}, &accountCache{}))
+}
+
+// viewerAccount returns the account of the API key in use.
+func (r *Resolver) viewerAccount(ctx context.Context) (*ent.Account, error) {
+	v, ok := viewer.FromContext(ctx)
+	if !ok || v.System {
+		return nil, auth.ErrUnauthenticated
+	}
+	cache, _ := ctx.Value(accountCacheKey{}).(*accountCache)
+	if cache != nil {
+		cache.mu.Lock()
+		defer cache.mu.Unlock()
+		if cache.acc != nil {
+			return cache.acc, nil
+		}
+	}
+	acc, err := r.db(ctx).Account.Get(ctx, v.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	if cache != nil {
+		cache.acc = acc
+	}
+	return acc, nil
+}
+
+// forgetAccount drops the cached account after it changed.
+func forgetAccount(ctx context.Context) {
+	if cache, _ := ctx.Value(accountCacheKey{}).(*accountCache); cache != nil {
+		cache.mu.Lock()
+		cache.acc = nil
+		cache.mu.Unlock()
+	}
+}
+
+// fieldErrors reports every invalid field of a wizard step as its own GraphQL error, so a form
+// can mark them all at once; the last one is returned as the resolver's error.
+func fieldErrors(ctx context.Context, err error) error {
+	list, ok := err.(errcode.List)
+	if !ok || len(list) == 0 {
+		return err
+	}
+	for _, e := range list[:len(list)-1] {
+		graphql.AddError(ctx, e)
+	}
+	return list[len(list)-1]
+}
