@@ -20,7 +20,7 @@ func main() {
 		entgql.WithSchemaPath("../schema/ent.graphql"),
 		entgql.WithWhereInputs(true),
 		entgql.WithNodeDescriptor(true),
-		entgql.WithSchemaHook(describeTypes),
+		entgql.WithSchemaHook(describeAll),
 	)
 	if err != nil {
 		log.Fatalf("creating entgql extension: %v", err)
