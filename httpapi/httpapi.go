@@ -61,7 +61,7 @@ func New(db *storage.DB, opts Options) http.Handler {
 	gql.SetErrorPresenter(graph.ErrorPresenter(log))
 	gql.SetRecoverFunc(graph.Recover(log))
 
-	mux.Handle("/query", authenticate(db, limitBody(gql)))
+	mux.Handle("/query", limitBody(graphQLOverHTTP(authenticate(db, gql))))
 	if opts.Playground {
 		mux.Handle("GET /{$}", playground.Handler("gokart GraphQL playground", "/query"))
 	}

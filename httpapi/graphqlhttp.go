@@ -1,0 +1,185 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+)
+
+// The media types of the GraphQL-over-HTTP spec.
+const (
+	mediaGraphQLResponse = "application/graphql-response+json"
+	mediaJSON            = "application/json"
+)
+
+// graphQLOverHTTP makes /query follow the GraphQL-over-HTTP spec where gqlgen's transports
+// stop short: 405 with Allow for other methods and for mutations over GET, 415 for bodies that
+// are not JSON, 406 when the client accepts neither JSON type, 400 for a request that carries
+// no query, 200 rather than 422 for request errors under application/json, and no `data`
+// entry at all on request errors.
+func graphQLOverHTTP(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodPost, http.MethodOptions:
+		default:
+			w.Header().Set("Allow", "GET, POST, OPTIONS")
+			writeGraphQLErrorAs(w, mediaJSON, http.StatusMethodNotAllowed, "VALIDATION", "use GET for queries or POST for any operation")
+			return
+		}
+		if r.Method == http.MethodOptions {
+			next.ServeHTTP(w, r)
+			return
+		}
+		media, ok := negotiate(r.Header.Get("Accept"))
+		if !ok {
+			writeGraphQLErrorAs(w, mediaJSON, http.StatusNotAcceptable, "VALIDATION", "accept application/graphql-response+json or application/json")
+			return
+		}
+		if r.Method == http.MethodPost {
+			ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+			if err != nil || ct != mediaJSON {
+				writeGraphQLErrorAs(w, media, http.StatusUnsupportedMediaType, "VALIDATION", "send the request body as application/json")
+				return
+			}
+		}
+		if msg := missingQuery(r); msg != "" {
+			writeGraphQLErrorAs(w, media, http.StatusBadRequest, "VALIDATION", msg)
+			return
+		}
+		rw := &specWriter{ResponseWriter: w, media: media, get: r.Method == http.MethodGet}
+		next.ServeHTTP(rw, r)
+		rw.finish()
+	})
+}
+
+// negotiate picks the response media type from Accept; no Accept means application/json.
+func negotiate(accept string) (string, bool) {
+	if strings.TrimSpace(accept) == "" {
+		return mediaJSON, true
+	}
+	json := false
+	for part := range strings.SplitSeq(accept, ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil || params["q"] == "0" {
+			continue
+		}
+		switch mt {
+		case mediaGraphQLResponse:
+			return mediaGraphQLResponse, true
+		case mediaJSON, "application/*", "*/*":
+			json = true
+		}
+	}
+	return mediaJSON, json
+}
+
+// missingQuery reports a request that names no operation at all (neither a query nor a
+// persisted-query hash): that is a malformed request, not a GraphQL error.
+func missingQuery(r *http.Request) string {
+	const msg = "the request has no query"
+	if r.Method == http.MethodGet {
+		q := r.URL.Query()
+		if q.Get("query") == "" && !strings.Contains(q.Get("extensions"), "persistedQuery") {
+			return msg
+		}
+		return ""
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return "the request body could not be read (over 1 MiB?)"
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var p struct {
+		Query      any            `json:"query"`
+		Extensions map[string]any `json:"extensions"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		return "the request body is not a JSON object: " + err.Error()
+	}
+	if s, ok := p.Query.(string); ok && s != "" || p.Extensions["persistedQuery"] != nil {
+		return ""
+	}
+	if p.Query != nil {
+		if _, ok := p.Query.(string); !ok {
+			return "query must be a string"
+		}
+	}
+	return msg
+}
+
+// specWriter fixes status codes and bodies of gqlgen's answers on the way out.
+type specWriter struct {
+	http.ResponseWriter
+	media  string
+	get    bool
+	status int
+	buf    *bytes.Buffer // set while holding back a request-error body
+}
+
+func (s *specWriter) WriteHeader(code int) {
+	if s.status != 0 {
+		return
+	}
+	s.status = code
+	switch {
+	case s.get && code == http.StatusNotAcceptable:
+		// gqlgen answers a mutation over GET with 406; the spec says 405 and Allow: POST.
+		s.status = http.StatusMethodNotAllowed
+		s.Header().Set("Allow", "POST")
+	case code == http.StatusUnprocessableEntity && s.media == mediaJSON:
+		// Under application/json a well-formed request gets 200 whatever its GraphQL errors.
+		s.status = http.StatusOK
+		s.buf = &bytes.Buffer{}
+		return
+	}
+	if code >= 400 {
+		s.buf = &bytes.Buffer{}
+		return
+	}
+	s.ResponseWriter.WriteHeader(s.status)
+}
+
+func (s *specWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.WriteHeader(http.StatusOK)
+	}
+	if s.buf != nil {
+		return s.buf.Write(b)
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *specWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// finish sends a held-back request-error body without its `data` entry: a request error means
+// execution never started, and the spec says data must then be absent.
+func (s *specWriter) finish() {
+	if s.buf == nil {
+		return
+	}
+	body := s.buf.Bytes()
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) == nil {
+		if d, ok := m["data"]; ok && string(d) == "null" {
+			delete(m, "data")
+			if b, err := json.Marshal(m); err == nil {
+				body = append(b, '\n')
+			}
+		}
+	}
+	s.Header().Del("Content-Length")
+	s.ResponseWriter.WriteHeader(s.status)
+	_, _ = s.ResponseWriter.Write(body)
+}
+
+// writeGraphQLErrorAs answers with a GraphQL error body in the negotiated media type.
+func writeGraphQLErrorAs(w http.ResponseWriter, media string, status int, code, msg string) {
+	w.Header().Set("Content-Type", media)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []map[string]any{{"message": msg, "extensions": map[string]any{"code": code}}},
+	})
+}
