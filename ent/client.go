@@ -18,10 +18,13 @@ import (
 	"github.com/gokart/gokart/ent/account"
 	"github.com/gokart/gokart/ent/advertiser"
 	"github.com/gokart/gokart/ent/apikey"
+	"github.com/gokart/gokart/ent/budgetshard"
 	"github.com/gokart/gokart/ent/click"
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/conversionstatuschange"
+	"github.com/gokart/gokart/ent/membercompletion"
 	"github.com/gokart/gokart/ent/offer"
+	"github.com/gokart/gokart/ent/offercounter"
 	"github.com/gokart/gokart/ent/offerevent"
 	"github.com/gokart/gokart/ent/postbacklog"
 
@@ -39,14 +42,20 @@ type Client struct {
 	Account *AccountClient
 	// Advertiser is the client for interacting with the Advertiser builders.
 	Advertiser *AdvertiserClient
+	// BudgetShard is the client for interacting with the BudgetShard builders.
+	BudgetShard *BudgetShardClient
 	// Click is the client for interacting with the Click builders.
 	Click *ClickClient
 	// Conversion is the client for interacting with the Conversion builders.
 	Conversion *ConversionClient
 	// ConversionStatusChange is the client for interacting with the ConversionStatusChange builders.
 	ConversionStatusChange *ConversionStatusChangeClient
+	// MemberCompletion is the client for interacting with the MemberCompletion builders.
+	MemberCompletion *MemberCompletionClient
 	// Offer is the client for interacting with the Offer builders.
 	Offer *OfferClient
+	// OfferCounter is the client for interacting with the OfferCounter builders.
+	OfferCounter *OfferCounterClient
 	// OfferEvent is the client for interacting with the OfferEvent builders.
 	OfferEvent *OfferEventClient
 	// PostbackLog is the client for interacting with the PostbackLog builders.
@@ -65,10 +74,13 @@ func (c *Client) init() {
 	c.APIKey = NewAPIKeyClient(c.config)
 	c.Account = NewAccountClient(c.config)
 	c.Advertiser = NewAdvertiserClient(c.config)
+	c.BudgetShard = NewBudgetShardClient(c.config)
 	c.Click = NewClickClient(c.config)
 	c.Conversion = NewConversionClient(c.config)
 	c.ConversionStatusChange = NewConversionStatusChangeClient(c.config)
+	c.MemberCompletion = NewMemberCompletionClient(c.config)
 	c.Offer = NewOfferClient(c.config)
+	c.OfferCounter = NewOfferCounterClient(c.config)
 	c.OfferEvent = NewOfferEventClient(c.config)
 	c.PostbackLog = NewPostbackLogClient(c.config)
 }
@@ -166,10 +178,13 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		APIKey:                 NewAPIKeyClient(cfg),
 		Account:                NewAccountClient(cfg),
 		Advertiser:             NewAdvertiserClient(cfg),
+		BudgetShard:            NewBudgetShardClient(cfg),
 		Click:                  NewClickClient(cfg),
 		Conversion:             NewConversionClient(cfg),
 		ConversionStatusChange: NewConversionStatusChangeClient(cfg),
+		MemberCompletion:       NewMemberCompletionClient(cfg),
 		Offer:                  NewOfferClient(cfg),
+		OfferCounter:           NewOfferCounterClient(cfg),
 		OfferEvent:             NewOfferEventClient(cfg),
 		PostbackLog:            NewPostbackLogClient(cfg),
 	}, nil
@@ -194,10 +209,13 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		APIKey:                 NewAPIKeyClient(cfg),
 		Account:                NewAccountClient(cfg),
 		Advertiser:             NewAdvertiserClient(cfg),
+		BudgetShard:            NewBudgetShardClient(cfg),
 		Click:                  NewClickClient(cfg),
 		Conversion:             NewConversionClient(cfg),
 		ConversionStatusChange: NewConversionStatusChangeClient(cfg),
+		MemberCompletion:       NewMemberCompletionClient(cfg),
 		Offer:                  NewOfferClient(cfg),
+		OfferCounter:           NewOfferCounterClient(cfg),
 		OfferEvent:             NewOfferEventClient(cfg),
 		PostbackLog:            NewPostbackLogClient(cfg),
 	}, nil
@@ -229,8 +247,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIKey, c.Account, c.Advertiser, c.Click, c.Conversion,
-		c.ConversionStatusChange, c.Offer, c.OfferEvent, c.PostbackLog,
+		c.APIKey, c.Account, c.Advertiser, c.BudgetShard, c.Click, c.Conversion,
+		c.ConversionStatusChange, c.MemberCompletion, c.Offer, c.OfferCounter,
+		c.OfferEvent, c.PostbackLog,
 	} {
 		n.Use(hooks...)
 	}
@@ -240,8 +259,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIKey, c.Account, c.Advertiser, c.Click, c.Conversion,
-		c.ConversionStatusChange, c.Offer, c.OfferEvent, c.PostbackLog,
+		c.APIKey, c.Account, c.Advertiser, c.BudgetShard, c.Click, c.Conversion,
+		c.ConversionStatusChange, c.MemberCompletion, c.Offer, c.OfferCounter,
+		c.OfferEvent, c.PostbackLog,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -256,14 +276,20 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Account.mutate(ctx, m)
 	case *AdvertiserMutation:
 		return c.Advertiser.mutate(ctx, m)
+	case *BudgetShardMutation:
+		return c.BudgetShard.mutate(ctx, m)
 	case *ClickMutation:
 		return c.Click.mutate(ctx, m)
 	case *ConversionMutation:
 		return c.Conversion.mutate(ctx, m)
 	case *ConversionStatusChangeMutation:
 		return c.ConversionStatusChange.mutate(ctx, m)
+	case *MemberCompletionMutation:
+		return c.MemberCompletion.mutate(ctx, m)
 	case *OfferMutation:
 		return c.Offer.mutate(ctx, m)
+	case *OfferCounterMutation:
+		return c.OfferCounter.mutate(ctx, m)
 	case *OfferEventMutation:
 		return c.OfferEvent.mutate(ctx, m)
 	case *PostbackLogMutation:
@@ -737,6 +763,157 @@ func (c *AdvertiserClient) mutate(ctx context.Context, m *AdvertiserMutation) (V
 		return (&AdvertiserDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Advertiser mutation op: %q", m.Op())
+	}
+}
+
+// BudgetShardClient is a client for the BudgetShard schema.
+type BudgetShardClient struct {
+	config
+}
+
+// NewBudgetShardClient returns a client for the BudgetShard from the given config.
+func NewBudgetShardClient(c config) *BudgetShardClient {
+	return &BudgetShardClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `budgetshard.Hooks(f(g(h())))`.
+func (c *BudgetShardClient) Use(hooks ...Hook) {
+	c.hooks.BudgetShard = append(c.hooks.BudgetShard, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `budgetshard.Intercept(f(g(h())))`.
+func (c *BudgetShardClient) Intercept(interceptors ...Interceptor) {
+	c.inters.BudgetShard = append(c.inters.BudgetShard, interceptors...)
+}
+
+// Create returns a builder for creating a BudgetShard entity.
+func (c *BudgetShardClient) Create() *BudgetShardCreate {
+	mutation := newBudgetShardMutation(c.config, OpCreate)
+	return &BudgetShardCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of BudgetShard entities.
+func (c *BudgetShardClient) CreateBulk(builders ...*BudgetShardCreate) *BudgetShardCreateBulk {
+	return &BudgetShardCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *BudgetShardClient) MapCreateBulk(slice any, setFunc func(*BudgetShardCreate, int)) *BudgetShardCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &BudgetShardCreateBulk{err: fmt.Errorf("calling to BudgetShardClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*BudgetShardCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &BudgetShardCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for BudgetShard.
+func (c *BudgetShardClient) Update() *BudgetShardUpdate {
+	mutation := newBudgetShardMutation(c.config, OpUpdate)
+	return &BudgetShardUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *BudgetShardClient) UpdateOne(_m *BudgetShard) *BudgetShardUpdateOne {
+	mutation := newBudgetShardMutation(c.config, OpUpdateOne, withBudgetShard(_m))
+	return &BudgetShardUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *BudgetShardClient) UpdateOneID(id int) *BudgetShardUpdateOne {
+	mutation := newBudgetShardMutation(c.config, OpUpdateOne, withBudgetShardID(id))
+	return &BudgetShardUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for BudgetShard.
+func (c *BudgetShardClient) Delete() *BudgetShardDelete {
+	mutation := newBudgetShardMutation(c.config, OpDelete)
+	return &BudgetShardDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *BudgetShardClient) DeleteOne(_m *BudgetShard) *BudgetShardDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *BudgetShardClient) DeleteOneID(id int) *BudgetShardDeleteOne {
+	builder := c.Delete().Where(budgetshard.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &BudgetShardDeleteOne{builder}
+}
+
+// Query returns a query builder for BudgetShard.
+func (c *BudgetShardClient) Query() *BudgetShardQuery {
+	return &BudgetShardQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeBudgetShard},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a BudgetShard entity by its id.
+func (c *BudgetShardClient) Get(ctx context.Context, id int) (*BudgetShard, error) {
+	return c.Query().Where(budgetshard.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *BudgetShardClient) GetX(ctx context.Context, id int) *BudgetShard {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAccount queries the account edge of a BudgetShard.
+func (c *BudgetShardClient) QueryAccount(_m *BudgetShard) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(budgetshard.Table, budgetshard.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, budgetshard.AccountTable, budgetshard.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *BudgetShardClient) Hooks() []Hook {
+	hooks := c.hooks.BudgetShard
+	return append(hooks[:len(hooks):len(hooks)], budgetshard.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *BudgetShardClient) Interceptors() []Interceptor {
+	inters := c.inters.BudgetShard
+	return append(inters[:len(inters):len(inters)], budgetshard.Interceptors[:]...)
+}
+
+func (c *BudgetShardClient) mutate(ctx context.Context, m *BudgetShardMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&BudgetShardCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&BudgetShardUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&BudgetShardUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&BudgetShardDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown BudgetShard mutation op: %q", m.Op())
 	}
 }
 
@@ -1321,6 +1498,157 @@ func (c *ConversionStatusChangeClient) mutate(ctx context.Context, m *Conversion
 	}
 }
 
+// MemberCompletionClient is a client for the MemberCompletion schema.
+type MemberCompletionClient struct {
+	config
+}
+
+// NewMemberCompletionClient returns a client for the MemberCompletion from the given config.
+func NewMemberCompletionClient(c config) *MemberCompletionClient {
+	return &MemberCompletionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `membercompletion.Hooks(f(g(h())))`.
+func (c *MemberCompletionClient) Use(hooks ...Hook) {
+	c.hooks.MemberCompletion = append(c.hooks.MemberCompletion, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `membercompletion.Intercept(f(g(h())))`.
+func (c *MemberCompletionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.MemberCompletion = append(c.inters.MemberCompletion, interceptors...)
+}
+
+// Create returns a builder for creating a MemberCompletion entity.
+func (c *MemberCompletionClient) Create() *MemberCompletionCreate {
+	mutation := newMemberCompletionMutation(c.config, OpCreate)
+	return &MemberCompletionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of MemberCompletion entities.
+func (c *MemberCompletionClient) CreateBulk(builders ...*MemberCompletionCreate) *MemberCompletionCreateBulk {
+	return &MemberCompletionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *MemberCompletionClient) MapCreateBulk(slice any, setFunc func(*MemberCompletionCreate, int)) *MemberCompletionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &MemberCompletionCreateBulk{err: fmt.Errorf("calling to MemberCompletionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*MemberCompletionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &MemberCompletionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for MemberCompletion.
+func (c *MemberCompletionClient) Update() *MemberCompletionUpdate {
+	mutation := newMemberCompletionMutation(c.config, OpUpdate)
+	return &MemberCompletionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *MemberCompletionClient) UpdateOne(_m *MemberCompletion) *MemberCompletionUpdateOne {
+	mutation := newMemberCompletionMutation(c.config, OpUpdateOne, withMemberCompletion(_m))
+	return &MemberCompletionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *MemberCompletionClient) UpdateOneID(id int) *MemberCompletionUpdateOne {
+	mutation := newMemberCompletionMutation(c.config, OpUpdateOne, withMemberCompletionID(id))
+	return &MemberCompletionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for MemberCompletion.
+func (c *MemberCompletionClient) Delete() *MemberCompletionDelete {
+	mutation := newMemberCompletionMutation(c.config, OpDelete)
+	return &MemberCompletionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *MemberCompletionClient) DeleteOne(_m *MemberCompletion) *MemberCompletionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *MemberCompletionClient) DeleteOneID(id int) *MemberCompletionDeleteOne {
+	builder := c.Delete().Where(membercompletion.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &MemberCompletionDeleteOne{builder}
+}
+
+// Query returns a query builder for MemberCompletion.
+func (c *MemberCompletionClient) Query() *MemberCompletionQuery {
+	return &MemberCompletionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeMemberCompletion},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a MemberCompletion entity by its id.
+func (c *MemberCompletionClient) Get(ctx context.Context, id int) (*MemberCompletion, error) {
+	return c.Query().Where(membercompletion.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *MemberCompletionClient) GetX(ctx context.Context, id int) *MemberCompletion {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAccount queries the account edge of a MemberCompletion.
+func (c *MemberCompletionClient) QueryAccount(_m *MemberCompletion) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(membercompletion.Table, membercompletion.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, membercompletion.AccountTable, membercompletion.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *MemberCompletionClient) Hooks() []Hook {
+	hooks := c.hooks.MemberCompletion
+	return append(hooks[:len(hooks):len(hooks)], membercompletion.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *MemberCompletionClient) Interceptors() []Interceptor {
+	inters := c.inters.MemberCompletion
+	return append(inters[:len(inters):len(inters)], membercompletion.Interceptors[:]...)
+}
+
+func (c *MemberCompletionClient) mutate(ctx context.Context, m *MemberCompletionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&MemberCompletionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&MemberCompletionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&MemberCompletionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&MemberCompletionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown MemberCompletion mutation op: %q", m.Op())
+	}
+}
+
 // OfferClient is a client for the Offer schema.
 type OfferClient struct {
 	config
@@ -1533,6 +1861,157 @@ func (c *OfferClient) mutate(ctx context.Context, m *OfferMutation) (Value, erro
 		return (&OfferDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Offer mutation op: %q", m.Op())
+	}
+}
+
+// OfferCounterClient is a client for the OfferCounter schema.
+type OfferCounterClient struct {
+	config
+}
+
+// NewOfferCounterClient returns a client for the OfferCounter from the given config.
+func NewOfferCounterClient(c config) *OfferCounterClient {
+	return &OfferCounterClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `offercounter.Hooks(f(g(h())))`.
+func (c *OfferCounterClient) Use(hooks ...Hook) {
+	c.hooks.OfferCounter = append(c.hooks.OfferCounter, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `offercounter.Intercept(f(g(h())))`.
+func (c *OfferCounterClient) Intercept(interceptors ...Interceptor) {
+	c.inters.OfferCounter = append(c.inters.OfferCounter, interceptors...)
+}
+
+// Create returns a builder for creating a OfferCounter entity.
+func (c *OfferCounterClient) Create() *OfferCounterCreate {
+	mutation := newOfferCounterMutation(c.config, OpCreate)
+	return &OfferCounterCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of OfferCounter entities.
+func (c *OfferCounterClient) CreateBulk(builders ...*OfferCounterCreate) *OfferCounterCreateBulk {
+	return &OfferCounterCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *OfferCounterClient) MapCreateBulk(slice any, setFunc func(*OfferCounterCreate, int)) *OfferCounterCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &OfferCounterCreateBulk{err: fmt.Errorf("calling to OfferCounterClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*OfferCounterCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &OfferCounterCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for OfferCounter.
+func (c *OfferCounterClient) Update() *OfferCounterUpdate {
+	mutation := newOfferCounterMutation(c.config, OpUpdate)
+	return &OfferCounterUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *OfferCounterClient) UpdateOne(_m *OfferCounter) *OfferCounterUpdateOne {
+	mutation := newOfferCounterMutation(c.config, OpUpdateOne, withOfferCounter(_m))
+	return &OfferCounterUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *OfferCounterClient) UpdateOneID(id int) *OfferCounterUpdateOne {
+	mutation := newOfferCounterMutation(c.config, OpUpdateOne, withOfferCounterID(id))
+	return &OfferCounterUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for OfferCounter.
+func (c *OfferCounterClient) Delete() *OfferCounterDelete {
+	mutation := newOfferCounterMutation(c.config, OpDelete)
+	return &OfferCounterDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *OfferCounterClient) DeleteOne(_m *OfferCounter) *OfferCounterDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *OfferCounterClient) DeleteOneID(id int) *OfferCounterDeleteOne {
+	builder := c.Delete().Where(offercounter.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &OfferCounterDeleteOne{builder}
+}
+
+// Query returns a query builder for OfferCounter.
+func (c *OfferCounterClient) Query() *OfferCounterQuery {
+	return &OfferCounterQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeOfferCounter},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a OfferCounter entity by its id.
+func (c *OfferCounterClient) Get(ctx context.Context, id int) (*OfferCounter, error) {
+	return c.Query().Where(offercounter.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *OfferCounterClient) GetX(ctx context.Context, id int) *OfferCounter {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAccount queries the account edge of a OfferCounter.
+func (c *OfferCounterClient) QueryAccount(_m *OfferCounter) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(offercounter.Table, offercounter.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, offercounter.AccountTable, offercounter.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *OfferCounterClient) Hooks() []Hook {
+	hooks := c.hooks.OfferCounter
+	return append(hooks[:len(hooks):len(hooks)], offercounter.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *OfferCounterClient) Interceptors() []Interceptor {
+	inters := c.inters.OfferCounter
+	return append(inters[:len(inters):len(inters)], offercounter.Interceptors[:]...)
+}
+
+func (c *OfferCounterClient) mutate(ctx context.Context, m *OfferCounterMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&OfferCounterCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&OfferCounterUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&OfferCounterUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&OfferCounterDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown OfferCounter mutation op: %q", m.Op())
 	}
 }
 
@@ -1889,12 +2368,14 @@ func (c *PostbackLogClient) mutate(ctx context.Context, m *PostbackLogMutation) 
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, Account, Advertiser, Click, Conversion, ConversionStatusChange, Offer,
-		OfferEvent, PostbackLog []ent.Hook
+		APIKey, Account, Advertiser, BudgetShard, Click, Conversion,
+		ConversionStatusChange, MemberCompletion, Offer, OfferCounter, OfferEvent,
+		PostbackLog []ent.Hook
 	}
 	inters struct {
-		APIKey, Account, Advertiser, Click, Conversion, ConversionStatusChange, Offer,
-		OfferEvent, PostbackLog []ent.Interceptor
+		APIKey, Account, Advertiser, BudgetShard, Click, Conversion,
+		ConversionStatusChange, MemberCompletion, Offer, OfferCounter, OfferEvent,
+		PostbackLog []ent.Interceptor
 	}
 )
 

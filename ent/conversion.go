@@ -55,6 +55,10 @@ type Conversion struct {
 	PubMemberID string `json:"pub_member_id,omitempty"`
 	// Optional extras from the postback: cnv_user_id, cnv_email, cnv_conversion_ip_address, cnv_sub_1..5.
 	Extras map[string]string `json:"extras,omitempty"`
+	// The budget shard the payout was charged to while the conversion counts; null when nothing is charged.
+	BudgetShard *int `json:"budget_shard,omitempty"`
+	// The period counters (caps, daily budget) the conversion was charged to, for an exact release.
+	ChargedCounters []string `json:"charged_counters,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ConversionQuery when eager-loading is set.
 	Edges        ConversionEdges `json:"edges"`
@@ -152,9 +156,9 @@ func (*Conversion) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case conversion.FieldExtras:
+		case conversion.FieldExtras, conversion.FieldChargedCounters:
 			values[i] = new([]byte)
-		case conversion.FieldID, conversion.FieldAccountID, conversion.FieldClickID, conversion.FieldOfferID, conversion.FieldOfferEventID, conversion.FieldPayout, conversion.FieldAmount:
+		case conversion.FieldID, conversion.FieldAccountID, conversion.FieldClickID, conversion.FieldOfferID, conversion.FieldOfferEventID, conversion.FieldPayout, conversion.FieldAmount, conversion.FieldBudgetShard:
 			values[i] = new(sql.NullInt64)
 		case conversion.FieldIntegrationSystem, conversion.FieldNetworkConversionID, conversion.FieldStatus, conversion.FieldReason, conversion.FieldCurrency, conversion.FieldPubMemberID:
 			values[i] = new(sql.NullString)
@@ -275,6 +279,21 @@ func (_m *Conversion) assignValues(columns []string, values []any) error {
 					return fmt.Errorf("unmarshal field extras: %w", err)
 				}
 			}
+		case conversion.FieldBudgetShard:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field budget_shard", values[i])
+			} else if value.Valid {
+				_m.BudgetShard = new(int)
+				*_m.BudgetShard = int(value.Int64)
+			}
+		case conversion.FieldChargedCounters:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field charged_counters", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.ChargedCounters); err != nil {
+					return fmt.Errorf("unmarshal field charged_counters: %w", err)
+				}
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -389,6 +408,14 @@ func (_m *Conversion) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("extras=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Extras))
+	builder.WriteString(", ")
+	if v := _m.BudgetShard; v != nil {
+		builder.WriteString("budget_shard=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("charged_counters=")
+	builder.WriteString(fmt.Sprintf("%v", _m.ChargedCounters))
 	builder.WriteByte(')')
 	return builder.String()
 }

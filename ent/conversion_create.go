@@ -177,6 +177,26 @@ func (_c *ConversionCreate) SetExtras(v map[string]string) *ConversionCreate {
 	return _c
 }
 
+// SetBudgetShard sets the "budget_shard" field.
+func (_c *ConversionCreate) SetBudgetShard(v int) *ConversionCreate {
+	_c.mutation.SetBudgetShard(v)
+	return _c
+}
+
+// SetNillableBudgetShard sets the "budget_shard" field if the given value is not nil.
+func (_c *ConversionCreate) SetNillableBudgetShard(v *int) *ConversionCreate {
+	if v != nil {
+		_c.SetBudgetShard(*v)
+	}
+	return _c
+}
+
+// SetChargedCounters sets the "charged_counters" field.
+func (_c *ConversionCreate) SetChargedCounters(v []string) *ConversionCreate {
+	_c.mutation.SetChargedCounters(v)
+	return _c
+}
+
 // SetAccount sets the "account" edge to the Account entity.
 func (_c *ConversionCreate) SetAccount(v *Account) *ConversionCreate {
 	return _c.SetAccountID(v.ID)
@@ -435,6 +455,14 @@ func (_c *ConversionCreate) createSpec() (*Conversion, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Extras(); ok {
 		_spec.SetField(conversion.FieldExtras, field.TypeJSON, value)
 		_node.Extras = value
+	}
+	if value, ok := _c.mutation.BudgetShard(); ok {
+		_spec.SetField(conversion.FieldBudgetShard, field.TypeInt, value)
+		_node.BudgetShard = &value
+	}
+	if value, ok := _c.mutation.ChargedCounters(); ok {
+		_spec.SetField(conversion.FieldChargedCounters, field.TypeJSON, value)
+		_node.ChargedCounters = value
 	}
 	if nodes := _c.mutation.AccountIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -720,6 +748,48 @@ func (u *ConversionUpsert) ClearExtras() *ConversionUpsert {
 	return u
 }
 
+// SetBudgetShard sets the "budget_shard" field.
+func (u *ConversionUpsert) SetBudgetShard(v int) *ConversionUpsert {
+	u.Set(conversion.FieldBudgetShard, v)
+	return u
+}
+
+// UpdateBudgetShard sets the "budget_shard" field to the value that was provided on create.
+func (u *ConversionUpsert) UpdateBudgetShard() *ConversionUpsert {
+	u.SetExcluded(conversion.FieldBudgetShard)
+	return u
+}
+
+// AddBudgetShard adds v to the "budget_shard" field.
+func (u *ConversionUpsert) AddBudgetShard(v int) *ConversionUpsert {
+	u.Add(conversion.FieldBudgetShard, v)
+	return u
+}
+
+// ClearBudgetShard clears the value of the "budget_shard" field.
+func (u *ConversionUpsert) ClearBudgetShard() *ConversionUpsert {
+	u.SetNull(conversion.FieldBudgetShard)
+	return u
+}
+
+// SetChargedCounters sets the "charged_counters" field.
+func (u *ConversionUpsert) SetChargedCounters(v []string) *ConversionUpsert {
+	u.Set(conversion.FieldChargedCounters, v)
+	return u
+}
+
+// UpdateChargedCounters sets the "charged_counters" field to the value that was provided on create.
+func (u *ConversionUpsert) UpdateChargedCounters() *ConversionUpsert {
+	u.SetExcluded(conversion.FieldChargedCounters)
+	return u
+}
+
+// ClearChargedCounters clears the value of the "charged_counters" field.
+func (u *ConversionUpsert) ClearChargedCounters() *ConversionUpsert {
+	u.SetNull(conversion.FieldChargedCounters)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -934,6 +1004,55 @@ func (u *ConversionUpsertOne) UpdateExtras() *ConversionUpsertOne {
 func (u *ConversionUpsertOne) ClearExtras() *ConversionUpsertOne {
 	return u.Update(func(s *ConversionUpsert) {
 		s.ClearExtras()
+	})
+}
+
+// SetBudgetShard sets the "budget_shard" field.
+func (u *ConversionUpsertOne) SetBudgetShard(v int) *ConversionUpsertOne {
+	return u.Update(func(s *ConversionUpsert) {
+		s.SetBudgetShard(v)
+	})
+}
+
+// AddBudgetShard adds v to the "budget_shard" field.
+func (u *ConversionUpsertOne) AddBudgetShard(v int) *ConversionUpsertOne {
+	return u.Update(func(s *ConversionUpsert) {
+		s.AddBudgetShard(v)
+	})
+}
+
+// UpdateBudgetShard sets the "budget_shard" field to the value that was provided on create.
+func (u *ConversionUpsertOne) UpdateBudgetShard() *ConversionUpsertOne {
+	return u.Update(func(s *ConversionUpsert) {
+		s.UpdateBudgetShard()
+	})
+}
+
+// ClearBudgetShard clears the value of the "budget_shard" field.
+func (u *ConversionUpsertOne) ClearBudgetShard() *ConversionUpsertOne {
+	return u.Update(func(s *ConversionUpsert) {
+		s.ClearBudgetShard()
+	})
+}
+
+// SetChargedCounters sets the "charged_counters" field.
+func (u *ConversionUpsertOne) SetChargedCounters(v []string) *ConversionUpsertOne {
+	return u.Update(func(s *ConversionUpsert) {
+		s.SetChargedCounters(v)
+	})
+}
+
+// UpdateChargedCounters sets the "charged_counters" field to the value that was provided on create.
+func (u *ConversionUpsertOne) UpdateChargedCounters() *ConversionUpsertOne {
+	return u.Update(func(s *ConversionUpsert) {
+		s.UpdateChargedCounters()
+	})
+}
+
+// ClearChargedCounters clears the value of the "charged_counters" field.
+func (u *ConversionUpsertOne) ClearChargedCounters() *ConversionUpsertOne {
+	return u.Update(func(s *ConversionUpsert) {
+		s.ClearChargedCounters()
 	})
 }
 
@@ -1317,6 +1436,55 @@ func (u *ConversionUpsertBulk) UpdateExtras() *ConversionUpsertBulk {
 func (u *ConversionUpsertBulk) ClearExtras() *ConversionUpsertBulk {
 	return u.Update(func(s *ConversionUpsert) {
 		s.ClearExtras()
+	})
+}
+
+// SetBudgetShard sets the "budget_shard" field.
+func (u *ConversionUpsertBulk) SetBudgetShard(v int) *ConversionUpsertBulk {
+	return u.Update(func(s *ConversionUpsert) {
+		s.SetBudgetShard(v)
+	})
+}
+
+// AddBudgetShard adds v to the "budget_shard" field.
+func (u *ConversionUpsertBulk) AddBudgetShard(v int) *ConversionUpsertBulk {
+	return u.Update(func(s *ConversionUpsert) {
+		s.AddBudgetShard(v)
+	})
+}
+
+// UpdateBudgetShard sets the "budget_shard" field to the value that was provided on create.
+func (u *ConversionUpsertBulk) UpdateBudgetShard() *ConversionUpsertBulk {
+	return u.Update(func(s *ConversionUpsert) {
+		s.UpdateBudgetShard()
+	})
+}
+
+// ClearBudgetShard clears the value of the "budget_shard" field.
+func (u *ConversionUpsertBulk) ClearBudgetShard() *ConversionUpsertBulk {
+	return u.Update(func(s *ConversionUpsert) {
+		s.ClearBudgetShard()
+	})
+}
+
+// SetChargedCounters sets the "charged_counters" field.
+func (u *ConversionUpsertBulk) SetChargedCounters(v []string) *ConversionUpsertBulk {
+	return u.Update(func(s *ConversionUpsert) {
+		s.SetChargedCounters(v)
+	})
+}
+
+// UpdateChargedCounters sets the "charged_counters" field to the value that was provided on create.
+func (u *ConversionUpsertBulk) UpdateChargedCounters() *ConversionUpsertBulk {
+	return u.Update(func(s *ConversionUpsert) {
+		s.UpdateChargedCounters()
+	})
+}
+
+// ClearChargedCounters clears the value of the "charged_counters" field.
+func (u *ConversionUpsertBulk) ClearChargedCounters() *ConversionUpsertBulk {
+	return u.Update(func(s *ConversionUpsert) {
+		s.ClearChargedCounters()
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"entgo.io/ent/dialect/sql/sqljson"
 	"entgo.io/ent/schema/field"
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/conversionstatuschange"
@@ -164,6 +165,51 @@ func (_u *ConversionUpdate) SetExtras(v map[string]string) *ConversionUpdate {
 // ClearExtras clears the value of the "extras" field.
 func (_u *ConversionUpdate) ClearExtras() *ConversionUpdate {
 	_u.mutation.ClearExtras()
+	return _u
+}
+
+// SetBudgetShard sets the "budget_shard" field.
+func (_u *ConversionUpdate) SetBudgetShard(v int) *ConversionUpdate {
+	_u.mutation.ResetBudgetShard()
+	_u.mutation.SetBudgetShard(v)
+	return _u
+}
+
+// SetNillableBudgetShard sets the "budget_shard" field if the given value is not nil.
+func (_u *ConversionUpdate) SetNillableBudgetShard(v *int) *ConversionUpdate {
+	if v != nil {
+		_u.SetBudgetShard(*v)
+	}
+	return _u
+}
+
+// AddBudgetShard adds value to the "budget_shard" field.
+func (_u *ConversionUpdate) AddBudgetShard(v int) *ConversionUpdate {
+	_u.mutation.AddBudgetShard(v)
+	return _u
+}
+
+// ClearBudgetShard clears the value of the "budget_shard" field.
+func (_u *ConversionUpdate) ClearBudgetShard() *ConversionUpdate {
+	_u.mutation.ClearBudgetShard()
+	return _u
+}
+
+// SetChargedCounters sets the "charged_counters" field.
+func (_u *ConversionUpdate) SetChargedCounters(v []string) *ConversionUpdate {
+	_u.mutation.SetChargedCounters(v)
+	return _u
+}
+
+// AppendChargedCounters appends value to the "charged_counters" field.
+func (_u *ConversionUpdate) AppendChargedCounters(v []string) *ConversionUpdate {
+	_u.mutation.AppendChargedCounters(v)
+	return _u
+}
+
+// ClearChargedCounters clears the value of the "charged_counters" field.
+func (_u *ConversionUpdate) ClearChargedCounters() *ConversionUpdate {
+	_u.mutation.ClearChargedCounters()
 	return _u
 }
 
@@ -385,6 +431,26 @@ func (_u *ConversionUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	}
 	if _u.mutation.ExtrasCleared() {
 		_spec.ClearField(conversion.FieldExtras, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.BudgetShard(); ok {
+		_spec.SetField(conversion.FieldBudgetShard, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedBudgetShard(); ok {
+		_spec.AddField(conversion.FieldBudgetShard, field.TypeInt, value)
+	}
+	if _u.mutation.BudgetShardCleared() {
+		_spec.ClearField(conversion.FieldBudgetShard, field.TypeInt)
+	}
+	if value, ok := _u.mutation.ChargedCounters(); ok {
+		_spec.SetField(conversion.FieldChargedCounters, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedChargedCounters(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, conversion.FieldChargedCounters, value)
+		})
+	}
+	if _u.mutation.ChargedCountersCleared() {
+		_spec.ClearField(conversion.FieldChargedCounters, field.TypeJSON)
 	}
 	if _u.mutation.HistoryCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -629,6 +695,51 @@ func (_u *ConversionUpdateOne) SetExtras(v map[string]string) *ConversionUpdateO
 // ClearExtras clears the value of the "extras" field.
 func (_u *ConversionUpdateOne) ClearExtras() *ConversionUpdateOne {
 	_u.mutation.ClearExtras()
+	return _u
+}
+
+// SetBudgetShard sets the "budget_shard" field.
+func (_u *ConversionUpdateOne) SetBudgetShard(v int) *ConversionUpdateOne {
+	_u.mutation.ResetBudgetShard()
+	_u.mutation.SetBudgetShard(v)
+	return _u
+}
+
+// SetNillableBudgetShard sets the "budget_shard" field if the given value is not nil.
+func (_u *ConversionUpdateOne) SetNillableBudgetShard(v *int) *ConversionUpdateOne {
+	if v != nil {
+		_u.SetBudgetShard(*v)
+	}
+	return _u
+}
+
+// AddBudgetShard adds value to the "budget_shard" field.
+func (_u *ConversionUpdateOne) AddBudgetShard(v int) *ConversionUpdateOne {
+	_u.mutation.AddBudgetShard(v)
+	return _u
+}
+
+// ClearBudgetShard clears the value of the "budget_shard" field.
+func (_u *ConversionUpdateOne) ClearBudgetShard() *ConversionUpdateOne {
+	_u.mutation.ClearBudgetShard()
+	return _u
+}
+
+// SetChargedCounters sets the "charged_counters" field.
+func (_u *ConversionUpdateOne) SetChargedCounters(v []string) *ConversionUpdateOne {
+	_u.mutation.SetChargedCounters(v)
+	return _u
+}
+
+// AppendChargedCounters appends value to the "charged_counters" field.
+func (_u *ConversionUpdateOne) AppendChargedCounters(v []string) *ConversionUpdateOne {
+	_u.mutation.AppendChargedCounters(v)
+	return _u
+}
+
+// ClearChargedCounters clears the value of the "charged_counters" field.
+func (_u *ConversionUpdateOne) ClearChargedCounters() *ConversionUpdateOne {
+	_u.mutation.ClearChargedCounters()
 	return _u
 }
 
@@ -880,6 +991,26 @@ func (_u *ConversionUpdateOne) sqlSave(ctx context.Context) (_node *Conversion, 
 	}
 	if _u.mutation.ExtrasCleared() {
 		_spec.ClearField(conversion.FieldExtras, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.BudgetShard(); ok {
+		_spec.SetField(conversion.FieldBudgetShard, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedBudgetShard(); ok {
+		_spec.AddField(conversion.FieldBudgetShard, field.TypeInt, value)
+	}
+	if _u.mutation.BudgetShardCleared() {
+		_spec.ClearField(conversion.FieldBudgetShard, field.TypeInt)
+	}
+	if value, ok := _u.mutation.ChargedCounters(); ok {
+		_spec.SetField(conversion.FieldChargedCounters, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedChargedCounters(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, conversion.FieldChargedCounters, value)
+		})
+	}
+	if _u.mutation.ChargedCountersCleared() {
+		_spec.ClearField(conversion.FieldChargedCounters, field.TypeJSON)
 	}
 	if _u.mutation.HistoryCleared() {
 		edge := &sqlgraph.EdgeSpec{

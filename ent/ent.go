@@ -15,10 +15,13 @@ import (
 	"github.com/gokart/gokart/ent/account"
 	"github.com/gokart/gokart/ent/advertiser"
 	"github.com/gokart/gokart/ent/apikey"
+	"github.com/gokart/gokart/ent/budgetshard"
 	"github.com/gokart/gokart/ent/click"
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/conversionstatuschange"
+	"github.com/gokart/gokart/ent/membercompletion"
 	"github.com/gokart/gokart/ent/offer"
+	"github.com/gokart/gokart/ent/offercounter"
 	"github.com/gokart/gokart/ent/offerevent"
 	"github.com/gokart/gokart/ent/postbacklog"
 )
@@ -84,10 +87,13 @@ func checkColumn(t, c string) error {
 			apikey.Table:                 apikey.ValidColumn,
 			account.Table:                account.ValidColumn,
 			advertiser.Table:             advertiser.ValidColumn,
+			budgetshard.Table:            budgetshard.ValidColumn,
 			click.Table:                  click.ValidColumn,
 			conversion.Table:             conversion.ValidColumn,
 			conversionstatuschange.Table: conversionstatuschange.ValidColumn,
+			membercompletion.Table:       membercompletion.ValidColumn,
 			offer.Table:                  offer.ValidColumn,
+			offercounter.Table:           offercounter.ValidColumn,
 			offerevent.Table:             offerevent.ValidColumn,
 			postbacklog.Table:            postbacklog.ValidColumn,
 		})

@@ -14,10 +14,13 @@ import (
 	"github.com/gokart/gokart/ent/account"
 	"github.com/gokart/gokart/ent/advertiser"
 	"github.com/gokart/gokart/ent/apikey"
+	"github.com/gokart/gokart/ent/budgetshard"
 	"github.com/gokart/gokart/ent/click"
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/conversionstatuschange"
+	"github.com/gokart/gokart/ent/membercompletion"
 	"github.com/gokart/gokart/ent/offer"
+	"github.com/gokart/gokart/ent/offercounter"
 	"github.com/gokart/gokart/ent/offerevent"
 	"github.com/gokart/gokart/ent/postbacklog"
 	"github.com/gokart/gokart/ent/predicate"
@@ -39,10 +42,13 @@ const (
 	TypeAPIKey                 = "APIKey"
 	TypeAccount                = "Account"
 	TypeAdvertiser             = "Advertiser"
+	TypeBudgetShard            = "BudgetShard"
 	TypeClick                  = "Click"
 	TypeConversion             = "Conversion"
 	TypeConversionStatusChange = "ConversionStatusChange"
+	TypeMemberCompletion       = "MemberCompletion"
 	TypeOffer                  = "Offer"
+	TypeOfferCounter           = "OfferCounter"
 	TypeOfferEvent             = "OfferEvent"
 	TypePostbackLog            = "PostbackLog"
 )
@@ -2429,6 +2435,847 @@ func (m *AdvertiserMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Advertiser edge %s", name)
 }
 
+// BudgetShardMutation represents an operation that mutates the BudgetShard nodes in the graph.
+type BudgetShardMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *int
+	offer_id        *int
+	addoffer_id     *int
+	shard           *int
+	addshard        *int
+	budget_total    *int64
+	addbudget_total *int64
+	allotted        *int64
+	addallotted     *int64
+	spent           *int64
+	addspent        *int64
+	clearedFields   map[string]struct{}
+	account         *int
+	clearedaccount  bool
+	done            bool
+	oldValue        func(context.Context) (*BudgetShard, error)
+	predicates      []predicate.BudgetShard
+}
+
+var _ ent.Mutation = (*BudgetShardMutation)(nil)
+
+// budgetshardOption allows management of the mutation configuration using functional options.
+type budgetshardOption func(*BudgetShardMutation)
+
+// newBudgetShardMutation creates new mutation for the BudgetShard entity.
+func newBudgetShardMutation(c config, op Op, opts ...budgetshardOption) *BudgetShardMutation {
+	m := &BudgetShardMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeBudgetShard,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withBudgetShardID sets the ID field of the mutation.
+func withBudgetShardID(id int) budgetshardOption {
+	return func(m *BudgetShardMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *BudgetShard
+		)
+		m.oldValue = func(ctx context.Context) (*BudgetShard, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().BudgetShard.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withBudgetShard sets the old BudgetShard of the mutation.
+func withBudgetShard(node *BudgetShard) budgetshardOption {
+	return func(m *BudgetShardMutation) {
+		m.oldValue = func(context.Context) (*BudgetShard, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m BudgetShardMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m BudgetShardMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *BudgetShardMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *BudgetShardMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().BudgetShard.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *BudgetShardMutation) SetAccountID(i int) {
+	m.account = &i
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *BudgetShardMutation) AccountID() (r int, exists bool) {
+	v := m.account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the BudgetShard entity.
+// If the BudgetShard object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BudgetShardMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *BudgetShardMutation) ResetAccountID() {
+	m.account = nil
+}
+
+// SetOfferID sets the "offer_id" field.
+func (m *BudgetShardMutation) SetOfferID(i int) {
+	m.offer_id = &i
+	m.addoffer_id = nil
+}
+
+// OfferID returns the value of the "offer_id" field in the mutation.
+func (m *BudgetShardMutation) OfferID() (r int, exists bool) {
+	v := m.offer_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOfferID returns the old "offer_id" field's value of the BudgetShard entity.
+// If the BudgetShard object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BudgetShardMutation) OldOfferID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOfferID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOfferID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOfferID: %w", err)
+	}
+	return oldValue.OfferID, nil
+}
+
+// AddOfferID adds i to the "offer_id" field.
+func (m *BudgetShardMutation) AddOfferID(i int) {
+	if m.addoffer_id != nil {
+		*m.addoffer_id += i
+	} else {
+		m.addoffer_id = &i
+	}
+}
+
+// AddedOfferID returns the value that was added to the "offer_id" field in this mutation.
+func (m *BudgetShardMutation) AddedOfferID() (r int, exists bool) {
+	v := m.addoffer_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetOfferID resets all changes to the "offer_id" field.
+func (m *BudgetShardMutation) ResetOfferID() {
+	m.offer_id = nil
+	m.addoffer_id = nil
+}
+
+// SetShard sets the "shard" field.
+func (m *BudgetShardMutation) SetShard(i int) {
+	m.shard = &i
+	m.addshard = nil
+}
+
+// Shard returns the value of the "shard" field in the mutation.
+func (m *BudgetShardMutation) Shard() (r int, exists bool) {
+	v := m.shard
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldShard returns the old "shard" field's value of the BudgetShard entity.
+// If the BudgetShard object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BudgetShardMutation) OldShard(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldShard is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldShard requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldShard: %w", err)
+	}
+	return oldValue.Shard, nil
+}
+
+// AddShard adds i to the "shard" field.
+func (m *BudgetShardMutation) AddShard(i int) {
+	if m.addshard != nil {
+		*m.addshard += i
+	} else {
+		m.addshard = &i
+	}
+}
+
+// AddedShard returns the value that was added to the "shard" field in this mutation.
+func (m *BudgetShardMutation) AddedShard() (r int, exists bool) {
+	v := m.addshard
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetShard resets all changes to the "shard" field.
+func (m *BudgetShardMutation) ResetShard() {
+	m.shard = nil
+	m.addshard = nil
+}
+
+// SetBudgetTotal sets the "budget_total" field.
+func (m *BudgetShardMutation) SetBudgetTotal(i int64) {
+	m.budget_total = &i
+	m.addbudget_total = nil
+}
+
+// BudgetTotal returns the value of the "budget_total" field in the mutation.
+func (m *BudgetShardMutation) BudgetTotal() (r int64, exists bool) {
+	v := m.budget_total
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBudgetTotal returns the old "budget_total" field's value of the BudgetShard entity.
+// If the BudgetShard object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BudgetShardMutation) OldBudgetTotal(ctx context.Context) (v *int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBudgetTotal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBudgetTotal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBudgetTotal: %w", err)
+	}
+	return oldValue.BudgetTotal, nil
+}
+
+// AddBudgetTotal adds i to the "budget_total" field.
+func (m *BudgetShardMutation) AddBudgetTotal(i int64) {
+	if m.addbudget_total != nil {
+		*m.addbudget_total += i
+	} else {
+		m.addbudget_total = &i
+	}
+}
+
+// AddedBudgetTotal returns the value that was added to the "budget_total" field in this mutation.
+func (m *BudgetShardMutation) AddedBudgetTotal() (r int64, exists bool) {
+	v := m.addbudget_total
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearBudgetTotal clears the value of the "budget_total" field.
+func (m *BudgetShardMutation) ClearBudgetTotal() {
+	m.budget_total = nil
+	m.addbudget_total = nil
+	m.clearedFields[budgetshard.FieldBudgetTotal] = struct{}{}
+}
+
+// BudgetTotalCleared returns if the "budget_total" field was cleared in this mutation.
+func (m *BudgetShardMutation) BudgetTotalCleared() bool {
+	_, ok := m.clearedFields[budgetshard.FieldBudgetTotal]
+	return ok
+}
+
+// ResetBudgetTotal resets all changes to the "budget_total" field.
+func (m *BudgetShardMutation) ResetBudgetTotal() {
+	m.budget_total = nil
+	m.addbudget_total = nil
+	delete(m.clearedFields, budgetshard.FieldBudgetTotal)
+}
+
+// SetAllotted sets the "allotted" field.
+func (m *BudgetShardMutation) SetAllotted(i int64) {
+	m.allotted = &i
+	m.addallotted = nil
+}
+
+// Allotted returns the value of the "allotted" field in the mutation.
+func (m *BudgetShardMutation) Allotted() (r int64, exists bool) {
+	v := m.allotted
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAllotted returns the old "allotted" field's value of the BudgetShard entity.
+// If the BudgetShard object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BudgetShardMutation) OldAllotted(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAllotted is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAllotted requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAllotted: %w", err)
+	}
+	return oldValue.Allotted, nil
+}
+
+// AddAllotted adds i to the "allotted" field.
+func (m *BudgetShardMutation) AddAllotted(i int64) {
+	if m.addallotted != nil {
+		*m.addallotted += i
+	} else {
+		m.addallotted = &i
+	}
+}
+
+// AddedAllotted returns the value that was added to the "allotted" field in this mutation.
+func (m *BudgetShardMutation) AddedAllotted() (r int64, exists bool) {
+	v := m.addallotted
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAllotted resets all changes to the "allotted" field.
+func (m *BudgetShardMutation) ResetAllotted() {
+	m.allotted = nil
+	m.addallotted = nil
+}
+
+// SetSpent sets the "spent" field.
+func (m *BudgetShardMutation) SetSpent(i int64) {
+	m.spent = &i
+	m.addspent = nil
+}
+
+// Spent returns the value of the "spent" field in the mutation.
+func (m *BudgetShardMutation) Spent() (r int64, exists bool) {
+	v := m.spent
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSpent returns the old "spent" field's value of the BudgetShard entity.
+// If the BudgetShard object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BudgetShardMutation) OldSpent(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSpent is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSpent requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSpent: %w", err)
+	}
+	return oldValue.Spent, nil
+}
+
+// AddSpent adds i to the "spent" field.
+func (m *BudgetShardMutation) AddSpent(i int64) {
+	if m.addspent != nil {
+		*m.addspent += i
+	} else {
+		m.addspent = &i
+	}
+}
+
+// AddedSpent returns the value that was added to the "spent" field in this mutation.
+func (m *BudgetShardMutation) AddedSpent() (r int64, exists bool) {
+	v := m.addspent
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSpent resets all changes to the "spent" field.
+func (m *BudgetShardMutation) ResetSpent() {
+	m.spent = nil
+	m.addspent = nil
+}
+
+// ClearAccount clears the "account" edge to the Account entity.
+func (m *BudgetShardMutation) ClearAccount() {
+	m.clearedaccount = true
+	m.clearedFields[budgetshard.FieldAccountID] = struct{}{}
+}
+
+// AccountCleared reports if the "account" edge to the Account entity was cleared.
+func (m *BudgetShardMutation) AccountCleared() bool {
+	return m.clearedaccount
+}
+
+// AccountIDs returns the "account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AccountID instead. It exists only for internal usage by the builders.
+func (m *BudgetShardMutation) AccountIDs() (ids []int) {
+	if id := m.account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAccount resets all changes to the "account" edge.
+func (m *BudgetShardMutation) ResetAccount() {
+	m.account = nil
+	m.clearedaccount = false
+}
+
+// Where appends a list predicates to the BudgetShardMutation builder.
+func (m *BudgetShardMutation) Where(ps ...predicate.BudgetShard) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the BudgetShardMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *BudgetShardMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.BudgetShard, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *BudgetShardMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *BudgetShardMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (BudgetShard).
+func (m *BudgetShardMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *BudgetShardMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.account != nil {
+		fields = append(fields, budgetshard.FieldAccountID)
+	}
+	if m.offer_id != nil {
+		fields = append(fields, budgetshard.FieldOfferID)
+	}
+	if m.shard != nil {
+		fields = append(fields, budgetshard.FieldShard)
+	}
+	if m.budget_total != nil {
+		fields = append(fields, budgetshard.FieldBudgetTotal)
+	}
+	if m.allotted != nil {
+		fields = append(fields, budgetshard.FieldAllotted)
+	}
+	if m.spent != nil {
+		fields = append(fields, budgetshard.FieldSpent)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *BudgetShardMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case budgetshard.FieldAccountID:
+		return m.AccountID()
+	case budgetshard.FieldOfferID:
+		return m.OfferID()
+	case budgetshard.FieldShard:
+		return m.Shard()
+	case budgetshard.FieldBudgetTotal:
+		return m.BudgetTotal()
+	case budgetshard.FieldAllotted:
+		return m.Allotted()
+	case budgetshard.FieldSpent:
+		return m.Spent()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *BudgetShardMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case budgetshard.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case budgetshard.FieldOfferID:
+		return m.OldOfferID(ctx)
+	case budgetshard.FieldShard:
+		return m.OldShard(ctx)
+	case budgetshard.FieldBudgetTotal:
+		return m.OldBudgetTotal(ctx)
+	case budgetshard.FieldAllotted:
+		return m.OldAllotted(ctx)
+	case budgetshard.FieldSpent:
+		return m.OldSpent(ctx)
+	}
+	return nil, fmt.Errorf("unknown BudgetShard field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BudgetShardMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case budgetshard.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case budgetshard.FieldOfferID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOfferID(v)
+		return nil
+	case budgetshard.FieldShard:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetShard(v)
+		return nil
+	case budgetshard.FieldBudgetTotal:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBudgetTotal(v)
+		return nil
+	case budgetshard.FieldAllotted:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAllotted(v)
+		return nil
+	case budgetshard.FieldSpent:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSpent(v)
+		return nil
+	}
+	return fmt.Errorf("unknown BudgetShard field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *BudgetShardMutation) AddedFields() []string {
+	var fields []string
+	if m.addoffer_id != nil {
+		fields = append(fields, budgetshard.FieldOfferID)
+	}
+	if m.addshard != nil {
+		fields = append(fields, budgetshard.FieldShard)
+	}
+	if m.addbudget_total != nil {
+		fields = append(fields, budgetshard.FieldBudgetTotal)
+	}
+	if m.addallotted != nil {
+		fields = append(fields, budgetshard.FieldAllotted)
+	}
+	if m.addspent != nil {
+		fields = append(fields, budgetshard.FieldSpent)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *BudgetShardMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case budgetshard.FieldOfferID:
+		return m.AddedOfferID()
+	case budgetshard.FieldShard:
+		return m.AddedShard()
+	case budgetshard.FieldBudgetTotal:
+		return m.AddedBudgetTotal()
+	case budgetshard.FieldAllotted:
+		return m.AddedAllotted()
+	case budgetshard.FieldSpent:
+		return m.AddedSpent()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BudgetShardMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case budgetshard.FieldOfferID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddOfferID(v)
+		return nil
+	case budgetshard.FieldShard:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddShard(v)
+		return nil
+	case budgetshard.FieldBudgetTotal:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddBudgetTotal(v)
+		return nil
+	case budgetshard.FieldAllotted:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAllotted(v)
+		return nil
+	case budgetshard.FieldSpent:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSpent(v)
+		return nil
+	}
+	return fmt.Errorf("unknown BudgetShard numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *BudgetShardMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(budgetshard.FieldBudgetTotal) {
+		fields = append(fields, budgetshard.FieldBudgetTotal)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *BudgetShardMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *BudgetShardMutation) ClearField(name string) error {
+	switch name {
+	case budgetshard.FieldBudgetTotal:
+		m.ClearBudgetTotal()
+		return nil
+	}
+	return fmt.Errorf("unknown BudgetShard nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *BudgetShardMutation) ResetField(name string) error {
+	switch name {
+	case budgetshard.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case budgetshard.FieldOfferID:
+		m.ResetOfferID()
+		return nil
+	case budgetshard.FieldShard:
+		m.ResetShard()
+		return nil
+	case budgetshard.FieldBudgetTotal:
+		m.ResetBudgetTotal()
+		return nil
+	case budgetshard.FieldAllotted:
+		m.ResetAllotted()
+		return nil
+	case budgetshard.FieldSpent:
+		m.ResetSpent()
+		return nil
+	}
+	return fmt.Errorf("unknown BudgetShard field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *BudgetShardMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.account != nil {
+		edges = append(edges, budgetshard.EdgeAccount)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *BudgetShardMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case budgetshard.EdgeAccount:
+		if id := m.account; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *BudgetShardMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *BudgetShardMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *BudgetShardMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedaccount {
+		edges = append(edges, budgetshard.EdgeAccount)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *BudgetShardMutation) EdgeCleared(name string) bool {
+	switch name {
+	case budgetshard.EdgeAccount:
+		return m.clearedaccount
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *BudgetShardMutation) ClearEdge(name string) error {
+	switch name {
+	case budgetshard.EdgeAccount:
+		m.ClearAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown BudgetShard unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *BudgetShardMutation) ResetEdge(name string) error {
+	switch name {
+	case budgetshard.EdgeAccount:
+		m.ResetAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown BudgetShard edge %s", name)
+}
+
 // ClickMutation represents an operation that mutates the Click nodes in the graph.
 type ClickMutation struct {
 	config
@@ -3768,40 +4615,44 @@ func (m *ClickMutation) ResetEdge(name string) error {
 // ConversionMutation represents an operation that mutates the Conversion nodes in the graph.
 type ConversionMutation struct {
 	config
-	op                    Op
-	typ                   string
-	id                    *int
-	created_at            *time.Time
-	updated_at            *time.Time
-	integration_system    *integration.Code
-	network_conversion_id *string
-	status                *lifecycle.Status
-	reason                *string
-	payout                *money.Micros
-	addpayout             *money.Micros
-	amount                *money.Micros
-	addamount             *money.Micros
-	currency              *string
-	pub_member_id         *string
-	extras                *map[string]string
-	clearedFields         map[string]struct{}
-	account               *int
-	clearedaccount        bool
-	click                 *int
-	clearedclick          bool
-	offer                 *int
-	clearedoffer          bool
-	event                 *int
-	clearedevent          bool
-	history               map[int]struct{}
-	removedhistory        map[int]struct{}
-	clearedhistory        bool
-	postback_logs         map[int]struct{}
-	removedpostback_logs  map[int]struct{}
-	clearedpostback_logs  bool
-	done                  bool
-	oldValue              func(context.Context) (*Conversion, error)
-	predicates            []predicate.Conversion
+	op                     Op
+	typ                    string
+	id                     *int
+	created_at             *time.Time
+	updated_at             *time.Time
+	integration_system     *integration.Code
+	network_conversion_id  *string
+	status                 *lifecycle.Status
+	reason                 *string
+	payout                 *money.Micros
+	addpayout              *money.Micros
+	amount                 *money.Micros
+	addamount              *money.Micros
+	currency               *string
+	pub_member_id          *string
+	extras                 *map[string]string
+	budget_shard           *int
+	addbudget_shard        *int
+	charged_counters       *[]string
+	appendcharged_counters []string
+	clearedFields          map[string]struct{}
+	account                *int
+	clearedaccount         bool
+	click                  *int
+	clearedclick           bool
+	offer                  *int
+	clearedoffer           bool
+	event                  *int
+	clearedevent           bool
+	history                map[int]struct{}
+	removedhistory         map[int]struct{}
+	clearedhistory         bool
+	postback_logs          map[int]struct{}
+	removedpostback_logs   map[int]struct{}
+	clearedpostback_logs   bool
+	done                   bool
+	oldValue               func(context.Context) (*Conversion, error)
+	predicates             []predicate.Conversion
 }
 
 var _ ent.Mutation = (*ConversionMutation)(nil)
@@ -4548,6 +5399,141 @@ func (m *ConversionMutation) ResetExtras() {
 	delete(m.clearedFields, conversion.FieldExtras)
 }
 
+// SetBudgetShard sets the "budget_shard" field.
+func (m *ConversionMutation) SetBudgetShard(i int) {
+	m.budget_shard = &i
+	m.addbudget_shard = nil
+}
+
+// BudgetShard returns the value of the "budget_shard" field in the mutation.
+func (m *ConversionMutation) BudgetShard() (r int, exists bool) {
+	v := m.budget_shard
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBudgetShard returns the old "budget_shard" field's value of the Conversion entity.
+// If the Conversion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversionMutation) OldBudgetShard(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBudgetShard is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBudgetShard requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBudgetShard: %w", err)
+	}
+	return oldValue.BudgetShard, nil
+}
+
+// AddBudgetShard adds i to the "budget_shard" field.
+func (m *ConversionMutation) AddBudgetShard(i int) {
+	if m.addbudget_shard != nil {
+		*m.addbudget_shard += i
+	} else {
+		m.addbudget_shard = &i
+	}
+}
+
+// AddedBudgetShard returns the value that was added to the "budget_shard" field in this mutation.
+func (m *ConversionMutation) AddedBudgetShard() (r int, exists bool) {
+	v := m.addbudget_shard
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearBudgetShard clears the value of the "budget_shard" field.
+func (m *ConversionMutation) ClearBudgetShard() {
+	m.budget_shard = nil
+	m.addbudget_shard = nil
+	m.clearedFields[conversion.FieldBudgetShard] = struct{}{}
+}
+
+// BudgetShardCleared returns if the "budget_shard" field was cleared in this mutation.
+func (m *ConversionMutation) BudgetShardCleared() bool {
+	_, ok := m.clearedFields[conversion.FieldBudgetShard]
+	return ok
+}
+
+// ResetBudgetShard resets all changes to the "budget_shard" field.
+func (m *ConversionMutation) ResetBudgetShard() {
+	m.budget_shard = nil
+	m.addbudget_shard = nil
+	delete(m.clearedFields, conversion.FieldBudgetShard)
+}
+
+// SetChargedCounters sets the "charged_counters" field.
+func (m *ConversionMutation) SetChargedCounters(s []string) {
+	m.charged_counters = &s
+	m.appendcharged_counters = nil
+}
+
+// ChargedCounters returns the value of the "charged_counters" field in the mutation.
+func (m *ConversionMutation) ChargedCounters() (r []string, exists bool) {
+	v := m.charged_counters
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldChargedCounters returns the old "charged_counters" field's value of the Conversion entity.
+// If the Conversion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversionMutation) OldChargedCounters(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldChargedCounters is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldChargedCounters requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldChargedCounters: %w", err)
+	}
+	return oldValue.ChargedCounters, nil
+}
+
+// AppendChargedCounters adds s to the "charged_counters" field.
+func (m *ConversionMutation) AppendChargedCounters(s []string) {
+	m.appendcharged_counters = append(m.appendcharged_counters, s...)
+}
+
+// AppendedChargedCounters returns the list of values that were appended to the "charged_counters" field in this mutation.
+func (m *ConversionMutation) AppendedChargedCounters() ([]string, bool) {
+	if len(m.appendcharged_counters) == 0 {
+		return nil, false
+	}
+	return m.appendcharged_counters, true
+}
+
+// ClearChargedCounters clears the value of the "charged_counters" field.
+func (m *ConversionMutation) ClearChargedCounters() {
+	m.charged_counters = nil
+	m.appendcharged_counters = nil
+	m.clearedFields[conversion.FieldChargedCounters] = struct{}{}
+}
+
+// ChargedCountersCleared returns if the "charged_counters" field was cleared in this mutation.
+func (m *ConversionMutation) ChargedCountersCleared() bool {
+	_, ok := m.clearedFields[conversion.FieldChargedCounters]
+	return ok
+}
+
+// ResetChargedCounters resets all changes to the "charged_counters" field.
+func (m *ConversionMutation) ResetChargedCounters() {
+	m.charged_counters = nil
+	m.appendcharged_counters = nil
+	delete(m.clearedFields, conversion.FieldChargedCounters)
+}
+
 // ClearAccount clears the "account" edge to the Account entity.
 func (m *ConversionMutation) ClearAccount() {
 	m.clearedaccount = true
@@ -4811,7 +5797,7 @@ func (m *ConversionMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ConversionMutation) Fields() []string {
-	fields := make([]string, 0, 15)
+	fields := make([]string, 0, 17)
 	if m.account != nil {
 		fields = append(fields, conversion.FieldAccountID)
 	}
@@ -4857,6 +5843,12 @@ func (m *ConversionMutation) Fields() []string {
 	if m.extras != nil {
 		fields = append(fields, conversion.FieldExtras)
 	}
+	if m.budget_shard != nil {
+		fields = append(fields, conversion.FieldBudgetShard)
+	}
+	if m.charged_counters != nil {
+		fields = append(fields, conversion.FieldChargedCounters)
+	}
 	return fields
 }
 
@@ -4895,6 +5887,10 @@ func (m *ConversionMutation) Field(name string) (ent.Value, bool) {
 		return m.PubMemberID()
 	case conversion.FieldExtras:
 		return m.Extras()
+	case conversion.FieldBudgetShard:
+		return m.BudgetShard()
+	case conversion.FieldChargedCounters:
+		return m.ChargedCounters()
 	}
 	return nil, false
 }
@@ -4934,6 +5930,10 @@ func (m *ConversionMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldPubMemberID(ctx)
 	case conversion.FieldExtras:
 		return m.OldExtras(ctx)
+	case conversion.FieldBudgetShard:
+		return m.OldBudgetShard(ctx)
+	case conversion.FieldChargedCounters:
+		return m.OldChargedCounters(ctx)
 	}
 	return nil, fmt.Errorf("unknown Conversion field %s", name)
 }
@@ -5048,6 +6048,20 @@ func (m *ConversionMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetExtras(v)
 		return nil
+	case conversion.FieldBudgetShard:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBudgetShard(v)
+		return nil
+	case conversion.FieldChargedCounters:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetChargedCounters(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Conversion field %s", name)
 }
@@ -5062,6 +6076,9 @@ func (m *ConversionMutation) AddedFields() []string {
 	if m.addamount != nil {
 		fields = append(fields, conversion.FieldAmount)
 	}
+	if m.addbudget_shard != nil {
+		fields = append(fields, conversion.FieldBudgetShard)
+	}
 	return fields
 }
 
@@ -5074,6 +6091,8 @@ func (m *ConversionMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedPayout()
 	case conversion.FieldAmount:
 		return m.AddedAmount()
+	case conversion.FieldBudgetShard:
+		return m.AddedBudgetShard()
 	}
 	return nil, false
 }
@@ -5097,6 +6116,13 @@ func (m *ConversionMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddAmount(v)
 		return nil
+	case conversion.FieldBudgetShard:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddBudgetShard(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Conversion numeric field %s", name)
 }
@@ -5119,6 +6145,12 @@ func (m *ConversionMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(conversion.FieldExtras) {
 		fields = append(fields, conversion.FieldExtras)
+	}
+	if m.FieldCleared(conversion.FieldBudgetShard) {
+		fields = append(fields, conversion.FieldBudgetShard)
+	}
+	if m.FieldCleared(conversion.FieldChargedCounters) {
+		fields = append(fields, conversion.FieldChargedCounters)
 	}
 	return fields
 }
@@ -5148,6 +6180,12 @@ func (m *ConversionMutation) ClearField(name string) error {
 		return nil
 	case conversion.FieldExtras:
 		m.ClearExtras()
+		return nil
+	case conversion.FieldBudgetShard:
+		m.ClearBudgetShard()
+		return nil
+	case conversion.FieldChargedCounters:
+		m.ClearChargedCounters()
 		return nil
 	}
 	return fmt.Errorf("unknown Conversion nullable field %s", name)
@@ -5201,6 +6239,12 @@ func (m *ConversionMutation) ResetField(name string) error {
 		return nil
 	case conversion.FieldExtras:
 		m.ResetExtras()
+		return nil
+	case conversion.FieldBudgetShard:
+		m.ResetBudgetShard()
+		return nil
+	case conversion.FieldChargedCounters:
+		m.ResetChargedCounters()
 		return nil
 	}
 	return fmt.Errorf("unknown Conversion field %s", name)
@@ -6180,6 +7224,617 @@ func (m *ConversionStatusChangeMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown ConversionStatusChange edge %s", name)
+}
+
+// MemberCompletionMutation represents an operation that mutates the MemberCompletion nodes in the graph.
+type MemberCompletionMutation struct {
+	config
+	op                Op
+	typ               string
+	id                *int
+	offer_event_id    *int
+	addoffer_event_id *int
+	pub_member_id     *string
+	conversion_id     *int
+	addconversion_id  *int
+	clearedFields     map[string]struct{}
+	account           *int
+	clearedaccount    bool
+	done              bool
+	oldValue          func(context.Context) (*MemberCompletion, error)
+	predicates        []predicate.MemberCompletion
+}
+
+var _ ent.Mutation = (*MemberCompletionMutation)(nil)
+
+// membercompletionOption allows management of the mutation configuration using functional options.
+type membercompletionOption func(*MemberCompletionMutation)
+
+// newMemberCompletionMutation creates new mutation for the MemberCompletion entity.
+func newMemberCompletionMutation(c config, op Op, opts ...membercompletionOption) *MemberCompletionMutation {
+	m := &MemberCompletionMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeMemberCompletion,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withMemberCompletionID sets the ID field of the mutation.
+func withMemberCompletionID(id int) membercompletionOption {
+	return func(m *MemberCompletionMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *MemberCompletion
+		)
+		m.oldValue = func(ctx context.Context) (*MemberCompletion, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().MemberCompletion.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withMemberCompletion sets the old MemberCompletion of the mutation.
+func withMemberCompletion(node *MemberCompletion) membercompletionOption {
+	return func(m *MemberCompletionMutation) {
+		m.oldValue = func(context.Context) (*MemberCompletion, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m MemberCompletionMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m MemberCompletionMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *MemberCompletionMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *MemberCompletionMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().MemberCompletion.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *MemberCompletionMutation) SetAccountID(i int) {
+	m.account = &i
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *MemberCompletionMutation) AccountID() (r int, exists bool) {
+	v := m.account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the MemberCompletion entity.
+// If the MemberCompletion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MemberCompletionMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *MemberCompletionMutation) ResetAccountID() {
+	m.account = nil
+}
+
+// SetOfferEventID sets the "offer_event_id" field.
+func (m *MemberCompletionMutation) SetOfferEventID(i int) {
+	m.offer_event_id = &i
+	m.addoffer_event_id = nil
+}
+
+// OfferEventID returns the value of the "offer_event_id" field in the mutation.
+func (m *MemberCompletionMutation) OfferEventID() (r int, exists bool) {
+	v := m.offer_event_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOfferEventID returns the old "offer_event_id" field's value of the MemberCompletion entity.
+// If the MemberCompletion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MemberCompletionMutation) OldOfferEventID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOfferEventID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOfferEventID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOfferEventID: %w", err)
+	}
+	return oldValue.OfferEventID, nil
+}
+
+// AddOfferEventID adds i to the "offer_event_id" field.
+func (m *MemberCompletionMutation) AddOfferEventID(i int) {
+	if m.addoffer_event_id != nil {
+		*m.addoffer_event_id += i
+	} else {
+		m.addoffer_event_id = &i
+	}
+}
+
+// AddedOfferEventID returns the value that was added to the "offer_event_id" field in this mutation.
+func (m *MemberCompletionMutation) AddedOfferEventID() (r int, exists bool) {
+	v := m.addoffer_event_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetOfferEventID resets all changes to the "offer_event_id" field.
+func (m *MemberCompletionMutation) ResetOfferEventID() {
+	m.offer_event_id = nil
+	m.addoffer_event_id = nil
+}
+
+// SetPubMemberID sets the "pub_member_id" field.
+func (m *MemberCompletionMutation) SetPubMemberID(s string) {
+	m.pub_member_id = &s
+}
+
+// PubMemberID returns the value of the "pub_member_id" field in the mutation.
+func (m *MemberCompletionMutation) PubMemberID() (r string, exists bool) {
+	v := m.pub_member_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPubMemberID returns the old "pub_member_id" field's value of the MemberCompletion entity.
+// If the MemberCompletion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MemberCompletionMutation) OldPubMemberID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPubMemberID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPubMemberID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPubMemberID: %w", err)
+	}
+	return oldValue.PubMemberID, nil
+}
+
+// ResetPubMemberID resets all changes to the "pub_member_id" field.
+func (m *MemberCompletionMutation) ResetPubMemberID() {
+	m.pub_member_id = nil
+}
+
+// SetConversionID sets the "conversion_id" field.
+func (m *MemberCompletionMutation) SetConversionID(i int) {
+	m.conversion_id = &i
+	m.addconversion_id = nil
+}
+
+// ConversionID returns the value of the "conversion_id" field in the mutation.
+func (m *MemberCompletionMutation) ConversionID() (r int, exists bool) {
+	v := m.conversion_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldConversionID returns the old "conversion_id" field's value of the MemberCompletion entity.
+// If the MemberCompletion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MemberCompletionMutation) OldConversionID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldConversionID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldConversionID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldConversionID: %w", err)
+	}
+	return oldValue.ConversionID, nil
+}
+
+// AddConversionID adds i to the "conversion_id" field.
+func (m *MemberCompletionMutation) AddConversionID(i int) {
+	if m.addconversion_id != nil {
+		*m.addconversion_id += i
+	} else {
+		m.addconversion_id = &i
+	}
+}
+
+// AddedConversionID returns the value that was added to the "conversion_id" field in this mutation.
+func (m *MemberCompletionMutation) AddedConversionID() (r int, exists bool) {
+	v := m.addconversion_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetConversionID resets all changes to the "conversion_id" field.
+func (m *MemberCompletionMutation) ResetConversionID() {
+	m.conversion_id = nil
+	m.addconversion_id = nil
+}
+
+// ClearAccount clears the "account" edge to the Account entity.
+func (m *MemberCompletionMutation) ClearAccount() {
+	m.clearedaccount = true
+	m.clearedFields[membercompletion.FieldAccountID] = struct{}{}
+}
+
+// AccountCleared reports if the "account" edge to the Account entity was cleared.
+func (m *MemberCompletionMutation) AccountCleared() bool {
+	return m.clearedaccount
+}
+
+// AccountIDs returns the "account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AccountID instead. It exists only for internal usage by the builders.
+func (m *MemberCompletionMutation) AccountIDs() (ids []int) {
+	if id := m.account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAccount resets all changes to the "account" edge.
+func (m *MemberCompletionMutation) ResetAccount() {
+	m.account = nil
+	m.clearedaccount = false
+}
+
+// Where appends a list predicates to the MemberCompletionMutation builder.
+func (m *MemberCompletionMutation) Where(ps ...predicate.MemberCompletion) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the MemberCompletionMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *MemberCompletionMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.MemberCompletion, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *MemberCompletionMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *MemberCompletionMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (MemberCompletion).
+func (m *MemberCompletionMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *MemberCompletionMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m.account != nil {
+		fields = append(fields, membercompletion.FieldAccountID)
+	}
+	if m.offer_event_id != nil {
+		fields = append(fields, membercompletion.FieldOfferEventID)
+	}
+	if m.pub_member_id != nil {
+		fields = append(fields, membercompletion.FieldPubMemberID)
+	}
+	if m.conversion_id != nil {
+		fields = append(fields, membercompletion.FieldConversionID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *MemberCompletionMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case membercompletion.FieldAccountID:
+		return m.AccountID()
+	case membercompletion.FieldOfferEventID:
+		return m.OfferEventID()
+	case membercompletion.FieldPubMemberID:
+		return m.PubMemberID()
+	case membercompletion.FieldConversionID:
+		return m.ConversionID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *MemberCompletionMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case membercompletion.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case membercompletion.FieldOfferEventID:
+		return m.OldOfferEventID(ctx)
+	case membercompletion.FieldPubMemberID:
+		return m.OldPubMemberID(ctx)
+	case membercompletion.FieldConversionID:
+		return m.OldConversionID(ctx)
+	}
+	return nil, fmt.Errorf("unknown MemberCompletion field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MemberCompletionMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case membercompletion.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case membercompletion.FieldOfferEventID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOfferEventID(v)
+		return nil
+	case membercompletion.FieldPubMemberID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPubMemberID(v)
+		return nil
+	case membercompletion.FieldConversionID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetConversionID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MemberCompletion field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *MemberCompletionMutation) AddedFields() []string {
+	var fields []string
+	if m.addoffer_event_id != nil {
+		fields = append(fields, membercompletion.FieldOfferEventID)
+	}
+	if m.addconversion_id != nil {
+		fields = append(fields, membercompletion.FieldConversionID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *MemberCompletionMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case membercompletion.FieldOfferEventID:
+		return m.AddedOfferEventID()
+	case membercompletion.FieldConversionID:
+		return m.AddedConversionID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MemberCompletionMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case membercompletion.FieldOfferEventID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddOfferEventID(v)
+		return nil
+	case membercompletion.FieldConversionID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddConversionID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MemberCompletion numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *MemberCompletionMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *MemberCompletionMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *MemberCompletionMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown MemberCompletion nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *MemberCompletionMutation) ResetField(name string) error {
+	switch name {
+	case membercompletion.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case membercompletion.FieldOfferEventID:
+		m.ResetOfferEventID()
+		return nil
+	case membercompletion.FieldPubMemberID:
+		m.ResetPubMemberID()
+		return nil
+	case membercompletion.FieldConversionID:
+		m.ResetConversionID()
+		return nil
+	}
+	return fmt.Errorf("unknown MemberCompletion field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *MemberCompletionMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.account != nil {
+		edges = append(edges, membercompletion.EdgeAccount)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *MemberCompletionMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case membercompletion.EdgeAccount:
+		if id := m.account; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *MemberCompletionMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *MemberCompletionMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *MemberCompletionMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedaccount {
+		edges = append(edges, membercompletion.EdgeAccount)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *MemberCompletionMutation) EdgeCleared(name string) bool {
+	switch name {
+	case membercompletion.EdgeAccount:
+		return m.clearedaccount
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *MemberCompletionMutation) ClearEdge(name string) error {
+	switch name {
+	case membercompletion.EdgeAccount:
+		m.ClearAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown MemberCompletion unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *MemberCompletionMutation) ResetEdge(name string) error {
+	switch name {
+	case membercompletion.EdgeAccount:
+		m.ResetAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown MemberCompletion edge %s", name)
 }
 
 // OfferMutation represents an operation that mutates the Offer nodes in the graph.
@@ -9224,6 +10879,617 @@ func (m *OfferMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Offer edge %s", name)
+}
+
+// OfferCounterMutation represents an operation that mutates the OfferCounter nodes in the graph.
+type OfferCounterMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int
+	offer_id       *int
+	addoffer_id    *int
+	key            *string
+	value          *int64
+	addvalue       *int64
+	clearedFields  map[string]struct{}
+	account        *int
+	clearedaccount bool
+	done           bool
+	oldValue       func(context.Context) (*OfferCounter, error)
+	predicates     []predicate.OfferCounter
+}
+
+var _ ent.Mutation = (*OfferCounterMutation)(nil)
+
+// offercounterOption allows management of the mutation configuration using functional options.
+type offercounterOption func(*OfferCounterMutation)
+
+// newOfferCounterMutation creates new mutation for the OfferCounter entity.
+func newOfferCounterMutation(c config, op Op, opts ...offercounterOption) *OfferCounterMutation {
+	m := &OfferCounterMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeOfferCounter,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withOfferCounterID sets the ID field of the mutation.
+func withOfferCounterID(id int) offercounterOption {
+	return func(m *OfferCounterMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *OfferCounter
+		)
+		m.oldValue = func(ctx context.Context) (*OfferCounter, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().OfferCounter.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withOfferCounter sets the old OfferCounter of the mutation.
+func withOfferCounter(node *OfferCounter) offercounterOption {
+	return func(m *OfferCounterMutation) {
+		m.oldValue = func(context.Context) (*OfferCounter, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m OfferCounterMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m OfferCounterMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *OfferCounterMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *OfferCounterMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().OfferCounter.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *OfferCounterMutation) SetAccountID(i int) {
+	m.account = &i
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *OfferCounterMutation) AccountID() (r int, exists bool) {
+	v := m.account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the OfferCounter entity.
+// If the OfferCounter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OfferCounterMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *OfferCounterMutation) ResetAccountID() {
+	m.account = nil
+}
+
+// SetOfferID sets the "offer_id" field.
+func (m *OfferCounterMutation) SetOfferID(i int) {
+	m.offer_id = &i
+	m.addoffer_id = nil
+}
+
+// OfferID returns the value of the "offer_id" field in the mutation.
+func (m *OfferCounterMutation) OfferID() (r int, exists bool) {
+	v := m.offer_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOfferID returns the old "offer_id" field's value of the OfferCounter entity.
+// If the OfferCounter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OfferCounterMutation) OldOfferID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOfferID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOfferID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOfferID: %w", err)
+	}
+	return oldValue.OfferID, nil
+}
+
+// AddOfferID adds i to the "offer_id" field.
+func (m *OfferCounterMutation) AddOfferID(i int) {
+	if m.addoffer_id != nil {
+		*m.addoffer_id += i
+	} else {
+		m.addoffer_id = &i
+	}
+}
+
+// AddedOfferID returns the value that was added to the "offer_id" field in this mutation.
+func (m *OfferCounterMutation) AddedOfferID() (r int, exists bool) {
+	v := m.addoffer_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetOfferID resets all changes to the "offer_id" field.
+func (m *OfferCounterMutation) ResetOfferID() {
+	m.offer_id = nil
+	m.addoffer_id = nil
+}
+
+// SetKey sets the "key" field.
+func (m *OfferCounterMutation) SetKey(s string) {
+	m.key = &s
+}
+
+// Key returns the value of the "key" field in the mutation.
+func (m *OfferCounterMutation) Key() (r string, exists bool) {
+	v := m.key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKey returns the old "key" field's value of the OfferCounter entity.
+// If the OfferCounter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OfferCounterMutation) OldKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKey: %w", err)
+	}
+	return oldValue.Key, nil
+}
+
+// ResetKey resets all changes to the "key" field.
+func (m *OfferCounterMutation) ResetKey() {
+	m.key = nil
+}
+
+// SetValue sets the "value" field.
+func (m *OfferCounterMutation) SetValue(i int64) {
+	m.value = &i
+	m.addvalue = nil
+}
+
+// Value returns the value of the "value" field in the mutation.
+func (m *OfferCounterMutation) Value() (r int64, exists bool) {
+	v := m.value
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldValue returns the old "value" field's value of the OfferCounter entity.
+// If the OfferCounter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OfferCounterMutation) OldValue(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldValue is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldValue requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldValue: %w", err)
+	}
+	return oldValue.Value, nil
+}
+
+// AddValue adds i to the "value" field.
+func (m *OfferCounterMutation) AddValue(i int64) {
+	if m.addvalue != nil {
+		*m.addvalue += i
+	} else {
+		m.addvalue = &i
+	}
+}
+
+// AddedValue returns the value that was added to the "value" field in this mutation.
+func (m *OfferCounterMutation) AddedValue() (r int64, exists bool) {
+	v := m.addvalue
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetValue resets all changes to the "value" field.
+func (m *OfferCounterMutation) ResetValue() {
+	m.value = nil
+	m.addvalue = nil
+}
+
+// ClearAccount clears the "account" edge to the Account entity.
+func (m *OfferCounterMutation) ClearAccount() {
+	m.clearedaccount = true
+	m.clearedFields[offercounter.FieldAccountID] = struct{}{}
+}
+
+// AccountCleared reports if the "account" edge to the Account entity was cleared.
+func (m *OfferCounterMutation) AccountCleared() bool {
+	return m.clearedaccount
+}
+
+// AccountIDs returns the "account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AccountID instead. It exists only for internal usage by the builders.
+func (m *OfferCounterMutation) AccountIDs() (ids []int) {
+	if id := m.account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAccount resets all changes to the "account" edge.
+func (m *OfferCounterMutation) ResetAccount() {
+	m.account = nil
+	m.clearedaccount = false
+}
+
+// Where appends a list predicates to the OfferCounterMutation builder.
+func (m *OfferCounterMutation) Where(ps ...predicate.OfferCounter) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the OfferCounterMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *OfferCounterMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.OfferCounter, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *OfferCounterMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *OfferCounterMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (OfferCounter).
+func (m *OfferCounterMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *OfferCounterMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m.account != nil {
+		fields = append(fields, offercounter.FieldAccountID)
+	}
+	if m.offer_id != nil {
+		fields = append(fields, offercounter.FieldOfferID)
+	}
+	if m.key != nil {
+		fields = append(fields, offercounter.FieldKey)
+	}
+	if m.value != nil {
+		fields = append(fields, offercounter.FieldValue)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *OfferCounterMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case offercounter.FieldAccountID:
+		return m.AccountID()
+	case offercounter.FieldOfferID:
+		return m.OfferID()
+	case offercounter.FieldKey:
+		return m.Key()
+	case offercounter.FieldValue:
+		return m.Value()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *OfferCounterMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case offercounter.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case offercounter.FieldOfferID:
+		return m.OldOfferID(ctx)
+	case offercounter.FieldKey:
+		return m.OldKey(ctx)
+	case offercounter.FieldValue:
+		return m.OldValue(ctx)
+	}
+	return nil, fmt.Errorf("unknown OfferCounter field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *OfferCounterMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case offercounter.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case offercounter.FieldOfferID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOfferID(v)
+		return nil
+	case offercounter.FieldKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKey(v)
+		return nil
+	case offercounter.FieldValue:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetValue(v)
+		return nil
+	}
+	return fmt.Errorf("unknown OfferCounter field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *OfferCounterMutation) AddedFields() []string {
+	var fields []string
+	if m.addoffer_id != nil {
+		fields = append(fields, offercounter.FieldOfferID)
+	}
+	if m.addvalue != nil {
+		fields = append(fields, offercounter.FieldValue)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *OfferCounterMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case offercounter.FieldOfferID:
+		return m.AddedOfferID()
+	case offercounter.FieldValue:
+		return m.AddedValue()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *OfferCounterMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case offercounter.FieldOfferID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddOfferID(v)
+		return nil
+	case offercounter.FieldValue:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddValue(v)
+		return nil
+	}
+	return fmt.Errorf("unknown OfferCounter numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *OfferCounterMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *OfferCounterMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *OfferCounterMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown OfferCounter nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *OfferCounterMutation) ResetField(name string) error {
+	switch name {
+	case offercounter.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case offercounter.FieldOfferID:
+		m.ResetOfferID()
+		return nil
+	case offercounter.FieldKey:
+		m.ResetKey()
+		return nil
+	case offercounter.FieldValue:
+		m.ResetValue()
+		return nil
+	}
+	return fmt.Errorf("unknown OfferCounter field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *OfferCounterMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.account != nil {
+		edges = append(edges, offercounter.EdgeAccount)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *OfferCounterMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case offercounter.EdgeAccount:
+		if id := m.account; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *OfferCounterMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *OfferCounterMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *OfferCounterMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedaccount {
+		edges = append(edges, offercounter.EdgeAccount)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *OfferCounterMutation) EdgeCleared(name string) bool {
+	switch name {
+	case offercounter.EdgeAccount:
+		return m.clearedaccount
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *OfferCounterMutation) ClearEdge(name string) error {
+	switch name {
+	case offercounter.EdgeAccount:
+		m.ClearAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown OfferCounter unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *OfferCounterMutation) ResetEdge(name string) error {
+	switch name {
+	case offercounter.EdgeAccount:
+		m.ResetAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown OfferCounter edge %s", name)
 }
 
 // OfferEventMutation represents an operation that mutates the OfferEvent nodes in the graph.

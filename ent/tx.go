@@ -20,14 +20,20 @@ type Tx struct {
 	Account *AccountClient
 	// Advertiser is the client for interacting with the Advertiser builders.
 	Advertiser *AdvertiserClient
+	// BudgetShard is the client for interacting with the BudgetShard builders.
+	BudgetShard *BudgetShardClient
 	// Click is the client for interacting with the Click builders.
 	Click *ClickClient
 	// Conversion is the client for interacting with the Conversion builders.
 	Conversion *ConversionClient
 	// ConversionStatusChange is the client for interacting with the ConversionStatusChange builders.
 	ConversionStatusChange *ConversionStatusChangeClient
+	// MemberCompletion is the client for interacting with the MemberCompletion builders.
+	MemberCompletion *MemberCompletionClient
 	// Offer is the client for interacting with the Offer builders.
 	Offer *OfferClient
+	// OfferCounter is the client for interacting with the OfferCounter builders.
+	OfferCounter *OfferCounterClient
 	// OfferEvent is the client for interacting with the OfferEvent builders.
 	OfferEvent *OfferEventClient
 	// PostbackLog is the client for interacting with the PostbackLog builders.
@@ -166,10 +172,13 @@ func (tx *Tx) init() {
 	tx.APIKey = NewAPIKeyClient(tx.config)
 	tx.Account = NewAccountClient(tx.config)
 	tx.Advertiser = NewAdvertiserClient(tx.config)
+	tx.BudgetShard = NewBudgetShardClient(tx.config)
 	tx.Click = NewClickClient(tx.config)
 	tx.Conversion = NewConversionClient(tx.config)
 	tx.ConversionStatusChange = NewConversionStatusChangeClient(tx.config)
+	tx.MemberCompletion = NewMemberCompletionClient(tx.config)
 	tx.Offer = NewOfferClient(tx.config)
+	tx.OfferCounter = NewOfferCounterClient(tx.config)
 	tx.OfferEvent = NewOfferEventClient(tx.config)
 	tx.PostbackLog = NewPostbackLogClient(tx.config)
 }

@@ -50,6 +50,10 @@ const (
 	FieldPubMemberID = "pub_member_id"
 	// FieldExtras holds the string denoting the extras field in the database.
 	FieldExtras = "extras"
+	// FieldBudgetShard holds the string denoting the budget_shard field in the database.
+	FieldBudgetShard = "budget_shard"
+	// FieldChargedCounters holds the string denoting the charged_counters field in the database.
+	FieldChargedCounters = "charged_counters"
 	// EdgeAccount holds the string denoting the account edge name in mutations.
 	EdgeAccount = "account"
 	// EdgeClick holds the string denoting the click edge name in mutations.
@@ -126,6 +130,8 @@ var Columns = []string{
 	FieldCurrency,
 	FieldPubMemberID,
 	FieldExtras,
+	FieldBudgetShard,
+	FieldChargedCounters,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -260,6 +266,11 @@ func ByCurrency(opts ...sql.OrderTermOption) OrderOption {
 // ByPubMemberID orders the results by the pub_member_id field.
 func ByPubMemberID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPubMemberID, opts...).ToFunc()
+}
+
+// ByBudgetShard orders the results by the budget_shard field.
+func ByBudgetShard(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldBudgetShard, opts...).ToFunc()
 }
 
 // ByAccountField orders the results by account field.

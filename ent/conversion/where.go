@@ -120,6 +120,11 @@ func PubMemberID(v string) predicate.Conversion {
 	return predicate.Conversion(sql.FieldEQ(FieldPubMemberID, v))
 }
 
+// BudgetShard applies equality check predicate on the "budget_shard" field. It's identical to BudgetShardEQ.
+func BudgetShard(v int) predicate.Conversion {
+	return predicate.Conversion(sql.FieldEQ(FieldBudgetShard, v))
+}
+
 // AccountIDEQ applies the EQ predicate on the "account_id" field.
 func AccountIDEQ(v int) predicate.Conversion {
 	return predicate.Conversion(sql.FieldEQ(FieldAccountID, v))
@@ -756,6 +761,66 @@ func ExtrasIsNil() predicate.Conversion {
 // ExtrasNotNil applies the NotNil predicate on the "extras" field.
 func ExtrasNotNil() predicate.Conversion {
 	return predicate.Conversion(sql.FieldNotNull(FieldExtras))
+}
+
+// BudgetShardEQ applies the EQ predicate on the "budget_shard" field.
+func BudgetShardEQ(v int) predicate.Conversion {
+	return predicate.Conversion(sql.FieldEQ(FieldBudgetShard, v))
+}
+
+// BudgetShardNEQ applies the NEQ predicate on the "budget_shard" field.
+func BudgetShardNEQ(v int) predicate.Conversion {
+	return predicate.Conversion(sql.FieldNEQ(FieldBudgetShard, v))
+}
+
+// BudgetShardIn applies the In predicate on the "budget_shard" field.
+func BudgetShardIn(vs ...int) predicate.Conversion {
+	return predicate.Conversion(sql.FieldIn(FieldBudgetShard, vs...))
+}
+
+// BudgetShardNotIn applies the NotIn predicate on the "budget_shard" field.
+func BudgetShardNotIn(vs ...int) predicate.Conversion {
+	return predicate.Conversion(sql.FieldNotIn(FieldBudgetShard, vs...))
+}
+
+// BudgetShardGT applies the GT predicate on the "budget_shard" field.
+func BudgetShardGT(v int) predicate.Conversion {
+	return predicate.Conversion(sql.FieldGT(FieldBudgetShard, v))
+}
+
+// BudgetShardGTE applies the GTE predicate on the "budget_shard" field.
+func BudgetShardGTE(v int) predicate.Conversion {
+	return predicate.Conversion(sql.FieldGTE(FieldBudgetShard, v))
+}
+
+// BudgetShardLT applies the LT predicate on the "budget_shard" field.
+func BudgetShardLT(v int) predicate.Conversion {
+	return predicate.Conversion(sql.FieldLT(FieldBudgetShard, v))
+}
+
+// BudgetShardLTE applies the LTE predicate on the "budget_shard" field.
+func BudgetShardLTE(v int) predicate.Conversion {
+	return predicate.Conversion(sql.FieldLTE(FieldBudgetShard, v))
+}
+
+// BudgetShardIsNil applies the IsNil predicate on the "budget_shard" field.
+func BudgetShardIsNil() predicate.Conversion {
+	return predicate.Conversion(sql.FieldIsNull(FieldBudgetShard))
+}
+
+// BudgetShardNotNil applies the NotNil predicate on the "budget_shard" field.
+func BudgetShardNotNil() predicate.Conversion {
+	return predicate.Conversion(sql.FieldNotNull(FieldBudgetShard))
+}
+
+// ChargedCountersIsNil applies the IsNil predicate on the "charged_counters" field.
+func ChargedCountersIsNil() predicate.Conversion {
+	return predicate.Conversion(sql.FieldIsNull(FieldChargedCounters))
+}
+
+// ChargedCountersNotNil applies the NotNil predicate on the "charged_counters" field.
+func ChargedCountersNotNil() predicate.Conversion {
+	return predicate.Conversion(sql.FieldNotNull(FieldChargedCounters))
 }
 
 // HasAccount applies the HasEdge predicate on the "account" edge.

@@ -45,6 +45,18 @@ func (f AdvertiserFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, 
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AdvertiserMutation", m)
 }
 
+// The BudgetShardFunc type is an adapter to allow the use of ordinary
+// function as BudgetShard mutator.
+type BudgetShardFunc func(context.Context, *ent.BudgetShardMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f BudgetShardFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.BudgetShardMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.BudgetShardMutation", m)
+}
+
 // The ClickFunc type is an adapter to allow the use of ordinary
 // function as Click mutator.
 type ClickFunc func(context.Context, *ent.ClickMutation) (ent.Value, error)
@@ -81,6 +93,18 @@ func (f ConversionStatusChangeFunc) Mutate(ctx context.Context, m ent.Mutation) 
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ConversionStatusChangeMutation", m)
 }
 
+// The MemberCompletionFunc type is an adapter to allow the use of ordinary
+// function as MemberCompletion mutator.
+type MemberCompletionFunc func(context.Context, *ent.MemberCompletionMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f MemberCompletionFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.MemberCompletionMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.MemberCompletionMutation", m)
+}
+
 // The OfferFunc type is an adapter to allow the use of ordinary
 // function as Offer mutator.
 type OfferFunc func(context.Context, *ent.OfferMutation) (ent.Value, error)
@@ -91,6 +115,18 @@ func (f OfferFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.OfferMutation", m)
+}
+
+// The OfferCounterFunc type is an adapter to allow the use of ordinary
+// function as OfferCounter mutator.
+type OfferCounterFunc func(context.Context, *ent.OfferCounterMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f OfferCounterFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.OfferCounterMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.OfferCounterMutation", m)
 }
 
 // The OfferEventFunc type is an adapter to allow the use of ordinary

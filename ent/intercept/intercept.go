@@ -11,10 +11,13 @@ import (
 	"github.com/gokart/gokart/ent/account"
 	"github.com/gokart/gokart/ent/advertiser"
 	"github.com/gokart/gokart/ent/apikey"
+	"github.com/gokart/gokart/ent/budgetshard"
 	"github.com/gokart/gokart/ent/click"
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/conversionstatuschange"
+	"github.com/gokart/gokart/ent/membercompletion"
 	"github.com/gokart/gokart/ent/offer"
+	"github.com/gokart/gokart/ent/offercounter"
 	"github.com/gokart/gokart/ent/offerevent"
 	"github.com/gokart/gokart/ent/postbacklog"
 	"github.com/gokart/gokart/ent/predicate"
@@ -157,6 +160,33 @@ func (f TraverseAdvertiser) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.AdvertiserQuery", q)
 }
 
+// The BudgetShardFunc type is an adapter to allow the use of ordinary function as a Querier.
+type BudgetShardFunc func(context.Context, *ent.BudgetShardQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f BudgetShardFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.BudgetShardQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.BudgetShardQuery", q)
+}
+
+// The TraverseBudgetShard type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseBudgetShard func(context.Context, *ent.BudgetShardQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseBudgetShard) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseBudgetShard) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.BudgetShardQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.BudgetShardQuery", q)
+}
+
 // The ClickFunc type is an adapter to allow the use of ordinary function as a Querier.
 type ClickFunc func(context.Context, *ent.ClickQuery) (ent.Value, error)
 
@@ -238,6 +268,33 @@ func (f TraverseConversionStatusChange) Traverse(ctx context.Context, q ent.Quer
 	return fmt.Errorf("unexpected query type %T. expect *ent.ConversionStatusChangeQuery", q)
 }
 
+// The MemberCompletionFunc type is an adapter to allow the use of ordinary function as a Querier.
+type MemberCompletionFunc func(context.Context, *ent.MemberCompletionQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f MemberCompletionFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.MemberCompletionQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.MemberCompletionQuery", q)
+}
+
+// The TraverseMemberCompletion type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseMemberCompletion func(context.Context, *ent.MemberCompletionQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseMemberCompletion) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseMemberCompletion) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.MemberCompletionQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.MemberCompletionQuery", q)
+}
+
 // The OfferFunc type is an adapter to allow the use of ordinary function as a Querier.
 type OfferFunc func(context.Context, *ent.OfferQuery) (ent.Value, error)
 
@@ -263,6 +320,33 @@ func (f TraverseOffer) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.OfferQuery", q)
+}
+
+// The OfferCounterFunc type is an adapter to allow the use of ordinary function as a Querier.
+type OfferCounterFunc func(context.Context, *ent.OfferCounterQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f OfferCounterFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.OfferCounterQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.OfferCounterQuery", q)
+}
+
+// The TraverseOfferCounter type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseOfferCounter func(context.Context, *ent.OfferCounterQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseOfferCounter) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseOfferCounter) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.OfferCounterQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.OfferCounterQuery", q)
 }
 
 // The OfferEventFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -328,14 +412,20 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.AccountQuery, predicate.Account, account.OrderOption]{typ: ent.TypeAccount, tq: q}, nil
 	case *ent.AdvertiserQuery:
 		return &query[*ent.AdvertiserQuery, predicate.Advertiser, advertiser.OrderOption]{typ: ent.TypeAdvertiser, tq: q}, nil
+	case *ent.BudgetShardQuery:
+		return &query[*ent.BudgetShardQuery, predicate.BudgetShard, budgetshard.OrderOption]{typ: ent.TypeBudgetShard, tq: q}, nil
 	case *ent.ClickQuery:
 		return &query[*ent.ClickQuery, predicate.Click, click.OrderOption]{typ: ent.TypeClick, tq: q}, nil
 	case *ent.ConversionQuery:
 		return &query[*ent.ConversionQuery, predicate.Conversion, conversion.OrderOption]{typ: ent.TypeConversion, tq: q}, nil
 	case *ent.ConversionStatusChangeQuery:
 		return &query[*ent.ConversionStatusChangeQuery, predicate.ConversionStatusChange, conversionstatuschange.OrderOption]{typ: ent.TypeConversionStatusChange, tq: q}, nil
+	case *ent.MemberCompletionQuery:
+		return &query[*ent.MemberCompletionQuery, predicate.MemberCompletion, membercompletion.OrderOption]{typ: ent.TypeMemberCompletion, tq: q}, nil
 	case *ent.OfferQuery:
 		return &query[*ent.OfferQuery, predicate.Offer, offer.OrderOption]{typ: ent.TypeOffer, tq: q}, nil
+	case *ent.OfferCounterQuery:
+		return &query[*ent.OfferCounterQuery, predicate.OfferCounter, offercounter.OrderOption]{typ: ent.TypeOfferCounter, tq: q}, nil
 	case *ent.OfferEventQuery:
 		return &query[*ent.OfferEventQuery, predicate.OfferEvent, offerevent.OrderOption]{typ: ent.TypeOfferEvent, tq: q}, nil
 	case *ent.PostbackLogQuery:

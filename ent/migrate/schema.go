@@ -90,6 +90,37 @@ var (
 			},
 		},
 	}
+	// OfferBudgetShardsColumns holds the columns for the "offer_budget_shards" table.
+	OfferBudgetShardsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "offer_id", Type: field.TypeInt},
+		{Name: "shard", Type: field.TypeInt},
+		{Name: "budget_total", Type: field.TypeInt64, Nullable: true},
+		{Name: "allotted", Type: field.TypeInt64, Default: 0},
+		{Name: "spent", Type: field.TypeInt64, Default: 0},
+		{Name: "account_id", Type: field.TypeInt},
+	}
+	// OfferBudgetShardsTable holds the schema information for the "offer_budget_shards" table.
+	OfferBudgetShardsTable = &schema.Table{
+		Name:       "offer_budget_shards",
+		Columns:    OfferBudgetShardsColumns,
+		PrimaryKey: []*schema.Column{OfferBudgetShardsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "offer_budget_shards_accounts_account",
+				Columns:    []*schema.Column{OfferBudgetShardsColumns[6]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "budgetshard_account_id_offer_id_shard",
+				Unique:  true,
+				Columns: []*schema.Column{OfferBudgetShardsColumns[6], OfferBudgetShardsColumns[1], OfferBudgetShardsColumns[2]},
+			},
+		},
+	}
 	// ClicksColumns holds the columns for the "clicks" table.
 	ClicksColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -153,6 +184,8 @@ var (
 		{Name: "currency", Type: field.TypeString, Size: 3},
 		{Name: "pub_member_id", Type: field.TypeString, Nullable: true, Size: 255},
 		{Name: "extras", Type: field.TypeJSON, Nullable: true},
+		{Name: "budget_shard", Type: field.TypeInt, Nullable: true},
+		{Name: "charged_counters", Type: field.TypeJSON, Nullable: true},
 		{Name: "click_id", Type: field.TypeInt},
 		{Name: "account_id", Type: field.TypeInt},
 		{Name: "offer_id", Type: field.TypeInt},
@@ -166,25 +199,25 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "conversions_clicks_conversions",
-				Columns:    []*schema.Column{ConversionsColumns[12]},
+				Columns:    []*schema.Column{ConversionsColumns[14]},
 				RefColumns: []*schema.Column{ClicksColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "conversions_accounts_account",
-				Columns:    []*schema.Column{ConversionsColumns[13]},
+				Columns:    []*schema.Column{ConversionsColumns[15]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "conversions_offers_conversions",
-				Columns:    []*schema.Column{ConversionsColumns[14]},
+				Columns:    []*schema.Column{ConversionsColumns[16]},
 				RefColumns: []*schema.Column{OffersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "conversions_offer_events_conversions",
-				Columns:    []*schema.Column{ConversionsColumns[15]},
+				Columns:    []*schema.Column{ConversionsColumns[17]},
 				RefColumns: []*schema.Column{OfferEventsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -193,32 +226,32 @@ var (
 			{
 				Name:    "conversion_account_id_integration_system_network_conversion_id",
 				Unique:  true,
-				Columns: []*schema.Column{ConversionsColumns[13], ConversionsColumns[3], ConversionsColumns[4]},
+				Columns: []*schema.Column{ConversionsColumns[15], ConversionsColumns[3], ConversionsColumns[4]},
 			},
 			{
 				Name:    "conversion_account_id_click_id_offer_event_id",
 				Unique:  true,
-				Columns: []*schema.Column{ConversionsColumns[13], ConversionsColumns[12], ConversionsColumns[15]},
+				Columns: []*schema.Column{ConversionsColumns[15], ConversionsColumns[14], ConversionsColumns[17]},
 			},
 			{
 				Name:    "conversion_account_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionsColumns[13], ConversionsColumns[1]},
+				Columns: []*schema.Column{ConversionsColumns[15], ConversionsColumns[1]},
 			},
 			{
 				Name:    "conversion_account_id_offer_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionsColumns[13], ConversionsColumns[14], ConversionsColumns[1]},
+				Columns: []*schema.Column{ConversionsColumns[15], ConversionsColumns[16], ConversionsColumns[1]},
 			},
 			{
 				Name:    "conversion_offer_event_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionsColumns[15], ConversionsColumns[1]},
+				Columns: []*schema.Column{ConversionsColumns[17], ConversionsColumns[1]},
 			},
 			{
 				Name:    "conversion_offer_id_pub_member_id",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionsColumns[14], ConversionsColumns[10]},
+				Columns: []*schema.Column{ConversionsColumns[16], ConversionsColumns[10]},
 			},
 		},
 	}
@@ -257,6 +290,40 @@ var (
 				Name:    "conversionstatuschange_conversion_id_created_at",
 				Unique:  false,
 				Columns: []*schema.Column{ConversionStatusChangesColumns[6], ConversionStatusChangesColumns[5]},
+			},
+		},
+	}
+	// MemberCompletionsColumns holds the columns for the "member_completions" table.
+	MemberCompletionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "offer_event_id", Type: field.TypeInt},
+		{Name: "pub_member_id", Type: field.TypeString, Size: 255},
+		{Name: "conversion_id", Type: field.TypeInt},
+		{Name: "account_id", Type: field.TypeInt},
+	}
+	// MemberCompletionsTable holds the schema information for the "member_completions" table.
+	MemberCompletionsTable = &schema.Table{
+		Name:       "member_completions",
+		Columns:    MemberCompletionsColumns,
+		PrimaryKey: []*schema.Column{MemberCompletionsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "member_completions_accounts_account",
+				Columns:    []*schema.Column{MemberCompletionsColumns[4]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "membercompletion_account_id_offer_event_id_pub_member_id",
+				Unique:  true,
+				Columns: []*schema.Column{MemberCompletionsColumns[4], MemberCompletionsColumns[1], MemberCompletionsColumns[2]},
+			},
+			{
+				Name:    "membercompletion_account_id_conversion_id",
+				Unique:  false,
+				Columns: []*schema.Column{MemberCompletionsColumns[4], MemberCompletionsColumns[3]},
 			},
 		},
 	}
@@ -325,6 +392,35 @@ var (
 				Name:    "offer_account_id_advertiser_id",
 				Unique:  false,
 				Columns: []*schema.Column{OffersColumns[32], OffersColumns[31]},
+			},
+		},
+	}
+	// OfferCountersColumns holds the columns for the "offer_counters" table.
+	OfferCountersColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "offer_id", Type: field.TypeInt},
+		{Name: "key", Type: field.TypeString, Size: 128},
+		{Name: "value", Type: field.TypeInt64, Default: 0},
+		{Name: "account_id", Type: field.TypeInt},
+	}
+	// OfferCountersTable holds the schema information for the "offer_counters" table.
+	OfferCountersTable = &schema.Table{
+		Name:       "offer_counters",
+		Columns:    OfferCountersColumns,
+		PrimaryKey: []*schema.Column{OfferCountersColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "offer_counters_accounts_account",
+				Columns:    []*schema.Column{OfferCountersColumns[4]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "offercounter_account_id_offer_id_key",
+				Unique:  true,
+				Columns: []*schema.Column{OfferCountersColumns[4], OfferCountersColumns[1], OfferCountersColumns[2]},
 			},
 		},
 	}
@@ -437,10 +533,13 @@ var (
 		APIKeysTable,
 		AccountsTable,
 		AdvertisersTable,
+		OfferBudgetShardsTable,
 		ClicksTable,
 		ConversionsTable,
 		ConversionStatusChangesTable,
+		MemberCompletionsTable,
 		OffersTable,
+		OfferCountersTable,
 		OfferEventsTable,
 		PostbackLogsTable,
 	}
@@ -457,6 +556,11 @@ func init() {
 	AdvertisersTable.ForeignKeys[0].RefTable = AccountsTable
 	AdvertisersTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(8589934592),
+	}
+	OfferBudgetShardsTable.ForeignKeys[0].RefTable = AccountsTable
+	OfferBudgetShardsTable.Annotation = &entsql.Annotation{
+		Table:          "offer_budget_shards",
+		IncrementStart: func(i int) *int { return &i }(38654705664),
 	}
 	ClicksTable.ForeignKeys[0].RefTable = AccountsTable
 	ClicksTable.ForeignKeys[1].RefTable = OffersTable
@@ -475,10 +579,19 @@ func init() {
 	ConversionStatusChangesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(21474836480),
 	}
+	MemberCompletionsTable.ForeignKeys[0].RefTable = AccountsTable
+	MemberCompletionsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(42949672960),
+	}
 	OffersTable.ForeignKeys[0].RefTable = AdvertisersTable
 	OffersTable.ForeignKeys[1].RefTable = AccountsTable
 	OffersTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(25769803776),
+	}
+	OfferCountersTable.ForeignKeys[0].RefTable = AccountsTable
+	OfferCountersTable.Annotation = &entsql.Annotation{
+		Table:          "offer_counters",
+		IncrementStart: func(i int) *int { return &i }(47244640256),
 	}
 	OfferEventsTable.ForeignKeys[0].RefTable = OffersTable
 	OfferEventsTable.ForeignKeys[1].RefTable = AccountsTable

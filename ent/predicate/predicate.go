@@ -15,6 +15,9 @@ type Account func(*sql.Selector)
 // Advertiser is the predicate function for advertiser builders.
 type Advertiser func(*sql.Selector)
 
+// BudgetShard is the predicate function for budgetshard builders.
+type BudgetShard func(*sql.Selector)
+
 // Click is the predicate function for click builders.
 type Click func(*sql.Selector)
 
@@ -24,8 +27,14 @@ type Conversion func(*sql.Selector)
 // ConversionStatusChange is the predicate function for conversionstatuschange builders.
 type ConversionStatusChange func(*sql.Selector)
 
+// MemberCompletion is the predicate function for membercompletion builders.
+type MemberCompletion func(*sql.Selector)
+
 // Offer is the predicate function for offer builders.
 type Offer func(*sql.Selector)
+
+// OfferCounter is the predicate function for offercounter builders.
+type OfferCounter func(*sql.Selector)
 
 // OfferEvent is the predicate function for offerevent builders.
 type OfferEvent func(*sql.Selector)

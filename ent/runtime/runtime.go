@@ -8,10 +8,13 @@ import (
 	"github.com/gokart/gokart/ent/account"
 	"github.com/gokart/gokart/ent/advertiser"
 	"github.com/gokart/gokart/ent/apikey"
+	"github.com/gokart/gokart/ent/budgetshard"
 	"github.com/gokart/gokart/ent/click"
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/conversionstatuschange"
+	"github.com/gokart/gokart/ent/membercompletion"
 	"github.com/gokart/gokart/ent/offer"
+	"github.com/gokart/gokart/ent/offercounter"
 	"github.com/gokart/gokart/ent/offerevent"
 	"github.com/gokart/gokart/ent/postbacklog"
 	"github.com/gokart/gokart/ent/schema"
@@ -137,6 +140,25 @@ func init() {
 	advertiserDescContactEmail := advertiserFields[3].Descriptor()
 	// advertiser.ContactEmailValidator is a validator for the "contact_email" field. It is called by the builders before save.
 	advertiser.ContactEmailValidator = advertiserDescContactEmail.Validators[0].(func(string) error)
+	budgetshardMixin := schema.BudgetShard{}.Mixin()
+	budgetshardMixinHooks0 := budgetshardMixin[0].Hooks()
+	budgetshard.Hooks[0] = budgetshardMixinHooks0[0]
+	budgetshardMixinInters0 := budgetshardMixin[0].Interceptors()
+	budgetshard.Interceptors[0] = budgetshardMixinInters0[0]
+	budgetshardFields := schema.BudgetShard{}.Fields()
+	_ = budgetshardFields
+	// budgetshardDescShard is the schema descriptor for shard field.
+	budgetshardDescShard := budgetshardFields[1].Descriptor()
+	// budgetshard.ShardValidator is a validator for the "shard" field. It is called by the builders before save.
+	budgetshard.ShardValidator = budgetshardDescShard.Validators[0].(func(int) error)
+	// budgetshardDescAllotted is the schema descriptor for allotted field.
+	budgetshardDescAllotted := budgetshardFields[3].Descriptor()
+	// budgetshard.DefaultAllotted holds the default value on creation for the allotted field.
+	budgetshard.DefaultAllotted = budgetshardDescAllotted.Default.(int64)
+	// budgetshardDescSpent is the schema descriptor for spent field.
+	budgetshardDescSpent := budgetshardFields[4].Descriptor()
+	// budgetshard.DefaultSpent holds the default value on creation for the spent field.
+	budgetshard.DefaultSpent = budgetshardDescSpent.Default.(int64)
 	clickMixin := schema.Click{}.Mixin()
 	clickMixinHooks0 := clickMixin[0].Hooks()
 	click.Hooks[0] = clickMixinHooks0[0]
@@ -270,6 +292,31 @@ func init() {
 	conversionstatuschangeDescCreatedAt := conversionstatuschangeFields[5].Descriptor()
 	// conversionstatuschange.DefaultCreatedAt holds the default value on creation for the created_at field.
 	conversionstatuschange.DefaultCreatedAt = conversionstatuschangeDescCreatedAt.Default.(func() time.Time)
+	membercompletionMixin := schema.MemberCompletion{}.Mixin()
+	membercompletionMixinHooks0 := membercompletionMixin[0].Hooks()
+	membercompletion.Hooks[0] = membercompletionMixinHooks0[0]
+	membercompletionMixinInters0 := membercompletionMixin[0].Interceptors()
+	membercompletion.Interceptors[0] = membercompletionMixinInters0[0]
+	membercompletionFields := schema.MemberCompletion{}.Fields()
+	_ = membercompletionFields
+	// membercompletionDescPubMemberID is the schema descriptor for pub_member_id field.
+	membercompletionDescPubMemberID := membercompletionFields[1].Descriptor()
+	// membercompletion.PubMemberIDValidator is a validator for the "pub_member_id" field. It is called by the builders before save.
+	membercompletion.PubMemberIDValidator = func() func(string) error {
+		validators := membercompletionDescPubMemberID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(pub_member_id string) error {
+			for _, fn := range fns {
+				if err := fn(pub_member_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	offerMixin := schema.Offer{}.Mixin()
 	offerMixinHooks0 := offerMixin[0].Hooks()
 	offer.Hooks[0] = offerMixinHooks0[0]
@@ -371,6 +418,21 @@ func init() {
 	offerDescTimeZone := offerFields[27].Descriptor()
 	// offer.DefaultTimeZone holds the default value on creation for the time_zone field.
 	offer.DefaultTimeZone = offerDescTimeZone.Default.(string)
+	offercounterMixin := schema.OfferCounter{}.Mixin()
+	offercounterMixinHooks0 := offercounterMixin[0].Hooks()
+	offercounter.Hooks[0] = offercounterMixinHooks0[0]
+	offercounterMixinInters0 := offercounterMixin[0].Interceptors()
+	offercounter.Interceptors[0] = offercounterMixinInters0[0]
+	offercounterFields := schema.OfferCounter{}.Fields()
+	_ = offercounterFields
+	// offercounterDescKey is the schema descriptor for key field.
+	offercounterDescKey := offercounterFields[1].Descriptor()
+	// offercounter.KeyValidator is a validator for the "key" field. It is called by the builders before save.
+	offercounter.KeyValidator = offercounterDescKey.Validators[0].(func(string) error)
+	// offercounterDescValue is the schema descriptor for value field.
+	offercounterDescValue := offercounterFields[2].Descriptor()
+	// offercounter.DefaultValue holds the default value on creation for the value field.
+	offercounter.DefaultValue = offercounterDescValue.Default.(int64)
 	offereventMixin := schema.OfferEvent{}.Mixin()
 	offereventMixinHooks0 := offereventMixin[0].Hooks()
 	offereventHooks := schema.OfferEvent{}.Hooks()

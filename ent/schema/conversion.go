@@ -49,6 +49,12 @@ func (Conversion) Fields() []ent.Field {
 		field.JSON("extras", map[string]string{}).Optional().
 			Comment("Optional extras from the postback: cnv_user_id, cnv_email, cnv_conversion_ip_address, cnv_sub_1..5.").
 			Annotations(entgql.Skip()),
+		field.Int("budget_shard").Optional().Nillable().
+			Comment("The budget shard the payout was charged to while the conversion counts; null when nothing is charged.").
+			Annotations(entgql.Skip()),
+		field.Strings("charged_counters").Optional().
+			Comment("The period counters (caps, daily budget) the conversion was charged to, for an exact release.").
+			Annotations(entgql.Skip()),
 	}
 }
 
