@@ -66,6 +66,9 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		case errors.Is(err, auth.ErrUnauthenticated), errors.Is(err, schema.ErrNoViewer):
 			gerr.Message = auth.ErrUnauthenticated.Error()
 			gerr.Extensions["code"] = string(errcode.Unauthenticated)
+		case strings.HasSuffix(err.Error(), "introspection disabled"):
+			gerr.Message = "introspection is turned off on this server (INTROSPECTION=false)"
+			gerr.Extensions["code"] = string(errcode.Forbidden)
 		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 			gerr.Message = "request cancelled or timed out"
 			gerr.Extensions["code"] = string(errcode.Internal)

@@ -18,6 +18,7 @@ type Resolver struct {
 // postback URLs handed out.
 func NewSchema(client *ent.Client, baseURL string) graphql.ExecutableSchema {
 	return generated.NewExecutableSchema(generated.Config{
-		Resolvers: &Resolver{client: client, baseURL: baseURL},
+		Resolvers:  &Resolver{client: client, baseURL: baseURL},
+		Complexity: complexity(),
 	})
 }

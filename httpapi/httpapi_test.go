@@ -2,7 +2,11 @@ package httpapi_test
 
 import (
 	"context"
+	"github.com/gokart/gokart/httpapi"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -88,5 +92,45 @@ func TestPlaygroundIsServedAtTheRoot(t *testing.T) {
 	resp, body := srv.Get(t, "/")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "/query") {
 		t.Errorf("GET /: %d, want the playground pointing at /query", resp.StatusCode)
+	}
+}
+
+func TestIntrospectionNeedsAKeyAndCanBeTurnedOff(t *testing.T) {
+	t.Parallel()
+	db := dbtest.Open(t, dialect.SQLite)
+	on := apitest.Start(t, db)
+	key := on.NewAccount(t, "Introspector").APIKey
+	const q = `{ __schema { queryType { name } } }`
+	if resp := on.GraphQL(t, "", q, nil); resp.Status != http.StatusUnauthorized {
+		t.Errorf("introspection without a key: HTTP %d, want 401", resp.Status)
+	}
+	var got struct {
+		Schema struct{ QueryType struct{ Name string } } `json:"__schema"`
+	}
+	on.GraphQL(t, key, q, nil).Decode(t, &got)
+	if got.Schema.QueryType.Name != "Query" {
+		t.Errorf("introspection with a key: %+v", got)
+	}
+
+	off := httptest.NewServer(httpapi.New(db, httpapi.Options{BaseURL: "http://x", ComplexityLimit: 100,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	defer off.Close()
+	resp := (&apitest.Server{URL: off.URL, DB: db}).GraphQL(t, key, q, nil)
+	if len(resp.Errors) == 0 || !strings.Contains(resp.Errors[0].Message, "introspection") {
+		t.Errorf("introspection turned off still answered: %+v %s", resp.Errors, resp.Data)
+	}
+}
+
+func TestComplexityLimitRefusesExpensiveOperations(t *testing.T) {
+	t.Parallel()
+	db := dbtest.Open(t, dialect.SQLite)
+	srv := httptest.NewServer(httpapi.New(db, httpapi.Options{BaseURL: "http://x", ComplexityLimit: 50, Introspection: true,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	defer srv.Close()
+	s := &apitest.Server{URL: srv.URL, DB: db}
+	key := s.NewAccount(t, "Greedy").APIKey
+	resp := s.GraphQL(t, key, `{ offers(first: 100) { edges { node { events { name } advertiser { offers(first: 100) { edges { node { id } } } } } } } }`, nil)
+	if len(resp.Errors) == 0 || !strings.Contains(resp.Errors[0].Message, "complexity") {
+		t.Errorf("an operation over the complexity limit ran: %+v", resp.Errors)
 	}
 }
