@@ -21,7 +21,7 @@ func pageCost(child int, first, last *int) int {
 }
 
 // listCost is what a plain list (an offer's events) costs: they are few, but not one.
-func listCost(child int) int { return 1 + child*10 }
+func listCost(child int) int { return 1 + child*5 }
 
 // complexity prices every connection by its page size.
 func complexity() generated.ComplexityRoot {

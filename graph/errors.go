@@ -38,7 +38,9 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		// Errors of the request itself (parse, validation, variable coercion) come from gqlgen
 		// with their own codes.
-		if c, ok := gerr.Extensions["code"].(string); ok && strings.HasPrefix(c, "GRAPHQL_") {
+		// The complexity limit's own code becomes VALIDATION too; APQ's PERSISTED_QUERY_NOT_FOUND
+		// stays, because Apollo clients retry with the full query only on that code.
+		if c, ok := gerr.Extensions["code"].(string); ok && (strings.HasPrefix(c, "GRAPHQL_") || c == "COMPLEXITY_LIMIT_EXCEEDED") {
 			gerr.Extensions["code"] = string(errcode.Validation)
 			gerr.Extensions["reason"] = c
 			return gerr

@@ -136,7 +136,7 @@ func TestOfferStatusTransitions(t *testing.T) {
 			{"resumeOffer", "", "CONFLICT"},
 			{"publishOffer", "ACTIVE", ""},
 			{"publishOffer", "", "CONFLICT"}, // only drafts publish
-			{"resumeOffer", "", "CONFLICT"}, // active is not paused
+			{"resumeOffer", "", "CONFLICT"},  // active is not paused
 			{"pauseOffer", "PAUSED", ""},
 			{"pauseOffer", "", "CONFLICT"},
 			{"resumeOffer", "ACTIVE", ""},

@@ -19,16 +19,16 @@ const offerFields = `id name type status integrationSystem trackingLink clickURL
 
 type offerView struct {
 	ID, Name, Type, Status, IntegrationSystem, TrackingLink, ClickURLTemplate, ClickURL string
-	PostbackURL                                                                        *string
-	MissingSteps                                                                       []string
-	Currency                                                                           string
-	BudgetTotal, BudgetDaily                                                           *string
-	CapDaily                                                                           *int
-	Countries, Platforms                                                               []string
-	TimeZone, Headline, CallToAction                                                   string
-	ImageUrls                                                                          []string
-	Advertiser                                                                         *struct{ ID, Name string }
-	Events                                                                             []struct {
+	PostbackURL                                                                         *string
+	MissingSteps                                                                        []string
+	Currency                                                                            string
+	BudgetTotal, BudgetDaily                                                            *string
+	CapDaily                                                                            *int
+	Countries, Platforms                                                                []string
+	TimeZone, Headline, CallToAction                                                    string
+	ImageUrls                                                                           []string
+	Advertiser                                                                          *struct{ ID, Name string }
+	Events                                                                              []struct {
 		ID, Name, EventID, Payout string
 		Position                  int
 		PostbackURL               *string

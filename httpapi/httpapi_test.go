@@ -130,7 +130,7 @@ func TestComplexityLimitRefusesExpensiveOperations(t *testing.T) {
 	s := &apitest.Server{URL: srv.URL, DB: db}
 	key := s.NewAccount(t, "Greedy").APIKey
 	resp := s.GraphQL(t, key, `{ offers(first: 100) { edges { node { events { name } advertiser { offers(first: 100) { edges { node { id } } } } } } } }`, nil)
-	if len(resp.Errors) == 0 || !strings.Contains(resp.Errors[0].Message, "complexity") {
+	if len(resp.Errors) == 0 || !strings.Contains(resp.Errors[0].Message, "complexity") || resp.Errors[0].Code() != "VALIDATION" {
 		t.Errorf("an operation over the complexity limit ran: %+v", resp.Errors)
 	}
 }

@@ -30,7 +30,7 @@ func Start(t testing.TB, db *storage.DB) *Server {
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(ts.Close)
 	h = httpapi.New(db, httpapi.Options{
-		BaseURL: ts.URL, Introspection: true, Playground: true, ComplexityLimit: 2000,
+		BaseURL: ts.URL, Introspection: true, Playground: true, ComplexityLimit: 5000,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	return &Server{URL: ts.URL, DB: db}
