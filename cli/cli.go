@@ -105,6 +105,15 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	defer db.Close()
+	var devKey string
+	if cfg.Dev {
+		keys, err := accounts.Demo(ctx, db.Client)
+		if err != nil {
+			return fmt.Errorf("--dev: %w", err)
+		}
+		devKey = keys.APIKey
+		log.Warn("dev mode: the playground page shows a live API key of the demo account to anyone who opens it; never use --dev on a reachable server", "account", keys.ID)
+	}
 	if n, err := db.Client.Account.Query().Count(viewer.AsSystem(ctx)); err == nil && n == 0 {
 		log.Info("no accounts yet: run `go run . demo --json` (or `gokart account create --name NAME --json`) for an API key, then open the playground with header Authorization: Bearer <apiKey>")
 	}
@@ -116,7 +125,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		"playground", cfg.Playground)
 	h := httpapi.New(db, httpapi.Options{
 		BaseURL: cfg.BaseURL, Introspection: cfg.Introspection, Playground: cfg.Playground,
-		ComplexityLimit: cfg.ComplexityLimit, Logger: log,
+		ComplexityLimit: cfg.ComplexityLimit, Logger: log, PlaygroundAPIKey: devKey,
 	})
 	return Serve(ctx, ln, h, log)
 }

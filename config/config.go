@@ -22,6 +22,8 @@ type Config struct {
 	Playground    bool
 	// ComplexityLimit caps the cost of one GraphQL operation.
 	ComplexityLimit int
+	// Dev fills a demo account's API key into the playground, for local development only.
+	Dev bool
 }
 
 // setting is one row of the configuration table: a variable, its flag and its default.
@@ -37,7 +39,8 @@ var Settings = []setting{
 	{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
 	{"INTROSPECTION", "introspection", "true", "allow GraphQL introspection (still needs an API key)"},
 	{"PLAYGROUND", "playground", "true", "serve the GraphQL playground at /"},
-	{"COMPLEXITY_LIMIT", "complexity-limit", "2000", "most complexity points one GraphQL operation may cost"},
+	{"COMPLEXITY_LIMIT", "complexity-limit", "5000", "most complexity points one GraphQL operation may cost"},
+	{"DEV", "dev", "false", "local development: load the demo account and fill a fresh API key for it into the playground"},
 }
 
 // Load reads the environment through getenv, then the flags in args.
@@ -49,6 +52,12 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		def := s.def
 		if v := getenv(s.env); v != "" {
 			def = v
+		}
+		if s.def == "false" {
+			// A setting off by default is a switch: a bare --dev means --dev=true.
+			vals[s.env] = &def
+			fs.Var(switchValue{vals[s.env]}, s.flag, s.usage+" ($"+s.env+")")
+			continue
 		}
 		vals[s.env] = fs.String(s.flag, def, s.usage+" ($"+s.env+")")
 	}
@@ -73,6 +82,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	if c.Playground, err = strconv.ParseBool(*vals["PLAYGROUND"]); err != nil {
 		return Config{}, fmt.Errorf("PLAYGROUND: %w", err)
 	}
+	if c.Dev, err = strconv.ParseBool(*vals["DEV"]); err != nil {
+		return Config{}, fmt.Errorf("DEV: %w", err)
+	}
 	if c.ComplexityLimit, err = strconv.Atoi(*vals["COMPLEXITY_LIMIT"]); err != nil || c.ComplexityLimit < 1 {
 		return Config{}, fmt.Errorf("COMPLEXITY_LIMIT: want a positive integer, got %q", *vals["COMPLEXITY_LIMIT"])
 	}
@@ -81,3 +93,17 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	}
 	return c, nil
 }
+
+// switchValue is a string flag that may be given bare, like a boolean flag.
+type switchValue struct{ s *string }
+
+func (v switchValue) String() string {
+	if v.s == nil {
+		return ""
+	}
+	return *v.s
+}
+
+func (v switchValue) Set(x string) error { *v.s = x; return nil }
+
+func (v switchValue) IsBoolFlag() bool { return true }

@@ -14,7 +14,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/gokart/gokart/auth"
@@ -34,6 +33,8 @@ type Options struct {
 	Playground      bool
 	ComplexityLimit int
 	Logger          *slog.Logger
+	// PlaygroundAPIKey, when set (--dev), is filled into the playground's Authorization header.
+	PlaygroundAPIKey string
 }
 
 // New returns the server's handler.
@@ -63,7 +64,7 @@ func New(db *storage.DB, opts Options) http.Handler {
 
 	mux.Handle("/query", limitBody(graphQLOverHTTP(authenticate(db, gql))))
 	if opts.Playground {
-		mux.Handle("GET /{$}", playground.Handler("gokart GraphQL playground", "/query"))
+		mountPlayground(mux, "/query", opts.PlaygroundAPIKey)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusOK, "ok")
