@@ -1,0 +1,56 @@
+package config
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaultsServeSQLiteOnPort8080(t *testing.T) {
+	t.Parallel()
+	c, err := Load(nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DatabaseURL != "" || c.Addr != ":8080" || c.BaseURL != "http://localhost:8080" || !c.Playground || !c.Introspection || c.Dev || c.LogLevel != slog.LevelInfo {
+		t.Errorf("defaults = %+v", c)
+	}
+}
+
+func TestFlagsWinOverTheEnvironment(t *testing.T) {
+	t.Parallel()
+	c, err := Load([]string{"--addr", "127.0.0.1:9", "--dev", "--log-level", "debug", "--base-url", "https://t.example/"},
+		env(map[string]string{"ADDR": ":1", "DEV": "false", "DATABASE_URL": "postgres://x/y", "INTROSPECTION": "false"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9" || !c.Dev || c.LogLevel != slog.LevelDebug || c.DatabaseURL != "postgres://x/y" ||
+		c.Introspection || c.BaseURL != "https://t.example" {
+		t.Errorf("config = %+v", c)
+	}
+}
+
+func TestBadSettingsAreRefusedWithTheirName(t *testing.T) {
+	t.Parallel()
+	for name, e := range map[string]map[string]string{
+		"BASE_URL":         {"BASE_URL": "track.example.com"},
+		"LOG_LEVEL":        {"LOG_LEVEL": "loud"},
+		"COMPLEXITY_LIMIT": {"COMPLEXITY_LIMIT": "0"},
+		"PLAYGROUND":       {"PLAYGROUND": "maybe"},
+	} {
+		if _, err := Load(nil, env(e), io.Discard); err == nil || !contains(err.Error(), name) {
+			t.Errorf("%v: error %v, want one naming %s", e, err, name)
+		}
+	}
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
