@@ -1,0 +1,28 @@
+package clicks
+
+import (
+	"regexp"
+	"testing"
+
+	"github.com/gokart/gokart/integration"
+)
+
+func TestNewIDIsUnguessableURLSafeAndFitsEveryNetwork(t *testing.T) {
+	t.Parallel()
+	shortest := 1 << 30
+	for _, s := range integration.All() {
+		shortest = min(shortest, s.MaxClickIDLength)
+	}
+	safe := regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`)
+	seen := map[string]bool{}
+	for range 10000 {
+		id := NewID()
+		if !safe.MatchString(id) || len(id) > shortest || seen[id] {
+			t.Fatalf("click id %q: want 22 URL-safe characters, unique, at most %d", id, shortest)
+		}
+		seen[id] = true
+	}
+	if IDBytes*8 < 122 {
+		t.Fatalf("%d random bits, want at least 122", IDBytes*8)
+	}
+}
