@@ -73,15 +73,36 @@ func TestEveryGraphQLOperationInTheDocsIsValid(t *testing.T) {
 	}
 }
 
-// curlCommands returns every curl command of the shell blocks, continuation lines joined.
-func curlCommands(doc string) []string {
+var shellVarFromCurl = regexp.MustCompile(`^[A-Z_]+=\$\(curl `)
+
+// curlScripts returns what to run of each shell block, continuation lines joined: a block made
+// only of curl commands (and variables set from curl) runs whole, so later lines can use what
+// earlier ones set; from any other block each curl line runs alone.
+func curlScripts(doc string) []string {
 	var out []string
 	for _, b := range blocks(doc, "sh") {
 		joined := strings.ReplaceAll(b, "\\\n", " ")
+		var curls []string
+		onlyCurl := true
 		for _, line := range strings.Split(joined, "\n") {
 			line = strings.TrimSpace(line)
-			if strings.HasPrefix(line, "curl ") {
-				out = append(out, line)
+			switch {
+			case line == "":
+			case strings.HasPrefix(line, "curl "), shellVarFromCurl.MatchString(line):
+				curls = append(curls, line)
+			default:
+				onlyCurl = false
+			}
+		}
+		switch {
+		case len(curls) == 0:
+		case onlyCurl:
+			out = append(out, strings.Join(curls, "\n"))
+		default:
+			for _, c := range curls {
+				if strings.HasPrefix(c, "curl ") {
+					out = append(out, c)
+				}
 			}
 		}
 	}
@@ -105,12 +126,13 @@ func TestEveryCurlLineInTheDocsWorks(t *testing.T) {
 		"API_KEY="+keys.APIKey, "POSTBACK_KEY="+keys.PostbackKey, fmt.Sprintf("OFFER_ID=%d", multi.ID))
 	n := 0
 	for name, doc := range guides(t) {
-		for _, cmd := range curlCommands(doc) {
+		for _, cmd := range curlScripts(doc) {
 			n++
-			// The guides speak of a server on localhost:8080; this one listens elsewhere.
-			line := strings.ReplaceAll(cmd, "localhost:8080", u.Host)
-			line = strings.Replace(line, "curl ", "curl --fail-with-body --max-time 10 ", 1)
-			c := exec.Command("sh", "-c", line)
+			// The guides speak of a server on localhost:8080; this one listens elsewhere. Every
+			// curl fails on an HTTP error, and the script on the first failing line.
+			script := "set -e\ncurl() { command curl --fail-with-body --max-time 10 \"$@\"; }\n" +
+				strings.ReplaceAll(cmd, "localhost:8080", u.Host)
+			c := exec.Command("sh", "-c", script)
 			c.Env = env
 			out, err := c.CombinedOutput()
 			if err != nil {
