@@ -12,6 +12,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/integration"
+	"github.com/gokart/gokart/lifecycle"
 	"github.com/gokart/gokart/wizard"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -162,6 +163,7 @@ type ComplexityRoot struct {
 		RotatePostbackKey          func(childComplexity int) int
 		SetOfferEvents             func(childComplexity int, id int, events []*wizard.EventInput) int
 		UpdateAdvertiser           func(childComplexity int, id int, input wizard.UpdateAdvertiserInput) int
+		UpdateConversionStatus     func(childComplexity int, id int, status lifecycle.Status, reason *string) int
 		UpdateOfferAdvertiserInfo  func(childComplexity int, id int, input wizard.AdvertiserInfoInput) int
 		UpdateOfferBudgetTargeting func(childComplexity int, id int, input wizard.BudgetTargetingInput) int
 		UpdateOfferCreative        func(childComplexity int, id int, input wizard.CreativeInput) int
@@ -914,6 +916,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateAdvertiser(childComplexity, args["id"].(int), args["input"].(wizard.UpdateAdvertiserInput)), true
+	case "Mutation.updateConversionStatus":
+		if e.ComplexityRoot.Mutation.UpdateConversionStatus == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateConversionStatus_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateConversionStatus(childComplexity, args["id"].(int), args["status"].(lifecycle.Status), args["reason"].(*string)), true
 	case "Mutation.updateOfferAdvertiserInfo":
 		if e.ComplexityRoot.Mutation.UpdateOfferAdvertiserInfo == nil {
 			break
@@ -1712,6 +1725,22 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../../schema/conversions.graphql", Input: `extend type Mutation {
+  """
+  Review a conversion by hand: approve, reverse or reject it, or restore a rejected one. The
+  same rules as a network's status update apply (caps, budgets, one completion per member), the
+  change is appended to the conversion's history with source MANUAL, and spend moves with it.
+  """
+  updateConversionStatus(
+    """The conversion."""
+    id: ID!
+    """The new status."""
+    status: ConversionStatus!
+    """Why, for the history (e.g. "fraud check failed")."""
+    reason: String
+  ): Conversion!
+}
+`, BuiltIn: false},
 	{Name: "../../schema/ent.graphql", Input: `directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
 directive @goModel(model: String, models: [String!], forceGenerate: Boolean) on OBJECT | INPUT_OBJECT | SCALAR | ENUM | INTERFACE | UNION
 """
