@@ -1,0 +1,186 @@
+// Command gokart-bench is a load generator for gokart's hot paths. Against a running server on
+// PostgreSQL it creates an account (directly in the database) and offers (through the GraphQL
+// wizard), mints clicks through GET /click/{offer}, then converts each click once through
+// GET /postback, at a chosen concurrency. It prints requests/s, p50, p99 and max for both
+// phases, for conversions spread over many offers and for all of them on one hot offer, and,
+// given the database ceiling measured by pgbench on the same machine, the ratios to it.
+//
+// It only ever talks to a server and a database on the loopback interface.
+//
+//	go run ./cmd/gokart-bench -server http://127.0.0.1:18080 \
+//	  -database-url 'postgres://postgres@127.0.0.1:5432/gokart_bench?sslmode=disable'
+//
+// bench/run.sh does the whole thing in one go: server, fresh database, ceiling and both cases.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+)
+
+// config is what the flags say.
+type config struct {
+	Server       string
+	DatabaseURL  string
+	Offers       int
+	Clicks       int
+	Concurrency  int
+	Warmup       int
+	Duration     time.Duration
+	Case         string
+	OfferType    string
+	JSON         bool
+	ServerPID    int
+	Timeout      time.Duration
+	CeilingPB    float64
+	CeilingClick float64
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Exit codes: 0 every request answered as expected; 1 set-up failed; 2 bad flags; 3 the load
+// ran but some requests failed (they are listed by status).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "gokart-bench:", err)
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+
+	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "gokart-bench: "+format+"\n", a...) }
+	rep, err := bench(ctx, cfg, logf)
+	if err != nil {
+		fmt.Fprintln(stderr, "gokart-bench:", err)
+		return 1
+	}
+	if cfg.JSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			fmt.Fprintln(stderr, "gokart-bench:", err)
+			return 1
+		}
+	} else {
+		rep.WriteText(stdout)
+	}
+	if rep.Errors() > 0 {
+		return 3
+	}
+	return 0
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var cfg config
+	fs := flag.NewFlagSet("gokart-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.Server, "server", "http://127.0.0.1:8080", "the running gokart server (loopback only)")
+	fs.StringVar(&cfg.DatabaseURL, "database-url", os.Getenv("DATABASE_URL"), "the server's PostgreSQL, to create the bench account in (loopback only; $DATABASE_URL)")
+	fs.IntVar(&cfg.Offers, "offers", 100, "offers the spread case's conversions are spread over")
+	fs.IntVar(&cfg.Clicks, "clicks", 20000, "clicks minted per case; each converts once")
+	fs.IntVar(&cfg.Concurrency, "concurrency", 32, "concurrent clients")
+	fs.IntVar(&cfg.Warmup, "warmup", 256, "unmeasured clicks, and postbacks, before each case's measured ones")
+	fs.DurationVar(&cfg.Duration, "duration", 0, "most time per measured phase, e.g. 30s; 0 runs every request (-clicks)")
+	fs.StringVar(&cfg.Case, "case", "both", "spread, hot or both")
+	fs.StringVar(&cfg.OfferType, "offer-type", "multi", `offer type: multi (events "Sign Up" and "Purchase") or single`)
+	fs.BoolVar(&cfg.JSON, "json", false, "print the report as JSON")
+	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "the server's process id, to sample its resident memory from /proc")
+	fs.DurationVar(&cfg.Timeout, "timeout", 10*time.Minute, "give up after this long")
+	fs.Float64Var(&cfg.CeilingPB, "ceiling-postback-tps", 0, "pgbench's postback tps on this machine, for the ratios")
+	fs.Float64Var(&cfg.CeilingClick, "ceiling-click-tps", 0, "pgbench's click tps on this machine, for the ratios")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	cfg.Server = strings.TrimRight(cfg.Server, "/")
+	if err := checkLoopbackURL("-server", cfg.Server, "http", "https"); err != nil {
+		return cfg, err
+	}
+	if cfg.DatabaseURL == "" {
+		return cfg, errors.New("-database-url is required: the bench account is created in the server's database")
+	}
+	if err := checkLoopbackURL("-database-url", cfg.DatabaseURL, "postgres", "postgresql"); err != nil {
+		return cfg, err
+	}
+	switch {
+	case cfg.Offers < 1:
+		return cfg, errors.New("-offers must be at least 1")
+	case cfg.Clicks < 1:
+		return cfg, errors.New("-clicks must be at least 1")
+	case cfg.Warmup < 0:
+		return cfg, errors.New("-warmup must not be negative")
+	case cfg.Concurrency < 1:
+		return cfg, errors.New("-concurrency must be at least 1")
+	case cfg.Case != "spread" && cfg.Case != "hot" && cfg.Case != "both":
+		return cfg, fmt.Errorf("-case %q: want spread, hot or both", cfg.Case)
+	case cfg.OfferType != "multi" && cfg.OfferType != "single":
+		return cfg, fmt.Errorf("-offer-type %q: want multi or single", cfg.OfferType)
+	case cfg.Duration < 0:
+		return cfg, errors.New("-duration must not be negative")
+	case cfg.Timeout <= 0:
+		return cfg, errors.New("-timeout must be positive")
+	}
+	return cfg, nil
+}
+
+// checkLoopbackURL refuses a URL whose host is not on this machine's loopback interface: the
+// tool floods what it is pointed at and creates accounts and offers there.
+func checkLoopbackURL(flagName, raw string, schemes ...string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%s: %w", flagName, err)
+	}
+	okScheme := false
+	for _, s := range schemes {
+		okScheme = okScheme || u.Scheme == s
+	}
+	if !okScheme {
+		return fmt.Errorf("%s %q: want a %s URL", flagName, redact(raw), strings.Join(schemes, " or "))
+	}
+	if !isLoopbackHost(u.Hostname()) {
+		return fmt.Errorf("%s %q: host %q is not loopback; gokart-bench only targets this machine (127.0.0.1, ::1 or localhost)",
+			flagName, redact(raw), u.Hostname())
+	}
+	return nil
+}
+
+// isLoopbackHost accepts loopback IP literals and the name localhost, nothing that needs DNS.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// redact hides a password in a URL for messages.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxx")
+	}
+	return u.String()
+}
