@@ -36,12 +36,16 @@ func load(ctx context.Context, c *ent.Client, id int) (*ent.Offer, error) {
 	return o, err
 }
 
-// editable refuses changes to an ended offer: ENDED is final.
-func editable(o *ent.Offer) error {
-	if o.Status == offer.StatusENDED {
-		return &errcode.Error{Code: errcode.Conflict, Field: "id", Message: "the offer has ended and can no longer change"}
+// loadEditable reads an offer a wizard step may change: ENDED is final.
+func loadEditable(ctx context.Context, c *ent.Client, id int) (*ent.Offer, error) {
+	o, err := load(ctx, c, id)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	if o.Status == offer.StatusENDED {
+		return nil, &errcode.Error{Code: errcode.Conflict, Field: "id", Message: "the offer has ended and can no longer change"}
+	}
+	return o, nil
 }
 
 func checkName(errs *errcode.List, field, name string) string {
@@ -84,11 +88,8 @@ func CreateOffer(ctx context.Context, c *ent.Client, in CreateOfferInput) (*ent.
 // UpdateOfferType changes the type, integration system or name. Type and system are fixed once
 // the offer is published: clicks and postbacks already depend on them.
 func UpdateOfferType(ctx context.Context, c *ent.Client, id int, in UpdateOfferTypeInput) (*ent.Offer, error) {
-	o, err := load(ctx, c, id)
+	o, err := loadEditable(ctx, c, id)
 	if err != nil {
-		return nil, err
-	}
-	if err := editable(o); err != nil {
 		return nil, err
 	}
 	var errs errcode.List
@@ -154,11 +155,8 @@ func keepOneEvent(ctx context.Context, c *ent.Client, o *ent.Offer) error {
 // SaveAdvertiserInfo is the advertiser step: an existing brand or a new one, and the tracking
 // link copied from the network, to which the system's click-id parameter is appended.
 func SaveAdvertiserInfo(ctx context.Context, c *ent.Client, id int, in AdvertiserInfoInput) (*ent.Offer, error) {
-	o, err := load(ctx, c, id)
+	o, err := loadEditable(ctx, c, id)
 	if err != nil {
-		return nil, err
-	}
-	if err := editable(o); err != nil {
 		return nil, err
 	}
 	var errs errcode.List
@@ -232,11 +230,8 @@ func customMacros(in *CustomMacrosInput) map[string]string {
 
 // SaveCreative is the creative step: copy and images of the offer card.
 func SaveCreative(ctx context.Context, c *ent.Client, id int, in CreativeInput) (*ent.Offer, error) {
-	o, err := load(ctx, c, id)
+	o, err := loadEditable(ctx, c, id)
 	if err != nil {
-		return nil, err
-	}
-	if err := editable(o); err != nil {
 		return nil, err
 	}
 	var errs errcode.List
@@ -267,11 +262,8 @@ func SaveCreative(ctx context.Context, c *ent.Client, id int, in CreativeInput) 
 // SaveBudgetTargeting is the budgeting and targeting step. For a single-event offer it also
 // sets the payout of its one event.
 func SaveBudgetTargeting(ctx context.Context, c *ent.Client, id int, in BudgetTargetingInput) (*ent.Offer, error) {
-	o, err := load(ctx, c, id)
+	o, err := loadEditable(ctx, c, id)
 	if err != nil {
-		return nil, err
-	}
-	if err := editable(o); err != nil {
 		return nil, err
 	}
 	var errs errcode.List
@@ -386,11 +378,8 @@ func dedupePlatforms(ps []targeting.Platform) []targeting.Platform {
 // SetEvents is the events step: the ordered list of events. Events named by id keep their
 // identity (and conversions); events left out are removed, unless conversions point at them.
 func SetEvents(ctx context.Context, c *ent.Client, id int, events []EventInput) (*ent.Offer, error) {
-	o, err := load(ctx, c, id)
+	o, err := loadEditable(ctx, c, id)
 	if err != nil {
-		return nil, err
-	}
-	if err := editable(o); err != nil {
 		return nil, err
 	}
 	existing, err := o.QueryEvents().All(ctx)
