@@ -13,9 +13,10 @@
 //   - Daily budget, caps (offer and event; day, week, month, all time) and one completion per
 //     member: a counter row per limit and period (offer_counters) bumped by a conditional
 //     UPDATE, and a unique member_completions row. Only limits the offer has set are touched.
-//   - Offer.budget_spent is a copy of the sum of the shards, refreshed by Sync after the
-//     charging transaction commits, under the offer's row lock so the last refresh wins with
-//     the newest sum (see Sync); Syncer coalesces the refreshes of a hot offer in one process.
+//   - The exact spend is the sum of the shards (Spent; GraphQL's budgetSpent reads it).
+//     Offer.budget_spent is a copy for filters, refreshed off the request path by Refresher
+//     (a fraction of a second behind) or by Sync/SyncInTx, under the offer's row lock so the
+//     last refresh wins with the newest sum.
 //
 // Periods are calendar periods in the offer's time zone at the conversion's time: the day, the
 // ISO week (from Monday) and the month. A charge records the counters and shard it touched on
@@ -28,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -505,16 +507,9 @@ func Exhausted(ctx context.Context, c *ent.Client, o *ent.Offer, cheapest money.
 			return RuleBudgetTotal, nil
 		}
 	}
-	ls := limitsOf(Subject{Offer: o, Event: &ent.OfferEvent{}, Payout: cheapest, At: now})
-	if len(ls) == 0 {
-		return "", nil
-	}
-	for _, l := range ls {
-		if strings.HasPrefix(l.key, counterPrefixCap+"event:") {
-			continue
-		}
+	for _, l := range ClickLimits(o, cheapest, now) {
 		rows, err := c.QueryContext(ctx, `SELECT "value" FROM offer_counters WHERE account_id = $1 AND offer_id = $2 AND "key" = $3`,
-			o.AccountID, o.ID, l.key)
+			o.AccountID, o.ID, l.Key)
 		if err != nil {
 			return "", err
 		}
@@ -526,71 +521,132 @@ func Exhausted(ctx context.Context, c *ent.Client, o *ent.Offer, cheapest money.
 			}
 		}
 		rows.Close()
-		if v+l.delta > l.max {
-			return l.rule, nil
+		if v+l.Delta > l.Max {
+			return l.Rule, nil
 		}
 	}
 	return "", nil
 }
 
-// Syncer coalesces the Syncs of one process per offer: while a Sync of an offer runs, callers
-// for that offer queue, and one more Sync, started after they queued (so after their commits),
-// answers all of them. A hot offer then costs one row lock per round instead of one per
-// conversion. Exactness still comes from Sync's row lock, across processes too. The zero
-// value is ready to use.
-type Syncer struct {
-	mu     sync.Mutex
-	offers map[int]*syncState
+// ClickLimit is an offer-level limit that a click checks (see Exhausted): the counter Key has
+// room while its value plus Delta is at most Max.
+type ClickLimit struct {
+	Key        string
+	Delta, Max int64
+	Rule       string
 }
 
-type syncState struct {
-	queue   []chan error
+// ClickLimits lists the offer's caps and daily budget for the periods of now, for a conversion
+// paying cheapest; event caps are left out (a click does not name its event).
+func ClickLimits(o *ent.Offer, cheapest money.Micros, now time.Time) []ClickLimit {
+	var out []ClickLimit
+	for _, l := range limitsOf(Subject{Offer: o, Event: &ent.OfferEvent{}, Payout: cheapest, At: now}) {
+		if strings.HasPrefix(l.key, counterPrefixCap+"event:") {
+			continue
+		}
+		out = append(out, ClickLimit{Key: l.key, Delta: l.delta, Max: l.max, Rule: l.rule})
+	}
+	return out
+}
+
+// RefreshDelay is how long a Refresher gathers offers before it refreshes their
+// offers.budget_spent copies in one transaction.
+var RefreshDelay = 200 * time.Millisecond
+
+// Refresher keeps offers.budget_spent (a copy, for filters on it) close behind the shards
+// without a transaction per conversion: Mark notes the offer, and a goroutine refreshes every
+// noted offer of an account together a little later (Sync's lock-then-sum rule, in offer id
+// order, so concurrent refreshers, in this process or another, never deadlock and the last write
+// is the newest sum). The exact spend is Spent, which GraphQL's budgetSpent reads. The goroutine
+// ends when nothing is left to refresh. The zero value is ready to use.
+type Refresher struct {
+	mu      sync.Mutex
+	pending map[refreshKey]struct{}
 	running bool
+	// OnError, when set, hears about refreshes that failed (the next one repairs them).
+	OnError func(error)
 }
 
-// Sync returns once offers.budget_spent reflects every charge committed before the call.
-func (s *Syncer) Sync(ctx context.Context, client *ent.Client, accountID, offerID int) error {
-	ch := make(chan error, 1)
-	s.mu.Lock()
-	if s.offers == nil {
-		s.offers = map[int]*syncState{}
+type refreshKey struct{ account, offer int }
+
+// Mark notes that the offer's spend changed.
+func (r *Refresher) Mark(client *ent.Client, accountID, offerID int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pending == nil {
+		r.pending = map[refreshKey]struct{}{}
 	}
-	st := s.offers[offerID]
-	if st == nil {
-		st = &syncState{}
-		s.offers[offerID] = st
-	}
-	st.queue = append(st.queue, ch)
-	if !st.running {
-		st.running = true
-		go s.loop(context.WithoutCancel(ctx), client, accountID, offerID, st)
-	}
-	s.mu.Unlock()
-	select {
-	case err := <-ch:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
+	r.pending[refreshKey{accountID, offerID}] = struct{}{}
+	if !r.running {
+		r.running = true
+		go r.loop(client)
 	}
 }
 
-func (s *Syncer) loop(ctx context.Context, client *ent.Client, accountID, offerID int, st *syncState) {
+func (r *Refresher) loop(client *ent.Client) {
 	for {
-		s.mu.Lock()
-		batch := st.queue
-		st.queue = nil
+		time.Sleep(RefreshDelay)
+		r.mu.Lock()
+		batch := r.pending
+		r.pending = nil
 		if len(batch) == 0 {
-			st.running = false
-			delete(s.offers, offerID)
-			s.mu.Unlock()
+			r.running = false
+			r.mu.Unlock()
 			return
 		}
-		s.mu.Unlock()
-		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := Sync(rctx, client, accountID, offerID)
-		cancel()
-		for _, ch := range batch {
-			ch <- err
+		r.mu.Unlock()
+		byAccount := map[int][]int{}
+		for k := range batch {
+			byAccount[k.account] = append(byAccount[k.account], k.offer)
+		}
+		for accountID, offers := range byAccount {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err := refresh(ctx, client, accountID, offers)
+			cancel()
+			if err != nil && r.OnError != nil {
+				r.OnError(err)
+			}
 		}
 	}
+}
+
+// refresh is Sync for several offers of one account in one short transaction.
+func refresh(ctx context.Context, client *ent.Client, accountID int, offers []int) error {
+	slices.Sort(offers)
+	tx, err := client.Tx(ctx)
+	if err != nil {
+		return fmt.Errorf("refresh spend: %w", err)
+	}
+	c := tx.Client()
+	postgres := isPostgres(ctx, c)
+	var in strings.Builder
+	args := []any{accountID}
+	for i, id := range offers {
+		if i > 0 {
+			in.WriteString(", ")
+		}
+		args = append(args, id)
+		fmt.Fprintf(&in, "$%d", len(args))
+	}
+	stmts := []string{`UPDATE offers SET budget_spent =
+(SELECT COALESCE(SUM(s.spent), 0) FROM offer_budget_shards s WHERE s.account_id = offers.account_id AND s.offer_id = offers.id)
+WHERE account_id = $1 AND id IN (` + in.String() + `)`}
+	if postgres {
+		stmts = append([]string{"SET LOCAL synchronous_commit = off",
+			`SELECT id FROM offers WHERE account_id = $1 AND id IN (` + in.String() + `) ORDER BY id FOR NO KEY UPDATE`}, stmts...)
+	}
+	for i, q := range stmts {
+		var a []any
+		if i > 0 || !postgres {
+			a = args
+		}
+		if _, err := c.ExecContext(ctx, q, a...); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("refresh spend: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("refresh spend: %w", err)
+	}
+	return nil
 }

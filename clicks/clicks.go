@@ -11,8 +11,12 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
+
+	"entgo.io/ent/dialect"
 
 	"github.com/gokart/gokart/budget"
 	"github.com/gokart/gokart/ent"
@@ -60,72 +64,224 @@ type Request struct {
 
 // Click is a recorded click and where to send the member.
 type Click struct {
-	ID       int
 	GKID     string
 	Location string
 }
 
-// Record checks that the offer takes clicks, records the click and returns the redirect. A
-// *Refusal error says why not; any other error is the database's.
-func Record(ctx context.Context, client *ent.Client, req Request) (*Click, error) {
-	id, err := strconv.Atoi(req.OfferID)
-	if err != nil || id <= 0 || strconv.Itoa(id) != req.OfferID {
-		return nil, ErrUnknownOffer
+// CacheTTL is how long a process trusts what it read about an offer for its clicks: its
+// schedule, tracking link, events and the settings of its caps. What a click must see as
+// committed is not trusted to the cache: the click's INSERT inserts only while the offer is
+// ACTIVE and its budget and offer caps have room (read in that statement), so a paused, ended
+// or exhausted offer refuses its next click at once, in every process. What may lag by up to
+// CacheTTL: an edit of the schedule, tracking link, events or cap settings. A refusal is never
+// answered from the cache: the offer is read again first, so a resumed offer takes clicks at once.
+var CacheTTL = time.Second
+
+// cacheMax bounds the cache; past it the cache starts over.
+const cacheMax = 100_000
+
+type cachedOffer struct {
+	o        *ent.Offer
+	cheapest money.Micros
+	loaded   time.Time
+}
+
+// Recorder records clicks on one database, with its own cache of offers. The zero value
+// (with Client set) is ready to use.
+type Recorder struct {
+	Client *ent.Client
+
+	mu     sync.Mutex
+	offers map[int]*cachedOffer
+}
+
+func (r *Recorder) cached(id int) *cachedOffer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := r.offers[id]
+	if e != nil && time.Since(e.loaded) >= CacheTTL {
+		delete(r.offers, id)
+		e = nil
 	}
-	sys := viewer.AsSystem(ctx)
+	return e
+}
+
+func (r *Recorder) forget(id int) {
+	r.mu.Lock()
+	delete(r.offers, id)
+	r.mu.Unlock()
+}
+
+// load reads the offer and its events' payouts.
+func (r *Recorder) load(ctx context.Context, id int) (*cachedOffer, error) {
+	client := r.Client
+	loaded := time.Now()
 	o, err := client.Offer.Query().Where(offer.ID(id)).
-		WithEvents(func(q *ent.OfferEventQuery) { q.Select(offerevent.FieldPayout) }).Only(sys)
+		WithEvents(func(q *ent.OfferEventQuery) { q.Select(offerevent.FieldPayout) }).Only(viewer.AsSystem(ctx))
 	if ent.IsNotFound(err) {
 		return nil, ErrUnknownOffer
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load offer %d: %w", id, err)
 	}
+	e := &cachedOffer{o: o, loaded: loaded}
+	for i, ev := range o.Edges.Events {
+		if i == 0 || ev.Payout < e.cheapest {
+			e.cheapest = ev.Payout
+		}
+	}
+	r.mu.Lock()
+	if r.offers == nil || len(r.offers) >= cacheMax {
+		r.offers = map[int]*cachedOffer{}
+	}
+	r.offers[id] = e
+	r.mu.Unlock()
+	return e, nil
+}
+
+// Record checks that the offer takes clicks, records the click and returns the redirect. A
+// *Refusal error says why not; any other error is the database's. It caches nothing (see
+// Recorder).
+func Record(ctx context.Context, client *ent.Client, req Request) (*Click, error) {
+	return (&Recorder{Client: client}).Record(ctx, req)
+}
+
+// Record is Record with the recorder's cache of offers.
+func (r *Recorder) Record(ctx context.Context, req Request) (*Click, error) {
+	client := r.Client
+	id, err := strconv.Atoi(req.OfferID)
+	if err != nil || id <= 0 || strconv.Itoa(id) != req.OfferID {
+		return nil, ErrUnknownOffer
+	}
 	now := req.Now
 	if now.IsZero() {
 		now = time.Now()
+	}
+	fresh := false
+	e := r.cached(id)
+	if e == nil {
+		if e, err = r.load(ctx, id); err != nil {
+			return nil, err
+		}
+		fresh = true
 	}
 	params, err := readParams(req.Query)
 	if err != nil {
 		return nil, err
 	}
-	if refusal := checkOffer(o, now); refusal != nil {
-		return nil, refusal
-	}
-	if o.OneCompletionPerMember && params["pub_member_id"] == "" {
-		return nil, &Refusal{Status: 400, Reason: "pub_member_id is required: the offer allows one completion per member"}
-	}
-	cheapest := money.Micros(0)
-	for i, e := range o.Edges.Events {
-		if i == 0 || e.Payout < cheapest {
-			cheapest = e.Payout
+	for attempt := 0; ; attempt++ {
+		refusal := refuse(e, params, now)
+		if refusal != nil && !fresh {
+			// Never refuse from the cache: read the offer again.
+			if e, err = r.load(ctx, id); err != nil {
+				return nil, err
+			}
+			fresh = true
+			refusal = refuse(e, params, now)
+		}
+		if refusal != nil {
+			return nil, refusal
+		}
+		c, ok, err := insert(ctx, client, e, params, req, now)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return c, nil
+		}
+		// The offer is not ACTIVE, or a budget or cap is full: find out which, on a fresh read.
+		r.forget(id)
+		if e, err = r.load(ctx, id); err != nil {
+			return nil, err
+		}
+		fresh = true
+		if refusal := refuse(e, params, now); refusal != nil {
+			return nil, refusal
+		}
+		rule, err := budget.Exhausted(viewer.ForAccount(ctx, e.o.AccountID), client, e.o, e.cheapest, now)
+		if err != nil {
+			return nil, fmt.Errorf("check limits of offer %d: %w", id, err)
+		}
+		if rule != "" {
+			return nil, &Refusal{Status: 410, Reason: "offer is out of budget or cap (" + rule + ")"}
+		}
+		if attempt == 1 {
+			// It changed under us twice: let the member retry.
+			return nil, &Refusal{Status: 410, Reason: "offer is not taking clicks right now"}
 		}
 	}
-	acct := viewer.ForAccount(ctx, o.AccountID)
-	if rule, err := budget.Exhausted(acct, client, o, cheapest, now); err != nil {
-		return nil, fmt.Errorf("check limits of offer %d: %w", id, err)
-	} else if rule != "" {
-		return nil, &Refusal{Status: 410, Reason: "offer is out of budget or cap (" + rule + ")"}
+}
+
+// refuse applies the click rules to an offer as read.
+func refuse(e *cachedOffer, params map[string]string, now time.Time) *Refusal {
+	o := e.o
+	if refusal := checkOffer(o, now); refusal != nil {
+		return refusal
 	}
+	if o.OneCompletionPerMember && params["pub_member_id"] == "" {
+		return &Refusal{Status: 400, Reason: "pub_member_id is required: the offer allows one completion per member"}
+	}
+	return nil
+}
+
+// insertSQL records a click only while its offer is ACTIVE and its total budget can pay the
+// cheapest event, and (appended per limit, see insert) its offer caps and daily budget have
+// room: what Exhausted reads, in the statement that inserts, so it is the committed state.
+// PostgreSQL needs the types of the parameters that are not text in a SELECT list.
+const (
+	insertSQLPostgres = `INSERT INTO clicks (gk_click_id, offer_id, account_id, pub_member_id, pub_click_id,
+ pub_sub_1, pub_sub_2, pub_sub_3, pub_sub_4, pub_sub_5, ip, user_agent, created_at)
+SELECT $1, o.id, o.account_id, $4, $5, $6, $7, $8, $9, $10, $11, $12, CAST($13 AS TIMESTAMPTZ)`
+	insertSQLite = `INSERT INTO clicks (gk_click_id, offer_id, account_id, pub_member_id, pub_click_id,
+ pub_sub_1, pub_sub_2, pub_sub_3, pub_sub_4, pub_sub_5, ip, user_agent, created_at)
+SELECT $1, o.id, o.account_id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13`
+	insertWhere = `
+FROM offers o WHERE o.id = $2 AND o.account_id = $3 AND o.status = 'ACTIVE'
+AND (o.budget_total IS NULL OR (SELECT COALESCE(SUM(s.spent), 0) FROM offer_budget_shards s
+  WHERE s.account_id = o.account_id AND s.offer_id = o.id) <= o.budget_total - CAST($14 AS BIGINT))`
+	insertLimit = `
+AND NOT EXISTS (SELECT 1 FROM offer_counters c WHERE c.account_id = o.account_id AND c.offer_id = o.id
+  AND c."key" = $%d AND c."value" + CAST($%d AS BIGINT) > CAST($%d AS BIGINT))`
+)
+
+// insert records the click; ok is false when the offer does not take it (nothing was recorded).
+func insert(ctx context.Context, client *ent.Client, e *cachedOffer, params map[string]string, req Request, now time.Time) (*Click, bool, error) {
+	o := e.o
 	gkID := NewID()
 	if sys, ok := integration.Lookup(o.IntegrationSystem); ok && len(gkID) > sys.MaxClickIDLength {
-		return nil, fmt.Errorf("click id of %d characters exceeds %s's limit %d", len(gkID), sys.Code, sys.MaxClickIDLength)
+		return nil, false, fmt.Errorf("click id of %d characters exceeds %s's limit %d", len(gkID), sys.Code, sys.MaxClickIDLength)
 	}
 	ua := req.UserAgent
 	for len(ua) > 1024 || !utf8.ValidString(ua) {
 		ua = strictTruncate(ua, 1024)
 	}
-	c, err := client.Click.Create().
-		SetGkClickID(gkID).SetOfferID(o.ID).
-		SetPubMemberID(params["pub_member_id"]).SetPubClickID(params["pub_click_id"]).
-		SetPubSub1(params["pub_sub_1"]).SetPubSub2(params["pub_sub_2"]).SetPubSub3(params["pub_sub_3"]).
-		SetPubSub4(params["pub_sub_4"]).SetPubSub5(params["pub_sub_5"]).
-		SetIP(req.IP).SetUserAgent(ua).SetCreatedAt(now).
-		Save(acct)
-	if err != nil {
-		return nil, fmt.Errorf("record click on offer %d: %w", id, err)
+	var q strings.Builder
+	if budget.Dialect(ctx, client) == dialect.Postgres {
+		q.WriteString(insertSQLPostgres)
+	} else {
+		q.WriteString(insertSQLite)
 	}
-	return &Click{ID: c.ID, GKID: gkID, Location: tracking.FillClickID(o.ClickURLTemplate, gkID)}, nil
+	q.WriteString(insertWhere)
+	// A budget that cannot pay the cheapest event (or, for free events, has nothing left).
+	args := []any{gkID, o.ID, o.AccountID,
+		params["pub_member_id"], params["pub_click_id"], params["pub_sub_1"], params["pub_sub_2"],
+		params["pub_sub_3"], params["pub_sub_4"], params["pub_sub_5"], req.IP, ua, now, int64(max(e.cheapest, 1))}
+	for _, l := range budget.ClickLimits(o, e.cheapest, now) {
+		args = append(args, l.Key, l.Delta, l.Max)
+		fmt.Fprintf(&q, insertLimit, len(args)-2, len(args)-1, len(args))
+	}
+	res, err := client.ExecContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("record click on offer %d: %w", o.ID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return nil, false, fmt.Errorf("record click on offer %d: %w", o.ID, err)
+	}
+	if n != 1 {
+		return nil, false, nil
+	}
+	return &Click{GKID: gkID, Location: tracking.FillClickID(o.ClickURLTemplate, gkID)}, true, nil
 }
 
 // checkOffer refuses offers that do not take clicks now.

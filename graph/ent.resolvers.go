@@ -11,7 +11,13 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/graph/generated"
+	"github.com/gokart/gokart/money"
 )
+
+// BudgetSpent is the field Offer.budgetSpent.
+func (r *offerResolver) BudgetSpent(ctx context.Context, obj *ent.Offer) (money.Micros, error) {
+	return r.budgetSpent(ctx, obj)
+}
 
 // Events is the resolver for the events field.
 func (r *offerResolver) Events(ctx context.Context, obj *ent.Offer) ([]*ent.OfferEvent, error) {

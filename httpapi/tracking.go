@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/gokart/gokart/budget"
 	"github.com/gokart/gokart/clicks"
 	"github.com/gokart/gokart/postback"
 	"github.com/gokart/gokart/storage"
@@ -14,8 +15,9 @@ import (
 // the postback. Both are public: the click needs no key, the postback carries its own.
 func mountTracking(mux *http.ServeMux, db *storage.DB, log *slog.Logger) {
 	pb := &postback.Service{Client: db.Client, Dialect: db.Dialect, Log: log}
+	rec := &clicks.Recorder{Client: db.Client}
 	mux.HandleFunc("GET /click/{offer}", func(w http.ResponseWriter, r *http.Request) {
-		c, err := clicks.Record(r.Context(), db.Client, clicks.Request{
+		c, err := rec.Record(budget.WithDialect(r.Context(), db.Dialect), clicks.Request{
 			OfferID: r.PathValue("offer"), Query: r.URL.Query(),
 			IP: remoteIP(r), UserAgent: r.UserAgent(),
 		})

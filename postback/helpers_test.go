@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gokart/gokart/accounts"
+	"github.com/gokart/gokart/budget"
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/offer"
@@ -119,9 +120,16 @@ func pb(t testing.TB, base, key string, parts ...string) (int, string) {
 	return get(t, base, "/postback?"+q)
 }
 
+// spentOf is the offer's exact spend: the sum of its budget shards, which GraphQL's budgetSpent
+// answers (offers.budget_spent is a copy refreshed shortly after, off the request path).
 func spentOf(t *testing.T, c *ent.Client, offerID int) money.Micros {
 	t.Helper()
-	return c.Offer.GetX(sys, offerID).BudgetSpent
+	o := c.Offer.GetX(sys, offerID)
+	spent, err := budget.Spent(sys, c, o.AccountID, offerID)
+	if err != nil {
+		t.Fatalf("spend of offer %d: %v", offerID, err)
+	}
+	return spent
 }
 
 func countConversions(t *testing.T, c *ent.Client, offerID int, st lifecycle.Status) int {

@@ -57,6 +57,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gokart/gokart/attribution"
@@ -90,7 +91,8 @@ type Service struct {
 	Dialect string
 	Log     *slog.Logger
 
-	syncer budget.Syncer
+	refresher   budget.Refresher
+	refreshInit sync.Once
 }
 
 // Request is one postback as received.
@@ -141,10 +143,12 @@ func (s *Service) Handle(ctx context.Context, req Request) Response {
 		return Response{Status: 503, Body: rec.body}
 	}
 	if out.syncOffer != 0 {
-		if err := s.syncer.Sync(viewer.ForAccount(ctx, accountID), s.Client, accountID, out.syncOffer); err != nil {
-			// The conversion is stored; the next postback on the offer refreshes the total.
-			s.logger().WarnContext(ctx, "refresh offer spend", "offer", out.syncOffer, "err", err)
-		}
+		// offers.budget_spent is a copy for filters; the spend GraphQL answers is read from
+		// the shards (budget.Spent), so the copy is refreshed off the request path.
+		s.refreshInit.Do(func() {
+			s.refresher.OnError = func(err error) { s.logger().Warn("refresh offers.budget_spent", "err", err) }
+		})
+		s.refresher.Mark(s.Client, accountID, out.syncOffer)
 	}
 	return Response{Status: out.status, Body: out.body}
 }
@@ -162,6 +166,11 @@ func (s *Service) process(ctx context.Context, req Request) (outcome, int, error
 	if key == "" {
 		out := answer(403, postbacklog.OutcomeUNAUTHORIZED, "missing key", "missing key")
 		return out, 0, s.writeLog(ctx, s.Client, 0, req, out)
+	}
+	if p, err := Parse(req.RawQuery); err == nil {
+		if out, accountID, ok, err := s.fast(ctx, key, p, req); ok || err != nil {
+			return out, accountID, err
+		}
 	}
 	acc, err := s.Client.Account.Query().Where(account.PostbackKey(key)).Only(viewer.AsSystem(ctx))
 	if err != nil && !ent.IsNotFound(err) {
@@ -287,26 +296,28 @@ func decide(ctx context.Context, c *ent.Client, dialectName string, accountID in
 		return withOffer(answer(status, log, missing, missing)), nil
 	}
 
-	conv, err := findConversion(ctx, c, dialectName, o, cl.ID, ev.ID, p.ConversionID)
+	return apply(ctx, c, dialectName, p, now, cl, o, ev, to)
+}
+
+// apply records the postback's conversion, or applies it to the known one: a new conversion
+// is inserted first (ON CONFLICT DO NOTHING), and only when one exists is it found and locked.
+func apply(ctx context.Context, c *ent.Client, dialectName string, p Params, now time.Time, cl *ent.Click, o *ent.Offer, ev *ent.OfferEvent, to lifecycle.Status) (outcome, error) {
+	offerID := o.ID
+	withOffer := func(out outcome) outcome { out.offerID = &offerID; return out }
+	conv, err := insertConversion(ctx, c, o, ev, cl, p, to, now)
 	if err != nil {
 		return outcome{}, err
 	}
+	if conv != nil {
+		out, err := accept(ctx, c, o, ev, conv, now)
+		return withOffer(out), err
+	}
+	// It exists (a concurrent copy's insert waited for it to commit): find and lock it.
+	if conv, err = findConversion(ctx, c, dialectName, o, cl.ID, ev.ID, p.ConversionID); err != nil {
+		return outcome{}, err
+	}
 	if conv == nil {
-		conv, err = insertConversion(ctx, c, o, ev, cl, p, to, now)
-		if err != nil {
-			return outcome{}, err
-		}
-		if conv != nil {
-			out, err := accept(ctx, c, o, ev, conv)
-			return withOffer(out), err
-		}
-		// A concurrent copy won the insert: it is committed now, so find it.
-		if conv, err = findConversion(ctx, c, dialectName, o, cl.ID, ev.ID, p.ConversionID); err != nil {
-			return outcome{}, err
-		}
-		if conv == nil {
-			return outcome{}, fmt.Errorf("conversion vanished after a unique conflict")
-		}
+		return outcome{}, fmt.Errorf("conversion vanished after a unique conflict")
 	}
 	convID := conv.ID
 	out, err := update(ctx, c, o, ev, conv, cl.ID, p.ConversionID, to)
@@ -393,51 +404,8 @@ func findConversion(ctx context.Context, c *ent.Client, dialectName string, o *e
 	return conv, nil
 }
 
-// insertConversion inserts the conversion inside a savepoint; nil without an error means a
-// concurrent copy holds its unique key (the savepoint keeps the transaction usable).
-func insertConversion(ctx context.Context, c *ent.Client, o *ent.Offer, ev *ent.OfferEvent, cl *ent.Click, p Params, to lifecycle.Status, now time.Time) (*ent.Conversion, error) {
-	extras := map[string]string{}
-	for k, v := range p.Extras {
-		extras[k] = v
-	}
-	if p.Payout != nil {
-		extras["cnv_payout"] = p.Payout.String()
-	}
-	if p.Currency != "" {
-		extras["cnv_currency"] = p.Currency
-	}
-	create := c.Conversion.Create().
-		SetClickID(cl.ID).SetOfferID(o.ID).SetOfferEventID(ev.ID).
-		SetIntegrationSystem(o.IntegrationSystem).
-		SetStatus(to).SetPayout(ev.Payout).SetNillableAmount(p.Amount).SetCurrency(o.Currency).
-		SetPubMemberID(cl.PubMemberID).SetCreatedAt(now).SetUpdatedAt(now)
-	if p.ConversionID != "" {
-		create.SetNetworkConversionID(p.ConversionID)
-	}
-	if len(extras) > 0 {
-		create.SetExtras(extras)
-	}
-	if _, err := c.ExecContext(ctx, "SAVEPOINT conversion_insert"); err != nil {
-		return nil, fmt.Errorf("savepoint: %w", err)
-	}
-	conv, err := create.Save(ctx)
-	if ent.IsConstraintError(err) {
-		if _, err := c.ExecContext(ctx, "ROLLBACK TO SAVEPOINT conversion_insert"); err != nil {
-			return nil, fmt.Errorf("rollback to savepoint: %w", err)
-		}
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("insert conversion: %w", err)
-	}
-	if _, err := c.ExecContext(ctx, "RELEASE SAVEPOINT conversion_insert"); err != nil {
-		return nil, fmt.Errorf("release savepoint: %w", err)
-	}
-	return conv, nil
-}
-
 // accept charges a new conversion (when its status spends) and records its first history step.
-func accept(ctx context.Context, c *ent.Client, o *ent.Offer, ev *ent.OfferEvent, conv *ent.Conversion) (outcome, error) {
+func accept(ctx context.Context, c *ent.Client, o *ent.Offer, ev *ent.OfferEvent, conv *ent.Conversion, now time.Time) (outcome, error) {
 	convID := conv.ID
 	out := answer(200, postbacklog.OutcomeACCEPTED, BodyAccepted, "new conversion, "+strings.ToLower(string(conv.Status)))
 	out.conversionID = &convID
@@ -454,14 +422,19 @@ func accept(ctx context.Context, c *ent.Client, o *ent.Offer, ev *ent.OfferEvent
 		} else if err != nil {
 			return outcome{}, err
 		} else {
-			if err := c.Conversion.UpdateOneID(conv.ID).SetNillableBudgetShard(ch.Shard).SetChargedCounters(ch.Counters).Exec(ctx); err != nil {
+			out.syncOffer = o.ID
+			if d, ok := ctx.Value(deferKey{}).(*deferred); ok {
+				// Written with the postback log, in one statement (see fast).
+				*d = deferred{set: true, convID: conv.ID, accountID: conv.AccountID, shard: ch.Shard,
+					counters: ch.Counters, now: now, status: status, at: conv.CreatedAt}
+				return out, nil
+			}
+			if err := recordCharge(ctx, c, conv.ID, ch.Shard, ch.Counters, now); err != nil {
 				return outcome{}, fmt.Errorf("record charge: %w", err)
 			}
-			out.syncOffer = o.ID
 		}
 	}
-	if err := c.ConversionStatusChange.Create().SetConversionID(conv.ID).SetToStatus(status).
-		SetReason(reason).SetSource(conversionstatuschange.SourcePOSTBACK).SetCreatedAt(conv.CreatedAt).Exec(ctx); err != nil {
+	if err := recordHistory(ctx, c, conv.AccountID, conv.ID, nil, status, reason, string(conversionstatuschange.SourcePOSTBACK), conv.CreatedAt); err != nil {
 		return outcome{}, fmt.Errorf("record history: %w", err)
 	}
 	return out, nil

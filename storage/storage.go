@@ -11,7 +11,6 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
-	_ "github.com/lib/pq"  // registers "postgres"
 	_ "modernc.org/sqlite" // registers "sqlite"
 
 	"github.com/gokart/gokart/ent"
@@ -20,6 +19,11 @@ import (
 
 // DefaultSQLitePath is where the database lives when DATABASE_URL is unset.
 const DefaultSQLitePath = "gokart.db"
+
+// PostgresPoolSize is the most connections to PostgreSQL one process opens. More connections
+// than the database has cores to run them only queue inside PostgreSQL, where waiting costs
+// lock and snapshot work; queueing in the pool is cheaper.
+var PostgresPoolSize = 12
 
 // DB is an open database: the raw handle for migrations and health checks, and the Ent client.
 type DB struct {
@@ -48,12 +52,13 @@ func Open(ctx context.Context, url string, opts ...ent.Option) (*DB, error) {
 func openSQL(url string) (*sql.DB, string, error) {
 	switch {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		db, err := sql.Open("postgres", url)
+		conn, err := postgresConnector(url)
 		if err != nil {
 			return nil, "", fmt.Errorf("open postgres: %w", err)
 		}
-		db.SetMaxOpenConns(32)
-		db.SetMaxIdleConns(32)
+		db := sql.OpenDB(conn)
+		db.SetMaxOpenConns(PostgresPoolSize)
+		db.SetMaxIdleConns(PostgresPoolSize)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 		return db, dialect.Postgres, nil
 	case url == "", strings.HasPrefix(url, "sqlite:"), strings.HasSuffix(url, ".db"):

@@ -32,6 +32,8 @@ type AccountResolver interface {
 	PostbackURL(ctx context.Context, obj *ent.Account, system integration.Code) (string, error)
 }
 type OfferResolver interface {
+	BudgetSpent(ctx context.Context, obj *ent.Offer) (money.Micros, error)
+
 	Events(ctx context.Context, obj *ent.Offer) ([]*ent.OfferEvent, error)
 
 	ClickURL(ctx context.Context, obj *ent.Offer) (string, error)
@@ -2923,7 +2925,7 @@ func (ec *executionContext) _Offer_budgetSpent(ctx context.Context, field graphq
 			return ec.fieldContext_Offer_budgetSpent(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.BudgetSpent, nil
+			return ec.Resolvers.Offer().BudgetSpent(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v money.Micros) graphql.Marshaler {
@@ -2934,7 +2936,7 @@ func (ec *executionContext) _Offer_budgetSpent(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Offer_budgetSpent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Offer", field, false, false, "Decimal")
+	return graphql.NewScalarFieldContext("Offer", field, true, true, "Decimal")
 }
 
 func (ec *executionContext) _Offer_oneCompletionPerMember(ctx context.Context, field graphql.CollectedField, obj *ent.Offer) (ret graphql.Marshaler) {
@@ -13222,10 +13224,11 @@ func (ec *executionContext) _Offer(ctx context.Context, sel ast.SelectionSet, ob
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "budgetSpent":
-			out.Values[i] = ec._Offer_budgetSpent(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Offer_budgetSpent(ctx, field, obj)
+				})
 		case "oneCompletionPerMember":
 			out.Values[i] = ec._Offer_oneCompletionPerMember(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
