@@ -17,6 +17,7 @@ import (
 	"github.com/gokart/gokart/config"
 	"github.com/gokart/gokart/httpapi"
 	"github.com/gokart/gokart/migrations"
+	"github.com/gokart/gokart/stats"
 	"github.com/gokart/gokart/storage"
 	"github.com/gokart/gokart/viewer"
 )
@@ -32,6 +33,7 @@ Usage:
   gokart account create --name NAME [--json]
                                       create an account; prints its keys once
   gokart demo [--json]                load the demo account (once) and print a fresh key for it
+  gokart stats rebuild                recompute the report rollups from the raw clicks and conversions
 
 Every command reads DATABASE_URL (or --database-url); unset means the SQLite file gokart.db.
 Run "gokart serve --help" for the server's settings.
@@ -57,6 +59,8 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		err = accountCreateCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "demo":
 		err = demoCommand(ctx, args, getenv, stdout, stderr)
+	case "stats":
+		err = statsCommand(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -117,6 +121,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	if n, err := db.Client.Account.Query().Count(viewer.AsSystem(ctx)); err == nil && n == 0 {
 		log.Info("no accounts yet: run `go run . demo --json` (or `gokart account create --name NAME --json`) for an API key, then open the playground with header Authorization: Bearer <apiKey>")
 	}
+	go stats.Aggregate(ctx, db, log) // report rollups; see package stats
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err

@@ -27,6 +27,9 @@ import (
 	"github.com/gokart/gokart/ent/offercounter"
 	"github.com/gokart/gokart/ent/offerevent"
 	"github.com/gokart/gokart/ent/postbacklog"
+	"github.com/gokart/gokart/ent/statsclickrollup"
+	"github.com/gokart/gokart/ent/statsconversionrollup"
+	"github.com/gokart/gokart/ent/statswatermark"
 
 	stdsql "database/sql"
 )
@@ -60,6 +63,12 @@ type Client struct {
 	OfferEvent *OfferEventClient
 	// PostbackLog is the client for interacting with the PostbackLog builders.
 	PostbackLog *PostbackLogClient
+	// StatsClickRollup is the client for interacting with the StatsClickRollup builders.
+	StatsClickRollup *StatsClickRollupClient
+	// StatsConversionRollup is the client for interacting with the StatsConversionRollup builders.
+	StatsConversionRollup *StatsConversionRollupClient
+	// StatsWatermark is the client for interacting with the StatsWatermark builders.
+	StatsWatermark *StatsWatermarkClient
 }
 
 // NewClient creates a new client configured with the given options.
@@ -83,6 +92,9 @@ func (c *Client) init() {
 	c.OfferCounter = NewOfferCounterClient(c.config)
 	c.OfferEvent = NewOfferEventClient(c.config)
 	c.PostbackLog = NewPostbackLogClient(c.config)
+	c.StatsClickRollup = NewStatsClickRollupClient(c.config)
+	c.StatsConversionRollup = NewStatsConversionRollupClient(c.config)
+	c.StatsWatermark = NewStatsWatermarkClient(c.config)
 }
 
 type (
@@ -187,6 +199,9 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		OfferCounter:           NewOfferCounterClient(cfg),
 		OfferEvent:             NewOfferEventClient(cfg),
 		PostbackLog:            NewPostbackLogClient(cfg),
+		StatsClickRollup:       NewStatsClickRollupClient(cfg),
+		StatsConversionRollup:  NewStatsConversionRollupClient(cfg),
+		StatsWatermark:         NewStatsWatermarkClient(cfg),
 	}, nil
 }
 
@@ -218,6 +233,9 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		OfferCounter:           NewOfferCounterClient(cfg),
 		OfferEvent:             NewOfferEventClient(cfg),
 		PostbackLog:            NewPostbackLogClient(cfg),
+		StatsClickRollup:       NewStatsClickRollupClient(cfg),
+		StatsConversionRollup:  NewStatsConversionRollupClient(cfg),
+		StatsWatermark:         NewStatsWatermarkClient(cfg),
 	}, nil
 }
 
@@ -249,7 +267,8 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.Account, c.Advertiser, c.BudgetShard, c.Click, c.Conversion,
 		c.ConversionStatusChange, c.MemberCompletion, c.Offer, c.OfferCounter,
-		c.OfferEvent, c.PostbackLog,
+		c.OfferEvent, c.PostbackLog, c.StatsClickRollup, c.StatsConversionRollup,
+		c.StatsWatermark,
 	} {
 		n.Use(hooks...)
 	}
@@ -261,7 +280,8 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.Account, c.Advertiser, c.BudgetShard, c.Click, c.Conversion,
 		c.ConversionStatusChange, c.MemberCompletion, c.Offer, c.OfferCounter,
-		c.OfferEvent, c.PostbackLog,
+		c.OfferEvent, c.PostbackLog, c.StatsClickRollup, c.StatsConversionRollup,
+		c.StatsWatermark,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -294,6 +314,12 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.OfferEvent.mutate(ctx, m)
 	case *PostbackLogMutation:
 		return c.PostbackLog.mutate(ctx, m)
+	case *StatsClickRollupMutation:
+		return c.StatsClickRollup.mutate(ctx, m)
+	case *StatsConversionRollupMutation:
+		return c.StatsConversionRollup.mutate(ctx, m)
+	case *StatsWatermarkMutation:
+		return c.StatsWatermark.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
 	}
@@ -2365,17 +2391,453 @@ func (c *PostbackLogClient) mutate(ctx context.Context, m *PostbackLogMutation) 
 	}
 }
 
+// StatsClickRollupClient is a client for the StatsClickRollup schema.
+type StatsClickRollupClient struct {
+	config
+}
+
+// NewStatsClickRollupClient returns a client for the StatsClickRollup from the given config.
+func NewStatsClickRollupClient(c config) *StatsClickRollupClient {
+	return &StatsClickRollupClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `statsclickrollup.Hooks(f(g(h())))`.
+func (c *StatsClickRollupClient) Use(hooks ...Hook) {
+	c.hooks.StatsClickRollup = append(c.hooks.StatsClickRollup, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `statsclickrollup.Intercept(f(g(h())))`.
+func (c *StatsClickRollupClient) Intercept(interceptors ...Interceptor) {
+	c.inters.StatsClickRollup = append(c.inters.StatsClickRollup, interceptors...)
+}
+
+// Create returns a builder for creating a StatsClickRollup entity.
+func (c *StatsClickRollupClient) Create() *StatsClickRollupCreate {
+	mutation := newStatsClickRollupMutation(c.config, OpCreate)
+	return &StatsClickRollupCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of StatsClickRollup entities.
+func (c *StatsClickRollupClient) CreateBulk(builders ...*StatsClickRollupCreate) *StatsClickRollupCreateBulk {
+	return &StatsClickRollupCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *StatsClickRollupClient) MapCreateBulk(slice any, setFunc func(*StatsClickRollupCreate, int)) *StatsClickRollupCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &StatsClickRollupCreateBulk{err: fmt.Errorf("calling to StatsClickRollupClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*StatsClickRollupCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &StatsClickRollupCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for StatsClickRollup.
+func (c *StatsClickRollupClient) Update() *StatsClickRollupUpdate {
+	mutation := newStatsClickRollupMutation(c.config, OpUpdate)
+	return &StatsClickRollupUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *StatsClickRollupClient) UpdateOne(_m *StatsClickRollup) *StatsClickRollupUpdateOne {
+	mutation := newStatsClickRollupMutation(c.config, OpUpdateOne, withStatsClickRollup(_m))
+	return &StatsClickRollupUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *StatsClickRollupClient) UpdateOneID(id int) *StatsClickRollupUpdateOne {
+	mutation := newStatsClickRollupMutation(c.config, OpUpdateOne, withStatsClickRollupID(id))
+	return &StatsClickRollupUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for StatsClickRollup.
+func (c *StatsClickRollupClient) Delete() *StatsClickRollupDelete {
+	mutation := newStatsClickRollupMutation(c.config, OpDelete)
+	return &StatsClickRollupDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *StatsClickRollupClient) DeleteOne(_m *StatsClickRollup) *StatsClickRollupDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *StatsClickRollupClient) DeleteOneID(id int) *StatsClickRollupDeleteOne {
+	builder := c.Delete().Where(statsclickrollup.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &StatsClickRollupDeleteOne{builder}
+}
+
+// Query returns a query builder for StatsClickRollup.
+func (c *StatsClickRollupClient) Query() *StatsClickRollupQuery {
+	return &StatsClickRollupQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeStatsClickRollup},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a StatsClickRollup entity by its id.
+func (c *StatsClickRollupClient) Get(ctx context.Context, id int) (*StatsClickRollup, error) {
+	return c.Query().Where(statsclickrollup.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *StatsClickRollupClient) GetX(ctx context.Context, id int) *StatsClickRollup {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAccount queries the account edge of a StatsClickRollup.
+func (c *StatsClickRollupClient) QueryAccount(_m *StatsClickRollup) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(statsclickrollup.Table, statsclickrollup.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, statsclickrollup.AccountTable, statsclickrollup.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *StatsClickRollupClient) Hooks() []Hook {
+	hooks := c.hooks.StatsClickRollup
+	return append(hooks[:len(hooks):len(hooks)], statsclickrollup.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *StatsClickRollupClient) Interceptors() []Interceptor {
+	inters := c.inters.StatsClickRollup
+	return append(inters[:len(inters):len(inters)], statsclickrollup.Interceptors[:]...)
+}
+
+func (c *StatsClickRollupClient) mutate(ctx context.Context, m *StatsClickRollupMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&StatsClickRollupCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&StatsClickRollupUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&StatsClickRollupUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&StatsClickRollupDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown StatsClickRollup mutation op: %q", m.Op())
+	}
+}
+
+// StatsConversionRollupClient is a client for the StatsConversionRollup schema.
+type StatsConversionRollupClient struct {
+	config
+}
+
+// NewStatsConversionRollupClient returns a client for the StatsConversionRollup from the given config.
+func NewStatsConversionRollupClient(c config) *StatsConversionRollupClient {
+	return &StatsConversionRollupClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `statsconversionrollup.Hooks(f(g(h())))`.
+func (c *StatsConversionRollupClient) Use(hooks ...Hook) {
+	c.hooks.StatsConversionRollup = append(c.hooks.StatsConversionRollup, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `statsconversionrollup.Intercept(f(g(h())))`.
+func (c *StatsConversionRollupClient) Intercept(interceptors ...Interceptor) {
+	c.inters.StatsConversionRollup = append(c.inters.StatsConversionRollup, interceptors...)
+}
+
+// Create returns a builder for creating a StatsConversionRollup entity.
+func (c *StatsConversionRollupClient) Create() *StatsConversionRollupCreate {
+	mutation := newStatsConversionRollupMutation(c.config, OpCreate)
+	return &StatsConversionRollupCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of StatsConversionRollup entities.
+func (c *StatsConversionRollupClient) CreateBulk(builders ...*StatsConversionRollupCreate) *StatsConversionRollupCreateBulk {
+	return &StatsConversionRollupCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *StatsConversionRollupClient) MapCreateBulk(slice any, setFunc func(*StatsConversionRollupCreate, int)) *StatsConversionRollupCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &StatsConversionRollupCreateBulk{err: fmt.Errorf("calling to StatsConversionRollupClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*StatsConversionRollupCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &StatsConversionRollupCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for StatsConversionRollup.
+func (c *StatsConversionRollupClient) Update() *StatsConversionRollupUpdate {
+	mutation := newStatsConversionRollupMutation(c.config, OpUpdate)
+	return &StatsConversionRollupUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *StatsConversionRollupClient) UpdateOne(_m *StatsConversionRollup) *StatsConversionRollupUpdateOne {
+	mutation := newStatsConversionRollupMutation(c.config, OpUpdateOne, withStatsConversionRollup(_m))
+	return &StatsConversionRollupUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *StatsConversionRollupClient) UpdateOneID(id int) *StatsConversionRollupUpdateOne {
+	mutation := newStatsConversionRollupMutation(c.config, OpUpdateOne, withStatsConversionRollupID(id))
+	return &StatsConversionRollupUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for StatsConversionRollup.
+func (c *StatsConversionRollupClient) Delete() *StatsConversionRollupDelete {
+	mutation := newStatsConversionRollupMutation(c.config, OpDelete)
+	return &StatsConversionRollupDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *StatsConversionRollupClient) DeleteOne(_m *StatsConversionRollup) *StatsConversionRollupDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *StatsConversionRollupClient) DeleteOneID(id int) *StatsConversionRollupDeleteOne {
+	builder := c.Delete().Where(statsconversionrollup.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &StatsConversionRollupDeleteOne{builder}
+}
+
+// Query returns a query builder for StatsConversionRollup.
+func (c *StatsConversionRollupClient) Query() *StatsConversionRollupQuery {
+	return &StatsConversionRollupQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeStatsConversionRollup},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a StatsConversionRollup entity by its id.
+func (c *StatsConversionRollupClient) Get(ctx context.Context, id int) (*StatsConversionRollup, error) {
+	return c.Query().Where(statsconversionrollup.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *StatsConversionRollupClient) GetX(ctx context.Context, id int) *StatsConversionRollup {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAccount queries the account edge of a StatsConversionRollup.
+func (c *StatsConversionRollupClient) QueryAccount(_m *StatsConversionRollup) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(statsconversionrollup.Table, statsconversionrollup.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, statsconversionrollup.AccountTable, statsconversionrollup.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *StatsConversionRollupClient) Hooks() []Hook {
+	hooks := c.hooks.StatsConversionRollup
+	return append(hooks[:len(hooks):len(hooks)], statsconversionrollup.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *StatsConversionRollupClient) Interceptors() []Interceptor {
+	inters := c.inters.StatsConversionRollup
+	return append(inters[:len(inters):len(inters)], statsconversionrollup.Interceptors[:]...)
+}
+
+func (c *StatsConversionRollupClient) mutate(ctx context.Context, m *StatsConversionRollupMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&StatsConversionRollupCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&StatsConversionRollupUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&StatsConversionRollupUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&StatsConversionRollupDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown StatsConversionRollup mutation op: %q", m.Op())
+	}
+}
+
+// StatsWatermarkClient is a client for the StatsWatermark schema.
+type StatsWatermarkClient struct {
+	config
+}
+
+// NewStatsWatermarkClient returns a client for the StatsWatermark from the given config.
+func NewStatsWatermarkClient(c config) *StatsWatermarkClient {
+	return &StatsWatermarkClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `statswatermark.Hooks(f(g(h())))`.
+func (c *StatsWatermarkClient) Use(hooks ...Hook) {
+	c.hooks.StatsWatermark = append(c.hooks.StatsWatermark, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `statswatermark.Intercept(f(g(h())))`.
+func (c *StatsWatermarkClient) Intercept(interceptors ...Interceptor) {
+	c.inters.StatsWatermark = append(c.inters.StatsWatermark, interceptors...)
+}
+
+// Create returns a builder for creating a StatsWatermark entity.
+func (c *StatsWatermarkClient) Create() *StatsWatermarkCreate {
+	mutation := newStatsWatermarkMutation(c.config, OpCreate)
+	return &StatsWatermarkCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of StatsWatermark entities.
+func (c *StatsWatermarkClient) CreateBulk(builders ...*StatsWatermarkCreate) *StatsWatermarkCreateBulk {
+	return &StatsWatermarkCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *StatsWatermarkClient) MapCreateBulk(slice any, setFunc func(*StatsWatermarkCreate, int)) *StatsWatermarkCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &StatsWatermarkCreateBulk{err: fmt.Errorf("calling to StatsWatermarkClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*StatsWatermarkCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &StatsWatermarkCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for StatsWatermark.
+func (c *StatsWatermarkClient) Update() *StatsWatermarkUpdate {
+	mutation := newStatsWatermarkMutation(c.config, OpUpdate)
+	return &StatsWatermarkUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *StatsWatermarkClient) UpdateOne(_m *StatsWatermark) *StatsWatermarkUpdateOne {
+	mutation := newStatsWatermarkMutation(c.config, OpUpdateOne, withStatsWatermark(_m))
+	return &StatsWatermarkUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *StatsWatermarkClient) UpdateOneID(id int) *StatsWatermarkUpdateOne {
+	mutation := newStatsWatermarkMutation(c.config, OpUpdateOne, withStatsWatermarkID(id))
+	return &StatsWatermarkUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for StatsWatermark.
+func (c *StatsWatermarkClient) Delete() *StatsWatermarkDelete {
+	mutation := newStatsWatermarkMutation(c.config, OpDelete)
+	return &StatsWatermarkDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *StatsWatermarkClient) DeleteOne(_m *StatsWatermark) *StatsWatermarkDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *StatsWatermarkClient) DeleteOneID(id int) *StatsWatermarkDeleteOne {
+	builder := c.Delete().Where(statswatermark.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &StatsWatermarkDeleteOne{builder}
+}
+
+// Query returns a query builder for StatsWatermark.
+func (c *StatsWatermarkClient) Query() *StatsWatermarkQuery {
+	return &StatsWatermarkQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeStatsWatermark},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a StatsWatermark entity by its id.
+func (c *StatsWatermarkClient) Get(ctx context.Context, id int) (*StatsWatermark, error) {
+	return c.Query().Where(statswatermark.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *StatsWatermarkClient) GetX(ctx context.Context, id int) *StatsWatermark {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *StatsWatermarkClient) Hooks() []Hook {
+	return c.hooks.StatsWatermark
+}
+
+// Interceptors returns the client interceptors.
+func (c *StatsWatermarkClient) Interceptors() []Interceptor {
+	return c.inters.StatsWatermark
+}
+
+func (c *StatsWatermarkClient) mutate(ctx context.Context, m *StatsWatermarkMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&StatsWatermarkCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&StatsWatermarkUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&StatsWatermarkUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&StatsWatermarkDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown StatsWatermark mutation op: %q", m.Op())
+	}
+}
+
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
 		APIKey, Account, Advertiser, BudgetShard, Click, Conversion,
 		ConversionStatusChange, MemberCompletion, Offer, OfferCounter, OfferEvent,
-		PostbackLog []ent.Hook
+		PostbackLog, StatsClickRollup, StatsConversionRollup, StatsWatermark []ent.Hook
 	}
 	inters struct {
 		APIKey, Account, Advertiser, BudgetShard, Click, Conversion,
 		ConversionStatusChange, MemberCompletion, Offer, OfferCounter, OfferEvent,
-		PostbackLog []ent.Interceptor
+		PostbackLog, StatsClickRollup, StatsConversionRollup,
+		StatsWatermark []ent.Interceptor
 	}
 )
 

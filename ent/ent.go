@@ -24,6 +24,9 @@ import (
 	"github.com/gokart/gokart/ent/offercounter"
 	"github.com/gokart/gokart/ent/offerevent"
 	"github.com/gokart/gokart/ent/postbacklog"
+	"github.com/gokart/gokart/ent/statsclickrollup"
+	"github.com/gokart/gokart/ent/statsconversionrollup"
+	"github.com/gokart/gokart/ent/statswatermark"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -96,6 +99,9 @@ func checkColumn(t, c string) error {
 			offercounter.Table:           offercounter.ValidColumn,
 			offerevent.Table:             offerevent.ValidColumn,
 			postbacklog.Table:            postbacklog.ValidColumn,
+			statsclickrollup.Table:       statsclickrollup.ValidColumn,
+			statsconversionrollup.Table:  statsconversionrollup.ValidColumn,
+			statswatermark.Table:         statswatermark.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

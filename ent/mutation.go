@@ -24,6 +24,9 @@ import (
 	"github.com/gokart/gokart/ent/offerevent"
 	"github.com/gokart/gokart/ent/postbacklog"
 	"github.com/gokart/gokart/ent/predicate"
+	"github.com/gokart/gokart/ent/statsclickrollup"
+	"github.com/gokart/gokart/ent/statsconversionrollup"
+	"github.com/gokart/gokart/ent/statswatermark"
 	"github.com/gokart/gokart/integration"
 	"github.com/gokart/gokart/lifecycle"
 	"github.com/gokart/gokart/money"
@@ -51,6 +54,9 @@ const (
 	TypeOfferCounter           = "OfferCounter"
 	TypeOfferEvent             = "OfferEvent"
 	TypePostbackLog            = "PostbackLog"
+	TypeStatsClickRollup       = "StatsClickRollup"
+	TypeStatsConversionRollup  = "StatsConversionRollup"
+	TypeStatsWatermark         = "StatsWatermark"
 )
 
 // APIKeyMutation represents an operation that mutates the APIKey nodes in the graph.
@@ -13959,4 +13965,2240 @@ func (m *PostbackLogMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown PostbackLog edge %s", name)
+}
+
+// StatsClickRollupMutation represents an operation that mutates the StatsClickRollup nodes in the graph.
+type StatsClickRollupMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int
+	offer_id       *int
+	addoffer_id    *int
+	bucket         *time.Time
+	clicks         *int64
+	addclicks      *int64
+	members        *[]byte
+	clearedFields  map[string]struct{}
+	account        *int
+	clearedaccount bool
+	done           bool
+	oldValue       func(context.Context) (*StatsClickRollup, error)
+	predicates     []predicate.StatsClickRollup
+}
+
+var _ ent.Mutation = (*StatsClickRollupMutation)(nil)
+
+// statsclickrollupOption allows management of the mutation configuration using functional options.
+type statsclickrollupOption func(*StatsClickRollupMutation)
+
+// newStatsClickRollupMutation creates new mutation for the StatsClickRollup entity.
+func newStatsClickRollupMutation(c config, op Op, opts ...statsclickrollupOption) *StatsClickRollupMutation {
+	m := &StatsClickRollupMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeStatsClickRollup,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withStatsClickRollupID sets the ID field of the mutation.
+func withStatsClickRollupID(id int) statsclickrollupOption {
+	return func(m *StatsClickRollupMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *StatsClickRollup
+		)
+		m.oldValue = func(ctx context.Context) (*StatsClickRollup, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().StatsClickRollup.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withStatsClickRollup sets the old StatsClickRollup of the mutation.
+func withStatsClickRollup(node *StatsClickRollup) statsclickrollupOption {
+	return func(m *StatsClickRollupMutation) {
+		m.oldValue = func(context.Context) (*StatsClickRollup, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m StatsClickRollupMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m StatsClickRollupMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *StatsClickRollupMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *StatsClickRollupMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().StatsClickRollup.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *StatsClickRollupMutation) SetAccountID(i int) {
+	m.account = &i
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *StatsClickRollupMutation) AccountID() (r int, exists bool) {
+	v := m.account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the StatsClickRollup entity.
+// If the StatsClickRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *StatsClickRollupMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *StatsClickRollupMutation) ResetAccountID() {
+	m.account = nil
+}
+
+// SetOfferID sets the "offer_id" field.
+func (m *StatsClickRollupMutation) SetOfferID(i int) {
+	m.offer_id = &i
+	m.addoffer_id = nil
+}
+
+// OfferID returns the value of the "offer_id" field in the mutation.
+func (m *StatsClickRollupMutation) OfferID() (r int, exists bool) {
+	v := m.offer_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOfferID returns the old "offer_id" field's value of the StatsClickRollup entity.
+// If the StatsClickRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *StatsClickRollupMutation) OldOfferID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOfferID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOfferID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOfferID: %w", err)
+	}
+	return oldValue.OfferID, nil
+}
+
+// AddOfferID adds i to the "offer_id" field.
+func (m *StatsClickRollupMutation) AddOfferID(i int) {
+	if m.addoffer_id != nil {
+		*m.addoffer_id += i
+	} else {
+		m.addoffer_id = &i
+	}
+}
+
+// AddedOfferID returns the value that was added to the "offer_id" field in this mutation.
+func (m *StatsClickRollupMutation) AddedOfferID() (r int, exists bool) {
+	v := m.addoffer_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetOfferID resets all changes to the "offer_id" field.
+func (m *StatsClickRollupMutation) ResetOfferID() {
+	m.offer_id = nil
+	m.addoffer_id = nil
+}
+
+// SetBucket sets the "bucket" field.
+func (m *StatsClickRollupMutation) SetBucket(t time.Time) {
+	m.bucket = &t
+}
+
+// Bucket returns the value of the "bucket" field in the mutation.
+func (m *StatsClickRollupMutation) Bucket() (r time.Time, exists bool) {
+	v := m.bucket
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBucket returns the old "bucket" field's value of the StatsClickRollup entity.
+// If the StatsClickRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *StatsClickRollupMutation) OldBucket(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBucket is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBucket requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBucket: %w", err)
+	}
+	return oldValue.Bucket, nil
+}
+
+// ResetBucket resets all changes to the "bucket" field.
+func (m *StatsClickRollupMutation) ResetBucket() {
+	m.bucket = nil
+}
+
+// SetClicks sets the "clicks" field.
+func (m *StatsClickRollupMutation) SetClicks(i int64) {
+	m.clicks = &i
+	m.addclicks = nil
+}
+
+// Clicks returns the value of the "clicks" field in the mutation.
+func (m *StatsClickRollupMutation) Clicks() (r int64, exists bool) {
+	v := m.clicks
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClicks returns the old "clicks" field's value of the StatsClickRollup entity.
+// If the StatsClickRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *StatsClickRollupMutation) OldClicks(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClicks is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClicks requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClicks: %w", err)
+	}
+	return oldValue.Clicks, nil
+}
+
+// AddClicks adds i to the "clicks" field.
+func (m *StatsClickRollupMutation) AddClicks(i int64) {
+	if m.addclicks != nil {
+		*m.addclicks += i
+	} else {
+		m.addclicks = &i
+	}
+}
+
+// AddedClicks returns the value that was added to the "clicks" field in this mutation.
+func (m *StatsClickRollupMutation) AddedClicks() (r int64, exists bool) {
+	v := m.addclicks
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetClicks resets all changes to the "clicks" field.
+func (m *StatsClickRollupMutation) ResetClicks() {
+	m.clicks = nil
+	m.addclicks = nil
+}
+
+// SetMembers sets the "members" field.
+func (m *StatsClickRollupMutation) SetMembers(b []byte) {
+	m.members = &b
+}
+
+// Members returns the value of the "members" field in the mutation.
+func (m *StatsClickRollupMutation) Members() (r []byte, exists bool) {
+	v := m.members
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMembers returns the old "members" field's value of the StatsClickRollup entity.
+// If the StatsClickRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *StatsClickRollupMutation) OldMembers(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMembers is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMembers requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMembers: %w", err)
+	}
+	return oldValue.Members, nil
+}
+
+// ClearMembers clears the value of the "members" field.
+func (m *StatsClickRollupMutation) ClearMembers() {
+	m.members = nil
+	m.clearedFields[statsclickrollup.FieldMembers] = struct{}{}
+}
+
+// MembersCleared returns if the "members" field was cleared in this mutation.
+func (m *StatsClickRollupMutation) MembersCleared() bool {
+	_, ok := m.clearedFields[statsclickrollup.FieldMembers]
+	return ok
+}
+
+// ResetMembers resets all changes to the "members" field.
+func (m *StatsClickRollupMutation) ResetMembers() {
+	m.members = nil
+	delete(m.clearedFields, statsclickrollup.FieldMembers)
+}
+
+// ClearAccount clears the "account" edge to the Account entity.
+func (m *StatsClickRollupMutation) ClearAccount() {
+	m.clearedaccount = true
+	m.clearedFields[statsclickrollup.FieldAccountID] = struct{}{}
+}
+
+// AccountCleared reports if the "account" edge to the Account entity was cleared.
+func (m *StatsClickRollupMutation) AccountCleared() bool {
+	return m.clearedaccount
+}
+
+// AccountIDs returns the "account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AccountID instead. It exists only for internal usage by the builders.
+func (m *StatsClickRollupMutation) AccountIDs() (ids []int) {
+	if id := m.account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAccount resets all changes to the "account" edge.
+func (m *StatsClickRollupMutation) ResetAccount() {
+	m.account = nil
+	m.clearedaccount = false
+}
+
+// Where appends a list predicates to the StatsClickRollupMutation builder.
+func (m *StatsClickRollupMutation) Where(ps ...predicate.StatsClickRollup) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the StatsClickRollupMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *StatsClickRollupMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.StatsClickRollup, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *StatsClickRollupMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *StatsClickRollupMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (StatsClickRollup).
+func (m *StatsClickRollupMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *StatsClickRollupMutation) Fields() []string {
+	fields := make([]string, 0, 5)
+	if m.account != nil {
+		fields = append(fields, statsclickrollup.FieldAccountID)
+	}
+	if m.offer_id != nil {
+		fields = append(fields, statsclickrollup.FieldOfferID)
+	}
+	if m.bucket != nil {
+		fields = append(fields, statsclickrollup.FieldBucket)
+	}
+	if m.clicks != nil {
+		fields = append(fields, statsclickrollup.FieldClicks)
+	}
+	if m.members != nil {
+		fields = append(fields, statsclickrollup.FieldMembers)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *StatsClickRollupMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case statsclickrollup.FieldAccountID:
+		return m.AccountID()
+	case statsclickrollup.FieldOfferID:
+		return m.OfferID()
+	case statsclickrollup.FieldBucket:
+		return m.Bucket()
+	case statsclickrollup.FieldClicks:
+		return m.Clicks()
+	case statsclickrollup.FieldMembers:
+		return m.Members()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *StatsClickRollupMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case statsclickrollup.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case statsclickrollup.FieldOfferID:
+		return m.OldOfferID(ctx)
+	case statsclickrollup.FieldBucket:
+		return m.OldBucket(ctx)
+	case statsclickrollup.FieldClicks:
+		return m.OldClicks(ctx)
+	case statsclickrollup.FieldMembers:
+		return m.OldMembers(ctx)
+	}
+	return nil, fmt.Errorf("unknown StatsClickRollup field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *StatsClickRollupMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case statsclickrollup.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case statsclickrollup.FieldOfferID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOfferID(v)
+		return nil
+	case statsclickrollup.FieldBucket:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBucket(v)
+		return nil
+	case statsclickrollup.FieldClicks:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClicks(v)
+		return nil
+	case statsclickrollup.FieldMembers:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMembers(v)
+		return nil
+	}
+	return fmt.Errorf("unknown StatsClickRollup field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *StatsClickRollupMutation) AddedFields() []string {
+	var fields []string
+	if m.addoffer_id != nil {
+		fields = append(fields, statsclickrollup.FieldOfferID)
+	}
+	if m.addclicks != nil {
+		fields = append(fields, statsclickrollup.FieldClicks)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *StatsClickRollupMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case statsclickrollup.FieldOfferID:
+		return m.AddedOfferID()
+	case statsclickrollup.FieldClicks:
+		return m.AddedClicks()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *StatsClickRollupMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case statsclickrollup.FieldOfferID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddOfferID(v)
+		return nil
+	case statsclickrollup.FieldClicks:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddClicks(v)
+		return nil
+	}
+	return fmt.Errorf("unknown StatsClickRollup numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *StatsClickRollupMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(statsclickrollup.FieldMembers) {
+		fields = append(fields, statsclickrollup.FieldMembers)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *StatsClickRollupMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *StatsClickRollupMutation) ClearField(name string) error {
+	switch name {
+	case statsclickrollup.FieldMembers:
+		m.ClearMembers()
+		return nil
+	}
+	return fmt.Errorf("unknown StatsClickRollup nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *StatsClickRollupMutation) ResetField(name string) error {
+	switch name {
+	case statsclickrollup.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case statsclickrollup.FieldOfferID:
+		m.ResetOfferID()
+		return nil
+	case statsclickrollup.FieldBucket:
+		m.ResetBucket()
+		return nil
+	case statsclickrollup.FieldClicks:
+		m.ResetClicks()
+		return nil
+	case statsclickrollup.FieldMembers:
+		m.ResetMembers()
+		return nil
+	}
+	return fmt.Errorf("unknown StatsClickRollup field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *StatsClickRollupMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.account != nil {
+		edges = append(edges, statsclickrollup.EdgeAccount)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *StatsClickRollupMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case statsclickrollup.EdgeAccount:
+		if id := m.account; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *StatsClickRollupMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *StatsClickRollupMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *StatsClickRollupMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedaccount {
+		edges = append(edges, statsclickrollup.EdgeAccount)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *StatsClickRollupMutation) EdgeCleared(name string) bool {
+	switch name {
+	case statsclickrollup.EdgeAccount:
+		return m.clearedaccount
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *StatsClickRollupMutation) ClearEdge(name string) error {
+	switch name {
+	case statsclickrollup.EdgeAccount:
+		m.ClearAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown StatsClickRollup unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *StatsClickRollupMutation) ResetEdge(name string) error {
+	switch name {
+	case statsclickrollup.EdgeAccount:
+		m.ResetAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown StatsClickRollup edge %s", name)
+}
+
+// StatsConversionRollupMutation represents an operation that mutates the StatsConversionRollup nodes in the graph.
+type StatsConversionRollupMutation struct {
+	config
+	op                Op
+	typ               string
+	id                *int
+	offer_id          *int
+	addoffer_id       *int
+	offer_event_id    *int
+	addoffer_event_id *int
+	bucket            *time.Time
+	conversions       *int64
+	addconversions    *int64
+	pending           *int64
+	addpending        *int64
+	approved          *int64
+	addapproved       *int64
+	reversed          *int64
+	addreversed       *int64
+	rejected          *int64
+	addrejected       *int64
+	spend             *int64
+	addspend          *int64
+	clearedFields     map[string]struct{}
+	account           *int
+	clearedaccount    bool
+	done              bool
+	oldValue          func(context.Context) (*StatsConversionRollup, error)
+	predicates        []predicate.StatsConversionRollup
+}
+
+var _ ent.Mutation = (*StatsConversionRollupMutation)(nil)
+
+// statsconversionrollupOption allows management of the mutation configuration using functional options.
+type statsconversionrollupOption func(*StatsConversionRollupMutation)
+
+// newStatsConversionRollupMutation creates new mutation for the StatsConversionRollup entity.
+func newStatsConversionRollupMutation(c config, op Op, opts ...statsconversionrollupOption) *StatsConversionRollupMutation {
+	m := &StatsConversionRollupMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeStatsConversionRollup,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withStatsConversionRollupID sets the ID field of the mutation.
+func withStatsConversionRollupID(id int) statsconversionrollupOption {
+	return func(m *StatsConversionRollupMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *StatsConversionRollup
+		)
+		m.oldValue = func(ctx context.Context) (*StatsConversionRollup, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().StatsConversionRollup.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withStatsConversionRollup sets the old StatsConversionRollup of the mutation.
+func withStatsConversionRollup(node *StatsConversionRollup) statsconversionrollupOption {
+	return func(m *StatsConversionRollupMutation) {
+		m.oldValue = func(context.Context) (*StatsConversionRollup, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m StatsConversionRollupMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m StatsConversionRollupMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *StatsConversionRollupMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *StatsConversionRollupMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().StatsConversionRollup.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *StatsConversionRollupMutation) SetAccountID(i int) {
+	m.account = &i
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *StatsConversionRollupMutation) AccountID() (r int, exists bool) {
+	v := m.account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the StatsConversionRollup entity.
+// If the StatsConversionRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *StatsConversionRollupMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *StatsConversionRollupMutation) ResetAccountID() {
+	m.account = nil
+}
+
+// SetOfferID sets the "offer_id" field.
+func (m *StatsConversionRollupMutation) SetOfferID(i int) {
+	m.offer_id = &i
+	m.addoffer_id = nil
+}
+
+// OfferID returns the value of the "offer_id" field in the mutation.
+func (m *StatsConversionRollupMutation) OfferID() (r int, exists bool) {
+	v := m.offer_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOfferID returns the old "offer_id" field's value of the StatsConversionRollup entity.
+// If the StatsConversionRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *StatsConversionRollupMutation) OldOfferID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOfferID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOfferID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOfferID: %w", err)
+	}
+	return oldValue.OfferID, nil
+}
+
+// AddOfferID adds i to the "offer_id" field.
+func (m *StatsConversionRollupMutation) AddOfferID(i int) {
+	if m.addoffer_id != nil {
+		*m.addoffer_id += i
+	} else {
+		m.addoffer_id = &i
+	}
+}
+
+// AddedOfferID returns the value that was added to the "offer_id" field in this mutation.
+func (m *StatsConversionRollupMutation) AddedOfferID() (r int, exists bool) {
+	v := m.addoffer_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetOfferID resets all changes to the "offer_id" field.
+func (m *StatsConversionRollupMutation) ResetOfferID() {
+	m.offer_id = nil
+	m.addoffer_id = nil
+}
+
+// SetOfferEventID sets the "offer_event_id" field.
+func (m *StatsConversionRollupMutation) SetOfferEventID(i int) {
+	m.offer_event_id = &i
+	m.addoffer_event_id = nil
+}
+
+// OfferEventID returns the value of the "offer_event_id" field in the mutation.
+func (m *StatsConversionRollupMutation) OfferEventID() (r int, exists bool) {
+	v := m.offer_event_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOfferEventID returns the old "offer_event_id" field's value of the StatsConversionRollup entity.
+// If the StatsConversionRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *StatsConversionRollupMutation) OldOfferEventID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOfferEventID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOfferEventID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOfferEventID: %w", err)
+	}
+	return oldValue.OfferEventID, nil
+}
+
+// AddOfferEventID adds i to the "offer_event_id" field.
+func (m *StatsConversionRollupMutation) AddOfferEventID(i int) {
+	if m.addoffer_event_id != nil {
+		*m.addoffer_event_id += i
+	} else {
+		m.addoffer_event_id = &i
+	}
+}
+
+// AddedOfferEventID returns the value that was added to the "offer_event_id" field in this mutation.
+func (m *StatsConversionRollupMutation) AddedOfferEventID() (r int, exists bool) {
+	v := m.addoffer_event_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetOfferEventID resets all changes to the "offer_event_id" field.
+func (m *StatsConversionRollupMutation) ResetOfferEventID() {
+	m.offer_event_id = nil
+	m.addoffer_event_id = nil
+}
+
+// SetBucket sets the "bucket" field.
+func (m *StatsConversionRollupMutation) SetBucket(t time.Time) {
+	m.bucket = &t
+}
+
+// Bucket returns the value of the "bucket" field in the mutation.
+func (m *StatsConversionRollupMutation) Bucket() (r time.Time, exists bool) {
+	v := m.bucket
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBucket returns the old "bucket" field's value of the StatsConversionRollup entity.
+// If the StatsConversionRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *StatsConversionRollupMutation) OldBucket(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBucket is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBucket requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBucket: %w", err)
+	}
+	return oldValue.Bucket, nil
+}
+
+// ResetBucket resets all changes to the "bucket" field.
+func (m *StatsConversionRollupMutation) ResetBucket() {
+	m.bucket = nil
+}
+
+// SetConversions sets the "conversions" field.
+func (m *StatsConversionRollupMutation) SetConversions(i int64) {
+	m.conversions = &i
+	m.addconversions = nil
+}
+
+// Conversions returns the value of the "conversions" field in the mutation.
+func (m *StatsConversionRollupMutation) Conversions() (r int64, exists bool) {
+	v := m.conversions
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldConversions returns the old "conversions" field's value of the StatsConversionRollup entity.
+// If the StatsConversionRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *StatsConversionRollupMutation) OldConversions(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldConversions is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldConversions requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldConversions: %w", err)
+	}
+	return oldValue.Conversions, nil
+}
+
+// AddConversions adds i to the "conversions" field.
+func (m *StatsConversionRollupMutation) AddConversions(i int64) {
+	if m.addconversions != nil {
+		*m.addconversions += i
+	} else {
+		m.addconversions = &i
+	}
+}
+
+// AddedConversions returns the value that was added to the "conversions" field in this mutation.
+func (m *StatsConversionRollupMutation) AddedConversions() (r int64, exists bool) {
+	v := m.addconversions
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetConversions resets all changes to the "conversions" field.
+func (m *StatsConversionRollupMutation) ResetConversions() {
+	m.conversions = nil
+	m.addconversions = nil
+}
+
+// SetPending sets the "pending" field.
+func (m *StatsConversionRollupMutation) SetPending(i int64) {
+	m.pending = &i
+	m.addpending = nil
+}
+
+// Pending returns the value of the "pending" field in the mutation.
+func (m *StatsConversionRollupMutation) Pending() (r int64, exists bool) {
+	v := m.pending
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPending returns the old "pending" field's value of the StatsConversionRollup entity.
+// If the StatsConversionRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *StatsConversionRollupMutation) OldPending(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPending is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPending requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPending: %w", err)
+	}
+	return oldValue.Pending, nil
+}
+
+// AddPending adds i to the "pending" field.
+func (m *StatsConversionRollupMutation) AddPending(i int64) {
+	if m.addpending != nil {
+		*m.addpending += i
+	} else {
+		m.addpending = &i
+	}
+}
+
+// AddedPending returns the value that was added to the "pending" field in this mutation.
+func (m *StatsConversionRollupMutation) AddedPending() (r int64, exists bool) {
+	v := m.addpending
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetPending resets all changes to the "pending" field.
+func (m *StatsConversionRollupMutation) ResetPending() {
+	m.pending = nil
+	m.addpending = nil
+}
+
+// SetApproved sets the "approved" field.
+func (m *StatsConversionRollupMutation) SetApproved(i int64) {
+	m.approved = &i
+	m.addapproved = nil
+}
+
+// Approved returns the value of the "approved" field in the mutation.
+func (m *StatsConversionRollupMutation) Approved() (r int64, exists bool) {
+	v := m.approved
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldApproved returns the old "approved" field's value of the StatsConversionRollup entity.
+// If the StatsConversionRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *StatsConversionRollupMutation) OldApproved(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldApproved is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldApproved requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldApproved: %w", err)
+	}
+	return oldValue.Approved, nil
+}
+
+// AddApproved adds i to the "approved" field.
+func (m *StatsConversionRollupMutation) AddApproved(i int64) {
+	if m.addapproved != nil {
+		*m.addapproved += i
+	} else {
+		m.addapproved = &i
+	}
+}
+
+// AddedApproved returns the value that was added to the "approved" field in this mutation.
+func (m *StatsConversionRollupMutation) AddedApproved() (r int64, exists bool) {
+	v := m.addapproved
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetApproved resets all changes to the "approved" field.
+func (m *StatsConversionRollupMutation) ResetApproved() {
+	m.approved = nil
+	m.addapproved = nil
+}
+
+// SetReversed sets the "reversed" field.
+func (m *StatsConversionRollupMutation) SetReversed(i int64) {
+	m.reversed = &i
+	m.addreversed = nil
+}
+
+// Reversed returns the value of the "reversed" field in the mutation.
+func (m *StatsConversionRollupMutation) Reversed() (r int64, exists bool) {
+	v := m.reversed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReversed returns the old "reversed" field's value of the StatsConversionRollup entity.
+// If the StatsConversionRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *StatsConversionRollupMutation) OldReversed(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReversed is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReversed requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReversed: %w", err)
+	}
+	return oldValue.Reversed, nil
+}
+
+// AddReversed adds i to the "reversed" field.
+func (m *StatsConversionRollupMutation) AddReversed(i int64) {
+	if m.addreversed != nil {
+		*m.addreversed += i
+	} else {
+		m.addreversed = &i
+	}
+}
+
+// AddedReversed returns the value that was added to the "reversed" field in this mutation.
+func (m *StatsConversionRollupMutation) AddedReversed() (r int64, exists bool) {
+	v := m.addreversed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetReversed resets all changes to the "reversed" field.
+func (m *StatsConversionRollupMutation) ResetReversed() {
+	m.reversed = nil
+	m.addreversed = nil
+}
+
+// SetRejected sets the "rejected" field.
+func (m *StatsConversionRollupMutation) SetRejected(i int64) {
+	m.rejected = &i
+	m.addrejected = nil
+}
+
+// Rejected returns the value of the "rejected" field in the mutation.
+func (m *StatsConversionRollupMutation) Rejected() (r int64, exists bool) {
+	v := m.rejected
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRejected returns the old "rejected" field's value of the StatsConversionRollup entity.
+// If the StatsConversionRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *StatsConversionRollupMutation) OldRejected(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRejected is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRejected requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRejected: %w", err)
+	}
+	return oldValue.Rejected, nil
+}
+
+// AddRejected adds i to the "rejected" field.
+func (m *StatsConversionRollupMutation) AddRejected(i int64) {
+	if m.addrejected != nil {
+		*m.addrejected += i
+	} else {
+		m.addrejected = &i
+	}
+}
+
+// AddedRejected returns the value that was added to the "rejected" field in this mutation.
+func (m *StatsConversionRollupMutation) AddedRejected() (r int64, exists bool) {
+	v := m.addrejected
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRejected resets all changes to the "rejected" field.
+func (m *StatsConversionRollupMutation) ResetRejected() {
+	m.rejected = nil
+	m.addrejected = nil
+}
+
+// SetSpend sets the "spend" field.
+func (m *StatsConversionRollupMutation) SetSpend(i int64) {
+	m.spend = &i
+	m.addspend = nil
+}
+
+// Spend returns the value of the "spend" field in the mutation.
+func (m *StatsConversionRollupMutation) Spend() (r int64, exists bool) {
+	v := m.spend
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSpend returns the old "spend" field's value of the StatsConversionRollup entity.
+// If the StatsConversionRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *StatsConversionRollupMutation) OldSpend(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSpend is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSpend requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSpend: %w", err)
+	}
+	return oldValue.Spend, nil
+}
+
+// AddSpend adds i to the "spend" field.
+func (m *StatsConversionRollupMutation) AddSpend(i int64) {
+	if m.addspend != nil {
+		*m.addspend += i
+	} else {
+		m.addspend = &i
+	}
+}
+
+// AddedSpend returns the value that was added to the "spend" field in this mutation.
+func (m *StatsConversionRollupMutation) AddedSpend() (r int64, exists bool) {
+	v := m.addspend
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSpend resets all changes to the "spend" field.
+func (m *StatsConversionRollupMutation) ResetSpend() {
+	m.spend = nil
+	m.addspend = nil
+}
+
+// ClearAccount clears the "account" edge to the Account entity.
+func (m *StatsConversionRollupMutation) ClearAccount() {
+	m.clearedaccount = true
+	m.clearedFields[statsconversionrollup.FieldAccountID] = struct{}{}
+}
+
+// AccountCleared reports if the "account" edge to the Account entity was cleared.
+func (m *StatsConversionRollupMutation) AccountCleared() bool {
+	return m.clearedaccount
+}
+
+// AccountIDs returns the "account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AccountID instead. It exists only for internal usage by the builders.
+func (m *StatsConversionRollupMutation) AccountIDs() (ids []int) {
+	if id := m.account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAccount resets all changes to the "account" edge.
+func (m *StatsConversionRollupMutation) ResetAccount() {
+	m.account = nil
+	m.clearedaccount = false
+}
+
+// Where appends a list predicates to the StatsConversionRollupMutation builder.
+func (m *StatsConversionRollupMutation) Where(ps ...predicate.StatsConversionRollup) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the StatsConversionRollupMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *StatsConversionRollupMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.StatsConversionRollup, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *StatsConversionRollupMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *StatsConversionRollupMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (StatsConversionRollup).
+func (m *StatsConversionRollupMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *StatsConversionRollupMutation) Fields() []string {
+	fields := make([]string, 0, 10)
+	if m.account != nil {
+		fields = append(fields, statsconversionrollup.FieldAccountID)
+	}
+	if m.offer_id != nil {
+		fields = append(fields, statsconversionrollup.FieldOfferID)
+	}
+	if m.offer_event_id != nil {
+		fields = append(fields, statsconversionrollup.FieldOfferEventID)
+	}
+	if m.bucket != nil {
+		fields = append(fields, statsconversionrollup.FieldBucket)
+	}
+	if m.conversions != nil {
+		fields = append(fields, statsconversionrollup.FieldConversions)
+	}
+	if m.pending != nil {
+		fields = append(fields, statsconversionrollup.FieldPending)
+	}
+	if m.approved != nil {
+		fields = append(fields, statsconversionrollup.FieldApproved)
+	}
+	if m.reversed != nil {
+		fields = append(fields, statsconversionrollup.FieldReversed)
+	}
+	if m.rejected != nil {
+		fields = append(fields, statsconversionrollup.FieldRejected)
+	}
+	if m.spend != nil {
+		fields = append(fields, statsconversionrollup.FieldSpend)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *StatsConversionRollupMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case statsconversionrollup.FieldAccountID:
+		return m.AccountID()
+	case statsconversionrollup.FieldOfferID:
+		return m.OfferID()
+	case statsconversionrollup.FieldOfferEventID:
+		return m.OfferEventID()
+	case statsconversionrollup.FieldBucket:
+		return m.Bucket()
+	case statsconversionrollup.FieldConversions:
+		return m.Conversions()
+	case statsconversionrollup.FieldPending:
+		return m.Pending()
+	case statsconversionrollup.FieldApproved:
+		return m.Approved()
+	case statsconversionrollup.FieldReversed:
+		return m.Reversed()
+	case statsconversionrollup.FieldRejected:
+		return m.Rejected()
+	case statsconversionrollup.FieldSpend:
+		return m.Spend()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *StatsConversionRollupMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case statsconversionrollup.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case statsconversionrollup.FieldOfferID:
+		return m.OldOfferID(ctx)
+	case statsconversionrollup.FieldOfferEventID:
+		return m.OldOfferEventID(ctx)
+	case statsconversionrollup.FieldBucket:
+		return m.OldBucket(ctx)
+	case statsconversionrollup.FieldConversions:
+		return m.OldConversions(ctx)
+	case statsconversionrollup.FieldPending:
+		return m.OldPending(ctx)
+	case statsconversionrollup.FieldApproved:
+		return m.OldApproved(ctx)
+	case statsconversionrollup.FieldReversed:
+		return m.OldReversed(ctx)
+	case statsconversionrollup.FieldRejected:
+		return m.OldRejected(ctx)
+	case statsconversionrollup.FieldSpend:
+		return m.OldSpend(ctx)
+	}
+	return nil, fmt.Errorf("unknown StatsConversionRollup field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *StatsConversionRollupMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case statsconversionrollup.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case statsconversionrollup.FieldOfferID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOfferID(v)
+		return nil
+	case statsconversionrollup.FieldOfferEventID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOfferEventID(v)
+		return nil
+	case statsconversionrollup.FieldBucket:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBucket(v)
+		return nil
+	case statsconversionrollup.FieldConversions:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetConversions(v)
+		return nil
+	case statsconversionrollup.FieldPending:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPending(v)
+		return nil
+	case statsconversionrollup.FieldApproved:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetApproved(v)
+		return nil
+	case statsconversionrollup.FieldReversed:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReversed(v)
+		return nil
+	case statsconversionrollup.FieldRejected:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRejected(v)
+		return nil
+	case statsconversionrollup.FieldSpend:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSpend(v)
+		return nil
+	}
+	return fmt.Errorf("unknown StatsConversionRollup field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *StatsConversionRollupMutation) AddedFields() []string {
+	var fields []string
+	if m.addoffer_id != nil {
+		fields = append(fields, statsconversionrollup.FieldOfferID)
+	}
+	if m.addoffer_event_id != nil {
+		fields = append(fields, statsconversionrollup.FieldOfferEventID)
+	}
+	if m.addconversions != nil {
+		fields = append(fields, statsconversionrollup.FieldConversions)
+	}
+	if m.addpending != nil {
+		fields = append(fields, statsconversionrollup.FieldPending)
+	}
+	if m.addapproved != nil {
+		fields = append(fields, statsconversionrollup.FieldApproved)
+	}
+	if m.addreversed != nil {
+		fields = append(fields, statsconversionrollup.FieldReversed)
+	}
+	if m.addrejected != nil {
+		fields = append(fields, statsconversionrollup.FieldRejected)
+	}
+	if m.addspend != nil {
+		fields = append(fields, statsconversionrollup.FieldSpend)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *StatsConversionRollupMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case statsconversionrollup.FieldOfferID:
+		return m.AddedOfferID()
+	case statsconversionrollup.FieldOfferEventID:
+		return m.AddedOfferEventID()
+	case statsconversionrollup.FieldConversions:
+		return m.AddedConversions()
+	case statsconversionrollup.FieldPending:
+		return m.AddedPending()
+	case statsconversionrollup.FieldApproved:
+		return m.AddedApproved()
+	case statsconversionrollup.FieldReversed:
+		return m.AddedReversed()
+	case statsconversionrollup.FieldRejected:
+		return m.AddedRejected()
+	case statsconversionrollup.FieldSpend:
+		return m.AddedSpend()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *StatsConversionRollupMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case statsconversionrollup.FieldOfferID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddOfferID(v)
+		return nil
+	case statsconversionrollup.FieldOfferEventID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddOfferEventID(v)
+		return nil
+	case statsconversionrollup.FieldConversions:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddConversions(v)
+		return nil
+	case statsconversionrollup.FieldPending:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPending(v)
+		return nil
+	case statsconversionrollup.FieldApproved:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddApproved(v)
+		return nil
+	case statsconversionrollup.FieldReversed:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddReversed(v)
+		return nil
+	case statsconversionrollup.FieldRejected:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRejected(v)
+		return nil
+	case statsconversionrollup.FieldSpend:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSpend(v)
+		return nil
+	}
+	return fmt.Errorf("unknown StatsConversionRollup numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *StatsConversionRollupMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *StatsConversionRollupMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *StatsConversionRollupMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown StatsConversionRollup nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *StatsConversionRollupMutation) ResetField(name string) error {
+	switch name {
+	case statsconversionrollup.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case statsconversionrollup.FieldOfferID:
+		m.ResetOfferID()
+		return nil
+	case statsconversionrollup.FieldOfferEventID:
+		m.ResetOfferEventID()
+		return nil
+	case statsconversionrollup.FieldBucket:
+		m.ResetBucket()
+		return nil
+	case statsconversionrollup.FieldConversions:
+		m.ResetConversions()
+		return nil
+	case statsconversionrollup.FieldPending:
+		m.ResetPending()
+		return nil
+	case statsconversionrollup.FieldApproved:
+		m.ResetApproved()
+		return nil
+	case statsconversionrollup.FieldReversed:
+		m.ResetReversed()
+		return nil
+	case statsconversionrollup.FieldRejected:
+		m.ResetRejected()
+		return nil
+	case statsconversionrollup.FieldSpend:
+		m.ResetSpend()
+		return nil
+	}
+	return fmt.Errorf("unknown StatsConversionRollup field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *StatsConversionRollupMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.account != nil {
+		edges = append(edges, statsconversionrollup.EdgeAccount)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *StatsConversionRollupMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case statsconversionrollup.EdgeAccount:
+		if id := m.account; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *StatsConversionRollupMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *StatsConversionRollupMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *StatsConversionRollupMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedaccount {
+		edges = append(edges, statsconversionrollup.EdgeAccount)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *StatsConversionRollupMutation) EdgeCleared(name string) bool {
+	switch name {
+	case statsconversionrollup.EdgeAccount:
+		return m.clearedaccount
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *StatsConversionRollupMutation) ClearEdge(name string) error {
+	switch name {
+	case statsconversionrollup.EdgeAccount:
+		m.ClearAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown StatsConversionRollup unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *StatsConversionRollupMutation) ResetEdge(name string) error {
+	switch name {
+	case statsconversionrollup.EdgeAccount:
+		m.ResetAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown StatsConversionRollup edge %s", name)
+}
+
+// StatsWatermarkMutation represents an operation that mutates the StatsWatermark nodes in the graph.
+type StatsWatermarkMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	rolled_up_to  *time.Time
+	version       *int64
+	addversion    *int64
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*StatsWatermark, error)
+	predicates    []predicate.StatsWatermark
+}
+
+var _ ent.Mutation = (*StatsWatermarkMutation)(nil)
+
+// statswatermarkOption allows management of the mutation configuration using functional options.
+type statswatermarkOption func(*StatsWatermarkMutation)
+
+// newStatsWatermarkMutation creates new mutation for the StatsWatermark entity.
+func newStatsWatermarkMutation(c config, op Op, opts ...statswatermarkOption) *StatsWatermarkMutation {
+	m := &StatsWatermarkMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeStatsWatermark,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withStatsWatermarkID sets the ID field of the mutation.
+func withStatsWatermarkID(id int) statswatermarkOption {
+	return func(m *StatsWatermarkMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *StatsWatermark
+		)
+		m.oldValue = func(ctx context.Context) (*StatsWatermark, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().StatsWatermark.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withStatsWatermark sets the old StatsWatermark of the mutation.
+func withStatsWatermark(node *StatsWatermark) statswatermarkOption {
+	return func(m *StatsWatermarkMutation) {
+		m.oldValue = func(context.Context) (*StatsWatermark, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m StatsWatermarkMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m StatsWatermarkMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *StatsWatermarkMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *StatsWatermarkMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().StatsWatermark.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetRolledUpTo sets the "rolled_up_to" field.
+func (m *StatsWatermarkMutation) SetRolledUpTo(t time.Time) {
+	m.rolled_up_to = &t
+}
+
+// RolledUpTo returns the value of the "rolled_up_to" field in the mutation.
+func (m *StatsWatermarkMutation) RolledUpTo() (r time.Time, exists bool) {
+	v := m.rolled_up_to
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRolledUpTo returns the old "rolled_up_to" field's value of the StatsWatermark entity.
+// If the StatsWatermark object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *StatsWatermarkMutation) OldRolledUpTo(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRolledUpTo is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRolledUpTo requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRolledUpTo: %w", err)
+	}
+	return oldValue.RolledUpTo, nil
+}
+
+// ResetRolledUpTo resets all changes to the "rolled_up_to" field.
+func (m *StatsWatermarkMutation) ResetRolledUpTo() {
+	m.rolled_up_to = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *StatsWatermarkMutation) SetVersion(i int64) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *StatsWatermarkMutation) Version() (r int64, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the StatsWatermark entity.
+// If the StatsWatermark object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *StatsWatermarkMutation) OldVersion(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *StatsWatermarkMutation) AddVersion(i int64) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *StatsWatermarkMutation) AddedVersion() (r int64, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *StatsWatermarkMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// Where appends a list predicates to the StatsWatermarkMutation builder.
+func (m *StatsWatermarkMutation) Where(ps ...predicate.StatsWatermark) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the StatsWatermarkMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *StatsWatermarkMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.StatsWatermark, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *StatsWatermarkMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *StatsWatermarkMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (StatsWatermark).
+func (m *StatsWatermarkMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *StatsWatermarkMutation) Fields() []string {
+	fields := make([]string, 0, 2)
+	if m.rolled_up_to != nil {
+		fields = append(fields, statswatermark.FieldRolledUpTo)
+	}
+	if m.version != nil {
+		fields = append(fields, statswatermark.FieldVersion)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *StatsWatermarkMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case statswatermark.FieldRolledUpTo:
+		return m.RolledUpTo()
+	case statswatermark.FieldVersion:
+		return m.Version()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *StatsWatermarkMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case statswatermark.FieldRolledUpTo:
+		return m.OldRolledUpTo(ctx)
+	case statswatermark.FieldVersion:
+		return m.OldVersion(ctx)
+	}
+	return nil, fmt.Errorf("unknown StatsWatermark field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *StatsWatermarkMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case statswatermark.FieldRolledUpTo:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRolledUpTo(v)
+		return nil
+	case statswatermark.FieldVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown StatsWatermark field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *StatsWatermarkMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, statswatermark.FieldVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *StatsWatermarkMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case statswatermark.FieldVersion:
+		return m.AddedVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *StatsWatermarkMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case statswatermark.FieldVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown StatsWatermark numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *StatsWatermarkMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *StatsWatermarkMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *StatsWatermarkMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown StatsWatermark nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *StatsWatermarkMutation) ResetField(name string) error {
+	switch name {
+	case statswatermark.FieldRolledUpTo:
+		m.ResetRolledUpTo()
+		return nil
+	case statswatermark.FieldVersion:
+		m.ResetVersion()
+		return nil
+	}
+	return fmt.Errorf("unknown StatsWatermark field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *StatsWatermarkMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *StatsWatermarkMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *StatsWatermarkMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *StatsWatermarkMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *StatsWatermarkMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *StatsWatermarkMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *StatsWatermarkMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown StatsWatermark unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *StatsWatermarkMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown StatsWatermark edge %s", name)
 }

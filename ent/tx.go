@@ -38,6 +38,12 @@ type Tx struct {
 	OfferEvent *OfferEventClient
 	// PostbackLog is the client for interacting with the PostbackLog builders.
 	PostbackLog *PostbackLogClient
+	// StatsClickRollup is the client for interacting with the StatsClickRollup builders.
+	StatsClickRollup *StatsClickRollupClient
+	// StatsConversionRollup is the client for interacting with the StatsConversionRollup builders.
+	StatsConversionRollup *StatsConversionRollupClient
+	// StatsWatermark is the client for interacting with the StatsWatermark builders.
+	StatsWatermark *StatsWatermarkClient
 
 	// lazily loaded.
 	client     *Client
@@ -181,6 +187,9 @@ func (tx *Tx) init() {
 	tx.OfferCounter = NewOfferCounterClient(tx.config)
 	tx.OfferEvent = NewOfferEventClient(tx.config)
 	tx.PostbackLog = NewPostbackLogClient(tx.config)
+	tx.StatsClickRollup = NewStatsClickRollupClient(tx.config)
+	tx.StatsConversionRollup = NewStatsConversionRollupClient(tx.config)
+	tx.StatsWatermark = NewStatsWatermarkClient(tx.config)
 }
 
 // txDriver wraps the given dialect.Tx with a nop dialect.Driver implementation.

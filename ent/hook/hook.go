@@ -153,6 +153,42 @@ func (f PostbackLogFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value,
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PostbackLogMutation", m)
 }
 
+// The StatsClickRollupFunc type is an adapter to allow the use of ordinary
+// function as StatsClickRollup mutator.
+type StatsClickRollupFunc func(context.Context, *ent.StatsClickRollupMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f StatsClickRollupFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.StatsClickRollupMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.StatsClickRollupMutation", m)
+}
+
+// The StatsConversionRollupFunc type is an adapter to allow the use of ordinary
+// function as StatsConversionRollup mutator.
+type StatsConversionRollupFunc func(context.Context, *ent.StatsConversionRollupMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f StatsConversionRollupFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.StatsConversionRollupMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.StatsConversionRollupMutation", m)
+}
+
+// The StatsWatermarkFunc type is an adapter to allow the use of ordinary
+// function as StatsWatermark mutator.
+type StatsWatermarkFunc func(context.Context, *ent.StatsWatermarkMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f StatsWatermarkFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.StatsWatermarkMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.StatsWatermarkMutation", m)
+}
+
 // Condition is a hook condition function.
 type Condition func(context.Context, ent.Mutation) bool
 

@@ -21,6 +21,9 @@ import (
 	"github.com/gokart/gokart/ent/offerevent"
 	"github.com/gokart/gokart/ent/postbacklog"
 	"github.com/gokart/gokart/ent/predicate"
+	"github.com/gokart/gokart/ent/statsclickrollup"
+	"github.com/gokart/gokart/ent/statsconversionrollup"
+	"github.com/gokart/gokart/ent/statswatermark"
 )
 
 // The Query interface represents an operation that queries a graph.
@@ -403,6 +406,87 @@ func (f TraversePostbackLog) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.PostbackLogQuery", q)
 }
 
+// The StatsClickRollupFunc type is an adapter to allow the use of ordinary function as a Querier.
+type StatsClickRollupFunc func(context.Context, *ent.StatsClickRollupQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f StatsClickRollupFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.StatsClickRollupQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.StatsClickRollupQuery", q)
+}
+
+// The TraverseStatsClickRollup type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseStatsClickRollup func(context.Context, *ent.StatsClickRollupQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseStatsClickRollup) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseStatsClickRollup) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.StatsClickRollupQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.StatsClickRollupQuery", q)
+}
+
+// The StatsConversionRollupFunc type is an adapter to allow the use of ordinary function as a Querier.
+type StatsConversionRollupFunc func(context.Context, *ent.StatsConversionRollupQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f StatsConversionRollupFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.StatsConversionRollupQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.StatsConversionRollupQuery", q)
+}
+
+// The TraverseStatsConversionRollup type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseStatsConversionRollup func(context.Context, *ent.StatsConversionRollupQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseStatsConversionRollup) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseStatsConversionRollup) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.StatsConversionRollupQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.StatsConversionRollupQuery", q)
+}
+
+// The StatsWatermarkFunc type is an adapter to allow the use of ordinary function as a Querier.
+type StatsWatermarkFunc func(context.Context, *ent.StatsWatermarkQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f StatsWatermarkFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.StatsWatermarkQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.StatsWatermarkQuery", q)
+}
+
+// The TraverseStatsWatermark type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseStatsWatermark func(context.Context, *ent.StatsWatermarkQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseStatsWatermark) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseStatsWatermark) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.StatsWatermarkQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.StatsWatermarkQuery", q)
+}
+
 // NewQuery returns the generic Query interface for the given typed query.
 func NewQuery(q ent.Query) (Query, error) {
 	switch q := q.(type) {
@@ -430,6 +514,12 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.OfferEventQuery, predicate.OfferEvent, offerevent.OrderOption]{typ: ent.TypeOfferEvent, tq: q}, nil
 	case *ent.PostbackLogQuery:
 		return &query[*ent.PostbackLogQuery, predicate.PostbackLog, postbacklog.OrderOption]{typ: ent.TypePostbackLog, tq: q}, nil
+	case *ent.StatsClickRollupQuery:
+		return &query[*ent.StatsClickRollupQuery, predicate.StatsClickRollup, statsclickrollup.OrderOption]{typ: ent.TypeStatsClickRollup, tq: q}, nil
+	case *ent.StatsConversionRollupQuery:
+		return &query[*ent.StatsConversionRollupQuery, predicate.StatsConversionRollup, statsconversionrollup.OrderOption]{typ: ent.TypeStatsConversionRollup, tq: q}, nil
+	case *ent.StatsWatermarkQuery:
+		return &query[*ent.StatsWatermarkQuery, predicate.StatsWatermark, statswatermark.OrderOption]{typ: ent.TypeStatsWatermark, tq: q}, nil
 	default:
 		return nil, fmt.Errorf("unknown query type %T", q)
 	}

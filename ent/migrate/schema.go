@@ -291,6 +291,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{ConversionStatusChangesColumns[6], ConversionStatusChangesColumns[5]},
 			},
+			{
+				Name:    "conversionstatuschange_account_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{ConversionStatusChangesColumns[7], ConversionStatusChangesColumns[5]},
+			},
 		},
 	}
 	// MemberCompletionsColumns holds the columns for the "member_completions" table.
@@ -528,6 +533,93 @@ var (
 			},
 		},
 	}
+	// StatsClickRollupsColumns holds the columns for the "stats_click_rollups" table.
+	StatsClickRollupsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "offer_id", Type: field.TypeInt},
+		{Name: "bucket", Type: field.TypeTime},
+		{Name: "clicks", Type: field.TypeInt64, Default: 0},
+		{Name: "members", Type: field.TypeBytes, Nullable: true},
+		{Name: "account_id", Type: field.TypeInt},
+	}
+	// StatsClickRollupsTable holds the schema information for the "stats_click_rollups" table.
+	StatsClickRollupsTable = &schema.Table{
+		Name:       "stats_click_rollups",
+		Columns:    StatsClickRollupsColumns,
+		PrimaryKey: []*schema.Column{StatsClickRollupsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "stats_click_rollups_accounts_account",
+				Columns:    []*schema.Column{StatsClickRollupsColumns[5]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "statsclickrollup_account_id_offer_id_bucket",
+				Unique:  true,
+				Columns: []*schema.Column{StatsClickRollupsColumns[5], StatsClickRollupsColumns[1], StatsClickRollupsColumns[2]},
+			},
+			{
+				Name:    "statsclickrollup_account_id_bucket",
+				Unique:  false,
+				Columns: []*schema.Column{StatsClickRollupsColumns[5], StatsClickRollupsColumns[2]},
+			},
+		},
+	}
+	// StatsConversionRollupsColumns holds the columns for the "stats_conversion_rollups" table.
+	StatsConversionRollupsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "offer_id", Type: field.TypeInt},
+		{Name: "offer_event_id", Type: field.TypeInt},
+		{Name: "bucket", Type: field.TypeTime},
+		{Name: "conversions", Type: field.TypeInt64, Default: 0},
+		{Name: "pending", Type: field.TypeInt64, Default: 0},
+		{Name: "approved", Type: field.TypeInt64, Default: 0},
+		{Name: "reversed", Type: field.TypeInt64, Default: 0},
+		{Name: "rejected", Type: field.TypeInt64, Default: 0},
+		{Name: "spend", Type: field.TypeInt64, Default: 0},
+		{Name: "account_id", Type: field.TypeInt},
+	}
+	// StatsConversionRollupsTable holds the schema information for the "stats_conversion_rollups" table.
+	StatsConversionRollupsTable = &schema.Table{
+		Name:       "stats_conversion_rollups",
+		Columns:    StatsConversionRollupsColumns,
+		PrimaryKey: []*schema.Column{StatsConversionRollupsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "stats_conversion_rollups_accounts_account",
+				Columns:    []*schema.Column{StatsConversionRollupsColumns[10]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "statsconversionrollup_account_id_offer_id_bucket_offer_event_id",
+				Unique:  true,
+				Columns: []*schema.Column{StatsConversionRollupsColumns[10], StatsConversionRollupsColumns[1], StatsConversionRollupsColumns[3], StatsConversionRollupsColumns[2]},
+			},
+			{
+				Name:    "statsconversionrollup_account_id_bucket",
+				Unique:  false,
+				Columns: []*schema.Column{StatsConversionRollupsColumns[10], StatsConversionRollupsColumns[3]},
+			},
+		},
+	}
+	// StatsWatermarkColumns holds the columns for the "stats_watermark" table.
+	StatsWatermarkColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "rolled_up_to", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt64, Default: 0},
+	}
+	// StatsWatermarkTable holds the schema information for the "stats_watermark" table.
+	StatsWatermarkTable = &schema.Table{
+		Name:       "stats_watermark",
+		Columns:    StatsWatermarkColumns,
+		PrimaryKey: []*schema.Column{StatsWatermarkColumns[0]},
+	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		APIKeysTable,
@@ -542,6 +634,9 @@ var (
 		OfferCountersTable,
 		OfferEventsTable,
 		PostbackLogsTable,
+		StatsClickRollupsTable,
+		StatsConversionRollupsTable,
+		StatsWatermarkTable,
 	}
 )
 
@@ -602,5 +697,19 @@ func init() {
 	PostbackLogsTable.ForeignKeys[1].RefTable = AccountsTable
 	PostbackLogsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(34359738368),
+	}
+	StatsClickRollupsTable.ForeignKeys[0].RefTable = AccountsTable
+	StatsClickRollupsTable.Annotation = &entsql.Annotation{
+		Table:          "stats_click_rollups",
+		IncrementStart: func(i int) *int { return &i }(51539607552),
+	}
+	StatsConversionRollupsTable.ForeignKeys[0].RefTable = AccountsTable
+	StatsConversionRollupsTable.Annotation = &entsql.Annotation{
+		Table:          "stats_conversion_rollups",
+		IncrementStart: func(i int) *int { return &i }(55834574848),
+	}
+	StatsWatermarkTable.Annotation = &entsql.Annotation{
+		Table:          "stats_watermark",
+		IncrementStart: func(i int) *int { return &i }(60129542144),
 	}
 }

@@ -41,3 +41,12 @@ type OfferEvent func(*sql.Selector)
 
 // PostbackLog is the predicate function for postbacklog builders.
 type PostbackLog func(*sql.Selector)
+
+// StatsClickRollup is the predicate function for statsclickrollup builders.
+type StatsClickRollup func(*sql.Selector)
+
+// StatsConversionRollup is the predicate function for statsconversionrollup builders.
+type StatsConversionRollup func(*sql.Selector)
+
+// StatsWatermark is the predicate function for statswatermark builders.
+type StatsWatermark func(*sql.Selector)

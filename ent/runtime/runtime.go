@@ -18,6 +18,9 @@ import (
 	"github.com/gokart/gokart/ent/offerevent"
 	"github.com/gokart/gokart/ent/postbacklog"
 	"github.com/gokart/gokart/ent/schema"
+	"github.com/gokart/gokart/ent/statsclickrollup"
+	"github.com/gokart/gokart/ent/statsconversionrollup"
+	"github.com/gokart/gokart/ent/statswatermark"
 	"github.com/gokart/gokart/money"
 )
 
@@ -553,6 +556,54 @@ func init() {
 	postbacklogDescCreatedAt := postbacklogFields[7].Descriptor()
 	// postbacklog.DefaultCreatedAt holds the default value on creation for the created_at field.
 	postbacklog.DefaultCreatedAt = postbacklogDescCreatedAt.Default.(func() time.Time)
+	statsclickrollupMixin := schema.StatsClickRollup{}.Mixin()
+	statsclickrollupMixinHooks0 := statsclickrollupMixin[0].Hooks()
+	statsclickrollup.Hooks[0] = statsclickrollupMixinHooks0[0]
+	statsclickrollupMixinInters0 := statsclickrollupMixin[0].Interceptors()
+	statsclickrollup.Interceptors[0] = statsclickrollupMixinInters0[0]
+	statsclickrollupFields := schema.StatsClickRollup{}.Fields()
+	_ = statsclickrollupFields
+	// statsclickrollupDescClicks is the schema descriptor for clicks field.
+	statsclickrollupDescClicks := statsclickrollupFields[2].Descriptor()
+	// statsclickrollup.DefaultClicks holds the default value on creation for the clicks field.
+	statsclickrollup.DefaultClicks = statsclickrollupDescClicks.Default.(int64)
+	statsconversionrollupMixin := schema.StatsConversionRollup{}.Mixin()
+	statsconversionrollupMixinHooks0 := statsconversionrollupMixin[0].Hooks()
+	statsconversionrollup.Hooks[0] = statsconversionrollupMixinHooks0[0]
+	statsconversionrollupMixinInters0 := statsconversionrollupMixin[0].Interceptors()
+	statsconversionrollup.Interceptors[0] = statsconversionrollupMixinInters0[0]
+	statsconversionrollupFields := schema.StatsConversionRollup{}.Fields()
+	_ = statsconversionrollupFields
+	// statsconversionrollupDescConversions is the schema descriptor for conversions field.
+	statsconversionrollupDescConversions := statsconversionrollupFields[3].Descriptor()
+	// statsconversionrollup.DefaultConversions holds the default value on creation for the conversions field.
+	statsconversionrollup.DefaultConversions = statsconversionrollupDescConversions.Default.(int64)
+	// statsconversionrollupDescPending is the schema descriptor for pending field.
+	statsconversionrollupDescPending := statsconversionrollupFields[4].Descriptor()
+	// statsconversionrollup.DefaultPending holds the default value on creation for the pending field.
+	statsconversionrollup.DefaultPending = statsconversionrollupDescPending.Default.(int64)
+	// statsconversionrollupDescApproved is the schema descriptor for approved field.
+	statsconversionrollupDescApproved := statsconversionrollupFields[5].Descriptor()
+	// statsconversionrollup.DefaultApproved holds the default value on creation for the approved field.
+	statsconversionrollup.DefaultApproved = statsconversionrollupDescApproved.Default.(int64)
+	// statsconversionrollupDescReversed is the schema descriptor for reversed field.
+	statsconversionrollupDescReversed := statsconversionrollupFields[6].Descriptor()
+	// statsconversionrollup.DefaultReversed holds the default value on creation for the reversed field.
+	statsconversionrollup.DefaultReversed = statsconversionrollupDescReversed.Default.(int64)
+	// statsconversionrollupDescRejected is the schema descriptor for rejected field.
+	statsconversionrollupDescRejected := statsconversionrollupFields[7].Descriptor()
+	// statsconversionrollup.DefaultRejected holds the default value on creation for the rejected field.
+	statsconversionrollup.DefaultRejected = statsconversionrollupDescRejected.Default.(int64)
+	// statsconversionrollupDescSpend is the schema descriptor for spend field.
+	statsconversionrollupDescSpend := statsconversionrollupFields[8].Descriptor()
+	// statsconversionrollup.DefaultSpend holds the default value on creation for the spend field.
+	statsconversionrollup.DefaultSpend = statsconversionrollupDescSpend.Default.(int64)
+	statswatermarkFields := schema.StatsWatermark{}.Fields()
+	_ = statswatermarkFields
+	// statswatermarkDescVersion is the schema descriptor for version field.
+	statswatermarkDescVersion := statswatermarkFields[1].Descriptor()
+	// statswatermark.DefaultVersion holds the default value on creation for the version field.
+	statswatermark.DefaultVersion = statswatermarkDescVersion.Default.(int64)
 }
 
 const (

@@ -22,6 +22,7 @@ import (
 	"github.com/gokart/gokart/integration"
 	"github.com/gokart/gokart/lifecycle"
 	"github.com/gokart/gokart/money"
+	"github.com/gokart/gokart/stats"
 	"github.com/gokart/gokart/targeting"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -29,6 +30,7 @@ import (
 // region    ************************** generated!.gotpl **************************
 
 type AccountResolver interface {
+	Stats(ctx context.Context, obj *ent.Account, from time.Time, to time.Time, top int) (*stats.AccountStats, error)
 	PostbackURL(ctx context.Context, obj *ent.Account, system integration.Code) (string, error)
 }
 type OfferResolver interface {
@@ -37,10 +39,12 @@ type OfferResolver interface {
 	Events(ctx context.Context, obj *ent.Offer) ([]*ent.OfferEvent, error)
 
 	ClickURL(ctx context.Context, obj *ent.Offer) (string, error)
+	Stats(ctx context.Context, obj *ent.Offer, from time.Time, to time.Time, granularity stats.Granularity) (*stats.OfferStats, error)
 	PostbackURL(ctx context.Context, obj *ent.Offer) (*string, error)
 	MissingSteps(ctx context.Context, obj *ent.Offer) ([]string, error)
 }
 type OfferEventResolver interface {
+	Stats(ctx context.Context, obj *ent.OfferEvent, from time.Time, to time.Time, granularity stats.Granularity) (*stats.OfferStats, error)
 	PostbackURL(ctx context.Context, obj *ent.OfferEvent) (*string, error)
 }
 type QueryResolver interface {
@@ -71,6 +75,36 @@ func (ec *executionContext) field_Account_postbackURL_args(ctx context.Context, 
 		return nil, err
 	}
 	args["system"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Account_stats_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "top",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["top"] = arg2
 	return args, nil
 }
 
@@ -182,6 +216,36 @@ func (ec *executionContext) field_OfferEvent_conversions_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_OfferEvent_stats_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "granularity",
+		func(ctx context.Context, v any) (stats.Granularity, error) {
+			return ec.unmarshalNStatsGranularity2githubᚗcomᚋgokartᚋgokartᚋstatsᚐGranularity(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["granularity"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Offer_clicks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -287,6 +351,36 @@ func (ec *executionContext) field_Offer_conversions_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Offer_stats_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "granularity",
+		func(ctx context.Context, v any) (stats.Granularity, error) {
+			return ec.unmarshalNStatsGranularity2githubᚗcomᚋgokartᚋgokartᚋstatsᚐGranularity(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["granularity"] = arg2
 	return args, nil
 }
 
@@ -796,6 +890,50 @@ func (ec *executionContext) _Account_postbackAllowlist(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_Account_postbackAllowlist(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Account", field, false, false, "String")
+}
+
+func (ec *executionContext) _Account_stats(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_stats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Account().Stats(ctx, obj, fc.Args["from"].(time.Time), fc.Args["to"].(time.Time), fc.Args["top"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *stats.AccountStats) graphql.Marshaler {
+			return ec.marshalNAccountStats2ᚖgithubᚗcomᚋgokartᚋgokartᚋstatsᚐAccountStats(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_stats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Account",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountStats(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Account_stats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Account_postbackURL(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
@@ -3367,6 +3505,50 @@ func (ec *executionContext) fieldContext_Offer_clickURL(_ context.Context, field
 	return graphql.NewScalarFieldContext("Offer", field, true, true, "String")
 }
 
+func (ec *executionContext) _Offer_stats(ctx context.Context, field graphql.CollectedField, obj *ent.Offer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Offer_stats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Offer().Stats(ctx, obj, fc.Args["from"].(time.Time), fc.Args["to"].(time.Time), fc.Args["granularity"].(stats.Granularity))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *stats.OfferStats) graphql.Marshaler {
+			return ec.marshalNOfferStats2ᚖgithubᚗcomᚋgokartᚋgokartᚋstatsᚐOfferStats(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Offer_stats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Offer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OfferStats(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Offer_stats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Offer_postbackURL(ctx context.Context, field graphql.CollectedField, obj *ent.Offer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3901,6 +4083,50 @@ func (ec *executionContext) fieldContext_OfferEvent_conversions(ctx context.Cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_OfferEvent_conversions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OfferEvent_stats(ctx context.Context, field graphql.CollectedField, obj *ent.OfferEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OfferEvent_stats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.OfferEvent().Stats(ctx, obj, fc.Args["from"].(time.Time), fc.Args["to"].(time.Time), fc.Args["granularity"].(stats.Granularity))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *stats.OfferStats) graphql.Marshaler {
+			return ec.marshalNOfferStats2ᚖgithubᚗcomᚋgokartᚋgokartᚋstatsᚐOfferStats(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OfferEvent_stats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OfferEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OfferStats(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_OfferEvent_stats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12486,6 +12712,12 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "stats":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_stats(ctx, field, obj)
+				})
 		case "postbackURL":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -13314,6 +13546,12 @@ func (ec *executionContext) _Offer(ctx context.Context, sel ast.SelectionSet, ob
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Offer_clickURL(ctx, field, obj)
 				})
+		case "stats":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Offer_stats(ctx, field, obj)
+				})
 		case "postbackURL":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -13506,6 +13744,12 @@ func (ec *executionContext) _OfferEvent(ctx context.Context, sel ast.SelectionSe
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._OfferEvent_conversions(ctx, field, obj)
+				})
+		case "stats":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._OfferEvent_stats(ctx, field, obj)
 				})
 		case "postbackURL":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,

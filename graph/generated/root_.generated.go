@@ -7,12 +7,14 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/integration"
 	"github.com/gokart/gokart/lifecycle"
+	"github.com/gokart/gokart/stats"
 	"github.com/gokart/gokart/wizard"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -43,8 +45,21 @@ type ComplexityRoot struct {
 		Name              func(childComplexity int) int
 		PostbackAllowlist func(childComplexity int) int
 		PostbackURL       func(childComplexity int, system integration.Code) int
+		Stats             func(childComplexity int, from time.Time, to time.Time, top int) int
 		TimeZone          func(childComplexity int) int
 		UpdatedAt         func(childComplexity int) int
+	}
+
+	AccountStats struct {
+		Clicks                 func(childComplexity int) int
+		ConversionRate         func(childComplexity int) int
+		Conversions            func(childComplexity int) int
+		From                   func(childComplexity int) int
+		Spend                  func(childComplexity int) int
+		TimeZone               func(childComplexity int) int
+		To                     func(childComplexity int) int
+		TopOffersByConversions func(childComplexity int) int
+		TopOffersBySpend       func(childComplexity int) int
 	}
 
 	Advertiser struct {
@@ -125,6 +140,15 @@ type ComplexityRoot struct {
 		TotalCount func(childComplexity int) int
 	}
 
+	ConversionCounts struct {
+		Approved func(childComplexity int) int
+		Pending  func(childComplexity int) int
+		Rejected func(childComplexity int) int
+		Reversed func(childComplexity int) int
+		Total    func(childComplexity int) int
+		Valid    func(childComplexity int) int
+	}
+
 	ConversionEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
@@ -139,6 +163,11 @@ type ComplexityRoot struct {
 		Reason       func(childComplexity int) int
 		Source       func(childComplexity int) int
 		ToStatus     func(childComplexity int) int
+	}
+
+	CurrencyAmount struct {
+		Amount   func(childComplexity int) int
+		Currency func(childComplexity int) int
 	}
 
 	IntegrationSystemInfo struct {
@@ -203,6 +232,7 @@ type ComplexityRoot struct {
 		PostbackURL            func(childComplexity int) int
 		PublishedAt            func(childComplexity int) int
 		StartsAt               func(childComplexity int) int
+		Stats                  func(childComplexity int, from time.Time, to time.Time, granularity stats.Granularity) int
 		Status                 func(childComplexity int) int
 		Terms                  func(childComplexity int) int
 		TimeZone               func(childComplexity int) int
@@ -237,6 +267,7 @@ type ComplexityRoot struct {
 		Payout      func(childComplexity int) int
 		Position    func(childComplexity int) int
 		PostbackURL func(childComplexity int) int
+		Stats       func(childComplexity int, from time.Time, to time.Time, granularity stats.Granularity) int
 		UpdatedAt   func(childComplexity int) int
 	}
 
@@ -249,6 +280,32 @@ type ComplexityRoot struct {
 	OfferEventEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	OfferRanking struct {
+		Clicks      func(childComplexity int) int
+		Conversions func(childComplexity int) int
+		Currency    func(childComplexity int) int
+		Offer       func(childComplexity int) int
+		Spend       func(childComplexity int) int
+	}
+
+	OfferStats struct {
+		Clicks                     func(childComplexity int) int
+		ConversionRate             func(childComplexity int) int
+		Conversions                func(childComplexity int) int
+		Currency                   func(childComplexity int) int
+		EarningsPerClick           func(childComplexity int) int
+		From                       func(childComplexity int) int
+		Granularity                func(childComplexity int) int
+		RemainingBudgetDaily       func(childComplexity int) int
+		RemainingBudgetTotal       func(childComplexity int) int
+		Series                     func(childComplexity int) int
+		Spend                      func(childComplexity int) int
+		TimeZone                   func(childComplexity int) int
+		To                         func(childComplexity int) int
+		UniqueMembers              func(childComplexity int) int
+		UniqueMembersStandardError func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -298,6 +355,17 @@ type ComplexityRoot struct {
 		Offers             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.OfferOrder, where *ent.OfferWhereInput) int
 		PostbackLogs       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PostbackLogOrder, where *ent.PostbackLogWhereInput) int
 		Viewer             func(childComplexity int) int
+	}
+
+	StatsPoint struct {
+		Clicks           func(childComplexity int) int
+		ConversionRate   func(childComplexity int) int
+		Conversions      func(childComplexity int) int
+		EarningsPerClick func(childComplexity int) int
+		End              func(childComplexity int) int
+		Spend            func(childComplexity int) int
+		Start            func(childComplexity int) int
+		UniqueMembers    func(childComplexity int) int
 	}
 
 	StatusWord struct {
@@ -355,6 +423,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Account.PostbackURL(childComplexity, args["system"].(integration.Code)), true
+	case "Account.stats":
+		if e.ComplexityRoot.Account.Stats == nil {
+			break
+		}
+
+		args, err := ec.field_Account_stats_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Account.Stats(childComplexity, args["from"].(time.Time), args["to"].(time.Time), args["top"].(int)), true
 	case "Account.timeZone":
 		if e.ComplexityRoot.Account.TimeZone == nil {
 			break
@@ -367,6 +446,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Account.UpdatedAt(childComplexity), true
+
+	case "AccountStats.clicks":
+		if e.ComplexityRoot.AccountStats.Clicks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountStats.Clicks(childComplexity), true
+	case "AccountStats.conversionRate":
+		if e.ComplexityRoot.AccountStats.ConversionRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountStats.ConversionRate(childComplexity), true
+	case "AccountStats.conversions":
+		if e.ComplexityRoot.AccountStats.Conversions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountStats.Conversions(childComplexity), true
+	case "AccountStats.from":
+		if e.ComplexityRoot.AccountStats.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountStats.From(childComplexity), true
+	case "AccountStats.spend":
+		if e.ComplexityRoot.AccountStats.Spend == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountStats.Spend(childComplexity), true
+	case "AccountStats.timeZone":
+		if e.ComplexityRoot.AccountStats.TimeZone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountStats.TimeZone(childComplexity), true
+	case "AccountStats.to":
+		if e.ComplexityRoot.AccountStats.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountStats.To(childComplexity), true
+	case "AccountStats.topOffersByConversions":
+		if e.ComplexityRoot.AccountStats.TopOffersByConversions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountStats.TopOffersByConversions(childComplexity), true
+	case "AccountStats.topOffersBySpend":
+		if e.ComplexityRoot.AccountStats.TopOffersBySpend == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountStats.TopOffersBySpend(childComplexity), true
 
 	case "Advertiser.contactEmail":
 		if e.ComplexityRoot.Advertiser.ContactEmail == nil {
@@ -705,6 +839,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ConversionConnection.TotalCount(childComplexity), true
 
+	case "ConversionCounts.approved":
+		if e.ComplexityRoot.ConversionCounts.Approved == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionCounts.Approved(childComplexity), true
+	case "ConversionCounts.pending":
+		if e.ComplexityRoot.ConversionCounts.Pending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionCounts.Pending(childComplexity), true
+	case "ConversionCounts.rejected":
+		if e.ComplexityRoot.ConversionCounts.Rejected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionCounts.Rejected(childComplexity), true
+	case "ConversionCounts.reversed":
+		if e.ComplexityRoot.ConversionCounts.Reversed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionCounts.Reversed(childComplexity), true
+	case "ConversionCounts.total":
+		if e.ComplexityRoot.ConversionCounts.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionCounts.Total(childComplexity), true
+	case "ConversionCounts.valid":
+		if e.ComplexityRoot.ConversionCounts.Valid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionCounts.Valid(childComplexity), true
+
 	case "ConversionEdge.cursor":
 		if e.ComplexityRoot.ConversionEdge.Cursor == nil {
 			break
@@ -766,6 +937,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ConversionStatusChange.ToStatus(childComplexity), true
+
+	case "CurrencyAmount.amount":
+		if e.ComplexityRoot.CurrencyAmount.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CurrencyAmount.Amount(childComplexity), true
+	case "CurrencyAmount.currency":
+		if e.ComplexityRoot.CurrencyAmount.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CurrencyAmount.Currency(childComplexity), true
 
 	case "IntegrationSystemInfo.clickIDParameter":
 		if e.ComplexityRoot.IntegrationSystemInfo.ClickIDParameter == nil {
@@ -1174,6 +1358,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Offer.StartsAt(childComplexity), true
+	case "Offer.stats":
+		if e.ComplexityRoot.Offer.Stats == nil {
+			break
+		}
+
+		args, err := ec.field_Offer_stats_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Offer.Stats(childComplexity, args["from"].(time.Time), args["to"].(time.Time), args["granularity"].(stats.Granularity)), true
 	case "Offer.status":
 		if e.ComplexityRoot.Offer.Status == nil {
 			break
@@ -1332,6 +1527,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OfferEvent.PostbackURL(childComplexity), true
+	case "OfferEvent.stats":
+		if e.ComplexityRoot.OfferEvent.Stats == nil {
+			break
+		}
+
+		args, err := ec.field_OfferEvent_stats_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.OfferEvent.Stats(childComplexity, args["from"].(time.Time), args["to"].(time.Time), args["granularity"].(stats.Granularity)), true
 	case "OfferEvent.updatedAt":
 		if e.ComplexityRoot.OfferEvent.UpdatedAt == nil {
 			break
@@ -1370,6 +1576,128 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OfferEventEdge.Node(childComplexity), true
+
+	case "OfferRanking.clicks":
+		if e.ComplexityRoot.OfferRanking.Clicks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferRanking.Clicks(childComplexity), true
+	case "OfferRanking.conversions":
+		if e.ComplexityRoot.OfferRanking.Conversions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferRanking.Conversions(childComplexity), true
+	case "OfferRanking.currency":
+		if e.ComplexityRoot.OfferRanking.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferRanking.Currency(childComplexity), true
+	case "OfferRanking.offer":
+		if e.ComplexityRoot.OfferRanking.Offer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferRanking.Offer(childComplexity), true
+	case "OfferRanking.spend":
+		if e.ComplexityRoot.OfferRanking.Spend == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferRanking.Spend(childComplexity), true
+
+	case "OfferStats.clicks":
+		if e.ComplexityRoot.OfferStats.Clicks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferStats.Clicks(childComplexity), true
+	case "OfferStats.conversionRate":
+		if e.ComplexityRoot.OfferStats.ConversionRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferStats.ConversionRate(childComplexity), true
+	case "OfferStats.conversions":
+		if e.ComplexityRoot.OfferStats.Conversions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferStats.Conversions(childComplexity), true
+	case "OfferStats.currency":
+		if e.ComplexityRoot.OfferStats.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferStats.Currency(childComplexity), true
+	case "OfferStats.earningsPerClick":
+		if e.ComplexityRoot.OfferStats.EarningsPerClick == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferStats.EarningsPerClick(childComplexity), true
+	case "OfferStats.from":
+		if e.ComplexityRoot.OfferStats.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferStats.From(childComplexity), true
+	case "OfferStats.granularity":
+		if e.ComplexityRoot.OfferStats.Granularity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferStats.Granularity(childComplexity), true
+	case "OfferStats.remainingBudgetDaily":
+		if e.ComplexityRoot.OfferStats.RemainingBudgetDaily == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferStats.RemainingBudgetDaily(childComplexity), true
+	case "OfferStats.remainingBudgetTotal":
+		if e.ComplexityRoot.OfferStats.RemainingBudgetTotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferStats.RemainingBudgetTotal(childComplexity), true
+	case "OfferStats.series":
+		if e.ComplexityRoot.OfferStats.Series == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferStats.Series(childComplexity), true
+	case "OfferStats.spend":
+		if e.ComplexityRoot.OfferStats.Spend == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferStats.Spend(childComplexity), true
+	case "OfferStats.timeZone":
+		if e.ComplexityRoot.OfferStats.TimeZone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferStats.TimeZone(childComplexity), true
+	case "OfferStats.to":
+		if e.ComplexityRoot.OfferStats.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferStats.To(childComplexity), true
+	case "OfferStats.uniqueMembers":
+		if e.ComplexityRoot.OfferStats.UniqueMembers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferStats.UniqueMembers(childComplexity), true
+	case "OfferStats.uniqueMembersStandardError":
+		if e.ComplexityRoot.OfferStats.UniqueMembersStandardError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferStats.UniqueMembersStandardError(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1603,6 +1931,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+
+	case "StatsPoint.clicks":
+		if e.ComplexityRoot.StatsPoint.Clicks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatsPoint.Clicks(childComplexity), true
+	case "StatsPoint.conversionRate":
+		if e.ComplexityRoot.StatsPoint.ConversionRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatsPoint.ConversionRate(childComplexity), true
+	case "StatsPoint.conversions":
+		if e.ComplexityRoot.StatsPoint.Conversions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatsPoint.Conversions(childComplexity), true
+	case "StatsPoint.earningsPerClick":
+		if e.ComplexityRoot.StatsPoint.EarningsPerClick == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatsPoint.EarningsPerClick(childComplexity), true
+	case "StatsPoint.end":
+		if e.ComplexityRoot.StatsPoint.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatsPoint.End(childComplexity), true
+	case "StatsPoint.spend":
+		if e.ComplexityRoot.StatsPoint.Spend == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatsPoint.Spend(childComplexity), true
+	case "StatsPoint.start":
+		if e.ComplexityRoot.StatsPoint.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatsPoint.Start(childComplexity), true
+	case "StatsPoint.uniqueMembers":
+		if e.ComplexityRoot.StatsPoint.UniqueMembers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatsPoint.UniqueMembers(childComplexity), true
 
 	case "StatusWord.status":
 		if e.ComplexityRoot.StatusWord.Status == nil {
@@ -7095,6 +7472,178 @@ extend type Offer {
   clickURL: String!
 }
 `, BuiltIn: false},
+	{Name: "../../schema/stats.graphql", Input: `# Reports: offer, event and account stats for dashboards (package stats).
+
+"""How finely a stats series is cut, in the account's time zone."""
+enum StatsGranularity {
+  """One point per hour of the account's clock; an hour the clock repeats at a DST change is two points."""
+  HOUR
+  """One point per calendar day of the account's time zone: 23 or 25 hours across a DST change."""
+  DAY
+}
+
+"""Conversions created in a period, counted by their current status: a conversion reported in the period and reversed later counts as reversed."""
+type ConversionCounts {
+  """Every conversion created in the period, whatever its status."""
+  total: Int!
+  """Now PENDING."""
+  pending: Int!
+  """Now APPROVED."""
+  approved: Int!
+  """Now REVERSED."""
+  reversed: Int!
+  """Now REJECTED by one of our rules."""
+  rejected: Int!
+  """PENDING plus APPROVED: the conversions that count and spend."""
+  valid: Int!
+}
+
+"""
+The report of an offer, or of one of its events, over ` + "`" + `[from, to)` + "`" + `. Exact: every committed click
+and status change counts, reversals included. For an event, ` + "`" + `conversions` + "`" + `, ` + "`" + `spend` + "`" + ` and the rates
+are the event's; ` + "`" + `clicks` + "`" + `, ` + "`" + `uniqueMembers` + "`" + ` and the budgets are the offer's, since a click is on
+the offer, not on an event.
+"""
+type OfferStats {
+  """Start of the range, rounded down to a quarter hour, in the account's time zone."""
+  from: Time!
+  """End of the range (exclusive), rounded down to a quarter hour, in the account's time zone."""
+  to: Time!
+  """The IANA time zone of the series: the account's ` + "`" + `timeZone` + "`" + `."""
+  timeZone: String!
+  """How the series is cut."""
+  granularity: StatsGranularity!
+  """ISO 4217 currency of the amounts: the offer's."""
+  currency: String!
+  """Clicks on the offer in the range."""
+  clicks: Int!
+  """
+  Distinct ` + "`" + `pub_member_id` + "`" + `s that clicked in the range: a HyperLogLog estimate (precision 14) with a
+  relative standard error of 0.81 % (` + "`" + `uniqueMembersStandardError` + "`" + `), near exact for small counts.
+  Clicks without a member id are not counted.
+  """
+  uniqueMembers: Int!
+  """The relative standard error of ` + "`" + `uniqueMembers` + "`" + ` as a decimal, e.g. ` + "`" + `"0.0081"` + "`" + `."""
+  uniqueMembersStandardError: String!
+  """Conversions created in the range, by current status."""
+  conversions: ConversionCounts!
+  """Valid conversions (pending and approved) per click, as a decimal with four places, e.g. ` + "`" + `"0.1250"` + "`" + `; ` + "`" + `"0.0000"` + "`" + ` without clicks."""
+  conversionRate: String!
+  """Payouts of the range's conversions that now spend (pending and approved), in ` + "`" + `currency` + "`" + `."""
+  spend: Decimal!
+  """Earnings per click: ` + "`" + `spend` + "`" + ` divided by ` + "`" + `clicks` + "`" + `, rounded half up to the micro-unit; ` + "`" + `"0.00"` + "`" + ` without clicks."""
+  earningsPerClick: Decimal!
+  """What is left of the offer's total budget now; null when the budget is unlimited."""
+  remainingBudgetTotal: Decimal
+  """What is left of the offer's daily budget today (in the offer's time zone); null when there is no daily budget."""
+  remainingBudgetDaily: Decimal
+  """One point per hour or day of ` + "`" + `[from, to)` + "`" + `, empty ones included as zeros; the first and last may be partial."""
+  series: [StatsPoint!]!
+}
+
+"""One hour or day of a stats series."""
+type StatsPoint {
+  """Start of the point, in the account's time zone."""
+  start: Time!
+  """End of the point (exclusive), in the account's time zone."""
+  end: Time!
+  """Clicks in the point."""
+  clicks: Int!
+  """Distinct members that clicked in the point (HyperLogLog estimate, see ` + "`" + `OfferStats.uniqueMembers` + "`" + `)."""
+  uniqueMembers: Int!
+  """Conversions created in the point, by current status."""
+  conversions: ConversionCounts!
+  """Valid conversions per click, four decimal places."""
+  conversionRate: String!
+  """Payouts of the point's conversions that now spend."""
+  spend: Decimal!
+  """` + "`" + `spend` + "`" + ` divided by ` + "`" + `clicks` + "`" + `."""
+  earningsPerClick: Decimal!
+}
+
+"""An amount of money with its currency."""
+type CurrencyAmount {
+  """The amount."""
+  amount: Decimal!
+  """ISO 4217 currency."""
+  currency: String!
+}
+
+"""An offer's figures in a top list of the account's report."""
+type OfferRanking {
+  """The offer."""
+  offer: Offer!
+  """Clicks on the offer in the range."""
+  clicks: Int!
+  """Conversions created in the range, by current status."""
+  conversions: ConversionCounts!
+  """Payouts that now spend, in ` + "`" + `currency` + "`" + `."""
+  spend: Decimal!
+  """ISO 4217 currency of ` + "`" + `spend` + "`" + `: the offer's."""
+  currency: String!
+}
+
+"""The report of the whole account over ` + "`" + `[from, to)` + "`" + `; exact, like ` + "`" + `OfferStats` + "`" + `."""
+type AccountStats {
+  """Start of the range, rounded down to a quarter hour, in the account's time zone."""
+  from: Time!
+  """End of the range (exclusive), rounded down to a quarter hour, in the account's time zone."""
+  to: Time!
+  """The account's IANA time zone."""
+  timeZone: String!
+  """Clicks on all offers."""
+  clicks: Int!
+  """Conversions created in the range, by current status."""
+  conversions: ConversionCounts!
+  """Valid conversions per click, four decimal places."""
+  conversionRate: String!
+  """Spend per currency (offers may use different currencies), sorted by currency; empty when nothing spends."""
+  spend: [CurrencyAmount!]!
+  """The offers with the most valid conversions (pending and approved), most first, ties by offer id; offers without any are left out."""
+  topOffersByConversions: [OfferRanking!]!
+  """The offers with the most spend, most first, ties by offer id; amounts are compared as numbers, whatever their currency."""
+  topOffersBySpend: [OfferRanking!]!
+}
+
+extend type Offer {
+  """
+  The offer's report over ` + "`" + `[from, to)` + "`" + ` (at most 33 days for HOUR, 400 days for DAY), with a series in
+  the account's time zone. A page of offers with their stats costs a constant number of queries.
+  """
+  stats(
+    """Start of the range (inclusive)."""
+    from: Time!
+    """End of the range (exclusive)."""
+    to: Time!
+    """How finely the series is cut."""
+    granularity: StatsGranularity! = DAY
+  ): OfferStats!
+}
+
+extend type OfferEvent {
+  """The event's report over ` + "`" + `[from, to)` + "`" + `: its conversions and spend, with the offer's clicks and budgets."""
+  stats(
+    """Start of the range (inclusive)."""
+    from: Time!
+    """End of the range (exclusive)."""
+    to: Time!
+    """How finely the series is cut."""
+    granularity: StatsGranularity! = DAY
+  ): OfferStats!
+}
+
+extend type Account {
+  """The account's report over ` + "`" + `[from, to)` + "`" + ` (at most 400 days): totals and top offers."""
+  stats(
+    """Start of the range (inclusive)."""
+    from: Time!
+    """End of the range (exclusive)."""
+    to: Time!
+    """How many offers each top list holds, at most 50."""
+    top: Int! = 5
+  ): AccountStats!
+}
+`, BuiltIn: false},
 	{Name: "../../schema/wizard.graphql", Input: `# The offer wizard: one mutation per step of the seed's "Building Campaign in GoKart", the
 # status changes, and the URLs a brand manager copies into the network.
 
@@ -7406,10 +7955,36 @@ func (ec *executionContext) childFields_Account(ctx context.Context, field graph
 		return ec.fieldContext_Account_timeZone(ctx, field)
 	case "postbackAllowlist":
 		return ec.fieldContext_Account_postbackAllowlist(ctx, field)
+	case "stats":
+		return ec.fieldContext_Account_stats(ctx, field)
 	case "postbackURL":
 		return ec.fieldContext_Account_postbackURL(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Account", field.Name)
+}
+
+func (ec *executionContext) childFields_AccountStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_AccountStats_from(ctx, field)
+	case "to":
+		return ec.fieldContext_AccountStats_to(ctx, field)
+	case "timeZone":
+		return ec.fieldContext_AccountStats_timeZone(ctx, field)
+	case "clicks":
+		return ec.fieldContext_AccountStats_clicks(ctx, field)
+	case "conversions":
+		return ec.fieldContext_AccountStats_conversions(ctx, field)
+	case "conversionRate":
+		return ec.fieldContext_AccountStats_conversionRate(ctx, field)
+	case "spend":
+		return ec.fieldContext_AccountStats_spend(ctx, field)
+	case "topOffersByConversions":
+		return ec.fieldContext_AccountStats_topOffersByConversions(ctx, field)
+	case "topOffersBySpend":
+		return ec.fieldContext_AccountStats_topOffersBySpend(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccountStats", field.Name)
 }
 
 func (ec *executionContext) childFields_Advertiser(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7568,6 +8143,24 @@ func (ec *executionContext) childFields_ConversionConnection(ctx context.Context
 	return nil, fmt.Errorf("no field named %q was found under type ConversionConnection", field.Name)
 }
 
+func (ec *executionContext) childFields_ConversionCounts(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "total":
+		return ec.fieldContext_ConversionCounts_total(ctx, field)
+	case "pending":
+		return ec.fieldContext_ConversionCounts_pending(ctx, field)
+	case "approved":
+		return ec.fieldContext_ConversionCounts_approved(ctx, field)
+	case "reversed":
+		return ec.fieldContext_ConversionCounts_reversed(ctx, field)
+	case "rejected":
+		return ec.fieldContext_ConversionCounts_rejected(ctx, field)
+	case "valid":
+		return ec.fieldContext_ConversionCounts_valid(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConversionCounts", field.Name)
+}
+
 func (ec *executionContext) childFields_ConversionEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "node":
@@ -7598,6 +8191,16 @@ func (ec *executionContext) childFields_ConversionStatusChange(ctx context.Conte
 		return ec.fieldContext_ConversionStatusChange_conversion(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ConversionStatusChange", field.Name)
+}
+
+func (ec *executionContext) childFields_CurrencyAmount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "amount":
+		return ec.fieldContext_CurrencyAmount_amount(ctx, field)
+	case "currency":
+		return ec.fieldContext_CurrencyAmount_currency(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CurrencyAmount", field.Name)
 }
 
 func (ec *executionContext) childFields_IntegrationSystemInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7698,6 +8301,8 @@ func (ec *executionContext) childFields_Offer(ctx context.Context, field graphql
 		return ec.fieldContext_Offer_conversions(ctx, field)
 	case "clickURL":
 		return ec.fieldContext_Offer_clickURL(ctx, field)
+	case "stats":
+		return ec.fieldContext_Offer_stats(ctx, field)
 	case "postbackURL":
 		return ec.fieldContext_Offer_postbackURL(ctx, field)
 	case "missingSteps":
@@ -7758,6 +8363,8 @@ func (ec *executionContext) childFields_OfferEvent(ctx context.Context, field gr
 		return ec.fieldContext_OfferEvent_offer(ctx, field)
 	case "conversions":
 		return ec.fieldContext_OfferEvent_conversions(ctx, field)
+	case "stats":
+		return ec.fieldContext_OfferEvent_stats(ctx, field)
 	case "postbackURL":
 		return ec.fieldContext_OfferEvent_postbackURL(ctx, field)
 	}
@@ -7784,6 +8391,58 @@ func (ec *executionContext) childFields_OfferEventEdge(ctx context.Context, fiel
 		return ec.fieldContext_OfferEventEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OfferEventEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_OfferRanking(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "offer":
+		return ec.fieldContext_OfferRanking_offer(ctx, field)
+	case "clicks":
+		return ec.fieldContext_OfferRanking_clicks(ctx, field)
+	case "conversions":
+		return ec.fieldContext_OfferRanking_conversions(ctx, field)
+	case "spend":
+		return ec.fieldContext_OfferRanking_spend(ctx, field)
+	case "currency":
+		return ec.fieldContext_OfferRanking_currency(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OfferRanking", field.Name)
+}
+
+func (ec *executionContext) childFields_OfferStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_OfferStats_from(ctx, field)
+	case "to":
+		return ec.fieldContext_OfferStats_to(ctx, field)
+	case "timeZone":
+		return ec.fieldContext_OfferStats_timeZone(ctx, field)
+	case "granularity":
+		return ec.fieldContext_OfferStats_granularity(ctx, field)
+	case "currency":
+		return ec.fieldContext_OfferStats_currency(ctx, field)
+	case "clicks":
+		return ec.fieldContext_OfferStats_clicks(ctx, field)
+	case "uniqueMembers":
+		return ec.fieldContext_OfferStats_uniqueMembers(ctx, field)
+	case "uniqueMembersStandardError":
+		return ec.fieldContext_OfferStats_uniqueMembersStandardError(ctx, field)
+	case "conversions":
+		return ec.fieldContext_OfferStats_conversions(ctx, field)
+	case "conversionRate":
+		return ec.fieldContext_OfferStats_conversionRate(ctx, field)
+	case "spend":
+		return ec.fieldContext_OfferStats_spend(ctx, field)
+	case "earningsPerClick":
+		return ec.fieldContext_OfferStats_earningsPerClick(ctx, field)
+	case "remainingBudgetTotal":
+		return ec.fieldContext_OfferStats_remainingBudgetTotal(ctx, field)
+	case "remainingBudgetDaily":
+		return ec.fieldContext_OfferStats_remainingBudgetDaily(ctx, field)
+	case "series":
+		return ec.fieldContext_OfferStats_series(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OfferStats", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7856,6 +8515,28 @@ func (ec *executionContext) childFields_PostbackMacro(ctx context.Context, field
 		return ec.fieldContext_PostbackMacro_macro(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PostbackMacro", field.Name)
+}
+
+func (ec *executionContext) childFields_StatsPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_StatsPoint_start(ctx, field)
+	case "end":
+		return ec.fieldContext_StatsPoint_end(ctx, field)
+	case "clicks":
+		return ec.fieldContext_StatsPoint_clicks(ctx, field)
+	case "uniqueMembers":
+		return ec.fieldContext_StatsPoint_uniqueMembers(ctx, field)
+	case "conversions":
+		return ec.fieldContext_StatsPoint_conversions(ctx, field)
+	case "conversionRate":
+		return ec.fieldContext_StatsPoint_conversionRate(ctx, field)
+	case "spend":
+		return ec.fieldContext_StatsPoint_spend(ctx, field)
+	case "earningsPerClick":
+		return ec.fieldContext_StatsPoint_earningsPerClick(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StatsPoint", field.Name)
 }
 
 func (ec *executionContext) childFields_StatusWord(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

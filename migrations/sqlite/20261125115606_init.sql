@@ -54,6 +54,8 @@ CREATE TABLE `conversion_status_changes` (`id` integer NOT NULL PRIMARY KEY AUTO
 INSERT INTO sqlite_sequence (name, seq) VALUES ("conversion_status_changes", 21474836480);
 -- Create index "conversionstatuschange_conversion_id_created_at" to table: "conversion_status_changes"
 CREATE INDEX `conversionstatuschange_conversion_id_created_at` ON `conversion_status_changes` (`conversion_id`, `created_at`);
+-- Create index "conversionstatuschange_account_id_created_at" to table: "conversion_status_changes"
+CREATE INDEX `conversionstatuschange_account_id_created_at` ON `conversion_status_changes` (`account_id`, `created_at`);
 -- Create "member_completions" table
 CREATE TABLE `member_completions` (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `offer_event_id` integer NOT NULL, `pub_member_id` text NOT NULL, `conversion_id` integer NOT NULL, `account_id` integer NOT NULL, CONSTRAINT `member_completions_accounts_account` FOREIGN KEY (`account_id`) REFERENCES `accounts` (`id`) ON DELETE NO ACTION);
 -- Set sequence for "member_completions" table
@@ -96,3 +98,23 @@ CREATE INDEX `postbacklog_account_id_created_at` ON `postback_logs` (`account_id
 CREATE INDEX `postbacklog_account_id_outcome_created_at` ON `postback_logs` (`account_id`, `outcome`, `created_at`);
 -- Create index "postbacklog_conversion_id" to table: "postback_logs"
 CREATE INDEX `postbacklog_conversion_id` ON `postback_logs` (`conversion_id`);
+-- Create "stats_click_rollups" table
+CREATE TABLE `stats_click_rollups` (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `offer_id` integer NOT NULL, `bucket` datetime NOT NULL, `clicks` integer NOT NULL DEFAULT (0), `members` blob NULL, `account_id` integer NOT NULL, CONSTRAINT `stats_click_rollups_accounts_account` FOREIGN KEY (`account_id`) REFERENCES `accounts` (`id`) ON DELETE NO ACTION);
+-- Set sequence for "stats_click_rollups" table
+INSERT INTO sqlite_sequence (name, seq) VALUES ("stats_click_rollups", 51539607552);
+-- Create index "statsclickrollup_account_id_offer_id_bucket" to table: "stats_click_rollups"
+CREATE UNIQUE INDEX `statsclickrollup_account_id_offer_id_bucket` ON `stats_click_rollups` (`account_id`, `offer_id`, `bucket`);
+-- Create index "statsclickrollup_account_id_bucket" to table: "stats_click_rollups"
+CREATE INDEX `statsclickrollup_account_id_bucket` ON `stats_click_rollups` (`account_id`, `bucket`);
+-- Create "stats_conversion_rollups" table
+CREATE TABLE `stats_conversion_rollups` (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `offer_id` integer NOT NULL, `offer_event_id` integer NOT NULL, `bucket` datetime NOT NULL, `conversions` integer NOT NULL DEFAULT (0), `pending` integer NOT NULL DEFAULT (0), `approved` integer NOT NULL DEFAULT (0), `reversed` integer NOT NULL DEFAULT (0), `rejected` integer NOT NULL DEFAULT (0), `spend` integer NOT NULL DEFAULT (0), `account_id` integer NOT NULL, CONSTRAINT `stats_conversion_rollups_accounts_account` FOREIGN KEY (`account_id`) REFERENCES `accounts` (`id`) ON DELETE NO ACTION);
+-- Set sequence for "stats_conversion_rollups" table
+INSERT INTO sqlite_sequence (name, seq) VALUES ("stats_conversion_rollups", 55834574848);
+-- Create index "statsconversionrollup_account_id_offer_id_bucket_offer_event_id" to table: "stats_conversion_rollups"
+CREATE UNIQUE INDEX `statsconversionrollup_account_id_offer_id_bucket_offer_event_id` ON `stats_conversion_rollups` (`account_id`, `offer_id`, `bucket`, `offer_event_id`);
+-- Create index "statsconversionrollup_account_id_bucket" to table: "stats_conversion_rollups"
+CREATE INDEX `statsconversionrollup_account_id_bucket` ON `stats_conversion_rollups` (`account_id`, `bucket`);
+-- Create "stats_watermark" table
+CREATE TABLE `stats_watermark` (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `rolled_up_to` datetime NOT NULL, `version` integer NOT NULL DEFAULT (0));
+-- Set sequence for "stats_watermark" table
+INSERT INTO sqlite_sequence (name, seq) VALUES ("stats_watermark", 60129542144);
