@@ -121,7 +121,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	if n, err := db.Client.Account.Query().Count(viewer.AsSystem(ctx)); err == nil && n == 0 {
 		log.Info("no accounts yet: run `go run . demo --json` (or `gokart account create --name NAME --json`) for an API key, then open the playground with header Authorization: Bearer <apiKey>")
 	}
-	go stats.Aggregate(ctx, db, log) // report rollups; see package stats
+	go stats.Aggregate(ctx, db, log, cfg.StatsInterval, cfg.StatsLag) // report rollups; see package stats
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err

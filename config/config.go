@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is everything the server needs to start.
@@ -22,6 +23,11 @@ type Config struct {
 	Playground    bool
 	// ComplexityLimit caps the cost of one GraphQL operation.
 	ComplexityLimit int
+	// StatsInterval is how often the report aggregator runs; 0 turns it off.
+	StatsInterval time.Duration
+	// StatsLag is how far the aggregator trails the clock: hot-path transactions must commit
+	// within it.
+	StatsLag time.Duration
 	// Dev fills a demo account's API key into the playground, for local development only.
 	Dev bool
 }
@@ -40,6 +46,8 @@ var Settings = []setting{
 	{"INTROSPECTION", "introspection", "true", "allow GraphQL introspection (still needs an API key)"},
 	{"PLAYGROUND", "playground", "true", "serve the GraphQL playground at /"},
 	{"COMPLEXITY_LIMIT", "complexity-limit", "5000", "most complexity points one GraphQL operation may cost"},
+	{"STATS_INTERVAL", "stats-interval", "20s", "how often report rollups are computed; 0 turns the aggregator off (e.g. on all but one replica)"},
+	{"STATS_LAG", "stats-lag", "2m", "how far report rollups trail the clock; must exceed the longest click or postback transaction"},
 	{"DEV", "dev", "false", "local development: load the demo account and fill a fresh API key for it into the playground"},
 }
 
@@ -84,6 +92,12 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	}
 	if c.Dev, err = strconv.ParseBool(*vals["DEV"]); err != nil {
 		return Config{}, fmt.Errorf("DEV: %w", err)
+	}
+	if c.StatsInterval, err = time.ParseDuration(*vals["STATS_INTERVAL"]); err != nil || c.StatsInterval < 0 {
+		return Config{}, fmt.Errorf("STATS_INTERVAL: want a duration such as 20s, got %q", *vals["STATS_INTERVAL"])
+	}
+	if c.StatsLag, err = time.ParseDuration(*vals["STATS_LAG"]); err != nil || c.StatsLag < 0 {
+		return Config{}, fmt.Errorf("STATS_LAG: want a duration such as 2m, got %q", *vals["STATS_LAG"])
 	}
 	if c.ComplexityLimit, err = strconv.Atoi(*vals["COMPLEXITY_LIMIT"]); err != nil || c.ComplexityLimit < 1 {
 		return Config{}, fmt.Errorf("COMPLEXITY_LIMIT: want a positive integer, got %q", *vals["COMPLEXITY_LIMIT"])

@@ -15,11 +15,11 @@ import (
 	"github.com/gokart/gokart/storage"
 )
 
-// Lag is how far the watermark trails the clock: a hot-path transaction must commit within
+// Lag is, by default, how far the watermark trails the clock: a hot-path transaction must commit within
 // Lag of the created_at it stamps (see the package doc).
 const Lag = 2 * time.Minute
 
-// Interval is how often the aggregator rolls up.
+// Interval is, by default, how often the aggregator rolls up.
 const Interval = 20 * time.Second
 
 // maxChunk bounds the raw rows one roll-up transaction folds in, for catching up after a pause.
@@ -28,12 +28,19 @@ const maxChunk = 6 * time.Hour
 // lockID is the PostgreSQL advisory lock that keeps replicas' roll-ups and rebuilds apart.
 const lockID = 0x676b5354 // "gkST"
 
-// Aggregate rolls up every Interval until ctx is done; `gokart serve` runs it.
-func Aggregate(ctx context.Context, db *storage.DB, log *slog.Logger) {
-	tick := time.NewTicker(Interval)
+// Aggregate rolls up every interval, trailing the clock by lag, until ctx is done; `gokart
+// serve` runs it with STATS_INTERVAL and STATS_LAG. An interval of 0 turns it off (run it on
+// one replica only, or measure the hot paths without it); rollups then wait for another
+// process or `gokart stats rebuild`, and reports stay exact by reading more raw rows.
+func Aggregate(ctx context.Context, db *storage.DB, log *slog.Logger, interval, lag time.Duration) {
+	if interval <= 0 {
+		log.Info("stats aggregator off (STATS_INTERVAL=0)")
+		return
+	}
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
-		if err := RollUp(ctx, db, time.Now().Add(-Lag)); err != nil && ctx.Err() == nil {
+		if err := RollUp(ctx, db, time.Now().Add(-lag)); err != nil && ctx.Err() == nil {
 			log.Warn("stats roll-up failed; the next one retries", "err", err)
 		}
 		select {
