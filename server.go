@@ -8,11 +8,15 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/gokart/gokart/cli"
 )
 
 func main() {
+	// Work in UTC whatever the host's zone: SQLite keeps times as text, which orders correctly
+	// only when every stored time has the same offset. Reports convert to the account's zone.
+	time.Local = time.UTC
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	code := cli.Main(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
