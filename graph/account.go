@@ -21,18 +21,40 @@ func (r *Resolver) db(ctx context.Context) *ent.Client {
 	return r.client
 }
 
-type accountCacheKey struct{}
+type opCacheKey struct{}
 
-// accountCache holds the viewer's account for one operation, so that postback URLs on a page
-// of 100 offers read the account once.
-type accountCache struct {
+// opCache is what the resolvers of one operation share, so that a page of 100 offers reads the
+// viewer's account, the offers' spend and their reports once rather than per offer. It lives
+// and dies with the operation's context.
+type opCache struct {
 	mu  sync.Mutex
 	acc *ent.Account
+
+	spendMu sync.Mutex
+	spend   map[*graphql.FieldContext]*spendBatch // per root field: a mutation may move spend
+
+	stats opStats
 }
 
-// WithAccountCache is an operation middleware that gives each operation its own cache.
-func WithAccountCache(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-	return next(context.WithValue(ctx, accountCacheKey{}, &accountCache{}))
+// WithOperationCache is an operation middleware that gives each operation its own cache.
+func WithOperationCache(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	return next(context.WithValue(ctx, opCacheKey{}, newOpCache()))
+}
+
+func newOpCache() *opCache {
+	return &opCache{
+		spend: map[*graphql.FieldContext]*spendBatch{},
+		stats: opStats{batches: map[statsBatchKey]*statsBatch{}},
+	}
+}
+
+// opCacheOf returns the operation's cache; outside an operation with the middleware, a fresh
+// one (correct, only not shared).
+func opCacheOf(ctx context.Context) *opCache {
+	if c, ok := ctx.Value(opCacheKey{}).(*opCache); ok {
+		return c
+	}
+	return newOpCache()
 }
 
 // viewerAccount returns the account of the API key in use.
@@ -41,31 +63,26 @@ func (r *Resolver) viewerAccount(ctx context.Context) (*ent.Account, error) {
 	if !ok || v.System {
 		return nil, auth.ErrUnauthenticated
 	}
-	cache, _ := ctx.Value(accountCacheKey{}).(*accountCache)
-	if cache != nil {
-		cache.mu.Lock()
-		defer cache.mu.Unlock()
-		if cache.acc != nil {
-			return cache.acc, nil
-		}
+	cache := opCacheOf(ctx)
+	cache.mu.Lock()
+	defer cache.mu.Unlock()
+	if cache.acc != nil {
+		return cache.acc, nil
 	}
 	acc, err := r.db(ctx).Account.Get(ctx, v.AccountID)
 	if err != nil {
 		return nil, err
 	}
-	if cache != nil {
-		cache.acc = acc
-	}
+	cache.acc = acc
 	return acc, nil
 }
 
 // forgetAccount drops the cached account after it changed.
 func forgetAccount(ctx context.Context) {
-	if cache, _ := ctx.Value(accountCacheKey{}).(*accountCache); cache != nil {
-		cache.mu.Lock()
-		cache.acc = nil
-		cache.mu.Unlock()
-	}
+	cache := opCacheOf(ctx)
+	cache.mu.Lock()
+	cache.acc = nil
+	cache.mu.Unlock()
 }
 
 // fieldErrors reports every invalid field of a wizard step as its own GraphQL error, so a form

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -102,49 +101,22 @@ func siblingOffers(ctx context.Context) []*ent.Offer {
 // spendBatch holds the sums read for one root field of one operation: within a root field the
 // spend does not change (mutations run one root field at a time, and each gets a batch).
 type spendBatch struct {
-	mu      sync.Mutex
-	spent   map[int]money.Micros
-	created time.Time
+	mu    sync.Mutex
+	spent map[int]money.Micros
 }
-
-type spendBatchKey struct {
-	op   *graphql.OperationContext
-	root *graphql.FieldContext
-}
-
-var spendBatches = struct {
-	sync.Mutex
-	m map[spendBatchKey]*spendBatch
-}{m: map[spendBatchKey]*spendBatch{}}
-
-// spendBatchMaxAge is how long a batch is kept: longer than any operation may run.
-const spendBatchMaxAge = 2 * time.Minute
 
 func spendBatchOf(ctx context.Context) *spendBatch {
 	root := graphql.GetFieldContext(ctx)
 	for root != nil && root.Parent != nil {
 		root = root.Parent
 	}
-	var op *graphql.OperationContext
-	if graphql.HasOperationContext(ctx) {
-		op = graphql.GetOperationContext(ctx)
-	}
-	if op == nil || root == nil {
-		return &spendBatch{spent: map[int]money.Micros{}}
-	}
-	key := spendBatchKey{op: op, root: root}
-	spendBatches.Lock()
-	defer spendBatches.Unlock()
-	b := spendBatches.m[key]
+	cache := opCacheOf(ctx)
+	cache.spendMu.Lock()
+	defer cache.spendMu.Unlock()
+	b := cache.spend[root]
 	if b == nil {
-		now := time.Now()
-		for k, old := range spendBatches.m {
-			if now.Sub(old.created) > spendBatchMaxAge {
-				delete(spendBatches.m, k)
-			}
-		}
-		b = &spendBatch{spent: map[int]money.Micros{}, created: now}
-		spendBatches.m[key] = b
+		b = &spendBatch{spent: map[int]money.Micros{}}
+		cache.spend[root] = b
 	}
 	return b
 }

@@ -2,10 +2,8 @@ package graph
 
 import (
 	"context"
-	"runtime"
 	"sync"
 	"time"
-	"weak"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -42,25 +40,7 @@ type opStats struct {
 	batches map[statsBatchKey]*statsBatch
 }
 
-// statsCaches maps an operation (weakly, so a finished operation's cache is collected with it)
-// to its cache.
-var statsCaches sync.Map // weak.Pointer[graphql.OperationContext] → *opStats
-
-func operationStats(ctx context.Context) *opStats {
-	if !graphql.HasOperationContext(ctx) {
-		return &opStats{batches: map[statsBatchKey]*statsBatch{}}
-	}
-	oc := graphql.GetOperationContext(ctx)
-	key := weak.Make(oc)
-	if v, ok := statsCaches.Load(key); ok {
-		return v.(*opStats)
-	}
-	v, loaded := statsCaches.LoadOrStore(key, &opStats{batches: map[statsBatchKey]*statsBatch{}})
-	if !loaded {
-		runtime.AddCleanup(oc, func(k weak.Pointer[graphql.OperationContext]) { statsCaches.Delete(k) }, key)
-	}
-	return v.(*opStats)
-}
+func operationStats(ctx context.Context) *opStats { return &opCacheOf(ctx).stats }
 
 // offerScope finds the offers whose stats to load with offerID's: those of the nearest list of
 // offers above the field being resolved, or offerID alone.

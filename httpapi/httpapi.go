@@ -58,7 +58,7 @@ func New(db *storage.DB, opts Options) http.Handler {
 	gql.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
 	gql.Use(entgql.Transactioner{TxOpener: db.Client})
 	gql.AroundOperations(m.aroundOperations)
-	gql.AroundOperations(graph.WithAccountCache)
+	gql.AroundOperations(graph.WithOperationCache)
 	gql.SetErrorPresenter(graph.ErrorPresenter(log))
 	gql.SetRecoverFunc(graph.Recover(log))
 
