@@ -3,6 +3,8 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -45,8 +47,8 @@ func graphQLOverHTTP(next http.Handler) http.Handler {
 				return
 			}
 		}
-		if msg := missingQuery(r); msg != "" {
-			writeGraphQLErrorAs(w, media, http.StatusBadRequest, "VALIDATION", msg)
+		if status, msg := missingQuery(r); msg != "" {
+			writeGraphQLErrorAs(w, media, status, "VALIDATION", msg)
 			return
 		}
 		rw := &specWriter{ResponseWriter: w, media: media, get: r.Method == http.MethodGet}
@@ -77,19 +79,24 @@ func negotiate(accept string) (string, bool) {
 }
 
 // missingQuery reports a request that names no operation at all (neither a query nor a
-// persisted-query hash): that is a malformed request, not a GraphQL error.
-func missingQuery(r *http.Request) string {
+// persisted-query hash), or whose body is not JSON or too large: a malformed request, not a
+// GraphQL error.
+func missingQuery(r *http.Request) (int, string) {
 	const msg = "the request has no query"
 	if r.Method == http.MethodGet {
 		q := r.URL.Query()
 		if q.Get("query") == "" && !strings.Contains(q.Get("extensions"), "persistedQuery") {
-			return msg
+			return http.StatusBadRequest, msg
 		}
-		return ""
+		return 0, ""
 	}
 	body, err := io.ReadAll(r.Body)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is over %d bytes", tooLarge.Limit)
+	}
 	if err != nil {
-		return "the request body could not be read (over 1 MiB?)"
+		return http.StatusBadRequest, "the request body could not be read"
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	var p struct {
@@ -97,17 +104,17 @@ func missingQuery(r *http.Request) string {
 		Extensions map[string]any `json:"extensions"`
 	}
 	if err := json.Unmarshal(body, &p); err != nil {
-		return "the request body is not a JSON object: " + err.Error()
+		return http.StatusBadRequest, "the request body is not a JSON object: " + err.Error()
 	}
 	if s, ok := p.Query.(string); ok && s != "" || p.Extensions["persistedQuery"] != nil {
-		return ""
+		return 0, ""
 	}
 	if p.Query != nil {
 		if _, ok := p.Query.(string); !ok {
-			return "query must be a string"
+			return http.StatusBadRequest, "query must be a string"
 		}
 	}
-	return msg
+	return http.StatusBadRequest, msg
 }
 
 // specWriter fixes status codes and bodies of gqlgen's answers on the way out.

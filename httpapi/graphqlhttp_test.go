@@ -47,6 +47,7 @@ func TestGraphQLOverHTTPFollowsTheSpec(t *testing.T) {
 		{"a query over GET", "GET", gqlResp, "", "", "{ viewer { name } }", 200, gqlResp, "present", ""},
 		{"a mutation over GET", "GET", gqlResp, "", "", "mutation { rotatePostbackKey { id } }", 405, gqlResp, "absent", "POST"},
 		{"a GET without a query", "GET", gqlResp, "", "", "", 400, gqlResp, "absent", ""},
+		{"a body over 1 MiB", "POST", gqlResp, appJSON, `{"query":"{ viewer { name } }","variables":{"pad":"` + strings.Repeat("x", 1<<20) + `"}}`, "", 413, gqlResp, "absent", ""},
 	}
 	for _, c := range cases {
 		u := srv.URL + "/query"
