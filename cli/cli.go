@@ -131,6 +131,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	h := httpapi.New(db, httpapi.Options{
 		BaseURL: cfg.BaseURL, Introspection: cfg.Introspection, Playground: cfg.Playground,
 		ComplexityLimit: cfg.ComplexityLimit, Logger: log, PlaygroundAPIKey: devKey,
+		TrustedProxies: cfg.TrustedProxies,
 	})
 	return Serve(ctx, ln, h, log)
 }

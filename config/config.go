@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -28,6 +29,8 @@ type Config struct {
 	// StatsLag is how far the aggregator trails the clock: hot-path transactions must commit
 	// within it.
 	StatsLag time.Duration
+	// TrustedProxies are load balancers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
 	// Dev fills a demo account's API key into the playground, for local development only.
 	Dev bool
 }
@@ -48,6 +51,7 @@ var Settings = []setting{
 	{"COMPLEXITY_LIMIT", "complexity-limit", "5000", "most complexity points one GraphQL operation may cost"},
 	{"STATS_INTERVAL", "stats-interval", "20s", "how often report rollups are computed; 0 turns the aggregator off (e.g. on all but one replica)"},
 	{"STATS_LAG", "stats-lag", "2m", "how far report rollups trail the clock; must exceed the longest click or postback transaction"},
+	{"TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs of load balancers whose X-Forwarded-For names the client (for click IPs and the postback allowlist)"},
 	{"DEV", "dev", "false", "local development: load the demo account and fill a fresh API key for it into the playground"},
 }
 
@@ -98,6 +102,16 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	}
 	if c.StatsLag, err = time.ParseDuration(*vals["STATS_LAG"]); err != nil || c.StatsLag < 0 {
 		return Config{}, fmt.Errorf("STATS_LAG: want a duration such as 2m, got %q", *vals["STATS_LAG"])
+	}
+	for _, cidr := range strings.Split(*vals["TRUSTED_PROXIES"], ",") {
+		if cidr = strings.TrimSpace(cidr); cidr == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(cidr)
+		if err != nil {
+			return Config{}, fmt.Errorf("TRUSTED_PROXIES: %q is not a CIDR such as 10.0.0.0/8", cidr)
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p.Masked())
 	}
 	if c.ComplexityLimit, err = strconv.Atoi(*vals["COMPLEXITY_LIMIT"]); err != nil || c.ComplexityLimit < 1 {
 		return Config{}, fmt.Errorf("COMPLEXITY_LIMIT: want a positive integer, got %q", *vals["COMPLEXITY_LIMIT"])

@@ -54,3 +54,14 @@ func contains(s, sub string) bool {
 	}
 	return false
 }
+
+func TestTrustedProxiesAreCIDRs(t *testing.T) {
+	t.Parallel()
+	c, err := Load(nil, env(map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7/32"}), io.Discard)
+	if err != nil || len(c.TrustedProxies) != 2 || c.TrustedProxies[1].String() != "192.168.1.7/32" {
+		t.Fatalf("TRUSTED_PROXIES: %v, %v", c.TrustedProxies, err)
+	}
+	if _, err := Load(nil, env(map[string]string{"TRUSTED_PROXIES": "10.0.0.1"}), io.Discard); err == nil {
+		t.Error("a bare address was taken as a CIDR")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"entgo.io/contrib/entgql"
@@ -35,6 +36,8 @@ type Options struct {
 	Logger          *slog.Logger
 	// PlaygroundAPIKey, when set (--dev), is filled into the playground's Authorization header.
 	PlaygroundAPIKey string
+	// TrustedProxies are the load balancers whose X-Forwarded-For names the real client.
+	TrustedProxies []netip.Prefix
 }
 
 // New returns the server's handler.
@@ -80,7 +83,7 @@ func New(db *storage.DB, opts Options) http.Handler {
 		writeText(w, http.StatusOK, "ready")
 	})
 	mux.Handle("GET /metrics", m.handler())
-	mountTracking(mux, db, log)
+	mountTracking(mux, db, log, opts.TrustedProxies)
 	return observe(log, m, cors(mux))
 }
 
