@@ -442,6 +442,16 @@ func accept(ctx context.Context, c *ent.Client, o *ent.Offer, ev *ent.OfferEvent
 
 // update applies a postback to a known (locked) conversion.
 func update(ctx context.Context, c *ent.Client, o *ent.Offer, ev *ent.OfferEvent, conv *ent.Conversion, clickID int, ncid string, to lifecycle.Status) (outcome, error) {
+	// The first report came without the network's conversion id and this one names it: it is
+	// the same conversion (one per click and event), so it takes the id and the update applies.
+	// Answering "duplicate" here would drop a reversal the network will never resend.
+	if ncid != "" && conv.NetworkConversionID == nil && conv.OfferEventID == ev.ID && conv.ClickID == clickID {
+		if _, err := c.ExecContext(ctx, `UPDATE conversions SET network_conversion_id = $1 WHERE id = $2 AND network_conversion_id IS NULL`,
+			ncid, conv.ID); err != nil {
+			return outcome{}, fmt.Errorf("adopt network conversion id: %w", err)
+		}
+		conv.NetworkConversionID = &ncid
+	}
 	// Another network conversion of the same click and event: the member completed it already.
 	if conv.OfferEventID != ev.ID || conv.ClickID != clickID ||
 		ncid != "" && (conv.NetworkConversionID == nil || *conv.NetworkConversionID != ncid) {
