@@ -164,12 +164,6 @@ func Release(ctx context.Context, c *ent.Client, s Subject, ch Charge) error {
 }
 
 func release(ctx context.Context, c *ent.Client, s Subject, ch Charge) error {
-	if ch.Shard != nil {
-		if _, err := c.ExecContext(ctx, `UPDATE offer_budget_shards SET spent = spent - CAST($1 AS BIGINT)
-WHERE account_id = $2 AND offer_id = $3 AND shard = $4`, int64(s.Payout), s.AccountID, s.Offer.ID, *ch.Shard); err != nil {
-			return fmt.Errorf("release budget shard: %w", err)
-		}
-	}
 	for _, key := range ch.Counters {
 		if key == completionMarker {
 			if _, err := c.ExecContext(ctx, `DELETE FROM member_completions WHERE account_id = $1 AND conversion_id = $2`,
@@ -185,6 +179,14 @@ WHERE account_id = $2 AND offer_id = $3 AND shard = $4`, int64(s.Payout), s.Acco
 		if _, err := c.ExecContext(ctx, `UPDATE offer_counters SET "value" = "value" - CAST($1 AS BIGINT)
 WHERE account_id = $2 AND offer_id = $3 AND "key" = $4`, delta, s.AccountID, s.Offer.ID, key); err != nil {
 			return fmt.Errorf("release counter %s: %w", key, err)
+		}
+	}
+	// The shard last, in the order ChargeConversion takes its locks (completion, counters,
+	// shards): the opposite order deadlocked a release against a charge near exhaustion.
+	if ch.Shard != nil {
+		if _, err := c.ExecContext(ctx, `UPDATE offer_budget_shards SET spent = spent - CAST($1 AS BIGINT)
+WHERE account_id = $2 AND offer_id = $3 AND shard = $4`, int64(s.Payout), s.AccountID, s.Offer.ID, *ch.Shard); err != nil {
+			return fmt.Errorf("release budget shard: %w", err)
 		}
 	}
 	return nil

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"entgo.io/ent/dialect"
@@ -321,8 +322,9 @@ func readParams(q url.Values) (map[string]string, error) {
 			return nil, &Refusal{Status: 400, Reason: name + " is given more than once"}
 		}
 		v := vs[0]
-		if len(v) > MaxParamLength || !utf8.ValidString(v) {
-			return nil, &Refusal{Status: 400, Reason: fmt.Sprintf("%s must be valid text of at most %d bytes", name, MaxParamLength)}
+		// Control characters are refused: PostgreSQL text takes no NUL, and none belongs in an id.
+		if len(v) > MaxParamLength || !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
+			return nil, &Refusal{Status: 400, Reason: fmt.Sprintf("%s must be valid text of at most %d bytes, without control characters", name, MaxParamLength)}
 		}
 		out[name] = v
 	}

@@ -1,6 +1,7 @@
 package clicks
 
 import (
+	"net/url"
 	"regexp"
 	"testing"
 
@@ -24,5 +25,17 @@ func TestNewIDIsUnguessableURLSafeAndFitsEveryNetwork(t *testing.T) {
 	}
 	if IDBytes*8 < 122 {
 		t.Fatalf("%d random bits, want at least 122", IDBytes*8)
+	}
+}
+
+func TestPublisherParametersWithControlCharactersAreRefused(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"a\x00b", "tab\there", "new\nline"} {
+		if _, err := readParams(url.Values{"pub_member_id": {v}}); err == nil {
+			t.Errorf("pub_member_id %q was accepted", v)
+		}
+	}
+	if p, err := readParams(url.Values{"pub_member_id": {"member-42 ü"}}); err != nil || p["pub_member_id"] != "member-42 ü" {
+		t.Errorf("ordinary text refused: %v %v", p, err)
 	}
 }
