@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"strings"
 	"unicode/utf8"
@@ -108,11 +109,27 @@ func (c *textBytesConn) prepared(ctx context.Context, q string) (driver.Stmt, er
 		c.lru.Remove(old)
 		cs := old.Value.(*cachedStmt)
 		delete(c.stmts, cs.query)
-		if err := cs.stmt.Close(); err != nil {
-			return nil, err
-		}
+		// A failed close leaves at most one stale statement on the server until the connection
+		// ends; the query at hand was prepared fine and goes on.
+		_ = cs.stmt.Close()
 	}
 	return st, nil
+}
+
+// forget drops q's statement after an error that says the server no longer has it as we knew
+// it: its result type changed under a migration (0A000, "cached plan must not change result
+// type") or it is gone (26000, as behind a transaction-mode pooler). The next use prepares it
+// again instead of failing until the process restarts.
+func (c *textBytesConn) forget(q string, err error) {
+	var pqErr *pq.Error
+	if !errors.As(err, &pqErr) || (pqErr.Code != "0A000" && pqErr.Code != "26000") {
+		return
+	}
+	if e, ok := c.stmts[q]; ok {
+		c.lru.Remove(e)
+		delete(c.stmts, q)
+		_ = e.Value.(*cachedStmt).stmt.Close()
+	}
 }
 
 var (
@@ -175,7 +192,11 @@ func (c *textBytesConn) QueryContext(ctx context.Context, q string, args []drive
 	if err != nil {
 		return nil, err
 	}
-	return st.(driver.StmtQueryContext).QueryContext(ctx, args)
+	rows, err := st.(driver.StmtQueryContext).QueryContext(ctx, args)
+	if err != nil {
+		c.forget(q, err)
+	}
+	return rows, err
 }
 
 // ExecContext runs statements with arguments prepared, like QueryContext.
@@ -187,7 +208,11 @@ func (c *textBytesConn) ExecContext(ctx context.Context, q string, args []driver
 	if err != nil {
 		return nil, err
 	}
-	return st.(driver.StmtExecContext).ExecContext(ctx, args)
+	res, err := st.(driver.StmtExecContext).ExecContext(ctx, args)
+	if err != nil {
+		c.forget(q, err)
+	}
+	return res, err
 }
 
 func (c *textBytesConn) Ping(ctx context.Context) error { return c.conn.(driver.Pinger).Ping(ctx) }
