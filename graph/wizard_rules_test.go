@@ -63,7 +63,7 @@ func TestWizardReportsEveryInvalidFieldAtOnce(t *testing.T) {
 			{"every budget rule broken", budget, map[string]any{"id": single, "input": map[string]any{
 				"currency": "XXX", "totalBudget": "0", "dailyBudget": "-1", "capDaily": 0, "capTotal": -3,
 				"countries": []string{"US", "UK"}, "startsAt": "2026-02-01T00:00:00Z", "endsAt": "2026-01-01T00:00:00Z",
-				"timeZone": "Mars/Olympus", "payout": "-1"}},
+				"timeZone": "Local", "payout": "-1"}},
 				[]string{"input.capDaily", "input.capTotal", "input.countries[1]", "input.currency", "input.dailyBudget",
 					"input.endsAt", "input.payout", "input.timeZone", "input.totalBudget"}},
 			{"a daily budget above the total", budget, map[string]any{"id": single, "input": map[string]any{

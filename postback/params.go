@@ -191,8 +191,9 @@ func Redact(rawQuery string) string {
 	segs := strings.Split(rawQuery, "&")
 	for i, seg := range segs {
 		name, _, _ := strings.Cut(seg, "=")
-		// A name that does not unescape might hide the key: redact it too.
-		if n, err := url.QueryUnescape(name); err != nil || strings.EqualFold(n, "key") {
+		// A name that does not unescape might hide the key, and a mis-pasted one ("amp;key",
+		// "postback_key") still carries it: redact those too.
+		if n, err := url.QueryUnescape(name); err != nil || strings.HasSuffix(strings.ToLower(n), "key") {
 			segs[i] = name + "=REDACTED"
 		}
 	}

@@ -311,7 +311,8 @@ func SaveBudgetTargeting(ctx context.Context, c *ent.Client, id int, in BudgetTa
 	tz := "UTC"
 	if in.TimeZone != nil && strings.TrimSpace(*in.TimeZone) != "" {
 		tz = strings.TrimSpace(*in.TimeZone)
-		if _, err := time.LoadLocation(tz); err != nil {
+		// "Local" would mean each server's own zone: replicas would split daily caps differently.
+		if _, err := time.LoadLocation(tz); err != nil || strings.EqualFold(tz, "Local") {
 			errs.Add("input.timeZone", "%q is not an IANA time zone such as Europe/Berlin", tz)
 		}
 	}
