@@ -376,6 +376,12 @@ func rebalance(ctx context.Context, c *ent.Client, accountID, offerID int, total
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
+	// The total as committed now, not as the caller read it before taking the locks: a budget
+	// edited meanwhile must not be re-allotted back to its old value.
+	total, err = currentTotal(ctx, c, accountID, offerID)
+	if err != nil {
+		return 0, err
+	}
 	var totalArg any
 	base, extra := int64(0), int64(0)
 	if total != nil {
@@ -395,6 +401,30 @@ WHERE account_id = $6 AND offer_id = $7`, totalArg, base, chosen, extra+payout, 
 		return 0, fmt.Errorf("re-allot budget shards: %w", err)
 	}
 	return chosen, nil
+}
+
+// currentTotal reads an offer's total budget as last committed; nil means unlimited.
+func currentTotal(ctx context.Context, c *ent.Client, accountID, offerID int) (*money.Micros, error) {
+	rows, err := c.QueryContext(ctx, `SELECT budget_total FROM offers WHERE account_id = $1 AND id = $2`, accountID, offerID)
+	if err != nil {
+		return nil, fmt.Errorf("read budget total: %w", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("read budget total: offer %d not found", offerID)
+	}
+	var v sql.NullInt64
+	if err := rows.Scan(&v); err != nil {
+		return nil, err
+	}
+	if !v.Valid {
+		return nil, nil
+	}
+	t := money.Micros(v.Int64)
+	return &t, rows.Err()
 }
 
 type dialectKey struct{}
