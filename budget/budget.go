@@ -511,19 +511,43 @@ WHERE id = $2 AND account_id = $1`, accountID, offerID); err != nil {
 
 // Spent returns the offer's exact spend: the sum of its shards.
 func Spent(ctx context.Context, c *ent.Client, accountID, offerID int) (money.Micros, error) {
-	rows, err := c.QueryContext(ctx, `SELECT COALESCE(SUM(spent), 0) FROM offer_budget_shards WHERE account_id = $1 AND offer_id = $2`,
-		accountID, offerID)
+	m, err := SpentByOffer(ctx, c, accountID, []int{offerID})
+	return m[offerID], err
+}
+
+// SpentByOffer is the exact spend of each offer, the sum of its budget shards, in one GROUP BY
+// for all of them; offers without shards have spent nothing and are absent from the map.
+func SpentByOffer(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, accountID int, offerIDs []int) (map[int]money.Micros, error) {
+	out := make(map[int]money.Micros, len(offerIDs))
+	if len(offerIDs) == 0 {
+		return out, nil
+	}
+	args := []any{accountID}
+	var in strings.Builder
+	for i, id := range offerIDs {
+		if i > 0 {
+			in.WriteString(", ")
+		}
+		args = append(args, id)
+		fmt.Fprintf(&in, "$%d", len(args))
+	}
+	rows, err := q.QueryContext(ctx, `SELECT offer_id, COALESCE(SUM(spent), 0) FROM offer_budget_shards
+WHERE account_id = $1 AND offer_id IN (`+in.String()+`) GROUP BY offer_id`, args...)
 	if err != nil {
-		return 0, err
+		return nil, fmt.Errorf("sum budget shards: %w", err)
 	}
 	defer rows.Close()
-	var v int64
-	if rows.Next() {
-		if err := rows.Scan(&v); err != nil {
-			return 0, err
+	for rows.Next() {
+		var id int
+		var v int64
+		if err := rows.Scan(&id, &v); err != nil {
+			return nil, err
 		}
+		out[id] = money.Micros(v)
 	}
-	return money.Micros(v), rows.Err()
+	return out, rows.Err()
 }
 
 // Exhausted tells the click route whether the offer can take no more conversions now: its

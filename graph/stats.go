@@ -42,36 +42,6 @@ type opStats struct {
 
 func operationStats(ctx context.Context) *opStats { return &opCacheOf(ctx).stats }
 
-// offerScope finds the offers whose stats to load with offerID's: those of the nearest list of
-// offers above the field being resolved, or offerID alone.
-func offerScope(ctx context.Context, offerID int) (any, []int) {
-	for fc := graphql.GetFieldContext(ctx); fc != nil; fc = fc.Parent {
-		var ids []int
-		switch res := fc.Result.(type) {
-		case []*ent.OfferEdge:
-			for _, e := range res {
-				if e != nil && e.Node != nil {
-					ids = append(ids, e.Node.ID)
-				}
-			}
-		case []*ent.Offer:
-			for _, o := range res {
-				if o != nil {
-					ids = append(ids, o.ID)
-				}
-			}
-		default:
-			continue
-		}
-		for _, id := range ids {
-			if id == offerID {
-				return fc, ids
-			}
-		}
-	}
-	return offerID, []int{offerID}
-}
-
 // offerReports returns the reports of offerID's batch.
 func (r *Resolver) offerReports(ctx context.Context, offerID int, from, to time.Time, g stats.Granularity) (*stats.Reports, error) {
 	v, ok := viewer.FromContext(ctx)

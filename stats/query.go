@@ -324,21 +324,9 @@ func (r *Reports) addCounts(offerID, eventID int, t time.Time, n counts) {
 // and of today's daily budget (its counter for the day in the offer's time zone), in two
 // statements for all offers.
 func (r *Reports) loadBudgets(ctx context.Context, c querier, accountID int, ids []int, metas map[int]offerMeta, now time.Time) error {
-	spent := map[int]int64{}
-	in, args := inList([]any{accountID}, ids)
-	err := eachRow(ctx, c, `SELECT offer_id, COALESCE(SUM(spent), 0) FROM offer_budget_shards
-		WHERE account_id = $1 AND offer_id IN (`+in+`) GROUP BY offer_id`, args,
-		func(rows *sql.Rows) error {
-			var id int
-			var v int64
-			if err := rows.Scan(&id, &v); err != nil {
-				return err
-			}
-			spent[id] = v
-			return nil
-		})
+	spent, err := budget.SpentByOffer(ctx, c, accountID, ids)
 	if err != nil {
-		return fmt.Errorf("stats: read budget shards: %w", err)
+		return fmt.Errorf("stats: %w", err)
 	}
 	// The daily budget's counter is named by package budget: budget:D:<day in the offer's zone>.
 	dayKey := map[int]string{}
@@ -376,7 +364,7 @@ func (r *Reports) loadBudgets(ctx context.Context, c querier, accountID int, ids
 		o := r.offers[id]
 		o.currency = m.currency
 		if m.budgetTotal != nil {
-			o.remainingTotal = remaining(*m.budgetTotal, spent[id])
+			o.remainingTotal = remaining(*m.budgetTotal, int64(spent[id]))
 		}
 		if m.budgetDaily != nil {
 			o.remainingDaily = remaining(*m.budgetDaily, today[id])
