@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gokart/gokart/cli"
+	"github.com/gokart/gokart/internal/cli"
 )
 
 func main() {

@@ -15,9 +15,9 @@ import (
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/ent/offerevent"
-	"github.com/gokart/gokart/integration"
-	"github.com/gokart/gokart/lifecycle"
-	"github.com/gokart/gokart/money"
+	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/lifecycle"
+	"github.com/gokart/gokart/internal/money"
 )
 
 // A conversion: an event completed by a member, reported by the network and attributed to a click, offer and event.
@@ -38,7 +38,7 @@ type Conversion struct {
 	// The converted event.
 	OfferEventID int `json:"offer_event_id,omitempty"`
 	// The network that reported the conversion; part of the idempotency key.
-	IntegrationSystem integration.Code `json:"integration_system,omitempty"`
+	IntegrationSystem catalogue.Code `json:"integration_system,omitempty"`
 	// The network's id of the action (`cnv_conversion_id`); unique per account and network.
 	NetworkConversionID *string `json:"network_conversion_id,omitempty"`
 	// PENDING, APPROVED, REVERSED, or REJECTED by one of our rules.
@@ -225,7 +225,7 @@ func (_m *Conversion) assignValues(columns []string, values []any) error {
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field integration_system", values[i])
 			} else if value.Valid {
-				_m.IntegrationSystem = integration.Code(value.String)
+				_m.IntegrationSystem = catalogue.Code(value.String)
 			}
 		case conversion.FieldNetworkConversionID:
 			if value, ok := values[i].(*sql.NullString); !ok {

@@ -18,9 +18,9 @@ import (
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/ent/offerevent"
 	"github.com/gokart/gokart/ent/postbacklog"
-	"github.com/gokart/gokart/integration"
-	"github.com/gokart/gokart/lifecycle"
-	"github.com/gokart/gokart/money"
+	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/lifecycle"
+	"github.com/gokart/gokart/internal/money"
 )
 
 // ConversionCreate is the builder for creating a Conversion entity.
@@ -84,7 +84,7 @@ func (_c *ConversionCreate) SetOfferEventID(v int) *ConversionCreate {
 }
 
 // SetIntegrationSystem sets the "integration_system" field.
-func (_c *ConversionCreate) SetIntegrationSystem(v integration.Code) *ConversionCreate {
+func (_c *ConversionCreate) SetIntegrationSystem(v catalogue.Code) *ConversionCreate {
 	_c.mutation.SetIntegrationSystem(v)
 	return _c
 }

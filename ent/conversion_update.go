@@ -16,8 +16,8 @@ import (
 	"github.com/gokart/gokart/ent/conversionstatuschange"
 	"github.com/gokart/gokart/ent/postbacklog"
 	"github.com/gokart/gokart/ent/predicate"
-	"github.com/gokart/gokart/lifecycle"
-	"github.com/gokart/gokart/money"
+	"github.com/gokart/gokart/internal/lifecycle"
+	"github.com/gokart/gokart/internal/money"
 )
 
 // ConversionUpdate is the builder for updating Conversion entities.

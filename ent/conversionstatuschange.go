@@ -12,7 +12,7 @@ import (
 	"github.com/gokart/gokart/ent/account"
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/conversionstatuschange"
-	"github.com/gokart/gokart/lifecycle"
+	"github.com/gokart/gokart/internal/lifecycle"
 )
 
 // One change of a conversion's status, by a postback or by manual review.

@@ -14,7 +14,7 @@ import (
 	"github.com/gokart/gokart/ent/account"
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/conversionstatuschange"
-	"github.com/gokart/gokart/lifecycle"
+	"github.com/gokart/gokart/internal/lifecycle"
 )
 
 // ConversionStatusChangeCreate is the builder for creating a ConversionStatusChange entity.

@@ -9,7 +9,7 @@ import (
 	"entgo.io/ent/entc/gen"
 	"github.com/vektah/gqlparser/v2/ast"
 
-	"github.com/gokart/gokart/integration"
+	"github.com/gokart/gokart/internal/catalogue"
 )
 
 // enumValues describes the values of the enums Ent generates; the playground shows them.
@@ -70,7 +70,7 @@ func describeAll(g *gen.Graph, s *ast.Schema) error {
 	if err := describeTypes(g, s); err != nil {
 		return err
 	}
-	for _, sys := range integration.All() {
+	for _, sys := range catalogue.All() {
 		if enumValues["IntegrationSystem"] == nil {
 			enumValues["IntegrationSystem"] = map[string]string{}
 		}

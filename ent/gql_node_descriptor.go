@@ -573,7 +573,7 @@ func (_m *Offer) Node(ctx context.Context) (node *Node, err error) {
 		return nil, err
 	}
 	node.Fields[5] = &Field{
-		Type:  "integration.Code",
+		Type:  "catalogue.Code",
 		Name:  "integration_system",
 		Value: string(buf),
 	}

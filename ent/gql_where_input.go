@@ -15,9 +15,9 @@ import (
 	"github.com/gokart/gokart/ent/offerevent"
 	"github.com/gokart/gokart/ent/postbacklog"
 	"github.com/gokart/gokart/ent/predicate"
-	"github.com/gokart/gokart/integration"
-	"github.com/gokart/gokart/lifecycle"
-	"github.com/gokart/gokart/money"
+	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/lifecycle"
+	"github.com/gokart/gokart/internal/money"
 )
 
 // AccountWhereInput represents a where input for filtering Account queries.
@@ -2435,10 +2435,10 @@ type OfferWhereInput struct {
 	TypeNotIn []offer.Type `json:"typeNotIn,omitempty"`
 
 	// "integration_system" field predicates.
-	IntegrationSystem      *integration.Code  `json:"integrationSystem,omitempty"`
-	IntegrationSystemNEQ   *integration.Code  `json:"integrationSystemNEQ,omitempty"`
-	IntegrationSystemIn    []integration.Code `json:"integrationSystemIn,omitempty"`
-	IntegrationSystemNotIn []integration.Code `json:"integrationSystemNotIn,omitempty"`
+	IntegrationSystem      *catalogue.Code  `json:"integrationSystem,omitempty"`
+	IntegrationSystemNEQ   *catalogue.Code  `json:"integrationSystemNEQ,omitempty"`
+	IntegrationSystemIn    []catalogue.Code `json:"integrationSystemIn,omitempty"`
+	IntegrationSystemNotIn []catalogue.Code `json:"integrationSystemNotIn,omitempty"`
 
 	// "status" field predicates.
 	Status      *offer.Status  `json:"status,omitempty"`

@@ -27,10 +27,10 @@ import (
 	"github.com/gokart/gokart/ent/statsclickrollup"
 	"github.com/gokart/gokart/ent/statsconversionrollup"
 	"github.com/gokart/gokart/ent/statswatermark"
-	"github.com/gokart/gokart/integration"
-	"github.com/gokart/gokart/lifecycle"
-	"github.com/gokart/gokart/money"
-	"github.com/gokart/gokart/targeting"
+	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/lifecycle"
+	"github.com/gokart/gokart/internal/money"
+	"github.com/gokart/gokart/internal/targeting"
 )
 
 const (
@@ -4626,7 +4626,7 @@ type ConversionMutation struct {
 	id                     *int
 	created_at             *time.Time
 	updated_at             *time.Time
-	integration_system     *integration.Code
+	integration_system     *catalogue.Code
 	network_conversion_id  *string
 	status                 *lifecycle.Status
 	reason                 *string
@@ -4976,12 +4976,12 @@ func (m *ConversionMutation) ResetOfferEventID() {
 }
 
 // SetIntegrationSystem sets the "integration_system" field.
-func (m *ConversionMutation) SetIntegrationSystem(i integration.Code) {
-	m.integration_system = &i
+func (m *ConversionMutation) SetIntegrationSystem(c catalogue.Code) {
+	m.integration_system = &c
 }
 
 // IntegrationSystem returns the value of the "integration_system" field in the mutation.
-func (m *ConversionMutation) IntegrationSystem() (r integration.Code, exists bool) {
+func (m *ConversionMutation) IntegrationSystem() (r catalogue.Code, exists bool) {
 	v := m.integration_system
 	if v == nil {
 		return
@@ -4992,7 +4992,7 @@ func (m *ConversionMutation) IntegrationSystem() (r integration.Code, exists boo
 // OldIntegrationSystem returns the old "integration_system" field's value of the Conversion entity.
 // If the Conversion object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ConversionMutation) OldIntegrationSystem(ctx context.Context) (v integration.Code, err error) {
+func (m *ConversionMutation) OldIntegrationSystem(ctx context.Context) (v catalogue.Code, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldIntegrationSystem is only allowed on UpdateOne operations")
 	}
@@ -5992,7 +5992,7 @@ func (m *ConversionMutation) SetField(name string, value ent.Value) error {
 		m.SetOfferEventID(v)
 		return nil
 	case conversion.FieldIntegrationSystem:
-		v, ok := value.(integration.Code)
+		v, ok := value.(catalogue.Code)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
@@ -7853,7 +7853,7 @@ type OfferMutation struct {
 	updated_at                *time.Time
 	name                      *string
 	_type                     *offer.Type
-	integration_system        *integration.Code
+	integration_system        *catalogue.Code
 	status                    *offer.Status
 	tracking_link             *string
 	click_url_template        *string
@@ -8236,12 +8236,12 @@ func (m *OfferMutation) ResetType() {
 }
 
 // SetIntegrationSystem sets the "integration_system" field.
-func (m *OfferMutation) SetIntegrationSystem(i integration.Code) {
-	m.integration_system = &i
+func (m *OfferMutation) SetIntegrationSystem(c catalogue.Code) {
+	m.integration_system = &c
 }
 
 // IntegrationSystem returns the value of the "integration_system" field in the mutation.
-func (m *OfferMutation) IntegrationSystem() (r integration.Code, exists bool) {
+func (m *OfferMutation) IntegrationSystem() (r catalogue.Code, exists bool) {
 	v := m.integration_system
 	if v == nil {
 		return
@@ -8252,7 +8252,7 @@ func (m *OfferMutation) IntegrationSystem() (r integration.Code, exists bool) {
 // OldIntegrationSystem returns the old "integration_system" field's value of the Offer entity.
 // If the Offer object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *OfferMutation) OldIntegrationSystem(ctx context.Context) (v integration.Code, err error) {
+func (m *OfferMutation) OldIntegrationSystem(ctx context.Context) (v catalogue.Code, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldIntegrationSystem is only allowed on UpdateOne operations")
 	}
@@ -10169,7 +10169,7 @@ func (m *OfferMutation) SetField(name string, value ent.Value) error {
 		m.SetType(v)
 		return nil
 	case offer.FieldIntegrationSystem:
-		v, ok := value.(integration.Code)
+		v, ok := value.(catalogue.Code)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}

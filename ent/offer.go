@@ -13,9 +13,9 @@ import (
 	"github.com/gokart/gokart/ent/account"
 	"github.com/gokart/gokart/ent/advertiser"
 	"github.com/gokart/gokart/ent/offer"
-	"github.com/gokart/gokart/integration"
-	"github.com/gokart/gokart/money"
-	"github.com/gokart/gokart/targeting"
+	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/money"
+	"github.com/gokart/gokart/internal/targeting"
 )
 
 // An offer: a brand's action that members complete, tracked through an integration system (affiliate network).
@@ -36,7 +36,7 @@ type Offer struct {
 	// Whether the offer tracks one event or several.
 	Type offer.Type `json:"type,omitempty"`
 	// The affiliate network that tracks the offer and sends postbacks.
-	IntegrationSystem integration.Code `json:"integration_system,omitempty"`
+	IntegrationSystem catalogue.Code `json:"integration_system,omitempty"`
 	// Lifecycle: DRAFT until published, then ACTIVE, PAUSED or ENDED (final).
 	Status offer.Status `json:"status,omitempty"`
 	// The network's tracking link as pasted by the brand manager.
@@ -242,7 +242,7 @@ func (_m *Offer) assignValues(columns []string, values []any) error {
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field integration_system", values[i])
 			} else if value.Valid {
-				_m.IntegrationSystem = integration.Code(value.String)
+				_m.IntegrationSystem = catalogue.Code(value.String)
 			}
 		case offer.FieldStatus:
 			if value, ok := values[i].(*sql.NullString); !ok {

@@ -17,9 +17,9 @@ import (
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/ent/offerevent"
-	"github.com/gokart/gokart/integration"
-	"github.com/gokart/gokart/money"
-	"github.com/gokart/gokart/targeting"
+	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/money"
+	"github.com/gokart/gokart/internal/targeting"
 )
 
 // OfferCreate is the builder for creating a Offer entity.
@@ -91,7 +91,7 @@ func (_c *OfferCreate) SetType(v offer.Type) *OfferCreate {
 }
 
 // SetIntegrationSystem sets the "integration_system" field.
-func (_c *OfferCreate) SetIntegrationSystem(v integration.Code) *OfferCreate {
+func (_c *OfferCreate) SetIntegrationSystem(v catalogue.Code) *OfferCreate {
 	_c.mutation.SetIntegrationSystem(v)
 	return _c
 }
@@ -982,7 +982,7 @@ func (u *OfferUpsert) UpdateType() *OfferUpsert {
 }
 
 // SetIntegrationSystem sets the "integration_system" field.
-func (u *OfferUpsert) SetIntegrationSystem(v integration.Code) *OfferUpsert {
+func (u *OfferUpsert) SetIntegrationSystem(v catalogue.Code) *OfferUpsert {
 	u.Set(offer.FieldIntegrationSystem, v)
 	return u
 }
@@ -1567,7 +1567,7 @@ func (u *OfferUpsertOne) UpdateType() *OfferUpsertOne {
 }
 
 // SetIntegrationSystem sets the "integration_system" field.
-func (u *OfferUpsertOne) SetIntegrationSystem(v integration.Code) *OfferUpsertOne {
+func (u *OfferUpsertOne) SetIntegrationSystem(v catalogue.Code) *OfferUpsertOne {
 	return u.Update(func(s *OfferUpsert) {
 		s.SetIntegrationSystem(v)
 	})
@@ -2397,7 +2397,7 @@ func (u *OfferUpsertBulk) UpdateType() *OfferUpsertBulk {
 }
 
 // SetIntegrationSystem sets the "integration_system" field.
-func (u *OfferUpsertBulk) SetIntegrationSystem(v integration.Code) *OfferUpsertBulk {
+func (u *OfferUpsertBulk) SetIntegrationSystem(v catalogue.Code) *OfferUpsertBulk {
 	return u.Update(func(s *OfferUpsert) {
 		s.SetIntegrationSystem(v)
 	})

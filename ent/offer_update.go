@@ -18,9 +18,9 @@ import (
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/ent/offerevent"
 	"github.com/gokart/gokart/ent/predicate"
-	"github.com/gokart/gokart/integration"
-	"github.com/gokart/gokart/money"
-	"github.com/gokart/gokart/targeting"
+	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/money"
+	"github.com/gokart/gokart/internal/targeting"
 )
 
 // OfferUpdate is the builder for updating Offer entities.
@@ -92,13 +92,13 @@ func (_u *OfferUpdate) SetNillableType(v *offer.Type) *OfferUpdate {
 }
 
 // SetIntegrationSystem sets the "integration_system" field.
-func (_u *OfferUpdate) SetIntegrationSystem(v integration.Code) *OfferUpdate {
+func (_u *OfferUpdate) SetIntegrationSystem(v catalogue.Code) *OfferUpdate {
 	_u.mutation.SetIntegrationSystem(v)
 	return _u
 }
 
 // SetNillableIntegrationSystem sets the "integration_system" field if the given value is not nil.
-func (_u *OfferUpdate) SetNillableIntegrationSystem(v *integration.Code) *OfferUpdate {
+func (_u *OfferUpdate) SetNillableIntegrationSystem(v *catalogue.Code) *OfferUpdate {
 	if v != nil {
 		_u.SetIntegrationSystem(*v)
 	}
@@ -1291,13 +1291,13 @@ func (_u *OfferUpdateOne) SetNillableType(v *offer.Type) *OfferUpdateOne {
 }
 
 // SetIntegrationSystem sets the "integration_system" field.
-func (_u *OfferUpdateOne) SetIntegrationSystem(v integration.Code) *OfferUpdateOne {
+func (_u *OfferUpdateOne) SetIntegrationSystem(v catalogue.Code) *OfferUpdateOne {
 	_u.mutation.SetIntegrationSystem(v)
 	return _u
 }
 
 // SetNillableIntegrationSystem sets the "integration_system" field if the given value is not nil.
-func (_u *OfferUpdateOne) SetNillableIntegrationSystem(v *integration.Code) *OfferUpdateOne {
+func (_u *OfferUpdateOne) SetNillableIntegrationSystem(v *catalogue.Code) *OfferUpdateOne {
 	if v != nil {
 		_u.SetIntegrationSystem(*v)
 	}

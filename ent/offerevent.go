@@ -12,7 +12,7 @@ import (
 	"github.com/gokart/gokart/ent/account"
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/ent/offerevent"
-	"github.com/gokart/gokart/money"
+	"github.com/gokart/gokart/internal/money"
 )
 
 // An event of an offer: the action a member completes, identified in postbacks by `cnv_event_id`.

@@ -15,7 +15,7 @@ import (
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/ent/offerevent"
-	"github.com/gokart/gokart/money"
+	"github.com/gokart/gokart/internal/money"
 )
 
 // OfferEventCreate is the builder for creating a OfferEvent entity.

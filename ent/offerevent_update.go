@@ -14,7 +14,7 @@ import (
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/offerevent"
 	"github.com/gokart/gokart/ent/predicate"
-	"github.com/gokart/gokart/money"
+	"github.com/gokart/gokart/internal/money"
 )
 
 // OfferEventUpdate is the builder for updating OfferEvent entities.

@@ -6,10 +6,10 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 
-	"github.com/gokart/gokart/auth"
 	"github.com/gokart/gokart/ent"
-	"github.com/gokart/gokart/errcode"
-	"github.com/gokart/gokart/viewer"
+	"github.com/gokart/gokart/internal/accounts"
+	"github.com/gokart/gokart/internal/errcode"
+	"github.com/gokart/gokart/internal/viewer"
 )
 
 // db is the client a resolver must use: the mutation's transaction when there is one (on
@@ -61,7 +61,7 @@ func opCacheOf(ctx context.Context) *opCache {
 func (r *Resolver) viewerAccount(ctx context.Context) (*ent.Account, error) {
 	v, ok := viewer.FromContext(ctx)
 	if !ok || v.System {
-		return nil, auth.ErrUnauthenticated
+		return nil, accounts.ErrUnauthenticated
 	}
 	cache := opCacheOf(ctx)
 	cache.mu.Lock()

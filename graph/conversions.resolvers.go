@@ -8,18 +8,18 @@ package graph
 import (
 	"context"
 
-	"github.com/gokart/gokart/auth"
 	"github.com/gokart/gokart/ent"
-	"github.com/gokart/gokart/lifecycle"
-	"github.com/gokart/gokart/postback"
-	"github.com/gokart/gokart/viewer"
+	"github.com/gokart/gokart/internal/accounts"
+	"github.com/gokart/gokart/internal/lifecycle"
+	"github.com/gokart/gokart/internal/postback"
+	"github.com/gokart/gokart/internal/viewer"
 )
 
 // UpdateConversionStatus is the resolver for the updateConversionStatus field.
 func (r *mutationResolver) UpdateConversionStatus(ctx context.Context, id int, status lifecycle.Status, reason *string) (*ent.Conversion, error) {
 	v, ok := viewer.FromContext(ctx)
 	if !ok || v.System {
-		return nil, auth.ErrUnauthenticated
+		return nil, accounts.ErrUnauthenticated
 	}
 	reasonText := ""
 	if reason != nil {

@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gokart/gokart/accounts"
 	"github.com/gokart/gokart/ent/offer"
+	"github.com/gokart/gokart/internal/accounts"
 	"github.com/gokart/gokart/internal/apitest"
 	"github.com/gokart/gokart/internal/dbtest"
-	"github.com/gokart/gokart/storage"
-	"github.com/gokart/gokart/viewer"
+	"github.com/gokart/gokart/internal/storage"
+	"github.com/gokart/gokart/internal/viewer"
 )
 
 // convert clicks the offer and reports the event through the real routes.

@@ -11,7 +11,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/graph/generated"
-	"github.com/gokart/gokart/money"
+	"github.com/gokart/gokart/internal/money"
 )
 
 // BudgetSpent is the field Offer.budgetSpent.

@@ -9,10 +9,10 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/gokart/gokart/auth"
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/ent/schema"
-	"github.com/gokart/gokart/errcode"
+	"github.com/gokart/gokart/internal/accounts"
+	"github.com/gokart/gokart/internal/errcode"
 )
 
 // nodeError turns every way of not finding a node (unknown id range, another account's row,
@@ -65,8 +65,8 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			gerr.Message = ve.Error()
 			gerr.Extensions["code"] = string(errcode.Validation)
 			gerr.Extensions["field"] = ve.Name
-		case errors.Is(err, auth.ErrUnauthenticated), errors.Is(err, schema.ErrNoViewer):
-			gerr.Message = auth.ErrUnauthenticated.Error()
+		case errors.Is(err, accounts.ErrUnauthenticated), errors.Is(err, schema.ErrNoViewer):
+			gerr.Message = accounts.ErrUnauthenticated.Error()
 			gerr.Extensions["code"] = string(errcode.Unauthenticated)
 		case strings.HasSuffix(err.Error(), "introspection disabled"):
 			gerr.Message = "introspection is turned off on this server (INTROSPECTION=false)"

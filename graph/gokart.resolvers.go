@@ -9,9 +9,9 @@ import (
 	"context"
 	"strconv"
 
-	"github.com/gokart/gokart/auth"
 	"github.com/gokart/gokart/ent"
-	"github.com/gokart/gokart/viewer"
+	"github.com/gokart/gokart/internal/accounts"
+	"github.com/gokart/gokart/internal/viewer"
 )
 
 // ClickURL is the resolver for the clickURL field.
@@ -23,7 +23,7 @@ func (r *offerResolver) ClickURL(ctx context.Context, obj *ent.Offer) (string, e
 func (r *queryResolver) Viewer(ctx context.Context) (*ent.Account, error) {
 	v, ok := viewer.FromContext(ctx)
 	if !ok || v.System {
-		return nil, auth.ErrUnauthenticated
+		return nil, accounts.ErrUnauthenticated
 	}
 	return r.client.Account.Get(ctx, v.AccountID)
 }

@@ -10,12 +10,12 @@ import (
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/ent/apikey"
 	"github.com/gokart/gokart/ent/offer"
-	"github.com/gokart/gokart/integration"
 	"github.com/gokart/gokart/internal/apitest"
+	"github.com/gokart/gokart/internal/catalogue"
 	"github.com/gokart/gokart/internal/dbtest"
-	"github.com/gokart/gokart/money"
-	"github.com/gokart/gokart/storage"
-	"github.com/gokart/gokart/viewer"
+	"github.com/gokart/gokart/internal/money"
+	"github.com/gokart/gokart/internal/storage"
+	"github.com/gokart/gokart/internal/viewer"
 )
 
 // seedOffer writes an offer with an advertiser and events straight through Ent, as the account.
@@ -30,7 +30,7 @@ func seedOffer(t *testing.T, client *ent.Client, accountID int, name string, sta
 	if len(events) > 1 {
 		typ = offer.TypeMULTI_EVENT
 	}
-	o, err := client.Offer.Create().SetName(name).SetType(typ).SetIntegrationSystem(integration.Impact).
+	o, err := client.Offer.Create().SetName(name).SetType(typ).SetIntegrationSystem(catalogue.Impact).
 		SetStatus(status).SetAdvertiserID(adv.ID).SetBudgetTotal(100 * money.Scale).Save(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -6,11 +6,11 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 
-	"github.com/gokart/gokart/auth"
-	"github.com/gokart/gokart/budget"
 	"github.com/gokart/gokart/ent"
-	"github.com/gokart/gokart/money"
-	"github.com/gokart/gokart/viewer"
+	"github.com/gokart/gokart/internal/accounts"
+	"github.com/gokart/gokart/internal/budget"
+	"github.com/gokart/gokart/internal/money"
+	"github.com/gokart/gokart/internal/viewer"
 )
 
 // budgetSpent answers Offer.budgetSpent (ent.resolvers.go): the offer's exact spend, the sum of
@@ -29,7 +29,7 @@ func (r *offerResolver) budgetSpent(ctx context.Context, obj *ent.Offer) (money.
 	}
 	v, ok := viewer.FromContext(ctx)
 	if !ok || v.System {
-		return 0, auth.ErrUnauthenticated
+		return 0, accounts.ErrUnauthenticated
 	}
 	var ids []int
 	_, list := offerScope(ctx, obj.ID)

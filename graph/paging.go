@@ -1,6 +1,6 @@
 package graph
 
-import "github.com/gokart/gokart/errcode"
+import "github.com/gokart/gokart/internal/errcode"
 
 // Page sizes of every connection: a client that asks for nothing gets DefaultPageSize, and no
 // client gets more than MaxPageSize in one request.

@@ -7,11 +7,11 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 
-	"github.com/gokart/gokart/auth"
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/ent/offerevent"
-	"github.com/gokart/gokart/stats"
-	"github.com/gokart/gokart/viewer"
+	"github.com/gokart/gokart/internal/accounts"
+	"github.com/gokart/gokart/internal/stats"
+	"github.com/gokart/gokart/internal/viewer"
 )
 
 // A page of offers asks for the stats of each offer (and event) in its own resolver. So that the
@@ -46,7 +46,7 @@ func operationStats(ctx context.Context) *opStats { return &opCacheOf(ctx).stats
 func (r *Resolver) offerReports(ctx context.Context, offerID int, from, to time.Time, g stats.Granularity) (*stats.Reports, error) {
 	v, ok := viewer.FromContext(ctx)
 	if !ok || v.System {
-		return nil, auth.ErrUnauthenticated
+		return nil, accounts.ErrUnauthenticated
 	}
 	acc, err := r.viewerAccount(ctx)
 	if err != nil {

@@ -12,8 +12,8 @@ import (
 
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/ent/offer"
-	"github.com/gokart/gokart/errcode"
-	"github.com/gokart/gokart/stats"
+	"github.com/gokart/gokart/internal/errcode"
+	"github.com/gokart/gokart/internal/stats"
 )
 
 // Stats is the resolver for the stats field.

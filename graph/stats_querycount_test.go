@@ -13,7 +13,7 @@ import (
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/internal/apitest"
 	"github.com/gokart/gokart/internal/dbtest"
-	"github.com/gokart/gokart/storage"
+	"github.com/gokart/gokart/internal/storage"
 )
 
 // rawCountingDriver also counts the raw SQL that the stats package sends through

@@ -7,16 +7,16 @@ import (
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/graph/model"
-	"github.com/gokart/gokart/integration"
-	"github.com/gokart/gokart/lifecycle"
+	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/lifecycle"
 )
 
 // offerSystem is the catalogue entry of an offer's network, with a CUSTOM offer's own settings.
-func offerSystem(o *ent.Offer) integration.System {
-	sys, _ := integration.Lookup(o.IntegrationSystem)
-	if o.IntegrationSystem == integration.Custom {
+func offerSystem(o *ent.Offer) catalogue.System {
+	sys, _ := catalogue.Lookup(o.IntegrationSystem)
+	if o.IntegrationSystem == catalogue.Custom {
 		m := o.CustomMacros
-		sys = sys.WithOverrides(o.CustomClickIDParam, integration.Macros{
+		sys = sys.WithOverrides(o.CustomClickIDParam, catalogue.Macros{
 			ClickID: m["gk_click_id"], EventID: m["cnv_event_id"], ConversionID: m["cnv_conversion_id"],
 			Status: m["cnv_status"], Payout: m["cnv_payout"], Amount: m["cnv_amount"], Currency: m["cnv_currency"],
 		})
@@ -73,7 +73,7 @@ func (r *Resolver) eventPostbackURL(ctx context.Context, e *ent.OfferEvent) (*st
 // integrationSystems is the catalogue as the dropdown shows it.
 func integrationSystems(baseURL, postbackKey string) []*model.IntegrationSystemInfo {
 	var out []*model.IntegrationSystemInfo
-	for _, s := range integration.All() {
+	for _, s := range catalogue.All() {
 		info := &model.IntegrationSystemInfo{
 			System: s.Code, DisplayName: s.DisplayName, MaxClickIDLength: s.MaxClickIDLength,
 			PostbackURL: s.PostbackURL(baseURL, postbackKey, nil), Custom: s.Custom, Sources: s.Sources,
@@ -100,7 +100,7 @@ func integrationSystems(baseURL, postbackKey string) []*model.IntegrationSystemI
 	return out
 }
 
-func sortedWords(m map[string]integration.Status) []string {
+func sortedWords(m map[string]catalogue.Status) []string {
 	words := make([]string, 0, len(m))
 	for w := range m {
 		words = append(words, w)

@@ -8,22 +8,22 @@ package graph
 import (
 	"context"
 
-	"github.com/gokart/gokart/auth"
 	"github.com/gokart/gokart/ent"
-	"github.com/gokart/gokart/errcode"
 	"github.com/gokart/gokart/graph/generated"
 	"github.com/gokart/gokart/graph/model"
-	"github.com/gokart/gokart/integration"
-	"github.com/gokart/gokart/wizard"
+	"github.com/gokart/gokart/internal/accounts"
+	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/errcode"
+	"github.com/gokart/gokart/internal/wizard"
 )
 
 // PostbackURL is the resolver for the postbackURL field.
-func (r *accountResolver) PostbackURL(ctx context.Context, obj *ent.Account, system integration.Code) (string, error) {
+func (r *accountResolver) PostbackURL(ctx context.Context, obj *ent.Account, system catalogue.Code) (string, error) {
 	acc, err := r.viewerAccount(ctx)
 	if err != nil {
 		return "", err
 	}
-	sys, ok := integration.Lookup(system)
+	sys, ok := catalogue.Lookup(system)
 	if !ok {
 		return "", errcode.Invalid("system", "is not a known integration system")
 	}
@@ -110,7 +110,7 @@ func (r *mutationResolver) RotatePostbackKey(ctx context.Context) (*ent.Account,
 		return nil, err
 	}
 	forgetAccount(ctx)
-	return acc.Update().SetPostbackKey(auth.NewPostbackKey()).Save(ctx)
+	return acc.Update().SetPostbackKey(accounts.NewPostbackKey()).Save(ctx)
 }
 
 // PostbackURL is the resolver for the postbackURL field.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/gokart/gokart/internal/apitest"
 	"github.com/gokart/gokart/internal/dbtest"
-	"github.com/gokart/gokart/storage"
+	"github.com/gokart/gokart/internal/storage"
 )
 
 // draft makes a DRAFT offer of the type through the API and returns its id.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/gokart/gokart/internal/apitest"
 	"github.com/gokart/gokart/internal/dbtest"
-	"github.com/gokart/gokart/storage"
+	"github.com/gokart/gokart/internal/storage"
 )
 
 const offerFields = `id name type status integrationSystem trackingLink clickURLTemplate clickURL postbackURL

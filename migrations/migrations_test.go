@@ -12,8 +12,8 @@ import (
 
 	entmigrate "github.com/gokart/gokart/ent/migrate"
 	"github.com/gokart/gokart/internal/dbtest"
+	"github.com/gokart/gokart/internal/storage"
 	"github.com/gokart/gokart/migrations"
-	"github.com/gokart/gokart/storage"
 )
 
 func TestMigrationsApplyToAnEmptyDatabaseOnceAndOnlyOnce(t *testing.T) {

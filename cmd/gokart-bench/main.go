@@ -10,7 +10,7 @@
 //	go run ./cmd/gokart-bench -server http://127.0.0.1:18080 \
 //	  -database-url 'postgres://postgres@127.0.0.1:5432/gokart_bench?sslmode=disable'
 //
-// bench/run.sh does the whole thing in one go: server, fresh database, ceiling and both cases.
+// cmd/gokart-bench/run.sh does the whole thing in one go: server, fresh database, ceiling and both cases.
 package main
 
 import (

@@ -12,9 +12,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gokart/gokart/accounts"
+	"github.com/gokart/gokart/internal/accounts"
+	"github.com/gokart/gokart/internal/storage"
 	"github.com/gokart/gokart/migrations"
-	"github.com/gokart/gokart/storage"
 )
 
 // Offer set-up: the values every bench offer gets.

@@ -10,9 +10,9 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/gokart/gokart/integration"
-	"github.com/gokart/gokart/lifecycle"
-	"github.com/gokart/gokart/money"
+	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/lifecycle"
+	"github.com/gokart/gokart/internal/money"
 )
 
 const (
@@ -171,7 +171,7 @@ var (
 )
 
 // IntegrationSystemValidator is a validator for the "integration_system" field enum values. It is called by the builders before save.
-func IntegrationSystemValidator(is integration.Code) error {
+func IntegrationSystemValidator(is catalogue.Code) error {
 	switch is {
 	case "IMPACT", "EVERFLOW", "TUNE", "CAKE", "AFFISE", "AWIN", "RAKUTEN", "CJ", "SHAREASALE", "ADGEM", "CUSTOM":
 		return nil
@@ -372,10 +372,10 @@ func newPostbackLogsStep() *sqlgraph.Step {
 }
 
 var (
-	// integration.Code must implement graphql.Marshaler.
-	_ graphql.Marshaler = (*integration.Code)(nil)
-	// integration.Code must implement graphql.Unmarshaler.
-	_ graphql.Unmarshaler = (*integration.Code)(nil)
+	// catalogue.Code must implement graphql.Marshaler.
+	_ graphql.Marshaler = (*catalogue.Code)(nil)
+	// catalogue.Code must implement graphql.Unmarshaler.
+	_ graphql.Unmarshaler = (*catalogue.Code)(nil)
 )
 
 var (

@@ -8,9 +8,9 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/gokart/gokart/ent/predicate"
-	"github.com/gokart/gokart/integration"
-	"github.com/gokart/gokart/lifecycle"
-	"github.com/gokart/gokart/money"
+	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/lifecycle"
+	"github.com/gokart/gokart/internal/money"
 )
 
 // ID filters vertices based on their ID field.
@@ -286,19 +286,19 @@ func OfferEventIDNotIn(vs ...int) predicate.Conversion {
 }
 
 // IntegrationSystemEQ applies the EQ predicate on the "integration_system" field.
-func IntegrationSystemEQ(v integration.Code) predicate.Conversion {
+func IntegrationSystemEQ(v catalogue.Code) predicate.Conversion {
 	vc := v
 	return predicate.Conversion(sql.FieldEQ(FieldIntegrationSystem, vc))
 }
 
 // IntegrationSystemNEQ applies the NEQ predicate on the "integration_system" field.
-func IntegrationSystemNEQ(v integration.Code) predicate.Conversion {
+func IntegrationSystemNEQ(v catalogue.Code) predicate.Conversion {
 	vc := v
 	return predicate.Conversion(sql.FieldNEQ(FieldIntegrationSystem, vc))
 }
 
 // IntegrationSystemIn applies the In predicate on the "integration_system" field.
-func IntegrationSystemIn(vs ...integration.Code) predicate.Conversion {
+func IntegrationSystemIn(vs ...catalogue.Code) predicate.Conversion {
 	v := make([]any, len(vs))
 	for i := range v {
 		v[i] = vs[i]
@@ -307,7 +307,7 @@ func IntegrationSystemIn(vs ...integration.Code) predicate.Conversion {
 }
 
 // IntegrationSystemNotIn applies the NotIn predicate on the "integration_system" field.
-func IntegrationSystemNotIn(vs ...integration.Code) predicate.Conversion {
+func IntegrationSystemNotIn(vs ...catalogue.Code) predicate.Conversion {
 	v := make([]any, len(vs))
 	for i := range v {
 		v[i] = vs[i]

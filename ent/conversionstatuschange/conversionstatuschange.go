@@ -12,7 +12,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/gokart/gokart/lifecycle"
+	"github.com/gokart/gokart/internal/lifecycle"
 )
 
 const (

@@ -8,8 +8,8 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/gokart/gokart/ent/predicate"
-	"github.com/gokart/gokart/integration"
-	"github.com/gokart/gokart/money"
+	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/money"
 )
 
 // ID filters vertices based on their ID field.
@@ -401,19 +401,19 @@ func TypeNotIn(vs ...Type) predicate.Offer {
 }
 
 // IntegrationSystemEQ applies the EQ predicate on the "integration_system" field.
-func IntegrationSystemEQ(v integration.Code) predicate.Offer {
+func IntegrationSystemEQ(v catalogue.Code) predicate.Offer {
 	vc := v
 	return predicate.Offer(sql.FieldEQ(FieldIntegrationSystem, vc))
 }
 
 // IntegrationSystemNEQ applies the NEQ predicate on the "integration_system" field.
-func IntegrationSystemNEQ(v integration.Code) predicate.Offer {
+func IntegrationSystemNEQ(v catalogue.Code) predicate.Offer {
 	vc := v
 	return predicate.Offer(sql.FieldNEQ(FieldIntegrationSystem, vc))
 }
 
 // IntegrationSystemIn applies the In predicate on the "integration_system" field.
-func IntegrationSystemIn(vs ...integration.Code) predicate.Offer {
+func IntegrationSystemIn(vs ...catalogue.Code) predicate.Offer {
 	v := make([]any, len(vs))
 	for i := range v {
 		v[i] = vs[i]
@@ -422,7 +422,7 @@ func IntegrationSystemIn(vs ...integration.Code) predicate.Offer {
 }
 
 // IntegrationSystemNotIn applies the NotIn predicate on the "integration_system" field.
-func IntegrationSystemNotIn(vs ...integration.Code) predicate.Offer {
+func IntegrationSystemNotIn(vs ...catalogue.Code) predicate.Offer {
 	v := make([]any, len(vs))
 	for i := range v {
 		v[i] = vs[i]

@@ -8,7 +8,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
-	"github.com/gokart/gokart/money"
+	"github.com/gokart/gokart/internal/money"
 )
 
 const (

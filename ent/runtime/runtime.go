@@ -21,7 +21,7 @@ import (
 	"github.com/gokart/gokart/ent/statsclickrollup"
 	"github.com/gokart/gokart/ent/statsconversionrollup"
 	"github.com/gokart/gokart/ent/statswatermark"
-	"github.com/gokart/gokart/money"
+	"github.com/gokart/gokart/internal/money"
 )
 
 // The init function reads all schema descriptors with runtime code

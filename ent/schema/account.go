@@ -11,7 +11,7 @@ import (
 	"entgo.io/ent/schema/field"
 
 	"github.com/gokart/gokart/ent/intercept"
-	"github.com/gokart/gokart/viewer"
+	"github.com/gokart/gokart/internal/viewer"
 )
 
 // Account is the tenant: a company using gokart. Everything else belongs to one account.

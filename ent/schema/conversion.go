@@ -8,8 +8,8 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
-	"github.com/gokart/gokart/integration"
-	"github.com/gokart/gokart/lifecycle"
+	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/lifecycle"
 )
 
 // Conversion is one completed event reported by a network, attributed to a click.
@@ -33,7 +33,7 @@ func (Conversion) Fields() []ent.Field {
 		field.Int("click_id").Immutable().Comment("The attributed click."),
 		field.Int("offer_id").Immutable().Comment("The converted offer."),
 		field.Int("offer_event_id").Immutable().Comment("The converted event."),
-		field.Enum("integration_system").GoType(integration.Code("")).Immutable().
+		field.Enum("integration_system").GoType(catalogue.Code("")).Immutable().
 			Comment("The network that reported the conversion; part of the idempotency key.").
 			Annotations(entgql.Skip()),
 		field.String("network_conversion_id").Optional().Nillable().Immutable().MaxLen(255).

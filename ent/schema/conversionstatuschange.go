@@ -10,7 +10,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
-	"github.com/gokart/gokart/lifecycle"
+	"github.com/gokart/gokart/internal/lifecycle"
 )
 
 // ConversionStatusChange is one step of a conversion's history.

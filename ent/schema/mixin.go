@@ -14,7 +14,7 @@ import (
 	"entgo.io/ent/schema/mixin"
 
 	"github.com/gokart/gokart/ent/intercept"
-	"github.com/gokart/gokart/viewer"
+	"github.com/gokart/gokart/internal/viewer"
 )
 
 // ErrNoViewer is returned when tenant data is touched by a context that carries no viewer:

@@ -8,9 +8,9 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
-	"github.com/gokart/gokart/integration"
-	"github.com/gokart/gokart/money"
-	"github.com/gokart/gokart/targeting"
+	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/money"
+	"github.com/gokart/gokart/internal/targeting"
 )
 
 // Offer is what members see as an offer card: a brand's action, tracked through one network.
@@ -54,7 +54,7 @@ func (Offer) Fields() []ent.Field {
 		field.Enum("type").Values("SINGLE_EVENT", "MULTI_EVENT").
 			Comment("Whether the offer tracks one event or several.").
 			Annotations(entgql.Type("OfferType")),
-		field.Enum("integration_system").GoType(integration.Code("")).
+		field.Enum("integration_system").GoType(catalogue.Code("")).
 			Comment("The affiliate network that tracks the offer and sends postbacks.").
 			Annotations(entgql.Type("IntegrationSystem")),
 		field.Enum("status").Values("DRAFT", "ACTIVE", "PAUSED", "ENDED").Default("DRAFT").

@@ -12,7 +12,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
-	"github.com/gokart/gokart/attribution"
+	"github.com/gokart/gokart/internal/catalogue"
 	"github.com/gokart/gokart/ent/intercept"
 )
 
@@ -80,7 +80,7 @@ func (OfferEvent) Hooks() []ent.Hook {
 					return nil, fmt.Errorf("offer event hook: unexpected mutation %T", m)
 				}
 				if id, set := em.EventID(); set {
-					em.SetMatchKey(attribution.EventMatchKey(id))
+					em.SetMatchKey(catalogue.EventMatchKey(id))
 				}
 				return next.Mutate(ctx, m)
 			})

@@ -19,11 +19,11 @@ import (
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/ent/postbacklog"
 	"github.com/gokart/gokart/graph/model"
-	"github.com/gokart/gokart/integration"
-	"github.com/gokart/gokart/lifecycle"
-	"github.com/gokart/gokart/money"
-	"github.com/gokart/gokart/stats"
-	"github.com/gokart/gokart/targeting"
+	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/lifecycle"
+	"github.com/gokart/gokart/internal/money"
+	"github.com/gokart/gokart/internal/stats"
+	"github.com/gokart/gokart/internal/targeting"
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
@@ -31,7 +31,7 @@ import (
 
 type AccountResolver interface {
 	Stats(ctx context.Context, obj *ent.Account, from time.Time, to time.Time, top int) (*stats.AccountStats, error)
-	PostbackURL(ctx context.Context, obj *ent.Account, system integration.Code) (string, error)
+	PostbackURL(ctx context.Context, obj *ent.Account, system catalogue.Code) (string, error)
 }
 type OfferResolver interface {
 	BudgetSpent(ctx context.Context, obj *ent.Offer) (money.Micros, error)
@@ -68,8 +68,8 @@ func (ec *executionContext) field_Account_postbackURL_args(ctx context.Context, 
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "system",
-		func(ctx context.Context, v any) (integration.Code, error) {
-			return ec.unmarshalNIntegrationSystem2githubᚗcomᚋgokartᚋgokartᚋintegrationᚐCode(ctx, v)
+		func(ctx context.Context, v any) (catalogue.Code, error) {
+			return ec.unmarshalNIntegrationSystem2githubᚗcomᚋgokartᚋgokartᚋinternalᚋcatalogueᚐCode(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -237,7 +237,7 @@ func (ec *executionContext) field_OfferEvent_stats_args(ctx context.Context, raw
 	args["to"] = arg1
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "granularity",
 		func(ctx context.Context, v any) (stats.Granularity, error) {
-			return ec.unmarshalNStatsGranularity2githubᚗcomᚋgokartᚋgokartᚋstatsᚐGranularity(ctx, v)
+			return ec.unmarshalNStatsGranularity2githubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐGranularity(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -375,7 +375,7 @@ func (ec *executionContext) field_Offer_stats_args(ctx context.Context, rawArgs 
 	args["to"] = arg1
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "granularity",
 		func(ctx context.Context, v any) (stats.Granularity, error) {
-			return ec.unmarshalNStatsGranularity2githubᚗcomᚋgokartᚋgokartᚋstatsᚐGranularity(ctx, v)
+			return ec.unmarshalNStatsGranularity2githubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐGranularity(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -906,7 +906,7 @@ func (ec *executionContext) _Account_stats(ctx context.Context, field graphql.Co
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *stats.AccountStats) graphql.Marshaler {
-			return ec.marshalNAccountStats2ᚖgithubᚗcomᚋgokartᚋgokartᚋstatsᚐAccountStats(ctx, selections, v)
+			return ec.marshalNAccountStats2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐAccountStats(ctx, selections, v)
 		},
 		true,
 		true,
@@ -946,7 +946,7 @@ func (ec *executionContext) _Account_postbackURL(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Account().PostbackURL(ctx, obj, fc.Args["system"].(integration.Code))
+			return ec.Resolvers.Account().PostbackURL(ctx, obj, fc.Args["system"].(catalogue.Code))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -2029,7 +2029,7 @@ func (ec *executionContext) _Conversion_status(ctx context.Context, field graphq
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v lifecycle.Status) graphql.Marshaler {
-			return ec.marshalNConversionStatus2githubᚗcomᚋgokartᚋgokartᚋlifecycleᚐStatus(ctx, selections, v)
+			return ec.marshalNConversionStatus2githubᚗcomᚋgokartᚋgokartᚋinternalᚋlifecycleᚐStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -2075,7 +2075,7 @@ func (ec *executionContext) _Conversion_payout(ctx context.Context, field graphq
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v money.Micros) graphql.Marshaler {
-			return ec.marshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, selections, v)
+			return ec.marshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, selections, v)
 		},
 		true,
 		true,
@@ -2098,7 +2098,7 @@ func (ec *executionContext) _Conversion_amount(ctx context.Context, field graphq
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
-			return ec.marshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, selections, v)
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, selections, v)
 		},
 		true,
 		false,
@@ -2483,7 +2483,7 @@ func (ec *executionContext) _ConversionStatusChange_fromStatus(ctx context.Conte
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *lifecycle.Status) graphql.Marshaler {
-			return ec.marshalOConversionStatus2ᚖgithubᚗcomᚋgokartᚋgokartᚋlifecycleᚐStatus(ctx, selections, v)
+			return ec.marshalOConversionStatus2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋlifecycleᚐStatus(ctx, selections, v)
 		},
 		true,
 		false,
@@ -2506,7 +2506,7 @@ func (ec *executionContext) _ConversionStatusChange_toStatus(ctx context.Context
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v lifecycle.Status) graphql.Marshaler {
-			return ec.marshalNConversionStatus2githubᚗcomᚋgokartᚋgokartᚋlifecycleᚐStatus(ctx, selections, v)
+			return ec.marshalNConversionStatus2githubᚗcomᚋgokartᚋgokartᚋinternalᚋlifecycleᚐStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -2767,8 +2767,8 @@ func (ec *executionContext) _Offer_integrationSystem(ctx context.Context, field 
 			return obj.IntegrationSystem, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v integration.Code) graphql.Marshaler {
-			return ec.marshalNIntegrationSystem2githubᚗcomᚋgokartᚋgokartᚋintegrationᚐCode(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v catalogue.Code) graphql.Marshaler {
+			return ec.marshalNIntegrationSystem2githubᚗcomᚋgokartᚋgokartᚋinternalᚋcatalogueᚐCode(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3021,7 +3021,7 @@ func (ec *executionContext) _Offer_budgetTotal(ctx context.Context, field graphq
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
-			return ec.marshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, selections, v)
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, selections, v)
 		},
 		true,
 		false,
@@ -3044,7 +3044,7 @@ func (ec *executionContext) _Offer_budgetDaily(ctx context.Context, field graphq
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
-			return ec.marshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, selections, v)
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, selections, v)
 		},
 		true,
 		false,
@@ -3067,7 +3067,7 @@ func (ec *executionContext) _Offer_budgetSpent(ctx context.Context, field graphq
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v money.Micros) graphql.Marshaler {
-			return ec.marshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, selections, v)
+			return ec.marshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3228,7 +3228,7 @@ func (ec *executionContext) _Offer_platforms(ctx context.Context, field graphql.
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []targeting.Platform) graphql.Marshaler {
-			return ec.marshalOPlatform2ᚕgithubᚗcomᚋgokartᚋgokartᚋtargetingᚐPlatformᚄ(ctx, selections, v)
+			return ec.marshalOPlatform2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋtargetingᚐPlatformᚄ(ctx, selections, v)
 		},
 		true,
 		false,
@@ -3519,7 +3519,7 @@ func (ec *executionContext) _Offer_stats(ctx context.Context, field graphql.Coll
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *stats.OfferStats) graphql.Marshaler {
-			return ec.marshalNOfferStats2ᚖgithubᚗcomᚋgokartᚋgokartᚋstatsᚐOfferStats(ctx, selections, v)
+			return ec.marshalNOfferStats2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐOfferStats(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3911,7 +3911,7 @@ func (ec *executionContext) _OfferEvent_payout(ctx context.Context, field graphq
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v money.Micros) graphql.Marshaler {
-			return ec.marshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, selections, v)
+			return ec.marshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4103,7 +4103,7 @@ func (ec *executionContext) _OfferEvent_stats(ctx context.Context, field graphql
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *stats.OfferStats) graphql.Marshaler {
-			return ec.marshalNOfferStats2ᚖgithubᚗcomᚋgokartᚋgokartᚋstatsᚐOfferStats(ctx, selections, v)
+			return ec.marshalNOfferStats2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐOfferStats(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8292,28 +8292,28 @@ func (ec *executionContext) unmarshalInputConversionWhereInput(ctx context.Conte
 			it.NetworkConversionIDContainsFold = data
 		case "status":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
-			data, err := ec.unmarshalOConversionStatus2ᚖgithubᚗcomᚋgokartᚋgokartᚋlifecycleᚐStatus(ctx, v)
+			data, err := ec.unmarshalOConversionStatus2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋlifecycleᚐStatus(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Status = data
 		case "statusNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNEQ"))
-			data, err := ec.unmarshalOConversionStatus2ᚖgithubᚗcomᚋgokartᚋgokartᚋlifecycleᚐStatus(ctx, v)
+			data, err := ec.unmarshalOConversionStatus2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋlifecycleᚐStatus(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.StatusNEQ = data
 		case "statusIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusIn"))
-			data, err := ec.unmarshalOConversionStatus2ᚕgithubᚗcomᚋgokartᚋgokartᚋlifecycleᚐStatusᚄ(ctx, v)
+			data, err := ec.unmarshalOConversionStatus2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋlifecycleᚐStatusᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.StatusIn = data
 		case "statusNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNotIn"))
-			data, err := ec.unmarshalOConversionStatus2ᚕgithubᚗcomᚋgokartᚋgokartᚋlifecycleᚐStatusᚄ(ctx, v)
+			data, err := ec.unmarshalOConversionStatus2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋlifecycleᚐStatusᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -8425,112 +8425,112 @@ func (ec *executionContext) unmarshalInputConversionWhereInput(ctx context.Conte
 			it.ReasonContainsFold = data
 		case "payout":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payout"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Payout = data
 		case "payoutNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutNEQ"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.PayoutNEQ = data
 		case "payoutIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutIn"))
-			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicrosᚄ(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicrosᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.PayoutIn = data
 		case "payoutNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutNotIn"))
-			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicrosᚄ(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicrosᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.PayoutNotIn = data
 		case "payoutGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutGT"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.PayoutGT = data
 		case "payoutGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutGTE"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.PayoutGTE = data
 		case "payoutLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutLT"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.PayoutLT = data
 		case "payoutLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutLTE"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.PayoutLTE = data
 		case "amount":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Amount = data
 		case "amountNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amountNEQ"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AmountNEQ = data
 		case "amountIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amountIn"))
-			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicrosᚄ(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicrosᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AmountIn = data
 		case "amountNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amountNotIn"))
-			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicrosᚄ(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicrosᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AmountNotIn = data
 		case "amountGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amountGT"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AmountGT = data
 		case "amountGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amountGTE"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AmountGTE = data
 		case "amountLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amountLT"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AmountLT = data
 		case "amountLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amountLTE"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -9332,56 +9332,56 @@ func (ec *executionContext) unmarshalInputOfferEventWhereInput(ctx context.Conte
 			it.PositionLTE = data
 		case "payout":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payout"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Payout = data
 		case "payoutNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutNEQ"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.PayoutNEQ = data
 		case "payoutIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutIn"))
-			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicrosᚄ(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicrosᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.PayoutIn = data
 		case "payoutNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutNotIn"))
-			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicrosᚄ(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicrosᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.PayoutNotIn = data
 		case "payoutGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutGT"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.PayoutGT = data
 		case "payoutGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutGTE"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.PayoutGTE = data
 		case "payoutLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutLT"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.PayoutLT = data
 		case "payoutLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutLTE"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -10134,28 +10134,28 @@ func (ec *executionContext) unmarshalInputOfferWhereInput(ctx context.Context, o
 			it.TypeNotIn = data
 		case "integrationSystem":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("integrationSystem"))
-			data, err := ec.unmarshalOIntegrationSystem2ᚖgithubᚗcomᚋgokartᚋgokartᚋintegrationᚐCode(ctx, v)
+			data, err := ec.unmarshalOIntegrationSystem2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋcatalogueᚐCode(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.IntegrationSystem = data
 		case "integrationSystemNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("integrationSystemNEQ"))
-			data, err := ec.unmarshalOIntegrationSystem2ᚖgithubᚗcomᚋgokartᚋgokartᚋintegrationᚐCode(ctx, v)
+			data, err := ec.unmarshalOIntegrationSystem2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋcatalogueᚐCode(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.IntegrationSystemNEQ = data
 		case "integrationSystemIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("integrationSystemIn"))
-			data, err := ec.unmarshalOIntegrationSystem2ᚕgithubᚗcomᚋgokartᚋgokartᚋintegrationᚐCodeᚄ(ctx, v)
+			data, err := ec.unmarshalOIntegrationSystem2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋcatalogueᚐCodeᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.IntegrationSystemIn = data
 		case "integrationSystemNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("integrationSystemNotIn"))
-			data, err := ec.unmarshalOIntegrationSystem2ᚕgithubᚗcomᚋgokartᚋgokartᚋintegrationᚐCodeᚄ(ctx, v)
+			data, err := ec.unmarshalOIntegrationSystem2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋcatalogueᚐCodeᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -11016,56 +11016,56 @@ func (ec *executionContext) unmarshalInputOfferWhereInput(ctx context.Context, o
 			it.CurrencyContainsFold = data
 		case "budgetTotal":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetTotal"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.BudgetTotal = data
 		case "budgetTotalNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetTotalNEQ"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.BudgetTotalNEQ = data
 		case "budgetTotalIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetTotalIn"))
-			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicrosᚄ(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicrosᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.BudgetTotalIn = data
 		case "budgetTotalNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetTotalNotIn"))
-			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicrosᚄ(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicrosᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.BudgetTotalNotIn = data
 		case "budgetTotalGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetTotalGT"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.BudgetTotalGT = data
 		case "budgetTotalGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetTotalGTE"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.BudgetTotalGTE = data
 		case "budgetTotalLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetTotalLT"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.BudgetTotalLT = data
 		case "budgetTotalLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetTotalLTE"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -11086,56 +11086,56 @@ func (ec *executionContext) unmarshalInputOfferWhereInput(ctx context.Context, o
 			it.BudgetTotalNotNil = data
 		case "budgetDaily":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetDaily"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.BudgetDaily = data
 		case "budgetDailyNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetDailyNEQ"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.BudgetDailyNEQ = data
 		case "budgetDailyIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetDailyIn"))
-			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicrosᚄ(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicrosᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.BudgetDailyIn = data
 		case "budgetDailyNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetDailyNotIn"))
-			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicrosᚄ(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicrosᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.BudgetDailyNotIn = data
 		case "budgetDailyGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetDailyGT"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.BudgetDailyGT = data
 		case "budgetDailyGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetDailyGTE"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.BudgetDailyGTE = data
 		case "budgetDailyLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetDailyLT"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.BudgetDailyLT = data
 		case "budgetDailyLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetDailyLTE"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -11156,56 +11156,56 @@ func (ec *executionContext) unmarshalInputOfferWhereInput(ctx context.Context, o
 			it.BudgetDailyNotNil = data
 		case "budgetSpent":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetSpent"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.BudgetSpent = data
 		case "budgetSpentNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetSpentNEQ"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.BudgetSpentNEQ = data
 		case "budgetSpentIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetSpentIn"))
-			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicrosᚄ(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicrosᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.BudgetSpentIn = data
 		case "budgetSpentNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetSpentNotIn"))
-			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicrosᚄ(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicrosᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.BudgetSpentNotIn = data
 		case "budgetSpentGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetSpentGT"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.BudgetSpentGT = data
 		case "budgetSpentGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetSpentGTE"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.BudgetSpentGTE = data
 		case "budgetSpentLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetSpentLT"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.BudgetSpentLT = data
 		case "budgetSpentLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetSpentLTE"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -14304,13 +14304,13 @@ func (ec *executionContext) marshalNConversionOrderField2ᚖgithubᚗcomᚋgokar
 	return v
 }
 
-func (ec *executionContext) unmarshalNConversionStatus2githubᚗcomᚋgokartᚋgokartᚋlifecycleᚐStatus(ctx context.Context, v any) (lifecycle.Status, error) {
+func (ec *executionContext) unmarshalNConversionStatus2githubᚗcomᚋgokartᚋgokartᚋinternalᚋlifecycleᚐStatus(ctx context.Context, v any) (lifecycle.Status, error) {
 	var res lifecycle.Status
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNConversionStatus2githubᚗcomᚋgokartᚋgokartᚋlifecycleᚐStatus(ctx context.Context, sel ast.SelectionSet, v lifecycle.Status) graphql.Marshaler {
+func (ec *executionContext) marshalNConversionStatus2githubᚗcomᚋgokartᚋgokartᚋinternalᚋlifecycleᚐStatus(ctx context.Context, sel ast.SelectionSet, v lifecycle.Status) graphql.Marshaler {
 	return v
 }
 
@@ -14337,13 +14337,13 @@ func (ec *executionContext) marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCurso
 	return v
 }
 
-func (ec *executionContext) unmarshalNIntegrationSystem2githubᚗcomᚋgokartᚋgokartᚋintegrationᚐCode(ctx context.Context, v any) (integration.Code, error) {
-	var res integration.Code
+func (ec *executionContext) unmarshalNIntegrationSystem2githubᚗcomᚋgokartᚋgokartᚋinternalᚋcatalogueᚐCode(ctx context.Context, v any) (catalogue.Code, error) {
+	var res catalogue.Code
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNIntegrationSystem2githubᚗcomᚋgokartᚋgokartᚋintegrationᚐCode(ctx context.Context, sel ast.SelectionSet, v integration.Code) graphql.Marshaler {
+func (ec *executionContext) marshalNIntegrationSystem2githubᚗcomᚋgokartᚋgokartᚋinternalᚋcatalogueᚐCode(ctx context.Context, sel ast.SelectionSet, v catalogue.Code) graphql.Marshaler {
 	return v
 }
 
@@ -14707,7 +14707,7 @@ func (ec *executionContext) unmarshalOConversionOrder2ᚖgithubᚗcomᚋgokart�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalOConversionStatus2ᚕgithubᚗcomᚋgokartᚋgokartᚋlifecycleᚐStatusᚄ(ctx context.Context, v any) ([]lifecycle.Status, error) {
+func (ec *executionContext) unmarshalOConversionStatus2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋlifecycleᚐStatusᚄ(ctx context.Context, v any) ([]lifecycle.Status, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -14716,7 +14716,7 @@ func (ec *executionContext) unmarshalOConversionStatus2ᚕgithubᚗcomᚋgokart�
 	res := make([]lifecycle.Status, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNConversionStatus2githubᚗcomᚋgokartᚋgokartᚋlifecycleᚐStatus(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNConversionStatus2githubᚗcomᚋgokartᚋgokartᚋinternalᚋlifecycleᚐStatus(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -14724,14 +14724,14 @@ func (ec *executionContext) unmarshalOConversionStatus2ᚕgithubᚗcomᚋgokart�
 	return res, nil
 }
 
-func (ec *executionContext) marshalOConversionStatus2ᚕgithubᚗcomᚋgokartᚋgokartᚋlifecycleᚐStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []lifecycle.Status) graphql.Marshaler {
+func (ec *executionContext) marshalOConversionStatus2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋlifecycleᚐStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []lifecycle.Status) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNConversionStatus2githubᚗcomᚋgokartᚋgokartᚋlifecycleᚐStatus(ctx, sel, v[i])
+		return ec.marshalNConversionStatus2githubᚗcomᚋgokartᚋgokartᚋinternalᚋlifecycleᚐStatus(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -14743,7 +14743,7 @@ func (ec *executionContext) marshalOConversionStatus2ᚕgithubᚗcomᚋgokartᚋ
 	return ret
 }
 
-func (ec *executionContext) unmarshalOConversionStatus2ᚖgithubᚗcomᚋgokartᚋgokartᚋlifecycleᚐStatus(ctx context.Context, v any) (*lifecycle.Status, error) {
+func (ec *executionContext) unmarshalOConversionStatus2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋlifecycleᚐStatus(ctx context.Context, v any) (*lifecycle.Status, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -14752,7 +14752,7 @@ func (ec *executionContext) unmarshalOConversionStatus2ᚖgithubᚗcomᚋgokart�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOConversionStatus2ᚖgithubᚗcomᚋgokartᚋgokartᚋlifecycleᚐStatus(ctx context.Context, sel ast.SelectionSet, v *lifecycle.Status) graphql.Marshaler {
+func (ec *executionContext) marshalOConversionStatus2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋlifecycleᚐStatus(ctx context.Context, sel ast.SelectionSet, v *lifecycle.Status) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -14819,16 +14819,16 @@ func (ec *executionContext) marshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCu
 	return v
 }
 
-func (ec *executionContext) unmarshalOIntegrationSystem2ᚕgithubᚗcomᚋgokartᚋgokartᚋintegrationᚐCodeᚄ(ctx context.Context, v any) ([]integration.Code, error) {
+func (ec *executionContext) unmarshalOIntegrationSystem2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋcatalogueᚐCodeᚄ(ctx context.Context, v any) ([]catalogue.Code, error) {
 	if v == nil {
 		return nil, nil
 	}
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]integration.Code, len(vSlice))
+	res := make([]catalogue.Code, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNIntegrationSystem2githubᚗcomᚋgokartᚋgokartᚋintegrationᚐCode(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNIntegrationSystem2githubᚗcomᚋgokartᚋgokartᚋinternalᚋcatalogueᚐCode(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -14836,14 +14836,14 @@ func (ec *executionContext) unmarshalOIntegrationSystem2ᚕgithubᚗcomᚋgokart
 	return res, nil
 }
 
-func (ec *executionContext) marshalOIntegrationSystem2ᚕgithubᚗcomᚋgokartᚋgokartᚋintegrationᚐCodeᚄ(ctx context.Context, sel ast.SelectionSet, v []integration.Code) graphql.Marshaler {
+func (ec *executionContext) marshalOIntegrationSystem2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋcatalogueᚐCodeᚄ(ctx context.Context, sel ast.SelectionSet, v []catalogue.Code) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNIntegrationSystem2githubᚗcomᚋgokartᚋgokartᚋintegrationᚐCode(ctx, sel, v[i])
+		return ec.marshalNIntegrationSystem2githubᚗcomᚋgokartᚋgokartᚋinternalᚋcatalogueᚐCode(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -14855,16 +14855,16 @@ func (ec *executionContext) marshalOIntegrationSystem2ᚕgithubᚗcomᚋgokart�
 	return ret
 }
 
-func (ec *executionContext) unmarshalOIntegrationSystem2ᚖgithubᚗcomᚋgokartᚋgokartᚋintegrationᚐCode(ctx context.Context, v any) (*integration.Code, error) {
+func (ec *executionContext) unmarshalOIntegrationSystem2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋcatalogueᚐCode(ctx context.Context, v any) (*catalogue.Code, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(integration.Code)
+	var res = new(catalogue.Code)
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOIntegrationSystem2ᚖgithubᚗcomᚋgokartᚋgokartᚋintegrationᚐCode(ctx context.Context, sel ast.SelectionSet, v *integration.Code) graphql.Marshaler {
+func (ec *executionContext) marshalOIntegrationSystem2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋcatalogueᚐCode(ctx context.Context, sel ast.SelectionSet, v *catalogue.Code) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/gokart/gokart/money"
-	"github.com/gokart/gokart/targeting"
+	"github.com/gokart/gokart/internal/money"
+	"github.com/gokart/gokart/internal/targeting"
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
@@ -38,23 +38,23 @@ import (
 
 // region    ***************************** type.gotpl *****************************
 
-func (ec *executionContext) unmarshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx context.Context, v any) (money.Micros, error) {
+func (ec *executionContext) unmarshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx context.Context, v any) (money.Micros, error) {
 	var res money.Micros
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx context.Context, sel ast.SelectionSet, v money.Micros) graphql.Marshaler {
+func (ec *executionContext) marshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx context.Context, sel ast.SelectionSet, v money.Micros) graphql.Marshaler {
 	return v
 }
 
-func (ec *executionContext) unmarshalNPlatform2githubᚗcomᚋgokartᚋgokartᚋtargetingᚐPlatform(ctx context.Context, v any) (targeting.Platform, error) {
+func (ec *executionContext) unmarshalNPlatform2githubᚗcomᚋgokartᚋgokartᚋinternalᚋtargetingᚐPlatform(ctx context.Context, v any) (targeting.Platform, error) {
 	var res targeting.Platform
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNPlatform2githubᚗcomᚋgokartᚋgokartᚋtargetingᚐPlatform(ctx context.Context, sel ast.SelectionSet, v targeting.Platform) graphql.Marshaler {
+func (ec *executionContext) marshalNPlatform2githubᚗcomᚋgokartᚋgokartᚋinternalᚋtargetingᚐPlatform(ctx context.Context, sel ast.SelectionSet, v targeting.Platform) graphql.Marshaler {
 	return v
 }
 
@@ -72,7 +72,7 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
-func (ec *executionContext) unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicrosᚄ(ctx context.Context, v any) ([]money.Micros, error) {
+func (ec *executionContext) unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicrosᚄ(ctx context.Context, v any) ([]money.Micros, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -81,7 +81,7 @@ func (ec *executionContext) unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokart�
 	res := make([]money.Micros, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -89,13 +89,13 @@ func (ec *executionContext) unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokart�
 	return res, nil
 }
 
-func (ec *executionContext) marshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicrosᚄ(ctx context.Context, sel ast.SelectionSet, v []money.Micros) graphql.Marshaler {
+func (ec *executionContext) marshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicrosᚄ(ctx context.Context, sel ast.SelectionSet, v []money.Micros) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	ret := make(graphql.Array, len(v))
 	for i := range v {
-		ret[i] = ec.marshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, sel, v[i])
+		ret[i] = ec.marshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, sel, v[i])
 	}
 
 	for _, e := range ret {
@@ -107,7 +107,7 @@ func (ec *executionContext) marshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋ
 	return ret
 }
 
-func (ec *executionContext) unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx context.Context, v any) (*money.Micros, error) {
+func (ec *executionContext) unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx context.Context, v any) (*money.Micros, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -116,14 +116,14 @@ func (ec *executionContext) unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokart�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx context.Context, sel ast.SelectionSet, v *money.Micros) graphql.Marshaler {
+func (ec *executionContext) marshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx context.Context, sel ast.SelectionSet, v *money.Micros) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return v
 }
 
-func (ec *executionContext) unmarshalOPlatform2ᚕgithubᚗcomᚋgokartᚋgokartᚋtargetingᚐPlatformᚄ(ctx context.Context, v any) ([]targeting.Platform, error) {
+func (ec *executionContext) unmarshalOPlatform2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋtargetingᚐPlatformᚄ(ctx context.Context, v any) ([]targeting.Platform, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -132,7 +132,7 @@ func (ec *executionContext) unmarshalOPlatform2ᚕgithubᚗcomᚋgokartᚋgokart
 	res := make([]targeting.Platform, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNPlatform2githubᚗcomᚋgokartᚋgokartᚋtargetingᚐPlatform(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNPlatform2githubᚗcomᚋgokartᚋgokartᚋinternalᚋtargetingᚐPlatform(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -140,14 +140,14 @@ func (ec *executionContext) unmarshalOPlatform2ᚕgithubᚗcomᚋgokartᚋgokart
 	return res, nil
 }
 
-func (ec *executionContext) marshalOPlatform2ᚕgithubᚗcomᚋgokartᚋgokartᚋtargetingᚐPlatformᚄ(ctx context.Context, sel ast.SelectionSet, v []targeting.Platform) graphql.Marshaler {
+func (ec *executionContext) marshalOPlatform2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋtargetingᚐPlatformᚄ(ctx context.Context, sel ast.SelectionSet, v []targeting.Platform) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNPlatform2githubᚗcomᚋgokartᚋgokartᚋtargetingᚐPlatform(ctx, sel, v[i])
+		return ec.marshalNPlatform2githubᚗcomᚋgokartᚋgokartᚋinternalᚋtargetingᚐPlatform(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {

@@ -12,10 +12,10 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/gokart/gokart/ent"
-	"github.com/gokart/gokart/integration"
-	"github.com/gokart/gokart/lifecycle"
-	"github.com/gokart/gokart/stats"
-	"github.com/gokart/gokart/wizard"
+	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/lifecycle"
+	"github.com/gokart/gokart/internal/stats"
+	"github.com/gokart/gokart/internal/wizard"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -44,7 +44,7 @@ type ComplexityRoot struct {
 		ID                func(childComplexity int) int
 		Name              func(childComplexity int) int
 		PostbackAllowlist func(childComplexity int) int
-		PostbackURL       func(childComplexity int, system integration.Code) int
+		PostbackURL       func(childComplexity int, system catalogue.Code) int
 		Stats             func(childComplexity int, from time.Time, to time.Time, top int) int
 		TimeZone          func(childComplexity int) int
 		UpdatedAt         func(childComplexity int) int
@@ -422,7 +422,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Account.PostbackURL(childComplexity, args["system"].(integration.Code)), true
+		return e.ComplexityRoot.Account.PostbackURL(childComplexity, args["system"].(catalogue.Code)), true
 	case "Account.stats":
 		if e.ComplexityRoot.Account.Stats == nil {
 			break
@@ -3897,7 +3897,7 @@ enum ConversionOrderField {
 """
 ConversionStatus is enum for the field status
 """
-enum ConversionStatus @goModel(model: "github.com/gokart/gokart/lifecycle.Status") {
+enum ConversionStatus @goModel(model: "github.com/gokart/gokart/internal/lifecycle.Status") {
   """
   Reported by the network, not yet approved; counts against budgets and caps.
   """
@@ -4466,7 +4466,7 @@ scalar Cursor
 """
 IntegrationSystem is enum for the field integration_system
 """
-enum IntegrationSystem @goModel(model: "github.com/gokart/gokart/integration.Code") {
+enum IntegrationSystem @goModel(model: "github.com/gokart/gokart/internal/catalogue.Code") {
   """
   Impact (formerly Impact Radius)
   """

@@ -11,8 +11,8 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/gokart/gokart/ent"
-	"github.com/gokart/gokart/money"
-	"github.com/gokart/gokart/stats"
+	"github.com/gokart/gokart/internal/money"
+	"github.com/gokart/gokart/internal/stats"
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
@@ -131,7 +131,7 @@ func (ec *executionContext) _AccountStats_conversions(ctx context.Context, field
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v stats.ConversionCounts) graphql.Marshaler {
-			return ec.marshalNConversionCounts2githubᚗcomᚋgokartᚋgokartᚋstatsᚐConversionCounts(ctx, selections, v)
+			return ec.marshalNConversionCounts2githubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐConversionCounts(ctx, selections, v)
 		},
 		true,
 		true,
@@ -186,7 +186,7 @@ func (ec *executionContext) _AccountStats_spend(ctx context.Context, field graph
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*stats.CurrencyAmount) graphql.Marshaler {
-			return ec.marshalNCurrencyAmount2ᚕᚖgithubᚗcomᚋgokartᚋgokartᚋstatsᚐCurrencyAmountᚄ(ctx, selections, v)
+			return ec.marshalNCurrencyAmount2ᚕᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐCurrencyAmountᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -218,7 +218,7 @@ func (ec *executionContext) _AccountStats_topOffersByConversions(ctx context.Con
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*stats.OfferRanking) graphql.Marshaler {
-			return ec.marshalNOfferRanking2ᚕᚖgithubᚗcomᚋgokartᚋgokartᚋstatsᚐOfferRankingᚄ(ctx, selections, v)
+			return ec.marshalNOfferRanking2ᚕᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐOfferRankingᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -250,7 +250,7 @@ func (ec *executionContext) _AccountStats_topOffersBySpend(ctx context.Context, 
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*stats.OfferRanking) graphql.Marshaler {
-			return ec.marshalNOfferRanking2ᚕᚖgithubᚗcomᚋgokartᚋgokartᚋstatsᚐOfferRankingᚄ(ctx, selections, v)
+			return ec.marshalNOfferRanking2ᚕᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐOfferRankingᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -420,7 +420,7 @@ func (ec *executionContext) _CurrencyAmount_amount(ctx context.Context, field gr
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v money.Micros) graphql.Marshaler {
-			return ec.marshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, selections, v)
+			return ec.marshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, selections, v)
 		},
 		true,
 		true,
@@ -521,7 +521,7 @@ func (ec *executionContext) _OfferRanking_conversions(ctx context.Context, field
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v stats.ConversionCounts) graphql.Marshaler {
-			return ec.marshalNConversionCounts2githubᚗcomᚋgokartᚋgokartᚋstatsᚐConversionCounts(ctx, selections, v)
+			return ec.marshalNConversionCounts2githubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐConversionCounts(ctx, selections, v)
 		},
 		true,
 		true,
@@ -553,7 +553,7 @@ func (ec *executionContext) _OfferRanking_spend(ctx context.Context, field graph
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v money.Micros) graphql.Marshaler {
-			return ec.marshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, selections, v)
+			return ec.marshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, selections, v)
 		},
 		true,
 		true,
@@ -668,7 +668,7 @@ func (ec *executionContext) _OfferStats_granularity(ctx context.Context, field g
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v stats.Granularity) graphql.Marshaler {
-			return ec.marshalNStatsGranularity2githubᚗcomᚋgokartᚋgokartᚋstatsᚐGranularity(ctx, selections, v)
+			return ec.marshalNStatsGranularity2githubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐGranularity(ctx, selections, v)
 		},
 		true,
 		true,
@@ -783,7 +783,7 @@ func (ec *executionContext) _OfferStats_conversions(ctx context.Context, field g
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v stats.ConversionCounts) graphql.Marshaler {
-			return ec.marshalNConversionCounts2githubᚗcomᚋgokartᚋgokartᚋstatsᚐConversionCounts(ctx, selections, v)
+			return ec.marshalNConversionCounts2githubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐConversionCounts(ctx, selections, v)
 		},
 		true,
 		true,
@@ -838,7 +838,7 @@ func (ec *executionContext) _OfferStats_spend(ctx context.Context, field graphql
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v money.Micros) graphql.Marshaler {
-			return ec.marshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, selections, v)
+			return ec.marshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, selections, v)
 		},
 		true,
 		true,
@@ -861,7 +861,7 @@ func (ec *executionContext) _OfferStats_earningsPerClick(ctx context.Context, fi
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v money.Micros) graphql.Marshaler {
-			return ec.marshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, selections, v)
+			return ec.marshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, selections, v)
 		},
 		true,
 		true,
@@ -884,7 +884,7 @@ func (ec *executionContext) _OfferStats_remainingBudgetTotal(ctx context.Context
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
-			return ec.marshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, selections, v)
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, selections, v)
 		},
 		true,
 		false,
@@ -907,7 +907,7 @@ func (ec *executionContext) _OfferStats_remainingBudgetDaily(ctx context.Context
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
-			return ec.marshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, selections, v)
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, selections, v)
 		},
 		true,
 		false,
@@ -930,7 +930,7 @@ func (ec *executionContext) _OfferStats_series(ctx context.Context, field graphq
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*stats.Point) graphql.Marshaler {
-			return ec.marshalNStatsPoint2ᚕᚖgithubᚗcomᚋgokartᚋgokartᚋstatsᚐPointᚄ(ctx, selections, v)
+			return ec.marshalNStatsPoint2ᚕᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐPointᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -1054,7 +1054,7 @@ func (ec *executionContext) _StatsPoint_conversions(ctx context.Context, field g
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v stats.ConversionCounts) graphql.Marshaler {
-			return ec.marshalNConversionCounts2githubᚗcomᚋgokartᚋgokartᚋstatsᚐConversionCounts(ctx, selections, v)
+			return ec.marshalNConversionCounts2githubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐConversionCounts(ctx, selections, v)
 		},
 		true,
 		true,
@@ -1109,7 +1109,7 @@ func (ec *executionContext) _StatsPoint_spend(ctx context.Context, field graphql
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v money.Micros) graphql.Marshaler {
-			return ec.marshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, selections, v)
+			return ec.marshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, selections, v)
 		},
 		true,
 		true,
@@ -1132,7 +1132,7 @@ func (ec *executionContext) _StatsPoint_earningsPerClick(ctx context.Context, fi
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v money.Micros) graphql.Marshaler {
-			return ec.marshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, selections, v)
+			return ec.marshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, selections, v)
 		},
 		true,
 		true,
@@ -1551,7 +1551,7 @@ func (ec *executionContext) _StatsPoint(ctx context.Context, sel ast.SelectionSe
 
 // region    ***************************** type.gotpl *****************************
 
-func (ec *executionContext) marshalNAccountStats2ᚖgithubᚗcomᚋgokartᚋgokartᚋstatsᚐAccountStats(ctx context.Context, sel ast.SelectionSet, v *stats.AccountStats) graphql.Marshaler {
+func (ec *executionContext) marshalNAccountStats2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐAccountStats(ctx context.Context, sel ast.SelectionSet, v *stats.AccountStats) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AccountStats!")
 		return graphql.Null
@@ -1559,15 +1559,15 @@ func (ec *executionContext) marshalNAccountStats2ᚖgithubᚗcomᚋgokartᚋgoka
 	return ec._AccountStats(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNConversionCounts2githubᚗcomᚋgokartᚋgokartᚋstatsᚐConversionCounts(ctx context.Context, sel ast.SelectionSet, v stats.ConversionCounts) graphql.Marshaler {
+func (ec *executionContext) marshalNConversionCounts2githubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐConversionCounts(ctx context.Context, sel ast.SelectionSet, v stats.ConversionCounts) graphql.Marshaler {
 	return ec._ConversionCounts(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNCurrencyAmount2ᚕᚖgithubᚗcomᚋgokartᚋgokartᚋstatsᚐCurrencyAmountᚄ(ctx context.Context, sel ast.SelectionSet, v []*stats.CurrencyAmount) graphql.Marshaler {
+func (ec *executionContext) marshalNCurrencyAmount2ᚕᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐCurrencyAmountᚄ(ctx context.Context, sel ast.SelectionSet, v []*stats.CurrencyAmount) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNCurrencyAmount2ᚖgithubᚗcomᚋgokartᚋgokartᚋstatsᚐCurrencyAmount(ctx, sel, v[i])
+		return ec.marshalNCurrencyAmount2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐCurrencyAmount(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -1579,7 +1579,7 @@ func (ec *executionContext) marshalNCurrencyAmount2ᚕᚖgithubᚗcomᚋgokart�
 	return ret
 }
 
-func (ec *executionContext) marshalNCurrencyAmount2ᚖgithubᚗcomᚋgokartᚋgokartᚋstatsᚐCurrencyAmount(ctx context.Context, sel ast.SelectionSet, v *stats.CurrencyAmount) graphql.Marshaler {
+func (ec *executionContext) marshalNCurrencyAmount2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐCurrencyAmount(ctx context.Context, sel ast.SelectionSet, v *stats.CurrencyAmount) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "CurrencyAmount!")
 		return graphql.Null
@@ -1587,11 +1587,11 @@ func (ec *executionContext) marshalNCurrencyAmount2ᚖgithubᚗcomᚋgokartᚋgo
 	return ec._CurrencyAmount(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNOfferRanking2ᚕᚖgithubᚗcomᚋgokartᚋgokartᚋstatsᚐOfferRankingᚄ(ctx context.Context, sel ast.SelectionSet, v []*stats.OfferRanking) graphql.Marshaler {
+func (ec *executionContext) marshalNOfferRanking2ᚕᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐOfferRankingᚄ(ctx context.Context, sel ast.SelectionSet, v []*stats.OfferRanking) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNOfferRanking2ᚖgithubᚗcomᚋgokartᚋgokartᚋstatsᚐOfferRanking(ctx, sel, v[i])
+		return ec.marshalNOfferRanking2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐOfferRanking(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -1603,7 +1603,7 @@ func (ec *executionContext) marshalNOfferRanking2ᚕᚖgithubᚗcomᚋgokartᚋg
 	return ret
 }
 
-func (ec *executionContext) marshalNOfferRanking2ᚖgithubᚗcomᚋgokartᚋgokartᚋstatsᚐOfferRanking(ctx context.Context, sel ast.SelectionSet, v *stats.OfferRanking) graphql.Marshaler {
+func (ec *executionContext) marshalNOfferRanking2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐOfferRanking(ctx context.Context, sel ast.SelectionSet, v *stats.OfferRanking) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "OfferRanking!")
 		return graphql.Null
@@ -1611,7 +1611,7 @@ func (ec *executionContext) marshalNOfferRanking2ᚖgithubᚗcomᚋgokartᚋgoka
 	return ec._OfferRanking(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNOfferStats2ᚖgithubᚗcomᚋgokartᚋgokartᚋstatsᚐOfferStats(ctx context.Context, sel ast.SelectionSet, v *stats.OfferStats) graphql.Marshaler {
+func (ec *executionContext) marshalNOfferStats2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐOfferStats(ctx context.Context, sel ast.SelectionSet, v *stats.OfferStats) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "OfferStats!")
 		return graphql.Null
@@ -1619,21 +1619,21 @@ func (ec *executionContext) marshalNOfferStats2ᚖgithubᚗcomᚋgokartᚋgokart
 	return ec._OfferStats(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNStatsGranularity2githubᚗcomᚋgokartᚋgokartᚋstatsᚐGranularity(ctx context.Context, v any) (stats.Granularity, error) {
+func (ec *executionContext) unmarshalNStatsGranularity2githubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐGranularity(ctx context.Context, v any) (stats.Granularity, error) {
 	var res stats.Granularity
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNStatsGranularity2githubᚗcomᚋgokartᚋgokartᚋstatsᚐGranularity(ctx context.Context, sel ast.SelectionSet, v stats.Granularity) graphql.Marshaler {
+func (ec *executionContext) marshalNStatsGranularity2githubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐGranularity(ctx context.Context, sel ast.SelectionSet, v stats.Granularity) graphql.Marshaler {
 	return v
 }
 
-func (ec *executionContext) marshalNStatsPoint2ᚕᚖgithubᚗcomᚋgokartᚋgokartᚋstatsᚐPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*stats.Point) graphql.Marshaler {
+func (ec *executionContext) marshalNStatsPoint2ᚕᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*stats.Point) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNStatsPoint2ᚖgithubᚗcomᚋgokartᚋgokartᚋstatsᚐPoint(ctx, sel, v[i])
+		return ec.marshalNStatsPoint2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐPoint(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -1645,7 +1645,7 @@ func (ec *executionContext) marshalNStatsPoint2ᚕᚖgithubᚗcomᚋgokartᚋgok
 	return ret
 }
 
-func (ec *executionContext) marshalNStatsPoint2ᚖgithubᚗcomᚋgokartᚋgokartᚋstatsᚐPoint(ctx context.Context, sel ast.SelectionSet, v *stats.Point) graphql.Marshaler {
+func (ec *executionContext) marshalNStatsPoint2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋstatsᚐPoint(ctx context.Context, sel ast.SelectionSet, v *stats.Point) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "StatsPoint!")
 		return graphql.Null

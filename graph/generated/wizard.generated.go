@@ -11,9 +11,9 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/graph/model"
-	"github.com/gokart/gokart/integration"
-	"github.com/gokart/gokart/lifecycle"
-	"github.com/gokart/gokart/wizard"
+	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/lifecycle"
+	"github.com/gokart/gokart/internal/wizard"
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
@@ -45,7 +45,7 @@ func (ec *executionContext) field_Mutation_createAdvertiser_args(ctx context.Con
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (wizard.NewAdvertiserInput, error) {
-			return ec.unmarshalNCreateAdvertiserInput2githubᚗcomᚋgokartᚋgokartᚋwizardᚐNewAdvertiserInput(ctx, v)
+			return ec.unmarshalNCreateAdvertiserInput2githubᚗcomᚋgokartᚋgokartᚋinternalᚋwizardᚐNewAdvertiserInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -59,7 +59,7 @@ func (ec *executionContext) field_Mutation_createOffer_args(ctx context.Context,
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (wizard.CreateOfferInput, error) {
-			return ec.unmarshalNCreateOfferInput2githubᚗcomᚋgokartᚋgokartᚋwizardᚐCreateOfferInput(ctx, v)
+			return ec.unmarshalNCreateOfferInput2githubᚗcomᚋgokartᚋgokartᚋinternalᚋwizardᚐCreateOfferInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -137,7 +137,7 @@ func (ec *executionContext) field_Mutation_setOfferEvents_args(ctx context.Conte
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "events",
 		func(ctx context.Context, v any) ([]*wizard.EventInput, error) {
-			return ec.unmarshalNOfferEventInput2ᚕᚖgithubᚗcomᚋgokartᚋgokartᚋwizardᚐEventInputᚄ(ctx, v)
+			return ec.unmarshalNOfferEventInput2ᚕᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋwizardᚐEventInputᚄ(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -159,7 +159,7 @@ func (ec *executionContext) field_Mutation_updateAdvertiser_args(ctx context.Con
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (wizard.UpdateAdvertiserInput, error) {
-			return ec.unmarshalNUpdateAdvertiserInput2githubᚗcomᚋgokartᚋgokartᚋwizardᚐUpdateAdvertiserInput(ctx, v)
+			return ec.unmarshalNUpdateAdvertiserInput2githubᚗcomᚋgokartᚋgokartᚋinternalᚋwizardᚐUpdateAdvertiserInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -181,7 +181,7 @@ func (ec *executionContext) field_Mutation_updateConversionStatus_args(ctx conte
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "status",
 		func(ctx context.Context, v any) (lifecycle.Status, error) {
-			return ec.unmarshalNConversionStatus2githubᚗcomᚋgokartᚋgokartᚋlifecycleᚐStatus(ctx, v)
+			return ec.unmarshalNConversionStatus2githubᚗcomᚋgokartᚋgokartᚋinternalᚋlifecycleᚐStatus(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -211,7 +211,7 @@ func (ec *executionContext) field_Mutation_updateOfferAdvertiserInfo_args(ctx co
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (wizard.AdvertiserInfoInput, error) {
-			return ec.unmarshalNAdvertiserInfoInput2githubᚗcomᚋgokartᚋgokartᚋwizardᚐAdvertiserInfoInput(ctx, v)
+			return ec.unmarshalNAdvertiserInfoInput2githubᚗcomᚋgokartᚋgokartᚋinternalᚋwizardᚐAdvertiserInfoInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -233,7 +233,7 @@ func (ec *executionContext) field_Mutation_updateOfferBudgetTargeting_args(ctx c
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (wizard.BudgetTargetingInput, error) {
-			return ec.unmarshalNOfferBudgetTargetingInput2githubᚗcomᚋgokartᚋgokartᚋwizardᚐBudgetTargetingInput(ctx, v)
+			return ec.unmarshalNOfferBudgetTargetingInput2githubᚗcomᚋgokartᚋgokartᚋinternalᚋwizardᚐBudgetTargetingInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -255,7 +255,7 @@ func (ec *executionContext) field_Mutation_updateOfferCreative_args(ctx context.
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (wizard.CreativeInput, error) {
-			return ec.unmarshalNOfferCreativeInput2githubᚗcomᚋgokartᚋgokartᚋwizardᚐCreativeInput(ctx, v)
+			return ec.unmarshalNOfferCreativeInput2githubᚗcomᚋgokartᚋgokartᚋinternalᚋwizardᚐCreativeInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -277,7 +277,7 @@ func (ec *executionContext) field_Mutation_updateOfferType_args(ctx context.Cont
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (wizard.UpdateOfferTypeInput, error) {
-			return ec.unmarshalNUpdateOfferTypeInput2githubᚗcomᚋgokartᚋgokartᚋwizardᚐUpdateOfferTypeInput(ctx, v)
+			return ec.unmarshalNUpdateOfferTypeInput2githubᚗcomᚋgokartᚋgokartᚋinternalᚋwizardᚐUpdateOfferTypeInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -302,8 +302,8 @@ func (ec *executionContext) _IntegrationSystemInfo_system(ctx context.Context, f
 			return obj.System, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v integration.Code) graphql.Marshaler {
-			return ec.marshalNIntegrationSystem2githubᚗcomᚋgokartᚋgokartᚋintegrationᚐCode(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v catalogue.Code) graphql.Marshaler {
+			return ec.marshalNIntegrationSystem2githubᚗcomᚋgokartᚋgokartᚋinternalᚋcatalogueᚐCode(ctx, selections, v)
 		},
 		true,
 		true,
@@ -1201,7 +1201,7 @@ func (ec *executionContext) _StatusWord_status(ctx context.Context, field graphq
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v lifecycle.Status) graphql.Marshaler {
-			return ec.marshalNConversionStatus2githubᚗcomᚋgokartᚋgokartᚋlifecycleᚐStatus(ctx, selections, v)
+			return ec.marshalNConversionStatus2githubᚗcomᚋgokartᚋgokartᚋinternalᚋlifecycleᚐStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -1242,7 +1242,7 @@ func (ec *executionContext) unmarshalInputAdvertiserInfoInput(ctx context.Contex
 			it.AdvertiserID = data
 		case "advertiser":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("advertiser"))
-			data, err := ec.unmarshalOCreateAdvertiserInput2ᚖgithubᚗcomᚋgokartᚋgokartᚋwizardᚐNewAdvertiserInput(ctx, v)
+			data, err := ec.unmarshalOCreateAdvertiserInput2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋwizardᚐNewAdvertiserInput(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -1263,7 +1263,7 @@ func (ec *executionContext) unmarshalInputAdvertiserInfoInput(ctx context.Contex
 			it.CustomClickIDParameter = data
 		case "customMacros":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customMacros"))
-			data, err := ec.unmarshalOCustomMacrosInput2ᚖgithubᚗcomᚋgokartᚋgokartᚋwizardᚐCustomMacrosInput(ctx, v)
+			data, err := ec.unmarshalOCustomMacrosInput2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋwizardᚐCustomMacrosInput(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -1382,7 +1382,7 @@ func (ec *executionContext) unmarshalInputCreateOfferInput(ctx context.Context, 
 			it.Type = data
 		case "integrationSystem":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("integrationSystem"))
-			data, err := ec.unmarshalNIntegrationSystem2githubᚗcomᚋgokartᚋgokartᚋintegrationᚐCode(ctx, v)
+			data, err := ec.unmarshalNIntegrationSystem2githubᚗcomᚋgokartᚋgokartᚋinternalᚋcatalogueᚐCode(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -1522,21 +1522,21 @@ func (ec *executionContext) unmarshalInputOfferBudgetTargetingInput(ctx context.
 			it.Currency = data
 		case "totalBudget":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("totalBudget"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TotalBudget = data
 		case "dailyBudget":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dailyBudget"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.DailyBudget = data
 		case "payout":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payout"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -1585,7 +1585,7 @@ func (ec *executionContext) unmarshalInputOfferBudgetTargetingInput(ctx context.
 			it.Countries = data
 		case "platforms":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("platforms"))
-			data, err := ec.unmarshalOPlatform2ᚕgithubᚗcomᚋgokartᚋgokartᚋtargetingᚐPlatformᚄ(ctx, v)
+			data, err := ec.unmarshalOPlatform2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋtargetingᚐPlatformᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -1739,7 +1739,7 @@ func (ec *executionContext) unmarshalInputOfferEventInput(ctx context.Context, o
 			it.EventID = data
 		case "payout":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payout"))
-			data, err := ec.unmarshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋmoneyᚐMicros(ctx, v)
+			data, err := ec.unmarshalNDecimal2githubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -1886,7 +1886,7 @@ func (ec *executionContext) unmarshalInputUpdateOfferTypeInput(ctx context.Conte
 			it.Type = data
 		case "integrationSystem":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("integrationSystem"))
-			data, err := ec.unmarshalOIntegrationSystem2ᚖgithubᚗcomᚋgokartᚋgokartᚋintegrationᚐCode(ctx, v)
+			data, err := ec.unmarshalOIntegrationSystem2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋcatalogueᚐCode(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -2210,17 +2210,17 @@ func (ec *executionContext) _StatusWord(ctx context.Context, sel ast.SelectionSe
 
 // region    ***************************** type.gotpl *****************************
 
-func (ec *executionContext) unmarshalNAdvertiserInfoInput2githubᚗcomᚋgokartᚋgokartᚋwizardᚐAdvertiserInfoInput(ctx context.Context, v any) (wizard.AdvertiserInfoInput, error) {
+func (ec *executionContext) unmarshalNAdvertiserInfoInput2githubᚗcomᚋgokartᚋgokartᚋinternalᚋwizardᚐAdvertiserInfoInput(ctx context.Context, v any) (wizard.AdvertiserInfoInput, error) {
 	res, err := ec.unmarshalInputAdvertiserInfoInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCreateAdvertiserInput2githubᚗcomᚋgokartᚋgokartᚋwizardᚐNewAdvertiserInput(ctx context.Context, v any) (wizard.NewAdvertiserInput, error) {
+func (ec *executionContext) unmarshalNCreateAdvertiserInput2githubᚗcomᚋgokartᚋgokartᚋinternalᚋwizardᚐNewAdvertiserInput(ctx context.Context, v any) (wizard.NewAdvertiserInput, error) {
 	res, err := ec.unmarshalInputCreateAdvertiserInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCreateOfferInput2githubᚗcomᚋgokartᚋgokartᚋwizardᚐCreateOfferInput(ctx context.Context, v any) (wizard.CreateOfferInput, error) {
+func (ec *executionContext) unmarshalNCreateOfferInput2githubᚗcomᚋgokartᚋgokartᚋinternalᚋwizardᚐCreateOfferInput(ctx context.Context, v any) (wizard.CreateOfferInput, error) {
 	res, err := ec.unmarshalInputCreateOfferInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -2249,23 +2249,23 @@ func (ec *executionContext) marshalNIntegrationSystemInfo2ᚖgithubᚗcomᚋgoka
 	return ec._IntegrationSystemInfo(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNOfferBudgetTargetingInput2githubᚗcomᚋgokartᚋgokartᚋwizardᚐBudgetTargetingInput(ctx context.Context, v any) (wizard.BudgetTargetingInput, error) {
+func (ec *executionContext) unmarshalNOfferBudgetTargetingInput2githubᚗcomᚋgokartᚋgokartᚋinternalᚋwizardᚐBudgetTargetingInput(ctx context.Context, v any) (wizard.BudgetTargetingInput, error) {
 	res, err := ec.unmarshalInputOfferBudgetTargetingInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNOfferCreativeInput2githubᚗcomᚋgokartᚋgokartᚋwizardᚐCreativeInput(ctx context.Context, v any) (wizard.CreativeInput, error) {
+func (ec *executionContext) unmarshalNOfferCreativeInput2githubᚗcomᚋgokartᚋgokartᚋinternalᚋwizardᚐCreativeInput(ctx context.Context, v any) (wizard.CreativeInput, error) {
 	res, err := ec.unmarshalInputOfferCreativeInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNOfferEventInput2ᚕᚖgithubᚗcomᚋgokartᚋgokartᚋwizardᚐEventInputᚄ(ctx context.Context, v any) ([]*wizard.EventInput, error) {
+func (ec *executionContext) unmarshalNOfferEventInput2ᚕᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋwizardᚐEventInputᚄ(ctx context.Context, v any) ([]*wizard.EventInput, error) {
 	vSlice := graphql.CoerceList(v)
 	var err error
 	res := make([]*wizard.EventInput, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNOfferEventInput2ᚖgithubᚗcomᚋgokartᚋgokartᚋwizardᚐEventInput(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNOfferEventInput2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋwizardᚐEventInput(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -2273,7 +2273,7 @@ func (ec *executionContext) unmarshalNOfferEventInput2ᚕᚖgithubᚗcomᚋgokar
 	return res, nil
 }
 
-func (ec *executionContext) unmarshalNOfferEventInput2ᚖgithubᚗcomᚋgokartᚋgokartᚋwizardᚐEventInput(ctx context.Context, v any) (*wizard.EventInput, error) {
+func (ec *executionContext) unmarshalNOfferEventInput2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋwizardᚐEventInput(ctx context.Context, v any) (*wizard.EventInput, error) {
 	res, err := ec.unmarshalInputOfferEventInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -2326,17 +2326,17 @@ func (ec *executionContext) marshalNStatusWord2ᚖgithubᚗcomᚋgokartᚋgokart
 	return ec._StatusWord(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNUpdateAdvertiserInput2githubᚗcomᚋgokartᚋgokartᚋwizardᚐUpdateAdvertiserInput(ctx context.Context, v any) (wizard.UpdateAdvertiserInput, error) {
+func (ec *executionContext) unmarshalNUpdateAdvertiserInput2githubᚗcomᚋgokartᚋgokartᚋinternalᚋwizardᚐUpdateAdvertiserInput(ctx context.Context, v any) (wizard.UpdateAdvertiserInput, error) {
 	res, err := ec.unmarshalInputUpdateAdvertiserInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNUpdateOfferTypeInput2githubᚗcomᚋgokartᚋgokartᚋwizardᚐUpdateOfferTypeInput(ctx context.Context, v any) (wizard.UpdateOfferTypeInput, error) {
+func (ec *executionContext) unmarshalNUpdateOfferTypeInput2githubᚗcomᚋgokartᚋgokartᚋinternalᚋwizardᚐUpdateOfferTypeInput(ctx context.Context, v any) (wizard.UpdateOfferTypeInput, error) {
 	res, err := ec.unmarshalInputUpdateOfferTypeInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalOCreateAdvertiserInput2ᚖgithubᚗcomᚋgokartᚋgokartᚋwizardᚐNewAdvertiserInput(ctx context.Context, v any) (*wizard.NewAdvertiserInput, error) {
+func (ec *executionContext) unmarshalOCreateAdvertiserInput2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋwizardᚐNewAdvertiserInput(ctx context.Context, v any) (*wizard.NewAdvertiserInput, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -2344,7 +2344,7 @@ func (ec *executionContext) unmarshalOCreateAdvertiserInput2ᚖgithubᚗcomᚋgo
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalOCustomMacrosInput2ᚖgithubᚗcomᚋgokartᚋgokartᚋwizardᚐCustomMacrosInput(ctx context.Context, v any) (*wizard.CustomMacrosInput, error) {
+func (ec *executionContext) unmarshalOCustomMacrosInput2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋwizardᚐCustomMacrosInput(ctx context.Context, v any) (*wizard.CustomMacrosInput, error) {
 	if v == nil {
 		return nil, nil
 	}

@@ -3,14 +3,14 @@
 package model
 
 import (
-	"github.com/gokart/gokart/integration"
-	"github.com/gokart/gokart/lifecycle"
+	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/lifecycle"
 )
 
 // An integration system (affiliate network) as the wizard's dropdown shows it.
 type IntegrationSystemInfo struct {
 	// The enum value to pass to `createOffer`.
-	System integration.Code `json:"system"`
+	System catalogue.Code `json:"system"`
 	// The name to show, e.g. `Impact (formerly Impact Radius)`.
 	DisplayName string `json:"displayName"`
 	// The tracking-link parameter that carries our click id, e.g. `subid1`; null for CUSTOM, which sets it per offer.

@@ -12,9 +12,9 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/gokart/gokart/accounts"
-	"github.com/gokart/gokart/httpapi"
-	"github.com/gokart/gokart/storage"
+	"github.com/gokart/gokart/internal/accounts"
+	"github.com/gokart/gokart/internal/httpapi"
+	"github.com/gokart/gokart/internal/storage"
 )
 
 // Server is a running gokart HTTP server.

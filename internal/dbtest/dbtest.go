@@ -16,8 +16,8 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/gokart/gokart/internal/storage"
 	"github.com/gokart/gokart/migrations"
-	"github.com/gokart/gokart/storage"
 )
 
 // DefaultPostgresURL is the PostgreSQL every developer machine and CI run has on loopback.

@@ -16,12 +16,12 @@ import (
 	"entgo.io/ent/dialect"
 	"github.com/vektah/gqlparser/v2"
 
-	"github.com/gokart/gokart/accounts"
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/graph/generated"
+	"github.com/gokart/gokart/internal/accounts"
 	"github.com/gokart/gokart/internal/apitest"
 	"github.com/gokart/gokart/internal/dbtest"
-	"github.com/gokart/gokart/viewer"
+	"github.com/gokart/gokart/internal/viewer"
 )
 
 // guides are the documents whose commands must work.

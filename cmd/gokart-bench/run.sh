@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# One go, on this machine: build the server, give it a fresh PostgreSQL database, measure the
+# database's own ceiling for the hot paths with pgbench (../shared/bench/pgbench-ceiling), then
+# load the server with cmd/gokart-bench (spread over 100 offers, then one hot offer) and print
+# the figures with their ratios to the ceiling. Stops the server and drops the database after.
+# Only ever targets 127.0.0.1. See cmd/gokart-bench/README.md.
+#
+# Settings (environment): CONCURRENCY=32 CLICKS=15000 OFFERS=100 CEILING_SECONDS=10 PHASE_SECONDS=30
+#   BENCH_PORT=<a free port> PG_URL=postgres://postgres@127.0.0.1:5432/postgres BENCH_DB=gokart_bench_<pid>
+#   OFFER_TYPE=multi SHARED_DIR=<repo>/../shared JSON=1 (print the tool's report as JSON)
+
+# The body is one brace group, read whole before it runs, so that editing this file does not
+# derail a run already going.
+{
+set -euo pipefail
+
+concurrency=${CONCURRENCY:-32}
+clicks=${CLICKS:-15000}
+offers=${OFFERS:-100}
+ceiling_secs=${CEILING_SECONDS:-10}
+phase_secs=${PHASE_SECONDS:-30}
+port=${BENCH_PORT:-}
+pg_url=${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+db=${BENCH_DB:-gokart_bench_$$}
+offer_type=${OFFER_TYPE:-multi}
+
+say() { printf '\n== %s\n' "$*" >&2; }
+die() { printf 'cmd/gokart-bench/run.sh: %s\n' "$*" >&2; exit 1; }
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+top=$(git -C "$repo" rev-parse --show-toplevel 2>/dev/null || echo "$repo")
+shared=${SHARED_DIR:-$top/../shared}
+ceiling_sh=$shared/bench/pgbench-ceiling/run.sh
+
+# Loopback only: refuse any other database host.
+case "$pg_url" in
+  postgres://*@127.0.0.1:*|postgres://*@127.0.0.1/*|postgresql://*@127.0.0.1:*|postgresql://*@127.0.0.1/*) ;;
+  *) die "PG_URL must point at 127.0.0.1, got $pg_url" ;;
+esac
+[[ $db =~ ^[a-z_][a-z0-9_]*$ ]] || die "BENCH_DB must be a plain lower-case name, got $db"
+export PGOPTIONS='-c client_min_messages=warning' # no NOTICE for DROP ... IF EXISTS
+command -v psql >/dev/null || die "psql not found: install the PostgreSQL client"
+command -v curl >/dev/null || die "curl not found"
+db_url=${pg_url%%\?*}
+db_url="${db_url%/*}/$db?sslmode=disable"
+
+# One run at a time on this machine: two would share the CPUs (and the ceiling's database), and
+# both sets of figures would be wrong.
+lock=${BENCH_LOCK:-/tmp/gokart-bench.lock}
+if command -v flock >/dev/null; then
+  exec 9>"$lock"
+  if ! flock -n 9; then
+    printf 'cmd/gokart-bench/run.sh: another run holds %s; waiting up to 10 minutes for it to finish\n' "$lock" >&2
+    flock -w 600 9 || die "another benchmark run is still going (lock $lock)"
+  fi
+fi
+
+work=$(mktemp -d /tmp/gokart-bench.XXXXXX)
+server_bin=$work/gokart-bench-server
+tool_bin=$work/gokart-bench
+server_pid=
+cleanup() {
+  local rc=$?
+  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  psql -q "$pg_url" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  if [[ $rc -ne 0 && -s $work/server.log ]]; then
+    echo "--- last lines of the server log ($work/server.log kept):" >&2
+    tail -n 30 "$work/server.log" >&2
+  else
+    rm -rf "$work"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The figures only mean something on a quiet machine: say so when it is not.
+busy_pct() {
+  local a b
+  a=($(head -n 1 /proc/stat)); sleep 1; b=($(head -n 1 /proc/stat))
+  local busy=0 all=0 i d
+  for i in 1 2 3 4 5 6 7 8; do
+    d=$(( ${b[i]} - ${a[i]} )); all=$(( all + d ))
+    [[ $i -ne 4 && $i -ne 5 ]] && busy=$(( busy + d ))
+  done
+  echo $(( all > 0 ? 100 * busy / all : 0 ))
+}
+if [[ -r /proc/stat ]]; then
+  pct=$(busy_pct)
+  if [[ $pct -gt 15 ]]; then
+    say "!!!!! the machine is already ${pct}% busy before the benchmark: the figures will be low and noisy"
+    ps -eo pcpu,pid,args --sort=-pcpu | head -n 4 >&2
+  fi
+fi
+
+say "build: server -> $server_bin, load generator -> $tool_bin"
+(cd "$repo" && go build -o "$server_bin" . && go build -o "$tool_bin" ./cmd/gokart-bench)
+
+say "fresh database $db on 127.0.0.1"
+psql -q "$pg_url" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
+
+if [[ -z $port ]]; then
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+fi
+# Another server already on the port would answer our readiness check and take the load.
+if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/"; then
+  die "something already answers on 127.0.0.1:$port: choose another BENCH_PORT"
+fi
+
+say "server on 127.0.0.1:$port (log: $work/server.log)"
+DATABASE_URL=$db_url ADDR=127.0.0.1:$port BASE_URL=http://127.0.0.1:$port LOG_LEVEL=warn \
+  "$server_bin" serve >"$work/server.log" 2>&1 9>&- &
+server_pid=$!
+for i in $(seq 150); do
+  kill -0 "$server_pid" 2>/dev/null || die "the server exited during start-up"
+  curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && break
+  [[ $i -eq 150 ]] && die "the server is not ready after 30 s"
+  sleep 0.2
+done
+sleep 0.2
+kill -0 "$server_pid" 2>/dev/null || die "the server exited during start-up"
+
+ceiling_pb=0 ceiling_click=0
+if ! command -v pgbench >/dev/null; then
+  say "!!!!! pgbench NOT FOUND: the database ceiling is SKIPPED and no ratios to it are reported."
+  say "!!!!! Install it (Debian: apt-get install postgresql-contrib or the postgresql server package)."
+elif [[ ! -f $ceiling_sh ]]; then
+  say "!!!!! $ceiling_sh NOT FOUND (set SHARED_DIR): the database ceiling is SKIPPED."
+else
+  say "database ceiling: pgbench, $concurrency clients, ${ceiling_secs}s per script"
+  ceiling_out=$(bash "$ceiling_sh" "$pg_url" "$concurrency" "$ceiling_secs") || die "the ceiling script failed"
+  echo "$ceiling_out" >&2
+  ceiling_pb=$(sed -n 's/^ceiling postback tps=\([0-9]*\).*/\1/p' <<<"$ceiling_out")
+  ceiling_click=$(sed -n 's/^ceiling click tps=\([0-9]*\).*/\1/p' <<<"$ceiling_out")
+  if [[ -z $ceiling_pb || -z $ceiling_click || $ceiling_pb -eq 0 || $ceiling_click -eq 0 ]]; then
+    say "!!!!! the ceiling script reported no tps (postback '$ceiling_pb', click '$ceiling_click'): ratios to it are SKIPPED."
+    ceiling_pb=${ceiling_pb:-0} ceiling_click=${ceiling_click:-0}
+  fi
+fi
+
+say "load: $clicks clicks then as many postbacks per case, $concurrency concurrent clients, spread over $offers offers, then one hot offer"
+json_flag=()
+[[ ${JSON:-} == 1 ]] && json_flag=(-json)
+rc=0
+"$tool_bin" -server "http://127.0.0.1:$port" -database-url "$db_url" -server-pid "$server_pid" \
+  -concurrency "$concurrency" -clicks "$clicks" -offers "$offers" -offer-type "$offer_type" -case both -duration "${phase_secs}s" \
+  -ceiling-postback-tps "$ceiling_pb" -ceiling-click-tps "$ceiling_click" -timeout 5m "${json_flag[@]}" || rc=$?
+if [[ $rc -eq 3 ]]; then
+  say "some requests failed: see the error counts above (server log: $work/server.log)"
+  # Keep the log for a look: cleanup keeps $work when the exit code is not 0.
+fi
+errors_logged=$(grep -c '"level":"ERROR"' "$work/server.log" || true)
+if [[ $errors_logged -gt 0 ]]; then
+  say "the server logged $errors_logged errors during the run, the first ones:"
+  grep -m 5 '"level":"ERROR"' "$work/server.log" >&2 || true
+fi
+exit "$rc"
+}

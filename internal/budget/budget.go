@@ -1,0 +1,708 @@
+// Package budget charges and releases a conversion's spend against its offer's limits, exactly,
+// with the database as the only arbiter so that any number of server processes can share one
+// PostgreSQL:
+//
+//   - Total budget: the offer's budget is split into Shards allotments (offer_budget_shards:
+//     allotted, spent; the sum of allotted is the offer's budget_total). On PostgreSQL a
+//     conversion charges, in one statement, the first shard (from a random one) that has room
+//     and that no other transaction holds (FOR UPDATE SKIP LOCKED), so conversions on one hot
+//     offer do not queue behind each other; then (and on SQLite) it tries a few random shards
+//     with a conditional UPDATE (spent + payout <= allotted), and only when none has room locks
+//     every shard of the offer in shard order, recomputes the true remainder and re-allots it,
+//     or refuses when the remainder is smaller than the payout.
+//   - Daily budget, caps (offer and event; day, week, month, all time) and one completion per
+//     member: a counter row per limit and period (offer_counters) bumped by a conditional
+//     UPDATE, and a unique member_completions row. Only limits the offer has set are touched.
+//   - The exact spend is the sum of the shards (Spent; GraphQL's budgetSpent reads it).
+//     Offer.budget_spent is a copy for filters, refreshed off the request path by Refresher
+//     (a fraction of a second behind) or by Sync/SyncInTx, under the offer's row lock so the
+//     last refresh wins with the newest sum.
+//
+// Periods are calendar periods in the offer's time zone at the conversion's time: the day, the
+// ISO week (from Monday) and the month. A charge records the counters and shard it touched on
+// the conversion, and a release gives back exactly those.
+package budget
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"entgo.io/ent/dialect"
+
+	"github.com/gokart/gokart/ent"
+	"github.com/gokart/gokart/ent/offer"
+	"github.com/gokart/gokart/internal/money"
+)
+
+// Shards is the number of allotments an offer's budget is split into.
+const Shards = 64
+
+// fastTries is how many random shards a charge tries before taking the slow path.
+const fastTries = 3
+
+// Rule names, as answered in a 409 body and stored as a rejected conversion's reason.
+const (
+	RuleOfferEnded         = "offer_ended"
+	RuleOfferNotLive       = "offer_not_live"
+	RuleOneCompletion      = "one_completion_per_member"
+	RuleBudgetTotal        = "budget_total"
+	RuleBudgetDaily        = "budget_daily"
+	completionMarker       = "completion"
+	counterPrefixBudget    = "budget:"
+	counterPrefixCap       = "cap:"
+	offerCapRulePrefix     = "offer_cap_"
+	eventCapRulePrefix     = "event_cap_"
+	periodDay, periodWeek  = "D", "W"
+	periodMonth, periodAll = "M", "T"
+)
+
+// Refusal is a rule that refused a charge.
+type Refusal struct{ Rule string }
+
+func (r *Refusal) Error() string { return "refused by rule " + r.Rule }
+
+// IsRefusal reports whether err is a Refusal and returns it.
+func IsRefusal(err error) (*Refusal, bool) {
+	var r *Refusal
+	ok := errors.As(err, &r)
+	return r, ok
+}
+
+// Charge is what a conversion was charged to, kept on the conversion for its release.
+type Charge struct {
+	// Shard is the budget shard holding the payout; nil when nothing was charged to shards.
+	Shard *int
+	// Counters are the period counters charged, plus the completion marker.
+	Counters []string
+}
+
+// Subject is what a charge is about.
+type Subject struct {
+	AccountID int
+	Offer     *ent.Offer
+	Event     *ent.OfferEvent
+	Payout    money.Micros
+	Member    string
+	// At is when the conversion happened; it picks the periods of caps and daily budget.
+	At time.Time
+	// ConversionID owns the member completion.
+	ConversionID int
+}
+
+// CheckLive refuses conversions for offers that do not take them: ACTIVE and PAUSED offers do
+// (a paused offer still pays for clicks made while it was active), ENDED and DRAFT do not.
+func CheckLive(o *ent.Offer) error {
+	switch o.Status {
+	case offer.StatusACTIVE, offer.StatusPAUSED:
+		return nil
+	case offer.StatusENDED:
+		return &Refusal{Rule: RuleOfferEnded}
+	default:
+		return &Refusal{Rule: RuleOfferNotLive}
+	}
+}
+
+// ChargeConversion applies every rule and charges the spend, in one order for every caller (so
+// concurrent transactions take row locks in one order): completion, event caps, offer caps,
+// daily budget, total budget. It must run inside a transaction (c is its client). On refusal it
+// gives back what it charged, and returns a *Refusal.
+func ChargeConversion(ctx context.Context, c *ent.Client, s Subject) (Charge, error) {
+	if err := CheckLive(s.Offer); err != nil {
+		return Charge{}, err
+	}
+	var ch Charge
+	undo := func(err error) (Charge, error) {
+		if rerr := release(ctx, c, s, ch); rerr != nil {
+			return Charge{}, rerr
+		}
+		return Charge{}, err
+	}
+	if s.Offer.OneCompletionPerMember && s.Member != "" {
+		res, err := c.ExecContext(ctx, `INSERT INTO member_completions (account_id, offer_event_id, pub_member_id, conversion_id)
+VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, s.AccountID, s.Event.ID, s.Member, s.ConversionID)
+		if err != nil {
+			return Charge{}, fmt.Errorf("record completion: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return Charge{}, err
+		} else if n == 0 {
+			return Charge{}, &Refusal{Rule: RuleOneCompletion}
+		}
+		ch.Counters = append(ch.Counters, completionMarker)
+	}
+	for _, l := range limitsOf(s) {
+		ok, err := bumpCounter(ctx, c, s.AccountID, s.Offer.ID, l.key, l.delta, l.max)
+		if err != nil {
+			return undo(err)
+		}
+		if !ok {
+			return undo(&Refusal{Rule: l.rule})
+		}
+		ch.Counters = append(ch.Counters, l.key)
+	}
+	if s.Payout > 0 || s.Offer.BudgetTotal != nil {
+		shard, err := chargeShards(ctx, c, s.AccountID, s.Offer.ID, s.Offer.BudgetTotal, int64(s.Payout))
+		if err != nil {
+			return undo(err)
+		}
+		ch.Shard = &shard
+	}
+	return ch, nil
+}
+
+// Release gives back exactly what ch charged for the subject's conversion.
+func Release(ctx context.Context, c *ent.Client, s Subject, ch Charge) error {
+	return release(ctx, c, s, ch)
+}
+
+func release(ctx context.Context, c *ent.Client, s Subject, ch Charge) error {
+	for _, key := range ch.Counters {
+		if key == completionMarker {
+			if _, err := c.ExecContext(ctx, `DELETE FROM member_completions WHERE account_id = $1 AND conversion_id = $2`,
+				s.AccountID, s.ConversionID); err != nil {
+				return fmt.Errorf("release completion: %w", err)
+			}
+			continue
+		}
+		delta := int64(1)
+		if strings.HasPrefix(key, counterPrefixBudget) {
+			delta = int64(s.Payout)
+		}
+		if _, err := c.ExecContext(ctx, `UPDATE offer_counters SET "value" = "value" - CAST($1 AS BIGINT)
+WHERE account_id = $2 AND offer_id = $3 AND "key" = $4`, delta, s.AccountID, s.Offer.ID, key); err != nil {
+			return fmt.Errorf("release counter %s: %w", key, err)
+		}
+	}
+	// The shard last, in the order ChargeConversion takes its locks (completion, counters,
+	// shards): the opposite order deadlocked a release against a charge near exhaustion.
+	if ch.Shard != nil {
+		if _, err := c.ExecContext(ctx, `UPDATE offer_budget_shards SET spent = spent - CAST($1 AS BIGINT)
+WHERE account_id = $2 AND offer_id = $3 AND shard = $4`, int64(s.Payout), s.AccountID, s.Offer.ID, *ch.Shard); err != nil {
+			return fmt.Errorf("release budget shard: %w", err)
+		}
+	}
+	return nil
+}
+
+type limit struct {
+	key   string
+	delta int64
+	max   int64
+	rule  string
+}
+
+// limitsOf lists the counters the subject's offer and event ask for, in charging order.
+func limitsOf(s Subject) []limit {
+	periods := PeriodKeys(s.At, s.Offer.TimeZone)
+	var ls []limit
+	caps := func(scope, rulePrefix string, caps [4]*int) {
+		for i, p := range []string{periodDay, periodWeek, periodMonth, periodAll} {
+			if caps[i] != nil {
+				ls = append(ls, limit{key: counterPrefixCap + scope + ":" + p + ":" + periods[p], delta: 1,
+					max: int64(*caps[i]), rule: rulePrefix + periodNames[p]})
+			}
+		}
+	}
+	e, o := s.Event, s.Offer
+	caps("event:"+strconv.Itoa(e.ID), eventCapRulePrefix, [4]*int{e.CapDaily, e.CapWeekly, e.CapMonthly, e.CapTotal})
+	caps("offer", offerCapRulePrefix, [4]*int{o.CapDaily, o.CapWeekly, o.CapMonthly, o.CapTotal})
+	if o.BudgetDaily != nil && s.Payout > 0 {
+		ls = append(ls, limit{key: counterPrefixBudget + periodDay + ":" + periods[periodDay], delta: int64(s.Payout),
+			max: int64(*o.BudgetDaily), rule: RuleBudgetDaily})
+	}
+	return ls
+}
+
+var periodNames = map[string]string{periodDay: "daily", periodWeek: "weekly", periodMonth: "monthly", periodAll: "total"}
+
+var (
+	zonesMu sync.Mutex
+	zones   = map[string]*time.Location{}
+)
+
+func location(name string) *time.Location {
+	zonesMu.Lock()
+	defer zonesMu.Unlock()
+	if loc, ok := zones[name]; ok {
+		return loc
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		loc = time.UTC
+	}
+	zones[name] = loc
+	return loc
+}
+
+// PeriodKeys names the day, ISO week (its Monday), month and all-time periods that t falls in,
+// in the time zone tz (UTC when unknown).
+func PeriodKeys(t time.Time, tz string) map[string]string {
+	lt := t.In(location(tz))
+	monday := lt.AddDate(0, 0, -((int(lt.Weekday()) + 6) % 7))
+	return map[string]string{
+		periodDay:   lt.Format(time.DateOnly),
+		periodWeek:  monday.Format(time.DateOnly),
+		periodMonth: lt.Format("2006-01"),
+		periodAll:   "all",
+	}
+}
+
+// bumpCounter adds delta to a counter unless that passes max; a missing row is made first.
+func bumpCounter(ctx context.Context, c *ent.Client, accountID, offerID int, key string, delta, max int64) (bool, error) {
+	const bump = `UPDATE offer_counters SET "value" = "value" + CAST($1 AS BIGINT)
+WHERE account_id = $2 AND offer_id = $3 AND "key" = $4 AND "value" + CAST($1 AS BIGINT) <= CAST($5 AS BIGINT)`
+	for attempt := 0; attempt < 2; attempt++ {
+		res, err := c.ExecContext(ctx, bump, delta, accountID, offerID, key, max)
+		if err != nil {
+			return false, fmt.Errorf("bump counter %s: %w", key, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return false, err
+		} else if n == 1 {
+			return true, nil
+		}
+		if attempt == 1 {
+			break
+		}
+		// No row, or no room. Make the row if it is missing (waiting out a concurrent maker),
+		// then try once more: the second answer is final.
+		if _, err := c.ExecContext(ctx, `INSERT INTO offer_counters (account_id, offer_id, "key", "value")
+VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING`, accountID, offerID, key); err != nil {
+			return false, fmt.Errorf("create counter %s: %w", key, err)
+		}
+	}
+	return false, nil
+}
+
+// chargeShards puts payout on one shard of the offer's budget and returns the shard.
+func chargeShards(ctx context.Context, c *ent.Client, accountID, offerID int, total *money.Micros, payout int64) (int, error) {
+	var totalArg any
+	if total != nil {
+		totalArg = int64(*total)
+	}
+	start := rand.IntN(Shards)
+	if isPostgres(ctx, c) {
+		// One statement takes the first shard with room that no other transaction holds,
+		// starting at a random one: concurrent conversions of a hot offer never queue on a
+		// shard while another has room. The row lock taken by FOR UPDATE re-checks the room
+		// on the newest version of the row.
+		rows, err := c.QueryContext(ctx, `UPDATE offer_budget_shards SET spent = spent + CAST($1 AS BIGINT)
+WHERE id = (SELECT id FROM offer_budget_shards
+  WHERE account_id = $2 AND offer_id = $3 AND budget_total IS NOT DISTINCT FROM CAST($5 AS BIGINT)
+  AND (budget_total IS NULL OR spent + CAST($1 AS BIGINT) <= allotted)
+  ORDER BY (shard + $4) % `+strconv.Itoa(Shards)+` LIMIT 1 FOR UPDATE SKIP LOCKED)
+RETURNING shard`, payout, accountID, offerID, start, totalArg)
+		if err != nil {
+			return 0, fmt.Errorf("charge budget shard: %w", err)
+		}
+		shard, found := 0, false
+		if rows.Next() {
+			found = true
+			err = rows.Scan(&shard)
+		}
+		if cerr := rows.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return 0, fmt.Errorf("charge budget shard: %w", err)
+		}
+		if found {
+			return shard, nil
+		}
+	}
+	const fast = `UPDATE offer_budget_shards SET spent = spent + CAST($1 AS BIGINT)
+WHERE account_id = $2 AND offer_id = $3 AND shard = $4 AND budget_total IS NOT DISTINCT FROM CAST($5 AS BIGINT)
+AND (budget_total IS NULL OR spent + CAST($1 AS BIGINT) <= allotted)`
+	for i := range fastTries {
+		shard := (start + i) % Shards
+		res, err := c.ExecContext(ctx, fast, payout, accountID, offerID, shard, totalArg)
+		if err != nil {
+			return 0, fmt.Errorf("charge budget shard: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return 0, err
+		} else if n == 1 {
+			return shard, nil
+		}
+	}
+	return rebalance(ctx, c, accountID, offerID, total, payout, start)
+}
+
+// rebalance is the slow path: with every shard of the offer locked, it checks the true
+// remainder and re-allots it, giving the chosen shard room for the payout.
+func rebalance(ctx context.Context, c *ent.Client, accountID, offerID int, total *money.Micros, payout int64, chosen int) (int, error) {
+	var b strings.Builder
+	b.WriteString("INSERT INTO offer_budget_shards (account_id, offer_id, shard, budget_total, allotted, spent) VALUES ")
+	args := []any{accountID, offerID}
+	for i := range Shards {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "($1, $2, %d, NULL, 0, 0)", i)
+	}
+	b.WriteString(" ON CONFLICT DO NOTHING")
+	if _, err := c.ExecContext(ctx, b.String(), args...); err != nil {
+		return 0, fmt.Errorf("create budget shards: %w", err)
+	}
+	lock := ""
+	if isPostgres(ctx, c) {
+		lock = " FOR UPDATE"
+	}
+	rows, err := c.QueryContext(ctx, `SELECT spent FROM offer_budget_shards WHERE account_id = $1 AND offer_id = $2 ORDER BY shard`+lock,
+		accountID, offerID)
+	if err != nil {
+		return 0, fmt.Errorf("lock budget shards: %w", err)
+	}
+	var spent int64
+	for rows.Next() {
+		var s int64
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		spent += s
+	}
+	if err := rows.Close(); err != nil {
+		return 0, err
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	// The total as committed now, not as the caller read it before taking the locks: a budget
+	// edited meanwhile must not be re-allotted back to its old value.
+	total, err = currentTotal(ctx, c, accountID, offerID)
+	if err != nil {
+		return 0, err
+	}
+	var totalArg any
+	base, extra := int64(0), int64(0)
+	if total != nil {
+		remaining := int64(*total) - spent - payout
+		if remaining < 0 {
+			return 0, &Refusal{Rule: RuleBudgetTotal}
+		}
+		totalArg = int64(*total)
+		base, extra = remaining/Shards, remaining%Shards
+	}
+	// SET expressions read the old spent, so the chosen shard ends with room base+extra after
+	// taking the payout, every other shard with room base: the allotments sum to the total.
+	if _, err := c.ExecContext(ctx, `UPDATE offer_budget_shards SET budget_total = CAST($1 AS BIGINT),
+allotted = spent + CAST($2 AS BIGINT) + CASE WHEN shard = $3 THEN CAST($4 AS BIGINT) ELSE 0 END,
+spent = spent + CASE WHEN shard = $3 THEN CAST($5 AS BIGINT) ELSE 0 END
+WHERE account_id = $6 AND offer_id = $7`, totalArg, base, chosen, extra+payout, payout, accountID, offerID); err != nil {
+		return 0, fmt.Errorf("re-allot budget shards: %w", err)
+	}
+	return chosen, nil
+}
+
+// currentTotal reads an offer's total budget as last committed; nil means unlimited.
+func currentTotal(ctx context.Context, c *ent.Client, accountID, offerID int) (*money.Micros, error) {
+	rows, err := c.QueryContext(ctx, `SELECT budget_total FROM offers WHERE account_id = $1 AND id = $2`, accountID, offerID)
+	if err != nil {
+		return nil, fmt.Errorf("read budget total: %w", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("read budget total: offer %d not found", offerID)
+	}
+	var v sql.NullInt64
+	if err := rows.Scan(&v); err != nil {
+		return nil, err
+	}
+	if !v.Valid {
+		return nil, nil
+	}
+	t := money.Micros(v.Int64)
+	return &t, rows.Err()
+}
+
+type dialectKey struct{}
+
+// WithDialect tells the functions of this package which database c talks to, sparing a probe.
+func WithDialect(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, dialectKey{}, name)
+}
+
+// isPostgres reports the dialect from the context, or else probes the database: version() exists
+// on PostgreSQL only, and a failed statement does not end a SQLite transaction.
+func isPostgres(ctx context.Context, c *ent.Client) bool {
+	if d, ok := ctx.Value(dialectKey{}).(string); ok {
+		return d == dialect.Postgres
+	}
+	rows, err := c.QueryContext(ctx, "SELECT version()")
+	if err != nil {
+		return false
+	}
+	rows.Close()
+	return true
+}
+
+// Dialect returns the dialect c talks to (see isPostgres).
+func Dialect(ctx context.Context, c *ent.Client) string {
+	if isPostgres(ctx, c) {
+		return dialect.Postgres
+	}
+	return dialect.SQLite
+}
+
+// Sync copies the sum of the offer's budget shards into offers.budget_spent. It runs after the
+// charging transaction has committed, in a short transaction of its own: it first locks the
+// offer row and only then sums, so of two concurrent syncs the later one sees every charge
+// committed before it, and the last write is the newest sum. The lock is FOR NO KEY UPDATE, which
+// does not wait for the key-share locks that inserting clicks and conversions take on the offer
+// row through their foreign keys. On PostgreSQL it commits without
+// waiting for the WAL flush: the value is derived, and any later sync repairs a lost one, while
+// the row lock is held for microseconds instead of a disk flush.
+func Sync(ctx context.Context, client *ent.Client, accountID, offerID int) error {
+	tx, err := client.Tx(ctx)
+	if err != nil {
+		return fmt.Errorf("sync spend of offer %d: %w", offerID, err)
+	}
+	c := tx.Client()
+	if err := syncIn(ctx, c, isPostgres(ctx, c), true, accountID, offerID); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sync spend of offer %d: %w", offerID, err)
+	}
+	return nil
+}
+
+// SyncInTx refreshes offers.budget_spent inside the caller's transaction (for callers that
+// cannot act after their commit, such as a GraphQL mutation).
+func SyncInTx(ctx context.Context, c *ent.Client, accountID, offerID int) error {
+	return syncIn(ctx, c, isPostgres(ctx, c), false, accountID, offerID)
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func syncIn(ctx context.Context, ex execer, postgres, asyncCommit bool, accountID, offerID int) error {
+	if postgres {
+		if asyncCommit {
+			if _, err := ex.ExecContext(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+				return fmt.Errorf("sync spend of offer %d: %w", offerID, err)
+			}
+		}
+		if _, err := ex.ExecContext(ctx, "SELECT id FROM offers WHERE id = $1 FOR NO KEY UPDATE", offerID); err != nil {
+			return fmt.Errorf("sync spend of offer %d: lock: %w", offerID, err)
+		}
+	}
+	if _, err := ex.ExecContext(ctx, `UPDATE offers SET budget_spent =
+(SELECT COALESCE(SUM(spent), 0) FROM offer_budget_shards WHERE account_id = $1 AND offer_id = $2)
+WHERE id = $2 AND account_id = $1`, accountID, offerID); err != nil {
+		return fmt.Errorf("sync spend of offer %d: %w", offerID, err)
+	}
+	return nil
+}
+
+// Spent returns the offer's exact spend: the sum of its shards.
+func Spent(ctx context.Context, c *ent.Client, accountID, offerID int) (money.Micros, error) {
+	m, err := SpentByOffer(ctx, c, accountID, []int{offerID})
+	return m[offerID], err
+}
+
+// SpentByOffer is the exact spend of each offer, the sum of its budget shards, in one GROUP BY
+// for all of them; offers without shards have spent nothing and are absent from the map.
+func SpentByOffer(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, accountID int, offerIDs []int) (map[int]money.Micros, error) {
+	out := make(map[int]money.Micros, len(offerIDs))
+	if len(offerIDs) == 0 {
+		return out, nil
+	}
+	args := []any{accountID}
+	var in strings.Builder
+	for i, id := range offerIDs {
+		if i > 0 {
+			in.WriteString(", ")
+		}
+		args = append(args, id)
+		fmt.Fprintf(&in, "$%d", len(args))
+	}
+	rows, err := q.QueryContext(ctx, `SELECT offer_id, COALESCE(SUM(spent), 0) FROM offer_budget_shards
+WHERE account_id = $1 AND offer_id IN (`+in.String()+`) GROUP BY offer_id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sum budget shards: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int
+		var v int64
+		if err := rows.Scan(&id, &v); err != nil {
+			return nil, err
+		}
+		out[id] = money.Micros(v)
+	}
+	return out, rows.Err()
+}
+
+// Exhausted tells the click route whether the offer can take no more conversions now: its
+// budget cannot pay its cheapest event, or an offer-level cap or the daily budget of the
+// current period is full. It reads without locking; the postback path decides exactly.
+func Exhausted(ctx context.Context, c *ent.Client, o *ent.Offer, cheapest money.Micros, now time.Time) (string, error) {
+	if o.BudgetTotal != nil {
+		spent, err := Spent(ctx, c, o.AccountID, o.ID)
+		if err != nil {
+			return "", err
+		}
+		if spent+cheapest > *o.BudgetTotal || spent >= *o.BudgetTotal {
+			return RuleBudgetTotal, nil
+		}
+	}
+	for _, l := range ClickLimits(o, cheapest, now) {
+		rows, err := c.QueryContext(ctx, `SELECT "value" FROM offer_counters WHERE account_id = $1 AND offer_id = $2 AND "key" = $3`,
+			o.AccountID, o.ID, l.Key)
+		if err != nil {
+			return "", err
+		}
+		var v int64
+		if rows.Next() {
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return "", err
+			}
+		}
+		rows.Close()
+		if v+l.Delta > l.Max {
+			return l.Rule, nil
+		}
+	}
+	return "", nil
+}
+
+// ClickLimit is an offer-level limit that a click checks (see Exhausted): the counter Key has
+// room while its value plus Delta is at most Max.
+type ClickLimit struct {
+	Key        string
+	Delta, Max int64
+	Rule       string
+}
+
+// ClickLimits lists the offer's caps and daily budget for the periods of now, for a conversion
+// paying cheapest; event caps are left out (a click does not name its event).
+func ClickLimits(o *ent.Offer, cheapest money.Micros, now time.Time) []ClickLimit {
+	var out []ClickLimit
+	for _, l := range limitsOf(Subject{Offer: o, Event: &ent.OfferEvent{}, Payout: cheapest, At: now}) {
+		if strings.HasPrefix(l.key, counterPrefixCap+"event:") {
+			continue
+		}
+		out = append(out, ClickLimit{Key: l.key, Delta: l.delta, Max: l.max, Rule: l.rule})
+	}
+	return out
+}
+
+// RefreshDelay is how long a Refresher gathers offers before it refreshes their
+// offers.budget_spent copies in one transaction.
+var RefreshDelay = 200 * time.Millisecond
+
+// Refresher keeps offers.budget_spent (a copy, for filters on it) close behind the shards
+// without a transaction per conversion: Mark notes the offer, and a goroutine refreshes every
+// noted offer of an account together a little later (Sync's lock-then-sum rule, in offer id
+// order, so concurrent refreshers, in this process or another, never deadlock and the last write
+// is the newest sum). The exact spend is Spent, which GraphQL's budgetSpent reads. The goroutine
+// ends when nothing is left to refresh. The zero value is ready to use.
+type Refresher struct {
+	mu      sync.Mutex
+	pending map[refreshKey]struct{}
+	running bool
+	// OnError, when set, hears about refreshes that failed (the next one repairs them).
+	OnError func(error)
+}
+
+type refreshKey struct{ account, offer int }
+
+// Mark notes that the offer's spend changed.
+func (r *Refresher) Mark(client *ent.Client, accountID, offerID int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pending == nil {
+		r.pending = map[refreshKey]struct{}{}
+	}
+	r.pending[refreshKey{accountID, offerID}] = struct{}{}
+	if !r.running {
+		r.running = true
+		go r.loop(client)
+	}
+}
+
+func (r *Refresher) loop(client *ent.Client) {
+	for {
+		time.Sleep(RefreshDelay)
+		r.mu.Lock()
+		batch := r.pending
+		r.pending = nil
+		if len(batch) == 0 {
+			r.running = false
+			r.mu.Unlock()
+			return
+		}
+		r.mu.Unlock()
+		byAccount := map[int][]int{}
+		for k := range batch {
+			byAccount[k.account] = append(byAccount[k.account], k.offer)
+		}
+		for accountID, offers := range byAccount {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err := refresh(ctx, client, accountID, offers)
+			cancel()
+			if err != nil && r.OnError != nil {
+				r.OnError(err)
+			}
+		}
+	}
+}
+
+// refresh is Sync for several offers of one account in one short transaction.
+func refresh(ctx context.Context, client *ent.Client, accountID int, offers []int) error {
+	slices.Sort(offers)
+	tx, err := client.Tx(ctx)
+	if err != nil {
+		return fmt.Errorf("refresh spend: %w", err)
+	}
+	c := tx.Client()
+	postgres := isPostgres(ctx, c)
+	var in strings.Builder
+	args := []any{accountID}
+	for i, id := range offers {
+		if i > 0 {
+			in.WriteString(", ")
+		}
+		args = append(args, id)
+		fmt.Fprintf(&in, "$%d", len(args))
+	}
+	stmts := []string{`UPDATE offers SET budget_spent =
+(SELECT COALESCE(SUM(s.spent), 0) FROM offer_budget_shards s WHERE s.account_id = offers.account_id AND s.offer_id = offers.id)
+WHERE account_id = $1 AND id IN (` + in.String() + `)`}
+	if postgres {
+		stmts = append([]string{"SET LOCAL synchronous_commit = off",
+			`SELECT id FROM offers WHERE account_id = $1 AND id IN (` + in.String() + `) ORDER BY id FOR NO KEY UPDATE`}, stmts...)
+	}
+	for i, q := range stmts {
+		var a []any
+		if i > 0 || !postgres {
+			a = args
+		}
+		if _, err := c.ExecContext(ctx, q, a...); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("refresh spend: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("refresh spend: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,349 @@
+// Package clicks records a member's click on an offer and mints the gk_click_id that the
+// network echoes back in its postback.
+package clicks
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"entgo.io/ent/dialect"
+
+	"github.com/gokart/gokart/ent"
+	"github.com/gokart/gokart/ent/offer"
+	"github.com/gokart/gokart/ent/offerevent"
+	"github.com/gokart/gokart/internal/budget"
+	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/links"
+	"github.com/gokart/gokart/internal/money"
+	"github.com/gokart/gokart/internal/viewer"
+)
+
+// IDBytes is the randomness of a click id: 128 bits, 22 characters of base64url, which fits
+// every network's click-id limit (the shortest, CJ's, is 30).
+const IDBytes = 16
+
+// MaxParamLength bounds every pub_* parameter, as the click table does.
+const MaxParamLength = 255
+
+// NewID returns a fresh, unguessable, URL-safe click id.
+func NewID() string {
+	b := make([]byte, IDBytes)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Refusal is a click the offer does not take; Status is the HTTP status to answer.
+type Refusal struct {
+	Status int
+	Reason string
+}
+
+func (r *Refusal) Error() string { return r.Reason }
+
+// ErrUnknownOffer is a malformed or unknown offer id.
+var ErrUnknownOffer = &Refusal{Status: 404, Reason: "unknown offer"}
+
+// Request is one click as it arrives.
+type Request struct {
+	OfferID   string // the path segment
+	Query     url.Values
+	IP        string
+	UserAgent string
+	Now       time.Time
+}
+
+// Click is a recorded click and where to send the member.
+type Click struct {
+	GKID     string
+	Location string
+}
+
+// CacheTTL is how long a process trusts what it read about an offer for its clicks: its
+// schedule, tracking link, events and the settings of its caps. What a click must see as
+// committed is not trusted to the cache: the click's INSERT inserts only while the offer is
+// ACTIVE and its budget and offer caps have room (read in that statement), so a paused, ended
+// or exhausted offer refuses its next click at once, in every process. What may lag by up to
+// CacheTTL: an edit of the schedule, tracking link, events or cap settings. A refusal is never
+// answered from the cache: the offer is read again first, so a resumed offer takes clicks at once.
+var CacheTTL = time.Second
+
+// cacheMax bounds the cache; past it the cache starts over.
+const cacheMax = 100_000
+
+type cachedOffer struct {
+	o        *ent.Offer
+	cheapest money.Micros
+	loaded   time.Time
+}
+
+// Recorder records clicks on one database, with its own cache of offers. The zero value
+// (with Client set) is ready to use.
+type Recorder struct {
+	Client *ent.Client
+
+	mu     sync.Mutex
+	offers map[int]*cachedOffer
+}
+
+func (r *Recorder) cached(id int) *cachedOffer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := r.offers[id]
+	if e != nil && time.Since(e.loaded) >= CacheTTL {
+		delete(r.offers, id)
+		e = nil
+	}
+	return e
+}
+
+func (r *Recorder) forget(id int) {
+	r.mu.Lock()
+	delete(r.offers, id)
+	r.mu.Unlock()
+}
+
+// load reads the offer and its events' payouts.
+func (r *Recorder) load(ctx context.Context, id int) (*cachedOffer, error) {
+	client := r.Client
+	loaded := time.Now()
+	o, err := client.Offer.Query().Where(offer.ID(id)).
+		WithEvents(func(q *ent.OfferEventQuery) { q.Select(offerevent.FieldPayout) }).Only(viewer.AsSystem(ctx))
+	if ent.IsNotFound(err) {
+		return nil, ErrUnknownOffer
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load offer %d: %w", id, err)
+	}
+	e := &cachedOffer{o: o, loaded: loaded}
+	for i, ev := range o.Edges.Events {
+		if i == 0 || ev.Payout < e.cheapest {
+			e.cheapest = ev.Payout
+		}
+	}
+	r.mu.Lock()
+	if r.offers == nil || len(r.offers) >= cacheMax {
+		r.offers = map[int]*cachedOffer{}
+	}
+	r.offers[id] = e
+	r.mu.Unlock()
+	return e, nil
+}
+
+// Record checks that the offer takes clicks, records the click and returns the redirect. A
+// *Refusal error says why not; any other error is the database's. It caches nothing (see
+// Recorder).
+func Record(ctx context.Context, client *ent.Client, req Request) (*Click, error) {
+	return (&Recorder{Client: client}).Record(ctx, req)
+}
+
+// Record is Record with the recorder's cache of offers.
+func (r *Recorder) Record(ctx context.Context, req Request) (*Click, error) {
+	client := r.Client
+	id, err := strconv.Atoi(req.OfferID)
+	if err != nil || id <= 0 || strconv.Itoa(id) != req.OfferID {
+		return nil, ErrUnknownOffer
+	}
+	now := req.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	fresh := false
+	e := r.cached(id)
+	if e == nil {
+		if e, err = r.load(ctx, id); err != nil {
+			return nil, err
+		}
+		fresh = true
+	}
+	params, err := readParams(req.Query)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		refusal := refuse(e, params, now)
+		if refusal != nil && !fresh {
+			// Never refuse from the cache: read the offer again.
+			if e, err = r.load(ctx, id); err != nil {
+				return nil, err
+			}
+			fresh = true
+			refusal = refuse(e, params, now)
+		}
+		if refusal != nil {
+			return nil, refusal
+		}
+		c, ok, err := insert(ctx, client, e, params, req, now)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return c, nil
+		}
+		// The offer is not ACTIVE, or a budget or cap is full: find out which, on a fresh read.
+		r.forget(id)
+		if e, err = r.load(ctx, id); err != nil {
+			return nil, err
+		}
+		fresh = true
+		if refusal := refuse(e, params, now); refusal != nil {
+			return nil, refusal
+		}
+		rule, err := budget.Exhausted(viewer.ForAccount(ctx, e.o.AccountID), client, e.o, e.cheapest, now)
+		if err != nil {
+			return nil, fmt.Errorf("check limits of offer %d: %w", id, err)
+		}
+		if rule != "" {
+			return nil, &Refusal{Status: 410, Reason: "offer is out of budget or cap (" + rule + ")"}
+		}
+		if attempt == 1 {
+			// It changed under us twice: let the member retry.
+			return nil, &Refusal{Status: 410, Reason: "offer is not taking clicks right now"}
+		}
+	}
+}
+
+// refuse applies the click rules to an offer as read.
+func refuse(e *cachedOffer, params map[string]string, now time.Time) *Refusal {
+	o := e.o
+	if refusal := checkOffer(o, now); refusal != nil {
+		return refusal
+	}
+	if o.OneCompletionPerMember && params["pub_member_id"] == "" {
+		return &Refusal{Status: 400, Reason: "pub_member_id is required: the offer allows one completion per member"}
+	}
+	return nil
+}
+
+// insertSQL records a click only while its offer is ACTIVE and its total budget can pay the
+// cheapest event (one shard allotted from the current total with room is proof enough, and
+// reads a few rows instead of summing all 64), and (appended per limit, see insert) its offer caps and daily budget have
+// room: what Exhausted reads, in the statement that inserts, so it is the committed state.
+// PostgreSQL needs the types of the parameters that are not text in a SELECT list.
+const (
+	insertSQLPostgres = `INSERT INTO clicks (gk_click_id, offer_id, account_id, pub_member_id, pub_click_id,
+ pub_sub_1, pub_sub_2, pub_sub_3, pub_sub_4, pub_sub_5, ip, user_agent, created_at)
+SELECT $1, o.id, o.account_id, $4, $5, $6, $7, $8, $9, $10, $11, $12, CAST($13 AS TIMESTAMPTZ)`
+	insertSQLite = `INSERT INTO clicks (gk_click_id, offer_id, account_id, pub_member_id, pub_click_id,
+ pub_sub_1, pub_sub_2, pub_sub_3, pub_sub_4, pub_sub_5, ip, user_agent, created_at)
+SELECT $1, o.id, o.account_id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13`
+	insertWhere = `
+FROM offers o WHERE o.id = $2 AND o.account_id = $3 AND o.status = 'ACTIVE'
+AND (o.budget_total IS NULL
+  OR EXISTS (SELECT 1 FROM offer_budget_shards s WHERE s.account_id = o.account_id AND s.offer_id = o.id
+    AND s.budget_total = o.budget_total AND s.allotted - s.spent >= CAST($14 AS BIGINT))
+  OR (SELECT COALESCE(SUM(s.spent), 0) FROM offer_budget_shards s
+    WHERE s.account_id = o.account_id AND s.offer_id = o.id) <= o.budget_total - CAST($14 AS BIGINT))`
+	insertLimit = `
+AND NOT EXISTS (SELECT 1 FROM offer_counters c WHERE c.account_id = o.account_id AND c.offer_id = o.id
+  AND c."key" = $%d AND c."value" + CAST($%d AS BIGINT) > CAST($%d AS BIGINT))`
+)
+
+// insert records the click; ok is false when the offer does not take it (nothing was recorded).
+func insert(ctx context.Context, client *ent.Client, e *cachedOffer, params map[string]string, req Request, now time.Time) (*Click, bool, error) {
+	o := e.o
+	gkID := NewID()
+	if sys, ok := catalogue.Lookup(o.IntegrationSystem); ok && len(gkID) > sys.MaxClickIDLength {
+		return nil, false, fmt.Errorf("click id of %d characters exceeds %s's limit %d", len(gkID), sys.Code, sys.MaxClickIDLength)
+	}
+	ua := req.UserAgent
+	for len(ua) > 1024 || !utf8.ValidString(ua) {
+		ua = strictTruncate(ua, 1024)
+	}
+	var q strings.Builder
+	if budget.Dialect(ctx, client) == dialect.Postgres {
+		q.WriteString(insertSQLPostgres)
+	} else {
+		q.WriteString(insertSQLite)
+	}
+	q.WriteString(insertWhere)
+	// A budget that cannot pay the cheapest event (or, for free events, has nothing left).
+	args := []any{gkID, o.ID, o.AccountID,
+		params["pub_member_id"], params["pub_click_id"], params["pub_sub_1"], params["pub_sub_2"],
+		params["pub_sub_3"], params["pub_sub_4"], params["pub_sub_5"], req.IP, ua, now, int64(max(e.cheapest, 1))}
+	for _, l := range budget.ClickLimits(o, e.cheapest, now) {
+		args = append(args, l.Key, l.Delta, l.Max)
+		fmt.Fprintf(&q, insertLimit, len(args)-2, len(args)-1, len(args))
+	}
+	res, err := client.ExecContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("record click on offer %d: %w", o.ID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return nil, false, fmt.Errorf("record click on offer %d: %w", o.ID, err)
+	}
+	if n != 1 {
+		return nil, false, nil
+	}
+	return &Click{GKID: gkID, Location: links.FillClickID(o.ClickURLTemplate, gkID)}, true, nil
+}
+
+// checkOffer refuses offers that do not take clicks now.
+func checkOffer(o *ent.Offer, now time.Time) *Refusal {
+	switch {
+	case o.Status != offer.StatusACTIVE:
+		return &Refusal{Status: 410, Reason: "offer is not active"}
+	case o.StartsAt != nil && now.Before(*o.StartsAt):
+		return &Refusal{Status: 410, Reason: "offer has not started yet"}
+	case o.EndsAt != nil && !now.Before(*o.EndsAt):
+		return &Refusal{Status: 410, Reason: "offer has ended"}
+	case len(o.Edges.Events) == 0:
+		return &Refusal{Status: 410, Reason: "offer has no events"}
+	}
+	// Never redirect anywhere but the offer's own tracking link, and only a valid one.
+	if links.Validate(o.ClickURLTemplate) != nil {
+		return &Refusal{Status: 410, Reason: "offer has no valid tracking link"}
+	}
+	return nil
+}
+
+var paramNames = []string{"pub_member_id", "pub_click_id", "pub_sub_1", "pub_sub_2", "pub_sub_3", "pub_sub_4", "pub_sub_5"}
+
+// readParams takes the publisher's parameters: each at most once, valid UTF-8, bounded.
+func readParams(q url.Values) (map[string]string, error) {
+	out := make(map[string]string, len(paramNames))
+	for _, name := range paramNames {
+		vs := q[name]
+		if len(vs) == 0 {
+			continue
+		}
+		if len(vs) > 1 && slices.ContainsFunc(vs[1:], func(v string) bool { return v != vs[0] }) {
+			return nil, &Refusal{Status: 400, Reason: name + " is given more than once"}
+		}
+		v := vs[0]
+		// Control characters are refused: PostgreSQL text takes no NUL, and none belongs in an id.
+		if len(v) > MaxParamLength || !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
+			return nil, &Refusal{Status: 400, Reason: fmt.Sprintf("%s must be valid text of at most %d bytes, without control characters", name, MaxParamLength)}
+		}
+		out[name] = v
+	}
+	return out, nil
+}
+
+// strictTruncate cuts s to at most n bytes of valid UTF-8.
+func strictTruncate(s string, n int) string {
+	s = string([]rune(s)) // replaces invalid bytes
+	for len(s) > n {
+		_, size := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-size]
+	}
+	return s
+}
+
+// AsRefusal returns the refusal in err, if any.
+func AsRefusal(err error) (*Refusal, bool) {
+	var r *Refusal
+	ok := errors.As(err, &r)
+	return r, ok
+}

@@ -1,0 +1,119 @@
+package postback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"entgo.io/ent/dialect"
+
+	"github.com/gokart/gokart/ent"
+	"github.com/gokart/gokart/ent/conversion"
+	"github.com/gokart/gokart/ent/conversionstatuschange"
+	"github.com/gokart/gokart/internal/budget"
+	"github.com/gokart/gokart/internal/errcode"
+	"github.com/gokart/gokart/internal/lifecycle"
+	"github.com/gokart/gokart/internal/viewer"
+)
+
+// ChangeStatus is manual review: it moves a conversion of the account to another status with
+// the postback path's rules, spend movement and history (source MANUAL). Moving into a status
+// that spends applies every rule (caps, budgets, one completion per member, offer ended); a
+// refusal is a CONFLICT naming the rule, and nothing changes.
+//
+// client may be a plain client (ChangeStatus runs its own transaction and refreshes the offer's
+// budget_spent after commit) or a transaction's client, such as the one entgql.Transactioner
+// puts in a mutation's context (then the refresh happens inside that transaction).
+//
+// Errors a client may see are *errcode.Error: NOT_FOUND, VALIDATION or CONFLICT.
+func ChangeStatus(ctx context.Context, client *ent.Client, accountID, conversionID int, to lifecycle.Status, reason string) (*ent.Conversion, error) {
+	if !validStatus(to) {
+		return nil, errcode.Invalid("status", "%q is not a conversion status", to)
+	}
+	if len(reason) > 500 {
+		return nil, errcode.Invalid("reason", "must be at most 500 characters")
+	}
+	ctx = viewer.ForAccount(ctx, accountID)
+	tx, err := client.Tx(ctx)
+	own := true
+	if errors.Is(err, ent.ErrTxStarted) {
+		own = false
+	} else if err != nil {
+		return nil, fmt.Errorf("change status of conversion %d: %w", conversionID, err)
+	}
+	c := client
+	if own {
+		c = tx.Client()
+	}
+	ctx = budget.WithDialect(ctx, budget.Dialect(ctx, c))
+	conv, spendMoved, err := changeStatus(ctx, c, conversionID, to, reason)
+	if err == nil && spendMoved && !own {
+		err = budget.SyncInTx(ctx, c, accountID, conv.OfferID)
+	}
+	if !own {
+		return conv, err
+	}
+	if err != nil {
+		_ = tx.Rollback()
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("change status of conversion %d: commit: %w", conversionID, err)
+	}
+	if spendMoved {
+		// The change is committed: a failed refresh of the stored copy of the spend must not
+		// report it as failed (budgetSpent reads the shards; the next refresh repairs the copy).
+		if err := budget.Sync(ctx, client, accountID, conv.OfferID); err != nil {
+			slog.WarnContext(ctx, "refresh budget_spent after manual review", "offer", conv.OfferID, "err", err)
+		}
+	}
+	return conv, nil
+}
+
+func validStatus(s lifecycle.Status) bool {
+	for _, v := range s.Values() {
+		if string(s) == v {
+			return true
+		}
+	}
+	return false
+}
+
+func changeStatus(ctx context.Context, c *ent.Client, conversionID int, to lifecycle.Status, reason string) (*ent.Conversion, bool, error) {
+	q := c.Conversion.Query().Where(conversion.ID(conversionID))
+	if budget.Dialect(ctx, c) == dialect.Postgres {
+		q = q.ForUpdate()
+	}
+	conv, err := q.Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, false, errcode.New(errcode.NotFound, "conversion not found")
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("load conversion %d: %w", conversionID, err)
+	}
+	if conv.Status == to {
+		return conv, false, nil
+	}
+	o, err := c.Offer.Get(ctx, conv.OfferID)
+	if err != nil {
+		return nil, false, fmt.Errorf("load offer of conversion %d: %w", conversionID, err)
+	}
+	ev, err := c.OfferEvent.Get(ctx, conv.OfferEventID)
+	if err != nil {
+		return nil, false, fmt.Errorf("load event of conversion %d: %w", conversionID, err)
+	}
+	if reason == "" {
+		reason = "manual review"
+	}
+	res, err := transition(ctx, c, o, ev, conv, to, reason, conversionstatuschange.SourceMANUAL, false)
+	if err != nil {
+		return nil, false, err
+	}
+	if res.refusal != nil {
+		e := errcode.New(errcode.Conflict, "refused by rule %s", res.refusal.Rule)
+		e.Field = "status"
+		return nil, false, e
+	}
+	return res.conv, res.spendMoved, nil
+}
