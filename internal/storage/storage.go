@@ -79,13 +79,15 @@ func openSQL(url string) (*sql.DB, string, error) {
 	}
 }
 
-// SQLiteDSN is the modernc DSN for a file with WAL, a busy timeout and foreign keys on.
+// SQLiteDSN is the modernc DSN for a file with WAL, a busy timeout and foreign keys on. SQLite
+// keeps times as text, which orders correctly only when every one has the same offset:
+// _timezone=UTC writes and reads them in UTC whatever the host's zone.
 func SQLiteDSN(path string) string {
 	sep := "?"
 	if strings.Contains(path, "?") {
 		sep = "&"
 	}
-	return "file:" + path + sep + "_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)&_txlock=immediate"
+	return "file:" + path + sep + "_timezone=UTC&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)&_txlock=immediate"
 }
 
 // redact hides a password in a URL for error messages.
