@@ -39,7 +39,7 @@ type Conversion struct {
 	OfferEventID int `json:"offer_event_id,omitempty"`
 	// The network that reported the conversion; part of the idempotency key.
 	IntegrationSystem catalogue.Code `json:"integration_system,omitempty"`
-	// The network's id of the action (`cnv_conversion_id`); unique per account and network.
+	// The network's id of the action (`cnv_conversion_id`); unique per account and network. Set once: a first report without it takes the id of the first update that names it.
 	NetworkConversionID *string `json:"network_conversion_id,omitempty"`
 	// PENDING, APPROVED, REVERSED, or REJECTED by one of our rules.
 	Status lifecycle.Status `json:"status,omitempty"`

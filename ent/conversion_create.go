@@ -628,6 +628,24 @@ func (u *ConversionUpsert) UpdateUpdatedAt() *ConversionUpsert {
 	return u
 }
 
+// SetNetworkConversionID sets the "network_conversion_id" field.
+func (u *ConversionUpsert) SetNetworkConversionID(v string) *ConversionUpsert {
+	u.Set(conversion.FieldNetworkConversionID, v)
+	return u
+}
+
+// UpdateNetworkConversionID sets the "network_conversion_id" field to the value that was provided on create.
+func (u *ConversionUpsert) UpdateNetworkConversionID() *ConversionUpsert {
+	u.SetExcluded(conversion.FieldNetworkConversionID)
+	return u
+}
+
+// ClearNetworkConversionID clears the value of the "network_conversion_id" field.
+func (u *ConversionUpsert) ClearNetworkConversionID() *ConversionUpsert {
+	u.SetNull(conversion.FieldNetworkConversionID)
+	return u
+}
+
 // SetStatus sets the "status" field.
 func (u *ConversionUpsert) SetStatus(v lifecycle.Status) *ConversionUpsert {
 	u.Set(conversion.FieldStatus, v)
@@ -819,9 +837,6 @@ func (u *ConversionUpsertOne) UpdateNewValues() *ConversionUpsertOne {
 		if _, exists := u.create.mutation.IntegrationSystem(); exists {
 			s.SetIgnore(conversion.FieldIntegrationSystem)
 		}
-		if _, exists := u.create.mutation.NetworkConversionID(); exists {
-			s.SetIgnore(conversion.FieldNetworkConversionID)
-		}
 	}))
 	return u
 }
@@ -864,6 +879,27 @@ func (u *ConversionUpsertOne) SetUpdatedAt(v time.Time) *ConversionUpsertOne {
 func (u *ConversionUpsertOne) UpdateUpdatedAt() *ConversionUpsertOne {
 	return u.Update(func(s *ConversionUpsert) {
 		s.UpdateUpdatedAt()
+	})
+}
+
+// SetNetworkConversionID sets the "network_conversion_id" field.
+func (u *ConversionUpsertOne) SetNetworkConversionID(v string) *ConversionUpsertOne {
+	return u.Update(func(s *ConversionUpsert) {
+		s.SetNetworkConversionID(v)
+	})
+}
+
+// UpdateNetworkConversionID sets the "network_conversion_id" field to the value that was provided on create.
+func (u *ConversionUpsertOne) UpdateNetworkConversionID() *ConversionUpsertOne {
+	return u.Update(func(s *ConversionUpsert) {
+		s.UpdateNetworkConversionID()
+	})
+}
+
+// ClearNetworkConversionID clears the value of the "network_conversion_id" field.
+func (u *ConversionUpsertOne) ClearNetworkConversionID() *ConversionUpsertOne {
+	return u.Update(func(s *ConversionUpsert) {
+		s.ClearNetworkConversionID()
 	})
 }
 
@@ -1250,9 +1286,6 @@ func (u *ConversionUpsertBulk) UpdateNewValues() *ConversionUpsertBulk {
 			if _, exists := b.mutation.IntegrationSystem(); exists {
 				s.SetIgnore(conversion.FieldIntegrationSystem)
 			}
-			if _, exists := b.mutation.NetworkConversionID(); exists {
-				s.SetIgnore(conversion.FieldNetworkConversionID)
-			}
 		}
 	}))
 	return u
@@ -1296,6 +1329,27 @@ func (u *ConversionUpsertBulk) SetUpdatedAt(v time.Time) *ConversionUpsertBulk {
 func (u *ConversionUpsertBulk) UpdateUpdatedAt() *ConversionUpsertBulk {
 	return u.Update(func(s *ConversionUpsert) {
 		s.UpdateUpdatedAt()
+	})
+}
+
+// SetNetworkConversionID sets the "network_conversion_id" field.
+func (u *ConversionUpsertBulk) SetNetworkConversionID(v string) *ConversionUpsertBulk {
+	return u.Update(func(s *ConversionUpsert) {
+		s.SetNetworkConversionID(v)
+	})
+}
+
+// UpdateNetworkConversionID sets the "network_conversion_id" field to the value that was provided on create.
+func (u *ConversionUpsertBulk) UpdateNetworkConversionID() *ConversionUpsertBulk {
+	return u.Update(func(s *ConversionUpsert) {
+		s.UpdateNetworkConversionID()
+	})
+}
+
+// ClearNetworkConversionID clears the value of the "network_conversion_id" field.
+func (u *ConversionUpsertBulk) ClearNetworkConversionID() *ConversionUpsertBulk {
+	return u.Update(func(s *ConversionUpsert) {
+		s.ClearNetworkConversionID()
 	})
 }
 

@@ -40,6 +40,26 @@ func (_u *ConversionUpdate) SetUpdatedAt(v time.Time) *ConversionUpdate {
 	return _u
 }
 
+// SetNetworkConversionID sets the "network_conversion_id" field.
+func (_u *ConversionUpdate) SetNetworkConversionID(v string) *ConversionUpdate {
+	_u.mutation.SetNetworkConversionID(v)
+	return _u
+}
+
+// SetNillableNetworkConversionID sets the "network_conversion_id" field if the given value is not nil.
+func (_u *ConversionUpdate) SetNillableNetworkConversionID(v *string) *ConversionUpdate {
+	if v != nil {
+		_u.SetNetworkConversionID(*v)
+	}
+	return _u
+}
+
+// ClearNetworkConversionID clears the value of the "network_conversion_id" field.
+func (_u *ConversionUpdate) ClearNetworkConversionID() *ConversionUpdate {
+	_u.mutation.ClearNetworkConversionID()
+	return _u
+}
+
 // SetStatus sets the "status" field.
 func (_u *ConversionUpdate) SetStatus(v lifecycle.Status) *ConversionUpdate {
 	_u.mutation.SetStatus(v)
@@ -334,6 +354,11 @@ func (_u *ConversionUpdate) defaults() error {
 
 // check runs all checks and user-defined validators on the builder.
 func (_u *ConversionUpdate) check() error {
+	if v, ok := _u.mutation.NetworkConversionID(); ok {
+		if err := conversion.NetworkConversionIDValidator(v); err != nil {
+			return &ValidationError{Name: "network_conversion_id", err: fmt.Errorf(`ent: validator failed for field "Conversion.network_conversion_id": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.Status(); ok {
 		if err := conversion.StatusValidator(v); err != nil {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "Conversion.status": %w`, err)}
@@ -389,6 +414,9 @@ func (_u *ConversionUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	}
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(conversion.FieldUpdatedAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.NetworkConversionID(); ok {
+		_spec.SetField(conversion.FieldNetworkConversionID, field.TypeString, value)
 	}
 	if _u.mutation.NetworkConversionIDCleared() {
 		_spec.ClearField(conversion.FieldNetworkConversionID, field.TypeString)
@@ -567,6 +595,26 @@ type ConversionUpdateOne struct {
 // SetUpdatedAt sets the "updated_at" field.
 func (_u *ConversionUpdateOne) SetUpdatedAt(v time.Time) *ConversionUpdateOne {
 	_u.mutation.SetUpdatedAt(v)
+	return _u
+}
+
+// SetNetworkConversionID sets the "network_conversion_id" field.
+func (_u *ConversionUpdateOne) SetNetworkConversionID(v string) *ConversionUpdateOne {
+	_u.mutation.SetNetworkConversionID(v)
+	return _u
+}
+
+// SetNillableNetworkConversionID sets the "network_conversion_id" field if the given value is not nil.
+func (_u *ConversionUpdateOne) SetNillableNetworkConversionID(v *string) *ConversionUpdateOne {
+	if v != nil {
+		_u.SetNetworkConversionID(*v)
+	}
+	return _u
+}
+
+// ClearNetworkConversionID clears the value of the "network_conversion_id" field.
+func (_u *ConversionUpdateOne) ClearNetworkConversionID() *ConversionUpdateOne {
+	_u.mutation.ClearNetworkConversionID()
 	return _u
 }
 
@@ -877,6 +925,11 @@ func (_u *ConversionUpdateOne) defaults() error {
 
 // check runs all checks and user-defined validators on the builder.
 func (_u *ConversionUpdateOne) check() error {
+	if v, ok := _u.mutation.NetworkConversionID(); ok {
+		if err := conversion.NetworkConversionIDValidator(v); err != nil {
+			return &ValidationError{Name: "network_conversion_id", err: fmt.Errorf(`ent: validator failed for field "Conversion.network_conversion_id": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.Status(); ok {
 		if err := conversion.StatusValidator(v); err != nil {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "Conversion.status": %w`, err)}
@@ -949,6 +1002,9 @@ func (_u *ConversionUpdateOne) sqlSave(ctx context.Context) (_node *Conversion, 
 	}
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(conversion.FieldUpdatedAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.NetworkConversionID(); ok {
+		_spec.SetField(conversion.FieldNetworkConversionID, field.TypeString, value)
 	}
 	if _u.mutation.NetworkConversionIDCleared() {
 		_spec.ClearField(conversion.FieldNetworkConversionID, field.TypeString)

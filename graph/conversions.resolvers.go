@@ -25,5 +25,5 @@ func (r *mutationResolver) UpdateConversionStatus(ctx context.Context, id int, s
 	if reason != nil {
 		reasonText = *reason
 	}
-	return postback.ChangeStatus(ctx, r.db(ctx), v.AccountID, id, status, reasonText)
+	return postback.ChangeStatus(ctx, r.db(ctx), r.dialect, v.AccountID, id, status, reasonText)
 }

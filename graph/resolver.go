@@ -11,14 +11,15 @@ import (
 // Resolver is the root of every resolver; it holds what they share.
 type Resolver struct {
 	client  *ent.Client
+	dialect string
 	baseURL string
 }
 
-// NewSchema builds the executable schema over an Ent client. baseURL prefixes the click and
-// postback URLs handed out.
-func NewSchema(client *ent.Client, baseURL string) graphql.ExecutableSchema {
+// NewSchema builds the executable schema over an Ent client of the database dialectName
+// (entgo.io/ent/dialect names). baseURL prefixes the click and postback URLs handed out.
+func NewSchema(client *ent.Client, dialectName, baseURL string) graphql.ExecutableSchema {
 	return generated.NewExecutableSchema(generated.Config{
-		Resolvers:  &Resolver{client: client, baseURL: baseURL},
+		Resolvers:  &Resolver{client: client, dialect: dialectName, baseURL: baseURL},
 		Complexity: complexity(),
 	})
 }

@@ -36,8 +36,9 @@ func (Conversion) Fields() []ent.Field {
 		field.Enum("integration_system").GoType(catalogue.Code("")).Immutable().
 			Comment("The network that reported the conversion; part of the idempotency key.").
 			Annotations(entgql.Skip()),
-		field.String("network_conversion_id").Optional().Nillable().Immutable().MaxLen(255).
-			Comment("The network's id of the action (`cnv_conversion_id`); unique per account and network."),
+		field.String("network_conversion_id").Optional().Nillable().MaxLen(255).
+			Comment("The network's id of the action (`cnv_conversion_id`); unique per account and network. "+
+				"Set once: a first report without it takes the id of the first update that names it."),
 		field.Enum("status").GoType(lifecycle.Status("")).
 			Comment("PENDING, APPROVED, REVERSED, or REJECTED by one of our rules.").
 			Annotations(entgql.OrderField("STATUS"), entgql.Type("ConversionStatus")),

@@ -3790,7 +3790,7 @@ type Conversion implements Node {
   """
   offerEventID: ID!
   """
-  The network's id of the action (` + "`" + `cnv_conversion_id` + "`" + `); unique per account and network.
+  The network's id of the action (` + "`" + `cnv_conversion_id` + "`" + `); unique per account and network. Set once: a first report without it takes the id of the first update that names it.
   """
   networkConversionID: String
   """

@@ -84,11 +84,39 @@ type Charge struct {
 	Counters []string
 }
 
+// Caps are conversion caps by period: daily, weekly, monthly and total; nil is no cap.
+type Caps [4]*int
+
+// Terms are what the rules need of an offer and one of its events: a narrow copy, so that a
+// caller that reads them in one statement of its own fills every field the rules read.
+type Terms struct {
+	OfferID                int
+	Status                 offer.Status
+	TimeZone               string
+	BudgetTotal            *money.Micros
+	BudgetDaily            *money.Micros
+	OneCompletionPerMember bool
+	OfferCaps              Caps
+	EventID                int
+	EventCaps              Caps
+}
+
+// TermsOf copies the terms of an offer and its event.
+func TermsOf(o *ent.Offer, e *ent.OfferEvent) Terms {
+	t := Terms{
+		OfferID: o.ID, Status: o.Status, TimeZone: o.TimeZone, BudgetTotal: o.BudgetTotal, BudgetDaily: o.BudgetDaily,
+		OneCompletionPerMember: o.OneCompletionPerMember, OfferCaps: Caps{o.CapDaily, o.CapWeekly, o.CapMonthly, o.CapTotal},
+	}
+	if e != nil {
+		t.EventID, t.EventCaps = e.ID, Caps{e.CapDaily, e.CapWeekly, e.CapMonthly, e.CapTotal}
+	}
+	return t
+}
+
 // Subject is what a charge is about.
 type Subject struct {
 	AccountID int
-	Offer     *ent.Offer
-	Event     *ent.OfferEvent
+	Terms     Terms
 	Payout    money.Micros
 	Member    string
 	// At is when the conversion happened; it picks the periods of caps and daily budget.
@@ -99,8 +127,8 @@ type Subject struct {
 
 // CheckLive refuses conversions for offers that do not take them: ACTIVE and PAUSED offers do
 // (a paused offer still pays for clicks made while it was active), ENDED and DRAFT do not.
-func CheckLive(o *ent.Offer) error {
-	switch o.Status {
+func CheckLive(status offer.Status) error {
+	switch status {
 	case offer.StatusACTIVE, offer.StatusPAUSED:
 		return nil
 	case offer.StatusENDED:
@@ -114,8 +142,8 @@ func CheckLive(o *ent.Offer) error {
 // concurrent transactions take row locks in one order): completion, event caps, offer caps,
 // daily budget, total budget. It must run inside a transaction (c is its client). On refusal it
 // gives back what it charged, and returns a *Refusal.
-func ChargeConversion(ctx context.Context, c *ent.Client, s Subject) (Charge, error) {
-	if err := CheckLive(s.Offer); err != nil {
+func ChargeConversion(ctx context.Context, c *ent.Client, dialectName string, s Subject) (Charge, error) {
+	if err := CheckLive(s.Terms.Status); err != nil {
 		return Charge{}, err
 	}
 	var ch Charge
@@ -125,9 +153,9 @@ func ChargeConversion(ctx context.Context, c *ent.Client, s Subject) (Charge, er
 		}
 		return Charge{}, err
 	}
-	if s.Offer.OneCompletionPerMember && s.Member != "" {
+	if s.Terms.OneCompletionPerMember && s.Member != "" {
 		res, err := c.ExecContext(ctx, `INSERT INTO member_completions (account_id, offer_event_id, pub_member_id, conversion_id)
-VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, s.AccountID, s.Event.ID, s.Member, s.ConversionID)
+VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, s.AccountID, s.Terms.EventID, s.Member, s.ConversionID)
 		if err != nil {
 			return Charge{}, fmt.Errorf("record completion: %w", err)
 		}
@@ -139,7 +167,7 @@ VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, s.AccountID, s.Event.ID, s.Memb
 		ch.Counters = append(ch.Counters, completionMarker)
 	}
 	for _, l := range limitsOf(s) {
-		ok, err := bumpCounter(ctx, c, s.AccountID, s.Offer.ID, l.key, l.delta, l.max)
+		ok, err := bumpCounter(ctx, c, s.AccountID, s.Terms.OfferID, l.key, l.delta, l.max)
 		if err != nil {
 			return undo(err)
 		}
@@ -148,8 +176,8 @@ VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, s.AccountID, s.Event.ID, s.Memb
 		}
 		ch.Counters = append(ch.Counters, l.key)
 	}
-	if s.Payout > 0 || s.Offer.BudgetTotal != nil {
-		shard, err := chargeShards(ctx, c, s.AccountID, s.Offer.ID, s.Offer.BudgetTotal, int64(s.Payout))
+	if s.Payout > 0 || s.Terms.BudgetTotal != nil {
+		shard, err := chargeShards(ctx, c, dialectName == dialect.Postgres, s.AccountID, s.Terms.OfferID, s.Terms.BudgetTotal, int64(s.Payout))
 		if err != nil {
 			return undo(err)
 		}
@@ -177,7 +205,7 @@ func release(ctx context.Context, c *ent.Client, s Subject, ch Charge) error {
 			delta = int64(s.Payout)
 		}
 		if _, err := c.ExecContext(ctx, `UPDATE offer_counters SET "value" = "value" - CAST($1 AS BIGINT)
-WHERE account_id = $2 AND offer_id = $3 AND "key" = $4`, delta, s.AccountID, s.Offer.ID, key); err != nil {
+WHERE account_id = $2 AND offer_id = $3 AND "key" = $4`, delta, s.AccountID, s.Terms.OfferID, key); err != nil {
 			return fmt.Errorf("release counter %s: %w", key, err)
 		}
 	}
@@ -185,7 +213,7 @@ WHERE account_id = $2 AND offer_id = $3 AND "key" = $4`, delta, s.AccountID, s.O
 	// shards): the opposite order deadlocked a release against a charge near exhaustion.
 	if ch.Shard != nil {
 		if _, err := c.ExecContext(ctx, `UPDATE offer_budget_shards SET spent = spent - CAST($1 AS BIGINT)
-WHERE account_id = $2 AND offer_id = $3 AND shard = $4`, int64(s.Payout), s.AccountID, s.Offer.ID, *ch.Shard); err != nil {
+WHERE account_id = $2 AND offer_id = $3 AND shard = $4`, int64(s.Payout), s.AccountID, s.Terms.OfferID, *ch.Shard); err != nil {
 			return fmt.Errorf("release budget shard: %w", err)
 		}
 	}
@@ -201,9 +229,9 @@ type limit struct {
 
 // limitsOf lists the counters the subject's offer and event ask for, in charging order.
 func limitsOf(s Subject) []limit {
-	periods := PeriodKeys(s.At, s.Offer.TimeZone)
+	periods := PeriodKeys(s.At, s.Terms.TimeZone)
 	var ls []limit
-	caps := func(scope, rulePrefix string, caps [4]*int) {
+	caps := func(scope, rulePrefix string, caps Caps) {
 		for i, p := range []string{periodDay, periodWeek, periodMonth, periodAll} {
 			if caps[i] != nil {
 				ls = append(ls, limit{key: counterPrefixCap + scope + ":" + p + ":" + periods[p], delta: 1,
@@ -211,12 +239,12 @@ func limitsOf(s Subject) []limit {
 			}
 		}
 	}
-	e, o := s.Event, s.Offer
-	caps("event:"+strconv.Itoa(e.ID), eventCapRulePrefix, [4]*int{e.CapDaily, e.CapWeekly, e.CapMonthly, e.CapTotal})
-	caps("offer", offerCapRulePrefix, [4]*int{o.CapDaily, o.CapWeekly, o.CapMonthly, o.CapTotal})
-	if o.BudgetDaily != nil && s.Payout > 0 {
+	t := s.Terms
+	caps("event:"+strconv.Itoa(t.EventID), eventCapRulePrefix, t.EventCaps)
+	caps("offer", offerCapRulePrefix, t.OfferCaps)
+	if t.BudgetDaily != nil && s.Payout > 0 {
 		ls = append(ls, limit{key: counterPrefixBudget + periodDay + ":" + periods[periodDay], delta: int64(s.Payout),
-			max: int64(*o.BudgetDaily), rule: RuleBudgetDaily})
+			max: int64(*t.BudgetDaily), rule: RuleBudgetDaily})
 	}
 	return ls
 }
@@ -283,19 +311,19 @@ VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING`, accountID, offerID, key); err !=
 }
 
 // chargeShards puts payout on one shard of the offer's budget and returns the shard.
-func chargeShards(ctx context.Context, c *ent.Client, accountID, offerID int, total *money.Micros, payout int64) (int, error) {
+func chargeShards(ctx context.Context, c *ent.Client, postgres bool, accountID, offerID int, total *money.Micros, payout int64) (int, error) {
 	var totalArg any
 	if total != nil {
 		totalArg = int64(*total)
 	}
 	start := rand.IntN(Shards)
-	if isPostgres(ctx, c) {
+	if postgres {
 		// One statement takes the first shard with room that no other transaction holds,
 		// starting at a random one: concurrent conversions of a hot offer never queue on a
 		// shard while another has room. The row lock taken by FOR UPDATE re-checks the room
 		// on the newest version of the row.
 		rows, err := c.QueryContext(ctx, `UPDATE offer_budget_shards SET spent = spent + CAST($1 AS BIGINT)
-WHERE id = (SELECT id FROM offer_budget_shards
+WHERE account_id = $2 AND offer_id = $3 AND id = (SELECT id FROM offer_budget_shards
   WHERE account_id = $2 AND offer_id = $3 AND budget_total IS NOT DISTINCT FROM CAST($5 AS BIGINT)
   AND (budget_total IS NULL OR spent + CAST($1 AS BIGINT) <= allotted)
   ORDER BY (shard + $4) % `+strconv.Itoa(Shards)+` LIMIT 1 FOR UPDATE SKIP LOCKED)
@@ -333,12 +361,12 @@ AND (budget_total IS NULL OR spent + CAST($1 AS BIGINT) <= allotted)`
 			return shard, nil
 		}
 	}
-	return rebalance(ctx, c, accountID, offerID, total, payout, start)
+	return rebalance(ctx, c, postgres, accountID, offerID, total, payout, start)
 }
 
 // rebalance is the slow path: with every shard of the offer locked, it checks the true
 // remainder and re-allots it, giving the chosen shard room for the payout.
-func rebalance(ctx context.Context, c *ent.Client, accountID, offerID int, total *money.Micros, payout int64, chosen int) (int, error) {
+func rebalance(ctx context.Context, c *ent.Client, postgres bool, accountID, offerID int, total *money.Micros, payout int64, chosen int) (int, error) {
 	var b strings.Builder
 	b.WriteString("INSERT INTO offer_budget_shards (account_id, offer_id, shard, budget_total, allotted, spent) VALUES ")
 	args := []any{accountID, offerID}
@@ -353,7 +381,7 @@ func rebalance(ctx context.Context, c *ent.Client, accountID, offerID int, total
 		return 0, fmt.Errorf("create budget shards: %w", err)
 	}
 	lock := ""
-	if isPostgres(ctx, c) {
+	if postgres {
 		lock = " FOR UPDATE"
 	}
 	rows, err := c.QueryContext(ctx, `SELECT spent FROM offer_budget_shards WHERE account_id = $1 AND offer_id = $2 ORDER BY shard`+lock,
@@ -427,35 +455,6 @@ func currentTotal(ctx context.Context, c *ent.Client, accountID, offerID int) (*
 	return &t, rows.Err()
 }
 
-type dialectKey struct{}
-
-// WithDialect tells the functions of this package which database c talks to, sparing a probe.
-func WithDialect(ctx context.Context, name string) context.Context {
-	return context.WithValue(ctx, dialectKey{}, name)
-}
-
-// isPostgres reports the dialect from the context, or else probes the database: version() exists
-// on PostgreSQL only, and a failed statement does not end a SQLite transaction.
-func isPostgres(ctx context.Context, c *ent.Client) bool {
-	if d, ok := ctx.Value(dialectKey{}).(string); ok {
-		return d == dialect.Postgres
-	}
-	rows, err := c.QueryContext(ctx, "SELECT version()")
-	if err != nil {
-		return false
-	}
-	rows.Close()
-	return true
-}
-
-// Dialect returns the dialect c talks to (see isPostgres).
-func Dialect(ctx context.Context, c *ent.Client) string {
-	if isPostgres(ctx, c) {
-		return dialect.Postgres
-	}
-	return dialect.SQLite
-}
-
 // Sync copies the sum of the offer's budget shards into offers.budget_spent. It runs after the
 // charging transaction has committed, in a short transaction of its own: it first locks the
 // offer row and only then sums, so of two concurrent syncs the later one sees every charge
@@ -464,13 +463,13 @@ func Dialect(ctx context.Context, c *ent.Client) string {
 // row through their foreign keys. On PostgreSQL it commits without
 // waiting for the WAL flush: the value is derived, and any later sync repairs a lost one, while
 // the row lock is held for microseconds instead of a disk flush.
-func Sync(ctx context.Context, client *ent.Client, accountID, offerID int) error {
+func Sync(ctx context.Context, client *ent.Client, dialectName string, accountID, offerID int) error {
 	tx, err := client.Tx(ctx)
 	if err != nil {
 		return fmt.Errorf("sync spend of offer %d: %w", offerID, err)
 	}
 	c := tx.Client()
-	if err := syncIn(ctx, c, isPostgres(ctx, c), true, accountID, offerID); err != nil {
+	if err := syncIn(ctx, c, dialectName == dialect.Postgres, true, accountID, offerID); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -482,8 +481,8 @@ func Sync(ctx context.Context, client *ent.Client, accountID, offerID int) error
 
 // SyncInTx refreshes offers.budget_spent inside the caller's transaction (for callers that
 // cannot act after their commit, such as a GraphQL mutation).
-func SyncInTx(ctx context.Context, c *ent.Client, accountID, offerID int) error {
-	return syncIn(ctx, c, isPostgres(ctx, c), false, accountID, offerID)
+func SyncInTx(ctx context.Context, c *ent.Client, dialectName string, accountID, offerID int) error {
+	return syncIn(ctx, c, dialectName == dialect.Postgres, false, accountID, offerID)
 }
 
 type execer interface {
@@ -563,9 +562,9 @@ func Exhausted(ctx context.Context, c *ent.Client, o *ent.Offer, cheapest money.
 			return RuleBudgetTotal, nil
 		}
 	}
-	for _, l := range ClickLimits(o, cheapest, now) {
+	for _, l := range clickLimits(o, cheapest, now) {
 		rows, err := c.QueryContext(ctx, `SELECT "value" FROM offer_counters WHERE account_id = $1 AND offer_id = $2 AND "key" = $3`,
-			o.AccountID, o.ID, l.Key)
+			o.AccountID, o.ID, l.key)
 		if err != nil {
 			return "", err
 		}
@@ -577,32 +576,87 @@ func Exhausted(ctx context.Context, c *ent.Client, o *ent.Offer, cheapest money.
 			}
 		}
 		rows.Close()
-		if v+l.Delta > l.Max {
-			return l.Rule, nil
+		if v+l.delta > l.max {
+			return l.rule, nil
 		}
 	}
 	return "", nil
 }
 
-// ClickLimit is an offer-level limit that a click checks (see Exhausted): the counter Key has
-// room while its value plus Delta is at most Max.
-type ClickLimit struct {
-	Key        string
-	Delta, Max int64
-	Rule       string
-}
-
-// ClickLimits lists the offer's caps and daily budget for the periods of now, for a conversion
+// clickLimits lists the offer's caps and daily budget for the periods of now, for a conversion
 // paying cheapest; event caps are left out (a click does not name its event).
-func ClickLimits(o *ent.Offer, cheapest money.Micros, now time.Time) []ClickLimit {
-	var out []ClickLimit
-	for _, l := range limitsOf(Subject{Offer: o, Event: &ent.OfferEvent{}, Payout: cheapest, At: now}) {
-		if strings.HasPrefix(l.key, counterPrefixCap+"event:") {
-			continue
+func clickLimits(o *ent.Offer, cheapest money.Micros, now time.Time) []limit {
+	var out []limit
+	for _, l := range limitsOf(Subject{Terms: TermsOf(o, nil), Payout: cheapest, At: now}) {
+		if !strings.HasPrefix(l.key, counterPrefixCap+"event:") {
+			out = append(out, l)
 		}
-		out = append(out, ClickLimit{Key: l.key, Delta: l.delta, Max: l.max, Rule: l.rule})
 	}
 	return out
+}
+
+// ClickGuard is the condition a click's INSERT … SELECT … FROM offers o WHERE … appends, so
+// that the click is recorded only while the offer can still pay for it, as committed: its total
+// budget can pay the cheapest event (one shard allotted from the current total with room is
+// proof enough, and reads a few rows instead of summing all 64), and its caps and daily budget
+// have room (what Exhausted reads). Its placeholders are numbered from first; args are theirs.
+func ClickGuard(o *ent.Offer, cheapest money.Micros, now time.Time, first int) (cond string, args []any) {
+	var b strings.Builder
+	// A budget that cannot pay the cheapest event (or, for free events, has nothing left).
+	args = append(args, int64(max(cheapest, 1)))
+	fmt.Fprintf(&b, `
+AND (o.budget_total IS NULL
+  OR EXISTS (SELECT 1 FROM offer_budget_shards s WHERE s.account_id = o.account_id AND s.offer_id = o.id
+    AND s.budget_total = o.budget_total AND s.allotted - s.spent >= CAST($%[1]d AS BIGINT))
+  OR (SELECT COALESCE(SUM(s.spent), 0) FROM offer_budget_shards s
+    WHERE s.account_id = o.account_id AND s.offer_id = o.id) <= o.budget_total - CAST($%[1]d AS BIGINT))`, first)
+	for _, l := range clickLimits(o, cheapest, now) {
+		args = append(args, l.key, l.delta, l.max)
+		n := first + len(args) - 3
+		fmt.Fprintf(&b, `
+AND NOT EXISTS (SELECT 1 FROM offer_counters c WHERE c.account_id = o.account_id AND c.offer_id = o.id
+  AND c."key" = $%d AND c."value" + CAST($%d AS BIGINT) > CAST($%d AS BIGINT))`, n, n+1, n+2)
+	}
+	return b.String(), args
+}
+
+// DailySpent reads what each offer has spent of today's daily budget (today in each offer's
+// time zone, zones by offer id), in one statement; offers without a counter for today are 0.
+func DailySpent(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, accountID int, zones map[int]string, now time.Time) (map[int]int64, error) {
+	out := map[int]int64{}
+	if len(zones) == 0 {
+		return out, nil
+	}
+	dayKey := map[int]string{}
+	var in strings.Builder
+	args := []any{accountID}
+	for id, tz := range zones {
+		dayKey[id] = counterPrefixBudget + periodDay + ":" + PeriodKeys(now, tz)[periodDay]
+		if len(args) > 1 {
+			in.WriteString(" OR ")
+		}
+		args = append(args, id, dayKey[id])
+		fmt.Fprintf(&in, `(offer_id = $%d AND "key" = $%d)`, len(args)-1, len(args))
+	}
+	rows, err := q.QueryContext(ctx, `SELECT offer_id, "key", "value" FROM offer_counters WHERE account_id = $1 AND (`+in.String()+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read daily budget counters: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int
+		var key string
+		var v int64
+		if err := rows.Scan(&id, &key, &v); err != nil {
+			return nil, err
+		}
+		if dayKey[id] == key {
+			out[id] = v
+		}
+	}
+	return out, rows.Err()
 }
 
 // RefreshDelay is how long a Refresher gathers offers before it refreshes their
@@ -619,6 +673,8 @@ type Refresher struct {
 	mu      sync.Mutex
 	pending map[refreshKey]struct{}
 	running bool
+	// Dialect is the database's (entgo.io/ent/dialect names).
+	Dialect string
 	// OnError, when set, hears about refreshes that failed (the next one repairs them).
 	OnError func(error)
 }
@@ -657,7 +713,7 @@ func (r *Refresher) loop(client *ent.Client) {
 		}
 		for accountID, offers := range byAccount {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			err := refresh(ctx, client, accountID, offers)
+			err := refresh(ctx, client, r.Dialect == dialect.Postgres, accountID, offers)
 			cancel()
 			if err != nil && r.OnError != nil {
 				r.OnError(err)
@@ -667,14 +723,13 @@ func (r *Refresher) loop(client *ent.Client) {
 }
 
 // refresh is Sync for several offers of one account in one short transaction.
-func refresh(ctx context.Context, client *ent.Client, accountID int, offers []int) error {
+func refresh(ctx context.Context, client *ent.Client, postgres bool, accountID int, offers []int) error {
 	slices.Sort(offers)
 	tx, err := client.Tx(ctx)
 	if err != nil {
 		return fmt.Errorf("refresh spend: %w", err)
 	}
 	c := tx.Client()
-	postgres := isPostgres(ctx, c)
 	var in strings.Builder
 	args := []any{accountID}
 	for i, id := range offers {

@@ -91,6 +91,8 @@ type cachedOffer struct {
 // (with Client set) is ready to use.
 type Recorder struct {
 	Client *ent.Client
+	// Dialect is the database's (entgo.io/ent/dialect names), from the storage layer.
+	Dialect string
 
 	mu     sync.Mutex
 	offers map[int]*cachedOffer
@@ -183,7 +185,7 @@ func (r *Recorder) Record(ctx context.Context, req Request) (*Click, error) {
 		if refusal != nil {
 			return nil, refusal
 		}
-		c, ok, err := insert(ctx, client, e, params, req, now)
+		c, ok, err := insert(ctx, client, r.Dialect, e, params, req, now)
 		if err != nil {
 			return nil, err
 		}
@@ -225,10 +227,8 @@ func refuse(e *cachedOffer, params map[string]string, now time.Time) *Refusal {
 	return nil
 }
 
-// insertSQL records a click only while its offer is ACTIVE and its total budget can pay the
-// cheapest event (one shard allotted from the current total with room is proof enough, and
-// reads a few rows instead of summing all 64), and (appended per limit, see insert) its offer caps and daily budget have
-// room: what Exhausted reads, in the statement that inserts, so it is the committed state.
+// insertSQL records a click only while its offer is ACTIVE and can still pay (budget.ClickGuard,
+// appended): what Exhausted reads, in the statement that inserts, so it is the committed state.
 // PostgreSQL needs the types of the parameters that are not text in a SELECT list.
 const (
 	insertSQLPostgres = `INSERT INTO clicks (gk_click_id, offer_id, account_id, pub_member_id, pub_click_id,
@@ -238,19 +238,11 @@ SELECT $1, o.id, o.account_id, $4, $5, $6, $7, $8, $9, $10, $11, $12, CAST($13 A
  pub_sub_1, pub_sub_2, pub_sub_3, pub_sub_4, pub_sub_5, ip, user_agent, created_at)
 SELECT $1, o.id, o.account_id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13`
 	insertWhere = `
-FROM offers o WHERE o.id = $2 AND o.account_id = $3 AND o.status = 'ACTIVE'
-AND (o.budget_total IS NULL
-  OR EXISTS (SELECT 1 FROM offer_budget_shards s WHERE s.account_id = o.account_id AND s.offer_id = o.id
-    AND s.budget_total = o.budget_total AND s.allotted - s.spent >= CAST($14 AS BIGINT))
-  OR (SELECT COALESCE(SUM(s.spent), 0) FROM offer_budget_shards s
-    WHERE s.account_id = o.account_id AND s.offer_id = o.id) <= o.budget_total - CAST($14 AS BIGINT))`
-	insertLimit = `
-AND NOT EXISTS (SELECT 1 FROM offer_counters c WHERE c.account_id = o.account_id AND c.offer_id = o.id
-  AND c."key" = $%d AND c."value" + CAST($%d AS BIGINT) > CAST($%d AS BIGINT))`
+FROM offers o WHERE o.id = $2 AND o.account_id = $3 AND o.status = 'ACTIVE'`
 )
 
 // insert records the click; ok is false when the offer does not take it (nothing was recorded).
-func insert(ctx context.Context, client *ent.Client, e *cachedOffer, params map[string]string, req Request, now time.Time) (*Click, bool, error) {
+func insert(ctx context.Context, client *ent.Client, dialectName string, e *cachedOffer, params map[string]string, req Request, now time.Time) (*Click, bool, error) {
 	o := e.o
 	gkID := NewID()
 	if sys, ok := catalogue.Lookup(o.IntegrationSystem); ok && len(gkID) > sys.MaxClickIDLength {
@@ -261,20 +253,18 @@ func insert(ctx context.Context, client *ent.Client, e *cachedOffer, params map[
 		ua = strictTruncate(ua, 1024)
 	}
 	var q strings.Builder
-	if budget.Dialect(ctx, client) == dialect.Postgres {
+	if dialectName == dialect.Postgres {
 		q.WriteString(insertSQLPostgres)
 	} else {
 		q.WriteString(insertSQLite)
 	}
 	q.WriteString(insertWhere)
-	// A budget that cannot pay the cheapest event (or, for free events, has nothing left).
 	args := []any{gkID, o.ID, o.AccountID,
 		params["pub_member_id"], params["pub_click_id"], params["pub_sub_1"], params["pub_sub_2"],
-		params["pub_sub_3"], params["pub_sub_4"], params["pub_sub_5"], req.IP, ua, now, int64(max(e.cheapest, 1))}
-	for _, l := range budget.ClickLimits(o, e.cheapest, now) {
-		args = append(args, l.Key, l.Delta, l.Max)
-		fmt.Fprintf(&q, insertLimit, len(args)-2, len(args)-1, len(args))
-	}
+		params["pub_sub_3"], params["pub_sub_4"], params["pub_sub_5"], req.IP, ua, now}
+	guard, guardArgs := budget.ClickGuard(o, e.cheapest, now, len(args)+1)
+	q.WriteString(guard)
+	args = append(args, guardArgs...)
 	res, err := client.ExecContext(ctx, q.String(), args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("record click on offer %d: %w", o.ID, err)

@@ -49,7 +49,7 @@ func New(db *storage.DB, opts Options) http.Handler {
 	m := newMetrics()
 	mux := http.NewServeMux()
 
-	gql := handler.New(graph.NewSchema(db.Client, opts.BaseURL))
+	gql := handler.New(graph.NewSchema(db.Client, db.Dialect, opts.BaseURL))
 	gql.AddTransport(transport.Options{})
 	gql.AddTransport(transport.GET{})
 	gql.AddTransport(transport.POST{})

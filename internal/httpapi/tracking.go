@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/gokart/gokart/internal/budget"
 	"github.com/gokart/gokart/internal/clicks"
 	"github.com/gokart/gokart/internal/postback"
 	"github.com/gokart/gokart/internal/storage"
@@ -17,9 +16,9 @@ import (
 // the postback. Both are public: the click needs no key, the postback carries its own.
 func mountTracking(mux *http.ServeMux, db *storage.DB, log *slog.Logger, trusted []netip.Prefix) {
 	pb := &postback.Service{Client: db.Client, Dialect: db.Dialect, Log: log}
-	rec := &clicks.Recorder{Client: db.Client}
+	rec := &clicks.Recorder{Client: db.Client, Dialect: db.Dialect}
 	mux.HandleFunc("GET /click/{offer}", func(w http.ResponseWriter, r *http.Request) {
-		c, err := rec.Record(budget.WithDialect(r.Context(), db.Dialect), clicks.Request{
+		c, err := rec.Record(r.Context(), clicks.Request{
 			OfferID: r.PathValue("offer"), Query: r.URL.Query(),
 			IP: clientIP(r, trusted), UserAgent: r.UserAgent(),
 		})

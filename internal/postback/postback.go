@@ -52,7 +52,6 @@ package postback
 import (
 	"context"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -60,12 +59,10 @@ import (
 	"sync"
 	"time"
 
+	"entgo.io/ent/dialect"
+
 	"github.com/gokart/gokart/ent"
-	"github.com/gokart/gokart/ent/account"
-	"github.com/gokart/gokart/ent/click"
-	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/conversionstatuschange"
-	"github.com/gokart/gokart/ent/offerevent"
 	"github.com/gokart/gokart/ent/postbacklog"
 	"github.com/gokart/gokart/internal/budget"
 	"github.com/gokart/gokart/internal/catalogue"
@@ -86,7 +83,8 @@ const Timeout = 15 * time.Second
 
 // Service handles postbacks over one database.
 type Service struct {
-	Client  *ent.Client
+	Client *ent.Client
+	// Dialect is the database's (entgo.io/ent/dialect names), from the storage layer.
 	Dialect string
 	Log     *slog.Logger
 
@@ -123,28 +121,29 @@ func answer(status int, log postbacklog.Outcome, body, reason string) outcome {
 	return outcome{status: status, body: body, log: log, reason: reason}
 }
 
-var errStore = errors.New("store failure")
-
 // Handle processes one postback. It never panics on input and never returns a partial write.
 func (s *Service) Handle(ctx context.Context, req Request) Response {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), Timeout)
 	defer cancel()
-	ctx = budget.WithDialect(ctx, s.Dialect)
 	if req.Now.IsZero() {
 		req.Now = time.Now()
 	}
+	req.Now = req.Now.UTC()
 	out, accountID, err := s.process(ctx, req)
 	if err != nil {
 		s.logger().ErrorContext(ctx, "postback not stored", "err", err)
 		// Best effort: the database may be back already; if not, the retry gets logged.
 		rec := answer(503, postbacklog.OutcomeERROR, "temporarily unavailable, retry later", "store failure")
-		_ = s.writeLog(ctx, s.Client, accountID, req, rec)
+		var b batch
+		b.postbackLog(accountID, req, rec)
+		_ = b.flush(ctx, s.Client, false)
 		return Response{Status: 503, Body: rec.body}
 	}
 	if out.syncOffer != 0 {
 		// offers.budget_spent is a copy for filters; the spend GraphQL answers is read from
 		// the shards (budget.Spent), so the copy is refreshed off the request path.
 		s.refreshInit.Do(func() {
+			s.refresher.Dialect = s.Dialect
 			s.refresher.OnError = func(err error) { s.logger().Warn("refresh offers.budget_spent", "err", err) }
 		})
 		s.refresher.Mark(s.Client, accountID, out.syncOffer)
@@ -159,37 +158,83 @@ func (s *Service) logger() *slog.Logger {
 	return slog.Default()
 }
 
-// process authenticates and attributes; it returns the account (0 when unknown) for the log.
+func (s *Service) postgres() bool { return s.Dialect == dialect.Postgres }
+
+// process decides the postback and writes its effects and its log row in one transaction; it
+// returns the account (0 when unknown) for the log of a failure.
 func (s *Service) process(ctx context.Context, req Request) (outcome, int, error) {
+	tx, err := s.Client.Tx(ctx)
+	if err != nil {
+		return outcome{}, 0, fmt.Errorf("begin: %w", err)
+	}
+	c := tx.Client()
+	var b batch
+	out, accountID, err := s.decide(ctx, c, &b, req)
+	if err == nil {
+		b.postbackLog(accountID, req, out)
+		err = b.flush(ctx, c, s.postgres())
+	}
+	if err != nil {
+		_ = tx.Rollback()
+		return outcome{}, accountID, err
+	}
+	if err := tx.Commit(); err != nil {
+		return outcome{}, accountID, fmt.Errorf("commit: %w", err)
+	}
+	return out, accountID, nil
+}
+
+// decide authenticates and attributes the postback and applies it to the conversion; an error
+// is a store failure.
+func (s *Service) decide(ctx context.Context, c *ent.Client, b *batch, req Request) (outcome, int, error) {
 	key := KeyOf(req.RawQuery)
 	if key == "" {
-		out := answer(403, postbacklog.OutcomeUNAUTHORIZED, "missing key", "missing key")
-		return out, 0, s.writeLog(ctx, s.Client, 0, req, out)
+		return answer(403, postbacklog.OutcomeUNAUTHORIZED, "missing key", "missing key"), 0, nil
 	}
-	if p, err := Parse(req.RawQuery); err == nil {
-		if out, accountID, ok, err := s.fast(ctx, key, p, req); ok || err != nil {
-			return out, accountID, err
+	p, perr := Parse(req.RawQuery)
+	t, found, err := lookup(ctx, c, key, p.ClickID, p.EventID)
+	if err != nil {
+		return outcome{}, 0, err
+	}
+	if !found || subtle.ConstantTimeCompare([]byte(t.key), []byte(key)) != 1 {
+		return answer(403, postbacklog.OutcomeUNAUTHORIZED, "invalid key", "invalid key"), 0, nil
+	}
+	if !allowed(t.allowlist, req.SourceIP) {
+		return answer(403, postbacklog.OutcomeUNAUTHORIZED, "source address not allowed", "source address "+req.SourceIP+" not in the allowlist"), t.accountID, nil
+	}
+	if perr != nil {
+		return answer(400, postbacklog.OutcomeMALFORMED, "malformed: "+perr.Error(), perr.Error()), t.accountID, nil
+	}
+	if t.clickID == 0 {
+		return answer(404, postbacklog.OutcomeNOT_FOUND, "unknown click id", "unknown gk_click_id"), t.accountID, nil
+	}
+	offerID := t.offerID
+	withOffer := func(out outcome) outcome { out.offerID = &offerID; return out }
+	to := lifecycle.Pending
+	if p.Status != "" {
+		st, ok := MapStatus(t.system, p.Status)
+		if !ok {
+			msg := fmt.Sprintf("unknown cnv_status %q", p.Status)
+			return withOffer(answer(400, postbacklog.OutcomeMALFORMED, "malformed: "+msg, msg)), t.accountID, nil
+		}
+		to = st
+	}
+	actx := viewer.ForAccount(ctx, t.accountID)
+	if t.terms.EventID == 0 {
+		missing, err := resolveEvent(actx, c, &t, p.EventID)
+		if err != nil {
+			return outcome{}, t.accountID, err
+		}
+		if missing != "" {
+			status, log := 404, postbacklog.OutcomeNOT_FOUND
+			if p.EventID == "" {
+				status, log = 400, postbacklog.OutcomeMALFORMED
+			}
+			return withOffer(answer(status, log, missing, missing)), t.accountID, nil
 		}
 	}
-	acc, err := s.Client.Account.Query().Where(account.PostbackKey(key)).Only(viewer.AsSystem(ctx))
-	if err != nil && !ent.IsNotFound(err) {
-		return outcome{}, 0, fmt.Errorf("look up postback key: %w", err)
-	}
-	if acc == nil || subtle.ConstantTimeCompare([]byte(acc.PostbackKey), []byte(key)) != 1 {
-		out := answer(403, postbacklog.OutcomeUNAUTHORIZED, "invalid key", "invalid key")
-		return out, 0, s.writeLog(ctx, s.Client, 0, req, out)
-	}
-	if !allowed(acc.PostbackAllowlist, req.SourceIP) {
-		out := answer(403, postbacklog.OutcomeUNAUTHORIZED, "source address not allowed", "source address "+req.SourceIP+" not in the allowlist")
-		return out, acc.ID, s.writeLog(ctx, s.Client, acc.ID, req, out)
-	}
-	p, err := Parse(req.RawQuery)
-	if err != nil {
-		out := answer(400, postbacklog.OutcomeMALFORMED, "malformed: "+err.Error(), err.Error())
-		return out, acc.ID, s.writeLog(ctx, s.Client, acc.ID, req, out)
-	}
-	out, err := s.attribute(viewer.ForAccount(ctx, acc.ID), acc.ID, p, req)
-	return out, acc.ID, err
+	out, err := s.apply(actx, c, b, p, req.Now, t, to)
+	return withOffer(out), t.accountID, err
 }
 
 // allowed reports whether ip may send postbacks: any address when the list is empty.
@@ -213,43 +258,6 @@ func allowed(cidrs []string, ip string) bool {
 	return false
 }
 
-// attribute runs the postback's effects and its log row in one transaction.
-func (s *Service) attribute(ctx context.Context, accountID int, p Params, req Request) (outcome, error) {
-	tx, err := s.Client.Tx(ctx)
-	if err != nil {
-		return outcome{}, fmt.Errorf("begin: %w", err)
-	}
-	c := tx.Client()
-	out, err := decide(ctx, c, s.Dialect, accountID, p, req.Now)
-	if err == nil {
-		err = s.writeLog(ctx, c, accountID, req, out)
-	}
-	if err != nil {
-		_ = tx.Rollback()
-		return outcome{}, err
-	}
-	if err := tx.Commit(); err != nil {
-		return outcome{}, fmt.Errorf("commit: %w", err)
-	}
-	return out, nil
-}
-
-func (s *Service) writeLog(ctx context.Context, c *ent.Client, accountID int, req Request, out outcome) error {
-	lc := viewer.AsSystem(ctx)
-	create := c.PostbackLog.Create().
-		SetRawQuery(Redact(req.RawQuery)).SetSourceIP(truncate(req.SourceIP, 64)).
-		SetOutcome(out.log).SetHTTPStatus(out.status).SetReason(truncate(out.reason, 500)).
-		SetNillableConversionID(out.conversionID).SetNillableOfferID(out.offerID).
-		SetCreatedAt(req.Now)
-	if accountID != 0 {
-		create.SetAccountID(accountID)
-	}
-	if err := create.Exec(lc); err != nil {
-		return fmt.Errorf("write postback log: %w", err)
-	}
-	return nil
-}
-
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
@@ -258,70 +266,27 @@ func truncate(s string, n int) string {
 	return strings.ToValidUTF8(s, "")
 }
 
-// decide attributes the postback and applies it; an error is a store failure.
-func decide(ctx context.Context, c *ent.Client, dialectName string, accountID int, p Params, now time.Time) (outcome, error) {
-	cl, err := c.Click.Query().Where(click.GkClickID(p.ClickID)).Only(ctx)
-	if ent.IsNotFound(err) {
-		return answer(404, postbacklog.OutcomeNOT_FOUND, "unknown click id", "unknown gk_click_id"), nil
-	}
-	if err != nil {
-		return outcome{}, fmt.Errorf("look up click: %w", err)
-	}
-	o, err := c.Offer.Get(ctx, cl.OfferID)
-	if err != nil {
-		return outcome{}, fmt.Errorf("load offer %d: %w", cl.OfferID, err)
-	}
-	offerID := o.ID
-	withOffer := func(out outcome) outcome { out.offerID = &offerID; return out }
-
-	to := lifecycle.Pending
-	if p.Status != "" {
-		st, ok := MapStatus(o.IntegrationSystem, p.Status)
-		if !ok {
-			msg := fmt.Sprintf("unknown cnv_status %q", p.Status)
-			return withOffer(answer(400, postbacklog.OutcomeMALFORMED, "malformed: "+msg, msg)), nil
-		}
-		to = st
-	}
-	ev, missing, err := resolveEvent(ctx, c, o, p.EventID)
-	if err != nil {
-		return outcome{}, err
-	}
-	if missing != "" {
-		status, log := 404, postbacklog.OutcomeNOT_FOUND
-		if p.EventID == "" {
-			status, log = 400, postbacklog.OutcomeMALFORMED
-		}
-		return withOffer(answer(status, log, missing, missing)), nil
-	}
-
-	return apply(ctx, c, dialectName, p, now, cl, o, ev, to)
-}
-
 // apply records the postback's conversion, or applies it to the known one: a new conversion
 // is inserted first (ON CONFLICT DO NOTHING), and only when one exists is it found and locked.
-func apply(ctx context.Context, c *ent.Client, dialectName string, p Params, now time.Time, cl *ent.Click, o *ent.Offer, ev *ent.OfferEvent, to lifecycle.Status) (outcome, error) {
-	offerID := o.ID
-	withOffer := func(out outcome) outcome { out.offerID = &offerID; return out }
-	conv, err := insertConversion(ctx, c, o, ev, cl, p, to, now)
+func (s *Service) apply(ctx context.Context, c *ent.Client, b *batch, p Params, now time.Time, t target, to lifecycle.Status) (outcome, error) {
+	cv, err := insertConversion(ctx, c, t, p, to, now)
 	if err != nil {
 		return outcome{}, err
 	}
-	if conv != nil {
-		out, err := accept(ctx, c, o, ev, conv, now)
-		return withOffer(out), err
+	if cv != nil {
+		return accept(ctx, c, s.Dialect, b, t, cv, now)
 	}
 	// It exists (a concurrent copy's insert waited for it to commit): find and lock it.
-	if conv, err = findConversion(ctx, c, dialectName, o, cl.ID, ev.ID, p.ConversionID); err != nil {
+	if cv, err = findConversion(ctx, c, s.postgres(), t, p.ConversionID); err != nil {
 		return outcome{}, err
 	}
-	if conv == nil {
+	if cv == nil {
 		return outcome{}, fmt.Errorf("conversion vanished after a unique conflict")
 	}
-	convID := conv.ID
-	out, err := update(ctx, c, o, ev, conv, cl.ID, p.ConversionID, to)
+	out, err := update(ctx, c, s.Dialect, b, t, cv, p.ConversionID, to, now)
+	convID := cv.id
 	out.conversionID = &convID
-	return withOffer(out), err
+	return out, err
 }
 
 // MapStatus translates the network's status word through the offer's integration system. A
@@ -347,151 +312,71 @@ func MapStatus(code catalogue.Code, word string) (lifecycle.Status, bool) {
 	return "", false
 }
 
-// resolveEvent finds the event: a single-event offer's only event when the postback names
-// none; otherwise the exact event id, then the tolerant match key. missing says why none.
-func resolveEvent(ctx context.Context, c *ent.Client, o *ent.Offer, eventID string) (*ent.OfferEvent, string, error) {
-	if eventID == "" {
-		evs, err := c.OfferEvent.Query().Where(offerevent.OfferID(o.ID)).Limit(2).All(ctx)
-		if err != nil {
-			return nil, "", fmt.Errorf("load events of offer %d: %w", o.ID, err)
-		}
-		if len(evs) != 1 {
-			return nil, "cnv_event_id is required for this offer", nil
-		}
-		return evs[0], "", nil
-	}
-	ev, err := c.OfferEvent.Query().Where(offerevent.OfferID(o.ID), offerevent.EventID(eventID)).Only(ctx)
-	if ent.IsNotFound(err) {
-		ev, err = c.OfferEvent.Query().Where(offerevent.OfferID(o.ID), offerevent.MatchKey(catalogue.EventMatchKey(eventID))).Only(ctx)
-	}
-	if ent.IsNotFound(err) {
-		return nil, "unknown event", nil
-	}
-	if err != nil {
-		return nil, "", fmt.Errorf("find event of offer %d: %w", o.ID, err)
-	}
-	return ev, "", nil
-}
-
-// findConversion finds (and on PostgreSQL locks) the conversion the postback is about: by the
-// network's conversion id, or else by click and event; a different network conversion of the
-// same click and event is returned too (the caller answers it as a duplicate).
-func findConversion(ctx context.Context, c *ent.Client, dialectName string, o *ent.Offer, clickID, eventID int, ncid string) (*ent.Conversion, error) {
-	lock := func(q *ent.ConversionQuery) *ent.ConversionQuery {
-		if dialectName == "postgres" {
-			return q.ForUpdate()
-		}
-		return q
-	}
-	if ncid != "" {
-		conv, err := lock(c.Conversion.Query().Where(conversion.IntegrationSystemEQ(o.IntegrationSystem),
-			conversion.NetworkConversionID(ncid))).Only(ctx)
-		if err == nil {
-			return conv, nil
-		}
-		if !ent.IsNotFound(err) {
-			return nil, fmt.Errorf("find conversion: %w", err)
-		}
-	}
-	conv, err := lock(c.Conversion.Query().Where(conversion.ClickID(clickID), conversion.OfferEventID(eventID))).Only(ctx)
-	if ent.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find conversion: %w", err)
-	}
-	return conv, nil
-}
-
 // accept charges a new conversion (when its status spends) and records its first history step.
-func accept(ctx context.Context, c *ent.Client, o *ent.Offer, ev *ent.OfferEvent, conv *ent.Conversion, now time.Time) (outcome, error) {
-	convID := conv.ID
-	out := answer(200, postbacklog.OutcomeACCEPTED, BodyAccepted, "new conversion, "+strings.ToLower(string(conv.Status)))
+func accept(ctx context.Context, c *ent.Client, dialectName string, b *batch, t target, cv *conv, now time.Time) (outcome, error) {
+	convID := cv.id
+	out := answer(200, postbacklog.OutcomeACCEPTED, BodyAccepted, "new conversion, "+strings.ToLower(string(cv.status)))
 	out.conversionID = &convID
-	status, reason := conv.Status, ""
-	if conv.Status.Spends() {
-		ch, err := budget.ChargeConversion(ctx, c, subjectOf(o, ev, conv))
+	status, reason := cv.status, ""
+	if cv.status.Spends() {
+		ch, err := budget.ChargeConversion(ctx, c, dialectName, cv.subject(t))
 		if r, ok := budget.IsRefusal(err); ok {
 			status, reason = lifecycle.Rejected, r.Rule
-			if err := c.Conversion.UpdateOneID(conv.ID).SetStatus(status).SetReason(reason).Exec(ctx); err != nil {
-				return outcome{}, fmt.Errorf("reject conversion: %w", err)
-			}
+			b.changeConversion(conversionChange{accountID: cv.accountID, id: cv.id, status: &status, reason: &reason, at: now})
 			out = answer(409, postbacklog.OutcomeREJECTED, r.Rule, r.Rule)
 			out.conversionID = &convID
 		} else if err != nil {
 			return outcome{}, err
 		} else {
-			out.syncOffer = o.ID
-			if d, ok := ctx.Value(deferKey{}).(*deferred); ok {
-				// Written with the postback log, in one statement (see fast).
-				*d = deferred{set: true, convID: conv.ID, accountID: conv.AccountID, shard: ch.Shard,
-					counters: ch.Counters, now: now, status: status, at: conv.CreatedAt}
-				return out, nil
-			}
-			if err := recordCharge(ctx, c, conv.ID, ch.Shard, ch.Counters, now); err != nil {
-				return outcome{}, fmt.Errorf("record charge: %w", err)
-			}
+			out.syncOffer = t.offerID
+			b.changeConversion(conversionChange{accountID: cv.accountID, id: cv.id, charge: &ch, at: now})
 		}
 	}
-	if err := recordHistory(ctx, c, conv.AccountID, conv.ID, nil, status, reason, string(conversionstatuschange.SourcePOSTBACK), conv.CreatedAt); err != nil {
-		return outcome{}, fmt.Errorf("record history: %w", err)
-	}
+	b.statusChange(cv.accountID, cv.id, nil, status, reason, conversionstatuschange.SourcePOSTBACK, cv.createdAt)
 	return out, nil
 }
 
 // update applies a postback to a known (locked) conversion.
-func update(ctx context.Context, c *ent.Client, o *ent.Offer, ev *ent.OfferEvent, conv *ent.Conversion, clickID int, ncid string, to lifecycle.Status) (outcome, error) {
+func update(ctx context.Context, c *ent.Client, dialectName string, b *batch, t target, cv *conv, ncid string, to lifecycle.Status, now time.Time) (outcome, error) {
 	// The first report came without the network's conversion id and this one names it: it is
 	// the same conversion (one per click and event), so it takes the id and the update applies.
 	// Answering "duplicate" here would drop a reversal the network will never resend.
-	if ncid != "" && conv.NetworkConversionID == nil && conv.OfferEventID == ev.ID && conv.ClickID == clickID {
-		if _, err := c.ExecContext(ctx, `UPDATE conversions SET network_conversion_id = $1 WHERE id = $2 AND network_conversion_id IS NULL`,
-			ncid, conv.ID); err != nil {
-			return outcome{}, fmt.Errorf("adopt network conversion id: %w", err)
-		}
-		conv.NetworkConversionID = &ncid
+	if ncid != "" && cv.networkConversionID == nil && cv.eventID == t.terms.EventID && cv.clickID == t.clickID {
+		b.changeConversion(conversionChange{accountID: cv.accountID, id: cv.id, networkConversionID: &ncid, at: now})
+		cv.networkConversionID = &ncid
 	}
 	// Another network conversion of the same click and event: the member completed it already.
-	if conv.OfferEventID != ev.ID || conv.ClickID != clickID ||
-		ncid != "" && (conv.NetworkConversionID == nil || *conv.NetworkConversionID != ncid) {
+	if cv.eventID != t.terms.EventID || cv.clickID != t.clickID ||
+		ncid != "" && (cv.networkConversionID == nil || *cv.networkConversionID != ncid) {
 		return answer(200, postbacklog.OutcomeDUPLICATE, BodyDuplicate,
-			fmt.Sprintf("click already converted on this event as conversion %d", conv.ID)), nil
+			fmt.Sprintf("click already converted on this event as conversion %d", cv.id)), nil
 	}
 	switch {
-	case conv.Status == lifecycle.Rejected:
-		return answer(409, postbacklog.OutcomeREJECTED, conv.Reason, "conversion was rejected: "+conv.Reason), nil
-	case conv.Status == to:
+	case cv.status == lifecycle.Rejected:
+		return answer(409, postbacklog.OutcomeREJECTED, cv.reason, "conversion was rejected: "+cv.reason), nil
+	case cv.status == to:
 		return answer(200, postbacklog.OutcomeDUPLICATE, BodyDuplicate, "same conversion and status again"), nil
 	case to == lifecycle.Pending:
 		return answer(200, postbacklog.OutcomeDUPLICATE, BodyDuplicate,
-			"stale pending after "+strings.ToLower(string(conv.Status))+": ignored"), nil
+			"stale pending after "+strings.ToLower(string(cv.status))+": ignored"), nil
 	}
-	from := conv.Status
-	res, err := transition(ctx, c, o, ev, conv, to, "reported "+strings.ToLower(string(to))+" by the network", conversionstatuschange.SourcePOSTBACK, true)
+	from := cv.status
+	res, err := transition(ctx, c, dialectName, b, t, cv, to, "reported "+strings.ToLower(string(to))+" by the network", conversionstatuschange.SourcePOSTBACK, true, now)
 	if err != nil {
 		return outcome{}, err
 	}
 	if res.refusal != nil {
-		out := answer(409, postbacklog.OutcomeREJECTED, res.refusal.Rule, res.refusal.Rule)
-		return out, nil
+		return answer(409, postbacklog.OutcomeREJECTED, res.refusal.Rule, res.refusal.Rule), nil
 	}
 	out := answer(200, postbacklog.OutcomeSTATUS_UPDATED, BodyUpdated,
 		strings.ToLower(string(from))+" to "+strings.ToLower(string(to)))
 	if res.spendMoved {
-		out.syncOffer = o.ID
+		out.syncOffer = t.offerID
 	}
 	return out, nil
 }
 
-func subjectOf(o *ent.Offer, ev *ent.OfferEvent, conv *ent.Conversion) budget.Subject {
-	return budget.Subject{
-		AccountID: conv.AccountID, Offer: o, Event: ev, Payout: conv.Payout,
-		Member: conv.PubMemberID, At: conv.CreatedAt, ConversionID: conv.ID,
-	}
-}
-
 type transitionResult struct {
-	conv       *ent.Conversion
 	refusal    *budget.Refusal
 	spendMoved bool
 }
@@ -499,43 +384,36 @@ type transitionResult struct {
 // transition moves a locked conversion to another status: it releases or charges spend as the
 // statuses require and appends a history step. When a rule refuses the charge and rejectOnRefusal
 // is set, the conversion becomes REJECTED with the rule as its reason; otherwise nothing changes.
-func transition(ctx context.Context, c *ent.Client, o *ent.Offer, ev *ent.OfferEvent, conv *ent.Conversion, to lifecycle.Status, reason string, source conversionstatuschange.Source, rejectOnRefusal bool) (transitionResult, error) {
-	from := conv.Status
-	subj := subjectOf(o, ev, conv)
-	upd := c.Conversion.UpdateOneID(conv.ID).SetStatus(to).SetReason(truncate(reason, 500))
+func transition(ctx context.Context, c *ent.Client, dialectName string, b *batch, t target, cv *conv, to lifecycle.Status, reason string, source conversionstatuschange.Source, rejectOnRefusal bool, now time.Time) (transitionResult, error) {
+	from := cv.status
+	subj := cv.subject(t)
+	change := conversionChange{accountID: cv.accountID, id: cv.id, at: now}
 	var res transitionResult
 	switch {
 	case from.Spends() && !to.Spends():
-		ch := budget.Charge{Shard: conv.BudgetShard, Counters: conv.ChargedCounters}
-		if err := budget.Release(ctx, c, subj, ch); err != nil {
+		if err := budget.Release(ctx, c, subj, cv.charge); err != nil {
 			return res, err
 		}
-		upd.ClearBudgetShard().ClearChargedCounters()
+		change.charge = &budget.Charge{}
 		res.spendMoved = true
 	case !from.Spends() && to.Spends():
-		ch, err := budget.ChargeConversion(ctx, c, subj)
+		ch, err := budget.ChargeConversion(ctx, c, dialectName, subj)
 		if r, ok := budget.IsRefusal(err); ok {
 			res.refusal = r
 			if !rejectOnRefusal || from == lifecycle.Rejected {
 				return res, nil
 			}
 			to, reason = lifecycle.Rejected, r.Rule
-			upd.SetStatus(to).SetReason(reason)
 		} else if err != nil {
 			return res, err
 		} else {
-			upd.SetNillableBudgetShard(ch.Shard).SetChargedCounters(ch.Counters)
+			change.charge = &ch
 			res.spendMoved = true
 		}
 	}
-	updated, err := upd.Save(ctx)
-	if err != nil {
-		return res, fmt.Errorf("update conversion %d: %w", conv.ID, err)
-	}
-	res.conv = updated
-	if err := c.ConversionStatusChange.Create().SetConversionID(conv.ID).SetFromStatus(from).SetToStatus(to).
-		SetReason(truncate(reason, 500)).SetSource(source).Exec(ctx); err != nil {
-		return res, fmt.Errorf("record history: %w", err)
-	}
+	reason = truncate(reason, 500)
+	change.status, change.reason = &to, &reason
+	b.changeConversion(change)
+	b.statusChange(cv.accountID, cv.id, &from, to, reason, source, now)
 	return res, nil
 }

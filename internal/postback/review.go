@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"entgo.io/ent/dialect"
 
@@ -27,7 +28,7 @@ import (
 // puts in a mutation's context (then the refresh happens inside that transaction).
 //
 // Errors a client may see are *errcode.Error: NOT_FOUND, VALIDATION or CONFLICT.
-func ChangeStatus(ctx context.Context, client *ent.Client, accountID, conversionID int, to lifecycle.Status, reason string) (*ent.Conversion, error) {
+func ChangeStatus(ctx context.Context, client *ent.Client, dialectName string, accountID, conversionID int, to lifecycle.Status, reason string) (*ent.Conversion, error) {
 	if !validStatus(to) {
 		return nil, errcode.Invalid("status", "%q is not a conversion status", to)
 	}
@@ -46,10 +47,9 @@ func ChangeStatus(ctx context.Context, client *ent.Client, accountID, conversion
 	if own {
 		c = tx.Client()
 	}
-	ctx = budget.WithDialect(ctx, budget.Dialect(ctx, c))
-	conv, spendMoved, err := changeStatus(ctx, c, conversionID, to, reason)
+	conv, spendMoved, err := changeStatus(ctx, c, dialectName, conversionID, to, reason)
 	if err == nil && spendMoved && !own {
-		err = budget.SyncInTx(ctx, c, accountID, conv.OfferID)
+		err = budget.SyncInTx(ctx, c, dialectName, accountID, conv.OfferID)
 	}
 	if !own {
 		return conv, err
@@ -64,7 +64,7 @@ func ChangeStatus(ctx context.Context, client *ent.Client, accountID, conversion
 	if spendMoved {
 		// The change is committed: a failed refresh of the stored copy of the spend must not
 		// report it as failed (budgetSpent reads the shards; the next refresh repairs the copy).
-		if err := budget.Sync(ctx, client, accountID, conv.OfferID); err != nil {
+		if err := budget.Sync(ctx, client, dialectName, accountID, conv.OfferID); err != nil {
 			slog.WarnContext(ctx, "refresh budget_spent after manual review", "offer", conv.OfferID, "err", err)
 		}
 	}
@@ -80,33 +80,35 @@ func validStatus(s lifecycle.Status) bool {
 	return false
 }
 
-func changeStatus(ctx context.Context, c *ent.Client, conversionID int, to lifecycle.Status, reason string) (*ent.Conversion, bool, error) {
+func changeStatus(ctx context.Context, c *ent.Client, dialectName string, conversionID int, to lifecycle.Status, reason string) (*ent.Conversion, bool, error) {
 	q := c.Conversion.Query().Where(conversion.ID(conversionID))
-	if budget.Dialect(ctx, c) == dialect.Postgres {
+	if dialectName == dialect.Postgres {
 		q = q.ForUpdate()
 	}
-	conv, err := q.Only(ctx)
+	found, err := q.Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, false, errcode.New(errcode.NotFound, "conversion not found")
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("load conversion %d: %w", conversionID, err)
 	}
-	if conv.Status == to {
-		return conv, false, nil
+	if found.Status == to {
+		return found, false, nil
 	}
-	o, err := c.Offer.Get(ctx, conv.OfferID)
+	o, err := c.Offer.Get(ctx, found.OfferID)
 	if err != nil {
 		return nil, false, fmt.Errorf("load offer of conversion %d: %w", conversionID, err)
 	}
-	ev, err := c.OfferEvent.Get(ctx, conv.OfferEventID)
+	ev, err := c.OfferEvent.Get(ctx, found.OfferEventID)
 	if err != nil {
 		return nil, false, fmt.Errorf("load event of conversion %d: %w", conversionID, err)
 	}
 	if reason == "" {
 		reason = "manual review"
 	}
-	res, err := transition(ctx, c, o, ev, conv, to, reason, conversionstatuschange.SourceMANUAL, false)
+	var b batch
+	res, err := transition(ctx, c, dialectName, &b, targetOf(o, ev, found), convOf(found), to, reason,
+		conversionstatuschange.SourceMANUAL, false, time.Now().UTC())
 	if err != nil {
 		return nil, false, err
 	}
@@ -115,5 +117,12 @@ func changeStatus(ctx context.Context, c *ent.Client, conversionID int, to lifec
 		e.Field = "status"
 		return nil, false, e
 	}
-	return res.conv, res.spendMoved, nil
+	if err := b.flush(ctx, c, dialectName == dialect.Postgres); err != nil {
+		return nil, false, fmt.Errorf("change status of conversion %d: %w", conversionID, err)
+	}
+	updated, err := c.Conversion.Get(ctx, conversionID)
+	if err != nil {
+		return nil, false, fmt.Errorf("reload conversion %d: %w", conversionID, err)
+	}
+	return updated, res.spendMoved, nil
 }

@@ -31,23 +31,23 @@ func TestManualReviewMovesSpendWithTheSameRules(t *testing.T) {
 		accepted, rejected := convs[0], convs[1]
 		ctx := context.Background()
 
-		if _, err := postback.ChangeStatus(ctx, db.Client, other.ID, accepted.ID, lifecycle.Approved, ""); codeOf(err) != errcode.NotFound {
+		if _, err := postback.ChangeStatus(ctx, db.Client, db.Dialect, other.ID, accepted.ID, lifecycle.Approved, ""); codeOf(err) != errcode.NotFound {
 			t.Fatalf("another account's conversion: %v", err)
 		}
-		if _, err := postback.ChangeStatus(ctx, db.Client, keys.ID, rejected.ID, lifecycle.Approved, "looks fine"); codeOf(err) != errcode.Conflict {
+		if _, err := postback.ChangeStatus(ctx, db.Client, db.Dialect, keys.ID, rejected.ID, lifecycle.Approved, "looks fine"); codeOf(err) != errcode.Conflict {
 			t.Fatalf("approving over the budget: %v", err)
 		}
-		if _, err := postback.ChangeStatus(ctx, db.Client, keys.ID, accepted.ID, "PAID", ""); codeOf(err) != errcode.Validation {
+		if _, err := postback.ChangeStatus(ctx, db.Client, db.Dialect, keys.ID, accepted.ID, "PAID", ""); codeOf(err) != errcode.Validation {
 			t.Fatalf("unknown status: %v", err)
 		}
-		got, err := postback.ChangeStatus(ctx, db.Client, keys.ID, accepted.ID, lifecycle.Rejected, "fraud")
+		got, err := postback.ChangeStatus(ctx, db.Client, db.Dialect, keys.ID, accepted.ID, lifecycle.Rejected, "fraud")
 		if err != nil || got.Status != lifecycle.Rejected || got.Reason != "fraud" {
 			t.Fatalf("reject: %+v %v", got, err)
 		}
 		if s := spentOf(t, db.Client, o.ID); s != 0 {
 			t.Fatalf("spent after manual rejection %s", s)
 		}
-		if got, err = postback.ChangeStatus(ctx, db.Client, keys.ID, rejected.ID, lifecycle.Approved, "looks fine"); err != nil || got.Status != lifecycle.Approved {
+		if got, err = postback.ChangeStatus(ctx, db.Client, db.Dialect, keys.ID, rejected.ID, lifecycle.Approved, "looks fine"); err != nil || got.Status != lifecycle.Approved {
 			t.Fatalf("approve with room: %+v %v", got, err)
 		}
 		if s := spentOf(t, db.Client, o.ID); s != payout {
@@ -63,7 +63,7 @@ func TestManualReviewMovesSpendWithTheSameRules(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := postback.ChangeStatus(ctx, txn.Client(), keys.ID, rejected.ID, lifecycle.Reversed, ""); err != nil {
+		if _, err := postback.ChangeStatus(ctx, txn.Client(), db.Dialect, keys.ID, rejected.ID, lifecycle.Reversed, ""); err != nil {
 			t.Fatal(err)
 		}
 		if err := txn.Commit(); err != nil {

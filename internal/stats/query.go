@@ -328,37 +328,15 @@ func (r *Reports) loadBudgets(ctx context.Context, c querier, accountID int, ids
 	if err != nil {
 		return fmt.Errorf("stats: %w", err)
 	}
-	// The daily budget's counter is named by package budget: budget:D:<day in the offer's zone>.
-	dayKey := map[int]string{}
-	var keys []any
+	zones := map[int]string{}
 	for id, m := range metas {
 		if m.budgetDaily != nil {
-			dayKey[id] = "budget:D:" + budget.PeriodKeys(now, m.zone)["D"]
-			keys = append(keys, dayKey[id])
+			zones[id] = m.zone
 		}
 	}
-	today := map[int]int64{}
-	if len(keys) > 0 {
-		in, args := inList([]any{accountID}, ids)
-		kin := placeholders(len(args), len(keys))
-		args = append(args, keys...)
-		err := eachRow(ctx, c, `SELECT offer_id, "key", "value" FROM offer_counters
-			WHERE account_id = $1 AND offer_id IN (`+in+`) AND "key" IN `+kin, args,
-			func(rows *sql.Rows) error {
-				var id int
-				var key string
-				var v int64
-				if err := rows.Scan(&id, &key, &v); err != nil {
-					return err
-				}
-				if dayKey[id] == key {
-					today[id] = v
-				}
-				return nil
-			})
-		if err != nil {
-			return fmt.Errorf("stats: read daily budget counters: %w", err)
-		}
+	today, err := budget.DailySpent(ctx, c, accountID, zones, now)
+	if err != nil {
+		return fmt.Errorf("stats: %w", err)
 	}
 	for id, m := range metas {
 		o := r.offers[id]

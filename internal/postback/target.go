@@ -1,0 +1,280 @@
+package postback
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/gokart/gokart/ent"
+	"github.com/gokart/gokart/ent/conversion"
+	"github.com/gokart/gokart/ent/offer"
+	"github.com/gokart/gokart/ent/offerevent"
+	"github.com/gokart/gokart/internal/budget"
+	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/lifecycle"
+	"github.com/gokart/gokart/internal/money"
+)
+
+// target is what a postback is about, read in one statement: the account of its key, the
+// click in that account, the click's offer and the event the postback names. Every path
+// (postback, manual review) fills every field before a rule reads it.
+type target struct {
+	accountID int
+	key       string
+	allowlist []string
+	// clickID is 0 when the click id is unknown in the account.
+	clickID  int
+	member   string
+	offerID  int
+	system   catalogue.Code
+	currency string
+	// terms.EventID is 0 until the event is resolved.
+	terms  budget.Terms
+	payout money.Micros
+}
+
+// lookupSQL reads everything a postback needs before it writes, for the common case in one
+// statement. Outer joins tell which part is missing; every join carries account_id. It runs
+// in the postback's transaction, so the offer's status and limits are the committed ones (never
+// a cache): an ENDED offer refuses at once.
+const lookupSQL = `SELECT a.id, a.postback_key, a.postback_allowlist,
+ c.id, c.pub_member_id,
+ o.id, o.integration_system, o.status, o.currency, o.budget_total, o.budget_daily, o.one_completion_per_member,
+ o.cap_daily, o.cap_weekly, o.cap_monthly, o.cap_total, o.time_zone,
+ e.id, e.payout, e.cap_daily, e.cap_weekly, e.cap_monthly, e.cap_total
+FROM accounts a
+LEFT JOIN clicks c ON c.account_id = a.id AND c.gk_click_id = $2
+LEFT JOIN offers o ON o.account_id = c.account_id AND o.id = c.offer_id
+LEFT JOIN offer_events e ON e.account_id = o.account_id AND e.offer_id = o.id AND e.event_id = $3
+WHERE a.postback_key = $1`
+
+type rowQuerier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// lookup reads the target of a postback; found is false when the key names no account.
+func lookup(ctx context.Context, q rowQuerier, key, clickID, eventID string) (t target, found bool, err error) {
+	var (
+		allowlist, member, system, status, currency, tz sql.NullString
+		clID, offerID, evID, evPayout                   sql.NullInt64
+		budgetTotal, budgetDaily                        sql.NullInt64
+		oneCompletion                                   sql.NullBool
+		oCaps, eCaps                                    [4]sql.NullInt64
+	)
+	rows, err := q.QueryContext(ctx, lookupSQL, key, clickID, eventID)
+	if err != nil {
+		return target{}, false, fmt.Errorf("look up postback: %w", err)
+	}
+	if rows.Next() {
+		found = true
+		err = rows.Scan(&t.accountID, &t.key, &allowlist, &clID, &member,
+			&offerID, &system, &status, &currency, &budgetTotal, &budgetDaily, &oneCompletion,
+			&oCaps[0], &oCaps[1], &oCaps[2], &oCaps[3], &tz,
+			&evID, &evPayout, &eCaps[0], &eCaps[1], &eCaps[2], &eCaps[3])
+	}
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return target{}, false, fmt.Errorf("look up postback: %w", err)
+	}
+	if !found {
+		return target{}, false, nil
+	}
+	if allowlist.Valid && allowlist.String != "" && allowlist.String != "null" {
+		if err := json.Unmarshal([]byte(allowlist.String), &t.allowlist); err != nil {
+			// An unreadable allowlist admits nobody rather than everybody.
+			t.allowlist = []string{"invalid allowlist"}
+		}
+	}
+	if !clID.Valid || !offerID.Valid {
+		return t, true, nil
+	}
+	t.clickID, t.member = int(clID.Int64), member.String
+	t.offerID, t.system, t.currency = int(offerID.Int64), catalogue.Code(system.String), currency.String
+	t.terms = budget.Terms{
+		OfferID: t.offerID, Status: offer.Status(status.String), TimeZone: tz.String,
+		BudgetTotal: microsOrNil(budgetTotal), BudgetDaily: microsOrNil(budgetDaily),
+		OneCompletionPerMember: oneCompletion.Bool,
+		OfferCaps:              budget.Caps{intOrNil(oCaps[0]), intOrNil(oCaps[1]), intOrNil(oCaps[2]), intOrNil(oCaps[3])},
+	}
+	if evID.Valid {
+		t.terms.EventID, t.payout = int(evID.Int64), money.Micros(evPayout.Int64)
+		t.terms.EventCaps = budget.Caps{intOrNil(eCaps[0]), intOrNil(eCaps[1]), intOrNil(eCaps[2]), intOrNil(eCaps[3])}
+	}
+	return t, true, nil
+}
+
+// withEvent sets the target's event.
+func (t *target) withEvent(ev *ent.OfferEvent) {
+	t.terms.EventID, t.payout = ev.ID, ev.Payout
+	t.terms.EventCaps = budget.Caps{ev.CapDaily, ev.CapWeekly, ev.CapMonthly, ev.CapTotal}
+}
+
+// targetOf is the target of a known conversion, for manual review.
+func targetOf(o *ent.Offer, ev *ent.OfferEvent, conv *ent.Conversion) target {
+	t := target{accountID: conv.AccountID, clickID: conv.ClickID, member: conv.PubMemberID,
+		offerID: o.ID, system: o.IntegrationSystem, currency: o.Currency, terms: budget.TermsOf(o, nil)}
+	t.withEvent(ev)
+	return t
+}
+
+// resolveEvent finds the event when the postback's cnv_event_id is not an exact event id: a
+// single-event offer's only event when the postback names none, else the tolerant match key
+// (catalogue.EventMatchKey). missing says why there is none.
+func resolveEvent(ctx context.Context, c *ent.Client, t *target, eventID string) (missing string, err error) {
+	if eventID == "" {
+		evs, err := c.OfferEvent.Query().Where(offerevent.OfferID(t.offerID)).Limit(2).All(ctx)
+		if err != nil {
+			return "", fmt.Errorf("load events of offer %d: %w", t.offerID, err)
+		}
+		if len(evs) != 1 {
+			return "cnv_event_id is required for this offer", nil
+		}
+		t.withEvent(evs[0])
+		return "", nil
+	}
+	ev, err := c.OfferEvent.Query().Where(offerevent.OfferID(t.offerID), offerevent.MatchKey(catalogue.EventMatchKey(eventID))).Only(ctx)
+	if ent.IsNotFound(err) {
+		return "unknown event", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("find event of offer %d: %w", t.offerID, err)
+	}
+	t.withEvent(ev)
+	return "", nil
+}
+
+// conv is the part of a conversion the postback rules read.
+type conv struct {
+	id, accountID, clickID, eventID int
+	status                          lifecycle.Status
+	reason                          string
+	payout                          money.Micros
+	member                          string
+	networkConversionID             *string
+	createdAt                       time.Time
+	charge                          budget.Charge
+}
+
+func convOf(c *ent.Conversion) *conv {
+	return &conv{id: c.ID, accountID: c.AccountID, clickID: c.ClickID, eventID: c.OfferEventID, status: c.Status,
+		reason: c.Reason, payout: c.Payout, member: c.PubMemberID, networkConversionID: c.NetworkConversionID,
+		createdAt: c.CreatedAt, charge: budget.Charge{Shard: c.BudgetShard, Counters: c.ChargedCounters}}
+}
+
+func (cv *conv) subject(t target) budget.Subject {
+	return budget.Subject{AccountID: cv.accountID, Terms: t.terms, Payout: cv.payout, Member: cv.member,
+		At: cv.createdAt, ConversionID: cv.id}
+}
+
+// insertConversionSQL inserts a conversion unless one with its identity exists: of concurrent
+// copies exactly one inserts, and the others (which wait for it to commit) insert nothing.
+const insertConversionSQL = `INSERT INTO conversions (created_at, updated_at, integration_system, network_conversion_id,
+ status, payout, amount, currency, pub_member_id, extras, click_id, account_id, offer_id, offer_event_id)
+VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+ON CONFLICT DO NOTHING RETURNING id`
+
+// insertConversion inserts the conversion; nil without an error means one with its network
+// conversion id, or its click and event, exists already (committed: the insert waited).
+func insertConversion(ctx context.Context, q rowQuerier, t target, p Params, to lifecycle.Status, now time.Time) (*conv, error) {
+	extras := map[string]string{}
+	for k, v := range p.Extras {
+		extras[k] = v
+	}
+	if p.Payout != nil {
+		extras["cnv_payout"] = p.Payout.String()
+	}
+	if p.Currency != "" {
+		extras["cnv_currency"] = p.Currency
+	}
+	var extrasArg, ncidArg, amountArg any
+	if len(extras) > 0 {
+		b, err := json.Marshal(extras)
+		if err != nil {
+			return nil, fmt.Errorf("insert conversion: %w", err)
+		}
+		extrasArg = string(b)
+	}
+	if p.ConversionID != "" {
+		ncidArg = p.ConversionID
+	}
+	if p.Amount != nil {
+		amountArg = int64(*p.Amount)
+	}
+	rows, err := q.QueryContext(ctx, insertConversionSQL, now, string(t.system), ncidArg,
+		string(to), int64(t.payout), amountArg, t.currency, t.member, extrasArg,
+		t.clickID, t.accountID, t.offerID, t.terms.EventID)
+	if err != nil {
+		return nil, fmt.Errorf("insert conversion: %w", err)
+	}
+	id, inserted := 0, false
+	if rows.Next() {
+		inserted = true
+		err = rows.Scan(&id)
+	}
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("insert conversion: %w", err)
+	}
+	if !inserted {
+		return nil, nil
+	}
+	cv := &conv{id: id, accountID: t.accountID, clickID: t.clickID, eventID: t.terms.EventID, status: to,
+		payout: t.payout, member: t.member, createdAt: now}
+	if p.ConversionID != "" {
+		ncid := p.ConversionID
+		cv.networkConversionID = &ncid
+	}
+	return cv, nil
+}
+
+// findConversion finds (and on PostgreSQL locks) the conversion the postback is about: by the
+// network's conversion id, or else by click and event; a different network conversion of the
+// same click and event is returned too (the caller answers it as a duplicate).
+func findConversion(ctx context.Context, c *ent.Client, postgres bool, t target, ncid string) (*conv, error) {
+	lock := func(q *ent.ConversionQuery) *ent.ConversionQuery {
+		if postgres {
+			return q.ForUpdate()
+		}
+		return q
+	}
+	if ncid != "" {
+		found, err := lock(c.Conversion.Query().Where(conversion.IntegrationSystemEQ(t.system),
+			conversion.NetworkConversionID(ncid))).Only(ctx)
+		if err == nil {
+			return convOf(found), nil
+		}
+		if !ent.IsNotFound(err) {
+			return nil, fmt.Errorf("find conversion: %w", err)
+		}
+	}
+	found, err := lock(c.Conversion.Query().Where(conversion.ClickID(t.clickID), conversion.OfferEventID(t.terms.EventID))).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find conversion: %w", err)
+	}
+	return convOf(found), nil
+}
+
+func microsOrNil(v sql.NullInt64) *money.Micros {
+	if !v.Valid {
+		return nil
+	}
+	m := money.Micros(v.Int64)
+	return &m
+}
+
+func intOrNil(v sql.NullInt64) *int {
+	if !v.Valid {
+		return nil
+	}
+	n := int(v.Int64)
+	return &n
+}
