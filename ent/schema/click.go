@@ -33,19 +33,19 @@ func optionalString(name string, max int, comment string) ent.Field {
 // Fields of the Click.
 func (Click) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("gk_click_id").NotEmpty().MaxLen(64).Immutable().Unique().
+		field.String("gk_click_id").NotEmpty().MaxLen(MaxClickIDLength).Immutable().Unique().
 			Comment("Our click id, sent to the network and echoed back in postbacks.").
 			Annotations(entgql.Type("String")),
 		field.Int("offer_id").Immutable().Comment("The clicked offer."),
-		optionalString("pub_member_id", 255, "The publisher's id of the member who clicked."),
-		optionalString("pub_click_id", 255, "The publisher's own click id."),
-		optionalString("pub_sub_1", 255, "Publisher sub-parameter 1."),
-		optionalString("pub_sub_2", 255, "Publisher sub-parameter 2."),
-		optionalString("pub_sub_3", 255, "Publisher sub-parameter 3."),
-		optionalString("pub_sub_4", 255, "Publisher sub-parameter 4."),
-		optionalString("pub_sub_5", 255, "Publisher sub-parameter 5."),
-		optionalString("ip", 64, "The client's IP address."),
-		optionalString("user_agent", 1024, "The client's User-Agent header."),
+		optionalString("pub_member_id", MaxIDLength, "The publisher's id of the member who clicked."),
+		optionalString("pub_click_id", MaxIDLength, "The publisher's own click id."),
+		optionalString("pub_sub_1", MaxIDLength, "Publisher sub-parameter 1."),
+		optionalString("pub_sub_2", MaxIDLength, "Publisher sub-parameter 2."),
+		optionalString("pub_sub_3", MaxIDLength, "Publisher sub-parameter 3."),
+		optionalString("pub_sub_4", MaxIDLength, "Publisher sub-parameter 4."),
+		optionalString("pub_sub_5", MaxIDLength, "Publisher sub-parameter 5."),
+		optionalString("ip", MaxSourceIPLength, "The client's IP address."),
+		optionalString("user_agent", MaxUserAgentLength, "The client's User-Agent header."),
 		field.Time("created_at").Default(time.Now).Immutable().Comment("When the click happened.").
 			Annotations(entgql.OrderField("CREATED_AT")),
 	}

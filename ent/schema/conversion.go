@@ -36,17 +36,17 @@ func (Conversion) Fields() []ent.Field {
 		field.Enum("integration_system").GoType(catalogue.Code("")).Immutable().
 			Comment("The network that reported the conversion; part of the idempotency key.").
 			Annotations(entgql.Skip()),
-		field.String("network_conversion_id").Optional().Nillable().MaxLen(255).
-			Comment("The network's id of the action (`cnv_conversion_id`); unique per account and network. "+
+		field.String("network_conversion_id").Optional().Nillable().MaxLen(MaxIDLength).
+			Comment("The network's id of the action (`cnv_conversion_id`); unique per account and network. " +
 				"Set once: a first report without it takes the id of the first update that names it."),
 		field.Enum("status").GoType(lifecycle.Status("")).
 			Comment("PENDING, APPROVED, REVERSED, or REJECTED by one of our rules.").
 			Annotations(entgql.OrderField("STATUS"), entgql.Type("ConversionStatus")),
-		field.String("reason").Optional().MaxLen(500).Comment("Why the status is what it is, e.g. the rule that rejected it."),
+		field.String("reason").Optional().MaxLen(MaxReasonLength).Comment("Why the status is what it is, e.g. the rule that rejected it."),
 		moneyField("payout", "What the conversion pays, in `currency`."),
 		optionalMoney("amount", "The sale amount reported by the network, for revenue-share offers."),
 		field.String("currency").MinLen(3).MaxLen(3).Comment("ISO 4217 currency of payout and amount."),
-		field.String("pub_member_id").Optional().MaxLen(255).Comment("The member, copied from the click."),
+		field.String("pub_member_id").Optional().MaxLen(MaxIDLength).Comment("The member, copied from the click."),
 		field.JSON("extras", map[string]string{}).Optional().
 			Comment("Optional extras from the postback: cnv_user_id, cnv_email, cnv_conversion_ip_address, cnv_sub_1..5.").
 			Annotations(entgql.Skip()),

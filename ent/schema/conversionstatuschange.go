@@ -37,7 +37,7 @@ func (ConversionStatusChange) Fields() []ent.Field {
 		field.Enum("to_status").GoType(lifecycle.Status("")).Immutable().
 			Comment("The status after.").
 			Annotations(entgql.Type("ConversionStatus")),
-		field.String("reason").Optional().MaxLen(500).Immutable().Comment("Why it changed."),
+		field.String("reason").Optional().MaxLen(MaxReasonLength).Immutable().Comment("Why it changed."),
 		field.Enum("source").Values("POSTBACK", "MANUAL").Immutable().
 			Comment("Whether a network's postback or a person made the change.").
 			Annotations(entgql.Type("StatusChangeSource")),

@@ -28,7 +28,7 @@ func (MemberCompletion) Mixin() []ent.Mixin { return []ent.Mixin{TenantMixin{}} 
 func (MemberCompletion) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int("offer_event_id").Immutable().Comment("The completed event."),
-		field.String("pub_member_id").Immutable().NotEmpty().MaxLen(255).Comment("The member."),
+		field.String("pub_member_id").Immutable().NotEmpty().MaxLen(MaxIDLength).Comment("The member."),
 		field.Int("conversion_id").Immutable().Comment("The conversion that counts as the completion."),
 	}
 }

@@ -12,8 +12,8 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
-	"github.com/gokart/gokart/internal/catalogue"
 	"github.com/gokart/gokart/ent/intercept"
+	"github.com/gokart/gokart/internal/catalogue"
 )
 
 // OfferEvent is one trackable action of an offer ("Sign Up", "First Purchase").
@@ -37,9 +37,9 @@ func (OfferEvent) Fields() []ent.Field {
 		field.Int("offer_id").Immutable().Comment("The offer the event belongs to."),
 		field.String("name").NotEmpty().MaxLen(200).Comment("The name shown on the offer card.").
 			Annotations(entgql.OrderField("NAME")),
-		field.String("event_id").NotEmpty().MaxLen(255).
+		field.String("event_id").NotEmpty().MaxLen(MaxIDLength).
 			Comment("The value expected in the postback's `cnv_event_id` (for Impact, the Action Tracker name)."),
-		field.String("match_key").NotEmpty().MaxLen(255).
+		field.String("match_key").NotEmpty().MaxLen(MaxIDLength).
 			Comment("The event id folded for tolerant matching: trimmed, lower case, `+` and `%20` as spaces.").
 			Annotations(entgql.Skip()),
 		field.Int("position").Default(0).Comment("Place of the event on the card, from 0.").

@@ -31,12 +31,12 @@ func (PostbackLog) Mixin() []ent.Mixin { return []ent.Mixin{TenantMixin{Optional
 func (PostbackLog) Fields() []ent.Field {
 	return []ent.Field{
 		field.Text("raw_query").Immutable().Comment("The query string as received, with the key redacted."),
-		field.String("source_ip").Optional().Immutable().MaxLen(64).Comment("The caller's IP address."),
+		field.String("source_ip").Optional().Immutable().MaxLen(MaxSourceIPLength).Comment("The caller's IP address."),
 		field.Enum("outcome").Values("ACCEPTED", "DUPLICATE", "STATUS_UPDATED", "REJECTED", "MALFORMED", "UNAUTHORIZED", "NOT_FOUND", "ERROR").Immutable().
 			Comment("What became of the request.").
 			Annotations(entgql.OrderField("OUTCOME"), entgql.Type("PostbackOutcome")),
 		field.Int("http_status").Immutable().Comment("The HTTP status we answered."),
-		field.String("reason").Optional().Immutable().MaxLen(500).Comment("Why, in a few words."),
+		field.String("reason").Optional().Immutable().MaxLen(MaxReasonLength).Comment("Why, in a few words."),
 		field.Int("conversion_id").Optional().Nillable().Immutable().Comment("The conversion it created or touched."),
 		field.Int("offer_id").Optional().Nillable().Immutable().Comment("The offer it was attributed to."),
 		field.Time("created_at").Default(time.Now).Immutable().Comment("When it arrived.").

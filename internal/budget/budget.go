@@ -26,7 +26,6 @@ package budget
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -39,6 +38,7 @@ import (
 
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/ent/offer"
+	"github.com/gokart/gokart/internal/errcode"
 	"github.com/gokart/gokart/internal/money"
 )
 
@@ -63,18 +63,6 @@ const (
 	periodDay, periodWeek  = "D", "W"
 	periodMonth, periodAll = "M", "T"
 )
-
-// Refusal is a rule that refused a charge.
-type Refusal struct{ Rule string }
-
-func (r *Refusal) Error() string { return "refused by rule " + r.Rule }
-
-// IsRefusal reports whether err is a Refusal and returns it.
-func IsRefusal(err error) (*Refusal, bool) {
-	var r *Refusal
-	ok := errors.As(err, &r)
-	return r, ok
-}
 
 // Charge is what a conversion was charged to, kept on the conversion for its release.
 type Charge struct {
@@ -132,16 +120,16 @@ func CheckLive(status offer.Status) error {
 	case offer.StatusACTIVE, offer.StatusPAUSED:
 		return nil
 	case offer.StatusENDED:
-		return &Refusal{Rule: RuleOfferEnded}
+		return errcode.RefuseRule(RuleOfferEnded)
 	default:
-		return &Refusal{Rule: RuleOfferNotLive}
+		return errcode.RefuseRule(RuleOfferNotLive)
 	}
 }
 
 // ChargeConversion applies every rule and charges the spend, in one order for every caller (so
 // concurrent transactions take row locks in one order): completion, event caps, offer caps,
 // daily budget, total budget. It must run inside a transaction (c is its client). On refusal it
-// gives back what it charged, and returns a *Refusal.
+// gives back what it charged, and returns an *errcode.Refusal.
 func ChargeConversion(ctx context.Context, c *ent.Client, dialectName string, s Subject) (Charge, error) {
 	if err := CheckLive(s.Terms.Status); err != nil {
 		return Charge{}, err
@@ -162,7 +150,7 @@ VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, s.AccountID, s.Terms.EventID, s
 		if n, err := res.RowsAffected(); err != nil {
 			return Charge{}, err
 		} else if n == 0 {
-			return Charge{}, &Refusal{Rule: RuleOneCompletion}
+			return Charge{}, errcode.RefuseRule(RuleOneCompletion)
 		}
 		ch.Counters = append(ch.Counters, completionMarker)
 	}
@@ -172,7 +160,7 @@ VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, s.AccountID, s.Terms.EventID, s
 			return undo(err)
 		}
 		if !ok {
-			return undo(&Refusal{Rule: l.rule})
+			return undo(errcode.RefuseRule(l.rule))
 		}
 		ch.Counters = append(ch.Counters, l.key)
 	}
@@ -415,7 +403,7 @@ func rebalance(ctx context.Context, c *ent.Client, postgres bool, accountID, off
 	if total != nil {
 		remaining := int64(*total) - spent - payout
 		if remaining < 0 {
-			return 0, &Refusal{Rule: RuleBudgetTotal}
+			return 0, errcode.RefuseRule(RuleBudgetTotal)
 		}
 		totalArg = int64(*total)
 		base, extra = remaining/Shards, remaining%Shards

@@ -6,8 +6,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -22,8 +22,10 @@ import (
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/ent/offerevent"
+	"github.com/gokart/gokart/ent/schema"
 	"github.com/gokart/gokart/internal/budget"
 	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/errcode"
 	"github.com/gokart/gokart/internal/links"
 	"github.com/gokart/gokart/internal/money"
 	"github.com/gokart/gokart/internal/viewer"
@@ -34,7 +36,7 @@ import (
 const IDBytes = 16
 
 // MaxParamLength bounds every pub_* parameter, as the click table does.
-const MaxParamLength = 255
+const MaxParamLength = schema.MaxIDLength
 
 // NewID returns a fresh, unguessable, URL-safe click id.
 func NewID() string {
@@ -43,16 +45,22 @@ func NewID() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// Refusal is a click the offer does not take; Status is the HTTP status to answer.
-type Refusal struct {
-	Status int
-	Reason string
-}
-
-func (r *Refusal) Error() string { return r.Reason }
+// The rules a click can be refused by, as errcode.Refusal rules (a budget or cap that is full
+// is refused with budget's rule: budget_total, offer_cap_daily, …).
+const (
+	RuleUnknownOffer     = "unknown_offer"
+	RuleNotActive        = "offer_not_active"
+	RuleNotStarted       = "offer_not_started"
+	RuleEnded            = "offer_ended"
+	RuleNoEvents         = "offer_has_no_events"
+	RuleNoTrackingLink   = "offer_has_no_tracking_link"
+	RuleBusy             = "offer_changing"
+	RuleMemberIDRequired = "pub_member_id_required"
+	RuleBadParameter     = "bad_parameter"
+)
 
 // ErrUnknownOffer is a malformed or unknown offer id.
-var ErrUnknownOffer = &Refusal{Status: 404, Reason: "unknown offer"}
+var ErrUnknownOffer = errcode.Refuse(http.StatusNotFound, RuleUnknownOffer, "unknown offer")
 
 // Request is one click as it arrives.
 type Request struct {
@@ -143,7 +151,7 @@ func (r *Recorder) load(ctx context.Context, id int) (*cachedOffer, error) {
 }
 
 // Record checks that the offer takes clicks, records the click and returns the redirect. A
-// *Refusal error says why not; any other error is the database's. It caches nothing (see
+// *errcode.Refusal says why not; any other error is the database's. It caches nothing (see
 // Recorder).
 func Record(ctx context.Context, client *ent.Client, req Request) (*Click, error) {
 	return (&Recorder{Client: client}).Record(ctx, req)
@@ -206,23 +214,23 @@ func (r *Recorder) Record(ctx context.Context, req Request) (*Click, error) {
 			return nil, fmt.Errorf("check limits of offer %d: %w", id, err)
 		}
 		if rule != "" {
-			return nil, &Refusal{Status: 410, Reason: "offer is out of budget or cap (" + rule + ")"}
+			return nil, errcode.Refuse(http.StatusGone, rule, "offer is out of budget or cap (%s)", rule)
 		}
 		if attempt == 1 {
 			// It changed under us twice: let the member retry.
-			return nil, &Refusal{Status: 410, Reason: "offer is not taking clicks right now"}
+			return nil, errcode.Refuse(http.StatusGone, RuleBusy, "offer is not taking clicks right now")
 		}
 	}
 }
 
 // refuse applies the click rules to an offer as read.
-func refuse(e *cachedOffer, params map[string]string, now time.Time) *Refusal {
+func refuse(e *cachedOffer, params map[string]string, now time.Time) *errcode.Refusal {
 	o := e.o
 	if refusal := checkOffer(o, now); refusal != nil {
 		return refusal
 	}
 	if o.OneCompletionPerMember && params["pub_member_id"] == "" {
-		return &Refusal{Status: 400, Reason: "pub_member_id is required: the offer allows one completion per member"}
+		return errcode.Refuse(http.StatusBadRequest, RuleMemberIDRequired, "pub_member_id is required: the offer allows one completion per member")
 	}
 	return nil
 }
@@ -249,8 +257,8 @@ func insert(ctx context.Context, client *ent.Client, dialectName string, e *cach
 		return nil, false, fmt.Errorf("click id of %d characters exceeds %s's limit %d", len(gkID), sys.Code, sys.MaxClickIDLength)
 	}
 	ua := req.UserAgent
-	for len(ua) > 1024 || !utf8.ValidString(ua) {
-		ua = strictTruncate(ua, 1024)
+	for len(ua) > schema.MaxUserAgentLength || !utf8.ValidString(ua) {
+		ua = strictTruncate(ua, schema.MaxUserAgentLength)
 	}
 	var q strings.Builder
 	if dialectName == dialect.Postgres {
@@ -280,20 +288,20 @@ func insert(ctx context.Context, client *ent.Client, dialectName string, e *cach
 }
 
 // checkOffer refuses offers that do not take clicks now.
-func checkOffer(o *ent.Offer, now time.Time) *Refusal {
+func checkOffer(o *ent.Offer, now time.Time) *errcode.Refusal {
 	switch {
 	case o.Status != offer.StatusACTIVE:
-		return &Refusal{Status: 410, Reason: "offer is not active"}
+		return errcode.Refuse(http.StatusGone, RuleNotActive, "offer is not active")
 	case o.StartsAt != nil && now.Before(*o.StartsAt):
-		return &Refusal{Status: 410, Reason: "offer has not started yet"}
+		return errcode.Refuse(http.StatusGone, RuleNotStarted, "offer has not started yet")
 	case o.EndsAt != nil && !now.Before(*o.EndsAt):
-		return &Refusal{Status: 410, Reason: "offer has ended"}
+		return errcode.Refuse(http.StatusGone, RuleEnded, "offer has ended")
 	case len(o.Edges.Events) == 0:
-		return &Refusal{Status: 410, Reason: "offer has no events"}
+		return errcode.Refuse(http.StatusGone, RuleNoEvents, "offer has no events")
 	}
 	// Never redirect anywhere but the offer's own tracking link, and only a valid one.
 	if links.Validate(o.ClickURLTemplate) != nil {
-		return &Refusal{Status: 410, Reason: "offer has no valid tracking link"}
+		return errcode.Refuse(http.StatusGone, RuleNoTrackingLink, "offer has no valid tracking link")
 	}
 	return nil
 }
@@ -309,12 +317,12 @@ func readParams(q url.Values) (map[string]string, error) {
 			continue
 		}
 		if len(vs) > 1 && slices.ContainsFunc(vs[1:], func(v string) bool { return v != vs[0] }) {
-			return nil, &Refusal{Status: 400, Reason: name + " is given more than once"}
+			return nil, errcode.Refuse(http.StatusBadRequest, RuleBadParameter, "%s is given more than once", name)
 		}
 		v := vs[0]
 		// Control characters are refused: PostgreSQL text takes no NUL, and none belongs in an id.
 		if len(v) > MaxParamLength || !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
-			return nil, &Refusal{Status: 400, Reason: fmt.Sprintf("%s must be valid text of at most %d bytes, without control characters", name, MaxParamLength)}
+			return nil, errcode.Refuse(http.StatusBadRequest, RuleBadParameter, "%s must be valid text of at most %d bytes, without control characters", name, MaxParamLength)
 		}
 		out[name] = v
 	}
@@ -329,11 +337,4 @@ func strictTruncate(s string, n int) string {
 		s = s[:len(s)-size]
 	}
 	return s
-}
-
-// AsRefusal returns the refusal in err, if any.
-func AsRefusal(err error) (*Refusal, bool) {
-	var r *Refusal
-	ok := errors.As(err, &r)
-	return r, ok
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gokart/gokart/internal/clicks"
+	"github.com/gokart/gokart/internal/errcode"
 	"github.com/gokart/gokart/internal/postback"
 	"github.com/gokart/gokart/internal/storage"
 )
@@ -22,8 +23,8 @@ func mountTracking(mux *http.ServeMux, db *storage.DB, log *slog.Logger, trusted
 			OfferID: r.PathValue("offer"), Query: r.URL.Query(),
 			IP: clientIP(r, trusted), UserAgent: r.UserAgent(),
 		})
-		if refusal, ok := clicks.AsRefusal(err); ok {
-			writeText(w, refusal.Status, refusal.Reason)
+		if refusal, ok := errcode.AsRefusal(err); ok {
+			writeText(w, refusal.Status, refusal.Error())
 			return
 		}
 		if err != nil {

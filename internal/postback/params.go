@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/gokart/gokart/ent/schema"
 	"github.com/gokart/gokart/internal/money"
 )
 
@@ -15,7 +16,7 @@ import (
 const MaxQueryLength = 4096
 
 // MaxClickIDLength is the longest gk_click_id we ever mint or accept.
-const MaxClickIDLength = 64
+const MaxClickIDLength = schema.MaxClickIDLength
 
 // Params are a postback's parameters, validated.
 type Params struct {
@@ -47,8 +48,8 @@ var extraParams = []struct {
 	name string
 	max  int
 }{
-	{"cnv_user_id", 255}, {"cnv_email", 320}, {"cnv_conversion_ip_address", 64},
-	{"cnv_sub_1", 255}, {"cnv_sub_2", 255}, {"cnv_sub_3", 255}, {"cnv_sub_4", 255}, {"cnv_sub_5", 255},
+	{"cnv_user_id", schema.MaxIDLength}, {"cnv_email", 320}, {"cnv_conversion_ip_address", schema.MaxSourceIPLength},
+	{"cnv_sub_1", schema.MaxIDLength}, {"cnv_sub_2", schema.MaxIDLength}, {"cnv_sub_3", schema.MaxIDLength}, {"cnv_sub_4", schema.MaxIDLength}, {"cnv_sub_5", schema.MaxIDLength},
 }
 
 // Parse reads and validates a postback's query string (the key aside, see KeyOf). Empty values
@@ -91,10 +92,10 @@ func Parse(rawQuery string) (Params, error) {
 	if !urlSafe(p.ClickID) {
 		return p, &ParamError{Param: "gk_click_id", Message: "is not a gokart click id"}
 	}
-	if p.EventID, err = get("cnv_event_id", 255); err != nil {
+	if p.EventID, err = get("cnv_event_id", schema.MaxIDLength); err != nil {
 		return p, err
 	}
-	if p.ConversionID, err = get("cnv_conversion_id", 255); err != nil {
+	if p.ConversionID, err = get("cnv_conversion_id", schema.MaxIDLength); err != nil {
 		return p, err
 	}
 	if p.Status, err = get("cnv_status", 64); err != nil {

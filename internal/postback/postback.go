@@ -54,6 +54,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"strings"
 	"sync"
@@ -64,8 +65,10 @@ import (
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/ent/conversionstatuschange"
 	"github.com/gokart/gokart/ent/postbacklog"
+	"github.com/gokart/gokart/ent/schema"
 	"github.com/gokart/gokart/internal/budget"
 	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/errcode"
 	"github.com/gokart/gokart/internal/lifecycle"
 	"github.com/gokart/gokart/internal/viewer"
 )
@@ -133,11 +136,11 @@ func (s *Service) Handle(ctx context.Context, req Request) Response {
 	if err != nil {
 		s.logger().ErrorContext(ctx, "postback not stored", "err", err)
 		// Best effort: the database may be back already; if not, the retry gets logged.
-		rec := answer(503, postbacklog.OutcomeERROR, "temporarily unavailable, retry later", "store failure")
+		rec := answer(http.StatusServiceUnavailable, postbacklog.OutcomeERROR, "temporarily unavailable, retry later", "store failure")
 		var b batch
 		b.postbackLog(accountID, req, rec)
 		_ = b.flush(ctx, s.Client, false)
-		return Response{Status: 503, Body: rec.body}
+		return Response{Status: http.StatusServiceUnavailable, Body: rec.body}
 	}
 	if out.syncOffer != 0 {
 		// offers.budget_spent is a copy for filters; the spend GraphQL answers is read from
@@ -189,7 +192,7 @@ func (s *Service) process(ctx context.Context, req Request) (outcome, int, error
 func (s *Service) decide(ctx context.Context, c *ent.Client, b *batch, req Request) (outcome, int, error) {
 	key := KeyOf(req.RawQuery)
 	if key == "" {
-		return answer(403, postbacklog.OutcomeUNAUTHORIZED, "missing key", "missing key"), 0, nil
+		return answer(http.StatusForbidden, postbacklog.OutcomeUNAUTHORIZED, "missing key", "missing key"), 0, nil
 	}
 	p, perr := Parse(req.RawQuery)
 	t, found, err := lookup(ctx, c, key, p.ClickID, p.EventID)
@@ -197,16 +200,16 @@ func (s *Service) decide(ctx context.Context, c *ent.Client, b *batch, req Reque
 		return outcome{}, 0, err
 	}
 	if !found || subtle.ConstantTimeCompare([]byte(t.key), []byte(key)) != 1 {
-		return answer(403, postbacklog.OutcomeUNAUTHORIZED, "invalid key", "invalid key"), 0, nil
+		return answer(http.StatusForbidden, postbacklog.OutcomeUNAUTHORIZED, "invalid key", "invalid key"), 0, nil
 	}
 	if !allowed(t.allowlist, req.SourceIP) {
-		return answer(403, postbacklog.OutcomeUNAUTHORIZED, "source address not allowed", "source address "+req.SourceIP+" not in the allowlist"), t.accountID, nil
+		return answer(http.StatusForbidden, postbacklog.OutcomeUNAUTHORIZED, "source address not allowed", "source address "+req.SourceIP+" not in the allowlist"), t.accountID, nil
 	}
 	if perr != nil {
-		return answer(400, postbacklog.OutcomeMALFORMED, "malformed: "+perr.Error(), perr.Error()), t.accountID, nil
+		return answer(http.StatusBadRequest, postbacklog.OutcomeMALFORMED, "malformed: "+perr.Error(), perr.Error()), t.accountID, nil
 	}
 	if t.clickID == 0 {
-		return answer(404, postbacklog.OutcomeNOT_FOUND, "unknown click id", "unknown gk_click_id"), t.accountID, nil
+		return answer(http.StatusNotFound, postbacklog.OutcomeNOT_FOUND, "unknown click id", "unknown gk_click_id"), t.accountID, nil
 	}
 	offerID := t.offerID
 	withOffer := func(out outcome) outcome { out.offerID = &offerID; return out }
@@ -215,7 +218,7 @@ func (s *Service) decide(ctx context.Context, c *ent.Client, b *batch, req Reque
 		st, ok := MapStatus(t.system, p.Status)
 		if !ok {
 			msg := fmt.Sprintf("unknown cnv_status %q", p.Status)
-			return withOffer(answer(400, postbacklog.OutcomeMALFORMED, "malformed: "+msg, msg)), t.accountID, nil
+			return withOffer(answer(http.StatusBadRequest, postbacklog.OutcomeMALFORMED, "malformed: "+msg, msg)), t.accountID, nil
 		}
 		to = st
 	}
@@ -226,9 +229,9 @@ func (s *Service) decide(ctx context.Context, c *ent.Client, b *batch, req Reque
 			return outcome{}, t.accountID, err
 		}
 		if missing != "" {
-			status, log := 404, postbacklog.OutcomeNOT_FOUND
+			status, log := http.StatusNotFound, postbacklog.OutcomeNOT_FOUND
 			if p.EventID == "" {
-				status, log = 400, postbacklog.OutcomeMALFORMED
+				status, log = http.StatusBadRequest, postbacklog.OutcomeMALFORMED
 			}
 			return withOffer(answer(status, log, missing, missing)), t.accountID, nil
 		}
@@ -315,15 +318,15 @@ func MapStatus(code catalogue.Code, word string) (lifecycle.Status, bool) {
 // accept charges a new conversion (when its status spends) and records its first history step.
 func accept(ctx context.Context, c *ent.Client, dialectName string, b *batch, t target, cv *conv, now time.Time) (outcome, error) {
 	convID := cv.id
-	out := answer(200, postbacklog.OutcomeACCEPTED, BodyAccepted, "new conversion, "+strings.ToLower(string(cv.status)))
+	out := answer(http.StatusOK, postbacklog.OutcomeACCEPTED, BodyAccepted, "new conversion, "+strings.ToLower(string(cv.status)))
 	out.conversionID = &convID
 	status, reason := cv.status, ""
 	if cv.status.Spends() {
 		ch, err := budget.ChargeConversion(ctx, c, dialectName, cv.subject(t))
-		if r, ok := budget.IsRefusal(err); ok {
+		if r, ok := errcode.AsRefusal(err); ok {
 			status, reason = lifecycle.Rejected, r.Rule
 			b.changeConversion(conversionChange{accountID: cv.accountID, id: cv.id, status: &status, reason: &reason, at: now})
-			out = answer(409, postbacklog.OutcomeREJECTED, r.Rule, r.Rule)
+			out = answer(http.StatusConflict, postbacklog.OutcomeREJECTED, r.Rule, r.Rule)
 			out.conversionID = &convID
 		} else if err != nil {
 			return outcome{}, err
@@ -348,16 +351,16 @@ func update(ctx context.Context, c *ent.Client, dialectName string, b *batch, t 
 	// Another network conversion of the same click and event: the member completed it already.
 	if cv.eventID != t.terms.EventID || cv.clickID != t.clickID ||
 		ncid != "" && (cv.networkConversionID == nil || *cv.networkConversionID != ncid) {
-		return answer(200, postbacklog.OutcomeDUPLICATE, BodyDuplicate,
+		return answer(http.StatusOK, postbacklog.OutcomeDUPLICATE, BodyDuplicate,
 			fmt.Sprintf("click already converted on this event as conversion %d", cv.id)), nil
 	}
 	switch {
 	case cv.status == lifecycle.Rejected:
-		return answer(409, postbacklog.OutcomeREJECTED, cv.reason, "conversion was rejected: "+cv.reason), nil
+		return answer(http.StatusConflict, postbacklog.OutcomeREJECTED, cv.reason, "conversion was rejected: "+cv.reason), nil
 	case cv.status == to:
-		return answer(200, postbacklog.OutcomeDUPLICATE, BodyDuplicate, "same conversion and status again"), nil
+		return answer(http.StatusOK, postbacklog.OutcomeDUPLICATE, BodyDuplicate, "same conversion and status again"), nil
 	case to == lifecycle.Pending:
-		return answer(200, postbacklog.OutcomeDUPLICATE, BodyDuplicate,
+		return answer(http.StatusOK, postbacklog.OutcomeDUPLICATE, BodyDuplicate,
 			"stale pending after "+strings.ToLower(string(cv.status))+": ignored"), nil
 	}
 	from := cv.status
@@ -366,9 +369,9 @@ func update(ctx context.Context, c *ent.Client, dialectName string, b *batch, t 
 		return outcome{}, err
 	}
 	if res.refusal != nil {
-		return answer(409, postbacklog.OutcomeREJECTED, res.refusal.Rule, res.refusal.Rule), nil
+		return answer(http.StatusConflict, postbacklog.OutcomeREJECTED, res.refusal.Rule, res.refusal.Rule), nil
 	}
-	out := answer(200, postbacklog.OutcomeSTATUS_UPDATED, BodyUpdated,
+	out := answer(http.StatusOK, postbacklog.OutcomeSTATUS_UPDATED, BodyUpdated,
 		strings.ToLower(string(from))+" to "+strings.ToLower(string(to)))
 	if res.spendMoved {
 		out.syncOffer = t.offerID
@@ -377,7 +380,7 @@ func update(ctx context.Context, c *ent.Client, dialectName string, b *batch, t 
 }
 
 type transitionResult struct {
-	refusal    *budget.Refusal
+	refusal    *errcode.Refusal
 	spendMoved bool
 }
 
@@ -398,7 +401,7 @@ func transition(ctx context.Context, c *ent.Client, dialectName string, b *batch
 		res.spendMoved = true
 	case !from.Spends() && to.Spends():
 		ch, err := budget.ChargeConversion(ctx, c, dialectName, subj)
-		if r, ok := budget.IsRefusal(err); ok {
+		if r, ok := errcode.AsRefusal(err); ok {
 			res.refusal = r
 			if !rejectOnRefusal || from == lifecycle.Rejected {
 				return res, nil
@@ -411,7 +414,7 @@ func transition(ctx context.Context, c *ent.Client, dialectName string, b *batch
 			res.spendMoved = true
 		}
 	}
-	reason = truncate(reason, 500)
+	reason = truncate(reason, schema.MaxReasonLength)
 	change.status, change.reason = &to, &reason
 	b.changeConversion(change)
 	b.statusChange(cv.accountID, cv.id, &from, to, reason, source, now)

@@ -12,6 +12,7 @@ import (
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/conversionstatuschange"
+	"github.com/gokart/gokart/ent/schema"
 	"github.com/gokart/gokart/internal/budget"
 	"github.com/gokart/gokart/internal/errcode"
 	"github.com/gokart/gokart/internal/lifecycle"
@@ -32,8 +33,8 @@ func ChangeStatus(ctx context.Context, client *ent.Client, dialectName string, a
 	if !validStatus(to) {
 		return nil, errcode.Invalid("status", "%q is not a conversion status", to)
 	}
-	if len(reason) > 500 {
-		return nil, errcode.Invalid("reason", "must be at most 500 characters")
+	if len(reason) > schema.MaxReasonLength {
+		return nil, errcode.Invalid("reason", "must be at most %d characters", schema.MaxReasonLength)
 	}
 	ctx = viewer.ForAccount(ctx, accountID)
 	tx, err := client.Tx(ctx)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gokart/gokart/ent/conversionstatuschange"
+	"github.com/gokart/gokart/ent/schema"
 	"github.com/gokart/gokart/internal/budget"
 	"github.com/gokart/gokart/internal/lifecycle"
 )
@@ -84,7 +85,7 @@ func (b *batch) statusChange(accountID, convID int, from *lifecycle.Status, to l
 		fromArg = string(*from)
 	}
 	b.stmts = append(b.stmts, stmt{`INSERT INTO conversion_status_changes (account_id, conversion_id, from_status, to_status, reason, source, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)`, []any{accountID, convID, fromArg, string(to), truncate(reason, 500), string(source), at}})
+VALUES ($1, $2, $3, $4, $5, $6, $7)`, []any{accountID, convID, fromArg, string(to), truncate(reason, schema.MaxReasonLength), string(source), at}})
 }
 
 // postbackLog appends the postback's log row; accountID is 0 when the key matched no account.
@@ -100,8 +101,8 @@ func (b *batch) postbackLog(accountID int, req Request, out outcome) {
 		offerArg = *out.offerID
 	}
 	b.stmts = append(b.stmts, stmt{`INSERT INTO postback_logs (account_id, raw_query, source_ip, outcome, http_status, reason, conversion_id, offer_id, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, []any{accountArg, Redact(req.RawQuery), truncate(req.SourceIP, 64), string(out.log),
-		out.status, truncate(out.reason, 500), convArg, offerArg, req.Now}})
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, []any{accountArg, Redact(req.RawQuery), truncate(req.SourceIP, schema.MaxSourceIPLength), string(out.log),
+		out.status, truncate(out.reason, schema.MaxReasonLength), convArg, offerArg, req.Now}})
 }
 
 func (c *conversionChange) stmt() (stmt, error) {
@@ -115,7 +116,7 @@ func (c *conversionChange) stmt() (stmt, error) {
 		set("status", string(*c.status))
 	}
 	if c.reason != nil {
-		set("reason", truncate(*c.reason, 500))
+		set("reason", truncate(*c.reason, schema.MaxReasonLength))
 	}
 	if c.charge != nil {
 		var shard, counters any
