@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gokart/gokart/internal/errcode"
-	"github.com/gokart/gokart/internal/lifecycle"
 	"github.com/gokart/gokart/internal/money"
 )
 
@@ -37,19 +36,9 @@ func LoadAccount(ctx context.Context, c querier, req AccountRequest) (*AccountSt
 		return nil, errcode.Invalid("top", "must be between 0 and %d", MaxTop)
 	}
 	loc, zone := Location(req.TimeZone)
-	var per map[int]*offerTotals
-	for attempt := 0; ; attempt++ {
-		var stable bool
-		per, stable, err = loadAccountActivity(ctx, c, req.AccountID, from, to)
-		if err != nil {
-			return nil, err
-		}
-		if stable {
-			break
-		}
-		if attempt == maxRetries {
-			return nil, fmt.Errorf("stats: the rollups kept moving during %d reads", maxRetries+1)
-		}
+	per := accountTotals{}
+	if err := readActivity(ctx, c, activityQuery{accountID: req.AccountID, from: from, to: to}, per); err != nil {
+		return nil, err
 	}
 	ids := make([]int, 0, len(per))
 	for id := range per {
@@ -114,87 +103,21 @@ type offerTotals struct {
 	counts counts
 }
 
-func loadAccountActivity(ctx context.Context, c querier, accountID int, from, to time.Time) (map[int]*offerTotals, bool, error) {
-	per := map[int]*offerTotals{}
-	get := func(id int) *offerTotals {
-		if per[id] == nil {
-			per[id] = &offerTotals{}
-		}
-		return per[id]
+// accountTotals are an account's totals per offer.
+type accountTotals map[int]*offerTotals
+
+func (a accountTotals) reset() { clear(a) }
+
+func (a accountTotals) get(id int) *offerTotals {
+	if a[id] == nil {
+		a[id] = &offerTotals{}
 	}
-	const wmQuery = "SELECT id, rolled_up_to, version FROM stats_watermark ORDER BY id LIMIT 1"
-	wm, found, err := queryWatermark(ctx, c, wmQuery)
-	if err != nil {
-		return nil, false, err
-	}
-	if !found {
-		wm.at = time.Time{}.Add(1)
-	}
-	w := wm.at
-	addClicks := func(rows *sql.Rows) error {
-		var id int
-		var n int64
-		if err := rows.Scan(&id, &n); err != nil {
-			return err
-		}
-		get(id).clicks += n
-		return nil
-	}
-	if from.Before(w) {
-		err := eachRow(ctx, c, `SELECT offer_id, SUM(clicks) FROM stats_click_rollups
-			WHERE account_id = $1 AND bucket >= $2 AND bucket < $3 GROUP BY offer_id`,
-			[]any{accountID, arg(from), arg(minTime(to, w))}, addClicks)
-		if err != nil {
-			return nil, false, fmt.Errorf("stats: read click rollups: %w", err)
-		}
-	}
-	if to.After(w) {
-		err := eachRow(ctx, c, `SELECT offer_id, COUNT(*) FROM clicks
-			WHERE account_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY offer_id`,
-			[]any{accountID, arg(maxTime(from, w)), arg(to)}, addClicks)
-		if err != nil {
-			return nil, false, fmt.Errorf("stats: read recent clicks: %w", err)
-		}
-	}
-	err = eachRow(ctx, c, `SELECT offer_id, SUM(conversions), SUM(pending), SUM(approved), SUM(reversed), SUM(rejected), SUM(spend)
-		FROM stats_conversion_rollups WHERE account_id = $1 AND bucket >= $2 AND bucket < $3 GROUP BY offer_id`,
-		[]any{accountID, arg(from), arg(to)}, func(rows *sql.Rows) error {
-			var id int
-			var n counts
-			if err := rows.Scan(&id, &n.conversions, &n.pending, &n.approved, &n.reversed, &n.rejected, &n.spend); err != nil {
-				return err
-			}
-			get(id).counts.add(n)
-			return nil
-		})
-	if err != nil {
-		return nil, false, fmt.Errorf("stats: read conversion rollups: %w", err)
-	}
-	err = eachRow(ctx, c, `SELECT v.offer_id, v.payout, h.from_status, h.to_status
-		FROM conversion_status_changes h JOIN conversions v ON v.id = h.conversion_id
-		WHERE h.account_id = $1 AND h.created_at >= $2 AND v.created_at >= $3 AND v.created_at < $4`,
-		[]any{accountID, arg(w), arg(from), arg(to)}, func(rows *sql.Rows) error {
-			var id int
-			var payout int64
-			var fromStatus sql.NullString
-			var toStatus string
-			if err := rows.Scan(&id, &payout, &fromStatus, &toStatus); err != nil {
-				return err
-			}
-			var fs *lifecycle.Status
-			if fromStatus.Valid {
-				s := lifecycle.Status(fromStatus.String)
-				fs = &s
-			}
-			get(id).counts.apply(fs, lifecycle.Status(toStatus), payout)
-			return nil
-		})
-	if err != nil {
-		return nil, false, fmt.Errorf("stats: read recent status changes: %w", err)
-	}
-	again, found2, err := queryWatermark(ctx, c, wmQuery)
-	if err != nil {
-		return nil, false, err
-	}
-	return per, found == found2 && again.version == wm.version && again.id == wm.id, nil
+	return a[id]
 }
+
+func (a accountTotals) addClicks(offerID int, _ time.Time, n int64, _ []byte, _ string) error {
+	a.get(offerID).clicks += n
+	return nil
+}
+
+func (a accountTotals) addCounts(offerID, _ int, _ time.Time, n counts) { a.get(offerID).counts.add(n) }

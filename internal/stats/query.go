@@ -12,7 +12,6 @@ import (
 
 	"github.com/gokart/gokart/internal/budget"
 	"github.com/gokart/gokart/internal/errcode"
-	"github.com/gokart/gokart/internal/lifecycle"
 	"github.com/gokart/gokart/internal/money"
 )
 
@@ -112,21 +111,13 @@ func Load(ctx context.Context, c querier, req Request) (*Reports, error) {
 	if err != nil {
 		return nil, err
 	}
-	for attempt := 0; ; attempt++ {
-		for id := range metas {
-			r.offers[id] = &offerData{events: map[int][]counts{}, clicks: make([]int64, len(r.bounds)-1),
-				sketches: make([]*hyperloglog.Sketch, len(r.bounds)-1)}
-		}
-		stable, err := r.loadActivity(ctx, c, req.AccountID, ids, req.UniqueMembers)
-		if err != nil {
-			return nil, err
-		}
-		if stable {
-			break
-		}
-		if attempt == maxRetries {
-			return nil, fmt.Errorf("stats: the rollups kept moving during %d reads", maxRetries+1)
-		}
+	for id := range metas {
+		r.offers[id] = &offerData{}
+	}
+	err = readActivity(ctx, c, activityQuery{accountID: req.AccountID, from: from, to: to, offerIDs: ids,
+		byBucket: true, members: req.UniqueMembers}, r)
+	if err != nil {
+		return nil, err
 	}
 	if err := r.loadBudgets(ctx, c, req.AccountID, ids, metas, now); err != nil {
 		return nil, err
@@ -167,121 +158,12 @@ func loadOffers(ctx context.Context, c querier, accountID int, ids []int) (map[i
 	return metas, nil
 }
 
-// loadActivity reads rollups and raw tail between two reads of the watermark; it reports
-// false when a roll-up or rebuild committed in between (the caller reads again).
-func (r *Reports) loadActivity(ctx context.Context, c querier, accountID int, ids []int, members bool) (bool, error) {
-	membersCol, memberCol := "NULL", "NULL"
-	if members {
-		membersCol, memberCol = "members", "pub_member_id"
+// reset empties every offer's series before a read.
+func (r *Reports) reset() {
+	for _, o := range r.offers {
+		o.events, o.clicks = map[int][]counts{}, make([]int64, len(r.bounds)-1)
+		o.sketches = make([]*hyperloglog.Sketch, len(r.bounds)-1)
 	}
-	wm, found, err := queryWatermark(ctx, c, "SELECT id, rolled_up_to, version FROM stats_watermark ORDER BY id LIMIT 1")
-	if err != nil {
-		return false, err
-	}
-	if !found {
-		wm.at = time.Time{}.Add(1) // nothing is rolled up: every row is raw
-	}
-	w := wm.at
-	// Clicks: rollups before the watermark, raw rows from it.
-	if r.from.Before(w) {
-		in, args := inList([]any{accountID, arg(r.from), arg(minTime(r.to, w))}, ids)
-		err := eachRow(ctx, c, `SELECT offer_id, bucket, clicks, `+membersCol+` FROM stats_click_rollups
-			WHERE account_id = $1 AND bucket >= $2 AND bucket < $3 AND offer_id IN (`+in+`)`, args,
-			func(rows *sql.Rows) error {
-				var offerID int
-				var bucket any
-				var n int64
-				var members []byte
-				if err := rows.Scan(&offerID, &bucket, &n, &members); err != nil {
-					return err
-				}
-				t, err := sqlTime(bucket)
-				if err != nil {
-					return err
-				}
-				return r.addClicks(offerID, t, n, members, "")
-			})
-		if err != nil {
-			return false, fmt.Errorf("stats: read click rollups: %w", err)
-		}
-	}
-	if r.to.After(w) {
-		in, args := inList([]any{accountID, arg(maxTime(r.from, w)), arg(r.to)}, ids)
-		err := eachRow(ctx, c, `SELECT offer_id, created_at, `+memberCol+` FROM clicks
-			WHERE account_id = $1 AND created_at >= $2 AND created_at < $3 AND offer_id IN (`+in+`)`, args,
-			func(rows *sql.Rows) error {
-				var offerID int
-				var at any
-				var member sql.NullString
-				if err := rows.Scan(&offerID, &at, &member); err != nil {
-					return err
-				}
-				t, err := sqlTime(at)
-				if err != nil {
-					return err
-				}
-				return r.addClicks(offerID, t, 1, nil, member.String)
-			})
-		if err != nil {
-			return false, fmt.Errorf("stats: read recent clicks: %w", err)
-		}
-	}
-	// Conversions: the rollups hold every change before the watermark, whatever the bucket.
-	in, args := inList([]any{accountID, arg(r.from), arg(r.to)}, ids)
-	err = eachRow(ctx, c, `SELECT offer_id, offer_event_id, bucket, conversions, pending, approved, reversed, rejected, spend
-		FROM stats_conversion_rollups WHERE account_id = $1 AND bucket >= $2 AND bucket < $3 AND offer_id IN (`+in+`)`, args,
-		func(rows *sql.Rows) error {
-			var offerID, eventID int
-			var bucket any
-			var n counts
-			if err := rows.Scan(&offerID, &eventID, &bucket, &n.conversions, &n.pending, &n.approved, &n.reversed, &n.rejected, &n.spend); err != nil {
-				return err
-			}
-			t, err := sqlTime(bucket)
-			if err != nil {
-				return err
-			}
-			r.addCounts(offerID, eventID, t, n)
-			return nil
-		})
-	if err != nil {
-		return false, fmt.Errorf("stats: read conversion rollups: %w", err)
-	}
-	in, args = inList([]any{accountID, arg(w), arg(r.from), arg(r.to)}, ids)
-	err = eachRow(ctx, c, `SELECT v.offer_id, v.offer_event_id, v.created_at, v.payout, h.from_status, h.to_status
-		FROM conversion_status_changes h JOIN conversions v ON v.id = h.conversion_id
-		WHERE h.account_id = $1 AND h.created_at >= $2 AND v.created_at >= $3 AND v.created_at < $4 AND v.offer_id IN (`+in+`)`, args,
-		func(rows *sql.Rows) error {
-			var offerID, eventID int
-			var at any
-			var payout int64
-			var fromStatus sql.NullString
-			var toStatus string
-			if err := rows.Scan(&offerID, &eventID, &at, &payout, &fromStatus, &toStatus); err != nil {
-				return err
-			}
-			t, err := sqlTime(at)
-			if err != nil {
-				return err
-			}
-			var n counts
-			var fs *lifecycle.Status
-			if fromStatus.Valid {
-				s := lifecycle.Status(fromStatus.String)
-				fs = &s
-			}
-			n.apply(fs, lifecycle.Status(toStatus), payout)
-			r.addCounts(offerID, eventID, t, n)
-			return nil
-		})
-	if err != nil {
-		return false, fmt.Errorf("stats: read recent status changes: %w", err)
-	}
-	again, found2, err := queryWatermark(ctx, c, "SELECT id, rolled_up_to, version FROM stats_watermark ORDER BY id LIMIT 1")
-	if err != nil {
-		return false, err
-	}
-	return found == found2 && again.version == wm.version && again.id == wm.id, nil
 }
 
 func (r *Reports) addClicks(offerID int, t time.Time, n int64, sketch []byte, member string) error {

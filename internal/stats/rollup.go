@@ -175,10 +175,13 @@ type watermark struct {
 	version int64
 }
 
+// watermarkSQL reads the watermark row.
+const watermarkSQL = "SELECT id, rolled_up_to, version FROM stats_watermark ORDER BY id LIMIT 1"
+
 // readWatermark reads (and on PostgreSQL locks) the watermark row, creating it on first use at
 // the start of the oldest raw row's bucket, or at now's bucket when there are none.
 func readWatermark(ctx context.Context, c querier, dialectName string) (watermark, error) {
-	q := "SELECT id, rolled_up_to, version FROM stats_watermark ORDER BY id LIMIT 1"
+	q := watermarkSQL
 	if dialectName == dialect.Postgres {
 		q += " FOR UPDATE"
 	}
@@ -349,7 +352,7 @@ func addRange(ctx context.Context, c querier, from, to time.Time) error {
 	}
 	convs := map[convKey]*counts{}
 	err = eachRow(ctx, c, `SELECT h.account_id, v.offer_id, v.offer_event_id, v.created_at, v.payout, h.from_status, h.to_status
-		FROM accounts a JOIN conversion_status_changes h ON h.account_id = a.id JOIN conversions v ON v.id = h.conversion_id
+		FROM accounts a JOIN conversion_status_changes h ON h.account_id = a.id JOIN conversions v ON v.account_id = h.account_id AND v.id = h.conversion_id
 		WHERE h.created_at >= $1 AND h.created_at < $2`, []any{arg(from), arg(to)},
 		func(rows *sql.Rows) error {
 			var k convKey
