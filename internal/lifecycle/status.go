@@ -1,4 +1,5 @@
-// Package lifecycle is the life of a conversion: its statuses and which changes are allowed.
+// Package lifecycle is the life of a conversion: its statuses and which changes are allowed,
+// as pure functions (rules.go) that the postback and manual review apply.
 package lifecycle
 
 import (

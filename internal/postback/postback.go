@@ -354,12 +354,12 @@ func update(ctx context.Context, c *ent.Client, dialectName string, b *batch, t 
 		return answer(http.StatusOK, postbacklog.OutcomeDUPLICATE, BodyDuplicate,
 			fmt.Sprintf("click already converted on this event as conversion %d", cv.id)), nil
 	}
-	switch {
-	case cv.status == lifecycle.Rejected:
+	switch lifecycle.OnReport(cv.status, to) {
+	case lifecycle.Refused:
 		return answer(http.StatusConflict, postbacklog.OutcomeREJECTED, cv.reason, "conversion was rejected: "+cv.reason), nil
-	case cv.status == to:
+	case lifecycle.Same:
 		return answer(http.StatusOK, postbacklog.OutcomeDUPLICATE, BodyDuplicate, "same conversion and status again"), nil
-	case to == lifecycle.Pending:
+	case lifecycle.Stale:
 		return answer(http.StatusOK, postbacklog.OutcomeDUPLICATE, BodyDuplicate,
 			"stale pending after "+strings.ToLower(string(cv.status))+": ignored"), nil
 	}
@@ -392,14 +392,14 @@ func transition(ctx context.Context, c *ent.Client, dialectName string, b *batch
 	subj := cv.subject(t)
 	change := conversionChange{accountID: cv.accountID, id: cv.id, at: now}
 	var res transitionResult
-	switch {
-	case from.Spends() && !to.Spends():
+	switch lifecycle.SpendOf(from, to) {
+	case lifecycle.Release:
 		if err := budget.Release(ctx, c, subj, cv.charge); err != nil {
 			return res, err
 		}
 		change.charge = &budget.Charge{}
 		res.spendMoved = true
-	case !from.Spends() && to.Spends():
+	case lifecycle.Charge:
 		ch, err := budget.ChargeConversion(ctx, c, dialectName, subj)
 		if r, ok := errcode.AsRefusal(err); ok {
 			res.refusal = r
