@@ -76,11 +76,11 @@ func bench(ctx context.Context, cfg config, logf func(string, ...any)) (*Report,
 	if cfg.Case == "hot" || cfg.Case == "both" {
 		cases = append(cases, benchCase{"hot", 1})
 	}
-	for _, c := range cases {
+	runCase := func(c benchCase) error {
 		t0 := time.Now()
 		offers, err := createOffers(ctx, gql, advertiserID, cfg.OfferType, "bench "+c.name, c.offers)
 		if err != nil {
-			return nil, fmt.Errorf("%s case: %w", c.name, err)
+			return fmt.Errorf("%s case: %w", c.name, err)
 		}
 		logf("%s case: %d offers published in %s; minting %d clicks at concurrency %d",
 			c.name, len(offers), time.Since(t0).Round(time.Millisecond), cfg.Clicks, cfg.Concurrency)
@@ -113,7 +113,31 @@ func bench(ctx context.Context, cfg config, logf func(string, ...any)) (*Report,
 		}
 		rep.Cases = append(rep.Cases, cr)
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("%s case: %w", c.name, err)
+			return fmt.Errorf("%s case: %w", c.name, err)
+		}
+		return nil
+	}
+	for _, c := range cases {
+		if err := runCase(c); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.PrefillClicks > 0 {
+		// The same cases again over an account with a history: the cost of a click or a
+		// postback must not grow with the rows already there.
+		history, err := createOffers(ctx, gql, advertiserID, cfg.OfferType, "bench history", 1)
+		if err != nil {
+			return nil, fmt.Errorf("prefill: %w", err)
+		}
+		if err := prefill(ctx, cfg.DatabaseURL, int64(keys.ID), history[0].ID, cfg.PrefillClicks, logf); err != nil {
+			return nil, err
+		}
+		rep.PrefillClicks = cfg.PrefillClicks
+		for _, c := range cases {
+			c.name += prefilledSuffix
+			if err := runCase(c); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if cfg.ServerPID > 0 {

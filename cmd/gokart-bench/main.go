@@ -44,6 +44,9 @@ type config struct {
 	Timeout      time.Duration
 	CeilingPB    float64
 	CeilingClick float64
+	// PrefillClicks, when set, runs the cases again after giving the account this many
+	// clicks and half as many conversions of history.
+	PrefillClicks int
 }
 
 func main() {
@@ -106,6 +109,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.Timeout, "timeout", 10*time.Minute, "give up after this long")
 	fs.Float64Var(&cfg.CeilingPB, "ceiling-postback-tps", 0, "pgbench's postback tps on this machine, for the ratios")
 	fs.Float64Var(&cfg.CeilingClick, "ceiling-click-tps", 0, "pgbench's click tps on this machine, for the ratios")
+	fs.IntVar(&cfg.PrefillClicks, "prefill-clicks", 0, "after the cases, give the account this many clicks (and half as many conversions) of history and run the cases again")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -137,6 +141,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, fmt.Errorf("-offer-type %q: want multi or single", cfg.OfferType)
 	case cfg.Duration < 0:
 		return cfg, errors.New("-duration must not be negative")
+	case cfg.PrefillClicks < 0:
+		return cfg, errors.New("-prefill-clicks must not be negative")
 	case cfg.Timeout <= 0:
 		return cfg, errors.New("-timeout must be positive")
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -13,6 +14,10 @@ const (
 	minRatio       = 0.75 // of the database ceiling; hot case of the spread case
 	maxP99Ms       = 50.0
 	maxServerRSSMB = 150.0
+	// minFlatRatio is the least throughput over a pre-filled account, of the same over an
+	// empty one.
+	minFlatRatio    = 0.9
+	prefilledSuffix = " prefilled"
 )
 
 // Report is one benchmark run.
@@ -24,7 +29,9 @@ type Report struct {
 	ClicksPerCase int          `json:"clicksPerCase"`
 	OfferType     string       `json:"offerType"`
 	Cases         []CaseReport `json:"cases"`
-	Ceiling       *Ceiling     `json:"ceiling,omitempty"`
+	// PrefillClicks is the history given to the account before the prefilled cases.
+	PrefillClicks int      `json:"prefillClicks,omitempty"`
+	Ceiling       *Ceiling `json:"ceiling,omitempty"`
 	// ServerVmHWMMB is the server's peak resident memory since it started (/proc VmHWM).
 	ServerVmHWMMB float64 `json:"serverVmHWMMB,omitempty"`
 	// ServerPeakRSSMB is the larger of VmHWM and the peak VmRSS sampled during the phases.
@@ -136,6 +143,21 @@ func (r *Report) evaluate() {
 			name := "clicks/s " + c.Name + " / ceiling click tps"
 			if v, ok := ratio(name, c.Clicks.RPS, r.Ceiling.ClickTPS); ok {
 				atLeast(name, v)
+			}
+		}
+	}
+	for _, c := range r.Cases {
+		empty := r.caseNamed(strings.TrimSuffix(c.Name, prefilledSuffix))
+		if empty == nil || c.Name == empty.Name {
+			continue
+		}
+		for _, ph := range []struct {
+			name      string
+			full, bar float64
+		}{{"postbacks/s", c.Postbacks.RPS, empty.Postbacks.RPS}, {"clicks/s", c.Clicks.RPS, empty.Clicks.RPS}} {
+			name := fmt.Sprintf("%s %s / %s", ph.name, c.Name, empty.Name)
+			if v, ok := ratio(name, ph.full, ph.bar); ok {
+				r.Targets = append(r.Targets, Target{Name: name, Value: v, Want: fmt.Sprintf(">= %.2f", minFlatRatio), Pass: v >= minFlatRatio})
 			}
 		}
 	}

@@ -8,6 +8,8 @@
 # Settings (environment): CONCURRENCY=32 CLICKS=15000 OFFERS=100 CEILING_SECONDS=10 PHASE_SECONDS=30
 #   BENCH_PORT=<a free port> PG_URL=postgres://postgres@127.0.0.1:5432/postgres BENCH_DB=gokart_bench_<pid>
 #   OFFER_TYPE=multi SHARED_DIR=<repo>/../shared JSON=1 (print the tool's report as JSON)
+#   PREFILL_CLICKS=2000000 (then give the account that many clicks and half as many conversions
+#   of history and run both cases again: the flat-cost check; adds several minutes)
 
 # The body is one brace group, read whole before it runs, so that editing this file does not
 # derail a run already going.
@@ -23,6 +25,7 @@ port=${BENCH_PORT:-}
 pg_url=${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 db=${BENCH_DB:-gokart_bench_$$}
 offer_type=${OFFER_TYPE:-multi}
+prefill_clicks=${PREFILL_CLICKS:-0}
 
 say() { printf '\n== %s\n' "$*" >&2; }
 die() { printf 'cmd/gokart-bench/run.sh: %s\n' "$*" >&2; exit 1; }
@@ -149,7 +152,8 @@ json_flag=()
 rc=0
 "$tool_bin" -server "http://127.0.0.1:$port" -database-url "$db_url" -server-pid "$server_pid" \
   -concurrency "$concurrency" -clicks "$clicks" -offers "$offers" -offer-type "$offer_type" -case both -duration "${phase_secs}s" \
-  -ceiling-postback-tps "$ceiling_pb" -ceiling-click-tps "$ceiling_click" -timeout 5m "${json_flag[@]}" || rc=$?
+  -ceiling-postback-tps "$ceiling_pb" -ceiling-click-tps "$ceiling_click" -prefill-clicks "$prefill_clicks" \
+  -timeout 40m "${json_flag[@]}" || rc=$?
 if [[ $rc -eq 3 ]]; then
   say "some requests failed: see the error counts above (server log: $work/server.log)"
   # Keep the log for a look: cleanup keeps $work when the exit code is not 0.
