@@ -29,6 +29,9 @@ type Params struct {
 	Currency     string // upper case; "" when absent
 	// Extras are the optional extras, by parameter name, as stored on the conversion.
 	Extras map[string]string
+	// Notes say what was read differently from how it came, for the postback log: optional
+	// parameters that held a macro the network did not fill, read as absent.
+	Notes []string
 }
 
 // ParamError is a malformed parameter: a 400 answer.
@@ -68,6 +71,15 @@ func Parse(rawQuery string) (Params, error) {
 		v := ""
 		for _, x := range vs {
 			if x == "" {
+				continue
+			}
+			if macro, ok := UnfilledMacro(x); ok {
+				if name == "gk_click_id" {
+					return "", &ParamError{Param: name, Message: fmt.Sprintf("is %s, a macro the network did not fill: "+
+						"check that the offer's tracking link passes gokart's click id in the network's click-id parameter "+
+						"(for Impact subid1={gk_click_id}) and that the postback URL echoes that parameter's macro", macro)}
+				}
+				p.Notes = append(p.Notes, fmt.Sprintf("%s was %s, a macro the network did not fill: read as absent", name, macro))
 				continue
 			}
 			if v != "" && x != v {
@@ -153,6 +165,48 @@ func Parse(rawQuery string) (Params, error) {
 		p.Extras[e.name] = v
 	}
 	return p, nil
+}
+
+// macroSpellings are the unfilled-macro syntaxes of the networks we know, by their delimiters:
+// {Amount} (Impact, Everflow, gokart), {{amount}}, ${amount}, [amount], #amount#, !!amount!!
+// and <amount>.
+var macroSpellings = []struct{ open, close string }{
+	{"{{", "}}"}, {"${", "}"}, {"{", "}"}, {"[", "]"}, {"#", "#"}, {"!!", "!!"}, {"<", ">"},
+}
+
+// UnfilledMacro reports whether v is a macro a network left unreplaced, such as {Amount} or
+// %7BAmount%7D (escaped once more than the query string), and returns it as it would read.
+func UnfilledMacro(v string) (string, bool) {
+	if u, err := url.QueryUnescape(v); err == nil && u != v {
+		if m, ok := UnfilledMacro(u); ok {
+			return m, true
+		}
+	}
+	for _, sp := range macroSpellings {
+		name, ok := strings.CutPrefix(v, sp.open)
+		if !ok {
+			continue
+		}
+		if name, ok = strings.CutSuffix(name, sp.close); ok && macroName(name) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// macroName reports whether s reads as a macro's name: a letter, then letters, digits, '_',
+// '.' or '-' (a space inside would be data, not a macro).
+func macroName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i, r := range s {
+		letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		if i == 0 && !letter || !letter && !(r >= '0' && r <= '9') && r != '_' && r != '.' && r != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 func urlSafe(s string) bool {

@@ -172,8 +172,12 @@ func (s *Service) process(ctx context.Context, req Request) (outcome, int, error
 	}
 	c := tx.Client()
 	var b batch
-	out, accountID, err := s.decide(ctx, c, &b, req)
+	p, perr := Parse(req.RawQuery)
+	out, accountID, err := s.decide(ctx, c, &b, req, p, perr)
 	if err == nil {
+		if len(p.Notes) > 0 {
+			out.reason += "; " + strings.Join(p.Notes, "; ")
+		}
 		b.postbackLog(accountID, req, out)
 		err = b.flush(ctx, c, s.postgres())
 	}
@@ -189,12 +193,11 @@ func (s *Service) process(ctx context.Context, req Request) (outcome, int, error
 
 // decide authenticates and attributes the postback and applies it to the conversion; an error
 // is a store failure.
-func (s *Service) decide(ctx context.Context, c *ent.Client, b *batch, req Request) (outcome, int, error) {
+func (s *Service) decide(ctx context.Context, c *ent.Client, b *batch, req Request, p Params, perr error) (outcome, int, error) {
 	key := KeyOf(req.RawQuery)
 	if key == "" {
 		return answer(http.StatusForbidden, postbacklog.OutcomeUNAUTHORIZED, "missing key", "missing key"), 0, nil
 	}
-	p, perr := Parse(req.RawQuery)
 	t, found, err := lookup(ctx, c, key, p.ClickID, p.EventID)
 	if err != nil {
 		return outcome{}, 0, err

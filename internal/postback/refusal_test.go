@@ -105,7 +105,7 @@ func TestMalformedUnauthorizedAndUnknownPostbacks(t *testing.T) {
 			outcome postbacklog.Outcome
 		}{
 			{"a postback without gk_click_id is malformed", keys.PostbackKey, nil, 400, "malformed: gk_click_id: is required", postbacklog.OutcomeMALFORMED},
-			{"a click id with foreign characters is malformed", keys.PostbackKey, []string{"gk_click_id=%7BSubId1%7D"}, 400, "malformed: gk_click_id: is not a gokart click id", postbacklog.OutcomeMALFORMED},
+			{"a click id with foreign characters is malformed", keys.PostbackKey, []string{"gk_click_id=ab%24cd%2Aef"}, 400, "malformed: gk_click_id: is not a gokart click id", postbacklog.OutcomeMALFORMED},
 			{"an exponent payout is malformed", keys.PostbackKey, []string{"gk_click_id=" + gk, "cnv_payout=1e3"}, 400, "", postbacklog.OutcomeMALFORMED},
 			{"a negative amount is malformed", keys.PostbackKey, []string{"gk_click_id=" + gk, "cnv_amount=-1"}, 400, "malformed: cnv_amount: must not be negative", postbacklog.OutcomeMALFORMED},
 			{"a two-letter currency is malformed", keys.PostbackKey, []string{"gk_click_id=" + gk, "cnv_currency=US"}, 400, "malformed: cnv_currency: must be an ISO 4217 code such as USD", postbacklog.OutcomeMALFORMED},
