@@ -26,13 +26,23 @@ type Server struct {
 // Start serves httpapi over db on 127.0.0.1 until the test ends.
 func Start(t testing.TB, db *storage.DB) *Server {
 	t.Helper()
+	return StartWith(t, db, nil)
+}
+
+// StartWith is Start with options changed by adjust (nil changes none).
+func StartWith(t testing.TB, db *storage.DB, adjust func(*httpapi.Options)) *Server {
+	t.Helper()
 	var h http.Handler
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(ts.Close)
-	h = httpapi.New(db, httpapi.Options{
+	opts := httpapi.Options{
 		BaseURL: ts.URL, Introspection: true, Playground: true, ComplexityLimit: 5000,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	if adjust != nil {
+		adjust(&opts)
+	}
+	h = httpapi.New(db, opts)
 	return &Server{URL: ts.URL, DB: db}
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/gokart/gokart/internal/errcode"
 	"github.com/gokart/gokart/internal/links"
 	"github.com/gokart/gokart/internal/money"
+	"github.com/gokart/gokart/internal/targeting"
 	"github.com/gokart/gokart/internal/viewer"
 )
 
@@ -50,6 +51,7 @@ func NewID() string {
 const (
 	RuleUnknownOffer     = "unknown_offer"
 	RuleNotActive        = "offer_not_active"
+	RuleNotTargeted      = "not_targeted"
 	RuleNotStarted       = "offer_not_started"
 	RuleEnded            = "offer_ended"
 	RuleNoEvents         = "offer_has_no_events"
@@ -181,14 +183,14 @@ func (r *Recorder) Record(ctx context.Context, req Request) (*Click, error) {
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		refusal := refuse(e, params, now)
+		refusal := refuse(e, params, req, now)
 		if refusal != nil && !fresh {
 			// Never refuse from the cache: read the offer again.
 			if e, err = r.load(ctx, id); err != nil {
 				return nil, err
 			}
 			fresh = true
-			refusal = refuse(e, params, now)
+			refusal = refuse(e, params, req, now)
 		}
 		if refusal != nil {
 			return nil, refusal
@@ -206,7 +208,7 @@ func (r *Recorder) Record(ctx context.Context, req Request) (*Click, error) {
 			return nil, err
 		}
 		fresh = true
-		if refusal := refuse(e, params, now); refusal != nil {
+		if refusal := refuse(e, params, req, now); refusal != nil {
 			return nil, refusal
 		}
 		rule, err := budget.Exhausted(viewer.ForAccount(ctx, e.o.AccountID), client, e.o, e.cheapest, now)
@@ -224,13 +226,19 @@ func (r *Recorder) Record(ctx context.Context, req Request) (*Click, error) {
 }
 
 // refuse applies the click rules to an offer as read.
-func refuse(e *cachedOffer, params map[string]string, now time.Time) *errcode.Refusal {
+func refuse(e *cachedOffer, params map[string]string, req Request, now time.Time) *errcode.Refusal {
 	o := e.o
 	if refusal := checkOffer(o, now); refusal != nil {
 		return refusal
 	}
 	if o.OneCompletionPerMember && params["pub_member_id"] == "" {
 		return errcode.Refuse(http.StatusBadRequest, RuleMemberIDRequired, "pub_member_id is required: the offer allows one completion per member")
+	}
+	if len(o.Countries) > 0 || len(o.Platforms) > 0 {
+		platform, _ := targeting.PlatformOf(req.UserAgent)
+		if miss := targeting.Miss(o.Countries, o.Platforms, targeting.CountryOf(req.IP), platform); miss != "" {
+			return errcode.Refuse(http.StatusGone, RuleNotTargeted, "not targeted (%s)", miss)
+		}
 	}
 	return nil
 }

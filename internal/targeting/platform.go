@@ -1,5 +1,6 @@
-// Package targeting holds the vocabulary of offer targeting: platforms and the checks on
-// country codes that the wizard's budget-and-targeting step validates.
+// Package targeting holds the vocabulary of offer targeting (platforms, the checks on country
+// codes that the wizard's budget-and-targeting step validates) and tells a member's country
+// and platform from a click's address and User-Agent (member.go).
 package targeting
 
 import (
