@@ -583,30 +583,60 @@ func clickLimits(o *ent.Offer, cheapest money.Micros, now time.Time) []limit {
 	return out
 }
 
-// ClickGuard is the condition a click's INSERT … SELECT … FROM offers o WHERE … appends, so
-// that the click is recorded only while the offer can still pay for it, as committed: its total
-// budget can pay the cheapest event (one shard allotted from the current total with room is
-// proof enough, and reads a few rows instead of summing all 64), and its caps and daily budget
-// have room (what Exhausted reads). Its placeholders are numbered from first; args are theirs.
-func ClickGuard(o *ent.Offer, cheapest money.Micros, now time.Time, first int) (cond string, args []any) {
-	var b strings.Builder
+// ClickGuardSlots is how many offer limits a click is checked against at most: the offer's
+// four cap periods and its daily budget.
+const ClickGuardSlots = 5
+
+// ClickTerms are one click's arguments of ClickGuard, in its column order: the cheapest
+// payout, then ClickGuardSlots (key, delta, max) triples, unused ones NULL.
+func ClickTerms(o *ent.Offer, cheapest money.Micros, now time.Time) []any {
+	args := make([]any, 1, 1+3*ClickGuardSlots)
 	// A budget that cannot pay the cheapest event (or, for free events, has nothing left).
-	args = append(args, int64(max(cheapest, 1)))
-	fmt.Fprintf(&b, `
+	args[0] = int64(max(cheapest, 1))
+	limits := clickLimits(o, cheapest, now)
+	if len(limits) > ClickGuardSlots {
+		panic(fmt.Sprintf("offer %d has %d click limits, ClickGuard checks %d", o.ID, len(limits), ClickGuardSlots))
+	}
+	for _, l := range limits {
+		args = append(args, l.key, l.delta, l.max)
+	}
+	for len(args) < cap(args) {
+		args = append(args, nil)
+	}
+	return args
+}
+
+// ClickTermColumns name ClickTerms' values as columns of the click rows (v) ClickGuard reads,
+// with their types.
+func ClickTermColumns() (names, types []string) {
+	names, types = []string{"cheapest"}, []string{"BIGINT"}
+	for i := range ClickGuardSlots {
+		names = append(names, fmt.Sprintf("k%d", i), fmt.Sprintf("d%d", i), fmt.Sprintf("m%d", i))
+		types = append(types, "TEXT", "BIGINT", "BIGINT")
+	}
+	return names, types
+}
+
+// ClickGuard is the condition a click's INSERT … SELECT … FROM v JOIN offers o … WHERE …
+// appends, so that each click row v is recorded only while its offer o can still pay for it,
+// as committed: its total budget can pay the cheapest event (one shard allotted from the
+// current total with room is proof enough, and reads a few rows instead of summing all 64),
+// and its caps and daily budget have room (what Exhausted reads). v carries ClickTerms.
+var ClickGuard = func() string {
+	var b strings.Builder
+	b.WriteString(`
 AND (o.budget_total IS NULL
   OR EXISTS (SELECT 1 FROM offer_budget_shards s WHERE s.account_id = o.account_id AND s.offer_id = o.id
-    AND s.budget_total = o.budget_total AND s.allotted - s.spent >= CAST($%[1]d AS BIGINT))
+    AND s.budget_total = o.budget_total AND s.allotted - s.spent >= v.cheapest)
   OR (SELECT COALESCE(SUM(s.spent), 0) FROM offer_budget_shards s
-    WHERE s.account_id = o.account_id AND s.offer_id = o.id) <= o.budget_total - CAST($%[1]d AS BIGINT))`, first)
-	for _, l := range clickLimits(o, cheapest, now) {
-		args = append(args, l.key, l.delta, l.max)
-		n := first + len(args) - 3
+    WHERE s.account_id = o.account_id AND s.offer_id = o.id) <= o.budget_total - v.cheapest)`)
+	for i := range ClickGuardSlots {
 		fmt.Fprintf(&b, `
-AND NOT EXISTS (SELECT 1 FROM offer_counters c WHERE c.account_id = o.account_id AND c.offer_id = o.id
-  AND c."key" = $%d AND c."value" + CAST($%d AS BIGINT) > CAST($%d AS BIGINT))`, n, n+1, n+2)
+AND (v.k%[1]d IS NULL OR NOT EXISTS (SELECT 1 FROM offer_counters c WHERE c.account_id = o.account_id AND c.offer_id = o.id
+  AND c."key" = v.k%[1]d AND c."value" + v.d%[1]d > v.m%[1]d))`, i)
 	}
-	return b.String(), args
-}
+	return b.String()
+}()
 
 // DailySpent reads what each offer has spent of today's daily budget (today in each offer's
 // time zone, zones by offer id), in one statement; offers without a counter for today are 0.

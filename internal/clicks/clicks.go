@@ -17,8 +17,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"entgo.io/ent/dialect"
-
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/ent/offerevent"
@@ -104,8 +102,10 @@ type Recorder struct {
 	// Dialect is the database's (entgo.io/ent/dialect names), from the storage layer.
 	Dialect string
 
-	mu     sync.Mutex
-	offers map[int]*cachedOffer
+	mu      sync.Mutex
+	offers  map[int]*cachedOffer
+	batch   *batcher
+	batchMu sync.Once
 }
 
 func (r *Recorder) cached(id int) *cachedOffer {
@@ -153,13 +153,7 @@ func (r *Recorder) load(ctx context.Context, id int) (*cachedOffer, error) {
 }
 
 // Record checks that the offer takes clicks, records the click and returns the redirect. A
-// *errcode.Refusal says why not; any other error is the database's. It caches nothing (see
-// Recorder).
-func Record(ctx context.Context, client *ent.Client, req Request) (*Click, error) {
-	return (&Recorder{Client: client}).Record(ctx, req)
-}
-
-// Record is Record with the recorder's cache of offers.
+// *errcode.Refusal says why not; any other error is the database's.
 func (r *Recorder) Record(ctx context.Context, req Request) (*Click, error) {
 	client := r.Client
 	id, err := strconv.Atoi(req.OfferID)
@@ -195,7 +189,7 @@ func (r *Recorder) Record(ctx context.Context, req Request) (*Click, error) {
 		if refusal != nil {
 			return nil, refusal
 		}
-		c, ok, err := insert(ctx, client, r.Dialect, e, params, req, now)
+		c, ok, err := r.insert(ctx, e, params, req, now)
 		if err != nil {
 			return nil, err
 		}
@@ -243,22 +237,11 @@ func refuse(e *cachedOffer, params map[string]string, req Request, now time.Time
 	return nil
 }
 
-// insertSQL records a click only while its offer is ACTIVE and can still pay (budget.ClickGuard,
-// appended): what Exhausted reads, in the statement that inserts, so it is the committed state.
-// PostgreSQL needs the types of the parameters that are not text in a SELECT list.
-const (
-	insertSQLPostgres = `INSERT INTO clicks (gk_click_id, offer_id, account_id, pub_member_id, pub_click_id,
- pub_sub_1, pub_sub_2, pub_sub_3, pub_sub_4, pub_sub_5, ip, user_agent, created_at)
-SELECT $1, o.id, o.account_id, $4, $5, $6, $7, $8, $9, $10, $11, $12, CAST($13 AS TIMESTAMPTZ)`
-	insertSQLite = `INSERT INTO clicks (gk_click_id, offer_id, account_id, pub_member_id, pub_click_id,
- pub_sub_1, pub_sub_2, pub_sub_3, pub_sub_4, pub_sub_5, ip, user_agent, created_at)
-SELECT $1, o.id, o.account_id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13`
-	insertWhere = `
-FROM offers o WHERE o.id = $2 AND o.account_id = $3 AND o.status = 'ACTIVE'`
-)
-
 // insert records the click; ok is false when the offer does not take it (nothing was recorded).
-func insert(ctx context.Context, client *ent.Client, dialectName string, e *cachedOffer, params map[string]string, req Request, now time.Time) (*Click, bool, error) {
+// The statement (see batcher) inserts only while the offer is ACTIVE and can still pay
+// (budget.ClickGuard): what Exhausted reads, in the statement that inserts, so it is the
+// committed state.
+func (r *Recorder) insert(ctx context.Context, e *cachedOffer, params map[string]string, req Request, now time.Time) (*Click, bool, error) {
 	o := e.o
 	gkID := NewID()
 	if sys, ok := catalogue.Lookup(o.IntegrationSystem); ok && len(gkID) > sys.MaxClickIDLength {
@@ -268,29 +251,17 @@ func insert(ctx context.Context, client *ent.Client, dialectName string, e *cach
 	for len(ua) > schema.MaxUserAgentLength || !utf8.ValidString(ua) {
 		ua = strictTruncate(ua, schema.MaxUserAgentLength)
 	}
-	var q strings.Builder
-	if dialectName == dialect.Postgres {
-		q.WriteString(insertSQLPostgres)
-	} else {
-		q.WriteString(insertSQLite)
-	}
-	q.WriteString(insertWhere)
-	args := []any{gkID, o.ID, o.AccountID,
+	args := append([]any{gkID, o.ID, o.AccountID,
 		params["pub_member_id"], params["pub_click_id"], params["pub_sub_1"], params["pub_sub_2"],
-		params["pub_sub_3"], params["pub_sub_4"], params["pub_sub_5"], req.IP, ua, now}
-	guard, guardArgs := budget.ClickGuard(o, e.cheapest, now, len(args)+1)
-	q.WriteString(guard)
-	args = append(args, guardArgs...)
-	res, err := client.ExecContext(ctx, q.String(), args...)
-	if err != nil {
-		return nil, false, fmt.Errorf("record click on offer %d: %w", o.ID, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return nil, false, fmt.Errorf("record click on offer %d: %w", o.ID, err)
-	}
-	if n != 1 {
+		params["pub_sub_3"], params["pub_sub_4"], params["pub_sub_5"], req.IP, ua, now},
+		budget.ClickTerms(o, e.cheapest, now)...)
+	r.batchMu.Do(func() { r.batch = newBatcher(r.Client, r.Dialect) })
+	err := r.batch.insert(ctx, &row{args: args, gkID: gkID})
+	if err == errNotTaken {
 		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("record click on offer %d: %w", o.ID, err)
 	}
 	return &Click{GKID: gkID, Location: links.FillClickID(o.ClickURLTemplate, gkID)}, true, nil
 }

@@ -1,0 +1,72 @@
+package clicks
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gokart/gokart/ent/click"
+	"github.com/gokart/gokart/ent/offer"
+	"github.com/gokart/gokart/internal/accounts"
+	"github.com/gokart/gokart/internal/budget"
+	"github.com/gokart/gokart/internal/dbtest"
+	"github.com/gokart/gokart/internal/storage"
+	"github.com/gokart/gokart/internal/viewer"
+)
+
+// TestABatchWithOneBadRowRefusesOnlyThatRow sends concurrent clicks through one batcher, one of
+// them with a click id that exists already (its statement fails on the unique key): every
+// other click is recorded exactly once and answered as recorded, the bad one gets an error.
+func TestABatchWithOneBadRowRefusesOnlyThatRow(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		keys, err := accounts.Demo(ctx, db.Client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sys := viewer.AsSystem(ctx)
+		o := db.Client.Offer.Query().Where(offer.AccountID(keys.ID), offer.TypeEQ(offer.TypeSINGLE_EVENT)).OnlyX(sys)
+		now := time.Now().UTC()
+		rowFor := func(gk string) *row {
+			args := append([]any{gk, o.ID, o.AccountID, "m-" + gk, "", "", "", "", "", "", "127.0.0.1", "test", now},
+				budget.ClickTerms(o, 0, now)...)
+			return &row{args: args, gkID: gk}
+		}
+		b := newBatcher(db.Client, db.Dialect)
+		if err := b.insert(ctx, rowFor("taken")); err != nil {
+			t.Fatalf("first click: %v", err)
+		}
+		const n = 200
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				gk := fmt.Sprintf("c%03d", i)
+				if i == n/2 {
+					gk = "taken"
+				}
+				errs[i] = b.insert(ctx, rowFor(gk))
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if i == n/2 {
+				if err == nil || err == errNotTaken {
+					t.Errorf("the duplicate click id was answered %v, want a store error", err)
+				}
+				continue
+			}
+			if err != nil {
+				t.Errorf("click %d: %v", i, err)
+			}
+		}
+		if got := db.Client.Click.Query().Where(click.OfferID(o.ID)).CountX(sys); got != n {
+			t.Fatalf("%d clicks recorded, want %d (the %d good ones and the first)", got, n, n-1)
+		}
+	})
+}
