@@ -64,6 +64,7 @@ func New(db *storage.DB, opts Options) http.Handler {
 	gql.Use(graph.Bounds{Limits: graph.DefaultLimits, Validated: validated})
 	gql.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
 	gql.Use(entgql.Transactioner{TxOpener: db.Client})
+	gql.AroundFields(graph.CheckArguments)
 	gql.AroundOperations(m.aroundOperations)
 	gql.AroundOperations(graph.WithOperationCache)
 	gql.SetErrorPresenter(graph.ErrorPresenter(log))
