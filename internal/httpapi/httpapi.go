@@ -38,6 +38,8 @@ type Options struct {
 	PlaygroundAPIKey string
 	// TrustedProxies are the load balancers whose X-Forwarded-For names the real client.
 	TrustedProxies []netip.Prefix
+	// MetricsToken, when set, is the bearer token /metrics asks for; unset, it is public.
+	MetricsToken string
 }
 
 // New returns the server's handler.
@@ -87,7 +89,7 @@ func New(db *storage.DB, opts Options) http.Handler {
 		}
 		writeText(w, http.StatusOK, "ready")
 	})
-	mux.Handle("GET /metrics", m.handler())
+	mux.Handle("GET /metrics", m.handler(opts.MetricsToken))
 	mountTracking(mux, db, log, opts.TrustedProxies)
 	return observe(log, m, cors(mux))
 }
