@@ -286,8 +286,8 @@ func TestBadInputIsAValidationErrorWithItsField(t *testing.T) {
 		const budget = `mutation($id: ID!, $total: Decimal) { updateOfferBudgetTargeting(id: $id, input: {currency: "USD", totalBudget: $total}) { id } }`
 		const since = `query($t: Time!) { offers(where: {createdAtGTE: $t}) { totalCount } }`
 		cases := []struct {
-			name, query        string
-			vars               map[string]any
+			name, query         string
+			vars                map[string]any
 			wantCode, wantField string
 		}{
 			{"a Decimal that is not a number", budget, map[string]any{"id": id, "total": "abc"}, "VALIDATION", "input.totalBudget"},
