@@ -21,7 +21,8 @@ import (
 type Limits struct {
 	// Tokens caps the lexer's tokens, so parsing stops early on a huge document.
 	Tokens int
-	// Selections caps the fields of all operations together, every fragment spread expanded.
+	// Selections caps the selections (fields, fragment spreads, inline fragments) of all
+	// operations together, every fragment spread expanded.
 	Selections int
 	// Aliases caps the fields that rename themselves.
 	Aliases int
@@ -117,7 +118,20 @@ func tooCostly(field, format string, args ...any) *gqlerror.Error {
 // linear in the document: fragment sizes are computed once each, and the expanded operations
 // are walked only once they are known to fit the selection limit.
 func CheckDocument(doc *ast.QueryDocument, l Limits) *errcode.Error {
+	e, _ := checkDocument(doc, l)
+	return e
+}
+
+// checkDocument is CheckDocument that also returns the selections it visited, for tests that
+// hold it to linear work.
+func checkDocument(doc *ast.QueryDocument, l Limits) (*errcode.Error, int) {
 	c := docCheck{doc: doc, limits: l, size: map[string]int{}, state: map[string]int8{}}
+	e := c.check()
+	return e, c.steps
+}
+
+func (c *docCheck) check() *errcode.Error {
+	doc, l := c.doc, c.limits
 	if e := c.countWritten(); e != nil {
 		return e
 	}
@@ -128,7 +142,7 @@ func CheckDocument(doc *ast.QueryDocument, l Limits) *errcode.Error {
 			return e
 		}
 		if total = sat(total+n, l.Selections); total > l.Selections {
-			return errcode.Invalid("query", "the document selects more than %d fields once its fragments are expanded", l.Selections)
+			return errcode.Invalid("query", "the document has more than %d selections (fields and fragment spreads) once its fragments are expanded", l.Selections)
 		}
 	}
 	for _, f := range doc.Fragments {
@@ -163,6 +177,7 @@ type docCheck struct {
 	limits Limits
 	size   map[string]int  // expanded selections of each fragment, saturated at the limit + 1
 	state  map[string]int8 // 1 while a fragment is being sized, 2 once sized
+	steps  int             // selections visited, all passes together
 }
 
 // sat adds nothing past limit + 1, so sizes of 2^39 never overflow.
@@ -174,6 +189,7 @@ func (c *docCheck) countWritten() *errcode.Error {
 	var walk func(ast.SelectionSet)
 	walk = func(set ast.SelectionSet) {
 		for _, s := range set {
+			c.steps++
 			switch s := s.(type) {
 			case *ast.Field:
 				if s.Alias != "" && s.Alias != s.Name {
@@ -213,12 +229,12 @@ func (c *docCheck) countWritten() *errcode.Error {
 func (c *docCheck) setSize(set ast.SelectionSet) (int, *errcode.Error) {
 	n := 0
 	for _, s := range set {
+		c.steps++
 		var k int
 		var e *errcode.Error
 		switch s := s.(type) {
 		case *ast.Field:
 			k, e = c.setSize(s.SelectionSet)
-			k++
 		case *ast.FragmentSpread:
 			k, e = c.fragmentSize(s.Name)
 		case *ast.InlineFragment:
@@ -227,7 +243,9 @@ func (c *docCheck) setSize(set ast.SelectionSet) (int, *errcode.Error) {
 		if e != nil {
 			return 0, e
 		}
-		n = sat(n+k, c.limits.Selections)
+		// Spreads and inline fragments count as well as fields, so that the walk of the
+		// expansion below is bounded by the limit even for chains of one-spread fragments.
+		n = sat(n+k+1, c.limits.Selections)
 	}
 	return n, nil
 }
@@ -249,7 +267,7 @@ func (c *docCheck) fragmentSize(name string) (int, *errcode.Error) {
 		return 0, e
 	}
 	if n > c.limits.Selections {
-		return 0, errcode.Invalid("query", "fragment %s selects more than %d fields once expanded", name, c.limits.Selections)
+		return 0, errcode.Invalid("query", "fragment %s has more than %d selections once expanded", name, c.limits.Selections)
 	}
 	c.state[name], c.size[name] = 2, n
 	return n, nil
@@ -259,6 +277,7 @@ func (c *docCheck) fragmentSize(name string) (int, *errcode.Error) {
 // overlap rule merges them: a fragment's fields answer at the level it is spread into.
 func (c *docCheck) walkPaths(set ast.SelectionSet, prefix string, paths map[string]int, used map[string]bool) {
 	for _, s := range set {
+		c.steps++
 		switch s := s.(type) {
 		case *ast.Field:
 			name := s.Alias
