@@ -61,6 +61,9 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			if field != "" {
 				gerr.Extensions["field"] = field
 			}
+			if e.Step != "" {
+				gerr.Extensions["step"] = e.Step
+			}
 			if e.Code == errcode.Validation || e.Code == errcode.NotFound {
 				log.InfoContext(ctx, "graphql client error", "code", e.Code, "field", field, "path", gerr.Path.String())
 			}

@@ -401,3 +401,30 @@ func aliases(n int) string {
 	}
 	return b.String()
 }
+
+// TestPublishingNamesTheMissingStepsApartFromTheField: publishOffer's errors blame its one
+// argument, id, and name the wizard step to go back to in extensions.step (issue 9 found
+// mutation names in extensions.field).
+func TestPublishingNamesTheMissingStepsApartFromTheField(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, db *storage.DB) {
+		srv := apitest.Start(t, db)
+		key := srv.NewAccount(t, "Publish").APIKey
+		var created struct {
+			CreateOffer struct{ ID string } `json:"createOffer"`
+		}
+		srv.GraphQL(t, key, `mutation { createOffer(input: {type: SINGLE_EVENT, integrationSystem: IMPACT, name: "Draft"}) { id } }`, nil).Decode(t, &created)
+		r := srv.GraphQL(t, key, `mutation($id: ID!) { publishOffer(id: $id) { id } }`, map[string]any{"id": created.CreateOffer.ID})
+		var steps []string
+		for _, e := range r.Errors {
+			if e.Code() != "VALIDATION" || e.Field() != "id" {
+				t.Errorf("error %+v, want VALIDATION on id", e)
+			}
+			s, _ := e.Extensions["step"].(string)
+			steps = append(steps, s)
+		}
+		if fmt.Sprint(steps) != "[updateOfferAdvertiserInfo updateOfferCreative updateOfferBudgetTargeting]" {
+			t.Errorf("steps %v", steps)
+		}
+	})
+}
