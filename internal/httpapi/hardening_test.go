@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -169,7 +170,9 @@ func (c countingConn) Read(p []byte) (int, error) {
 func startCounting(t *testing.T, db *storage.DB, opts httpapi.Options) (string, *atomic.Int64) {
 	t.Helper()
 	read := &atomic.Int64{}
-	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	if opts.ComplexityLimit == 0 {
 		opts.ComplexityLimit = 5000
 	}
@@ -276,8 +279,15 @@ func TestMetricsAreBoundedAndCanNeedAToken(t *testing.T) {
 func TestBadInputIsAValidationErrorWithItsField(t *testing.T) {
 	t.Parallel()
 	dbtest.Run(t, func(t *testing.T, db *storage.DB) {
-		srv := apitest.Start(t, db)
+		var errorLogs errorCounter
+		u, _ := startCounting(t, db, httpapi.Options{BaseURL: "http://gokart.test", Logger: slog.New(&errorLogs)})
+		srv := &apitest.Server{URL: u, DB: db}
 		key := srv.NewAccount(t, "Inputs").APIKey
+		defer func() {
+			if n := errorLogs.n.Load(); n > 0 {
+				t.Errorf("bad input logged %d lines at ERROR (the last: %v); client errors are INFO at most", n, errorLogs.last.Load())
+			}
+		}()
 		var created struct {
 			CreateOffer struct{ ID string } `json:"createOffer"`
 		}
@@ -427,4 +437,21 @@ func TestPublishingNamesTheMissingStepsApartFromTheField(t *testing.T) {
 			t.Errorf("steps %v", steps)
 		}
 	})
+}
+
+// errorCounter is a slog handler that counts the records at ERROR.
+type errorCounter struct {
+	n    atomic.Int64
+	last atomic.Value
+}
+
+func (h *errorCounter) Enabled(context.Context, slog.Level) bool { return true }
+func (h *errorCounter) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *errorCounter) WithGroup(string) slog.Handler            { return h }
+func (h *errorCounter) Handle(_ context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelError {
+		h.n.Add(1)
+		h.last.Store(r.Message)
+	}
+	return nil
 }
