@@ -4,7 +4,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -135,15 +134,6 @@ func cors(next http.Handler) http.Handler {
 			h.Set("Access-Control-Max-Age", "600")
 		}
 		next.ServeHTTP(w, r)
-	})
-}
-
-// writeGraphQLError answers with a GraphQL-shaped error body, so clients parse one format.
-func writeGraphQLError(w http.ResponseWriter, status int, code errcode.Code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"errors": []map[string]any{{"message": msg, "extensions": map[string]any{"code": code}}},
 	})
 }
 
