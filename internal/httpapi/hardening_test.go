@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql/introspection"
+
 	"github.com/gokart/gokart/internal/apitest"
 	"github.com/gokart/gokart/internal/dbtest"
 	"github.com/gokart/gokart/internal/httpapi"
@@ -454,4 +456,15 @@ func (h *errorCounter) Handle(_ context.Context, r slog.Record) error {
 		h.last.Store(r.Message)
 	}
 	return nil
+}
+
+// TestIntrospectionFitsTheLimits: the playground's schema query, with its nested TypeRef
+// fragments, is well within the document limits.
+func TestIntrospectionFitsTheLimits(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, dbtest.Open(t, "sqlite3"))
+	key := srv.NewAccount(t, "Introspection").APIKey
+	if r := postQuery(t, srv.URL, key, queryBody(introspection.Query)); r.status != 200 || len(r.errors) != 0 {
+		t.Errorf("introspection: HTTP %d, body %.300s", r.status, r.body)
+	}
 }
