@@ -2,9 +2,11 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/99designs/gqlgen/graphql"
+	gqlcode "github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
@@ -80,8 +82,13 @@ func (b Bounds) MutateOperationParameters(ctx context.Context, p *graphql.RawPar
 	}
 	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: p.Query}, b.Limits.Tokens)
 	if err != nil {
-		// Syntax errors, the token limit's included, are left to gqlgen's own parse (limited
-		// the same way: see Limits.Tokens), which reports them with their location.
+		// A syntax error (the token limit's included) as gqlgen would report it, without
+		// gqlgen parsing the document a second time.
+		var perr *gqlerror.Error
+		if errors.As(err, &perr) {
+			gqlcode.Set(perr, gqlcode.ParseFailed)
+			return perr
+		}
 		return nil
 	}
 	if e := CheckDocument(doc, b.Limits); e != nil {
