@@ -3,10 +3,12 @@ package graph
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/gokart/gokart/ent"
@@ -50,8 +52,20 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		case errors.As(err, &e):
 			gerr.Message = e.Message
 			gerr.Extensions["code"] = string(e.Code)
-			if e.Field != "" {
-				gerr.Extensions["field"] = e.Field
+			field := e.Field
+			if field == "" {
+				// A scalar that refused its value (graph/scalars, money.Micros) knows only the
+				// value; where it sat is the part of the path below the field being resolved.
+				field = argumentPath(ctx, gerr.Path)
+			}
+			if field != "" {
+				gerr.Extensions["field"] = field
+			}
+			if e.Step != "" {
+				gerr.Extensions["step"] = e.Step
+			}
+			if e.Code == errcode.Validation || e.Code == errcode.NotFound {
+				log.InfoContext(ctx, "graphql client error", "code", e.Code, "field", field, "path", gerr.Path.String())
 			}
 		case ent.IsNotFound(err):
 			gerr.Message = "not found"
@@ -93,4 +107,35 @@ func Recover(log *slog.Logger) graphql.RecoverFunc {
 		log.ErrorContext(ctx, "graphql resolver panicked", "panic", p)
 		return errcode.New(errcode.Internal, "internal error")
 	}
+}
+
+// argumentPath is the argument or input path of an error raised while gqlgen read a field's
+// arguments: its path minus the field's own, as "where.createdAtGTE" or "input.events[1].payout".
+func argumentPath(ctx context.Context, p ast.Path) string {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return ""
+	}
+	base := fc.Path()
+	if len(p) <= len(base) {
+		return ""
+	}
+	for i := range base {
+		if base[i] != p[i] {
+			return ""
+		}
+	}
+	var b strings.Builder
+	for _, el := range p[len(base):] {
+		switch el := el.(type) {
+		case ast.PathName:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(string(el))
+		case ast.PathIndex:
+			fmt.Fprintf(&b, "[%d]", int(el))
+		}
+	}
+	return b.String()
 }

@@ -126,7 +126,7 @@ func (r *offerResolver) MissingSteps(ctx context.Context, obj *ent.Offer) ([]str
 	}
 	steps := make([]string, len(missing))
 	for i, m := range missing {
-		steps[i] = m.Field
+		steps[i] = m.Step
 	}
 	return steps, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/ent/postbacklog"
 	"github.com/gokart/gokart/graph/model"
+	"github.com/gokart/gokart/graph/scalars"
 	"github.com/gokart/gokart/internal/catalogue"
 	"github.com/gokart/gokart/internal/lifecycle"
 	"github.com/gokart/gokart/internal/money"
@@ -14328,13 +14329,17 @@ func (ec *executionContext) unmarshalNConversionWhereInput2ᚖgithubᚗcomᚋgok
 }
 
 func (ec *executionContext) unmarshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, v any) (entgql.Cursor[int], error) {
-	var res entgql.Cursor[int]
-	err := res.UnmarshalGQL(v)
+	res, err := scalars.UnmarshalCursor(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, sel ast.SelectionSet, v entgql.Cursor[int]) graphql.Marshaler {
-	return v
+	_ = sel
+	res := scalars.MarshalCursor(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Cursor!")
+	}
+	return res
 }
 
 func (ec *executionContext) unmarshalNIntegrationSystem2githubᚗcomᚋgokartᚋgokartᚋinternalᚋcatalogueᚐCode(ctx context.Context, v any) (catalogue.Code, error) {
@@ -14807,16 +14812,18 @@ func (ec *executionContext) unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐ
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(entgql.Cursor[int])
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	res, err := scalars.UnmarshalCursor(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, sel ast.SelectionSet, v *entgql.Cursor[int]) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := scalars.MarshalCursor(*v)
+	return res
 }
 
 func (ec *executionContext) unmarshalOIntegrationSystem2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋcatalogueᚐCodeᚄ(ctx context.Context, v any) ([]catalogue.Code, error) {

@@ -33,6 +33,8 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Dev fills a demo account's API key into the playground, for local development only.
 	Dev bool
+	// MetricsToken, when set, is the bearer token GET /metrics asks for.
+	MetricsToken string
 }
 
 // setting is one row of the configuration table: a variable, its flag and its default.
@@ -52,6 +54,7 @@ var Settings = []setting{
 	{"STATS_INTERVAL", "stats-interval", "20s", "how often report rollups are computed; 0 turns the aggregator off (e.g. on all but one replica)"},
 	{"STATS_LAG", "stats-lag", "2m", "how far report rollups trail the clock; must exceed the longest click or postback transaction"},
 	{"TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs of load balancers whose X-Forwarded-For names the client (for click IPs and the postback allowlist)"},
+	{"METRICS_TOKEN", "metrics-token", "", "bearer token that GET /metrics asks for; unset, the metrics are public"},
 	{"DEV", "dev", "false", "local development: load the demo account and fill a fresh API key for it into the playground"},
 }
 
@@ -80,9 +83,10 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		return Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	c := Config{
-		DatabaseURL: *vals["DATABASE_URL"],
-		Addr:        *vals["ADDR"],
-		BaseURL:     strings.TrimRight(*vals["BASE_URL"], "/"),
+		DatabaseURL:  *vals["DATABASE_URL"],
+		Addr:         *vals["ADDR"],
+		BaseURL:      strings.TrimRight(*vals["BASE_URL"], "/"),
+		MetricsToken: *vals["METRICS_TOKEN"],
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(*vals["LOG_LEVEL"])); err != nil {
 		return Config{}, fmt.Errorf("LOG_LEVEL: %w", err)

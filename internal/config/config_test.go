@@ -65,3 +65,18 @@ func TestTrustedProxiesAreCIDRs(t *testing.T) {
 		t.Error("a bare address was taken as a CIDR")
 	}
 }
+
+func TestMetricsTokenComesFromTheEnvironmentOrTheFlag(t *testing.T) {
+	t.Parallel()
+	c, err := Load(nil, env(map[string]string{"METRICS_TOKEN": "from-env"}), io.Discard)
+	if err != nil || c.MetricsToken != "from-env" {
+		t.Errorf("METRICS_TOKEN: config %+v, err %v", c, err)
+	}
+	c, err = Load([]string{"--metrics-token", "from-flag"}, env(map[string]string{"METRICS_TOKEN": "from-env"}), io.Discard)
+	if err != nil || c.MetricsToken != "from-flag" {
+		t.Errorf("--metrics-token: config %+v, err %v", c, err)
+	}
+	if c, _ := Load(nil, env(nil), io.Discard); c.MetricsToken != "" {
+		t.Errorf("metrics token by default = %q, want none", c.MetricsToken)
+	}
+}

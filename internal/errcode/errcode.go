@@ -28,7 +28,16 @@ type Error struct {
 	Message string
 	// Field is the input field at fault, as a path such as "input.trackingLink" or "events[1].eventID".
 	Field string
+	// Step, when set, is the wizard step (its mutation's name) that would set what is
+	// missing, sent as extensions.step; Field still names an argument or input path.
+	Step string
+	// Err, when set, is the cause, for errors.Is (say, money.ErrInvalidDecimal); clients see
+	// only Message.
+	Err error
 }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
 
 func (e *Error) Error() string {
 	if e.Field != "" {

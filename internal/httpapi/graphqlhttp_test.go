@@ -87,5 +87,14 @@ func TestGraphQLOverHTTPFollowsTheSpec(t *testing.T) {
 		case resp.Header.Get("Allow") != c.wantAllow:
 			t.Errorf("%s: Allow %q, want %q", c.name, resp.Header.Get("Allow"), c.wantAllow)
 		}
+		var errs []struct {
+			Extensions struct{ Code string }
+		}
+		_ = json.Unmarshal(body["errors"], &errs)
+		for _, e := range errs {
+			if e.Extensions.Code == "" {
+				t.Errorf("%s: an error without extensions.code in %s", c.name, raw)
+			}
+		}
 	}
 }

@@ -4,7 +4,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -38,6 +37,8 @@ type Options struct {
 	PlaygroundAPIKey string
 	// TrustedProxies are the load balancers whose X-Forwarded-For names the real client.
 	TrustedProxies []netip.Prefix
+	// MetricsToken, when set, is the bearer token /metrics asks for; unset, it is public.
+	MetricsToken string
 }
 
 // New returns the server's handler.
@@ -53,19 +54,24 @@ func New(db *storage.DB, opts Options) http.Handler {
 	gql.AddTransport(transport.Options{})
 	gql.AddTransport(transport.GET{})
 	gql.AddTransport(transport.POST{})
-	gql.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	validated := lru.New[*ast.QueryDocument](1000)
+	gql.SetQueryCache(validated)
+	gql.SetParserTokenLimit(graph.DefaultLimits.Tokens)
 	if opts.Introspection {
 		gql.Use(extension.Introspection{})
 	}
-	gql.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	gql.Use(persistedQueries{extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)}})
+	// After persisted queries, so that it checks the query a hash stands for.
+	gql.Use(graph.Bounds{Limits: graph.DefaultLimits, Validated: validated})
 	gql.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
 	gql.Use(entgql.Transactioner{TxOpener: db.Client})
+	gql.AroundFields(graph.CheckArguments)
 	gql.AroundOperations(m.aroundOperations)
 	gql.AroundOperations(graph.WithOperationCache)
 	gql.SetErrorPresenter(graph.ErrorPresenter(log))
 	gql.SetRecoverFunc(graph.Recover(log))
 
-	mux.Handle("/query", limitBody(graphQLOverHTTP(authenticate(db, gql))))
+	mux.Handle("/query", graphQLOverHTTP(authenticate(db, log), gql))
 	if opts.Playground {
 		mountPlayground(mux, "/query", opts.PlaygroundAPIKey)
 	}
@@ -82,43 +88,38 @@ func New(db *storage.DB, opts Options) http.Handler {
 		}
 		writeText(w, http.StatusOK, "ready")
 	})
-	mux.Handle("GET /metrics", m.handler())
+	mux.Handle("GET /metrics", m.handler(opts.MetricsToken))
 	mountTracking(mux, db, log, opts.TrustedProxies)
 	return observe(log, m, cors(mux))
 }
 
+// authenticator checks a /query request's caller before its body is read; it answers the
+// request itself when it returns false.
+type authenticator func(w http.ResponseWriter, r *http.Request, media string) (*http.Request, bool)
+
 // authenticate resolves the bearer API key to an account and puts it in the context as the
-// viewer; without a valid key the request stops here with 401.
-func authenticate(db *storage.DB, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodOptions {
-			next.ServeHTTP(w, r)
-			return
-		}
+// viewer; without a valid key the request stops here with 401, its body unread.
+func authenticate(db *storage.DB, log *slog.Logger) authenticator {
+	return func(w http.ResponseWriter, r *http.Request, media string) (*http.Request, bool) {
 		key, ok := accounts.BearerToken(r)
 		if !ok {
-			writeGraphQLError(w, http.StatusUnauthorized, errcode.Unauthenticated, accounts.ErrUnauthenticated.Error())
-			return
+			refuseBody(w, r)
+			writeGraphQLErrorAs(w, media, http.StatusUnauthorized, errcode.Unauthenticated, accounts.ErrUnauthenticated.Error())
+			return nil, false
 		}
 		accountID, err := accounts.Authenticate(r.Context(), db.Client, key)
 		if err != nil {
+			refuseBody(w, r)
 			if err == accounts.ErrUnauthenticated {
-				writeGraphQLError(w, http.StatusUnauthorized, errcode.Unauthenticated, err.Error())
-				return
+				writeGraphQLErrorAs(w, media, http.StatusUnauthorized, errcode.Unauthenticated, err.Error())
+				return nil, false
 			}
-			slog.ErrorContext(r.Context(), "authenticate API key", "err", err)
-			writeGraphQLError(w, http.StatusServiceUnavailable, errcode.Internal, "cannot check the API key right now; retry")
-			return
+			log.ErrorContext(r.Context(), "authenticate API key", "err", err)
+			writeGraphQLErrorAs(w, media, http.StatusServiceUnavailable, errcode.Internal, "cannot check the API key right now; retry")
+			return nil, false
 		}
-		next.ServeHTTP(w, r.WithContext(viewer.ForAccount(r.Context(), accountID)))
-	})
-}
-
-func limitBody(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-		next.ServeHTTP(w, r)
-	})
+		return r.WithContext(viewer.ForAccount(r.Context(), accountID)), true
+	}
 }
 
 // cors lets browser frontends on other origins call the API. Credentials travel in the
@@ -133,15 +134,6 @@ func cors(next http.Handler) http.Handler {
 			h.Set("Access-Control-Max-Age", "600")
 		}
 		next.ServeHTTP(w, r)
-	})
-}
-
-// writeGraphQLError answers with a GraphQL-shaped error body, so clients parse one format.
-func writeGraphQLError(w http.ResponseWriter, status int, code errcode.Code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"errors": []map[string]any{{"message": msg, "extensions": map[string]any{"code": code}}},
 	})
 }
 

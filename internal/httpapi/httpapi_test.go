@@ -67,7 +67,7 @@ func TestMetricsCountRequestsByRouteAndOperation(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *storage.DB) {
 		srv := apitest.Start(t, db)
 		k := srv.NewAccount(t, "Metered")
-		srv.GraphQL(t, k.APIKey, `query ListOffers { offers { totalCount } }`, nil)
+		srv.GraphQL(t, k.APIKey, `query OffersWithEvents { offers { totalCount } }`, nil)
 		srv.Get(t, "/healthz")
 		resp, body := srv.Get(t, "/metrics")
 		if resp.StatusCode != http.StatusOK {
@@ -76,8 +76,8 @@ func TestMetricsCountRequestsByRouteAndOperation(t *testing.T) {
 		for _, want := range []string{
 			`gokart_http_requests_total{code="200",method="POST",route="/query"} 1`,
 			`gokart_http_requests_total{code="200",method="GET",route="GET /healthz"} 1`,
-			`gokart_graphql_operations_total{operation="ListOffers",outcome="ok",type="query"} 1`,
-			`gokart_graphql_operation_duration_seconds_count{operation="ListOffers",type="query"} 1`,
+			`gokart_graphql_operations_total{operation="OffersWithEvents",outcome="ok",type="query"} 1`,
+			`gokart_graphql_operation_duration_seconds_count{operation="OffersWithEvents",type="query"} 1`,
 		} {
 			if !strings.Contains(body, want) {
 				t.Errorf("/metrics lacks %s", want)

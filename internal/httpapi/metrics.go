@@ -2,15 +2,20 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"io/fs"
 	"net/http"
-	"regexp"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
 )
 
 // metrics are the server's Prometheus series. Each server has its own registry, so several
@@ -46,8 +51,23 @@ func newMetrics() *metrics {
 	return m
 }
 
-func (m *metrics) handler() http.Handler {
-	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+// handler serves the metrics page; with a token set, only to a scraper that sends it as
+// `Authorization: Bearer <token>`.
+func (m *metrics) handler(token string) http.Handler {
+	h := promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+	if token == "" {
+		return h
+	}
+	want := sha256.Sum256([]byte("Bearer " + token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
+		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			writeText(w, http.StatusUnauthorized, "metrics need Authorization: Bearer <METRICS_TOKEN>")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // observe records one HTTP request under its route pattern (never the raw path, whose ids
@@ -57,10 +77,32 @@ func (m *metrics) observe(route, method string, code int, d time.Duration) {
 	m.latency.WithLabelValues(route).Observe(d.Seconds())
 }
 
-var operationName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+// knownOperations are the operation names that get a series of their own: those of the
+// playground's preloaded examples, which the server ships. Any other name is the client's
+// choice, so it is counted as "other": a tenant cannot grow the metrics page, nor publish its
+// operation names on it.
+var knownOperations = sync.OnceValue(func() map[string]bool {
+	known := map[string]bool{}
+	files, _ := fs.Glob(playgroundFiles, "playground/examples/*.graphql")
+	for _, f := range files {
+		src, err := fs.ReadFile(playgroundFiles, f)
+		if err != nil {
+			continue
+		}
+		doc, err := parser.ParseQuery(&ast.Source{Name: f, Input: string(src)})
+		if err != nil {
+			continue // TestPlaygroundExamples fails on it
+		}
+		for _, op := range doc.Operations {
+			if op.Name != "" {
+				known[op.Name] = true
+			}
+		}
+	}
+	return known
+})
 
-// aroundOperations records each GraphQL operation by its name; clients choose names, so odd
-// ones are folded into "other" to bound the number of series.
+// aroundOperations records each GraphQL operation by its name, if it is a known one.
 func (m *metrics) aroundOperations(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	oc := graphql.GetOperationContext(ctx)
 	name, typ := "anonymous", "unknown"
@@ -70,7 +112,7 @@ func (m *metrics) aroundOperations(ctx context.Context, next graphql.OperationHa
 			name = oc.Operation.Name
 		}
 	}
-	if !operationName.MatchString(name) {
+	if name != "anonymous" && !knownOperations()[name] {
 		name = "other"
 	}
 	start := time.Now()

@@ -3,12 +3,15 @@
 package money
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/gokart/gokart/internal/errcode"
 )
 
 // Scale is the number of micro-units in one unit of currency.
@@ -90,21 +93,34 @@ func (m Micros) MarshalGQL(w io.Writer) {
 	_, _ = io.WriteString(w, strconv.Quote(m.String()))
 }
 
-// UnmarshalGQL accepts a decimal string; integers are accepted too because they are exact.
+// UnmarshalGQL accepts a decimal string; integers are accepted too because they are exact
+// (a JSON number only when it is written as an integer). Anything else is the client's
+// VALIDATION error, which the error presenter names by its input path.
 func (m *Micros) UnmarshalGQL(v any) error {
+	var s string
 	switch t := v.(type) {
 	case string:
-		p, err := Parse(t)
-		if err != nil {
-			return err
-		}
-		*m = p
-		return nil
+		s = t
 	case int:
-		return m.UnmarshalGQL(strconv.Itoa(t))
+		s = strconv.Itoa(t)
 	case int64:
-		return m.UnmarshalGQL(strconv.FormatInt(t, 10))
+		s = strconv.FormatInt(t, 10)
+	case json.Number:
+		if _, err := strconv.ParseInt(string(t), 10, 64); err != nil {
+			return invalid(ErrInvalidDecimal.Error() + ", as a string")
+		}
+		s = string(t)
 	default:
-		return fmt.Errorf("%w, as a string", ErrInvalidDecimal)
+		return invalid(ErrInvalidDecimal.Error() + ", as a string")
 	}
+	p, err := Parse(s)
+	if err != nil {
+		return invalid(err.Error())
+	}
+	*m = p
+	return nil
+}
+
+func invalid(msg string) error {
+	return &errcode.Error{Code: errcode.Validation, Message: msg, Err: ErrInvalidDecimal}
 }

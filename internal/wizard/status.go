@@ -10,12 +10,13 @@ import (
 	"github.com/gokart/gokart/internal/errcode"
 )
 
-// Missing lists the wizard steps an offer has not completed, as the GraphQL step names; an
-// offer can be published when it is empty.
+// Missing lists the wizard steps an offer has not completed, each as an error on publishing
+// the offer's id with the GraphQL step (mutation) name in Step; an offer can be published
+// when it is empty.
 func Missing(ctx context.Context, o *ent.Offer) ([]*errcode.Error, error) {
 	var missing []*errcode.Error
 	add := func(step, msg string) {
-		missing = append(missing, &errcode.Error{Code: errcode.Validation, Field: step, Message: msg})
+		missing = append(missing, &errcode.Error{Code: errcode.Validation, Field: "id", Step: step, Message: msg})
 	}
 	if o.AdvertiserID == nil || o.TrackingLink == "" || o.ClickURLTemplate == "" {
 		add("updateOfferAdvertiserInfo", "advertiser info is incomplete: choose an advertiser and paste the tracking link")
