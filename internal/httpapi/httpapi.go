@@ -19,6 +19,7 @@ import (
 
 	"github.com/gokart/gokart/graph"
 	"github.com/gokart/gokart/internal/accounts"
+	"github.com/gokart/gokart/internal/config"
 	"github.com/gokart/gokart/internal/errcode"
 	"github.com/gokart/gokart/internal/storage"
 	"github.com/gokart/gokart/internal/viewer"
@@ -38,6 +39,11 @@ type Options struct {
 	PlaygroundAPIKey string
 	// TrustedProxies are the load balancers whose X-Forwarded-For names the real client.
 	TrustedProxies []netip.Prefix
+	// GraphQLTimeout and TrackingTimeout are the deadlines of GraphQL and of click and
+	// postback requests (deadline.go); zero means the defaults.
+	GraphQLTimeout, TrackingTimeout time.Duration
+	// ClickLimit and FailedPostbackLimit are per-source rate limits (ratelimit.go); zero is off.
+	ClickLimit, FailedPostbackLimit config.Limit
 }
 
 // New returns the server's handler.
@@ -84,7 +90,8 @@ func New(db *storage.DB, opts Options) http.Handler {
 	})
 	mux.Handle("GET /metrics", m.handler())
 	mountTracking(mux, db, log, opts.TrustedProxies)
-	return observe(log, m, cors(mux))
+	limited := withLimits(opts.ClickLimit, opts.FailedPostbackLimit, opts.TrustedProxies, mux)
+	return observe(log, m, cors(withDeadlines(mux, opts.GraphQLTimeout, opts.TrackingTimeout, limited)))
 }
 
 // authenticate resolves the bearer API key to an account and puts it in the context as the
