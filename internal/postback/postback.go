@@ -16,7 +16,8 @@
 //	               conversion is kept as REJECTED with that reason
 //	503            the database failed; nothing was written, and the network's retry lands later
 //
-// Every request lands in the postback log, in the same transaction as its effects.
+// Every request lands in the postback log, in the same transaction as its effects; one that
+// names no account (missing or unknown key) is counted instead (package unmatched).
 //
 // # Identity and idempotency
 //
@@ -70,6 +71,7 @@ import (
 	"github.com/gokart/gokart/internal/budget"
 	"github.com/gokart/gokart/internal/catalogue"
 	"github.com/gokart/gokart/internal/lifecycle"
+	"github.com/gokart/gokart/internal/unmatched"
 	"github.com/gokart/gokart/internal/viewer"
 )
 
@@ -235,6 +237,10 @@ func (s *Service) attribute(ctx context.Context, accountID int, p Params, req Re
 }
 
 func (s *Service) writeLog(ctx context.Context, c *ent.Client, accountID int, req Request, out outcome) error {
+	if accountID == 0 {
+		// No account, so no tenant sees it: counted by source, reason and hour, not a row each.
+		return unmatched.Record(ctx, c, req.SourceIP, out.reason, Redact(req.RawQuery), req.Now)
+	}
 	lc := viewer.AsSystem(ctx)
 	create := c.PostbackLog.Create().
 		SetRawQuery(Redact(req.RawQuery)).SetSourceIP(truncate(req.SourceIP, 64)).
