@@ -124,7 +124,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		log.Info("no accounts yet: run `go run . demo --json` (or `gokart account create --name NAME --json`) for an API key, then open the playground with header Authorization: Bearer <apiKey>")
 	}
 	go stats.Aggregate(ctx, db, log, cfg.StatsInterval, cfg.StatsLag) // report rollups; see package stats
-	go retention.Run(ctx, db, log, cfg.PostbackLogRetention) // prunes the postback log; see package retention
+	go retention.Run(ctx, db, log, cfg.PostbackLogRetention)          // prunes the postback log; see package retention
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err

@@ -111,8 +111,8 @@ type textBytesConn struct {
 	conn   driver.Conn
 	nc     *abortableConn // the network connection under conn, aborted when a watched call's context ends
 	binary bool
-	stmts map[string]*list.Element // query → element of lru holding a *cachedStmt
-	lru   *list.List
+	stmts  map[string]*list.Element // query → element of lru holding a *cachedStmt
+	lru    *list.List
 }
 
 type cachedStmt struct {
