@@ -142,6 +142,9 @@ func (b *bufferedWriter) flushTo(w http.ResponseWriter) {
 	if b.status == 0 {
 		b.status = http.StatusOK
 	}
+	if b.status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "1") // a database call that failed at the deadline, say
+	}
 	w.WriteHeader(b.status)
 	_, _ = w.Write(b.body.Bytes())
 }
