@@ -1,5 +1,6 @@
 // Package httpapi wires the HTTP surface: the GraphQL endpoint and playground, health checks
-// and metrics, with request logs, body limits and panics caught.
+// and metrics, with request logs, body limits and panics caught, a deadline on every request
+// (deadline.go) and per-source limits on the public click and postback routes (ratelimit.go).
 package httpapi
 
 import (
