@@ -15,8 +15,8 @@ import (
 
 	"github.com/gokart/gokart/internal/apitest"
 	"github.com/gokart/gokart/internal/config"
-	"github.com/gokart/gokart/internal/httpapi"
 	"github.com/gokart/gokart/internal/dbtest"
+	"github.com/gokart/gokart/internal/httpapi"
 	"github.com/gokart/gokart/internal/storage"
 	"github.com/gokart/gokart/internal/viewer"
 	"github.com/gokart/gokart/migrations"
