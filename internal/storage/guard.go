@@ -17,9 +17,10 @@ import (
 // waits for ever. The settings apply unless the DATABASE_URL sets them itself.
 var (
 	// StatementTimeout is statement_timeout for every session: the server ends a statement that
-	// runs longer (0 leaves the server's setting). Migrations and rebuilds that need longer can
-	// run with ?statement_timeout=0 in their URL.
-	StatementTimeout = 30 * time.Second
+	// runs longer. 0 (the default, for `gokart migrate` and the other one-off commands, whose
+	// statements may rightly run long) leaves the server's setting; serve sets
+	// DB_STATEMENT_TIMEOUT.
+	StatementTimeout time.Duration
 	// ConnectTimeout bounds dialling and the startup handshake of a new connection.
 	ConnectTimeout = 5 * time.Second
 	// UserTimeout is TCP_USER_TIMEOUT: the kernel drops a connection whose sent data stays
