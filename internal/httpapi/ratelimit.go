@@ -14,6 +14,7 @@ import (
 
 	"github.com/gokart/gokart/internal/config"
 	"github.com/gokart/gokart/internal/postback"
+	"github.com/gokart/gokart/internal/unmatched"
 )
 
 // maxTrackedSources bounds the token buckets one limiter keeps (about 200 bytes each); the least
@@ -132,14 +133,7 @@ func (l *limits) postback(w http.ResponseWriter, r *http.Request, next http.Hand
 
 // source is the client address the limits count by: the one clientIP names (TRUSTED_PROXIES
 // decides whose X-Forwarded-For is believed), and for IPv6 its /64, which one subscriber holds.
-func (l *limits) source(r *http.Request) string {
-	ip := clientIP(r, l.trusted)
-	if a, err := netip.ParseAddr(ip); err == nil && a.Is6() && !a.Is4In6() {
-		p, _ := a.Prefix(64)
-		return p.String()
-	}
-	return ip
-}
+func (l *limits) source(r *http.Request) string { return unmatched.Source(clientIP(r, l.trusted)) }
 
 func tooMany(w http.ResponseWriter, wait time.Duration) {
 	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
