@@ -30,6 +30,7 @@ import (
 	"github.com/gokart/gokart/ent/statsclickrollup"
 	"github.com/gokart/gokart/ent/statsconversionrollup"
 	"github.com/gokart/gokart/ent/statswatermark"
+	"github.com/gokart/gokart/ent/unmatchedpostback"
 
 	stdsql "database/sql"
 )
@@ -69,6 +70,8 @@ type Client struct {
 	StatsConversionRollup *StatsConversionRollupClient
 	// StatsWatermark is the client for interacting with the StatsWatermark builders.
 	StatsWatermark *StatsWatermarkClient
+	// UnmatchedPostback is the client for interacting with the UnmatchedPostback builders.
+	UnmatchedPostback *UnmatchedPostbackClient
 }
 
 // NewClient creates a new client configured with the given options.
@@ -95,6 +98,7 @@ func (c *Client) init() {
 	c.StatsClickRollup = NewStatsClickRollupClient(c.config)
 	c.StatsConversionRollup = NewStatsConversionRollupClient(c.config)
 	c.StatsWatermark = NewStatsWatermarkClient(c.config)
+	c.UnmatchedPostback = NewUnmatchedPostbackClient(c.config)
 }
 
 type (
@@ -202,6 +206,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		StatsClickRollup:       NewStatsClickRollupClient(cfg),
 		StatsConversionRollup:  NewStatsConversionRollupClient(cfg),
 		StatsWatermark:         NewStatsWatermarkClient(cfg),
+		UnmatchedPostback:      NewUnmatchedPostbackClient(cfg),
 	}, nil
 }
 
@@ -236,6 +241,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		StatsClickRollup:       NewStatsClickRollupClient(cfg),
 		StatsConversionRollup:  NewStatsConversionRollupClient(cfg),
 		StatsWatermark:         NewStatsWatermarkClient(cfg),
+		UnmatchedPostback:      NewUnmatchedPostbackClient(cfg),
 	}, nil
 }
 
@@ -268,7 +274,7 @@ func (c *Client) Use(hooks ...Hook) {
 		c.APIKey, c.Account, c.Advertiser, c.BudgetShard, c.Click, c.Conversion,
 		c.ConversionStatusChange, c.MemberCompletion, c.Offer, c.OfferCounter,
 		c.OfferEvent, c.PostbackLog, c.StatsClickRollup, c.StatsConversionRollup,
-		c.StatsWatermark,
+		c.StatsWatermark, c.UnmatchedPostback,
 	} {
 		n.Use(hooks...)
 	}
@@ -281,7 +287,7 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.APIKey, c.Account, c.Advertiser, c.BudgetShard, c.Click, c.Conversion,
 		c.ConversionStatusChange, c.MemberCompletion, c.Offer, c.OfferCounter,
 		c.OfferEvent, c.PostbackLog, c.StatsClickRollup, c.StatsConversionRollup,
-		c.StatsWatermark,
+		c.StatsWatermark, c.UnmatchedPostback,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -320,6 +326,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.StatsConversionRollup.mutate(ctx, m)
 	case *StatsWatermarkMutation:
 		return c.StatsWatermark.mutate(ctx, m)
+	case *UnmatchedPostbackMutation:
+		return c.UnmatchedPostback.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
 	}
@@ -2826,18 +2834,152 @@ func (c *StatsWatermarkClient) mutate(ctx context.Context, m *StatsWatermarkMuta
 	}
 }
 
+// UnmatchedPostbackClient is a client for the UnmatchedPostback schema.
+type UnmatchedPostbackClient struct {
+	config
+}
+
+// NewUnmatchedPostbackClient returns a client for the UnmatchedPostback from the given config.
+func NewUnmatchedPostbackClient(c config) *UnmatchedPostbackClient {
+	return &UnmatchedPostbackClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `unmatchedpostback.Hooks(f(g(h())))`.
+func (c *UnmatchedPostbackClient) Use(hooks ...Hook) {
+	c.hooks.UnmatchedPostback = append(c.hooks.UnmatchedPostback, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `unmatchedpostback.Intercept(f(g(h())))`.
+func (c *UnmatchedPostbackClient) Intercept(interceptors ...Interceptor) {
+	c.inters.UnmatchedPostback = append(c.inters.UnmatchedPostback, interceptors...)
+}
+
+// Create returns a builder for creating a UnmatchedPostback entity.
+func (c *UnmatchedPostbackClient) Create() *UnmatchedPostbackCreate {
+	mutation := newUnmatchedPostbackMutation(c.config, OpCreate)
+	return &UnmatchedPostbackCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of UnmatchedPostback entities.
+func (c *UnmatchedPostbackClient) CreateBulk(builders ...*UnmatchedPostbackCreate) *UnmatchedPostbackCreateBulk {
+	return &UnmatchedPostbackCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *UnmatchedPostbackClient) MapCreateBulk(slice any, setFunc func(*UnmatchedPostbackCreate, int)) *UnmatchedPostbackCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &UnmatchedPostbackCreateBulk{err: fmt.Errorf("calling to UnmatchedPostbackClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*UnmatchedPostbackCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &UnmatchedPostbackCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for UnmatchedPostback.
+func (c *UnmatchedPostbackClient) Update() *UnmatchedPostbackUpdate {
+	mutation := newUnmatchedPostbackMutation(c.config, OpUpdate)
+	return &UnmatchedPostbackUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *UnmatchedPostbackClient) UpdateOne(_m *UnmatchedPostback) *UnmatchedPostbackUpdateOne {
+	mutation := newUnmatchedPostbackMutation(c.config, OpUpdateOne, withUnmatchedPostback(_m))
+	return &UnmatchedPostbackUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *UnmatchedPostbackClient) UpdateOneID(id int) *UnmatchedPostbackUpdateOne {
+	mutation := newUnmatchedPostbackMutation(c.config, OpUpdateOne, withUnmatchedPostbackID(id))
+	return &UnmatchedPostbackUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for UnmatchedPostback.
+func (c *UnmatchedPostbackClient) Delete() *UnmatchedPostbackDelete {
+	mutation := newUnmatchedPostbackMutation(c.config, OpDelete)
+	return &UnmatchedPostbackDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *UnmatchedPostbackClient) DeleteOne(_m *UnmatchedPostback) *UnmatchedPostbackDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *UnmatchedPostbackClient) DeleteOneID(id int) *UnmatchedPostbackDeleteOne {
+	builder := c.Delete().Where(unmatchedpostback.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &UnmatchedPostbackDeleteOne{builder}
+}
+
+// Query returns a query builder for UnmatchedPostback.
+func (c *UnmatchedPostbackClient) Query() *UnmatchedPostbackQuery {
+	return &UnmatchedPostbackQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeUnmatchedPostback},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a UnmatchedPostback entity by its id.
+func (c *UnmatchedPostbackClient) Get(ctx context.Context, id int) (*UnmatchedPostback, error) {
+	return c.Query().Where(unmatchedpostback.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *UnmatchedPostbackClient) GetX(ctx context.Context, id int) *UnmatchedPostback {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *UnmatchedPostbackClient) Hooks() []Hook {
+	return c.hooks.UnmatchedPostback
+}
+
+// Interceptors returns the client interceptors.
+func (c *UnmatchedPostbackClient) Interceptors() []Interceptor {
+	return c.inters.UnmatchedPostback
+}
+
+func (c *UnmatchedPostbackClient) mutate(ctx context.Context, m *UnmatchedPostbackMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&UnmatchedPostbackCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&UnmatchedPostbackUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&UnmatchedPostbackUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&UnmatchedPostbackDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown UnmatchedPostback mutation op: %q", m.Op())
+	}
+}
+
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
 		APIKey, Account, Advertiser, BudgetShard, Click, Conversion,
 		ConversionStatusChange, MemberCompletion, Offer, OfferCounter, OfferEvent,
-		PostbackLog, StatsClickRollup, StatsConversionRollup, StatsWatermark []ent.Hook
+		PostbackLog, StatsClickRollup, StatsConversionRollup, StatsWatermark,
+		UnmatchedPostback []ent.Hook
 	}
 	inters struct {
 		APIKey, Account, Advertiser, BudgetShard, Click, Conversion,
 		ConversionStatusChange, MemberCompletion, Offer, OfferCounter, OfferEvent,
-		PostbackLog, StatsClickRollup, StatsConversionRollup,
-		StatsWatermark []ent.Interceptor
+		PostbackLog, StatsClickRollup, StatsConversionRollup, StatsWatermark,
+		UnmatchedPostback []ent.Interceptor
 	}
 )
 

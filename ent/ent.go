@@ -27,6 +27,7 @@ import (
 	"github.com/gokart/gokart/ent/statsclickrollup"
 	"github.com/gokart/gokart/ent/statsconversionrollup"
 	"github.com/gokart/gokart/ent/statswatermark"
+	"github.com/gokart/gokart/ent/unmatchedpostback"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -102,6 +103,7 @@ func checkColumn(t, c string) error {
 			statsclickrollup.Table:       statsclickrollup.ValidColumn,
 			statsconversionrollup.Table:  statsconversionrollup.ValidColumn,
 			statswatermark.Table:         statswatermark.ValidColumn,
+			unmatchedpostback.Table:      unmatchedpostback.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -27,6 +27,7 @@ import (
 	"github.com/gokart/gokart/ent/statsclickrollup"
 	"github.com/gokart/gokart/ent/statsconversionrollup"
 	"github.com/gokart/gokart/ent/statswatermark"
+	"github.com/gokart/gokart/ent/unmatchedpostback"
 	"github.com/gokart/gokart/internal/catalogue"
 	"github.com/gokart/gokart/internal/lifecycle"
 	"github.com/gokart/gokart/internal/money"
@@ -57,6 +58,7 @@ const (
 	TypeStatsClickRollup       = "StatsClickRollup"
 	TypeStatsConversionRollup  = "StatsConversionRollup"
 	TypeStatsWatermark         = "StatsWatermark"
+	TypeUnmatchedPostback      = "UnmatchedPostback"
 )
 
 // APIKeyMutation represents an operation that mutates the APIKey nodes in the graph.
@@ -16201,4 +16203,636 @@ func (m *StatsWatermarkMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *StatsWatermarkMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown StatsWatermark edge %s", name)
+}
+
+// UnmatchedPostbackMutation represents an operation that mutates the UnmatchedPostback nodes in the graph.
+type UnmatchedPostbackMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	source_ip     *string
+	reason        *string
+	hour          *time.Time
+	count         *int
+	addcount      *int
+	sample_query  *string
+	last_seen     *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*UnmatchedPostback, error)
+	predicates    []predicate.UnmatchedPostback
+}
+
+var _ ent.Mutation = (*UnmatchedPostbackMutation)(nil)
+
+// unmatchedpostbackOption allows management of the mutation configuration using functional options.
+type unmatchedpostbackOption func(*UnmatchedPostbackMutation)
+
+// newUnmatchedPostbackMutation creates new mutation for the UnmatchedPostback entity.
+func newUnmatchedPostbackMutation(c config, op Op, opts ...unmatchedpostbackOption) *UnmatchedPostbackMutation {
+	m := &UnmatchedPostbackMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeUnmatchedPostback,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withUnmatchedPostbackID sets the ID field of the mutation.
+func withUnmatchedPostbackID(id int) unmatchedpostbackOption {
+	return func(m *UnmatchedPostbackMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *UnmatchedPostback
+		)
+		m.oldValue = func(ctx context.Context) (*UnmatchedPostback, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().UnmatchedPostback.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withUnmatchedPostback sets the old UnmatchedPostback of the mutation.
+func withUnmatchedPostback(node *UnmatchedPostback) unmatchedpostbackOption {
+	return func(m *UnmatchedPostbackMutation) {
+		m.oldValue = func(context.Context) (*UnmatchedPostback, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m UnmatchedPostbackMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m UnmatchedPostbackMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *UnmatchedPostbackMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *UnmatchedPostbackMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().UnmatchedPostback.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetSourceIP sets the "source_ip" field.
+func (m *UnmatchedPostbackMutation) SetSourceIP(s string) {
+	m.source_ip = &s
+}
+
+// SourceIP returns the value of the "source_ip" field in the mutation.
+func (m *UnmatchedPostbackMutation) SourceIP() (r string, exists bool) {
+	v := m.source_ip
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSourceIP returns the old "source_ip" field's value of the UnmatchedPostback entity.
+// If the UnmatchedPostback object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnmatchedPostbackMutation) OldSourceIP(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSourceIP is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSourceIP requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSourceIP: %w", err)
+	}
+	return oldValue.SourceIP, nil
+}
+
+// ResetSourceIP resets all changes to the "source_ip" field.
+func (m *UnmatchedPostbackMutation) ResetSourceIP() {
+	m.source_ip = nil
+}
+
+// SetReason sets the "reason" field.
+func (m *UnmatchedPostbackMutation) SetReason(s string) {
+	m.reason = &s
+}
+
+// Reason returns the value of the "reason" field in the mutation.
+func (m *UnmatchedPostbackMutation) Reason() (r string, exists bool) {
+	v := m.reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReason returns the old "reason" field's value of the UnmatchedPostback entity.
+// If the UnmatchedPostback object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnmatchedPostbackMutation) OldReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReason: %w", err)
+	}
+	return oldValue.Reason, nil
+}
+
+// ResetReason resets all changes to the "reason" field.
+func (m *UnmatchedPostbackMutation) ResetReason() {
+	m.reason = nil
+}
+
+// SetHour sets the "hour" field.
+func (m *UnmatchedPostbackMutation) SetHour(t time.Time) {
+	m.hour = &t
+}
+
+// Hour returns the value of the "hour" field in the mutation.
+func (m *UnmatchedPostbackMutation) Hour() (r time.Time, exists bool) {
+	v := m.hour
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHour returns the old "hour" field's value of the UnmatchedPostback entity.
+// If the UnmatchedPostback object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnmatchedPostbackMutation) OldHour(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHour is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHour requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHour: %w", err)
+	}
+	return oldValue.Hour, nil
+}
+
+// ResetHour resets all changes to the "hour" field.
+func (m *UnmatchedPostbackMutation) ResetHour() {
+	m.hour = nil
+}
+
+// SetCount sets the "count" field.
+func (m *UnmatchedPostbackMutation) SetCount(i int) {
+	m.count = &i
+	m.addcount = nil
+}
+
+// Count returns the value of the "count" field in the mutation.
+func (m *UnmatchedPostbackMutation) Count() (r int, exists bool) {
+	v := m.count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCount returns the old "count" field's value of the UnmatchedPostback entity.
+// If the UnmatchedPostback object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnmatchedPostbackMutation) OldCount(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCount: %w", err)
+	}
+	return oldValue.Count, nil
+}
+
+// AddCount adds i to the "count" field.
+func (m *UnmatchedPostbackMutation) AddCount(i int) {
+	if m.addcount != nil {
+		*m.addcount += i
+	} else {
+		m.addcount = &i
+	}
+}
+
+// AddedCount returns the value that was added to the "count" field in this mutation.
+func (m *UnmatchedPostbackMutation) AddedCount() (r int, exists bool) {
+	v := m.addcount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCount resets all changes to the "count" field.
+func (m *UnmatchedPostbackMutation) ResetCount() {
+	m.count = nil
+	m.addcount = nil
+}
+
+// SetSampleQuery sets the "sample_query" field.
+func (m *UnmatchedPostbackMutation) SetSampleQuery(s string) {
+	m.sample_query = &s
+}
+
+// SampleQuery returns the value of the "sample_query" field in the mutation.
+func (m *UnmatchedPostbackMutation) SampleQuery() (r string, exists bool) {
+	v := m.sample_query
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSampleQuery returns the old "sample_query" field's value of the UnmatchedPostback entity.
+// If the UnmatchedPostback object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnmatchedPostbackMutation) OldSampleQuery(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSampleQuery is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSampleQuery requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSampleQuery: %w", err)
+	}
+	return oldValue.SampleQuery, nil
+}
+
+// ResetSampleQuery resets all changes to the "sample_query" field.
+func (m *UnmatchedPostbackMutation) ResetSampleQuery() {
+	m.sample_query = nil
+}
+
+// SetLastSeen sets the "last_seen" field.
+func (m *UnmatchedPostbackMutation) SetLastSeen(t time.Time) {
+	m.last_seen = &t
+}
+
+// LastSeen returns the value of the "last_seen" field in the mutation.
+func (m *UnmatchedPostbackMutation) LastSeen() (r time.Time, exists bool) {
+	v := m.last_seen
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastSeen returns the old "last_seen" field's value of the UnmatchedPostback entity.
+// If the UnmatchedPostback object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnmatchedPostbackMutation) OldLastSeen(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastSeen is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastSeen requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastSeen: %w", err)
+	}
+	return oldValue.LastSeen, nil
+}
+
+// ResetLastSeen resets all changes to the "last_seen" field.
+func (m *UnmatchedPostbackMutation) ResetLastSeen() {
+	m.last_seen = nil
+}
+
+// Where appends a list predicates to the UnmatchedPostbackMutation builder.
+func (m *UnmatchedPostbackMutation) Where(ps ...predicate.UnmatchedPostback) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the UnmatchedPostbackMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *UnmatchedPostbackMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.UnmatchedPostback, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *UnmatchedPostbackMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *UnmatchedPostbackMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (UnmatchedPostback).
+func (m *UnmatchedPostbackMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *UnmatchedPostbackMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.source_ip != nil {
+		fields = append(fields, unmatchedpostback.FieldSourceIP)
+	}
+	if m.reason != nil {
+		fields = append(fields, unmatchedpostback.FieldReason)
+	}
+	if m.hour != nil {
+		fields = append(fields, unmatchedpostback.FieldHour)
+	}
+	if m.count != nil {
+		fields = append(fields, unmatchedpostback.FieldCount)
+	}
+	if m.sample_query != nil {
+		fields = append(fields, unmatchedpostback.FieldSampleQuery)
+	}
+	if m.last_seen != nil {
+		fields = append(fields, unmatchedpostback.FieldLastSeen)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *UnmatchedPostbackMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case unmatchedpostback.FieldSourceIP:
+		return m.SourceIP()
+	case unmatchedpostback.FieldReason:
+		return m.Reason()
+	case unmatchedpostback.FieldHour:
+		return m.Hour()
+	case unmatchedpostback.FieldCount:
+		return m.Count()
+	case unmatchedpostback.FieldSampleQuery:
+		return m.SampleQuery()
+	case unmatchedpostback.FieldLastSeen:
+		return m.LastSeen()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *UnmatchedPostbackMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case unmatchedpostback.FieldSourceIP:
+		return m.OldSourceIP(ctx)
+	case unmatchedpostback.FieldReason:
+		return m.OldReason(ctx)
+	case unmatchedpostback.FieldHour:
+		return m.OldHour(ctx)
+	case unmatchedpostback.FieldCount:
+		return m.OldCount(ctx)
+	case unmatchedpostback.FieldSampleQuery:
+		return m.OldSampleQuery(ctx)
+	case unmatchedpostback.FieldLastSeen:
+		return m.OldLastSeen(ctx)
+	}
+	return nil, fmt.Errorf("unknown UnmatchedPostback field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *UnmatchedPostbackMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case unmatchedpostback.FieldSourceIP:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSourceIP(v)
+		return nil
+	case unmatchedpostback.FieldReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReason(v)
+		return nil
+	case unmatchedpostback.FieldHour:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHour(v)
+		return nil
+	case unmatchedpostback.FieldCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCount(v)
+		return nil
+	case unmatchedpostback.FieldSampleQuery:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSampleQuery(v)
+		return nil
+	case unmatchedpostback.FieldLastSeen:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastSeen(v)
+		return nil
+	}
+	return fmt.Errorf("unknown UnmatchedPostback field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *UnmatchedPostbackMutation) AddedFields() []string {
+	var fields []string
+	if m.addcount != nil {
+		fields = append(fields, unmatchedpostback.FieldCount)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *UnmatchedPostbackMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case unmatchedpostback.FieldCount:
+		return m.AddedCount()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *UnmatchedPostbackMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case unmatchedpostback.FieldCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCount(v)
+		return nil
+	}
+	return fmt.Errorf("unknown UnmatchedPostback numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *UnmatchedPostbackMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *UnmatchedPostbackMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *UnmatchedPostbackMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown UnmatchedPostback nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *UnmatchedPostbackMutation) ResetField(name string) error {
+	switch name {
+	case unmatchedpostback.FieldSourceIP:
+		m.ResetSourceIP()
+		return nil
+	case unmatchedpostback.FieldReason:
+		m.ResetReason()
+		return nil
+	case unmatchedpostback.FieldHour:
+		m.ResetHour()
+		return nil
+	case unmatchedpostback.FieldCount:
+		m.ResetCount()
+		return nil
+	case unmatchedpostback.FieldSampleQuery:
+		m.ResetSampleQuery()
+		return nil
+	case unmatchedpostback.FieldLastSeen:
+		m.ResetLastSeen()
+		return nil
+	}
+	return fmt.Errorf("unknown UnmatchedPostback field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *UnmatchedPostbackMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *UnmatchedPostbackMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *UnmatchedPostbackMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *UnmatchedPostbackMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *UnmatchedPostbackMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *UnmatchedPostbackMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *UnmatchedPostbackMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown UnmatchedPostback unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *UnmatchedPostbackMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown UnmatchedPostback edge %s", name)
 }

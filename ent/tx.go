@@ -44,6 +44,8 @@ type Tx struct {
 	StatsConversionRollup *StatsConversionRollupClient
 	// StatsWatermark is the client for interacting with the StatsWatermark builders.
 	StatsWatermark *StatsWatermarkClient
+	// UnmatchedPostback is the client for interacting with the UnmatchedPostback builders.
+	UnmatchedPostback *UnmatchedPostbackClient
 
 	// lazily loaded.
 	client     *Client
@@ -190,6 +192,7 @@ func (tx *Tx) init() {
 	tx.StatsClickRollup = NewStatsClickRollupClient(tx.config)
 	tx.StatsConversionRollup = NewStatsConversionRollupClient(tx.config)
 	tx.StatsWatermark = NewStatsWatermarkClient(tx.config)
+	tx.UnmatchedPostback = NewUnmatchedPostbackClient(tx.config)
 }
 
 // txDriver wraps the given dialect.Tx with a nop dialect.Driver implementation.

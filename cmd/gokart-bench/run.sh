@@ -117,6 +117,7 @@ fi
 
 say "server on 127.0.0.1:$port (log: $work/server.log)"
 DATABASE_URL=$db_url ADDR=127.0.0.1:$port BASE_URL=http://127.0.0.1:$port LOG_LEVEL=warn \
+  CLICK_RATE_LIMIT=0 POSTBACK_FAILURE_LIMIT=0 \
   "$server_bin" serve >"$work/server.log" 2>&1 9>&- &
 server_pid=$!
 for i in $(seq 150); do

@@ -189,6 +189,18 @@ func (f StatsWatermarkFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Val
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.StatsWatermarkMutation", m)
 }
 
+// The UnmatchedPostbackFunc type is an adapter to allow the use of ordinary
+// function as UnmatchedPostback mutator.
+type UnmatchedPostbackFunc func(context.Context, *ent.UnmatchedPostbackMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f UnmatchedPostbackFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.UnmatchedPostbackMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.UnmatchedPostbackMutation", m)
+}
+
 // Condition is a hook condition function.
 type Condition func(context.Context, ent.Mutation) bool
 

@@ -24,6 +24,7 @@ import (
 	"github.com/gokart/gokart/ent/statsclickrollup"
 	"github.com/gokart/gokart/ent/statsconversionrollup"
 	"github.com/gokart/gokart/ent/statswatermark"
+	"github.com/gokart/gokart/ent/unmatchedpostback"
 )
 
 // The Query interface represents an operation that queries a graph.
@@ -487,6 +488,33 @@ func (f TraverseStatsWatermark) Traverse(ctx context.Context, q ent.Query) error
 	return fmt.Errorf("unexpected query type %T. expect *ent.StatsWatermarkQuery", q)
 }
 
+// The UnmatchedPostbackFunc type is an adapter to allow the use of ordinary function as a Querier.
+type UnmatchedPostbackFunc func(context.Context, *ent.UnmatchedPostbackQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f UnmatchedPostbackFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.UnmatchedPostbackQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.UnmatchedPostbackQuery", q)
+}
+
+// The TraverseUnmatchedPostback type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseUnmatchedPostback func(context.Context, *ent.UnmatchedPostbackQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseUnmatchedPostback) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseUnmatchedPostback) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.UnmatchedPostbackQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.UnmatchedPostbackQuery", q)
+}
+
 // NewQuery returns the generic Query interface for the given typed query.
 func NewQuery(q ent.Query) (Query, error) {
 	switch q := q.(type) {
@@ -520,6 +548,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.StatsConversionRollupQuery, predicate.StatsConversionRollup, statsconversionrollup.OrderOption]{typ: ent.TypeStatsConversionRollup, tq: q}, nil
 	case *ent.StatsWatermarkQuery:
 		return &query[*ent.StatsWatermarkQuery, predicate.StatsWatermark, statswatermark.OrderOption]{typ: ent.TypeStatsWatermark, tq: q}, nil
+	case *ent.UnmatchedPostbackQuery:
+		return &query[*ent.UnmatchedPostbackQuery, predicate.UnmatchedPostback, unmatchedpostback.OrderOption]{typ: ent.TypeUnmatchedPostback, tq: q}, nil
 	default:
 		return nil, fmt.Errorf("unknown query type %T", q)
 	}

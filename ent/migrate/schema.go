@@ -620,6 +620,34 @@ var (
 		Columns:    StatsWatermarkColumns,
 		PrimaryKey: []*schema.Column{StatsWatermarkColumns[0]},
 	}
+	// UnmatchedPostbacksColumns holds the columns for the "unmatched_postbacks" table.
+	UnmatchedPostbacksColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "source_ip", Type: field.TypeString, Size: 64},
+		{Name: "reason", Type: field.TypeString, Size: 100},
+		{Name: "hour", Type: field.TypeTime},
+		{Name: "count", Type: field.TypeInt, Default: 1},
+		{Name: "sample_query", Type: field.TypeString, Size: 2147483647},
+		{Name: "last_seen", Type: field.TypeTime},
+	}
+	// UnmatchedPostbacksTable holds the schema information for the "unmatched_postbacks" table.
+	UnmatchedPostbacksTable = &schema.Table{
+		Name:       "unmatched_postbacks",
+		Columns:    UnmatchedPostbacksColumns,
+		PrimaryKey: []*schema.Column{UnmatchedPostbacksColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "unmatchedpostback_source_ip_reason_hour",
+				Unique:  true,
+				Columns: []*schema.Column{UnmatchedPostbacksColumns[1], UnmatchedPostbacksColumns[2], UnmatchedPostbacksColumns[3]},
+			},
+			{
+				Name:    "unmatchedpostback_hour",
+				Unique:  false,
+				Columns: []*schema.Column{UnmatchedPostbacksColumns[3]},
+			},
+		},
+	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		APIKeysTable,
@@ -637,6 +665,7 @@ var (
 		StatsClickRollupsTable,
 		StatsConversionRollupsTable,
 		StatsWatermarkTable,
+		UnmatchedPostbacksTable,
 	}
 )
 
@@ -711,5 +740,8 @@ func init() {
 	StatsWatermarkTable.Annotation = &entsql.Annotation{
 		Table:          "stats_watermark",
 		IncrementStart: func(i int) *int { return &i }(60129542144),
+	}
+	UnmatchedPostbacksTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(64424509440),
 	}
 }

@@ -50,3 +50,6 @@ type StatsConversionRollup func(*sql.Selector)
 
 // StatsWatermark is the predicate function for statswatermark builders.
 type StatsWatermark func(*sql.Selector)
+
+// UnmatchedPostback is the predicate function for unmatchedpostback builders.
+type UnmatchedPostback func(*sql.Selector)

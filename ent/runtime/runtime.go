@@ -21,6 +21,7 @@ import (
 	"github.com/gokart/gokart/ent/statsclickrollup"
 	"github.com/gokart/gokart/ent/statsconversionrollup"
 	"github.com/gokart/gokart/ent/statswatermark"
+	"github.com/gokart/gokart/ent/unmatchedpostback"
 	"github.com/gokart/gokart/internal/money"
 )
 
@@ -604,6 +605,24 @@ func init() {
 	statswatermarkDescVersion := statswatermarkFields[1].Descriptor()
 	// statswatermark.DefaultVersion holds the default value on creation for the version field.
 	statswatermark.DefaultVersion = statswatermarkDescVersion.Default.(int64)
+	unmatchedpostbackFields := schema.UnmatchedPostback{}.Fields()
+	_ = unmatchedpostbackFields
+	// unmatchedpostbackDescSourceIP is the schema descriptor for source_ip field.
+	unmatchedpostbackDescSourceIP := unmatchedpostbackFields[0].Descriptor()
+	// unmatchedpostback.SourceIPValidator is a validator for the "source_ip" field. It is called by the builders before save.
+	unmatchedpostback.SourceIPValidator = unmatchedpostbackDescSourceIP.Validators[0].(func(string) error)
+	// unmatchedpostbackDescReason is the schema descriptor for reason field.
+	unmatchedpostbackDescReason := unmatchedpostbackFields[1].Descriptor()
+	// unmatchedpostback.ReasonValidator is a validator for the "reason" field. It is called by the builders before save.
+	unmatchedpostback.ReasonValidator = unmatchedpostbackDescReason.Validators[0].(func(string) error)
+	// unmatchedpostbackDescCount is the schema descriptor for count field.
+	unmatchedpostbackDescCount := unmatchedpostbackFields[3].Descriptor()
+	// unmatchedpostback.DefaultCount holds the default value on creation for the count field.
+	unmatchedpostback.DefaultCount = unmatchedpostbackDescCount.Default.(int)
+	// unmatchedpostbackDescLastSeen is the schema descriptor for last_seen field.
+	unmatchedpostbackDescLastSeen := unmatchedpostbackFields[5].Descriptor()
+	// unmatchedpostback.DefaultLastSeen holds the default value on creation for the last_seen field.
+	unmatchedpostback.DefaultLastSeen = unmatchedpostbackDescLastSeen.Default.(func() time.Time)
 }
 
 const (

@@ -16,6 +16,7 @@ import (
 	"github.com/gokart/gokart/internal/accounts"
 	"github.com/gokart/gokart/internal/config"
 	"github.com/gokart/gokart/internal/httpapi"
+	"github.com/gokart/gokart/internal/retention"
 	"github.com/gokart/gokart/internal/stats"
 	"github.com/gokart/gokart/internal/storage"
 	"github.com/gokart/gokart/internal/viewer"
@@ -104,6 +105,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	storage.StatementTimeout = cfg.StatementTimeout
 	db, err := openMigrated(ctx, cfg.DatabaseURL, log)
 	if err != nil {
 		return err
@@ -122,6 +124,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		log.Info("no accounts yet: run `go run . demo --json` (or `gokart account create --name NAME --json`) for an API key, then open the playground with header Authorization: Bearer <apiKey>")
 	}
 	go stats.Aggregate(ctx, db, log, cfg.StatsInterval, cfg.StatsLag) // report rollups; see package stats
+	go retention.Run(ctx, db, log, cfg.PostbackLogRetention)          // prunes the postback log; see package retention
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -132,6 +135,8 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		BaseURL: cfg.BaseURL, Introspection: cfg.Introspection, Playground: cfg.Playground,
 		ComplexityLimit: cfg.ComplexityLimit, Logger: log, PlaygroundAPIKey: devKey,
 		TrustedProxies: cfg.TrustedProxies,
+		GraphQLTimeout: cfg.GraphQLTimeout, TrackingTimeout: cfg.TrackingTimeout,
+		ClickLimit: cfg.ClickLimit, FailedPostbackLimit: cfg.FailedPostbackLimit, MetricsToken: cfg.MetricsToken,
 	})
 	return Serve(ctx, ln, h, log)
 }

@@ -35,6 +35,58 @@ type Config struct {
 	Dev bool
 	// MetricsToken, when set, is the bearer token GET /metrics asks for.
 	MetricsToken string
+	// GraphQLTimeout and TrackingTimeout are the deadlines of a GraphQL request and of a click
+	// or postback: past them the request answers 503 and its database work is cancelled.
+	GraphQLTimeout, TrackingTimeout time.Duration
+	// StatementTimeout is PostgreSQL's statement_timeout for every session; 0 leaves the
+	// server's own.
+	StatementTimeout time.Duration
+	// ClickLimit and FailedPostbackLimit bound, per source address and per replica, clicks and
+	// postbacks that fail (bad key, unknown click); a zero Limit is off.
+	ClickLimit, FailedPostbackLimit Limit
+	// PostbackLogRetention is how long postback log rows are kept; 0 keeps them forever.
+	PostbackLogRetention time.Duration
+}
+
+// Limit is a rate: Events per Per, with bursts of up to Events at once. The zero Limit is off.
+type Limit struct {
+	Events int
+	Per    time.Duration
+}
+
+// Off reports whether the limit is turned off.
+func (l Limit) Off() bool { return l.Events <= 0 || l.Per <= 0 }
+
+// ParseLimit reads "600/m" (per second s, minute m or hour h); "0" is off.
+func ParseLimit(s string) (Limit, error) {
+	s = strings.TrimSpace(s)
+	if s == "0" || s == "" {
+		return Limit{}, nil
+	}
+	n, unit, ok := strings.Cut(s, "/")
+	per := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour}[unit]
+	events, err := strconv.Atoi(n)
+	if !ok || per == 0 || err != nil || events < 0 {
+		return Limit{}, fmt.Errorf("want a rate such as 600/m (per s, m or h) or 0, got %q", s)
+	}
+	return Limit{Events: events, Per: per}, nil
+}
+
+// ParseRetention reads a duration that may be given in days ("90d"); "0" is off.
+func ParseRetention(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("want a duration such as 90d, 720h or 0, got %q", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("want a duration such as 90d, 720h or 0, got %q", s)
+	}
+	return v, nil
 }
 
 // setting is one row of the configuration table: a variable, its flag and its default.
@@ -55,6 +107,12 @@ var Settings = []setting{
 	{"STATS_LAG", "stats-lag", "2m", "how far report rollups trail the clock; must exceed the longest click or postback transaction"},
 	{"TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs of load balancers whose X-Forwarded-For names the client (for click IPs and the postback allowlist)"},
 	{"METRICS_TOKEN", "metrics-token", "", "bearer token that GET /metrics asks for; unset, the metrics are public"},
+	{"GRAPHQL_TIMEOUT", "graphql-timeout", "10s", "deadline of a GraphQL request: past it the request answers 503 and its database work is cancelled"},
+	{"TRACKING_TIMEOUT", "tracking-timeout", "5s", "deadline of a click or postback: past it the request answers 503 (the network retries a postback)"},
+	{"DB_STATEMENT_TIMEOUT", "db-statement-timeout", "30s", "PostgreSQL statement_timeout of every session; 0 leaves the server's setting"},
+	{"CLICK_RATE_LIMIT", "click-rate-limit", "600/m", "clicks per source address and replica (bursts up to the count), then 429; 0 turns it off"},
+	{"POSTBACK_FAILURE_LIMIT", "postback-failure-limit", "60/m", "failed postbacks (bad key, unknown click) per source address and replica, then 429 without a log row; 0 turns it off"},
+	{"POSTBACK_LOG_RETENTION", "postback-log-retention", "90d", "how long postback log rows are kept, deleted in small batches in the background; 0 keeps them forever"},
 	{"DEV", "dev", "false", "local development: load the demo account and fill a fresh API key for it into the playground"},
 }
 
@@ -106,6 +164,20 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	}
 	if c.StatsLag, err = time.ParseDuration(*vals["STATS_LAG"]); err != nil || c.StatsLag < 0 {
 		return Config{}, fmt.Errorf("STATS_LAG: want a duration such as 2m, got %q", *vals["STATS_LAG"])
+	}
+	for env, d := range map[string]*time.Duration{"GRAPHQL_TIMEOUT": &c.GraphQLTimeout, "TRACKING_TIMEOUT": &c.TrackingTimeout, "DB_STATEMENT_TIMEOUT": &c.StatementTimeout} {
+		if *d, err = time.ParseDuration(*vals[env]); err != nil || *d < 0 || (*d == 0 && env != "DB_STATEMENT_TIMEOUT") {
+			return Config{}, fmt.Errorf("%s: want a positive duration such as 5s, got %q", env, *vals[env])
+		}
+	}
+	if c.ClickLimit, err = ParseLimit(*vals["CLICK_RATE_LIMIT"]); err != nil {
+		return Config{}, fmt.Errorf("CLICK_RATE_LIMIT: %w", err)
+	}
+	if c.FailedPostbackLimit, err = ParseLimit(*vals["POSTBACK_FAILURE_LIMIT"]); err != nil {
+		return Config{}, fmt.Errorf("POSTBACK_FAILURE_LIMIT: %w", err)
+	}
+	if c.PostbackLogRetention, err = ParseRetention(*vals["POSTBACK_LOG_RETENTION"]); err != nil {
+		return Config{}, fmt.Errorf("POSTBACK_LOG_RETENTION: %w", err)
 	}
 	for _, cidr := range strings.Split(*vals["TRUSTED_PROXIES"], ",") {
 		if cidr = strings.TrimSpace(cidr); cidr == "" {

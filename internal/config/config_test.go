@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -78,5 +79,31 @@ func TestMetricsTokenComesFromTheEnvironmentOrTheFlag(t *testing.T) {
 	}
 	if c, _ := Load(nil, env(nil), io.Discard); c.MetricsToken != "" {
 		t.Errorf("metrics token by default = %q, want none", c.MetricsToken)
+	}
+}
+
+func TestDeadlinesLimitsAndRetentionHaveSafeDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := Load(nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GraphQLTimeout != 10*time.Second || c.TrackingTimeout != 5*time.Second || c.StatementTimeout != 30*time.Second ||
+		c.ClickLimit != (Limit{600, time.Minute}) || c.FailedPostbackLimit != (Limit{60, time.Minute}) ||
+		c.PostbackLogRetention != 90*24*time.Hour {
+		t.Errorf("defaults = %+v", c)
+	}
+	c, err = Load([]string{"--click-rate-limit", "0", "--postback-log-retention", "0", "--postback-failure-limit", "5/s"}, env(nil), io.Discard)
+	if err != nil || !c.ClickLimit.Off() || c.PostbackLogRetention != 0 || c.FailedPostbackLimit != (Limit{5, time.Second}) {
+		t.Errorf("turned off: %+v, %v", c, err)
+	}
+	for name, e := range map[string]map[string]string{
+		"TRACKING_TIMEOUT":       {"TRACKING_TIMEOUT": "0"},
+		"CLICK_RATE_LIMIT":       {"CLICK_RATE_LIMIT": "10/week"},
+		"POSTBACK_LOG_RETENTION": {"POSTBACK_LOG_RETENTION": "ninety"},
+	} {
+		if _, err := Load(nil, env(e), io.Discard); err == nil || !contains(err.Error(), name) {
+			t.Errorf("%v: error %v, want one naming %s", e, err, name)
+		}
 	}
 }

@@ -1,5 +1,6 @@
 // Package httpapi wires the HTTP surface: the GraphQL endpoint and playground, health checks
-// and metrics, with request logs, body limits and panics caught.
+// and metrics, with request logs, body limits and panics caught, a deadline on every request
+// (deadline.go) and per-source limits on the public click and postback routes (ratelimit.go).
 package httpapi
 
 import (
@@ -18,6 +19,7 @@ import (
 
 	"github.com/gokart/gokart/graph"
 	"github.com/gokart/gokart/internal/accounts"
+	"github.com/gokart/gokart/internal/config"
 	"github.com/gokart/gokart/internal/errcode"
 	"github.com/gokart/gokart/internal/storage"
 	"github.com/gokart/gokart/internal/viewer"
@@ -39,6 +41,11 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// MetricsToken, when set, is the bearer token /metrics asks for; unset, it is public.
 	MetricsToken string
+	// GraphQLTimeout and TrackingTimeout are the deadlines of GraphQL and of click and
+	// postback requests (deadline.go); zero means the defaults.
+	GraphQLTimeout, TrackingTimeout time.Duration
+	// ClickLimit and FailedPostbackLimit are per-source rate limits (ratelimit.go); zero is off.
+	ClickLimit, FailedPostbackLimit config.Limit
 }
 
 // New returns the server's handler.
@@ -90,7 +97,8 @@ func New(db *storage.DB, opts Options) http.Handler {
 	})
 	mux.Handle("GET /metrics", m.handler(opts.MetricsToken))
 	mountTracking(mux, db, log, opts.TrustedProxies)
-	return observe(log, m, cors(mux))
+	limited := withLimits(opts.ClickLimit, opts.FailedPostbackLimit, opts.TrustedProxies, mux)
+	return observe(log, m, cors(withDeadlines(mux, opts.GraphQLTimeout, opts.TrackingTimeout, limited)))
 }
 
 // authenticator checks a /query request's caller before its body is read; it answers the

@@ -16,7 +16,8 @@
 //	               conversion is kept as REJECTED with that reason
 //	503            the database failed; nothing was written, and the network's retry lands later
 //
-// Every request lands in the postback log, in the same transaction as its effects.
+// Every request lands in the postback log, in the same transaction as its effects; one that
+// names no account (missing or unknown key) is counted instead (package unmatched).
 //
 // # Identity and idempotency
 //
@@ -126,7 +127,13 @@ func answer(status int, log postbacklog.Outcome, body, reason string) outcome {
 
 // Handle processes one postback. It never panics on input and never returns a partial write.
 func (s *Service) Handle(ctx context.Context, req Request) Response {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), Timeout)
+	// A caller that hangs up does not stop the work (a half-done postback rolls back either
+	// way, and finishing spares the retry), but the request's deadline does.
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(Timeout)
+	}
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
 	if req.Now.IsZero() {
 		req.Now = time.Now()

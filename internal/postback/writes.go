@@ -2,7 +2,6 @@ package postback
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -10,21 +9,18 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/ent/conversionstatuschange"
 	"github.com/gokart/gokart/ent/schema"
 	"github.com/gokart/gokart/internal/budget"
 	"github.com/gokart/gokart/internal/lifecycle"
+	"github.com/gokart/gokart/internal/unmatched"
 )
 
 // The writers of this file are the only code that writes a conversion's mutable columns, a
 // status change and a postback log row. They do not write at once: a batch collects what one
 // postback (or one manual review) writes after its decisions, and flush writes it as the last
 // statement of the transaction, on PostgreSQL in one round trip.
-
-// querier is what a batch writes through: a transaction's client.
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
 
 // stmt is one write, its placeholders numbered from $1.
 type stmt struct {
@@ -38,6 +34,14 @@ type stmt struct {
 type batch struct {
 	conv  *conversionChange
 	stmts []stmt
+	// unmatched is the postback of a key that names no account: counted, not logged.
+	unmatched *unmatchedPostback
+}
+
+// unmatchedPostback is an account-less postback for package unmatched.
+type unmatchedPostback struct {
+	sourceIP, reason, rawQuery string
+	at                         time.Time
 }
 
 // conversionChange is what changes on a conversion; nil fields stay as they are.
@@ -88,12 +92,14 @@ func (b *batch) statusChange(accountID, convID int, from *lifecycle.Status, to l
 VALUES ($1, $2, $3, $4, $5, $6, $7)`, []any{accountID, convID, fromArg, string(to), truncate(reason, schema.MaxReasonLength), string(source), at}})
 }
 
-// postbackLog appends the postback's log row; accountID is 0 when the key matched no account.
+// postbackLog appends the postback's log row. A postback whose key names no account (accountID
+// 0) has no tenant to see it: it is counted by source, reason and hour (package unmatched).
 func (b *batch) postbackLog(accountID int, req Request, out outcome) {
-	var accountArg, convArg, offerArg any
-	if accountID != 0 {
-		accountArg = accountID
+	if accountID == 0 {
+		b.unmatched = &unmatchedPostback{sourceIP: req.SourceIP, reason: out.reason, rawQuery: Redact(req.RawQuery), at: req.Now}
+		return
 	}
+	var convArg, offerArg any
 	if out.conversionID != nil {
 		convArg = *out.conversionID
 	}
@@ -101,7 +107,7 @@ func (b *batch) postbackLog(accountID int, req Request, out outcome) {
 		offerArg = *out.offerID
 	}
 	b.stmts = append(b.stmts, stmt{`INSERT INTO postback_logs (account_id, raw_query, source_ip, outcome, http_status, reason, conversion_id, offer_id, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, []any{accountArg, Redact(req.RawQuery), truncate(req.SourceIP, schema.MaxSourceIPLength), string(out.log),
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, []any{accountID, Redact(req.RawQuery), truncate(req.SourceIP, schema.MaxSourceIPLength), string(out.log),
 		out.status, truncate(out.reason, schema.MaxReasonLength), convArg, offerArg, req.Now}})
 }
 
@@ -147,7 +153,13 @@ var placeholder = regexp.MustCompile(`\$(\d+)`)
 
 // flush writes the batch: on PostgreSQL as one statement (every write but the last a
 // data-modifying WITH query), elsewhere one statement at a time, in order.
-func (b *batch) flush(ctx context.Context, q querier, postgres bool) error {
+func (b *batch) flush(ctx context.Context, q *ent.Client, postgres bool) error {
+	if u := b.unmatched; u != nil {
+		b.unmatched = nil
+		if err := unmatched.Record(ctx, q, u.sourceIP, u.reason, u.rawQuery, u.at); err != nil {
+			return err
+		}
+	}
 	stmts := b.stmts
 	if b.conv != nil {
 		s, err := b.conv.stmt()

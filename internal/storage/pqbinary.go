@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -25,6 +26,10 @@ import (
 // are wrapped (textBytesConn) to send []byte arguments that are text as text, which every
 // column type reads as the same value, and only the rest (such as the SHA-256 of an API key,
 // for a bytea column) in binary.
+//
+// Every connection is also guarded against a silent server (see guard.go): dialled with
+// keepalive and TCP_USER_TIMEOUT, with connect_timeout and statement_timeout unless the URL
+// sets them, and aborted when the context of the call it serves ends.
 func postgresConnector(rawURL string) (driver.Connector, error) {
 	cfg, err := pq.NewConfig(rawURL)
 	if err != nil {
@@ -33,32 +38,52 @@ func postgresConnector(rawURL string) (driver.Connector, error) {
 	if !setsBinaryParameters(rawURL) {
 		cfg.BinaryParameters = true
 	}
+	if cfg.ConnectTimeout == 0 && !setsParameter(rawURL, "connect_timeout") {
+		cfg.ConnectTimeout = ConnectTimeout
+	}
+	if _, ok := cfg.Runtime["statement_timeout"]; !ok && StatementTimeout > 0 {
+		if cfg.Runtime == nil {
+			cfg.Runtime = map[string]string{}
+		}
+		cfg.Runtime["statement_timeout"] = strconv.FormatInt(StatementTimeout.Milliseconds(), 10)
+	}
 	c, err := pq.NewConnectorConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if !cfg.BinaryParameters {
-		return c, nil
-	}
-	return textBytesConnector{c}, nil
+	c.Dialer(guardDialer{})
+	return textBytesConnector{Connector: c, binary: cfg.BinaryParameters}, nil
 }
 
-func setsBinaryParameters(rawURL string) bool {
+func setsBinaryParameters(rawURL string) bool { return setsParameter(rawURL, "binary_parameters") }
+
+func setsParameter(rawURL, name string) bool {
 	u, err := url.Parse(rawURL)
-	if err != nil {
-		return strings.Contains(rawURL, "binary_parameters")
+	if err != nil || u.Scheme == "" {
+		return strings.Contains(rawURL, name)
 	}
-	return u.Query().Has("binary_parameters")
+	return u.Query().Has(name)
 }
 
-type textBytesConnector struct{ *pq.Connector }
+// textBytesConnector makes textBytesConns; binary is lib/pq's binary_parameters, without which
+// arguments go as lib/pq sends them and statements are not kept prepared.
+type textBytesConnector struct {
+	*pq.Connector
+	binary bool
+}
 
 func (c textBytesConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	conn, err := c.Connector.Connect(ctx)
+	slot := &dialSlot{}
+	stop := context.AfterFunc(ctx, slot.end)
+	conn, err := c.Connector.Connect(context.WithValue(ctx, dialSlotKey{}, slot))
+	if !stop() && err == nil {
+		conn.Close() // the caller gave up during the handshake: the connection is aborted
+		return nil, ctx.Err()
+	}
 	if err != nil {
 		return nil, err
 	}
-	return &textBytesConn{conn: conn, stmts: map[string]*list.Element{}, lru: list.New()}, nil
+	return &textBytesConn{conn: conn, nc: slot.conn(), binary: c.binary, stmts: map[string]*list.Element{}, lru: list.New()}, nil
 }
 
 // textBytes reports whether b reads the same as a text argument in any column type: text,
@@ -83,9 +108,11 @@ const maxCachedStatements = 128
 // plan every one of them on every execution, and planning was half the database's work per
 // click and postback (pgbench on our click insert: 4.2k tps one-shot, 9–10k prepared).
 type textBytesConn struct {
-	conn  driver.Conn
-	stmts map[string]*list.Element // query → element of lru holding a *cachedStmt
-	lru   *list.List
+	conn   driver.Conn
+	nc     *abortableConn // the network connection under conn, aborted when a watched call's context ends
+	binary bool
+	stmts  map[string]*list.Element // query → element of lru holding a *cachedStmt
+	lru    *list.List
 }
 
 type cachedStmt struct {
@@ -145,6 +172,9 @@ var (
 )
 
 func (c *textBytesConn) CheckNamedValue(nv *driver.NamedValue) error {
+	if !c.binary {
+		return c.conn.(driver.NamedValueChecker).CheckNamedValue(nv)
+	}
 	if b, ok := nv.Value.([]byte); ok {
 		if b != nil && textBytes(b) {
 			nv.Value = string(b)
@@ -174,18 +204,37 @@ func (c *textBytesConn) Close() error                          { return c.conn.C
 //lint:ignore SA1019 driver.Conn requires Begin.
 func (c *textBytesConn) Begin() (driver.Tx, error) { return c.conn.Begin() } //nolint:staticcheck
 
+// BeginTx watches the transaction's context until it commits or rolls back: database/sql
+// rolls back when the context ends, and a rollback sent to a silent server would wait too.
 func (c *textBytesConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return c.conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
+	stop := watch(ctx, c.nc)
+	tx, err := c.conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	return guardedTx{Tx: tx, stop: stop}, nil
 }
 
 func (c *textBytesConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
+	defer watch(ctx, c.nc)()
 	return c.conn.(driver.ConnPrepareContext).PrepareContext(ctx, q)
 }
 
 // QueryContext runs statements with arguments prepared; without arguments (BEGIN, DDL, several
-// statements at once) they go as simple queries.
+// statements at once) they go as simple queries. The rows are watched until they are closed.
 func (c *textBytesConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
-	if len(args) == 0 {
+	stop := watch(ctx, c.nc)
+	rows, err := c.query(ctx, q, args)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	return guardedRows{Rows: rows, stop: stop}, nil
+}
+
+func (c *textBytesConn) query(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
+	if len(args) == 0 || !c.binary {
 		return c.conn.(driver.QueryerContext).QueryContext(ctx, q, args)
 	}
 	st, err := c.prepared(ctx, q)
@@ -201,7 +250,8 @@ func (c *textBytesConn) QueryContext(ctx context.Context, q string, args []drive
 
 // ExecContext runs statements with arguments prepared, like QueryContext.
 func (c *textBytesConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
-	if len(args) == 0 {
+	defer watch(ctx, c.nc)()
+	if len(args) == 0 || !c.binary {
 		return c.conn.(driver.ExecerContext).ExecContext(ctx, q, args)
 	}
 	st, err := c.prepared(ctx, q)
@@ -215,10 +265,18 @@ func (c *textBytesConn) ExecContext(ctx context.Context, q string, args []driver
 	return res, err
 }
 
-func (c *textBytesConn) Ping(ctx context.Context) error { return c.conn.(driver.Pinger).Ping(ctx) }
+func (c *textBytesConn) Ping(ctx context.Context) error {
+	defer watch(ctx, c.nc)()
+	return c.conn.(driver.Pinger).Ping(ctx)
+}
+
+func (c *textBytesConn) aborted() bool { return c.nc != nil && c.nc.aborted.Load() }
 
 func (c *textBytesConn) ResetSession(ctx context.Context) error {
+	if c.aborted() {
+		return driver.ErrBadConn
+	}
 	return c.conn.(driver.SessionResetter).ResetSession(ctx)
 }
 
-func (c *textBytesConn) IsValid() bool { return c.conn.(driver.Validator).IsValid() }
+func (c *textBytesConn) IsValid() bool { return !c.aborted() && c.conn.(driver.Validator).IsValid() }
