@@ -55,7 +55,13 @@
         if (name) delete headers[name];
         if (key) headers.Authorization = 'Bearer ' + key;
       }
-      return fetchGraphQL(params, Object.assign({}, opts, { headers: headers }));
+      var result = fetchGraphQL(params, Object.assign({}, opts, { headers: headers }));
+      // GraphiQL shows the error of any schema fetch that fails, even one overtaken by a later
+      // fetch with a new key; the answer to an old key's fetch is therefore never delivered.
+      if (params.operationName === 'IntrospectionQuery' && result && typeof result.then === 'function') {
+        return result.then(function (r) { return key === apiKey ? r : new Promise(function () {}); });
+      }
+      return result;
     };
   }
 
@@ -66,14 +72,21 @@
     if (input.value.trim() !== key) input.value = key;
     render();
   }
-  input.addEventListener('input', function () { setKey(input.value); });
+  // Typing a key by hand would otherwise fetch the schema once per keystroke.
+  var typing;
+  input.addEventListener('input', function () {
+    clearTimeout(typing);
+    typing = setTimeout(function () { setKey(input.value); }, 300);
+  });
 
   var root = ReactDOM.createRoot(document.getElementById('graphiql'));
-  // A new fetcher makes GraphiQL fetch the schema again, so the docs pane recovers from the
-  // 401 it got before a key was given; tabs and their contents stay as they are.
+  // Re-rendering keeps the tabs and their contents; only the fetcher changes, and with it GraphiQL
+  // fetches the schema again. Without a key there is no schema to fetch (schema: null): asking
+  // would only get a 401, whose error GraphiQL kept showing after a key arrived (seen in Chromium).
   function render() {
     root.render(React.createElement(GraphiQL, {
       fetcher: fetcherFor(apiKey),
+      schema: apiKey ? undefined : null,
       defaultTabs: config.tabs,
       defaultHeaders: config.headers,
       defaultEditorToolsVisibility: 'headers',
