@@ -146,7 +146,9 @@ func TestArchivingDraftsEndedOffersAndAdvertisers(t *testing.T) {
 			}
 		}
 		var list struct {
-			Offers struct{ Edges []struct{ Node struct{ Name string } } }
+			Offers struct {
+				Edges []struct{ Node struct{ Name string } }
+			}
 		}
 		srv.GraphQL(t, k.APIKey, `{ offers(first: 10) { edges { node { name } } } }`, nil).Decode(t, &list)
 		if len(list.Offers.Edges) != 1 || list.Offers.Edges[0].Node.Name != "live" {
@@ -172,7 +174,9 @@ func TestArchivingDraftsEndedOffersAndAdvertisers(t *testing.T) {
 			t.Errorf("archiving a brand with only an ended offer: %v", c)
 		}
 		var advs struct {
-			Advertisers struct{ Edges []struct{ Node struct{ Name string } } }
+			Advertisers struct {
+				Edges []struct{ Node struct{ Name string } }
+			}
 		}
 		srv.GraphQL(t, k.APIKey, `{ advertisers(first: 10) { edges { node { name } } } }`, nil).Decode(t, &advs)
 		if len(advs.Advertisers.Edges) != 1 || advs.Advertisers.Edges[0].Node.Name != "Brand of live" {

@@ -277,7 +277,9 @@ func TestPlaygroundInChromiumSharesOneKeyAcrossTabs(t *testing.T) {
 		answered(what, from, key, introspection, http.StatusOK)
 	}
 	const headersEditor = `Array.from(document.querySelectorAll('.CodeMirror')).map(e => e.CodeMirror).find(cm => cm && cm.getValue().includes('Authorization'))`
-	tab := func(i int) { b.eval(t, ctx, fmt.Sprintf(`document.querySelectorAll('.graphiql-tab')[%d].querySelector('button').click()`, i), nil) }
+	tab := func(i int) {
+		b.eval(t, ctx, fmt.Sprintf(`document.querySelectorAll('.graphiql-tab')[%d].querySelector('button').click()`, i), nil)
+	}
 	run := func() {
 		// While a run is in flight the button stops it instead; wait for it to read Execute.
 		b.waitUntil(t, ctx, "the execute button is idle", `(document.querySelector('.graphiql-execute-button').getAttribute('aria-label') || '').startsWith('Execute')`)
