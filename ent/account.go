@@ -30,6 +30,8 @@ type Account struct {
 	TimeZone string `json:"time_zone,omitempty"`
 	// CIDR ranges allowed to send postbacks; empty allows any address.
 	PostbackAllowlist []string `json:"postback_allowlist,omitempty"`
+	// Where members are sent when a click is refused (offer paused, ended or out of budget); empty shows the refusal instead.
+	FallbackURL string `json:"fallback_url,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the AccountQuery when eager-loading is set.
 	Edges        AccountEdges `json:"edges"`
@@ -65,7 +67,7 @@ func (*Account) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case account.FieldID:
 			values[i] = new(sql.NullInt64)
-		case account.FieldName, account.FieldPostbackKey, account.FieldTimeZone:
+		case account.FieldName, account.FieldPostbackKey, account.FieldTimeZone, account.FieldFallbackURL:
 			values[i] = new(sql.NullString)
 		case account.FieldCreatedAt, account.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
@@ -128,6 +130,12 @@ func (_m *Account) assignValues(columns []string, values []any) error {
 					return fmt.Errorf("unmarshal field postback_allowlist: %w", err)
 				}
 			}
+		case account.FieldFallbackURL:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field fallback_url", values[i])
+			} else if value.Valid {
+				_m.FallbackURL = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -185,6 +193,9 @@ func (_m *Account) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("postback_allowlist=")
 	builder.WriteString(fmt.Sprintf("%v", _m.PostbackAllowlist))
+	builder.WriteString(", ")
+	builder.WriteString("fallback_url=")
+	builder.WriteString(_m.FallbackURL)
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -83,6 +83,20 @@ func (_c *AccountCreate) SetPostbackAllowlist(v []string) *AccountCreate {
 	return _c
 }
 
+// SetFallbackURL sets the "fallback_url" field.
+func (_c *AccountCreate) SetFallbackURL(v string) *AccountCreate {
+	_c.mutation.SetFallbackURL(v)
+	return _c
+}
+
+// SetNillableFallbackURL sets the "fallback_url" field if the given value is not nil.
+func (_c *AccountCreate) SetNillableFallbackURL(v *string) *AccountCreate {
+	if v != nil {
+		_c.SetFallbackURL(*v)
+	}
+	return _c
+}
+
 // AddAPIKeyIDs adds the "api_keys" edge to the APIKey entity by IDs.
 func (_c *AccountCreate) AddAPIKeyIDs(ids ...int) *AccountCreate {
 	_c.mutation.AddAPIKeyIDs(ids...)
@@ -183,6 +197,11 @@ func (_c *AccountCreate) check() error {
 	if _, ok := _c.mutation.TimeZone(); !ok {
 		return &ValidationError{Name: "time_zone", err: errors.New(`ent: missing required field "Account.time_zone"`)}
 	}
+	if v, ok := _c.mutation.FallbackURL(); ok {
+		if err := account.FallbackURLValidator(v); err != nil {
+			return &ValidationError{Name: "fallback_url", err: fmt.Errorf(`ent: validator failed for field "Account.fallback_url": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -233,6 +252,10 @@ func (_c *AccountCreate) createSpec() (*Account, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.PostbackAllowlist(); ok {
 		_spec.SetField(account.FieldPostbackAllowlist, field.TypeJSON, value)
 		_node.PostbackAllowlist = value
+	}
+	if value, ok := _c.mutation.FallbackURL(); ok {
+		_spec.SetField(account.FieldFallbackURL, field.TypeString, value)
+		_node.FallbackURL = value
 	}
 	if nodes := _c.mutation.APIKeysIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -368,6 +391,24 @@ func (u *AccountUpsert) ClearPostbackAllowlist() *AccountUpsert {
 	return u
 }
 
+// SetFallbackURL sets the "fallback_url" field.
+func (u *AccountUpsert) SetFallbackURL(v string) *AccountUpsert {
+	u.Set(account.FieldFallbackURL, v)
+	return u
+}
+
+// UpdateFallbackURL sets the "fallback_url" field to the value that was provided on create.
+func (u *AccountUpsert) UpdateFallbackURL() *AccountUpsert {
+	u.SetExcluded(account.FieldFallbackURL)
+	return u
+}
+
+// ClearFallbackURL clears the value of the "fallback_url" field.
+func (u *AccountUpsert) ClearFallbackURL() *AccountUpsert {
+	u.SetNull(account.FieldFallbackURL)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -487,6 +528,27 @@ func (u *AccountUpsertOne) UpdatePostbackAllowlist() *AccountUpsertOne {
 func (u *AccountUpsertOne) ClearPostbackAllowlist() *AccountUpsertOne {
 	return u.Update(func(s *AccountUpsert) {
 		s.ClearPostbackAllowlist()
+	})
+}
+
+// SetFallbackURL sets the "fallback_url" field.
+func (u *AccountUpsertOne) SetFallbackURL(v string) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetFallbackURL(v)
+	})
+}
+
+// UpdateFallbackURL sets the "fallback_url" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdateFallbackURL() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateFallbackURL()
+	})
+}
+
+// ClearFallbackURL clears the value of the "fallback_url" field.
+func (u *AccountUpsertOne) ClearFallbackURL() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearFallbackURL()
 	})
 }
 
@@ -775,6 +837,27 @@ func (u *AccountUpsertBulk) UpdatePostbackAllowlist() *AccountUpsertBulk {
 func (u *AccountUpsertBulk) ClearPostbackAllowlist() *AccountUpsertBulk {
 	return u.Update(func(s *AccountUpsert) {
 		s.ClearPostbackAllowlist()
+	})
+}
+
+// SetFallbackURL sets the "fallback_url" field.
+func (u *AccountUpsertBulk) SetFallbackURL(v string) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetFallbackURL(v)
+	})
+}
+
+// UpdateFallbackURL sets the "fallback_url" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdateFallbackURL() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateFallbackURL()
+	})
+}
+
+// ClearFallbackURL clears the value of the "fallback_url" field.
+func (u *AccountUpsertBulk) ClearFallbackURL() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearFallbackURL()
 	})
 }
 

@@ -97,6 +97,26 @@ func (_u *AccountUpdate) ClearPostbackAllowlist() *AccountUpdate {
 	return _u
 }
 
+// SetFallbackURL sets the "fallback_url" field.
+func (_u *AccountUpdate) SetFallbackURL(v string) *AccountUpdate {
+	_u.mutation.SetFallbackURL(v)
+	return _u
+}
+
+// SetNillableFallbackURL sets the "fallback_url" field if the given value is not nil.
+func (_u *AccountUpdate) SetNillableFallbackURL(v *string) *AccountUpdate {
+	if v != nil {
+		_u.SetFallbackURL(*v)
+	}
+	return _u
+}
+
+// ClearFallbackURL clears the value of the "fallback_url" field.
+func (_u *AccountUpdate) ClearFallbackURL() *AccountUpdate {
+	_u.mutation.ClearFallbackURL()
+	return _u
+}
+
 // AddAPIKeyIDs adds the "api_keys" edge to the APIKey entity by IDs.
 func (_u *AccountUpdate) AddAPIKeyIDs(ids ...int) *AccountUpdate {
 	_u.mutation.AddAPIKeyIDs(ids...)
@@ -192,6 +212,11 @@ func (_u *AccountUpdate) check() error {
 			return &ValidationError{Name: "postback_key", err: fmt.Errorf(`ent: validator failed for field "Account.postback_key": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.FallbackURL(); ok {
+		if err := account.FallbackURLValidator(v); err != nil {
+			return &ValidationError{Name: "fallback_url", err: fmt.Errorf(`ent: validator failed for field "Account.fallback_url": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -235,6 +260,12 @@ func (_u *AccountUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.PostbackAllowlistCleared() {
 		_spec.ClearField(account.FieldPostbackAllowlist, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.FallbackURL(); ok {
+		_spec.SetField(account.FieldFallbackURL, field.TypeString, value)
+	}
+	if _u.mutation.FallbackURLCleared() {
+		_spec.ClearField(account.FieldFallbackURL, field.TypeString)
 	}
 	if _u.mutation.APIKeysCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -369,6 +400,26 @@ func (_u *AccountUpdateOne) ClearPostbackAllowlist() *AccountUpdateOne {
 	return _u
 }
 
+// SetFallbackURL sets the "fallback_url" field.
+func (_u *AccountUpdateOne) SetFallbackURL(v string) *AccountUpdateOne {
+	_u.mutation.SetFallbackURL(v)
+	return _u
+}
+
+// SetNillableFallbackURL sets the "fallback_url" field if the given value is not nil.
+func (_u *AccountUpdateOne) SetNillableFallbackURL(v *string) *AccountUpdateOne {
+	if v != nil {
+		_u.SetFallbackURL(*v)
+	}
+	return _u
+}
+
+// ClearFallbackURL clears the value of the "fallback_url" field.
+func (_u *AccountUpdateOne) ClearFallbackURL() *AccountUpdateOne {
+	_u.mutation.ClearFallbackURL()
+	return _u
+}
+
 // AddAPIKeyIDs adds the "api_keys" edge to the APIKey entity by IDs.
 func (_u *AccountUpdateOne) AddAPIKeyIDs(ids ...int) *AccountUpdateOne {
 	_u.mutation.AddAPIKeyIDs(ids...)
@@ -477,6 +528,11 @@ func (_u *AccountUpdateOne) check() error {
 			return &ValidationError{Name: "postback_key", err: fmt.Errorf(`ent: validator failed for field "Account.postback_key": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.FallbackURL(); ok {
+		if err := account.FallbackURLValidator(v); err != nil {
+			return &ValidationError{Name: "fallback_url", err: fmt.Errorf(`ent: validator failed for field "Account.fallback_url": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -537,6 +593,12 @@ func (_u *AccountUpdateOne) sqlSave(ctx context.Context) (_node *Account, err er
 	}
 	if _u.mutation.PostbackAllowlistCleared() {
 		_spec.ClearField(account.FieldPostbackAllowlist, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.FallbackURL(); ok {
+		_spec.SetField(account.FieldFallbackURL, field.TypeString, value)
+	}
+	if _u.mutation.FallbackURLCleared() {
+		_spec.ClearField(account.FieldFallbackURL, field.TypeString)
 	}
 	if _u.mutation.APIKeysCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -34,6 +34,10 @@ type Advertiser struct {
 	ContactEmail string `json:"contact_email,omitempty"`
 	// Free-form notes for the account's team.
 	Notes string `json:"notes,omitempty"`
+	// The name folded for comparison (trimmed, lower case): unique among the account's unarchived advertisers.
+	NameKey string `json:"name_key,omitempty"`
+	// When the brand was archived: hidden from `advertisers` unless its `where` asks about archivedAt; kept for history.
+	ArchivedAt *time.Time `json:"archived_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the AdvertiserQuery when eager-loading is set.
 	Edges        AdvertiserEdges `json:"edges"`
@@ -82,9 +86,9 @@ func (*Advertiser) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case advertiser.FieldID, advertiser.FieldAccountID:
 			values[i] = new(sql.NullInt64)
-		case advertiser.FieldName, advertiser.FieldWebsite, advertiser.FieldContactName, advertiser.FieldContactEmail, advertiser.FieldNotes:
+		case advertiser.FieldName, advertiser.FieldWebsite, advertiser.FieldContactName, advertiser.FieldContactEmail, advertiser.FieldNotes, advertiser.FieldNameKey:
 			values[i] = new(sql.NullString)
-		case advertiser.FieldCreatedAt, advertiser.FieldUpdatedAt:
+		case advertiser.FieldCreatedAt, advertiser.FieldUpdatedAt, advertiser.FieldArchivedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -155,6 +159,19 @@ func (_m *Advertiser) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Notes = value.String
 			}
+		case advertiser.FieldNameKey:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field name_key", values[i])
+			} else if value.Valid {
+				_m.NameKey = value.String
+			}
+		case advertiser.FieldArchivedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field archived_at", values[i])
+			} else if value.Valid {
+				_m.ArchivedAt = new(time.Time)
+				*_m.ArchivedAt = value.Time
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -224,6 +241,14 @@ func (_m *Advertiser) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("notes=")
 	builder.WriteString(_m.Notes)
+	builder.WriteString(", ")
+	builder.WriteString("name_key=")
+	builder.WriteString(_m.NameKey)
+	builder.WriteString(", ")
+	if v := _m.ArchivedAt; v != nil {
+		builder.WriteString("archived_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

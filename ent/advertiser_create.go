@@ -120,6 +120,34 @@ func (_c *AdvertiserCreate) SetNillableNotes(v *string) *AdvertiserCreate {
 	return _c
 }
 
+// SetNameKey sets the "name_key" field.
+func (_c *AdvertiserCreate) SetNameKey(v string) *AdvertiserCreate {
+	_c.mutation.SetNameKey(v)
+	return _c
+}
+
+// SetNillableNameKey sets the "name_key" field if the given value is not nil.
+func (_c *AdvertiserCreate) SetNillableNameKey(v *string) *AdvertiserCreate {
+	if v != nil {
+		_c.SetNameKey(*v)
+	}
+	return _c
+}
+
+// SetArchivedAt sets the "archived_at" field.
+func (_c *AdvertiserCreate) SetArchivedAt(v time.Time) *AdvertiserCreate {
+	_c.mutation.SetArchivedAt(v)
+	return _c
+}
+
+// SetNillableArchivedAt sets the "archived_at" field if the given value is not nil.
+func (_c *AdvertiserCreate) SetNillableArchivedAt(v *time.Time) *AdvertiserCreate {
+	if v != nil {
+		_c.SetArchivedAt(*v)
+	}
+	return _c
+}
+
 // SetAccount sets the "account" edge to the Account entity.
 func (_c *AdvertiserCreate) SetAccount(v *Account) *AdvertiserCreate {
 	return _c.SetAccountID(v.ID)
@@ -191,6 +219,10 @@ func (_c *AdvertiserCreate) defaults() error {
 		v := advertiser.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
+	if _, ok := _c.mutation.NameKey(); !ok {
+		v := advertiser.DefaultNameKey
+		_c.mutation.SetNameKey(v)
+	}
 	return nil
 }
 
@@ -227,6 +259,9 @@ func (_c *AdvertiserCreate) check() error {
 		if err := advertiser.ContactEmailValidator(v); err != nil {
 			return &ValidationError{Name: "contact_email", err: fmt.Errorf(`ent: validator failed for field "Advertiser.contact_email": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.NameKey(); !ok {
+		return &ValidationError{Name: "name_key", err: errors.New(`ent: missing required field "Advertiser.name_key"`)}
 	}
 	if len(_c.mutation.AccountIDs()) == 0 {
 		return &ValidationError{Name: "account", err: errors.New(`ent: missing required edge "Advertiser.account"`)}
@@ -285,6 +320,14 @@ func (_c *AdvertiserCreate) createSpec() (*Advertiser, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Notes(); ok {
 		_spec.SetField(advertiser.FieldNotes, field.TypeString, value)
 		_node.Notes = value
+	}
+	if value, ok := _c.mutation.NameKey(); ok {
+		_spec.SetField(advertiser.FieldNameKey, field.TypeString, value)
+		_node.NameKey = value
+	}
+	if value, ok := _c.mutation.ArchivedAt(); ok {
+		_spec.SetField(advertiser.FieldArchivedAt, field.TypeTime, value)
+		_node.ArchivedAt = &value
 	}
 	if nodes := _c.mutation.AccountIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -467,6 +510,36 @@ func (u *AdvertiserUpsert) ClearNotes() *AdvertiserUpsert {
 	return u
 }
 
+// SetNameKey sets the "name_key" field.
+func (u *AdvertiserUpsert) SetNameKey(v string) *AdvertiserUpsert {
+	u.Set(advertiser.FieldNameKey, v)
+	return u
+}
+
+// UpdateNameKey sets the "name_key" field to the value that was provided on create.
+func (u *AdvertiserUpsert) UpdateNameKey() *AdvertiserUpsert {
+	u.SetExcluded(advertiser.FieldNameKey)
+	return u
+}
+
+// SetArchivedAt sets the "archived_at" field.
+func (u *AdvertiserUpsert) SetArchivedAt(v time.Time) *AdvertiserUpsert {
+	u.Set(advertiser.FieldArchivedAt, v)
+	return u
+}
+
+// UpdateArchivedAt sets the "archived_at" field to the value that was provided on create.
+func (u *AdvertiserUpsert) UpdateArchivedAt() *AdvertiserUpsert {
+	u.SetExcluded(advertiser.FieldArchivedAt)
+	return u
+}
+
+// ClearArchivedAt clears the value of the "archived_at" field.
+func (u *AdvertiserUpsert) ClearArchivedAt() *AdvertiserUpsert {
+	u.SetNull(advertiser.FieldArchivedAt)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -624,6 +697,41 @@ func (u *AdvertiserUpsertOne) UpdateNotes() *AdvertiserUpsertOne {
 func (u *AdvertiserUpsertOne) ClearNotes() *AdvertiserUpsertOne {
 	return u.Update(func(s *AdvertiserUpsert) {
 		s.ClearNotes()
+	})
+}
+
+// SetNameKey sets the "name_key" field.
+func (u *AdvertiserUpsertOne) SetNameKey(v string) *AdvertiserUpsertOne {
+	return u.Update(func(s *AdvertiserUpsert) {
+		s.SetNameKey(v)
+	})
+}
+
+// UpdateNameKey sets the "name_key" field to the value that was provided on create.
+func (u *AdvertiserUpsertOne) UpdateNameKey() *AdvertiserUpsertOne {
+	return u.Update(func(s *AdvertiserUpsert) {
+		s.UpdateNameKey()
+	})
+}
+
+// SetArchivedAt sets the "archived_at" field.
+func (u *AdvertiserUpsertOne) SetArchivedAt(v time.Time) *AdvertiserUpsertOne {
+	return u.Update(func(s *AdvertiserUpsert) {
+		s.SetArchivedAt(v)
+	})
+}
+
+// UpdateArchivedAt sets the "archived_at" field to the value that was provided on create.
+func (u *AdvertiserUpsertOne) UpdateArchivedAt() *AdvertiserUpsertOne {
+	return u.Update(func(s *AdvertiserUpsert) {
+		s.UpdateArchivedAt()
+	})
+}
+
+// ClearArchivedAt clears the value of the "archived_at" field.
+func (u *AdvertiserUpsertOne) ClearArchivedAt() *AdvertiserUpsertOne {
+	return u.Update(func(s *AdvertiserUpsert) {
+		s.ClearArchivedAt()
 	})
 }
 
@@ -950,6 +1058,41 @@ func (u *AdvertiserUpsertBulk) UpdateNotes() *AdvertiserUpsertBulk {
 func (u *AdvertiserUpsertBulk) ClearNotes() *AdvertiserUpsertBulk {
 	return u.Update(func(s *AdvertiserUpsert) {
 		s.ClearNotes()
+	})
+}
+
+// SetNameKey sets the "name_key" field.
+func (u *AdvertiserUpsertBulk) SetNameKey(v string) *AdvertiserUpsertBulk {
+	return u.Update(func(s *AdvertiserUpsert) {
+		s.SetNameKey(v)
+	})
+}
+
+// UpdateNameKey sets the "name_key" field to the value that was provided on create.
+func (u *AdvertiserUpsertBulk) UpdateNameKey() *AdvertiserUpsertBulk {
+	return u.Update(func(s *AdvertiserUpsert) {
+		s.UpdateNameKey()
+	})
+}
+
+// SetArchivedAt sets the "archived_at" field.
+func (u *AdvertiserUpsertBulk) SetArchivedAt(v time.Time) *AdvertiserUpsertBulk {
+	return u.Update(func(s *AdvertiserUpsert) {
+		s.SetArchivedAt(v)
+	})
+}
+
+// UpdateArchivedAt sets the "archived_at" field to the value that was provided on create.
+func (u *AdvertiserUpsertBulk) UpdateArchivedAt() *AdvertiserUpsertBulk {
+	return u.Update(func(s *AdvertiserUpsert) {
+		s.UpdateArchivedAt()
+	})
+}
+
+// ClearArchivedAt clears the value of the "archived_at" field.
+func (u *AdvertiserUpsertBulk) ClearArchivedAt() *AdvertiserUpsertBulk {
+	return u.Update(func(s *AdvertiserUpsert) {
+		s.ClearArchivedAt()
 	})
 }
 

@@ -130,6 +130,40 @@ func (_u *AdvertiserUpdate) ClearNotes() *AdvertiserUpdate {
 	return _u
 }
 
+// SetNameKey sets the "name_key" field.
+func (_u *AdvertiserUpdate) SetNameKey(v string) *AdvertiserUpdate {
+	_u.mutation.SetNameKey(v)
+	return _u
+}
+
+// SetNillableNameKey sets the "name_key" field if the given value is not nil.
+func (_u *AdvertiserUpdate) SetNillableNameKey(v *string) *AdvertiserUpdate {
+	if v != nil {
+		_u.SetNameKey(*v)
+	}
+	return _u
+}
+
+// SetArchivedAt sets the "archived_at" field.
+func (_u *AdvertiserUpdate) SetArchivedAt(v time.Time) *AdvertiserUpdate {
+	_u.mutation.SetArchivedAt(v)
+	return _u
+}
+
+// SetNillableArchivedAt sets the "archived_at" field if the given value is not nil.
+func (_u *AdvertiserUpdate) SetNillableArchivedAt(v *time.Time) *AdvertiserUpdate {
+	if v != nil {
+		_u.SetArchivedAt(*v)
+	}
+	return _u
+}
+
+// ClearArchivedAt clears the value of the "archived_at" field.
+func (_u *AdvertiserUpdate) ClearArchivedAt() *AdvertiserUpdate {
+	_u.mutation.ClearArchivedAt()
+	return _u
+}
+
 // AddOfferIDs adds the "offers" edge to the Offer entity by IDs.
 func (_u *AdvertiserUpdate) AddOfferIDs(ids ...int) *AdvertiserUpdate {
 	_u.mutation.AddOfferIDs(ids...)
@@ -288,6 +322,15 @@ func (_u *AdvertiserUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	}
 	if _u.mutation.NotesCleared() {
 		_spec.ClearField(advertiser.FieldNotes, field.TypeString)
+	}
+	if value, ok := _u.mutation.NameKey(); ok {
+		_spec.SetField(advertiser.FieldNameKey, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.ArchivedAt(); ok {
+		_spec.SetField(advertiser.FieldArchivedAt, field.TypeTime, value)
+	}
+	if _u.mutation.ArchivedAtCleared() {
+		_spec.ClearField(advertiser.FieldArchivedAt, field.TypeTime)
 	}
 	if _u.mutation.OffersCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -453,6 +496,40 @@ func (_u *AdvertiserUpdateOne) SetNillableNotes(v *string) *AdvertiserUpdateOne 
 // ClearNotes clears the value of the "notes" field.
 func (_u *AdvertiserUpdateOne) ClearNotes() *AdvertiserUpdateOne {
 	_u.mutation.ClearNotes()
+	return _u
+}
+
+// SetNameKey sets the "name_key" field.
+func (_u *AdvertiserUpdateOne) SetNameKey(v string) *AdvertiserUpdateOne {
+	_u.mutation.SetNameKey(v)
+	return _u
+}
+
+// SetNillableNameKey sets the "name_key" field if the given value is not nil.
+func (_u *AdvertiserUpdateOne) SetNillableNameKey(v *string) *AdvertiserUpdateOne {
+	if v != nil {
+		_u.SetNameKey(*v)
+	}
+	return _u
+}
+
+// SetArchivedAt sets the "archived_at" field.
+func (_u *AdvertiserUpdateOne) SetArchivedAt(v time.Time) *AdvertiserUpdateOne {
+	_u.mutation.SetArchivedAt(v)
+	return _u
+}
+
+// SetNillableArchivedAt sets the "archived_at" field if the given value is not nil.
+func (_u *AdvertiserUpdateOne) SetNillableArchivedAt(v *time.Time) *AdvertiserUpdateOne {
+	if v != nil {
+		_u.SetArchivedAt(*v)
+	}
+	return _u
+}
+
+// ClearArchivedAt clears the value of the "archived_at" field.
+func (_u *AdvertiserUpdateOne) ClearArchivedAt() *AdvertiserUpdateOne {
+	_u.mutation.ClearArchivedAt()
 	return _u
 }
 
@@ -644,6 +721,15 @@ func (_u *AdvertiserUpdateOne) sqlSave(ctx context.Context) (_node *Advertiser, 
 	}
 	if _u.mutation.NotesCleared() {
 		_spec.ClearField(advertiser.FieldNotes, field.TypeString)
+	}
+	if value, ok := _u.mutation.NameKey(); ok {
+		_spec.SetField(advertiser.FieldNameKey, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.ArchivedAt(); ok {
+		_spec.SetField(advertiser.FieldArchivedAt, field.TypeTime, value)
+	}
+	if _u.mutation.ArchivedAtCleared() {
+		_spec.ClearField(advertiser.FieldArchivedAt, field.TypeTime)
 	}
 	if _u.mutation.OffersCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -66,6 +66,11 @@ func (_q *AccountQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				selectedFields = append(selectedFields, account.FieldPostbackAllowlist)
 				fieldSeen[account.FieldPostbackAllowlist] = struct{}{}
 			}
+		case "fallbackURL":
+			if _, ok := fieldSeen[account.FieldFallbackURL]; !ok {
+				selectedFields = append(selectedFields, account.FieldFallbackURL)
+				fieldSeen[account.FieldFallbackURL] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:
@@ -273,6 +278,11 @@ func (_q *AdvertiserQuery) collectField(ctx context.Context, oneNode bool, opCtx
 			if _, ok := fieldSeen[advertiser.FieldNotes]; !ok {
 				selectedFields = append(selectedFields, advertiser.FieldNotes)
 				fieldSeen[advertiser.FieldNotes] = struct{}{}
+			}
+		case "archivedAt":
+			if _, ok := fieldSeen[advertiser.FieldArchivedAt]; !ok {
+				selectedFields = append(selectedFields, advertiser.FieldArchivedAt)
+				fieldSeen[advertiser.FieldArchivedAt] = struct{}{}
 			}
 		case "id":
 		case "__typename":
@@ -1087,7 +1097,7 @@ func (_q *OfferQuery) collectField(ctx context.Context, oneNode bool, opCtx *gra
 				selectedFields = append(selectedFields, offer.FieldClickURLTemplate)
 				fieldSeen[offer.FieldClickURLTemplate] = struct{}{}
 			}
-		case "customClickIDParam":
+		case "customClickIDParameter":
 			if _, ok := fieldSeen[offer.FieldCustomClickIDParam]; !ok {
 				selectedFields = append(selectedFields, offer.FieldCustomClickIDParam)
 				fieldSeen[offer.FieldCustomClickIDParam] = struct{}{}
@@ -1107,7 +1117,7 @@ func (_q *OfferQuery) collectField(ctx context.Context, oneNode bool, opCtx *gra
 				selectedFields = append(selectedFields, offer.FieldCallToAction)
 				fieldSeen[offer.FieldCallToAction] = struct{}{}
 			}
-		case "imageUrls":
+		case "imageURLs":
 			if _, ok := fieldSeen[offer.FieldImageUrls]; !ok {
 				selectedFields = append(selectedFields, offer.FieldImageUrls)
 				fieldSeen[offer.FieldImageUrls] = struct{}{}
@@ -1122,12 +1132,12 @@ func (_q *OfferQuery) collectField(ctx context.Context, oneNode bool, opCtx *gra
 				selectedFields = append(selectedFields, offer.FieldCurrency)
 				fieldSeen[offer.FieldCurrency] = struct{}{}
 			}
-		case "budgetTotal":
+		case "totalBudget":
 			if _, ok := fieldSeen[offer.FieldBudgetTotal]; !ok {
 				selectedFields = append(selectedFields, offer.FieldBudgetTotal)
 				fieldSeen[offer.FieldBudgetTotal] = struct{}{}
 			}
-		case "budgetDaily":
+		case "dailyBudget":
 			if _, ok := fieldSeen[offer.FieldBudgetDaily]; !ok {
 				selectedFields = append(selectedFields, offer.FieldBudgetDaily)
 				fieldSeen[offer.FieldBudgetDaily] = struct{}{}
@@ -1191,6 +1201,11 @@ func (_q *OfferQuery) collectField(ctx context.Context, oneNode bool, opCtx *gra
 			if _, ok := fieldSeen[offer.FieldPublishedAt]; !ok {
 				selectedFields = append(selectedFields, offer.FieldPublishedAt)
 				fieldSeen[offer.FieldPublishedAt] = struct{}{}
+			}
+		case "archivedAt":
+			if _, ok := fieldSeen[offer.FieldArchivedAt]; !ok {
+				selectedFields = append(selectedFields, offer.FieldArchivedAt)
+				fieldSeen[offer.FieldArchivedAt] = struct{}{}
 			}
 		case "id":
 		case "__typename":

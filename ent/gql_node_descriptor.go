@@ -41,7 +41,7 @@ func (_m *Account) Node(ctx context.Context) (node *Node, err error) {
 	node = &Node{
 		ID:     _m.ID,
 		Type:   "Account",
-		Fields: make([]*Field, 6),
+		Fields: make([]*Field, 7),
 		Edges:  make([]*Edge, 0),
 	}
 	var buf []byte
@@ -93,6 +93,14 @@ func (_m *Account) Node(ctx context.Context) (node *Node, err error) {
 		Name:  "postback_allowlist",
 		Value: string(buf),
 	}
+	if buf, err = json.Marshal(_m.FallbackURL); err != nil {
+		return nil, err
+	}
+	node.Fields[6] = &Field{
+		Type:  "string",
+		Name:  "fallback_url",
+		Value: string(buf),
+	}
 	return node, nil
 }
 
@@ -101,7 +109,7 @@ func (_m *Advertiser) Node(ctx context.Context) (node *Node, err error) {
 	node = &Node{
 		ID:     _m.ID,
 		Type:   "Advertiser",
-		Fields: make([]*Field, 7),
+		Fields: make([]*Field, 8),
 		Edges:  make([]*Edge, 1),
 	}
 	var buf []byte
@@ -159,6 +167,14 @@ func (_m *Advertiser) Node(ctx context.Context) (node *Node, err error) {
 	node.Fields[6] = &Field{
 		Type:  "string",
 		Name:  "notes",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.ArchivedAt); err != nil {
+		return nil, err
+	}
+	node.Fields[7] = &Field{
+		Type:  "time.Time",
+		Name:  "archived_at",
 		Value: string(buf),
 	}
 	node.Edges[0] = &Edge{
@@ -525,7 +541,7 @@ func (_m *Offer) Node(ctx context.Context) (node *Node, err error) {
 	node = &Node{
 		ID:     _m.ID,
 		Type:   "Offer",
-		Fields: make([]*Field, 30),
+		Fields: make([]*Field, 31),
 		Edges:  make([]*Edge, 4),
 	}
 	var buf []byte
@@ -767,6 +783,14 @@ func (_m *Offer) Node(ctx context.Context) (node *Node, err error) {
 	node.Fields[29] = &Field{
 		Type:  "time.Time",
 		Name:  "published_at",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.ArchivedAt); err != nil {
+		return nil, err
+	}
+	node.Fields[30] = &Field{
+		Type:  "time.Time",
+		Name:  "archived_at",
 		Value: string(buf),
 	}
 	node.Edges[0] = &Edge{

@@ -494,6 +494,18 @@ type AdvertiserWhereInput struct {
 	NotesEqualFold    *string  `json:"notesEqualFold,omitempty"`
 	NotesContainsFold *string  `json:"notesContainsFold,omitempty"`
 
+	// "archived_at" field predicates.
+	ArchivedAt       *time.Time  `json:"archivedAt,omitempty"`
+	ArchivedAtNEQ    *time.Time  `json:"archivedAtNEQ,omitempty"`
+	ArchivedAtIn     []time.Time `json:"archivedAtIn,omitempty"`
+	ArchivedAtNotIn  []time.Time `json:"archivedAtNotIn,omitempty"`
+	ArchivedAtGT     *time.Time  `json:"archivedAtGT,omitempty"`
+	ArchivedAtGTE    *time.Time  `json:"archivedAtGTE,omitempty"`
+	ArchivedAtLT     *time.Time  `json:"archivedAtLT,omitempty"`
+	ArchivedAtLTE    *time.Time  `json:"archivedAtLTE,omitempty"`
+	ArchivedAtIsNil  bool        `json:"archivedAtIsNil,omitempty"`
+	ArchivedAtNotNil bool        `json:"archivedAtNotNil,omitempty"`
+
 	// "offers" edge predicates.
 	HasOffers     *bool              `json:"hasOffers,omitempty"`
 	HasOffersWith []*OfferWhereInput `json:"hasOffersWith,omitempty"`
@@ -860,6 +872,36 @@ func (i *AdvertiserWhereInput) P() (predicate.Advertiser, error) {
 	}
 	if i.NotesContainsFold != nil {
 		predicates = append(predicates, advertiser.NotesContainsFold(*i.NotesContainsFold))
+	}
+	if i.ArchivedAt != nil {
+		predicates = append(predicates, advertiser.ArchivedAtEQ(*i.ArchivedAt))
+	}
+	if i.ArchivedAtNEQ != nil {
+		predicates = append(predicates, advertiser.ArchivedAtNEQ(*i.ArchivedAtNEQ))
+	}
+	if len(i.ArchivedAtIn) > 0 {
+		predicates = append(predicates, advertiser.ArchivedAtIn(i.ArchivedAtIn...))
+	}
+	if len(i.ArchivedAtNotIn) > 0 {
+		predicates = append(predicates, advertiser.ArchivedAtNotIn(i.ArchivedAtNotIn...))
+	}
+	if i.ArchivedAtGT != nil {
+		predicates = append(predicates, advertiser.ArchivedAtGT(*i.ArchivedAtGT))
+	}
+	if i.ArchivedAtGTE != nil {
+		predicates = append(predicates, advertiser.ArchivedAtGTE(*i.ArchivedAtGTE))
+	}
+	if i.ArchivedAtLT != nil {
+		predicates = append(predicates, advertiser.ArchivedAtLT(*i.ArchivedAtLT))
+	}
+	if i.ArchivedAtLTE != nil {
+		predicates = append(predicates, advertiser.ArchivedAtLTE(*i.ArchivedAtLTE))
+	}
+	if i.ArchivedAtIsNil {
+		predicates = append(predicates, advertiser.ArchivedAtIsNil())
+	}
+	if i.ArchivedAtNotNil {
+		predicates = append(predicates, advertiser.ArchivedAtNotNil())
 	}
 
 	if i.HasOffers != nil {
@@ -2480,23 +2522,6 @@ type OfferWhereInput struct {
 	ClickURLTemplateEqualFold    *string  `json:"clickURLTemplateEqualFold,omitempty"`
 	ClickURLTemplateContainsFold *string  `json:"clickURLTemplateContainsFold,omitempty"`
 
-	// "custom_click_id_param" field predicates.
-	CustomClickIDParam             *string  `json:"customClickIDParam,omitempty"`
-	CustomClickIDParamNEQ          *string  `json:"customClickIDParamNEQ,omitempty"`
-	CustomClickIDParamIn           []string `json:"customClickIDParamIn,omitempty"`
-	CustomClickIDParamNotIn        []string `json:"customClickIDParamNotIn,omitempty"`
-	CustomClickIDParamGT           *string  `json:"customClickIDParamGT,omitempty"`
-	CustomClickIDParamGTE          *string  `json:"customClickIDParamGTE,omitempty"`
-	CustomClickIDParamLT           *string  `json:"customClickIDParamLT,omitempty"`
-	CustomClickIDParamLTE          *string  `json:"customClickIDParamLTE,omitempty"`
-	CustomClickIDParamContains     *string  `json:"customClickIDParamContains,omitempty"`
-	CustomClickIDParamHasPrefix    *string  `json:"customClickIDParamHasPrefix,omitempty"`
-	CustomClickIDParamHasSuffix    *string  `json:"customClickIDParamHasSuffix,omitempty"`
-	CustomClickIDParamIsNil        bool     `json:"customClickIDParamIsNil,omitempty"`
-	CustomClickIDParamNotNil       bool     `json:"customClickIDParamNotNil,omitempty"`
-	CustomClickIDParamEqualFold    *string  `json:"customClickIDParamEqualFold,omitempty"`
-	CustomClickIDParamContainsFold *string  `json:"customClickIDParamContainsFold,omitempty"`
-
 	// "headline" field predicates.
 	Headline             *string  `json:"headline,omitempty"`
 	HeadlineNEQ          *string  `json:"headlineNEQ,omitempty"`
@@ -2579,30 +2604,6 @@ type OfferWhereInput struct {
 	CurrencyHasSuffix    *string  `json:"currencyHasSuffix,omitempty"`
 	CurrencyEqualFold    *string  `json:"currencyEqualFold,omitempty"`
 	CurrencyContainsFold *string  `json:"currencyContainsFold,omitempty"`
-
-	// "budget_total" field predicates.
-	BudgetTotal       *money.Micros  `json:"budgetTotal,omitempty"`
-	BudgetTotalNEQ    *money.Micros  `json:"budgetTotalNEQ,omitempty"`
-	BudgetTotalIn     []money.Micros `json:"budgetTotalIn,omitempty"`
-	BudgetTotalNotIn  []money.Micros `json:"budgetTotalNotIn,omitempty"`
-	BudgetTotalGT     *money.Micros  `json:"budgetTotalGT,omitempty"`
-	BudgetTotalGTE    *money.Micros  `json:"budgetTotalGTE,omitempty"`
-	BudgetTotalLT     *money.Micros  `json:"budgetTotalLT,omitempty"`
-	BudgetTotalLTE    *money.Micros  `json:"budgetTotalLTE,omitempty"`
-	BudgetTotalIsNil  bool           `json:"budgetTotalIsNil,omitempty"`
-	BudgetTotalNotNil bool           `json:"budgetTotalNotNil,omitempty"`
-
-	// "budget_daily" field predicates.
-	BudgetDaily       *money.Micros  `json:"budgetDaily,omitempty"`
-	BudgetDailyNEQ    *money.Micros  `json:"budgetDailyNEQ,omitempty"`
-	BudgetDailyIn     []money.Micros `json:"budgetDailyIn,omitempty"`
-	BudgetDailyNotIn  []money.Micros `json:"budgetDailyNotIn,omitempty"`
-	BudgetDailyGT     *money.Micros  `json:"budgetDailyGT,omitempty"`
-	BudgetDailyGTE    *money.Micros  `json:"budgetDailyGTE,omitempty"`
-	BudgetDailyLT     *money.Micros  `json:"budgetDailyLT,omitempty"`
-	BudgetDailyLTE    *money.Micros  `json:"budgetDailyLTE,omitempty"`
-	BudgetDailyIsNil  bool           `json:"budgetDailyIsNil,omitempty"`
-	BudgetDailyNotNil bool           `json:"budgetDailyNotNil,omitempty"`
 
 	// "budget_spent" field predicates.
 	BudgetSpent      *money.Micros  `json:"budgetSpent,omitempty"`
@@ -2716,6 +2717,18 @@ type OfferWhereInput struct {
 	PublishedAtLTE    *time.Time  `json:"publishedAtLTE,omitempty"`
 	PublishedAtIsNil  bool        `json:"publishedAtIsNil,omitempty"`
 	PublishedAtNotNil bool        `json:"publishedAtNotNil,omitempty"`
+
+	// "archived_at" field predicates.
+	ArchivedAt       *time.Time  `json:"archivedAt,omitempty"`
+	ArchivedAtNEQ    *time.Time  `json:"archivedAtNEQ,omitempty"`
+	ArchivedAtIn     []time.Time `json:"archivedAtIn,omitempty"`
+	ArchivedAtNotIn  []time.Time `json:"archivedAtNotIn,omitempty"`
+	ArchivedAtGT     *time.Time  `json:"archivedAtGT,omitempty"`
+	ArchivedAtGTE    *time.Time  `json:"archivedAtGTE,omitempty"`
+	ArchivedAtLT     *time.Time  `json:"archivedAtLT,omitempty"`
+	ArchivedAtLTE    *time.Time  `json:"archivedAtLTE,omitempty"`
+	ArchivedAtIsNil  bool        `json:"archivedAtIsNil,omitempty"`
+	ArchivedAtNotNil bool        `json:"archivedAtNotNil,omitempty"`
 
 	// "advertiser" edge predicates.
 	HasAdvertiser     *bool                   `json:"hasAdvertiser,omitempty"`
@@ -3060,51 +3073,6 @@ func (i *OfferWhereInput) P() (predicate.Offer, error) {
 	if i.ClickURLTemplateContainsFold != nil {
 		predicates = append(predicates, offer.ClickURLTemplateContainsFold(*i.ClickURLTemplateContainsFold))
 	}
-	if i.CustomClickIDParam != nil {
-		predicates = append(predicates, offer.CustomClickIDParamEQ(*i.CustomClickIDParam))
-	}
-	if i.CustomClickIDParamNEQ != nil {
-		predicates = append(predicates, offer.CustomClickIDParamNEQ(*i.CustomClickIDParamNEQ))
-	}
-	if len(i.CustomClickIDParamIn) > 0 {
-		predicates = append(predicates, offer.CustomClickIDParamIn(i.CustomClickIDParamIn...))
-	}
-	if len(i.CustomClickIDParamNotIn) > 0 {
-		predicates = append(predicates, offer.CustomClickIDParamNotIn(i.CustomClickIDParamNotIn...))
-	}
-	if i.CustomClickIDParamGT != nil {
-		predicates = append(predicates, offer.CustomClickIDParamGT(*i.CustomClickIDParamGT))
-	}
-	if i.CustomClickIDParamGTE != nil {
-		predicates = append(predicates, offer.CustomClickIDParamGTE(*i.CustomClickIDParamGTE))
-	}
-	if i.CustomClickIDParamLT != nil {
-		predicates = append(predicates, offer.CustomClickIDParamLT(*i.CustomClickIDParamLT))
-	}
-	if i.CustomClickIDParamLTE != nil {
-		predicates = append(predicates, offer.CustomClickIDParamLTE(*i.CustomClickIDParamLTE))
-	}
-	if i.CustomClickIDParamContains != nil {
-		predicates = append(predicates, offer.CustomClickIDParamContains(*i.CustomClickIDParamContains))
-	}
-	if i.CustomClickIDParamHasPrefix != nil {
-		predicates = append(predicates, offer.CustomClickIDParamHasPrefix(*i.CustomClickIDParamHasPrefix))
-	}
-	if i.CustomClickIDParamHasSuffix != nil {
-		predicates = append(predicates, offer.CustomClickIDParamHasSuffix(*i.CustomClickIDParamHasSuffix))
-	}
-	if i.CustomClickIDParamIsNil {
-		predicates = append(predicates, offer.CustomClickIDParamIsNil())
-	}
-	if i.CustomClickIDParamNotNil {
-		predicates = append(predicates, offer.CustomClickIDParamNotNil())
-	}
-	if i.CustomClickIDParamEqualFold != nil {
-		predicates = append(predicates, offer.CustomClickIDParamEqualFold(*i.CustomClickIDParamEqualFold))
-	}
-	if i.CustomClickIDParamContainsFold != nil {
-		predicates = append(predicates, offer.CustomClickIDParamContainsFold(*i.CustomClickIDParamContainsFold))
-	}
 	if i.Headline != nil {
 		predicates = append(predicates, offer.HeadlineEQ(*i.Headline))
 	}
@@ -3323,66 +3291,6 @@ func (i *OfferWhereInput) P() (predicate.Offer, error) {
 	}
 	if i.CurrencyContainsFold != nil {
 		predicates = append(predicates, offer.CurrencyContainsFold(*i.CurrencyContainsFold))
-	}
-	if i.BudgetTotal != nil {
-		predicates = append(predicates, offer.BudgetTotalEQ(*i.BudgetTotal))
-	}
-	if i.BudgetTotalNEQ != nil {
-		predicates = append(predicates, offer.BudgetTotalNEQ(*i.BudgetTotalNEQ))
-	}
-	if len(i.BudgetTotalIn) > 0 {
-		predicates = append(predicates, offer.BudgetTotalIn(i.BudgetTotalIn...))
-	}
-	if len(i.BudgetTotalNotIn) > 0 {
-		predicates = append(predicates, offer.BudgetTotalNotIn(i.BudgetTotalNotIn...))
-	}
-	if i.BudgetTotalGT != nil {
-		predicates = append(predicates, offer.BudgetTotalGT(*i.BudgetTotalGT))
-	}
-	if i.BudgetTotalGTE != nil {
-		predicates = append(predicates, offer.BudgetTotalGTE(*i.BudgetTotalGTE))
-	}
-	if i.BudgetTotalLT != nil {
-		predicates = append(predicates, offer.BudgetTotalLT(*i.BudgetTotalLT))
-	}
-	if i.BudgetTotalLTE != nil {
-		predicates = append(predicates, offer.BudgetTotalLTE(*i.BudgetTotalLTE))
-	}
-	if i.BudgetTotalIsNil {
-		predicates = append(predicates, offer.BudgetTotalIsNil())
-	}
-	if i.BudgetTotalNotNil {
-		predicates = append(predicates, offer.BudgetTotalNotNil())
-	}
-	if i.BudgetDaily != nil {
-		predicates = append(predicates, offer.BudgetDailyEQ(*i.BudgetDaily))
-	}
-	if i.BudgetDailyNEQ != nil {
-		predicates = append(predicates, offer.BudgetDailyNEQ(*i.BudgetDailyNEQ))
-	}
-	if len(i.BudgetDailyIn) > 0 {
-		predicates = append(predicates, offer.BudgetDailyIn(i.BudgetDailyIn...))
-	}
-	if len(i.BudgetDailyNotIn) > 0 {
-		predicates = append(predicates, offer.BudgetDailyNotIn(i.BudgetDailyNotIn...))
-	}
-	if i.BudgetDailyGT != nil {
-		predicates = append(predicates, offer.BudgetDailyGT(*i.BudgetDailyGT))
-	}
-	if i.BudgetDailyGTE != nil {
-		predicates = append(predicates, offer.BudgetDailyGTE(*i.BudgetDailyGTE))
-	}
-	if i.BudgetDailyLT != nil {
-		predicates = append(predicates, offer.BudgetDailyLT(*i.BudgetDailyLT))
-	}
-	if i.BudgetDailyLTE != nil {
-		predicates = append(predicates, offer.BudgetDailyLTE(*i.BudgetDailyLTE))
-	}
-	if i.BudgetDailyIsNil {
-		predicates = append(predicates, offer.BudgetDailyIsNil())
-	}
-	if i.BudgetDailyNotNil {
-		predicates = append(predicates, offer.BudgetDailyNotNil())
 	}
 	if i.BudgetSpent != nil {
 		predicates = append(predicates, offer.BudgetSpentEQ(*i.BudgetSpent))
@@ -3662,6 +3570,36 @@ func (i *OfferWhereInput) P() (predicate.Offer, error) {
 	}
 	if i.PublishedAtNotNil {
 		predicates = append(predicates, offer.PublishedAtNotNil())
+	}
+	if i.ArchivedAt != nil {
+		predicates = append(predicates, offer.ArchivedAtEQ(*i.ArchivedAt))
+	}
+	if i.ArchivedAtNEQ != nil {
+		predicates = append(predicates, offer.ArchivedAtNEQ(*i.ArchivedAtNEQ))
+	}
+	if len(i.ArchivedAtIn) > 0 {
+		predicates = append(predicates, offer.ArchivedAtIn(i.ArchivedAtIn...))
+	}
+	if len(i.ArchivedAtNotIn) > 0 {
+		predicates = append(predicates, offer.ArchivedAtNotIn(i.ArchivedAtNotIn...))
+	}
+	if i.ArchivedAtGT != nil {
+		predicates = append(predicates, offer.ArchivedAtGT(*i.ArchivedAtGT))
+	}
+	if i.ArchivedAtGTE != nil {
+		predicates = append(predicates, offer.ArchivedAtGTE(*i.ArchivedAtGTE))
+	}
+	if i.ArchivedAtLT != nil {
+		predicates = append(predicates, offer.ArchivedAtLT(*i.ArchivedAtLT))
+	}
+	if i.ArchivedAtLTE != nil {
+		predicates = append(predicates, offer.ArchivedAtLTE(*i.ArchivedAtLTE))
+	}
+	if i.ArchivedAtIsNil {
+		predicates = append(predicates, offer.ArchivedAtIsNil())
+	}
+	if i.ArchivedAtNotNil {
+		predicates = append(predicates, offer.ArchivedAtNotNil())
 	}
 
 	if i.HasAdvertiser != nil {

@@ -72,6 +72,7 @@ type APIKeyMutation struct {
 	name           *string
 	prefix         *string
 	hash           *[]byte
+	last_used_at   *time.Time
 	revoked_at     *time.Time
 	clearedFields  map[string]struct{}
 	account        *int
@@ -395,6 +396,55 @@ func (m *APIKeyMutation) ResetHash() {
 	m.hash = nil
 }
 
+// SetLastUsedAt sets the "last_used_at" field.
+func (m *APIKeyMutation) SetLastUsedAt(t time.Time) {
+	m.last_used_at = &t
+}
+
+// LastUsedAt returns the value of the "last_used_at" field in the mutation.
+func (m *APIKeyMutation) LastUsedAt() (r time.Time, exists bool) {
+	v := m.last_used_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastUsedAt returns the old "last_used_at" field's value of the APIKey entity.
+// If the APIKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *APIKeyMutation) OldLastUsedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastUsedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastUsedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastUsedAt: %w", err)
+	}
+	return oldValue.LastUsedAt, nil
+}
+
+// ClearLastUsedAt clears the value of the "last_used_at" field.
+func (m *APIKeyMutation) ClearLastUsedAt() {
+	m.last_used_at = nil
+	m.clearedFields[apikey.FieldLastUsedAt] = struct{}{}
+}
+
+// LastUsedAtCleared returns if the "last_used_at" field was cleared in this mutation.
+func (m *APIKeyMutation) LastUsedAtCleared() bool {
+	_, ok := m.clearedFields[apikey.FieldLastUsedAt]
+	return ok
+}
+
+// ResetLastUsedAt resets all changes to the "last_used_at" field.
+func (m *APIKeyMutation) ResetLastUsedAt() {
+	m.last_used_at = nil
+	delete(m.clearedFields, apikey.FieldLastUsedAt)
+}
+
 // SetRevokedAt sets the "revoked_at" field.
 func (m *APIKeyMutation) SetRevokedAt(t time.Time) {
 	m.revoked_at = &t
@@ -505,7 +555,7 @@ func (m *APIKeyMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *APIKeyMutation) Fields() []string {
-	fields := make([]string, 0, 7)
+	fields := make([]string, 0, 8)
 	if m.created_at != nil {
 		fields = append(fields, apikey.FieldCreatedAt)
 	}
@@ -523,6 +573,9 @@ func (m *APIKeyMutation) Fields() []string {
 	}
 	if m.hash != nil {
 		fields = append(fields, apikey.FieldHash)
+	}
+	if m.last_used_at != nil {
+		fields = append(fields, apikey.FieldLastUsedAt)
 	}
 	if m.revoked_at != nil {
 		fields = append(fields, apikey.FieldRevokedAt)
@@ -547,6 +600,8 @@ func (m *APIKeyMutation) Field(name string) (ent.Value, bool) {
 		return m.Prefix()
 	case apikey.FieldHash:
 		return m.Hash()
+	case apikey.FieldLastUsedAt:
+		return m.LastUsedAt()
 	case apikey.FieldRevokedAt:
 		return m.RevokedAt()
 	}
@@ -570,6 +625,8 @@ func (m *APIKeyMutation) OldField(ctx context.Context, name string) (ent.Value, 
 		return m.OldPrefix(ctx)
 	case apikey.FieldHash:
 		return m.OldHash(ctx)
+	case apikey.FieldLastUsedAt:
+		return m.OldLastUsedAt(ctx)
 	case apikey.FieldRevokedAt:
 		return m.OldRevokedAt(ctx)
 	}
@@ -623,6 +680,13 @@ func (m *APIKeyMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetHash(v)
 		return nil
+	case apikey.FieldLastUsedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastUsedAt(v)
+		return nil
 	case apikey.FieldRevokedAt:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -663,6 +727,9 @@ func (m *APIKeyMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *APIKeyMutation) ClearedFields() []string {
 	var fields []string
+	if m.FieldCleared(apikey.FieldLastUsedAt) {
+		fields = append(fields, apikey.FieldLastUsedAt)
+	}
 	if m.FieldCleared(apikey.FieldRevokedAt) {
 		fields = append(fields, apikey.FieldRevokedAt)
 	}
@@ -680,6 +747,9 @@ func (m *APIKeyMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *APIKeyMutation) ClearField(name string) error {
 	switch name {
+	case apikey.FieldLastUsedAt:
+		m.ClearLastUsedAt()
+		return nil
 	case apikey.FieldRevokedAt:
 		m.ClearRevokedAt()
 		return nil
@@ -708,6 +778,9 @@ func (m *APIKeyMutation) ResetField(name string) error {
 		return nil
 	case apikey.FieldHash:
 		m.ResetHash()
+		return nil
+	case apikey.FieldLastUsedAt:
+		m.ResetLastUsedAt()
 		return nil
 	case apikey.FieldRevokedAt:
 		m.ResetRevokedAt()
@@ -803,6 +876,7 @@ type AccountMutation struct {
 	time_zone                *string
 	postback_allowlist       *[]string
 	appendpostback_allowlist []string
+	fallback_url             *string
 	clearedFields            map[string]struct{}
 	api_keys                 map[int]struct{}
 	removedapi_keys          map[int]struct{}
@@ -1155,6 +1229,55 @@ func (m *AccountMutation) ResetPostbackAllowlist() {
 	delete(m.clearedFields, account.FieldPostbackAllowlist)
 }
 
+// SetFallbackURL sets the "fallback_url" field.
+func (m *AccountMutation) SetFallbackURL(s string) {
+	m.fallback_url = &s
+}
+
+// FallbackURL returns the value of the "fallback_url" field in the mutation.
+func (m *AccountMutation) FallbackURL() (r string, exists bool) {
+	v := m.fallback_url
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFallbackURL returns the old "fallback_url" field's value of the Account entity.
+// If the Account object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountMutation) OldFallbackURL(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFallbackURL is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFallbackURL requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFallbackURL: %w", err)
+	}
+	return oldValue.FallbackURL, nil
+}
+
+// ClearFallbackURL clears the value of the "fallback_url" field.
+func (m *AccountMutation) ClearFallbackURL() {
+	m.fallback_url = nil
+	m.clearedFields[account.FieldFallbackURL] = struct{}{}
+}
+
+// FallbackURLCleared returns if the "fallback_url" field was cleared in this mutation.
+func (m *AccountMutation) FallbackURLCleared() bool {
+	_, ok := m.clearedFields[account.FieldFallbackURL]
+	return ok
+}
+
+// ResetFallbackURL resets all changes to the "fallback_url" field.
+func (m *AccountMutation) ResetFallbackURL() {
+	m.fallback_url = nil
+	delete(m.clearedFields, account.FieldFallbackURL)
+}
+
 // AddAPIKeyIDs adds the "api_keys" edge to the APIKey entity by ids.
 func (m *AccountMutation) AddAPIKeyIDs(ids ...int) {
 	if m.api_keys == nil {
@@ -1243,7 +1366,7 @@ func (m *AccountMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AccountMutation) Fields() []string {
-	fields := make([]string, 0, 6)
+	fields := make([]string, 0, 7)
 	if m.created_at != nil {
 		fields = append(fields, account.FieldCreatedAt)
 	}
@@ -1261,6 +1384,9 @@ func (m *AccountMutation) Fields() []string {
 	}
 	if m.postback_allowlist != nil {
 		fields = append(fields, account.FieldPostbackAllowlist)
+	}
+	if m.fallback_url != nil {
+		fields = append(fields, account.FieldFallbackURL)
 	}
 	return fields
 }
@@ -1282,6 +1408,8 @@ func (m *AccountMutation) Field(name string) (ent.Value, bool) {
 		return m.TimeZone()
 	case account.FieldPostbackAllowlist:
 		return m.PostbackAllowlist()
+	case account.FieldFallbackURL:
+		return m.FallbackURL()
 	}
 	return nil, false
 }
@@ -1303,6 +1431,8 @@ func (m *AccountMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldTimeZone(ctx)
 	case account.FieldPostbackAllowlist:
 		return m.OldPostbackAllowlist(ctx)
+	case account.FieldFallbackURL:
+		return m.OldFallbackURL(ctx)
 	}
 	return nil, fmt.Errorf("unknown Account field %s", name)
 }
@@ -1354,6 +1484,13 @@ func (m *AccountMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetPostbackAllowlist(v)
 		return nil
+	case account.FieldFallbackURL:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFallbackURL(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Account field %s", name)
 }
@@ -1387,6 +1524,9 @@ func (m *AccountMutation) ClearedFields() []string {
 	if m.FieldCleared(account.FieldPostbackAllowlist) {
 		fields = append(fields, account.FieldPostbackAllowlist)
 	}
+	if m.FieldCleared(account.FieldFallbackURL) {
+		fields = append(fields, account.FieldFallbackURL)
+	}
 	return fields
 }
 
@@ -1403,6 +1543,9 @@ func (m *AccountMutation) ClearField(name string) error {
 	switch name {
 	case account.FieldPostbackAllowlist:
 		m.ClearPostbackAllowlist()
+		return nil
+	case account.FieldFallbackURL:
+		m.ClearFallbackURL()
 		return nil
 	}
 	return fmt.Errorf("unknown Account nullable field %s", name)
@@ -1429,6 +1572,9 @@ func (m *AccountMutation) ResetField(name string) error {
 		return nil
 	case account.FieldPostbackAllowlist:
 		m.ResetPostbackAllowlist()
+		return nil
+	case account.FieldFallbackURL:
+		m.ResetFallbackURL()
 		return nil
 	}
 	return fmt.Errorf("unknown Account field %s", name)
@@ -1531,6 +1677,8 @@ type AdvertiserMutation struct {
 	contact_name   *string
 	contact_email  *string
 	notes          *string
+	name_key       *string
+	archived_at    *time.Time
 	clearedFields  map[string]struct{}
 	account        *int
 	clearedaccount bool
@@ -1980,6 +2128,91 @@ func (m *AdvertiserMutation) ResetNotes() {
 	delete(m.clearedFields, advertiser.FieldNotes)
 }
 
+// SetNameKey sets the "name_key" field.
+func (m *AdvertiserMutation) SetNameKey(s string) {
+	m.name_key = &s
+}
+
+// NameKey returns the value of the "name_key" field in the mutation.
+func (m *AdvertiserMutation) NameKey() (r string, exists bool) {
+	v := m.name_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNameKey returns the old "name_key" field's value of the Advertiser entity.
+// If the Advertiser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AdvertiserMutation) OldNameKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNameKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNameKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNameKey: %w", err)
+	}
+	return oldValue.NameKey, nil
+}
+
+// ResetNameKey resets all changes to the "name_key" field.
+func (m *AdvertiserMutation) ResetNameKey() {
+	m.name_key = nil
+}
+
+// SetArchivedAt sets the "archived_at" field.
+func (m *AdvertiserMutation) SetArchivedAt(t time.Time) {
+	m.archived_at = &t
+}
+
+// ArchivedAt returns the value of the "archived_at" field in the mutation.
+func (m *AdvertiserMutation) ArchivedAt() (r time.Time, exists bool) {
+	v := m.archived_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldArchivedAt returns the old "archived_at" field's value of the Advertiser entity.
+// If the Advertiser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AdvertiserMutation) OldArchivedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldArchivedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldArchivedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldArchivedAt: %w", err)
+	}
+	return oldValue.ArchivedAt, nil
+}
+
+// ClearArchivedAt clears the value of the "archived_at" field.
+func (m *AdvertiserMutation) ClearArchivedAt() {
+	m.archived_at = nil
+	m.clearedFields[advertiser.FieldArchivedAt] = struct{}{}
+}
+
+// ArchivedAtCleared returns if the "archived_at" field was cleared in this mutation.
+func (m *AdvertiserMutation) ArchivedAtCleared() bool {
+	_, ok := m.clearedFields[advertiser.FieldArchivedAt]
+	return ok
+}
+
+// ResetArchivedAt resets all changes to the "archived_at" field.
+func (m *AdvertiserMutation) ResetArchivedAt() {
+	m.archived_at = nil
+	delete(m.clearedFields, advertiser.FieldArchivedAt)
+}
+
 // ClearAccount clears the "account" edge to the Account entity.
 func (m *AdvertiserMutation) ClearAccount() {
 	m.clearedaccount = true
@@ -2095,7 +2328,7 @@ func (m *AdvertiserMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AdvertiserMutation) Fields() []string {
-	fields := make([]string, 0, 8)
+	fields := make([]string, 0, 10)
 	if m.account != nil {
 		fields = append(fields, advertiser.FieldAccountID)
 	}
@@ -2119,6 +2352,12 @@ func (m *AdvertiserMutation) Fields() []string {
 	}
 	if m.notes != nil {
 		fields = append(fields, advertiser.FieldNotes)
+	}
+	if m.name_key != nil {
+		fields = append(fields, advertiser.FieldNameKey)
+	}
+	if m.archived_at != nil {
+		fields = append(fields, advertiser.FieldArchivedAt)
 	}
 	return fields
 }
@@ -2144,6 +2383,10 @@ func (m *AdvertiserMutation) Field(name string) (ent.Value, bool) {
 		return m.ContactEmail()
 	case advertiser.FieldNotes:
 		return m.Notes()
+	case advertiser.FieldNameKey:
+		return m.NameKey()
+	case advertiser.FieldArchivedAt:
+		return m.ArchivedAt()
 	}
 	return nil, false
 }
@@ -2169,6 +2412,10 @@ func (m *AdvertiserMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldContactEmail(ctx)
 	case advertiser.FieldNotes:
 		return m.OldNotes(ctx)
+	case advertiser.FieldNameKey:
+		return m.OldNameKey(ctx)
+	case advertiser.FieldArchivedAt:
+		return m.OldArchivedAt(ctx)
 	}
 	return nil, fmt.Errorf("unknown Advertiser field %s", name)
 }
@@ -2234,6 +2481,20 @@ func (m *AdvertiserMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetNotes(v)
 		return nil
+	case advertiser.FieldNameKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNameKey(v)
+		return nil
+	case advertiser.FieldArchivedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetArchivedAt(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Advertiser field %s", name)
 }
@@ -2279,6 +2540,9 @@ func (m *AdvertiserMutation) ClearedFields() []string {
 	if m.FieldCleared(advertiser.FieldNotes) {
 		fields = append(fields, advertiser.FieldNotes)
 	}
+	if m.FieldCleared(advertiser.FieldArchivedAt) {
+		fields = append(fields, advertiser.FieldArchivedAt)
+	}
 	return fields
 }
 
@@ -2304,6 +2568,9 @@ func (m *AdvertiserMutation) ClearField(name string) error {
 		return nil
 	case advertiser.FieldNotes:
 		m.ClearNotes()
+		return nil
+	case advertiser.FieldArchivedAt:
+		m.ClearArchivedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Advertiser nullable field %s", name)
@@ -2336,6 +2603,12 @@ func (m *AdvertiserMutation) ResetField(name string) error {
 		return nil
 	case advertiser.FieldNotes:
 		m.ResetNotes()
+		return nil
+	case advertiser.FieldNameKey:
+		m.ResetNameKey()
+		return nil
+	case advertiser.FieldArchivedAt:
+		m.ResetArchivedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Advertiser field %s", name)
@@ -7891,6 +8164,7 @@ type OfferMutation struct {
 	ends_at                   *time.Time
 	time_zone                 *string
 	published_at              *time.Time
+	archived_at               *time.Time
 	clearedFields             map[string]struct{}
 	account                   *int
 	clearedaccount            bool
@@ -9627,6 +9901,55 @@ func (m *OfferMutation) ResetPublishedAt() {
 	delete(m.clearedFields, offer.FieldPublishedAt)
 }
 
+// SetArchivedAt sets the "archived_at" field.
+func (m *OfferMutation) SetArchivedAt(t time.Time) {
+	m.archived_at = &t
+}
+
+// ArchivedAt returns the value of the "archived_at" field in the mutation.
+func (m *OfferMutation) ArchivedAt() (r time.Time, exists bool) {
+	v := m.archived_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldArchivedAt returns the old "archived_at" field's value of the Offer entity.
+// If the Offer object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OfferMutation) OldArchivedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldArchivedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldArchivedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldArchivedAt: %w", err)
+	}
+	return oldValue.ArchivedAt, nil
+}
+
+// ClearArchivedAt clears the value of the "archived_at" field.
+func (m *OfferMutation) ClearArchivedAt() {
+	m.archived_at = nil
+	m.clearedFields[offer.FieldArchivedAt] = struct{}{}
+}
+
+// ArchivedAtCleared returns if the "archived_at" field was cleared in this mutation.
+func (m *OfferMutation) ArchivedAtCleared() bool {
+	_, ok := m.clearedFields[offer.FieldArchivedAt]
+	return ok
+}
+
+// ResetArchivedAt resets all changes to the "archived_at" field.
+func (m *OfferMutation) ResetArchivedAt() {
+	m.archived_at = nil
+	delete(m.clearedFields, offer.FieldArchivedAt)
+}
+
 // ClearAccount clears the "account" edge to the Account entity.
 func (m *OfferMutation) ClearAccount() {
 	m.clearedaccount = true
@@ -9877,7 +10200,7 @@ func (m *OfferMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OfferMutation) Fields() []string {
-	fields := make([]string, 0, 32)
+	fields := make([]string, 0, 33)
 	if m.account != nil {
 		fields = append(fields, offer.FieldAccountID)
 	}
@@ -9974,6 +10297,9 @@ func (m *OfferMutation) Fields() []string {
 	if m.published_at != nil {
 		fields = append(fields, offer.FieldPublishedAt)
 	}
+	if m.archived_at != nil {
+		fields = append(fields, offer.FieldArchivedAt)
+	}
 	return fields
 }
 
@@ -10046,6 +10372,8 @@ func (m *OfferMutation) Field(name string) (ent.Value, bool) {
 		return m.TimeZone()
 	case offer.FieldPublishedAt:
 		return m.PublishedAt()
+	case offer.FieldArchivedAt:
+		return m.ArchivedAt()
 	}
 	return nil, false
 }
@@ -10119,6 +10447,8 @@ func (m *OfferMutation) OldField(ctx context.Context, name string) (ent.Value, e
 		return m.OldTimeZone(ctx)
 	case offer.FieldPublishedAt:
 		return m.OldPublishedAt(ctx)
+	case offer.FieldArchivedAt:
+		return m.OldArchivedAt(ctx)
 	}
 	return nil, fmt.Errorf("unknown Offer field %s", name)
 }
@@ -10352,6 +10682,13 @@ func (m *OfferMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetPublishedAt(v)
 		return nil
+	case offer.FieldArchivedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetArchivedAt(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Offer field %s", name)
 }
@@ -10532,6 +10869,9 @@ func (m *OfferMutation) ClearedFields() []string {
 	if m.FieldCleared(offer.FieldPublishedAt) {
 		fields = append(fields, offer.FieldPublishedAt)
 	}
+	if m.FieldCleared(offer.FieldArchivedAt) {
+		fields = append(fields, offer.FieldArchivedAt)
+	}
 	return fields
 }
 
@@ -10608,6 +10948,9 @@ func (m *OfferMutation) ClearField(name string) error {
 		return nil
 	case offer.FieldPublishedAt:
 		m.ClearPublishedAt()
+		return nil
+	case offer.FieldArchivedAt:
+		m.ClearArchivedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Offer nullable field %s", name)
@@ -10712,6 +11055,9 @@ func (m *OfferMutation) ResetField(name string) error {
 		return nil
 	case offer.FieldPublishedAt:
 		m.ResetPublishedAt()
+		return nil
+	case offer.FieldArchivedAt:
+		m.ResetArchivedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Offer field %s", name)

@@ -87,6 +87,8 @@ type Offer struct {
 	TimeZone string `json:"time_zone,omitempty"`
 	// When the offer was first published.
 	PublishedAt *time.Time `json:"published_at,omitempty"`
+	// When the offer was archived (a draft or an ended offer put away): hidden from `offers` unless its `where` asks about archivedAt; kept for history.
+	ArchivedAt *time.Time `json:"archived_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the OfferQuery when eager-loading is set.
 	Edges        OfferEdges `json:"edges"`
@@ -178,7 +180,7 @@ func (*Offer) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case offer.FieldName, offer.FieldType, offer.FieldIntegrationSystem, offer.FieldStatus, offer.FieldTrackingLink, offer.FieldClickURLTemplate, offer.FieldCustomClickIDParam, offer.FieldHeadline, offer.FieldDescription, offer.FieldCallToAction, offer.FieldTerms, offer.FieldCurrency, offer.FieldTimeZone:
 			values[i] = new(sql.NullString)
-		case offer.FieldCreatedAt, offer.FieldUpdatedAt, offer.FieldStartsAt, offer.FieldEndsAt, offer.FieldPublishedAt:
+		case offer.FieldCreatedAt, offer.FieldUpdatedAt, offer.FieldStartsAt, offer.FieldEndsAt, offer.FieldPublishedAt, offer.FieldArchivedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -411,6 +413,13 @@ func (_m *Offer) assignValues(columns []string, values []any) error {
 				_m.PublishedAt = new(time.Time)
 				*_m.PublishedAt = value.Time
 			}
+		case offer.FieldArchivedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field archived_at", values[i])
+			} else if value.Valid {
+				_m.ArchivedAt = new(time.Time)
+				*_m.ArchivedAt = value.Time
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -585,6 +594,11 @@ func (_m *Offer) String() string {
 	builder.WriteString(", ")
 	if v := _m.PublishedAt; v != nil {
 		builder.WriteString("published_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.ArchivedAt; v != nil {
+		builder.WriteString("archived_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteByte(')')

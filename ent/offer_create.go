@@ -414,6 +414,20 @@ func (_c *OfferCreate) SetNillablePublishedAt(v *time.Time) *OfferCreate {
 	return _c
 }
 
+// SetArchivedAt sets the "archived_at" field.
+func (_c *OfferCreate) SetArchivedAt(v time.Time) *OfferCreate {
+	_c.mutation.SetArchivedAt(v)
+	return _c
+}
+
+// SetNillableArchivedAt sets the "archived_at" field if the given value is not nil.
+func (_c *OfferCreate) SetNillableArchivedAt(v *time.Time) *OfferCreate {
+	if v != nil {
+		_c.SetArchivedAt(*v)
+	}
+	return _c
+}
+
 // SetAccount sets the "account" edge to the Account entity.
 func (_c *OfferCreate) SetAccount(v *Account) *OfferCreate {
 	return _c.SetAccountID(v.ID)
@@ -792,6 +806,10 @@ func (_c *OfferCreate) createSpec() (*Offer, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.PublishedAt(); ok {
 		_spec.SetField(offer.FieldPublishedAt, field.TypeTime, value)
 		_node.PublishedAt = &value
+	}
+	if value, ok := _c.mutation.ArchivedAt(); ok {
+		_spec.SetField(offer.FieldArchivedAt, field.TypeTime, value)
+		_node.ArchivedAt = &value
 	}
 	if nodes := _c.mutation.AccountIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -1452,6 +1470,24 @@ func (u *OfferUpsert) UpdatePublishedAt() *OfferUpsert {
 // ClearPublishedAt clears the value of the "published_at" field.
 func (u *OfferUpsert) ClearPublishedAt() *OfferUpsert {
 	u.SetNull(offer.FieldPublishedAt)
+	return u
+}
+
+// SetArchivedAt sets the "archived_at" field.
+func (u *OfferUpsert) SetArchivedAt(v time.Time) *OfferUpsert {
+	u.Set(offer.FieldArchivedAt, v)
+	return u
+}
+
+// UpdateArchivedAt sets the "archived_at" field to the value that was provided on create.
+func (u *OfferUpsert) UpdateArchivedAt() *OfferUpsert {
+	u.SetExcluded(offer.FieldArchivedAt)
+	return u
+}
+
+// ClearArchivedAt clears the value of the "archived_at" field.
+func (u *OfferUpsert) ClearArchivedAt() *OfferUpsert {
+	u.SetNull(offer.FieldArchivedAt)
 	return u
 }
 
@@ -2116,6 +2152,27 @@ func (u *OfferUpsertOne) UpdatePublishedAt() *OfferUpsertOne {
 func (u *OfferUpsertOne) ClearPublishedAt() *OfferUpsertOne {
 	return u.Update(func(s *OfferUpsert) {
 		s.ClearPublishedAt()
+	})
+}
+
+// SetArchivedAt sets the "archived_at" field.
+func (u *OfferUpsertOne) SetArchivedAt(v time.Time) *OfferUpsertOne {
+	return u.Update(func(s *OfferUpsert) {
+		s.SetArchivedAt(v)
+	})
+}
+
+// UpdateArchivedAt sets the "archived_at" field to the value that was provided on create.
+func (u *OfferUpsertOne) UpdateArchivedAt() *OfferUpsertOne {
+	return u.Update(func(s *OfferUpsert) {
+		s.UpdateArchivedAt()
+	})
+}
+
+// ClearArchivedAt clears the value of the "archived_at" field.
+func (u *OfferUpsertOne) ClearArchivedAt() *OfferUpsertOne {
+	return u.Update(func(s *OfferUpsert) {
+		s.ClearArchivedAt()
 	})
 }
 
@@ -2946,6 +3003,27 @@ func (u *OfferUpsertBulk) UpdatePublishedAt() *OfferUpsertBulk {
 func (u *OfferUpsertBulk) ClearPublishedAt() *OfferUpsertBulk {
 	return u.Update(func(s *OfferUpsert) {
 		s.ClearPublishedAt()
+	})
+}
+
+// SetArchivedAt sets the "archived_at" field.
+func (u *OfferUpsertBulk) SetArchivedAt(v time.Time) *OfferUpsertBulk {
+	return u.Update(func(s *OfferUpsert) {
+		s.SetArchivedAt(v)
+	})
+}
+
+// UpdateArchivedAt sets the "archived_at" field to the value that was provided on create.
+func (u *OfferUpsertBulk) UpdateArchivedAt() *OfferUpsertBulk {
+	return u.Update(func(s *OfferUpsert) {
+		s.UpdateArchivedAt()
+	})
+}
+
+// ClearArchivedAt clears the value of the "archived_at" field.
+func (u *OfferUpsertBulk) ClearArchivedAt() *OfferUpsertBulk {
+	return u.Update(func(s *OfferUpsert) {
+		s.ClearArchivedAt()
 	})
 }
 

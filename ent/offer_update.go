@@ -610,6 +610,26 @@ func (_u *OfferUpdate) ClearPublishedAt() *OfferUpdate {
 	return _u
 }
 
+// SetArchivedAt sets the "archived_at" field.
+func (_u *OfferUpdate) SetArchivedAt(v time.Time) *OfferUpdate {
+	_u.mutation.SetArchivedAt(v)
+	return _u
+}
+
+// SetNillableArchivedAt sets the "archived_at" field if the given value is not nil.
+func (_u *OfferUpdate) SetNillableArchivedAt(v *time.Time) *OfferUpdate {
+	if v != nil {
+		_u.SetArchivedAt(*v)
+	}
+	return _u
+}
+
+// ClearArchivedAt clears the value of the "archived_at" field.
+func (_u *OfferUpdate) ClearArchivedAt() *OfferUpdate {
+	_u.mutation.ClearArchivedAt()
+	return _u
+}
+
 // SetAdvertiser sets the "advertiser" edge to the Advertiser entity.
 func (_u *OfferUpdate) SetAdvertiser(v *Advertiser) *OfferUpdate {
 	return _u.SetAdvertiserID(v.ID)
@@ -1049,6 +1069,12 @@ func (_u *OfferUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.PublishedAtCleared() {
 		_spec.ClearField(offer.FieldPublishedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ArchivedAt(); ok {
+		_spec.SetField(offer.FieldArchivedAt, field.TypeTime, value)
+	}
+	if _u.mutation.ArchivedAtCleared() {
+		_spec.ClearField(offer.FieldArchivedAt, field.TypeTime)
 	}
 	if _u.mutation.AdvertiserCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -1809,6 +1835,26 @@ func (_u *OfferUpdateOne) ClearPublishedAt() *OfferUpdateOne {
 	return _u
 }
 
+// SetArchivedAt sets the "archived_at" field.
+func (_u *OfferUpdateOne) SetArchivedAt(v time.Time) *OfferUpdateOne {
+	_u.mutation.SetArchivedAt(v)
+	return _u
+}
+
+// SetNillableArchivedAt sets the "archived_at" field if the given value is not nil.
+func (_u *OfferUpdateOne) SetNillableArchivedAt(v *time.Time) *OfferUpdateOne {
+	if v != nil {
+		_u.SetArchivedAt(*v)
+	}
+	return _u
+}
+
+// ClearArchivedAt clears the value of the "archived_at" field.
+func (_u *OfferUpdateOne) ClearArchivedAt() *OfferUpdateOne {
+	_u.mutation.ClearArchivedAt()
+	return _u
+}
+
 // SetAdvertiser sets the "advertiser" edge to the Advertiser entity.
 func (_u *OfferUpdateOne) SetAdvertiser(v *Advertiser) *OfferUpdateOne {
 	return _u.SetAdvertiserID(v.ID)
@@ -2278,6 +2324,12 @@ func (_u *OfferUpdateOne) sqlSave(ctx context.Context) (_node *Offer, err error)
 	}
 	if _u.mutation.PublishedAtCleared() {
 		_spec.ClearField(offer.FieldPublishedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ArchivedAt(); ok {
+		_spec.SetField(offer.FieldArchivedAt, field.TypeTime, value)
+	}
+	if _u.mutation.ArchivedAtCleared() {
+		_spec.ClearField(offer.FieldArchivedAt, field.TypeTime)
 	}
 	if _u.mutation.AdvertiserCleared() {
 		edge := &sqlgraph.EdgeSpec{

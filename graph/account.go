@@ -57,6 +57,15 @@ func opCacheOf(ctx context.Context) *opCache {
 	return newOpCache()
 }
 
+// viewerID returns the id of the account of the API key in use.
+func viewerID(ctx context.Context) (int, error) {
+	v, ok := viewer.FromContext(ctx)
+	if !ok || v.System {
+		return 0, accounts.ErrUnauthenticated
+	}
+	return v.AccountID, nil
+}
+
 // viewerAccount returns the account of the API key in use.
 func (r *Resolver) viewerAccount(ctx context.Context) (*ent.Account, error) {
 	v, ok := viewer.FromContext(ctx)

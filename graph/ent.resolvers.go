@@ -46,7 +46,7 @@ func (r *queryResolver) Advertisers(ctx context.Context, after *entgql.Cursor[in
 	if err != nil {
 		return nil, err
 	}
-	return r.client.Advertiser.Query().Paginate(ctx, after, first, before, last,
+	return r.client.Advertiser.Query().Where(unlessAskedAdvertisers(where)...).Paginate(ctx, after, first, before, last,
 		ent.WithAdvertiserOrder(orderBy), ent.WithAdvertiserFilter(where.Filter))
 }
 
@@ -76,7 +76,7 @@ func (r *queryResolver) Offers(ctx context.Context, after *entgql.Cursor[int], f
 	if err != nil {
 		return nil, err
 	}
-	return r.client.Offer.Query().Paginate(ctx, after, first, before, last,
+	return r.client.Offer.Query().Where(unlessAskedOffers(where)...).Paginate(ctx, after, first, before, last,
 		ent.WithOfferOrder(orderBy), ent.WithOfferFilter(where.Filter))
 }
 

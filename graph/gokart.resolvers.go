@@ -14,6 +14,36 @@ import (
 	"github.com/gokart/gokart/internal/viewer"
 )
 
+// UpdateAccount is the resolver for the updateAccount field.
+func (r *mutationResolver) UpdateAccount(ctx context.Context, input accounts.UpdateInput) (*ent.Account, error) {
+	id, err := viewerID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	forgetAccount(ctx)
+	acc, err := accounts.Update(ctx, r.db(ctx), id, input)
+	return acc, fieldErrors(ctx, err)
+}
+
+// CreateAPIKey is the resolver for the createAPIKey field.
+func (r *mutationResolver) CreateAPIKey(ctx context.Context, name string) (*accounts.CreatedKey, error) {
+	id, err := viewerID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	k, err := accounts.CreateAPIKey(ctx, r.db(ctx), id, name)
+	return &k, err
+}
+
+// RevokeAPIKey is the resolver for the revokeAPIKey field.
+func (r *mutationResolver) RevokeAPIKey(ctx context.Context, id int) (*ent.APIKey, error) {
+	accountID, err := viewerID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return accounts.RevokeAPIKey(ctx, r.db(ctx), accountID, id)
+}
+
 // ClickURL is the resolver for the clickURL field.
 func (r *offerResolver) ClickURL(ctx context.Context, obj *ent.Offer) (string, error) {
 	return r.baseURL + "/click/" + strconv.Itoa(obj.ID), nil
@@ -26,4 +56,13 @@ func (r *queryResolver) Viewer(ctx context.Context) (*ent.Account, error) {
 		return nil, accounts.ErrUnauthenticated
 	}
 	return r.client.Account.Get(ctx, v.AccountID)
+}
+
+// APIKeys is the resolver for the apiKeys field.
+func (r *queryResolver) APIKeys(ctx context.Context, includeRevoked *bool) ([]*ent.APIKey, error) {
+	id, err := viewerID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return accounts.ListAPIKeys(ctx, r.db(ctx), id, includeRevoked != nil && *includeRevoked)
 }

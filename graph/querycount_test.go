@@ -72,6 +72,7 @@ func TestAPageOfOffersCostsAConstantNumberOfQueries(t *testing.T) {
 			}
 			return spent
 		}
+		cost(1) // the key's first request also stamps its last use (once a minute); measure after it
 		small, large := cost(5), cost(50)
 		t.Logf("SQL statements per request: %d for 5 offers, %d for 50 offers (includes the API key lookup)", small, large)
 		if large != small {

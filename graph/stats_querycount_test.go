@@ -79,6 +79,7 @@ func TestAPageOfOffersWithStatsCostsAConstantNumberOfQueries(t *testing.T) {
 			}
 			return spent
 		}
+		cost(1) // the key's first request also stamps its last use (once a minute); measure after it
 		small, large := cost(5), cost(50)
 		t.Logf("SQL statements per request with stats: %d for 5 offers, %d for 50 offers", small, large)
 		if large != small {

@@ -103,6 +103,16 @@ func (r *mutationResolver) UpdateAdvertiser(ctx context.Context, id int, input w
 	return a, fieldErrors(ctx, err)
 }
 
+// ArchiveOffer is the resolver for the archiveOffer field.
+func (r *mutationResolver) ArchiveOffer(ctx context.Context, id int) (*ent.Offer, error) {
+	return wizard.ArchiveOffer(ctx, r.db(ctx), id)
+}
+
+// ArchiveAdvertiser is the resolver for the archiveAdvertiser field.
+func (r *mutationResolver) ArchiveAdvertiser(ctx context.Context, id int) (*ent.Advertiser, error) {
+	return wizard.ArchiveAdvertiser(ctx, r.db(ctx), id)
+}
+
 // RotatePostbackKey is the resolver for the rotatePostbackKey field.
 func (r *mutationResolver) RotatePostbackKey(ctx context.Context) (*ent.Account, error) {
 	acc, err := r.viewerAccount(ctx)

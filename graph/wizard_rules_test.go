@@ -109,7 +109,7 @@ func publishable(t *testing.T, srv *apitest.Server, key string) string {
 	t.Helper()
 	id := draft(t, srv, key, "SINGLE_EVENT").ID
 	step(t, srv, key, `updateOfferAdvertiserInfo(id: $id, input: $input)`, map[string]any{"id": id, "input": map[string]any{
-		"advertiser": map[string]any{"name": "Brand"}, "trackingLink": "https://brand.sjv.io/c/1/2/3"}})
+		"advertiser": map[string]any{"name": "Brand of offer " + id}, "trackingLink": "https://brand.sjv.io/c/1/2/3"}})
 	step(t, srv, key, `updateOfferCreative(id: $id, input: $input)`, map[string]any{"id": id, "input": map[string]any{
 		"headline": "H", "callToAction": "Go"}})
 	step(t, srv, key, `updateOfferBudgetTargeting(id: $id, input: $input)`, map[string]any{"id": id, "input": map[string]any{

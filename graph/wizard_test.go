@@ -14,7 +14,7 @@ import (
 )
 
 const offerFields = `id name type status integrationSystem trackingLink clickURLTemplate clickURL postbackURL
-	missingSteps currency budgetTotal budgetDaily capDaily countries platforms timeZone headline callToAction imageUrls
+	missingSteps currency totalBudget dailyBudget capDaily countries platforms timeZone headline callToAction imageURLs
 	advertiser { id name } events { id name eventID payout position postbackURL }`
 
 type offerView struct {
@@ -22,11 +22,11 @@ type offerView struct {
 	PostbackURL                                                                         *string
 	MissingSteps                                                                        []string
 	Currency                                                                            string
-	BudgetTotal, BudgetDaily                                                            *string
+	TotalBudget, DailyBudget                                                            *string
 	CapDaily                                                                            *int
 	Countries, Platforms                                                                []string
 	TimeZone, Headline, CallToAction                                                    string
-	ImageUrls                                                                           []string
+	ImageURLs                                                                           []string
 	Advertiser                                                                          *struct{ ID, Name string }
 	Events                                                                              []struct {
 		ID, Name, EventID, Payout string
@@ -89,7 +89,7 @@ func TestSingleEventImpactOfferGoesThroughEveryWizardStep(t *testing.T) {
 			"currency": "usd", "totalBudget": "1000.00", "dailyBudget": "100", "payout": "5.25", "capDaily": 50,
 			"countries": []string{"us", "CA", "US"}, "platforms": []string{"IOS", "BROWSER"},
 			"startsAt": "2026-01-01T00:00:00Z", "endsAt": "2027-01-01T00:00:00Z", "timeZone": "America/New_York"}})
-		if o.Currency != "USD" || *o.BudgetTotal != "1000.00" || *o.BudgetDaily != "100.00" || fmt.Sprint(o.Countries) != "[US CA]" ||
+		if o.Currency != "USD" || *o.TotalBudget != "1000.00" || *o.DailyBudget != "100.00" || fmt.Sprint(o.Countries) != "[US CA]" ||
 			o.TimeZone != "America/New_York" || o.Events[0].Payout != "5.25" || len(o.MissingSteps) != 0 {
 			t.Errorf("after budget step: %+v", o)
 		}

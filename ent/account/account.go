@@ -27,6 +27,8 @@ const (
 	FieldTimeZone = "time_zone"
 	// FieldPostbackAllowlist holds the string denoting the postback_allowlist field in the database.
 	FieldPostbackAllowlist = "postback_allowlist"
+	// FieldFallbackURL holds the string denoting the fallback_url field in the database.
+	FieldFallbackURL = "fallback_url"
 	// EdgeAPIKeys holds the string denoting the api_keys edge name in mutations.
 	EdgeAPIKeys = "api_keys"
 	// Table holds the table name of the account in the database.
@@ -49,6 +51,7 @@ var Columns = []string{
 	FieldPostbackKey,
 	FieldTimeZone,
 	FieldPostbackAllowlist,
+	FieldFallbackURL,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -81,6 +84,8 @@ var (
 	PostbackKeyValidator func(string) error
 	// DefaultTimeZone holds the default value on creation for the "time_zone" field.
 	DefaultTimeZone string
+	// FallbackURLValidator is a validator for the "fallback_url" field. It is called by the builders before save.
+	FallbackURLValidator func(string) error
 )
 
 // OrderOption defines the ordering options for the Account queries.
@@ -114,6 +119,11 @@ func ByPostbackKey(opts ...sql.OrderTermOption) OrderOption {
 // ByTimeZone orders the results by the time_zone field.
 func ByTimeZone(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldTimeZone, opts...).ToFunc()
+}
+
+// ByFallbackURL orders the results by the fallback_url field.
+func ByFallbackURL(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldFallbackURL, opts...).ToFunc()
 }
 
 // ByAPIKeysCount orders the results by api_keys count.

@@ -80,6 +80,11 @@ func TimeZone(v string) predicate.Account {
 	return predicate.Account(sql.FieldEQ(FieldTimeZone, v))
 }
 
+// FallbackURL applies equality check predicate on the "fallback_url" field. It's identical to FallbackURLEQ.
+func FallbackURL(v string) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldFallbackURL, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Account {
 	return predicate.Account(sql.FieldEQ(FieldCreatedAt, v))
@@ -363,6 +368,81 @@ func PostbackAllowlistIsNil() predicate.Account {
 // PostbackAllowlistNotNil applies the NotNil predicate on the "postback_allowlist" field.
 func PostbackAllowlistNotNil() predicate.Account {
 	return predicate.Account(sql.FieldNotNull(FieldPostbackAllowlist))
+}
+
+// FallbackURLEQ applies the EQ predicate on the "fallback_url" field.
+func FallbackURLEQ(v string) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldFallbackURL, v))
+}
+
+// FallbackURLNEQ applies the NEQ predicate on the "fallback_url" field.
+func FallbackURLNEQ(v string) predicate.Account {
+	return predicate.Account(sql.FieldNEQ(FieldFallbackURL, v))
+}
+
+// FallbackURLIn applies the In predicate on the "fallback_url" field.
+func FallbackURLIn(vs ...string) predicate.Account {
+	return predicate.Account(sql.FieldIn(FieldFallbackURL, vs...))
+}
+
+// FallbackURLNotIn applies the NotIn predicate on the "fallback_url" field.
+func FallbackURLNotIn(vs ...string) predicate.Account {
+	return predicate.Account(sql.FieldNotIn(FieldFallbackURL, vs...))
+}
+
+// FallbackURLGT applies the GT predicate on the "fallback_url" field.
+func FallbackURLGT(v string) predicate.Account {
+	return predicate.Account(sql.FieldGT(FieldFallbackURL, v))
+}
+
+// FallbackURLGTE applies the GTE predicate on the "fallback_url" field.
+func FallbackURLGTE(v string) predicate.Account {
+	return predicate.Account(sql.FieldGTE(FieldFallbackURL, v))
+}
+
+// FallbackURLLT applies the LT predicate on the "fallback_url" field.
+func FallbackURLLT(v string) predicate.Account {
+	return predicate.Account(sql.FieldLT(FieldFallbackURL, v))
+}
+
+// FallbackURLLTE applies the LTE predicate on the "fallback_url" field.
+func FallbackURLLTE(v string) predicate.Account {
+	return predicate.Account(sql.FieldLTE(FieldFallbackURL, v))
+}
+
+// FallbackURLContains applies the Contains predicate on the "fallback_url" field.
+func FallbackURLContains(v string) predicate.Account {
+	return predicate.Account(sql.FieldContains(FieldFallbackURL, v))
+}
+
+// FallbackURLHasPrefix applies the HasPrefix predicate on the "fallback_url" field.
+func FallbackURLHasPrefix(v string) predicate.Account {
+	return predicate.Account(sql.FieldHasPrefix(FieldFallbackURL, v))
+}
+
+// FallbackURLHasSuffix applies the HasSuffix predicate on the "fallback_url" field.
+func FallbackURLHasSuffix(v string) predicate.Account {
+	return predicate.Account(sql.FieldHasSuffix(FieldFallbackURL, v))
+}
+
+// FallbackURLIsNil applies the IsNil predicate on the "fallback_url" field.
+func FallbackURLIsNil() predicate.Account {
+	return predicate.Account(sql.FieldIsNull(FieldFallbackURL))
+}
+
+// FallbackURLNotNil applies the NotNil predicate on the "fallback_url" field.
+func FallbackURLNotNil() predicate.Account {
+	return predicate.Account(sql.FieldNotNull(FieldFallbackURL))
+}
+
+// FallbackURLEqualFold applies the EqualFold predicate on the "fallback_url" field.
+func FallbackURLEqualFold(v string) predicate.Account {
+	return predicate.Account(sql.FieldEqualFold(FieldFallbackURL, v))
+}
+
+// FallbackURLContainsFold applies the ContainsFold predicate on the "fallback_url" field.
+func FallbackURLContainsFold(v string) predicate.Account {
+	return predicate.Account(sql.FieldContainsFold(FieldFallbackURL, v))
 }
 
 // HasAPIKeys applies the HasEdge predicate on the "api_keys" edge.

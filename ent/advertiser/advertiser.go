@@ -31,6 +31,10 @@ const (
 	FieldContactEmail = "contact_email"
 	// FieldNotes holds the string denoting the notes field in the database.
 	FieldNotes = "notes"
+	// FieldNameKey holds the string denoting the name_key field in the database.
+	FieldNameKey = "name_key"
+	// FieldArchivedAt holds the string denoting the archived_at field in the database.
+	FieldArchivedAt = "archived_at"
 	// EdgeAccount holds the string denoting the account edge name in mutations.
 	EdgeAccount = "account"
 	// EdgeOffers holds the string denoting the offers edge name in mutations.
@@ -64,6 +68,8 @@ var Columns = []string{
 	FieldContactName,
 	FieldContactEmail,
 	FieldNotes,
+	FieldNameKey,
+	FieldArchivedAt,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -82,7 +88,7 @@ func ValidColumn(column string) bool {
 //
 //	import _ "github.com/gokart/gokart/ent/runtime"
 var (
-	Hooks        [1]ent.Hook
+	Hooks        [2]ent.Hook
 	Interceptors [1]ent.Interceptor
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
 	DefaultCreatedAt func() time.Time
@@ -98,6 +104,8 @@ var (
 	ContactNameValidator func(string) error
 	// ContactEmailValidator is a validator for the "contact_email" field. It is called by the builders before save.
 	ContactEmailValidator func(string) error
+	// DefaultNameKey holds the default value on creation for the "name_key" field.
+	DefaultNameKey string
 )
 
 // OrderOption defines the ordering options for the Advertiser queries.
@@ -146,6 +154,16 @@ func ByContactEmail(opts ...sql.OrderTermOption) OrderOption {
 // ByNotes orders the results by the notes field.
 func ByNotes(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldNotes, opts...).ToFunc()
+}
+
+// ByNameKey orders the results by the name_key field.
+func ByNameKey(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldNameKey, opts...).ToFunc()
+}
+
+// ByArchivedAt orders the results by the archived_at field.
+func ByArchivedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldArchivedAt, opts...).ToFunc()
 }
 
 // ByAccountField orders the results by account field.

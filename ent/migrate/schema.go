@@ -17,6 +17,7 @@ var (
 		{Name: "name", Type: field.TypeString, Size: 200, Default: "default"},
 		{Name: "prefix", Type: field.TypeString},
 		{Name: "hash", Type: field.TypeBytes, Unique: true},
+		{Name: "last_used_at", Type: field.TypeTime, Nullable: true},
 		{Name: "revoked_at", Type: field.TypeTime, Nullable: true},
 		{Name: "account_id", Type: field.TypeInt},
 	}
@@ -28,7 +29,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "api_keys_accounts_api_keys",
-				Columns:    []*schema.Column{APIKeysColumns[7]},
+				Columns:    []*schema.Column{APIKeysColumns[8]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -37,7 +38,7 @@ var (
 			{
 				Name:    "apikey_account_id",
 				Unique:  false,
-				Columns: []*schema.Column{APIKeysColumns[7]},
+				Columns: []*schema.Column{APIKeysColumns[8]},
 			},
 		},
 	}
@@ -50,6 +51,7 @@ var (
 		{Name: "postback_key", Type: field.TypeString, Unique: true},
 		{Name: "time_zone", Type: field.TypeString, Default: "UTC"},
 		{Name: "postback_allowlist", Type: field.TypeJSON, Nullable: true},
+		{Name: "fallback_url", Type: field.TypeString, Nullable: true, Size: 2048},
 	}
 	// AccountsTable holds the schema information for the "accounts" table.
 	AccountsTable = &schema.Table{
@@ -67,6 +69,8 @@ var (
 		{Name: "contact_name", Type: field.TypeString, Nullable: true, Size: 200},
 		{Name: "contact_email", Type: field.TypeString, Nullable: true, Size: 320},
 		{Name: "notes", Type: field.TypeString, Nullable: true, Size: 2147483647},
+		{Name: "name_key", Type: field.TypeString, Default: ""},
+		{Name: "archived_at", Type: field.TypeTime, Nullable: true},
 		{Name: "account_id", Type: field.TypeInt},
 	}
 	// AdvertisersTable holds the schema information for the "advertisers" table.
@@ -77,7 +81,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "advertisers_accounts_account",
-				Columns:    []*schema.Column{AdvertisersColumns[8]},
+				Columns:    []*schema.Column{AdvertisersColumns[10]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -86,7 +90,15 @@ var (
 			{
 				Name:    "advertiser_account_id_name",
 				Unique:  false,
-				Columns: []*schema.Column{AdvertisersColumns[8], AdvertisersColumns[3]},
+				Columns: []*schema.Column{AdvertisersColumns[10], AdvertisersColumns[3]},
+			},
+			{
+				Name:    "advertisers_account_name_key",
+				Unique:  true,
+				Columns: []*schema.Column{AdvertisersColumns[10], AdvertisersColumns[8]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "archived_at IS NULL",
+				},
 			},
 		},
 	}
@@ -365,6 +377,7 @@ var (
 		{Name: "ends_at", Type: field.TypeTime, Nullable: true},
 		{Name: "time_zone", Type: field.TypeString, Default: "UTC"},
 		{Name: "published_at", Type: field.TypeTime, Nullable: true},
+		{Name: "archived_at", Type: field.TypeTime, Nullable: true},
 		{Name: "advertiser_id", Type: field.TypeInt, Nullable: true},
 		{Name: "account_id", Type: field.TypeInt},
 	}
@@ -376,13 +389,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "offers_advertisers_offers",
-				Columns:    []*schema.Column{OffersColumns[31]},
+				Columns:    []*schema.Column{OffersColumns[32]},
 				RefColumns: []*schema.Column{AdvertisersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "offers_accounts_account",
-				Columns:    []*schema.Column{OffersColumns[32]},
+				Columns:    []*schema.Column{OffersColumns[33]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -391,12 +404,12 @@ var (
 			{
 				Name:    "offer_account_id_status",
 				Unique:  false,
-				Columns: []*schema.Column{OffersColumns[32], OffersColumns[6]},
+				Columns: []*schema.Column{OffersColumns[33], OffersColumns[6]},
 			},
 			{
 				Name:    "offer_account_id_advertiser_id",
 				Unique:  false,
-				Columns: []*schema.Column{OffersColumns[32], OffersColumns[31]},
+				Columns: []*schema.Column{OffersColumns[33], OffersColumns[32]},
 			},
 		},
 	}

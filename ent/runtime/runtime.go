@@ -95,9 +95,15 @@ func init() {
 	accountDescTimeZone := accountFields[2].Descriptor()
 	// account.DefaultTimeZone holds the default value on creation for the time_zone field.
 	account.DefaultTimeZone = accountDescTimeZone.Default.(string)
+	// accountDescFallbackURL is the schema descriptor for fallback_url field.
+	accountDescFallbackURL := accountFields[4].Descriptor()
+	// account.FallbackURLValidator is a validator for the "fallback_url" field. It is called by the builders before save.
+	account.FallbackURLValidator = accountDescFallbackURL.Validators[0].(func(string) error)
 	advertiserMixin := schema.Advertiser{}.Mixin()
 	advertiserMixinHooks0 := advertiserMixin[0].Hooks()
+	advertiserHooks := schema.Advertiser{}.Hooks()
 	advertiser.Hooks[0] = advertiserMixinHooks0[0]
+	advertiser.Hooks[1] = advertiserHooks[0]
 	advertiserMixinInters0 := advertiserMixin[0].Interceptors()
 	advertiser.Interceptors[0] = advertiserMixinInters0[0]
 	advertiserMixinFields1 := advertiserMixin[1].Fields()
@@ -144,6 +150,10 @@ func init() {
 	advertiserDescContactEmail := advertiserFields[3].Descriptor()
 	// advertiser.ContactEmailValidator is a validator for the "contact_email" field. It is called by the builders before save.
 	advertiser.ContactEmailValidator = advertiserDescContactEmail.Validators[0].(func(string) error)
+	// advertiserDescNameKey is the schema descriptor for name_key field.
+	advertiserDescNameKey := advertiserFields[5].Descriptor()
+	// advertiser.DefaultNameKey holds the default value on creation for the name_key field.
+	advertiser.DefaultNameKey = advertiserDescNameKey.Default.(string)
 	budgetshardMixin := schema.BudgetShard{}.Mixin()
 	budgetshardMixinHooks0 := budgetshardMixin[0].Hooks()
 	budgetshard.Hooks[0] = budgetshardMixinHooks0[0]

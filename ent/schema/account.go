@@ -38,6 +38,9 @@ func (Account) Fields() []ent.Field {
 		field.Strings("postback_allowlist").Optional().
 			Comment("CIDR ranges allowed to send postbacks; empty allows any address.").
 			Annotations(entgql.Skip(entgql.SkipWhereInput)),
+		field.String("fallback_url").Optional().MaxLen(2048).
+			Comment("Where members are sent when a click is refused (offer paused, ended or out of budget); empty shows the refusal instead.").
+			Annotations(entgql.MapsTo("fallbackURL"), entgql.Skip(entgql.SkipWhereInput)),
 	}
 }
 

@@ -35,9 +35,9 @@ func moneyField(name, comment string) ent.Field {
 }
 
 // optionalMoney is an amount that may be absent (null means "no limit" or "not reported").
-func optionalMoney(name, comment string) ent.Field {
+func optionalMoney(name, comment string, ants ...schema.Annotation) ent.Field {
 	return field.Int64(name).GoType(money.Micros(0)).Optional().Nillable().Comment(comment).
-		Annotations(entgql.Type("Decimal"))
+		Annotations(append([]schema.Annotation{entgql.Type("Decimal")}, ants...)...)
 }
 
 func optionalInt(name, comment string) ent.Field {
@@ -65,7 +65,8 @@ func (Offer) Fields() []ent.Field {
 		field.String("click_url_template").Optional().
 			Comment("The tracking link with the network's click-id parameter and the `{gk_click_id}` macro appended."),
 		field.String("custom_click_id_param").Optional().MaxLen(64).
-			Comment("For the CUSTOM integration system: the parameter that carries our click id."),
+			Comment("For the CUSTOM integration system: the parameter that carries our click id.").
+			Annotations(entgql.MapsTo("customClickIDParameter"), entgql.Skip(entgql.SkipWhereInput)),
 		field.JSON("custom_macros", map[string]string{}).Optional().
 			Comment("For the CUSTOM integration system: the network's macro for each postback parameter.").
 			Annotations(entgql.Skip()),
@@ -73,13 +74,18 @@ func (Offer) Fields() []ent.Field {
 		field.String("headline").Optional().MaxLen(200).Comment("The card's headline."),
 		field.Text("description").Optional().Comment("The card's body text."),
 		field.String("call_to_action").Optional().MaxLen(100).Comment("The card's button label."),
-		field.Strings("image_urls").Optional().Comment("Image URLs of the card, first is the main image."),
+		field.Strings("image_urls").Optional().Comment("Image URLs of the card, first is the main image.").
+			Annotations(entgql.MapsTo("imageURLs")),
 		field.Text("terms").Optional().Comment("Terms and conditions shown with the offer."),
 		// Budget.
 		field.String("currency").Default("USD").MinLen(3).MaxLen(3).
 			Comment("ISO 4217 currency of budgets and payouts."),
-		optionalMoney("budget_total", "Total budget for all conversions; null means unlimited."),
-		optionalMoney("budget_daily", "Budget per day; null means unlimited."),
+		// GraphQL names them as the wizard's input does (totalBudget, dailyBudget): one spelling
+		// per idea. Their where-filters would keep Ent's spelling, so there are none.
+		optionalMoney("budget_total", "Total budget for all conversions; null means unlimited.",
+			entgql.MapsTo("totalBudget"), entgql.Skip(entgql.SkipWhereInput)),
+		optionalMoney("budget_daily", "Budget per day; null means unlimited.",
+			entgql.MapsTo("dailyBudget"), entgql.Skip(entgql.SkipWhereInput)),
 		moneyField("budget_spent", "Payouts committed so far (pending and approved conversions)."),
 		field.Bool("one_completion_per_member").Default(true).
 			Comment("Whether a member may complete each event of the offer only once."),
@@ -96,6 +102,8 @@ func (Offer) Fields() []ent.Field {
 		field.Time("ends_at").Optional().Nillable().Comment("When the offer stops taking clicks."),
 		field.String("time_zone").Default("UTC").Comment("IANA time zone of the schedule and of daily caps and budgets."),
 		field.Time("published_at").Optional().Nillable().Comment("When the offer was first published."),
+		field.Time("archived_at").Optional().Nillable().
+			Comment("When the offer was archived (a draft or an ended offer put away): hidden from `offers` unless its `where` asks about archivedAt; kept for history."),
 	}
 }
 

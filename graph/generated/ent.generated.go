@@ -58,6 +58,7 @@ type QueryResolver interface {
 	OfferEvents(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.OfferEventOrder, where *ent.OfferEventWhereInput) (*ent.OfferEventConnection, error)
 	PostbackLogs(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PostbackLogOrder, where *ent.PostbackLogWhereInput) (*ent.PostbackLogConnection, error)
 	Viewer(ctx context.Context) (*ent.Account, error)
+	APIKeys(ctx context.Context, includeRevoked *bool) ([]*ent.APIKey, error)
 	IntegrationSystems(ctx context.Context) ([]*model.IntegrationSystemInfo, error)
 }
 
@@ -450,6 +451,20 @@ func (ec *executionContext) field_Query_advertisers_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_apiKeys_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "includeRevoked",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["includeRevoked"] = arg0
 	return args, nil
 }
 
@@ -893,6 +908,29 @@ func (ec *executionContext) fieldContext_Account_postbackAllowlist(_ context.Con
 	return graphql.NewScalarFieldContext("Account", field, false, false, "String")
 }
 
+func (ec *executionContext) _Account_fallbackURL(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_fallbackURL(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FallbackURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Account_fallbackURL(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Account", field, false, false, "String")
+}
+
 func (ec *executionContext) _Account_stats(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1163,6 +1201,29 @@ func (ec *executionContext) _Advertiser_notes(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Advertiser_notes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Advertiser", field, false, false, "String")
+}
+
+func (ec *executionContext) _Advertiser_archivedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Advertiser) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Advertiser_archivedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ArchivedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Advertiser_archivedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Advertiser", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Advertiser_offers(ctx context.Context, field graphql.CollectedField, obj *ent.Advertiser) (ret graphql.Marshaler) {
@@ -2848,13 +2909,13 @@ func (ec *executionContext) fieldContext_Offer_clickURLTemplate(_ context.Contex
 	return graphql.NewScalarFieldContext("Offer", field, false, false, "String")
 }
 
-func (ec *executionContext) _Offer_customClickIDParam(ctx context.Context, field graphql.CollectedField, obj *ent.Offer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Offer_customClickIDParameter(ctx context.Context, field graphql.CollectedField, obj *ent.Offer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Offer_customClickIDParam(ctx, field)
+			return ec.fieldContext_Offer_customClickIDParameter(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.CustomClickIDParam, nil
@@ -2867,7 +2928,7 @@ func (ec *executionContext) _Offer_customClickIDParam(ctx context.Context, field
 		false,
 	)
 }
-func (ec *executionContext) fieldContext_Offer_customClickIDParam(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Offer_customClickIDParameter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Offer", field, false, false, "String")
 }
 
@@ -2940,13 +3001,13 @@ func (ec *executionContext) fieldContext_Offer_callToAction(_ context.Context, f
 	return graphql.NewScalarFieldContext("Offer", field, false, false, "String")
 }
 
-func (ec *executionContext) _Offer_imageUrls(ctx context.Context, field graphql.CollectedField, obj *ent.Offer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Offer_imageURLs(ctx context.Context, field graphql.CollectedField, obj *ent.Offer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Offer_imageUrls(ctx, field)
+			return ec.fieldContext_Offer_imageURLs(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.ImageUrls, nil
@@ -2959,7 +3020,7 @@ func (ec *executionContext) _Offer_imageUrls(ctx context.Context, field graphql.
 		false,
 	)
 }
-func (ec *executionContext) fieldContext_Offer_imageUrls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Offer_imageURLs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Offer", field, false, false, "String")
 }
 
@@ -3009,13 +3070,13 @@ func (ec *executionContext) fieldContext_Offer_currency(_ context.Context, field
 	return graphql.NewScalarFieldContext("Offer", field, false, false, "String")
 }
 
-func (ec *executionContext) _Offer_budgetTotal(ctx context.Context, field graphql.CollectedField, obj *ent.Offer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Offer_totalBudget(ctx context.Context, field graphql.CollectedField, obj *ent.Offer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Offer_budgetTotal(ctx, field)
+			return ec.fieldContext_Offer_totalBudget(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.BudgetTotal, nil
@@ -3028,17 +3089,17 @@ func (ec *executionContext) _Offer_budgetTotal(ctx context.Context, field graphq
 		false,
 	)
 }
-func (ec *executionContext) fieldContext_Offer_budgetTotal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Offer_totalBudget(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Offer", field, false, false, "Decimal")
 }
 
-func (ec *executionContext) _Offer_budgetDaily(ctx context.Context, field graphql.CollectedField, obj *ent.Offer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Offer_dailyBudget(ctx context.Context, field graphql.CollectedField, obj *ent.Offer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Offer_budgetDaily(ctx, field)
+			return ec.fieldContext_Offer_dailyBudget(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.BudgetDaily, nil
@@ -3051,7 +3112,7 @@ func (ec *executionContext) _Offer_budgetDaily(ctx context.Context, field graphq
 		false,
 	)
 }
-func (ec *executionContext) fieldContext_Offer_budgetDaily(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Offer_dailyBudget(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Offer", field, false, false, "Decimal")
 }
 
@@ -3328,6 +3389,29 @@ func (ec *executionContext) _Offer_publishedAt(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Offer_publishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Offer", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Offer_archivedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Offer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Offer_archivedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ArchivedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Offer_archivedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Offer", field, false, false, "Time")
 }
 
@@ -5156,6 +5240,50 @@ func (ec *executionContext) fieldContext_Query_viewer(_ context.Context, field g
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_apiKeys(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_apiKeys(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().APIKeys(ctx, fc.Args["includeRevoked"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.APIKey) graphql.Marshaler {
+			return ec.marshalNAPIKey2ᚕᚖgithubᚗcomᚋgokartᚋgokartᚋentᚐAPIKeyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_apiKeys(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_APIKey(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_apiKeys_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_integrationSystems(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5791,7 +5919,7 @@ func (ec *executionContext) unmarshalInputAdvertiserWhereInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "website", "websiteNEQ", "websiteIn", "websiteNotIn", "websiteGT", "websiteGTE", "websiteLT", "websiteLTE", "websiteContains", "websiteHasPrefix", "websiteHasSuffix", "websiteIsNil", "websiteNotNil", "websiteEqualFold", "websiteContainsFold", "contactName", "contactNameNEQ", "contactNameIn", "contactNameNotIn", "contactNameGT", "contactNameGTE", "contactNameLT", "contactNameLTE", "contactNameContains", "contactNameHasPrefix", "contactNameHasSuffix", "contactNameIsNil", "contactNameNotNil", "contactNameEqualFold", "contactNameContainsFold", "contactEmail", "contactEmailNEQ", "contactEmailIn", "contactEmailNotIn", "contactEmailGT", "contactEmailGTE", "contactEmailLT", "contactEmailLTE", "contactEmailContains", "contactEmailHasPrefix", "contactEmailHasSuffix", "contactEmailIsNil", "contactEmailNotNil", "contactEmailEqualFold", "contactEmailContainsFold", "notes", "notesNEQ", "notesIn", "notesNotIn", "notesGT", "notesGTE", "notesLT", "notesLTE", "notesContains", "notesHasPrefix", "notesHasSuffix", "notesIsNil", "notesNotNil", "notesEqualFold", "notesContainsFold", "hasOffers", "hasOffersWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "website", "websiteNEQ", "websiteIn", "websiteNotIn", "websiteGT", "websiteGTE", "websiteLT", "websiteLTE", "websiteContains", "websiteHasPrefix", "websiteHasSuffix", "websiteIsNil", "websiteNotNil", "websiteEqualFold", "websiteContainsFold", "contactName", "contactNameNEQ", "contactNameIn", "contactNameNotIn", "contactNameGT", "contactNameGTE", "contactNameLT", "contactNameLTE", "contactNameContains", "contactNameHasPrefix", "contactNameHasSuffix", "contactNameIsNil", "contactNameNotNil", "contactNameEqualFold", "contactNameContainsFold", "contactEmail", "contactEmailNEQ", "contactEmailIn", "contactEmailNotIn", "contactEmailGT", "contactEmailGTE", "contactEmailLT", "contactEmailLTE", "contactEmailContains", "contactEmailHasPrefix", "contactEmailHasSuffix", "contactEmailIsNil", "contactEmailNotNil", "contactEmailEqualFold", "contactEmailContainsFold", "notes", "notesNEQ", "notesIn", "notesNotIn", "notesGT", "notesGTE", "notesLT", "notesLTE", "notesContains", "notesHasPrefix", "notesHasSuffix", "notesIsNil", "notesNotNil", "notesEqualFold", "notesContainsFold", "archivedAt", "archivedAtNEQ", "archivedAtIn", "archivedAtNotIn", "archivedAtGT", "archivedAtGTE", "archivedAtLT", "archivedAtLTE", "archivedAtIsNil", "archivedAtNotNil", "hasOffers", "hasOffersWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -6498,6 +6626,76 @@ func (ec *executionContext) unmarshalInputAdvertiserWhereInput(ctx context.Conte
 				return it, err
 			}
 			it.NotesContainsFold = data
+		case "archivedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAt = data
+		case "archivedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAtNEQ = data
+		case "archivedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAtIn = data
+		case "archivedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAtNotIn = data
+		case "archivedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAtGT = data
+		case "archivedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAtGTE = data
+		case "archivedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAtLT = data
+		case "archivedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAtLTE = data
+		case "archivedAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAtIsNil = data
+		case "archivedAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAtNotNil = data
 		case "hasOffers":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasOffers"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -9776,7 +9974,7 @@ func (ec *executionContext) unmarshalInputOfferWhereInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "advertiserID", "advertiserIDNEQ", "advertiserIDIn", "advertiserIDNotIn", "advertiserIDIsNil", "advertiserIDNotNil", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "type", "typeNEQ", "typeIn", "typeNotIn", "integrationSystem", "integrationSystemNEQ", "integrationSystemIn", "integrationSystemNotIn", "status", "statusNEQ", "statusIn", "statusNotIn", "trackingLink", "trackingLinkNEQ", "trackingLinkIn", "trackingLinkNotIn", "trackingLinkGT", "trackingLinkGTE", "trackingLinkLT", "trackingLinkLTE", "trackingLinkContains", "trackingLinkHasPrefix", "trackingLinkHasSuffix", "trackingLinkIsNil", "trackingLinkNotNil", "trackingLinkEqualFold", "trackingLinkContainsFold", "clickURLTemplate", "clickURLTemplateNEQ", "clickURLTemplateIn", "clickURLTemplateNotIn", "clickURLTemplateGT", "clickURLTemplateGTE", "clickURLTemplateLT", "clickURLTemplateLTE", "clickURLTemplateContains", "clickURLTemplateHasPrefix", "clickURLTemplateHasSuffix", "clickURLTemplateIsNil", "clickURLTemplateNotNil", "clickURLTemplateEqualFold", "clickURLTemplateContainsFold", "customClickIDParam", "customClickIDParamNEQ", "customClickIDParamIn", "customClickIDParamNotIn", "customClickIDParamGT", "customClickIDParamGTE", "customClickIDParamLT", "customClickIDParamLTE", "customClickIDParamContains", "customClickIDParamHasPrefix", "customClickIDParamHasSuffix", "customClickIDParamIsNil", "customClickIDParamNotNil", "customClickIDParamEqualFold", "customClickIDParamContainsFold", "headline", "headlineNEQ", "headlineIn", "headlineNotIn", "headlineGT", "headlineGTE", "headlineLT", "headlineLTE", "headlineContains", "headlineHasPrefix", "headlineHasSuffix", "headlineIsNil", "headlineNotNil", "headlineEqualFold", "headlineContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionIsNil", "descriptionNotNil", "descriptionEqualFold", "descriptionContainsFold", "callToAction", "callToActionNEQ", "callToActionIn", "callToActionNotIn", "callToActionGT", "callToActionGTE", "callToActionLT", "callToActionLTE", "callToActionContains", "callToActionHasPrefix", "callToActionHasSuffix", "callToActionIsNil", "callToActionNotNil", "callToActionEqualFold", "callToActionContainsFold", "terms", "termsNEQ", "termsIn", "termsNotIn", "termsGT", "termsGTE", "termsLT", "termsLTE", "termsContains", "termsHasPrefix", "termsHasSuffix", "termsIsNil", "termsNotNil", "termsEqualFold", "termsContainsFold", "currency", "currencyNEQ", "currencyIn", "currencyNotIn", "currencyGT", "currencyGTE", "currencyLT", "currencyLTE", "currencyContains", "currencyHasPrefix", "currencyHasSuffix", "currencyEqualFold", "currencyContainsFold", "budgetTotal", "budgetTotalNEQ", "budgetTotalIn", "budgetTotalNotIn", "budgetTotalGT", "budgetTotalGTE", "budgetTotalLT", "budgetTotalLTE", "budgetTotalIsNil", "budgetTotalNotNil", "budgetDaily", "budgetDailyNEQ", "budgetDailyIn", "budgetDailyNotIn", "budgetDailyGT", "budgetDailyGTE", "budgetDailyLT", "budgetDailyLTE", "budgetDailyIsNil", "budgetDailyNotNil", "budgetSpent", "budgetSpentNEQ", "budgetSpentIn", "budgetSpentNotIn", "budgetSpentGT", "budgetSpentGTE", "budgetSpentLT", "budgetSpentLTE", "oneCompletionPerMember", "oneCompletionPerMemberNEQ", "capDaily", "capDailyNEQ", "capDailyIn", "capDailyNotIn", "capDailyGT", "capDailyGTE", "capDailyLT", "capDailyLTE", "capDailyIsNil", "capDailyNotNil", "capWeekly", "capWeeklyNEQ", "capWeeklyIn", "capWeeklyNotIn", "capWeeklyGT", "capWeeklyGTE", "capWeeklyLT", "capWeeklyLTE", "capWeeklyIsNil", "capWeeklyNotNil", "capMonthly", "capMonthlyNEQ", "capMonthlyIn", "capMonthlyNotIn", "capMonthlyGT", "capMonthlyGTE", "capMonthlyLT", "capMonthlyLTE", "capMonthlyIsNil", "capMonthlyNotNil", "capTotal", "capTotalNEQ", "capTotalIn", "capTotalNotIn", "capTotalGT", "capTotalGTE", "capTotalLT", "capTotalLTE", "capTotalIsNil", "capTotalNotNil", "startsAt", "startsAtNEQ", "startsAtIn", "startsAtNotIn", "startsAtGT", "startsAtGTE", "startsAtLT", "startsAtLTE", "startsAtIsNil", "startsAtNotNil", "endsAt", "endsAtNEQ", "endsAtIn", "endsAtNotIn", "endsAtGT", "endsAtGTE", "endsAtLT", "endsAtLTE", "endsAtIsNil", "endsAtNotNil", "timeZone", "timeZoneNEQ", "timeZoneIn", "timeZoneNotIn", "timeZoneGT", "timeZoneGTE", "timeZoneLT", "timeZoneLTE", "timeZoneContains", "timeZoneHasPrefix", "timeZoneHasSuffix", "timeZoneEqualFold", "timeZoneContainsFold", "publishedAt", "publishedAtNEQ", "publishedAtIn", "publishedAtNotIn", "publishedAtGT", "publishedAtGTE", "publishedAtLT", "publishedAtLTE", "publishedAtIsNil", "publishedAtNotNil", "hasAdvertiser", "hasAdvertiserWith", "hasEvents", "hasEventsWith", "hasClicks", "hasClicksWith", "hasConversions", "hasConversionsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "advertiserID", "advertiserIDNEQ", "advertiserIDIn", "advertiserIDNotIn", "advertiserIDIsNil", "advertiserIDNotNil", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "type", "typeNEQ", "typeIn", "typeNotIn", "integrationSystem", "integrationSystemNEQ", "integrationSystemIn", "integrationSystemNotIn", "status", "statusNEQ", "statusIn", "statusNotIn", "trackingLink", "trackingLinkNEQ", "trackingLinkIn", "trackingLinkNotIn", "trackingLinkGT", "trackingLinkGTE", "trackingLinkLT", "trackingLinkLTE", "trackingLinkContains", "trackingLinkHasPrefix", "trackingLinkHasSuffix", "trackingLinkIsNil", "trackingLinkNotNil", "trackingLinkEqualFold", "trackingLinkContainsFold", "clickURLTemplate", "clickURLTemplateNEQ", "clickURLTemplateIn", "clickURLTemplateNotIn", "clickURLTemplateGT", "clickURLTemplateGTE", "clickURLTemplateLT", "clickURLTemplateLTE", "clickURLTemplateContains", "clickURLTemplateHasPrefix", "clickURLTemplateHasSuffix", "clickURLTemplateIsNil", "clickURLTemplateNotNil", "clickURLTemplateEqualFold", "clickURLTemplateContainsFold", "headline", "headlineNEQ", "headlineIn", "headlineNotIn", "headlineGT", "headlineGTE", "headlineLT", "headlineLTE", "headlineContains", "headlineHasPrefix", "headlineHasSuffix", "headlineIsNil", "headlineNotNil", "headlineEqualFold", "headlineContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionIsNil", "descriptionNotNil", "descriptionEqualFold", "descriptionContainsFold", "callToAction", "callToActionNEQ", "callToActionIn", "callToActionNotIn", "callToActionGT", "callToActionGTE", "callToActionLT", "callToActionLTE", "callToActionContains", "callToActionHasPrefix", "callToActionHasSuffix", "callToActionIsNil", "callToActionNotNil", "callToActionEqualFold", "callToActionContainsFold", "terms", "termsNEQ", "termsIn", "termsNotIn", "termsGT", "termsGTE", "termsLT", "termsLTE", "termsContains", "termsHasPrefix", "termsHasSuffix", "termsIsNil", "termsNotNil", "termsEqualFold", "termsContainsFold", "currency", "currencyNEQ", "currencyIn", "currencyNotIn", "currencyGT", "currencyGTE", "currencyLT", "currencyLTE", "currencyContains", "currencyHasPrefix", "currencyHasSuffix", "currencyEqualFold", "currencyContainsFold", "budgetSpent", "budgetSpentNEQ", "budgetSpentIn", "budgetSpentNotIn", "budgetSpentGT", "budgetSpentGTE", "budgetSpentLT", "budgetSpentLTE", "oneCompletionPerMember", "oneCompletionPerMemberNEQ", "capDaily", "capDailyNEQ", "capDailyIn", "capDailyNotIn", "capDailyGT", "capDailyGTE", "capDailyLT", "capDailyLTE", "capDailyIsNil", "capDailyNotNil", "capWeekly", "capWeeklyNEQ", "capWeeklyIn", "capWeeklyNotIn", "capWeeklyGT", "capWeeklyGTE", "capWeeklyLT", "capWeeklyLTE", "capWeeklyIsNil", "capWeeklyNotNil", "capMonthly", "capMonthlyNEQ", "capMonthlyIn", "capMonthlyNotIn", "capMonthlyGT", "capMonthlyGTE", "capMonthlyLT", "capMonthlyLTE", "capMonthlyIsNil", "capMonthlyNotNil", "capTotal", "capTotalNEQ", "capTotalIn", "capTotalNotIn", "capTotalGT", "capTotalGTE", "capTotalLT", "capTotalLTE", "capTotalIsNil", "capTotalNotNil", "startsAt", "startsAtNEQ", "startsAtIn", "startsAtNotIn", "startsAtGT", "startsAtGTE", "startsAtLT", "startsAtLTE", "startsAtIsNil", "startsAtNotNil", "endsAt", "endsAtNEQ", "endsAtIn", "endsAtNotIn", "endsAtGT", "endsAtGTE", "endsAtLT", "endsAtLTE", "endsAtIsNil", "endsAtNotNil", "timeZone", "timeZoneNEQ", "timeZoneIn", "timeZoneNotIn", "timeZoneGT", "timeZoneGTE", "timeZoneLT", "timeZoneLTE", "timeZoneContains", "timeZoneHasPrefix", "timeZoneHasSuffix", "timeZoneEqualFold", "timeZoneContainsFold", "publishedAt", "publishedAtNEQ", "publishedAtIn", "publishedAtNotIn", "publishedAtGT", "publishedAtGTE", "publishedAtLT", "publishedAtLTE", "publishedAtIsNil", "publishedAtNotNil", "archivedAt", "archivedAtNEQ", "archivedAtIn", "archivedAtNotIn", "archivedAtGT", "archivedAtGTE", "archivedAtLT", "archivedAtLTE", "archivedAtIsNil", "archivedAtNotNil", "hasAdvertiser", "hasAdvertiserWith", "hasEvents", "hasEventsWith", "hasClicks", "hasClicksWith", "hasConversions", "hasConversionsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -10399,111 +10597,6 @@ func (ec *executionContext) unmarshalInputOfferWhereInput(ctx context.Context, o
 				return it, err
 			}
 			it.ClickURLTemplateContainsFold = data
-		case "customClickIDParam":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customClickIDParam"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.CustomClickIDParam = data
-		case "customClickIDParamNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customClickIDParamNEQ"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.CustomClickIDParamNEQ = data
-		case "customClickIDParamIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customClickIDParamIn"))
-			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.CustomClickIDParamIn = data
-		case "customClickIDParamNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customClickIDParamNotIn"))
-			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.CustomClickIDParamNotIn = data
-		case "customClickIDParamGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customClickIDParamGT"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.CustomClickIDParamGT = data
-		case "customClickIDParamGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customClickIDParamGTE"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.CustomClickIDParamGTE = data
-		case "customClickIDParamLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customClickIDParamLT"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.CustomClickIDParamLT = data
-		case "customClickIDParamLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customClickIDParamLTE"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.CustomClickIDParamLTE = data
-		case "customClickIDParamContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customClickIDParamContains"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.CustomClickIDParamContains = data
-		case "customClickIDParamHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customClickIDParamHasPrefix"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.CustomClickIDParamHasPrefix = data
-		case "customClickIDParamHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customClickIDParamHasSuffix"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.CustomClickIDParamHasSuffix = data
-		case "customClickIDParamIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customClickIDParamIsNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.CustomClickIDParamIsNil = data
-		case "customClickIDParamNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customClickIDParamNotNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.CustomClickIDParamNotNil = data
-		case "customClickIDParamEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customClickIDParamEqualFold"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.CustomClickIDParamEqualFold = data
-		case "customClickIDParamContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customClickIDParamContainsFold"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.CustomClickIDParamContainsFold = data
 		case "headline":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("headline"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -11015,146 +11108,6 @@ func (ec *executionContext) unmarshalInputOfferWhereInput(ctx context.Context, o
 				return it, err
 			}
 			it.CurrencyContainsFold = data
-		case "budgetTotal":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetTotal"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.BudgetTotal = data
-		case "budgetTotalNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetTotalNEQ"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.BudgetTotalNEQ = data
-		case "budgetTotalIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetTotalIn"))
-			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicrosᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.BudgetTotalIn = data
-		case "budgetTotalNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetTotalNotIn"))
-			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicrosᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.BudgetTotalNotIn = data
-		case "budgetTotalGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetTotalGT"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.BudgetTotalGT = data
-		case "budgetTotalGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetTotalGTE"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.BudgetTotalGTE = data
-		case "budgetTotalLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetTotalLT"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.BudgetTotalLT = data
-		case "budgetTotalLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetTotalLTE"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.BudgetTotalLTE = data
-		case "budgetTotalIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetTotalIsNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.BudgetTotalIsNil = data
-		case "budgetTotalNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetTotalNotNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.BudgetTotalNotNil = data
-		case "budgetDaily":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetDaily"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.BudgetDaily = data
-		case "budgetDailyNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetDailyNEQ"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.BudgetDailyNEQ = data
-		case "budgetDailyIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetDailyIn"))
-			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicrosᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.BudgetDailyIn = data
-		case "budgetDailyNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetDailyNotIn"))
-			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicrosᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.BudgetDailyNotIn = data
-		case "budgetDailyGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetDailyGT"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.BudgetDailyGT = data
-		case "budgetDailyGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetDailyGTE"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.BudgetDailyGTE = data
-		case "budgetDailyLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetDailyLT"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.BudgetDailyLT = data
-		case "budgetDailyLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetDailyLTE"))
-			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.BudgetDailyLTE = data
-		case "budgetDailyIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetDailyIsNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.BudgetDailyIsNil = data
-		case "budgetDailyNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetDailyNotNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.BudgetDailyNotNil = data
 		case "budgetSpent":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetSpent"))
 			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
@@ -11806,6 +11759,76 @@ func (ec *executionContext) unmarshalInputOfferWhereInput(ctx context.Context, o
 				return it, err
 			}
 			it.PublishedAtNotNil = data
+		case "archivedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAt = data
+		case "archivedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAtNEQ = data
+		case "archivedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAtIn = data
+		case "archivedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAtNotIn = data
+		case "archivedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAtGT = data
+		case "archivedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAtGTE = data
+		case "archivedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAtLT = data
+		case "archivedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAtLTE = data
+		case "archivedAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAtIsNil = data
+		case "archivedAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAtNotNil = data
 		case "hasAdvertiser":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasAdvertiser"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -12713,6 +12736,11 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "fallbackURL":
+			out.Values[i] = ec._Account_fallbackURL(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "stats":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -12790,6 +12818,11 @@ func (ec *executionContext) _Advertiser(ctx context.Context, sel ast.SelectionSe
 			}
 		case "notes":
 			out.Values[i] = ec._Advertiser_notes(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "archivedAt":
+			out.Values[i] = ec._Advertiser_archivedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -13411,8 +13444,8 @@ func (ec *executionContext) _Offer(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "customClickIDParam":
-			out.Values[i] = ec._Offer_customClickIDParam(ctx, field, obj)
+		case "customClickIDParameter":
+			out.Values[i] = ec._Offer_customClickIDParameter(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -13431,8 +13464,8 @@ func (ec *executionContext) _Offer(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "imageUrls":
-			out.Values[i] = ec._Offer_imageUrls(ctx, field, obj)
+		case "imageURLs":
+			out.Values[i] = ec._Offer_imageURLs(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -13446,13 +13479,13 @@ func (ec *executionContext) _Offer(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "budgetTotal":
-			out.Values[i] = ec._Offer_budgetTotal(ctx, field, obj)
+		case "totalBudget":
+			out.Values[i] = ec._Offer_totalBudget(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "budgetDaily":
-			out.Values[i] = ec._Offer_budgetDaily(ctx, field, obj)
+		case "dailyBudget":
+			out.Values[i] = ec._Offer_dailyBudget(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -13514,6 +13547,11 @@ func (ec *executionContext) _Offer(ctx context.Context, sel ast.SelectionSet, ob
 			}
 		case "publishedAt":
 			out.Values[i] = ec._Offer_publishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "archivedAt":
+			out.Values[i] = ec._Offer_archivedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -14136,6 +14174,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_viewer(ctx, field)
+				})
+		case "apiKeys":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_apiKeys(ctx, field)
 				})
 		case "integrationSystems":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,

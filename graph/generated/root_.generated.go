@@ -12,6 +12,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/gokart/gokart/ent"
+	"github.com/gokart/gokart/internal/accounts"
 	"github.com/gokart/gokart/internal/catalogue"
 	"github.com/gokart/gokart/internal/lifecycle"
 	"github.com/gokart/gokart/internal/stats"
@@ -39,8 +40,18 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	APIKey struct {
+		CreatedAt  func(childComplexity int) int
+		ID         func(childComplexity int) int
+		LastUsedAt func(childComplexity int) int
+		Name       func(childComplexity int) int
+		Prefix     func(childComplexity int) int
+		RevokedAt  func(childComplexity int) int
+	}
+
 	Account struct {
 		CreatedAt         func(childComplexity int) int
+		FallbackURL       func(childComplexity int) int
 		ID                func(childComplexity int) int
 		Name              func(childComplexity int) int
 		PostbackAllowlist func(childComplexity int) int
@@ -63,6 +74,7 @@ type ComplexityRoot struct {
 	}
 
 	Advertiser struct {
+		ArchivedAt   func(childComplexity int) int
 		ContactEmail func(childComplexity int) int
 		ContactName  func(childComplexity int) int
 		CreatedAt    func(childComplexity int) int
@@ -165,6 +177,11 @@ type ComplexityRoot struct {
 		ToStatus     func(childComplexity int) int
 	}
 
+	CreatedAPIKey struct {
+		APIKey func(childComplexity int) int
+		Secret func(childComplexity int) int
+	}
+
 	CurrencyAmount struct {
 		Amount   func(childComplexity int) int
 		Currency func(childComplexity int) int
@@ -183,14 +200,19 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		ArchiveAdvertiser          func(childComplexity int, id int) int
+		ArchiveOffer               func(childComplexity int, id int) int
+		CreateAPIKey               func(childComplexity int, name string) int
 		CreateAdvertiser           func(childComplexity int, input wizard.NewAdvertiserInput) int
 		CreateOffer                func(childComplexity int, input wizard.CreateOfferInput) int
 		EndOffer                   func(childComplexity int, id int) int
 		PauseOffer                 func(childComplexity int, id int) int
 		PublishOffer               func(childComplexity int, id int) int
 		ResumeOffer                func(childComplexity int, id int) int
+		RevokeAPIKey               func(childComplexity int, id int) int
 		RotatePostbackKey          func(childComplexity int) int
 		SetOfferEvents             func(childComplexity int, id int, events []*wizard.EventInput) int
+		UpdateAccount              func(childComplexity int, input accounts.UpdateInput) int
 		UpdateAdvertiser           func(childComplexity int, id int, input wizard.UpdateAdvertiserInput) int
 		UpdateConversionStatus     func(childComplexity int, id int, status lifecycle.Status, reason *string) int
 		UpdateOfferAdvertiserInfo  func(childComplexity int, id int, input wizard.AdvertiserInfoInput) int
@@ -202,6 +224,7 @@ type ComplexityRoot struct {
 	Offer struct {
 		Advertiser             func(childComplexity int) int
 		AdvertiserID           func(childComplexity int) int
+		ArchivedAt             func(childComplexity int) int
 		BudgetDaily            func(childComplexity int) int
 		BudgetSpent            func(childComplexity int) int
 		BudgetTotal            func(childComplexity int) int
@@ -345,6 +368,7 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		APIKeys            func(childComplexity int, includeRevoked *bool) int
 		Advertisers        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AdvertiserOrder, where *ent.AdvertiserWhereInput) int
 		Clicks             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ClickOrder, where *ent.ClickWhereInput) int
 		Conversions        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ConversionOrder, where *ent.ConversionWhereInput) int
@@ -388,12 +412,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	_ = ec
 	switch typeName + "." + field {
 
+	case "APIKey.createdAt":
+		if e.ComplexityRoot.APIKey.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKey.CreatedAt(childComplexity), true
+	case "APIKey.id":
+		if e.ComplexityRoot.APIKey.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKey.ID(childComplexity), true
+	case "APIKey.lastUsedAt":
+		if e.ComplexityRoot.APIKey.LastUsedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKey.LastUsedAt(childComplexity), true
+	case "APIKey.name":
+		if e.ComplexityRoot.APIKey.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKey.Name(childComplexity), true
+	case "APIKey.prefix":
+		if e.ComplexityRoot.APIKey.Prefix == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKey.Prefix(childComplexity), true
+	case "APIKey.revokedAt":
+		if e.ComplexityRoot.APIKey.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKey.RevokedAt(childComplexity), true
+
 	case "Account.createdAt":
 		if e.ComplexityRoot.Account.CreatedAt == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Account.CreatedAt(childComplexity), true
+	case "Account.fallbackURL":
+		if e.ComplexityRoot.Account.FallbackURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.FallbackURL(childComplexity), true
 	case "Account.id":
 		if e.ComplexityRoot.Account.ID == nil {
 			break
@@ -502,6 +569,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AccountStats.TopOffersBySpend(childComplexity), true
 
+	case "Advertiser.archivedAt":
+		if e.ComplexityRoot.Advertiser.ArchivedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Advertiser.ArchivedAt(childComplexity), true
 	case "Advertiser.contactEmail":
 		if e.ComplexityRoot.Advertiser.ContactEmail == nil {
 			break
@@ -938,6 +1011,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ConversionStatusChange.ToStatus(childComplexity), true
 
+	case "CreatedAPIKey.apiKey":
+		if e.ComplexityRoot.CreatedAPIKey.APIKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreatedAPIKey.APIKey(childComplexity), true
+	case "CreatedAPIKey.secret":
+		if e.ComplexityRoot.CreatedAPIKey.Secret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreatedAPIKey.Secret(childComplexity), true
+
 	case "CurrencyAmount.amount":
 		if e.ComplexityRoot.CurrencyAmount.Amount == nil {
 			break
@@ -1006,6 +1092,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.IntegrationSystemInfo.System(childComplexity), true
 
+	case "Mutation.archiveAdvertiser":
+		if e.ComplexityRoot.Mutation.ArchiveAdvertiser == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_archiveAdvertiser_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ArchiveAdvertiser(childComplexity, args["id"].(int)), true
+	case "Mutation.archiveOffer":
+		if e.ComplexityRoot.Mutation.ArchiveOffer == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_archiveOffer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ArchiveOffer(childComplexity, args["id"].(int)), true
+	case "Mutation.createAPIKey":
+		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createAPIKey_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateAPIKey(childComplexity, args["name"].(string)), true
 	case "Mutation.createAdvertiser":
 		if e.ComplexityRoot.Mutation.CreateAdvertiser == nil {
 			break
@@ -1072,6 +1191,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ResumeOffer(childComplexity, args["id"].(int)), true
+	case "Mutation.revokeAPIKey":
+		if e.ComplexityRoot.Mutation.RevokeAPIKey == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeAPIKey_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeAPIKey(childComplexity, args["id"].(int)), true
 	case "Mutation.rotatePostbackKey":
 		if e.ComplexityRoot.Mutation.RotatePostbackKey == nil {
 			break
@@ -1089,6 +1219,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetOfferEvents(childComplexity, args["id"].(int), args["events"].([]*wizard.EventInput)), true
+	case "Mutation.updateAccount":
+		if e.ComplexityRoot.Mutation.UpdateAccount == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateAccount_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateAccount(childComplexity, args["input"].(accounts.UpdateInput)), true
 	case "Mutation.updateAdvertiser":
 		if e.ComplexityRoot.Mutation.UpdateAdvertiser == nil {
 			break
@@ -1168,7 +1309,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Offer.AdvertiserID(childComplexity), true
-	case "Offer.budgetDaily":
+	case "Offer.archivedAt":
+		if e.ComplexityRoot.Offer.ArchivedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Offer.ArchivedAt(childComplexity), true
+	case "Offer.dailyBudget":
 		if e.ComplexityRoot.Offer.BudgetDaily == nil {
 			break
 		}
@@ -1180,7 +1327,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Offer.BudgetSpent(childComplexity), true
-	case "Offer.budgetTotal":
+	case "Offer.totalBudget":
 		if e.ComplexityRoot.Offer.BudgetTotal == nil {
 			break
 		}
@@ -1268,7 +1415,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Offer.Currency(childComplexity), true
-	case "Offer.customClickIDParam":
+	case "Offer.customClickIDParameter":
 		if e.ComplexityRoot.Offer.CustomClickIDParam == nil {
 			break
 		}
@@ -1304,7 +1451,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Offer.ID(childComplexity), true
-	case "Offer.imageUrls":
+	case "Offer.imageURLs":
 		if e.ComplexityRoot.Offer.ImageUrls == nil {
 			break
 		}
@@ -1830,6 +1977,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PostbackMacro.Parameter(childComplexity), true
 
+	case "Query.apiKeys":
+		if e.ComplexityRoot.Query.APIKeys == nil {
+			break
+		}
+
+		args, err := ec.field_Query_apiKeys_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.APIKeys(childComplexity, args["includeRevoked"].(*bool)), true
 	case "Query.advertisers":
 		if e.ComplexityRoot.Query.Advertisers == nil {
 			break
@@ -2024,6 +2182,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("OfferWhereInput", ec.unmarshalInputOfferWhereInput),
 			graphql.NewInputUnmarshaler("PostbackLogOrder", ec.unmarshalInputPostbackLogOrder),
 			graphql.NewInputUnmarshaler("PostbackLogWhereInput", ec.unmarshalInputPostbackLogWhereInput),
+			graphql.NewInputUnmarshaler("UpdateAccountInput", ec.unmarshalInputUpdateAccountInput),
 			graphql.NewInputUnmarshaler("UpdateAdvertiserInput", ec.unmarshalInputUpdateAdvertiserInput),
 			graphql.NewInputUnmarshaler("UpdateOfferTypeInput", ec.unmarshalInputUpdateOfferTypeInput),
 		)
@@ -2148,6 +2307,10 @@ type Account implements Node {
   CIDR ranges allowed to send postbacks; empty allows any address.
   """
   postbackAllowlist: [String!]
+  """
+  Where members are sent when a click is refused (offer paused, ended or out of budget); empty shows the refusal instead.
+  """
+  fallbackURL: String
 }
 """
 Ordering options for Account connections
@@ -2429,6 +2592,10 @@ type Advertiser implements Node {
   Free-form notes for the account's team.
   """
   notes: String
+  """
+  When the brand was archived: hidden from ` + "`" + `advertisers` + "`" + ` unless its ` + "`" + `where` + "`" + ` asks about archivedAt; kept for history.
+  """
+  archivedAt: Time
   """
   The brand's offers.
   """
@@ -2929,6 +3096,46 @@ input AdvertiserWhereInput {
   Matches when notes contains the value, ignoring case.
   """
   notesContainsFold: String
+  """
+  Matches when archivedAt equals the value.
+  """
+  archivedAt: Time
+  """
+  Matches when archivedAt is not equal to the value.
+  """
+  archivedAtNEQ: Time
+  """
+  Matches when archivedAt is one of the values.
+  """
+  archivedAtIn: [Time!]
+  """
+  Matches when archivedAt is none of the values.
+  """
+  archivedAtNotIn: [Time!]
+  """
+  Matches when archivedAt is greater than the value.
+  """
+  archivedAtGT: Time
+  """
+  Matches when archivedAt is greater than or equal to the value.
+  """
+  archivedAtGTE: Time
+  """
+  Matches when archivedAt is less than the value.
+  """
+  archivedAtLT: Time
+  """
+  Matches when archivedAt is less than or equal to the value.
+  """
+  archivedAtLTE: Time
+  """
+  Matches when archivedAt is null.
+  """
+  archivedAtIsNil: Boolean
+  """
+  Matches when archivedAt is not null.
+  """
+  archivedAtNotNil: Boolean
   """
   offers edge predicates
   """
@@ -4569,7 +4776,7 @@ type Offer implements Node {
   """
   For the CUSTOM integration system: the parameter that carries our click id.
   """
-  customClickIDParam: String
+  customClickIDParameter: String @goField(name: "CustomClickIDParam", forceResolver: false)
   """
   The card's headline.
   """
@@ -4585,7 +4792,7 @@ type Offer implements Node {
   """
   Image URLs of the card, first is the main image.
   """
-  imageUrls: [String!]
+  imageURLs: [String!] @goField(name: "ImageUrls", forceResolver: false)
   """
   Terms and conditions shown with the offer.
   """
@@ -4597,11 +4804,11 @@ type Offer implements Node {
   """
   Total budget for all conversions; null means unlimited.
   """
-  budgetTotal: Decimal
+  totalBudget: Decimal @goField(name: "BudgetTotal", forceResolver: false)
   """
   Budget per day; null means unlimited.
   """
-  budgetDaily: Decimal
+  dailyBudget: Decimal @goField(name: "BudgetDaily", forceResolver: false)
   """
   Payouts committed so far (pending and approved conversions).
   """
@@ -4650,6 +4857,10 @@ type Offer implements Node {
   When the offer was first published.
   """
   publishedAt: Time
+  """
+  When the offer was archived (a draft or an ended offer put away): hidden from ` + "`" + `offers` + "`" + ` unless its ` + "`" + `where` + "`" + ` asks about archivedAt; kept for history.
+  """
+  archivedAt: Time
   """
   The brand behind the offer.
   """
@@ -5812,66 +6023,6 @@ input OfferWhereInput {
   """
   clickURLTemplateContainsFold: String
   """
-  Matches when customClickIDParam equals the value.
-  """
-  customClickIDParam: String
-  """
-  Matches when customClickIDParam is not equal to the value.
-  """
-  customClickIDParamNEQ: String
-  """
-  Matches when customClickIDParam is one of the values.
-  """
-  customClickIDParamIn: [String!]
-  """
-  Matches when customClickIDParam is none of the values.
-  """
-  customClickIDParamNotIn: [String!]
-  """
-  Matches when customClickIDParam is greater than the value.
-  """
-  customClickIDParamGT: String
-  """
-  Matches when customClickIDParam is greater than or equal to the value.
-  """
-  customClickIDParamGTE: String
-  """
-  Matches when customClickIDParam is less than the value.
-  """
-  customClickIDParamLT: String
-  """
-  Matches when customClickIDParam is less than or equal to the value.
-  """
-  customClickIDParamLTE: String
-  """
-  Matches when customClickIDParam contains the value.
-  """
-  customClickIDParamContains: String
-  """
-  Matches when customClickIDParam starts with the value.
-  """
-  customClickIDParamHasPrefix: String
-  """
-  Matches when customClickIDParam ends with the value.
-  """
-  customClickIDParamHasSuffix: String
-  """
-  Matches when customClickIDParam is null.
-  """
-  customClickIDParamIsNil: Boolean
-  """
-  Matches when customClickIDParam is not null.
-  """
-  customClickIDParamNotNil: Boolean
-  """
-  Matches when customClickIDParam equals the value, ignoring case.
-  """
-  customClickIDParamEqualFold: String
-  """
-  Matches when customClickIDParam contains the value, ignoring case.
-  """
-  customClickIDParamContainsFold: String
-  """
   Matches when headline equals the value.
   """
   headline: String
@@ -6163,86 +6314,6 @@ input OfferWhereInput {
   Matches when currency contains the value, ignoring case.
   """
   currencyContainsFold: String
-  """
-  Matches when budgetTotal equals the value.
-  """
-  budgetTotal: Decimal
-  """
-  Matches when budgetTotal is not equal to the value.
-  """
-  budgetTotalNEQ: Decimal
-  """
-  Matches when budgetTotal is one of the values.
-  """
-  budgetTotalIn: [Decimal!]
-  """
-  Matches when budgetTotal is none of the values.
-  """
-  budgetTotalNotIn: [Decimal!]
-  """
-  Matches when budgetTotal is greater than the value.
-  """
-  budgetTotalGT: Decimal
-  """
-  Matches when budgetTotal is greater than or equal to the value.
-  """
-  budgetTotalGTE: Decimal
-  """
-  Matches when budgetTotal is less than the value.
-  """
-  budgetTotalLT: Decimal
-  """
-  Matches when budgetTotal is less than or equal to the value.
-  """
-  budgetTotalLTE: Decimal
-  """
-  Matches when budgetTotal is null.
-  """
-  budgetTotalIsNil: Boolean
-  """
-  Matches when budgetTotal is not null.
-  """
-  budgetTotalNotNil: Boolean
-  """
-  Matches when budgetDaily equals the value.
-  """
-  budgetDaily: Decimal
-  """
-  Matches when budgetDaily is not equal to the value.
-  """
-  budgetDailyNEQ: Decimal
-  """
-  Matches when budgetDaily is one of the values.
-  """
-  budgetDailyIn: [Decimal!]
-  """
-  Matches when budgetDaily is none of the values.
-  """
-  budgetDailyNotIn: [Decimal!]
-  """
-  Matches when budgetDaily is greater than the value.
-  """
-  budgetDailyGT: Decimal
-  """
-  Matches when budgetDaily is greater than or equal to the value.
-  """
-  budgetDailyGTE: Decimal
-  """
-  Matches when budgetDaily is less than the value.
-  """
-  budgetDailyLT: Decimal
-  """
-  Matches when budgetDaily is less than or equal to the value.
-  """
-  budgetDailyLTE: Decimal
-  """
-  Matches when budgetDaily is null.
-  """
-  budgetDailyIsNil: Boolean
-  """
-  Matches when budgetDaily is not null.
-  """
-  budgetDailyNotNil: Boolean
   """
   Matches when budgetSpent equals the value.
   """
@@ -6615,6 +6686,46 @@ input OfferWhereInput {
   Matches when publishedAt is not null.
   """
   publishedAtNotNil: Boolean
+  """
+  Matches when archivedAt equals the value.
+  """
+  archivedAt: Time
+  """
+  Matches when archivedAt is not equal to the value.
+  """
+  archivedAtNEQ: Time
+  """
+  Matches when archivedAt is one of the values.
+  """
+  archivedAtIn: [Time!]
+  """
+  Matches when archivedAt is none of the values.
+  """
+  archivedAtNotIn: [Time!]
+  """
+  Matches when archivedAt is greater than the value.
+  """
+  archivedAtGT: Time
+  """
+  Matches when archivedAt is greater than or equal to the value.
+  """
+  archivedAtGTE: Time
+  """
+  Matches when archivedAt is less than the value.
+  """
+  archivedAtLT: Time
+  """
+  Matches when archivedAt is less than or equal to the value.
+  """
+  archivedAtLTE: Time
+  """
+  Matches when archivedAt is null.
+  """
+  archivedAtIsNil: Boolean
+  """
+  Matches when archivedAt is not null.
+  """
+  archivedAtNotNil: Boolean
   """
   advertiser edge predicates
   """
@@ -7471,6 +7582,68 @@ extend type Offer {
   """Our click link for offer cards: ` + "`" + `BASE_URL/click/{offer id}` + "`" + `; members' clicks on it are recorded and redirected to the network."""
   clickURL: String!
 }
+
+"""An API key of the account as listed. The key itself was shown once, when it was made; only its hash is stored."""
+type APIKey {
+  """The key's id, for ` + "`" + `revokeAPIKey` + "`" + `."""
+  id: ID!
+  """A label for people, e.g. ` + "`" + `dashboard` + "`" + `."""
+  name: String!
+  """The first characters of the key (` + "`" + `gk_` + "`" + ` and six more), to tell keys apart."""
+  prefix: String!
+  """When the key was made."""
+  createdAt: Time!
+  """When the key last authenticated a request, to the minute; null if never."""
+  lastUsedAt: Time
+  """When the key was revoked; null while it works."""
+  revokedAt: Time
+}
+
+"""A new API key: the listed row and the secret, which is shown only in this response."""
+type CreatedAPIKey {
+  """The key as ` + "`" + `apiKeys` + "`" + ` lists it."""
+  apiKey: APIKey!
+  """The key to send as ` + "`" + `Authorization: Bearer <secret>` + "`" + `. Shown only now: keep it safe."""
+  secret: String!
+}
+
+"""Changes to the account's own settings; fields left out stay as they are."""
+input UpdateAccountInput {
+  """The account's display name."""
+  name: String
+  """IANA time zone in which reports draw day boundaries, e.g. ` + "`" + `Europe/Berlin` + "`" + `."""
+  timeZone: String
+  """CIDR ranges (or single addresses) allowed to send postbacks; an empty list allows any address."""
+  postbackAllowlist: [String!]
+  """An absolute http(s) URL where members are sent when a click is refused; empty for none."""
+  fallbackURL: String
+}
+
+extend type Query {
+  """The account's API keys, oldest first."""
+  apiKeys(
+    """Whether to list revoked keys too."""
+    includeRevoked: Boolean = false
+  ): [APIKey!]!
+}
+
+extend type Mutation {
+  """Change the account's name, report time zone, postback allowlist or fallback URL. Invalid fields come back as VALIDATION errors, one per field."""
+  updateAccount(
+    """The changes."""
+    input: UpdateAccountInput!
+  ): Account!
+  """Issue a new API key for the account; its secret is in this response only."""
+  createAPIKey(
+    """A label for people, e.g. ` + "`" + `dashboard` + "`" + ` or ` + "`" + `ci` + "`" + `."""
+    name: String!
+  ): CreatedAPIKey!
+  """Revoke an API key: it stops authenticating from the next request on. Revoking the key this request uses is allowed; the request finishes, and every later one with that key gets 401."""
+  revokeAPIKey(
+    """The key's id, from ` + "`" + `apiKeys` + "`" + `."""
+    id: ID!
+  ): APIKey!
+}
 `, BuiltIn: false},
 	{Name: "../../schema/stats.graphql", Input: `# Reports: offer, event and account stats for dashboards (package stats).
 
@@ -7730,7 +7903,7 @@ input UpdateOfferTypeInput {
   name: String
 }
 
-"""A brand to create."""
+"""A brand to create. Its name must differ, ignoring case, from every unarchived brand of the account (else CONFLICT naming that brand)."""
 input CreateAdvertiserInput {
   """The brand's name."""
   name: String!
@@ -7930,6 +8103,16 @@ type Mutation {
     """The changes."""
     input: UpdateAdvertiserInput!
   ): Advertiser!
+  """Archive a DRAFT or ENDED offer: it leaves ` + "`" + `offers` + "`" + ` (unless ` + "`" + `where` + "`" + ` asks about archivedAt) and can no longer change; its clicks and conversions stay. A live offer must end first (CONFLICT)."""
+  archiveOffer(
+    """The offer."""
+    id: ID!
+  ): Offer!
+  """Archive an advertiser: it leaves ` + "`" + `advertisers` + "`" + ` (unless ` + "`" + `where` + "`" + ` asks about archivedAt), new offers cannot choose it, and its name is free again; its offers stay. One with ACTIVE or PAUSED offers cannot be archived (CONFLICT)."""
+  archiveAdvertiser(
+    """The advertiser."""
+    id: ID!
+  ): Advertiser!
   """Replace the account's postback key; every postback URL handed out before stops working."""
   rotatePostbackKey: Account!
 }
@@ -7940,6 +8123,24 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_APIKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_APIKey_id(ctx, field)
+	case "name":
+		return ec.fieldContext_APIKey_name(ctx, field)
+	case "prefix":
+		return ec.fieldContext_APIKey_prefix(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_APIKey_createdAt(ctx, field)
+	case "lastUsedAt":
+		return ec.fieldContext_APIKey_lastUsedAt(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_APIKey_revokedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type APIKey", field.Name)
+}
 
 func (ec *executionContext) childFields_Account(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -7955,6 +8156,8 @@ func (ec *executionContext) childFields_Account(ctx context.Context, field graph
 		return ec.fieldContext_Account_timeZone(ctx, field)
 	case "postbackAllowlist":
 		return ec.fieldContext_Account_postbackAllowlist(ctx, field)
+	case "fallbackURL":
+		return ec.fieldContext_Account_fallbackURL(ctx, field)
 	case "stats":
 		return ec.fieldContext_Account_stats(ctx, field)
 	case "postbackURL":
@@ -8005,6 +8208,8 @@ func (ec *executionContext) childFields_Advertiser(ctx context.Context, field gr
 		return ec.fieldContext_Advertiser_contactEmail(ctx, field)
 	case "notes":
 		return ec.fieldContext_Advertiser_notes(ctx, field)
+	case "archivedAt":
+		return ec.fieldContext_Advertiser_archivedAt(ctx, field)
 	case "offers":
 		return ec.fieldContext_Advertiser_offers(ctx, field)
 	}
@@ -8193,6 +8398,16 @@ func (ec *executionContext) childFields_ConversionStatusChange(ctx context.Conte
 	return nil, fmt.Errorf("no field named %q was found under type ConversionStatusChange", field.Name)
 }
 
+func (ec *executionContext) childFields_CreatedAPIKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "apiKey":
+		return ec.fieldContext_CreatedAPIKey_apiKey(ctx, field)
+	case "secret":
+		return ec.fieldContext_CreatedAPIKey_secret(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreatedAPIKey", field.Name)
+}
+
 func (ec *executionContext) childFields_CurrencyAmount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "amount":
@@ -8249,24 +8464,24 @@ func (ec *executionContext) childFields_Offer(ctx context.Context, field graphql
 		return ec.fieldContext_Offer_trackingLink(ctx, field)
 	case "clickURLTemplate":
 		return ec.fieldContext_Offer_clickURLTemplate(ctx, field)
-	case "customClickIDParam":
-		return ec.fieldContext_Offer_customClickIDParam(ctx, field)
+	case "customClickIDParameter":
+		return ec.fieldContext_Offer_customClickIDParameter(ctx, field)
 	case "headline":
 		return ec.fieldContext_Offer_headline(ctx, field)
 	case "description":
 		return ec.fieldContext_Offer_description(ctx, field)
 	case "callToAction":
 		return ec.fieldContext_Offer_callToAction(ctx, field)
-	case "imageUrls":
-		return ec.fieldContext_Offer_imageUrls(ctx, field)
+	case "imageURLs":
+		return ec.fieldContext_Offer_imageURLs(ctx, field)
 	case "terms":
 		return ec.fieldContext_Offer_terms(ctx, field)
 	case "currency":
 		return ec.fieldContext_Offer_currency(ctx, field)
-	case "budgetTotal":
-		return ec.fieldContext_Offer_budgetTotal(ctx, field)
-	case "budgetDaily":
-		return ec.fieldContext_Offer_budgetDaily(ctx, field)
+	case "totalBudget":
+		return ec.fieldContext_Offer_totalBudget(ctx, field)
+	case "dailyBudget":
+		return ec.fieldContext_Offer_dailyBudget(ctx, field)
 	case "budgetSpent":
 		return ec.fieldContext_Offer_budgetSpent(ctx, field)
 	case "oneCompletionPerMember":
@@ -8291,6 +8506,8 @@ func (ec *executionContext) childFields_Offer(ctx context.Context, field graphql
 		return ec.fieldContext_Offer_timeZone(ctx, field)
 	case "publishedAt":
 		return ec.fieldContext_Offer_publishedAt(ctx, field)
+	case "archivedAt":
+		return ec.fieldContext_Offer_archivedAt(ctx, field)
 	case "advertiser":
 		return ec.fieldContext_Offer_advertiser(ctx, field)
 	case "events":

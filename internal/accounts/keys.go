@@ -9,11 +9,15 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/ent/apikey"
+	"github.com/gokart/gokart/internal/errcode"
 	"github.com/gokart/gokart/internal/viewer"
 )
 
@@ -55,19 +59,81 @@ func BearerToken(r *http.Request) (string, bool) {
 	return token, token != ""
 }
 
-// Authenticate resolves an API key to its account id.
+// lastUsedResolution is how stale a key's last_used_at may get: a busy key costs one write a
+// minute, not one per request.
+const lastUsedResolution = time.Minute
+
+// Authenticate resolves an API key to its account id. Nothing is cached, so a revoked key fails
+// from the next request on.
 func Authenticate(ctx context.Context, client *ent.Client, key string) (int, error) {
 	if !strings.HasPrefix(key, apiKeyPrefix) {
 		return 0, ErrUnauthenticated
 	}
+	ctx = viewer.AsSystem(ctx)
 	k, err := client.APIKey.Query().
 		Where(apikey.Hash(HashAPIKey(key)), apikey.RevokedAtIsNil()).
-		Only(viewer.AsSystem(ctx))
+		Only(ctx)
 	if ent.IsNotFound(err) {
 		return 0, ErrUnauthenticated
 	}
 	if err != nil {
 		return 0, err
 	}
+	if now := time.Now(); k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= lastUsedResolution {
+		// Conditional, so replicas racing on one key write once; a failure only loses the stamp.
+		if err := client.APIKey.Update().
+			Where(apikey.ID(k.ID), apikey.Or(apikey.LastUsedAtIsNil(), apikey.LastUsedAtLT(now.Add(-lastUsedResolution)))).
+			SetLastUsedAt(now).Exec(ctx); err != nil {
+			slog.WarnContext(ctx, "record API key use", "key", k.Prefix, "err", err)
+		}
+	}
 	return k.AccountID, nil
+}
+
+// CreatedKey is a new API key: the row as listed, and the secret, shown only now.
+type CreatedKey struct {
+	APIKey *ent.APIKey
+	Secret string
+}
+
+// CreateAPIKey issues a new key for account accountID; only its hash is stored.
+func CreateAPIKey(ctx context.Context, c *ent.Client, accountID int, name string) (CreatedKey, error) {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		return CreatedKey{}, errcode.Invalid("name", "must not be empty: name the key after who uses it, e.g. \"dashboard\"")
+	case len(name) > maxName:
+		return CreatedKey{}, errcode.Invalid("name", "must be at most %d characters", maxName)
+	}
+	key, prefix, hash := NewAPIKey()
+	k, err := c.APIKey.Create().SetAccountID(accountID).SetName(name).SetPrefix(prefix).SetHash(hash).Save(viewer.AsSystem(ctx))
+	if err != nil {
+		return CreatedKey{}, fmt.Errorf("create API key: %w", err)
+	}
+	return CreatedKey{APIKey: k, Secret: key}, nil
+}
+
+// ListAPIKeys returns the keys of account accountID, oldest first; revoked ones only when asked.
+func ListAPIKeys(ctx context.Context, c *ent.Client, accountID int, includeRevoked bool) ([]*ent.APIKey, error) {
+	q := c.APIKey.Query().Where(apikey.AccountID(accountID)).Order(apikey.ByID())
+	if !includeRevoked {
+		q.Where(apikey.RevokedAtIsNil())
+	}
+	return q.All(viewer.AsSystem(ctx))
+}
+
+// RevokeAPIKey revokes key keyID of account accountID; it stops authenticating at once. Revoking
+// a revoked key again changes nothing. Another account's key reads as not found.
+func RevokeAPIKey(ctx context.Context, c *ent.Client, accountID, keyID int) (*ent.APIKey, error) {
+	ctx = viewer.AsSystem(ctx)
+	if _, err := c.APIKey.Update().
+		Where(apikey.ID(keyID), apikey.AccountID(accountID), apikey.RevokedAtIsNil()).
+		SetRevokedAt(time.Now()).Save(ctx); err != nil {
+		return nil, fmt.Errorf("revoke API key %d: %w", keyID, err)
+	}
+	k, err := c.APIKey.Query().Where(apikey.ID(keyID), apikey.AccountID(accountID)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, &errcode.Error{Code: errcode.NotFound, Field: "id", Message: fmt.Sprintf("no API key with id %d", keyID)}
+	}
+	return k, err
 }

@@ -1,9 +1,10 @@
-// Package cli is the gokart command: serve (the default), migrate, account create and demo.
+// Package cli is the gokart command: serve (the default), migrate, account, key, demo, stats
+// and version. The command table is in commands.go; serve, the server's start and graceful
+// shutdown, stays in this file.
 package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/gokart/gokart/internal/accounts"
@@ -26,56 +29,105 @@ import (
 // ShutdownGrace is how long in-flight requests get to finish after SIGTERM or SIGINT.
 const ShutdownGrace = 25 * time.Second
 
-const usage = `gokart: offer and conversion tracking server
-
-Usage:
-  gokart [serve] [flags]              run the server (migrates first)
-  gokart migrate [flags]              apply database migrations and exit
-  gokart account create --name NAME [--json]
-                                      create an account; prints its keys once
-  gokart demo [--json]                load the demo account (once) and print a fresh key for it
-  gokart stats rebuild                recompute the report rollups from the raw clicks and conversions
-
-Every command reads DATABASE_URL (or --database-url); unset means the SQLite file gokart.db.
-Run "gokart serve --help" for the server's settings.
-`
-
-// Main runs the command in args and returns the process exit code.
+// Main runs the command in args and returns the process exit code: 0 on success (help
+// included), 2 on a usage error (Go's flag convention), 1 when the command itself failed.
 func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	cmd := "serve"
-	if len(args) > 0 && (args[0] == "" || args[0][0] != '-') {
-		cmd, args = args[0], args[1:]
-	}
-	var err error
-	switch cmd {
-	case "serve":
-		err = serveCommand(ctx, args, getenv, stderr)
-	case "migrate":
-		err = migrateCommand(ctx, args, getenv, stdout, stderr)
-	case "account":
-		if len(args) == 0 || args[0] != "create" {
-			err = errors.New(`unknown account command: want "gokart account create --name NAME"`)
-			break
-		}
-		err = accountCreateCommand(ctx, args[1:], getenv, stdout, stderr)
-	case "demo":
-		err = demoCommand(ctx, args, getenv, stdout, stderr)
-	case "stats":
-		err = statsCommand(ctx, args, getenv, stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+	env := &env{getenv: getenv, stdout: stdout, stderr: stderr}
+	err := dispatch(ctx, env, args)
+	var uerr usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
+	case errors.As(err, &uerr):
+		fmt.Fprintf(stderr, "gokart: %v\n%s", uerr.err, uerr.help)
+		return 2
 	default:
-		err = fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
-	}
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
 		fmt.Fprintln(stderr, "gokart:", err)
 		return 1
 	}
-	return 0
+}
+
+// dispatch finds the command (serve when args start with a flag or are empty) and runs it.
+func dispatch(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") && !isHelp(args[0]) {
+		return runServe(ctx, e, args)
+	}
+	if isHelp(args[0]) || args[0] == "help" {
+		if len(args) > 1 && args[0] == "help" {
+			// gokart help CMD… is gokart CMD… --help
+			return dispatch(ctx, e, append(append([]string{}, args[1:]...), "--help"))
+		}
+		fmt.Fprint(e.stdout, commandList())
+		return nil
+	}
+	cmds, path := commands, []string{}
+	for {
+		c := find(cmds, args[0])
+		if c == nil {
+			return usageError{fmt.Errorf("unknown command %q", strings.Join(append(path, args[0]), " ")), groupHelp(path, cmds)}
+		}
+		path, args = append(path, c.name), args[1:]
+		if c.run != nil {
+			return c.run(ctx, e, args)
+		}
+		// A group such as "account" or "key": its subcommand comes next.
+		if len(args) == 0 {
+			return usageError{fmt.Errorf("%s needs a subcommand", strings.Join(path, " ")), groupHelp(path, c.sub)}
+		}
+		if isHelp(args[0]) {
+			fmt.Fprint(e.stdout, groupHelp(path, c.sub))
+			return nil
+		}
+		cmds = c.sub
+	}
+}
+
+func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
+
+func find(cmds []*command, name string) *command {
+	for _, c := range cmds {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// commandList is what `gokart --help` prints: every command with its one-line summary.
+func commandList() string {
+	var b strings.Builder
+	b.WriteString("gokart: offer and conversion tracking server\n\nUsage:\n  gokart [command] [flags]\n\nCommands:\n")
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	var walk func(prefix string, cmds []*command)
+	walk = func(prefix string, cmds []*command) {
+		for _, c := range cmds {
+			if c.run == nil {
+				walk(prefix+c.name+" ", c.sub)
+				continue
+			}
+			fmt.Fprintf(tw, "  %s\t%s\n", strings.TrimSpace(prefix+c.name+" "+c.args), c.summary)
+		}
+	}
+	walk("", commands)
+	_ = tw.Flush()
+	b.WriteString("\nWithout a command, gokart serves. Every command reads DATABASE_URL (or --database-url);\n" +
+		"unset means the SQLite file gokart.db. \"gokart COMMAND --help\" shows a command's flags.\n")
+	return b.String()
+}
+
+func groupHelp(path []string, cmds []*command) string {
+	var b strings.Builder
+	if len(path) == 0 {
+		return "Run \"gokart --help\" for the commands.\n"
+	}
+	fmt.Fprintf(&b, "Usage:\n")
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	for _, c := range cmds {
+		fmt.Fprintf(tw, "  gokart %s %s %s\t%s\n", strings.Join(path, " "), c.name, c.args, c.summary)
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(&b, "\n\"gokart %s COMMAND --help\" shows a command's flags.\n", strings.Join(path, " "))
+	return b.String()
 }
 
 // openMigrated opens the database and brings its schema up to date.
@@ -100,9 +152,9 @@ func dbFlag(fs *flag.FlagSet, getenv func(string) string) *string {
 }
 
 func serveCommand(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	cfg, err := config.Load(args, getenv, stderr)
+	cfg, err := config.Load(args, getenv, io.Discard)
 	if err != nil {
-		return err
+		return usageError{err, "Run \"gokart serve --help\" for the settings.\n"}
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	storage.StatementTimeout = cfg.StatementTimeout
@@ -171,80 +223,4 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logge
 	}
 	log.Info("stopped")
 	return nil
-}
-
-func migrateCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("gokart migrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	url := dbFlag(fs, getenv)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	db, err := storage.Open(ctx, *url)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	applied, err := migrations.Apply(ctx, db.SQL, db.Dialect)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "applied %d migration(s) to %s: %v\n", len(applied), db.Dialect, applied)
-	return nil
-}
-
-func accountCreateCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("gokart account create", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	url := dbFlag(fs, getenv)
-	name := fs.String("name", "", "the account's name (required)")
-	asJSON := fs.Bool("json", false, "print the keys as JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *name == "" {
-		return errors.New("--name is required")
-	}
-	return withDB(ctx, *url, stderr, func(db *storage.DB) error {
-		keys, err := accounts.Create(ctx, db.Client, *name)
-		if err != nil {
-			return err
-		}
-		return printKeys(stdout, keys, *asJSON)
-	})
-}
-
-func demoCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("gokart demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	url := dbFlag(fs, getenv)
-	asJSON := fs.Bool("json", false, "print the keys as JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	return withDB(ctx, *url, stderr, func(db *storage.DB) error {
-		keys, err := accounts.Demo(ctx, db.Client)
-		if err != nil {
-			return err
-		}
-		return printKeys(stdout, keys, *asJSON)
-	})
-}
-
-func withDB(ctx context.Context, url string, stderr io.Writer, fn func(*storage.DB) error) error {
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	db, err := openMigrated(ctx, url, log)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	return fn(db)
-}
-
-func printKeys(w io.Writer, k accounts.Keys, asJSON bool) error {
-	if asJSON {
-		return json.NewEncoder(w).Encode(k)
-	}
-	_, err := fmt.Fprintf(w, "account id:   %d\napi key:      %s\npostback key: %s\n(the API key is shown only now; keep it safe)\n", k.ID, k.APIKey, k.PostbackKey)
-	return err
 }

@@ -8,12 +8,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/internal/accounts"
+	"github.com/gokart/gokart/internal/apitest"
 	"github.com/gokart/gokart/internal/cli"
 	"github.com/gokart/gokart/internal/dbtest"
 	"github.com/gokart/gokart/internal/storage"
@@ -92,17 +95,131 @@ func TestAccountCreateAndDemoPrintWorkingKeys(t *testing.T) {
 	}
 }
 
-func TestUnknownCommandsAndMissingNamesFail(t *testing.T) {
+func TestHelpListsCommandsAndUsageErrorsExit2(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{"DATABASE_URL": dbtest.URL(t, "sqlite3")}
-	if code, _, _ := run(t, env, "frobnicate"); code == 0 {
-		t.Error("unknown command exited 0")
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}} {
+		code, out, _ := run(t, env, args...)
+		for _, cmd := range []string{"serve", "migrate", "account create", "key create", "key list", "key revoke", "demo", "stats rebuild", "version"} {
+			if code != 0 || !strings.Contains(out, "  "+cmd+" ") && !strings.Contains(out, "  "+cmd+"\n") {
+				t.Errorf("gokart %v: exit %d, output lacks %q:\n%s", args, code, cmd, out)
+			}
+		}
 	}
-	if code, _, stderr := run(t, env, "account", "create"); code == 0 || !strings.Contains(stderr, "--name") {
+	for _, tc := range []struct {
+		args []string
+		want string // in stdout
+	}{
+		{[]string{"serve", "--help"}, "--stats-interval duration"},
+		{[]string{"account", "--help"}, "account create"},
+		{[]string{"account", "create", "--help"}, "-name"},
+		{[]string{"key", "-h"}, "key revoke"},
+		{[]string{"key", "revoke", "--help"}, "-account"},
+		{[]string{"demo", "--help"}, "-json"},
+		{[]string{"stats", "rebuild", "--help"}, "-database-url"},
+		{[]string{"migrate", "--help"}, "-database-url"},
+		{[]string{"version", "--help"}, "Usage"},
+		{[]string{"help", "key", "list"}, "-revoked"},
+	} {
+		if code, out, stderr := run(t, env, tc.args...); code != 0 || !strings.Contains(out, tc.want) {
+			t.Errorf("gokart %v: exit %d, stdout %q, stderr %q; want exit 0 and %q", tc.args, code, out, stderr, tc.want)
+		}
+	}
+	for _, args := range [][]string{
+		{"frobnicate"}, {"account"}, {"account", "delete"}, {"account", "create"}, {"account", "create", "--nme", "x"},
+		{"key", "create"}, {"key", "revoke", "--account", "1"}, {"key", "list", "--account", "one"},
+		{"--bogus"}, {"serve", "--complexity-limit", "lots"}, {"--dev=maybe"}, {"version", "extra"},
+	} {
+		if code, out, stderr := run(t, env, args...); code != 2 || out != "" || !strings.HasPrefix(stderr, "gokart: ") {
+			t.Errorf("gokart %v: exit %d, stdout %q, stderr %q; want exit 2 and the mistake on stderr", args, code, out, stderr)
+		}
+	}
+	if code, _, stderr := run(t, env, "account", "create"); !strings.Contains(stderr, "--name") {
 		t.Errorf("account create without --name: exit %d, stderr %q", code, stderr)
 	}
-	if code, out, _ := run(t, env, "help"); code != 0 || !strings.Contains(out, "gokart demo") {
-		t.Errorf("help: exit %d, %q", code, out)
+	if code, _, stderr := run(t, env, "key", "list", "--account", "999"); code != 1 || !strings.Contains(stderr, "no account with id 999") {
+		t.Errorf("key list of a missing account: exit %d, stderr %q; want exit 1 naming it", code, stderr)
+	}
+}
+
+func TestVersionPrintsModuleCommitAndGo(t *testing.T) {
+	t.Parallel()
+	code, out, _ := run(t, nil, "version")
+	if code != 0 || !strings.HasPrefix(out, "gokart ") || !strings.Contains(out, "commit ") || !strings.Contains(out, runtime.Version()) {
+		t.Errorf("version: exit %d, %q; want gokart <version>, commit <rev>, %s", code, out, runtime.Version())
+	}
+}
+
+func TestKeyCreateListRevoke(t *testing.T) {
+	t.Parallel()
+	for _, d := range dbtest.Dialects {
+		t.Run(d, func(t *testing.T) {
+			env := map[string]string{"DATABASE_URL": dbtest.URL(t, d)}
+			code, out, stderr := run(t, env, "account", "create", "--name", "Acme", "--json")
+			if code != 0 {
+				t.Fatalf("account create exited %d: %s", code, stderr)
+			}
+			var acme keys
+			if err := json.Unmarshal([]byte(out), &acme); err != nil {
+				t.Fatal(err)
+			}
+			account := strconv.Itoa(acme.ID)
+			code, out, stderr = run(t, env, "key", "create", "--account", account, "--name", "ci", "--json")
+			if code != 0 {
+				t.Fatalf("key create exited %d: %s", code, stderr)
+			}
+			var made struct {
+				ID     int    `json:"id"`
+				Name   string `json:"name"`
+				Prefix string `json:"prefix"`
+				Secret string `json:"secret"`
+			}
+			if err := json.Unmarshal([]byte(out), &made); err != nil || made.Name != "ci" || !strings.HasPrefix(made.Secret, made.Prefix) {
+				t.Fatalf("key create printed %q (%v)", out, err)
+			}
+
+			db, err := storage.Open(context.Background(), env["DATABASE_URL"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			srv := apitest.Start(t, db)
+			const q = `{ viewer { name } }`
+			if r := srv.GraphQL(t, made.Secret, q, nil); r.Status != http.StatusOK || len(r.Errors) > 0 {
+				t.Fatalf("new key: HTTP %d %v", r.Status, r.Errors)
+			}
+
+			code, out, _ = run(t, env, "key", "list", "--account", account)
+			if code != 0 || !strings.Contains(out, "default") || !strings.Contains(out, made.Prefix) || strings.Contains(out, made.Secret) {
+				t.Fatalf("key list: exit %d\n%s\nwant both keys by prefix, never a secret", code, out)
+			}
+			code, out, stderr = run(t, env, "key", "revoke", "--account", account, "--id", strconv.Itoa(made.ID))
+			if code != 0 || !strings.Contains(out, "revoked key") {
+				t.Fatalf("key revoke: exit %d, %q %q", code, out, stderr)
+			}
+			if r := srv.GraphQL(t, made.Secret, q, nil); r.Status != http.StatusUnauthorized {
+				t.Errorf("revoked key: HTTP %d, want 401", r.Status)
+			}
+			if r := srv.GraphQL(t, acme.APIKey, q, nil); r.Status != http.StatusOK {
+				t.Errorf("the other key after revoking one: HTTP %d, want 200", r.Status)
+			}
+			code, out, _ = run(t, env, "key", "list", "--account", account, "--json")
+			var listed []struct{ Name string }
+			if err := json.Unmarshal([]byte(out), &listed); code != 0 || err != nil || len(listed) != 1 || listed[0].Name != "default" {
+				t.Errorf("key list after revoke: exit %d, %q; want only the default key", code, out)
+			}
+			code, out, _ = run(t, env, "key", "list", "--account", account, "--revoked", "--json")
+			if err := json.Unmarshal([]byte(out), &listed); code != 0 || err != nil || len(listed) != 2 {
+				t.Errorf("key list --revoked: exit %d, %q; want both keys", code, out)
+			}
+			// Another account's key is not this account's to revoke.
+			_, out, _ = run(t, env, "account", "create", "--name", "Other", "--json")
+			var other keys
+			_ = json.Unmarshal([]byte(out), &other)
+			if code, _, stderr := run(t, env, "key", "revoke", "--account", strconv.Itoa(other.ID), "--id", strconv.Itoa(made.ID)); code != 1 || !strings.Contains(stderr, "no API key") {
+				t.Errorf("revoking another account's key: exit %d, %q", code, stderr)
+			}
+		})
 	}
 }
 

@@ -2,29 +2,23 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/gokart/gokart/internal/stats"
 	"github.com/gokart/gokart/internal/storage"
 )
 
-// statsCommand runs `gokart stats rebuild`: recompute the report rollups from the raw clicks and
-// status history, in one transaction, up to the current watermark.
-func statsCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "rebuild" {
-		return errors.New(`unknown stats command: want "gokart stats rebuild"`)
-	}
-	fs := flag.NewFlagSet("gokart stats rebuild", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	url := dbFlag(fs, getenv)
-	if err := fs.Parse(args[1:]); err != nil {
+// runStatsRebuild runs `gokart stats rebuild`: recompute the report rollups from the raw clicks
+// and status history, in one transaction, up to the current watermark.
+func runStatsRebuild(ctx context.Context, e *env, args []string) error {
+	fs := flags("stats rebuild", "[flags]", "recompute the report rollups from the raw clicks and conversions")
+	url := dbFlag(fs, e.getenv)
+	if err := parse(fs, e, args); err != nil {
 		return err
 	}
-	return withDB(ctx, *url, stderr, func(db *storage.DB) error {
+	stdout := e.stdout
+	return withDB(ctx, *url, e.stderr, func(db *storage.DB) error {
 		start := time.Now()
 		rep, err := stats.Rebuild(ctx, db)
 		if err != nil {

@@ -113,10 +113,16 @@ var Settings = []setting{
 	{"CLICK_RATE_LIMIT", "click-rate-limit", "600/m", "clicks per source address and replica (bursts up to the count), then 429; 0 turns it off"},
 	{"POSTBACK_FAILURE_LIMIT", "postback-failure-limit", "60/m", "failed postbacks (bad key, unknown click) per source address and replica, then 429 without a log row; 0 turns it off"},
 	{"POSTBACK_LOG_RETENTION", "postback-log-retention", "90d", "how long postback log rows are kept, deleted in small batches in the background; 0 keeps them forever"},
-	{"DEV", "dev", "false", "local development: load the demo account and fill a fresh API key for it into the playground"},
+	{"DEV", "dev", "false", "local development: load the demo account, fill a fresh API key for it into the playground, and listen on 127.0.0.1:8080 unless ADDR or --addr is set"},
 }
 
-// Load reads the environment through getenv, then the flags in args.
+// DevAddr is where --dev listens unless ADDR or --addr says otherwise: the playground page of
+// a dev server carries a live API key, so it stays on the loopback interface.
+const DevAddr = "127.0.0.1:8080"
+
+// Load reads the environment through getenv, then the flags in args. A flag's type follows its
+// default (true/false: a switch; an integer: int; a duration such as 20s: duration), so help
+// shows it and a bad value fails with the flag's name.
 func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	fs := flag.NewFlagSet("gokart serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -126,20 +132,18 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		if v := getenv(s.env); v != "" {
 			def = v
 		}
-		if s.def == "false" {
-			// A setting off by default is a switch: a bare --dev means --dev=true.
-			vals[s.env] = &def
-			fs.Var(switchValue{vals[s.env]}, s.flag, s.usage+" ($"+s.env+")")
-			continue
-		}
-		vals[s.env] = fs.String(s.flag, def, s.usage+" ($"+s.env+")")
+		vals[s.env] = &def
+		fs.Var(&typedValue{s: vals[s.env], kind: kindOf(s.def)}, s.flag, s.usage+" ($"+s.env+")")
 	}
+	fs.Usage = func() { PrintUsage(fs.Output()) }
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
+	addrGiven := getenv("ADDR") != ""
+	fs.Visit(func(f *flag.Flag) { addrGiven = addrGiven || f.Name == "addr" })
 	c := Config{
 		DatabaseURL:  *vals["DATABASE_URL"],
 		Addr:         *vals["ADDR"],
@@ -158,6 +162,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	}
 	if c.Dev, err = strconv.ParseBool(*vals["DEV"]); err != nil {
 		return Config{}, fmt.Errorf("DEV: %w", err)
+	}
+	if c.Dev && !addrGiven {
+		c.Addr = DevAddr
 	}
 	if c.StatsInterval, err = time.ParseDuration(*vals["STATS_INTERVAL"]); err != nil || c.StatsInterval < 0 {
 		return Config{}, fmt.Errorf("STATS_INTERVAL: want a duration such as 20s, got %q", *vals["STATS_INTERVAL"])
@@ -198,16 +205,69 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	return c, nil
 }
 
-// switchValue is a string flag that may be given bare, like a boolean flag.
-type switchValue struct{ s *string }
+// kindOf names a setting's type after its default: "bool", "int", "duration" or "string".
+func kindOf(def string) string {
+	if def == "true" || def == "false" {
+		return "bool"
+	}
+	if _, err := strconv.Atoi(def); err == nil {
+		return "int"
+	}
+	if _, err := time.ParseDuration(def); err == nil {
+		return "duration"
+	}
+	return "string"
+}
 
-func (v switchValue) String() string {
+// typedValue is a setting's flag: it keeps the text (Load parses it once, whether it came from
+// the environment or the flag) but refuses, as it is set, text that is not of its kind.
+type typedValue struct {
+	s    *string
+	kind string
+}
+
+func (v *typedValue) String() string {
 	if v.s == nil {
 		return ""
 	}
 	return *v.s
 }
 
-func (v switchValue) Set(x string) error { *v.s = x; return nil }
+func (v *typedValue) Set(x string) error {
+	var err error
+	switch v.kind {
+	case "bool":
+		var b bool
+		if b, err = strconv.ParseBool(x); err == nil {
+			x = strconv.FormatBool(b)
+		}
+	case "int":
+		_, err = strconv.Atoi(x)
+	case "duration":
+		_, err = time.ParseDuration(x)
+	}
+	if err != nil {
+		return fmt.Errorf("want a %s, got %q", v.kind, x)
+	}
+	*v.s = x
+	return nil
+}
 
-func (v switchValue) IsBoolFlag() bool { return true }
+// IsBoolFlag lets a switch be given bare: --dev means --dev=true.
+func (v *typedValue) IsBoolFlag() bool { return v.kind == "bool" }
+
+// PrintUsage writes serve's flags with their types, variables and defaults.
+func PrintUsage(w io.Writer) {
+	fmt.Fprint(w, "Usage: gokart [serve] [flags]\n\nRun the server (it migrates its database first). Every flag has an environment variable;\na flag wins over its variable.\n\nFlags:\n")
+	for _, s := range Settings {
+		name := "--" + s.flag
+		if k := kindOf(s.def); k != "bool" {
+			name += " " + k
+		}
+		def := ""
+		if s.def != "" && s.def != "false" {
+			def = ", default " + s.def
+		}
+		fmt.Fprintf(w, "  %-28s %s ($%s%s)\n", name, s.usage, s.env, def)
+	}
+}

@@ -3,6 +3,7 @@ package config
 import (
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 )
@@ -104,6 +105,39 @@ func TestDeadlinesLimitsAndRetentionHaveSafeDefaults(t *testing.T) {
 	} {
 		if _, err := Load(nil, env(e), io.Discard); err == nil || !contains(err.Error(), name) {
 			t.Errorf("%v: error %v, want one naming %s", e, err, name)
+		}
+	}
+}
+
+func TestDevListensOnLoopbackUnlessAddrIsGiven(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--dev"}, nil, DevAddr},
+		{nil, map[string]string{"DEV": "1"}, DevAddr},
+		{[]string{"--dev"}, map[string]string{"ADDR": ":9000"}, ":9000"},
+		{[]string{"--dev", "--addr", "0.0.0.0:7"}, nil, "0.0.0.0:7"},
+		{nil, nil, ":8080"},
+	} {
+		c, err := Load(tc.args, env(tc.env), io.Discard)
+		if err != nil || c.Addr != tc.want {
+			t.Errorf("Load(%v, %v): addr %q (%v), want %q", tc.args, tc.env, c.Addr, err, tc.want)
+		}
+	}
+}
+
+func TestFlagsAreTypedByTheirDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := Load([]string{"--playground=false", "--introspection", "--complexity-limit", "7", "--stats-interval", "1m"}, env(nil), io.Discard)
+	if err != nil || c.Playground || !c.Introspection || c.ComplexityLimit != 7 || c.StatsInterval.String() != "1m0s" {
+		t.Fatalf("config = %+v, %v", c, err)
+	}
+	for _, bad := range [][]string{{"--complexity-limit", "lots"}, {"--stats-lag", "soon"}, {"--dev=maybe"}} {
+		if _, err := Load(bad, env(nil), io.Discard); err == nil || !contains(err.Error(), strings.SplitN(bad[0][2:], "=", 2)[0]) {
+			t.Errorf("Load(%v): %v, want an error naming the flag", bad, err)
 		}
 	}
 }

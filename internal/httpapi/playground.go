@@ -69,6 +69,11 @@ type playgroundConfig struct {
 	Endpoint string `json:"endpoint"`
 	// Headers is the headers editor's text for new tabs.
 	Headers string `json:"headers"`
+	// Placeholder is the Authorization value that stands for "the shared key": app.js sends
+	// the key of the page's API key field in its place, from every tab.
+	Placeholder string `json:"placeholder"`
+	// APIKey fills the API key field (the --dev key); empty otherwise.
+	APIKey string `json:"apiKey"`
 	// PersistHeaders keeps headers in localStorage: only for the --dev key, so a real key
 	// pasted into the playground is never written to disk by the browser.
 	PersistHeaders bool            `json:"persistHeaders"`
@@ -91,6 +96,7 @@ type playground struct {
 	examples []playgroundExample
 	endpoint string
 	headers  string
+	apiKey   string
 	persist  bool
 	prefix   string
 }
@@ -112,14 +118,21 @@ func newPlayground(endpoint, apiKey string) (*playground, error) {
 		return nil, err
 	}
 	p := &playground{assets: map[string]playgroundAsset{}, endpoint: endpoint, persist: apiKey != ""}
+	p.apiKey = apiKey
 	auth := playgroundHeadersPlaceholder
 	if apiKey != "" {
 		auth = "Bearer " + apiKey
 	}
-	h, err := json.MarshalIndent(map[string]string{"Authorization": auth}, "", "  ")
-	if err != nil {
+	// The editor shows this text as it is: no HTML escaping, or the placeholder would read
+	// \u003cyour API key\u003e. The page's template escapes the configuration as a whole.
+	var hb bytes.Buffer
+	enc := json.NewEncoder(&hb)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(map[string]string{"Authorization": auth}); err != nil {
 		return nil, err
 	}
+	h := bytes.TrimSpace(hb.Bytes())
 	p.headers = string(h)
 
 	served, err := fs.Glob(root, "assets/*")
@@ -180,7 +193,7 @@ func newPlayground(endpoint, apiKey string) (*playground, error) {
 // config is the page's configuration when loaded at now.
 func (p *playground) config(now time.Time, styleNonce string) (playgroundConfig, error) {
 	c := playgroundConfig{Endpoint: p.endpoint, Headers: p.headers, PersistHeaders: p.persist, StoragePrefix: p.prefix,
-		StyleNonce: styleNonce}
+		StyleNonce: styleNonce, Placeholder: playgroundHeadersPlaceholder, APIKey: p.apiKey}
 	data := struct{ DayAgo string }{now.Add(-24 * time.Hour).UTC().Format(time.RFC3339)}
 	for _, ex := range p.examples {
 		tab := playgroundTab{Query: ex.query, Headers: p.headers}

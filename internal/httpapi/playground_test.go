@@ -38,6 +38,7 @@ type playgroundPage struct {
 	body   string
 	config struct {
 		Endpoint, Headers, StoragePrefix, StyleNonce string
+		Placeholder, APIKey                          string
 		PersistHeaders                               bool
 		Tabs                                         []struct{ Query, Variables, Headers string }
 	}
@@ -205,10 +206,16 @@ func TestPlaygroundFillsInTheDevKeyOnlyWhenGivenOne(t *testing.T) {
 			t.Errorf("%s: Cache-Control %q; a page that may carry a key must not be cached", tc.name, got)
 		}
 		for i, h := range append([]string{page.config.Headers}, tabHeaders(page)...) {
+			if !strings.Contains(h, `"`+tc.wantAuth+`"`) {
+				t.Errorf("%s: headers #%d read %s in the editor, want %q as is (no \\u003c escapes)", tc.name, i, h, tc.wantAuth)
+			}
 			var headers map[string]string
 			if err := json.Unmarshal([]byte(h), &headers); err != nil || headers["Authorization"] != tc.wantAuth {
 				t.Errorf("%s: headers #%d = %s, want Authorization %q", tc.name, i, h, tc.wantAuth)
 			}
+		}
+		if page.config.Placeholder != "Bearer <your API key>" || (page.config.APIKey == devKey) != (tc.url == dev.URL) {
+			t.Errorf("%s: placeholder %q, apiKey %q; app.js needs both to share one key across tabs", tc.name, page.config.Placeholder, page.config.APIKey)
 		}
 		if has := strings.Contains(page.body, devKey); has != (tc.url == dev.URL) {
 			t.Errorf("%s: page contains the dev key: %v", tc.name, has)

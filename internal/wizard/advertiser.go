@@ -41,33 +41,41 @@ func CreateAdvertiser(ctx context.Context, c *ent.Client, in NewAdvertiserInput)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
-	return createAdvertiser(ctx, c, &in)
+	return createAdvertiser(ctx, c, "input.name", &in)
 }
 
-func createAdvertiser(ctx context.Context, c *ent.Client, in *NewAdvertiserInput) (*ent.Advertiser, error) {
-	return c.Advertiser.Create().SetName(in.Name).
+// createAdvertiser saves a checked brand whose name no unarchived brand of the account has.
+func createAdvertiser(ctx context.Context, c *ent.Client, nameField string, in *NewAdvertiserInput) (*ent.Advertiser, error) {
+	if err := checkNameFree(ctx, c, nameField, in.Name, 0); err != nil {
+		return nil, err
+	}
+	return saveAdvertiser(ctx, nameField, in.Name, c.Advertiser.Create().SetName(in.Name).
 		SetWebsite(deref(in.Website)).SetContactName(deref(in.ContactName)).
 		SetContactEmail(deref(in.ContactEmail)).SetNotes(deref(in.Notes)).
-		Save(ctx)
+		Save)
 }
 
 // UpdateAdvertiser changes a brand of the viewer's account.
 func UpdateAdvertiser(ctx context.Context, c *ent.Client, id int, in UpdateAdvertiserInput) (*ent.Advertiser, error) {
-	a, err := c.Advertiser.Get(ctx, id)
-	if ent.IsNotFound(err) {
-		return nil, &errcode.Error{Code: errcode.NotFound, Field: "id", Message: "no such advertiser"}
-	}
+	a, err := loadAdvertiser(ctx, c, id, "id")
 	if err != nil {
 		return nil, err
 	}
 	var errs errcode.List
 	upd := a.Update()
+	name := a.Name
 	if in.Name != nil {
-		upd.SetName(checkName(&errs, "input.name", *in.Name))
+		name = checkName(&errs, "input.name", *in.Name)
+		upd.SetName(name)
 	}
 	checkContact(&errs, "input", in.Website, in.ContactEmail)
 	if err := errs.Err(); err != nil {
 		return nil, err
+	}
+	if in.Name != nil && a.ArchivedAt == nil {
+		if err := checkNameFree(ctx, c, "input.name", name, a.ID); err != nil {
+			return nil, err
+		}
 	}
 	if in.Website != nil {
 		upd.SetWebsite(deref(in.Website))
@@ -81,5 +89,5 @@ func UpdateAdvertiser(ctx context.Context, c *ent.Client, id int, in UpdateAdver
 	if in.Notes != nil {
 		upd.SetNotes(deref(in.Notes))
 	}
-	return upd.Save(ctx)
+	return saveAdvertiser(ctx, "input.name", name, upd.Save)
 }

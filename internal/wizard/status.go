@@ -47,7 +47,10 @@ func transition(ctx context.Context, c *ent.Client, id int, to offer.Status, fro
 	if err != nil {
 		return nil, err
 	}
-	upd := c.Offer.Update().Where(offer.ID(id), offer.StatusIn(from...)).SetStatus(to)
+	if o.ArchivedAt != nil {
+		return nil, &errcode.Error{Code: errcode.Conflict, Field: "id", Message: "the offer is archived and can no longer change"}
+	}
+	upd := c.Offer.Update().Where(offer.ID(id), offer.StatusIn(from...), offer.ArchivedAtIsNil()).SetStatus(to)
 	if to == offer.StatusACTIVE && o.PublishedAt == nil {
 		upd.SetPublishedAt(time.Now())
 	}

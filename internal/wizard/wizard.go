@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gokart/gokart/ent"
-	"github.com/gokart/gokart/ent/advertiser"
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/ent/offerevent"
@@ -43,6 +42,9 @@ func loadEditable(ctx context.Context, c *ent.Client, id int) (*ent.Offer, error
 	}
 	if o.Status == offer.StatusENDED {
 		return nil, &errcode.Error{Code: errcode.Conflict, Field: "id", Message: "the offer has ended and can no longer change"}
+	}
+	if o.ArchivedAt != nil {
+		return nil, &errcode.Error{Code: errcode.Conflict, Field: "id", Message: "the offer is archived and can no longer change"}
 	}
 	return o, nil
 }
@@ -165,10 +167,10 @@ func SaveAdvertiserInfo(ctx context.Context, c *ent.Client, id int, in Advertise
 	case in.AdvertiserID != nil && in.Advertiser != nil:
 		errs.Add("input.advertiser", "give either advertiserID or advertiser, not both")
 	case in.AdvertiserID != nil:
-		if ok, err := c.Advertiser.Query().Where(advertiser.ID(*in.AdvertiserID)).Exist(ctx); err != nil {
+		if a, err := loadAdvertiser(ctx, c, *in.AdvertiserID, "input.advertiserID"); err != nil {
 			return nil, err
-		} else if !ok {
-			return nil, &errcode.Error{Code: errcode.NotFound, Field: "input.advertiserID", Message: fmt.Sprintf("no advertiser with id %d", *in.AdvertiserID)}
+		} else if a.ArchivedAt != nil {
+			errs.Add("input.advertiserID", "advertiser %q is archived; choose another or create a new one", a.Name)
 		}
 	case in.Advertiser != nil:
 		checkAdvertiser(&errs, "input.advertiser", in.Advertiser)
@@ -201,7 +203,7 @@ func SaveAdvertiserInfo(ctx context.Context, c *ent.Client, id int, in Advertise
 	}
 	advID := in.AdvertiserID
 	if in.Advertiser != nil {
-		adv, err := createAdvertiser(ctx, c, in.Advertiser)
+		adv, err := createAdvertiser(ctx, c, "input.advertiser.name", in.Advertiser)
 		if err != nil {
 			return nil, err
 		}
