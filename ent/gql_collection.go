@@ -1197,6 +1197,11 @@ func (_q *OfferQuery) collectField(ctx context.Context, oneNode bool, opCtx *gra
 				selectedFields = append(selectedFields, offer.FieldTimeZone)
 				fieldSeen[offer.FieldTimeZone] = struct{}{}
 			}
+		case "fallbackURL":
+			if _, ok := fieldSeen[offer.FieldFallbackURL]; !ok {
+				selectedFields = append(selectedFields, offer.FieldFallbackURL)
+				fieldSeen[offer.FieldFallbackURL] = struct{}{}
+			}
 		case "publishedAt":
 			if _, ok := fieldSeen[offer.FieldPublishedAt]; !ok {
 				selectedFields = append(selectedFields, offer.FieldPublishedAt)

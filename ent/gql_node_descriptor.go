@@ -541,7 +541,7 @@ func (_m *Offer) Node(ctx context.Context) (node *Node, err error) {
 	node = &Node{
 		ID:     _m.ID,
 		Type:   "Offer",
-		Fields: make([]*Field, 31),
+		Fields: make([]*Field, 32),
 		Edges:  make([]*Edge, 4),
 	}
 	var buf []byte
@@ -777,10 +777,18 @@ func (_m *Offer) Node(ctx context.Context) (node *Node, err error) {
 		Name:  "time_zone",
 		Value: string(buf),
 	}
-	if buf, err = json.Marshal(_m.PublishedAt); err != nil {
+	if buf, err = json.Marshal(_m.FallbackURL); err != nil {
 		return nil, err
 	}
 	node.Fields[29] = &Field{
+		Type:  "string",
+		Name:  "fallback_url",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.PublishedAt); err != nil {
+		return nil, err
+	}
+	node.Fields[30] = &Field{
 		Type:  "time.Time",
 		Name:  "published_at",
 		Value: string(buf),
@@ -788,7 +796,7 @@ func (_m *Offer) Node(ctx context.Context) (node *Node, err error) {
 	if buf, err = json.Marshal(_m.ArchivedAt); err != nil {
 		return nil, err
 	}
-	node.Fields[30] = &Field{
+	node.Fields[31] = &Field{
 		Type:  "time.Time",
 		Name:  "archived_at",
 		Value: string(buf),

@@ -8163,6 +8163,7 @@ type OfferMutation struct {
 	starts_at                 *time.Time
 	ends_at                   *time.Time
 	time_zone                 *string
+	fallback_url              *string
 	published_at              *time.Time
 	archived_at               *time.Time
 	clearedFields             map[string]struct{}
@@ -9852,6 +9853,55 @@ func (m *OfferMutation) ResetTimeZone() {
 	m.time_zone = nil
 }
 
+// SetFallbackURL sets the "fallback_url" field.
+func (m *OfferMutation) SetFallbackURL(s string) {
+	m.fallback_url = &s
+}
+
+// FallbackURL returns the value of the "fallback_url" field in the mutation.
+func (m *OfferMutation) FallbackURL() (r string, exists bool) {
+	v := m.fallback_url
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFallbackURL returns the old "fallback_url" field's value of the Offer entity.
+// If the Offer object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OfferMutation) OldFallbackURL(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFallbackURL is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFallbackURL requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFallbackURL: %w", err)
+	}
+	return oldValue.FallbackURL, nil
+}
+
+// ClearFallbackURL clears the value of the "fallback_url" field.
+func (m *OfferMutation) ClearFallbackURL() {
+	m.fallback_url = nil
+	m.clearedFields[offer.FieldFallbackURL] = struct{}{}
+}
+
+// FallbackURLCleared returns if the "fallback_url" field was cleared in this mutation.
+func (m *OfferMutation) FallbackURLCleared() bool {
+	_, ok := m.clearedFields[offer.FieldFallbackURL]
+	return ok
+}
+
+// ResetFallbackURL resets all changes to the "fallback_url" field.
+func (m *OfferMutation) ResetFallbackURL() {
+	m.fallback_url = nil
+	delete(m.clearedFields, offer.FieldFallbackURL)
+}
+
 // SetPublishedAt sets the "published_at" field.
 func (m *OfferMutation) SetPublishedAt(t time.Time) {
 	m.published_at = &t
@@ -10200,7 +10250,7 @@ func (m *OfferMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OfferMutation) Fields() []string {
-	fields := make([]string, 0, 33)
+	fields := make([]string, 0, 34)
 	if m.account != nil {
 		fields = append(fields, offer.FieldAccountID)
 	}
@@ -10294,6 +10344,9 @@ func (m *OfferMutation) Fields() []string {
 	if m.time_zone != nil {
 		fields = append(fields, offer.FieldTimeZone)
 	}
+	if m.fallback_url != nil {
+		fields = append(fields, offer.FieldFallbackURL)
+	}
 	if m.published_at != nil {
 		fields = append(fields, offer.FieldPublishedAt)
 	}
@@ -10370,6 +10423,8 @@ func (m *OfferMutation) Field(name string) (ent.Value, bool) {
 		return m.EndsAt()
 	case offer.FieldTimeZone:
 		return m.TimeZone()
+	case offer.FieldFallbackURL:
+		return m.FallbackURL()
 	case offer.FieldPublishedAt:
 		return m.PublishedAt()
 	case offer.FieldArchivedAt:
@@ -10445,6 +10500,8 @@ func (m *OfferMutation) OldField(ctx context.Context, name string) (ent.Value, e
 		return m.OldEndsAt(ctx)
 	case offer.FieldTimeZone:
 		return m.OldTimeZone(ctx)
+	case offer.FieldFallbackURL:
+		return m.OldFallbackURL(ctx)
 	case offer.FieldPublishedAt:
 		return m.OldPublishedAt(ctx)
 	case offer.FieldArchivedAt:
@@ -10675,6 +10732,13 @@ func (m *OfferMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetTimeZone(v)
 		return nil
+	case offer.FieldFallbackURL:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFallbackURL(v)
+		return nil
 	case offer.FieldPublishedAt:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -10866,6 +10930,9 @@ func (m *OfferMutation) ClearedFields() []string {
 	if m.FieldCleared(offer.FieldEndsAt) {
 		fields = append(fields, offer.FieldEndsAt)
 	}
+	if m.FieldCleared(offer.FieldFallbackURL) {
+		fields = append(fields, offer.FieldFallbackURL)
+	}
 	if m.FieldCleared(offer.FieldPublishedAt) {
 		fields = append(fields, offer.FieldPublishedAt)
 	}
@@ -10945,6 +11012,9 @@ func (m *OfferMutation) ClearField(name string) error {
 		return nil
 	case offer.FieldEndsAt:
 		m.ClearEndsAt()
+		return nil
+	case offer.FieldFallbackURL:
+		m.ClearFallbackURL()
 		return nil
 	case offer.FieldPublishedAt:
 		m.ClearPublishedAt()
@@ -11052,6 +11122,9 @@ func (m *OfferMutation) ResetField(name string) error {
 		return nil
 	case offer.FieldTimeZone:
 		m.ResetTimeZone()
+		return nil
+	case offer.FieldFallbackURL:
+		m.ResetFallbackURL()
 		return nil
 	case offer.FieldPublishedAt:
 		m.ResetPublishedAt()

@@ -85,6 +85,8 @@ type Offer struct {
 	EndsAt *time.Time `json:"ends_at,omitempty"`
 	// IANA time zone of the schedule and of daily caps and budgets.
 	TimeZone string `json:"time_zone,omitempty"`
+	// Where a refused click (not targeted, not active, ended, out of budget or cap) sends the member, with reason=<rule>; empty uses the account's fallbackURL, and with neither the click answers 410.
+	FallbackURL string `json:"fallback_url,omitempty"`
 	// When the offer was first published.
 	PublishedAt *time.Time `json:"published_at,omitempty"`
 	// When the offer was archived (a draft or an ended offer put away): hidden from `offers` unless its `where` asks about archivedAt; kept for history.
@@ -178,7 +180,7 @@ func (*Offer) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case offer.FieldID, offer.FieldAccountID, offer.FieldAdvertiserID, offer.FieldBudgetTotal, offer.FieldBudgetDaily, offer.FieldBudgetSpent, offer.FieldCapDaily, offer.FieldCapWeekly, offer.FieldCapMonthly, offer.FieldCapTotal:
 			values[i] = new(sql.NullInt64)
-		case offer.FieldName, offer.FieldType, offer.FieldIntegrationSystem, offer.FieldStatus, offer.FieldTrackingLink, offer.FieldClickURLTemplate, offer.FieldCustomClickIDParam, offer.FieldHeadline, offer.FieldDescription, offer.FieldCallToAction, offer.FieldTerms, offer.FieldCurrency, offer.FieldTimeZone:
+		case offer.FieldName, offer.FieldType, offer.FieldIntegrationSystem, offer.FieldStatus, offer.FieldTrackingLink, offer.FieldClickURLTemplate, offer.FieldCustomClickIDParam, offer.FieldHeadline, offer.FieldDescription, offer.FieldCallToAction, offer.FieldTerms, offer.FieldCurrency, offer.FieldTimeZone, offer.FieldFallbackURL:
 			values[i] = new(sql.NullString)
 		case offer.FieldCreatedAt, offer.FieldUpdatedAt, offer.FieldStartsAt, offer.FieldEndsAt, offer.FieldPublishedAt, offer.FieldArchivedAt:
 			values[i] = new(sql.NullTime)
@@ -406,6 +408,12 @@ func (_m *Offer) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.TimeZone = value.String
 			}
+		case offer.FieldFallbackURL:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field fallback_url", values[i])
+			} else if value.Valid {
+				_m.FallbackURL = value.String
+			}
 		case offer.FieldPublishedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
 				return fmt.Errorf("unexpected type %T for field published_at", values[i])
@@ -591,6 +599,9 @@ func (_m *Offer) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("time_zone=")
 	builder.WriteString(_m.TimeZone)
+	builder.WriteString(", ")
+	builder.WriteString("fallback_url=")
+	builder.WriteString(_m.FallbackURL)
 	builder.WriteString(", ")
 	if v := _m.PublishedAt; v != nil {
 		builder.WriteString("published_at=")

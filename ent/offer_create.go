@@ -400,6 +400,20 @@ func (_c *OfferCreate) SetNillableTimeZone(v *string) *OfferCreate {
 	return _c
 }
 
+// SetFallbackURL sets the "fallback_url" field.
+func (_c *OfferCreate) SetFallbackURL(v string) *OfferCreate {
+	_c.mutation.SetFallbackURL(v)
+	return _c
+}
+
+// SetNillableFallbackURL sets the "fallback_url" field if the given value is not nil.
+func (_c *OfferCreate) SetNillableFallbackURL(v *string) *OfferCreate {
+	if v != nil {
+		_c.SetFallbackURL(*v)
+	}
+	return _c
+}
+
 // SetPublishedAt sets the "published_at" field.
 func (_c *OfferCreate) SetPublishedAt(v time.Time) *OfferCreate {
 	_c.mutation.SetPublishedAt(v)
@@ -657,6 +671,11 @@ func (_c *OfferCreate) check() error {
 	if _, ok := _c.mutation.TimeZone(); !ok {
 		return &ValidationError{Name: "time_zone", err: errors.New(`ent: missing required field "Offer.time_zone"`)}
 	}
+	if v, ok := _c.mutation.FallbackURL(); ok {
+		if err := offer.FallbackURLValidator(v); err != nil {
+			return &ValidationError{Name: "fallback_url", err: fmt.Errorf(`ent: validator failed for field "Offer.fallback_url": %w`, err)}
+		}
+	}
 	if len(_c.mutation.AccountIDs()) == 0 {
 		return &ValidationError{Name: "account", err: errors.New(`ent: missing required edge "Offer.account"`)}
 	}
@@ -802,6 +821,10 @@ func (_c *OfferCreate) createSpec() (*Offer, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.TimeZone(); ok {
 		_spec.SetField(offer.FieldTimeZone, field.TypeString, value)
 		_node.TimeZone = value
+	}
+	if value, ok := _c.mutation.FallbackURL(); ok {
+		_spec.SetField(offer.FieldFallbackURL, field.TypeString, value)
+		_node.FallbackURL = value
 	}
 	if value, ok := _c.mutation.PublishedAt(); ok {
 		_spec.SetField(offer.FieldPublishedAt, field.TypeTime, value)
@@ -1452,6 +1475,24 @@ func (u *OfferUpsert) SetTimeZone(v string) *OfferUpsert {
 // UpdateTimeZone sets the "time_zone" field to the value that was provided on create.
 func (u *OfferUpsert) UpdateTimeZone() *OfferUpsert {
 	u.SetExcluded(offer.FieldTimeZone)
+	return u
+}
+
+// SetFallbackURL sets the "fallback_url" field.
+func (u *OfferUpsert) SetFallbackURL(v string) *OfferUpsert {
+	u.Set(offer.FieldFallbackURL, v)
+	return u
+}
+
+// UpdateFallbackURL sets the "fallback_url" field to the value that was provided on create.
+func (u *OfferUpsert) UpdateFallbackURL() *OfferUpsert {
+	u.SetExcluded(offer.FieldFallbackURL)
+	return u
+}
+
+// ClearFallbackURL clears the value of the "fallback_url" field.
+func (u *OfferUpsert) ClearFallbackURL() *OfferUpsert {
+	u.SetNull(offer.FieldFallbackURL)
 	return u
 }
 
@@ -2131,6 +2172,27 @@ func (u *OfferUpsertOne) SetTimeZone(v string) *OfferUpsertOne {
 func (u *OfferUpsertOne) UpdateTimeZone() *OfferUpsertOne {
 	return u.Update(func(s *OfferUpsert) {
 		s.UpdateTimeZone()
+	})
+}
+
+// SetFallbackURL sets the "fallback_url" field.
+func (u *OfferUpsertOne) SetFallbackURL(v string) *OfferUpsertOne {
+	return u.Update(func(s *OfferUpsert) {
+		s.SetFallbackURL(v)
+	})
+}
+
+// UpdateFallbackURL sets the "fallback_url" field to the value that was provided on create.
+func (u *OfferUpsertOne) UpdateFallbackURL() *OfferUpsertOne {
+	return u.Update(func(s *OfferUpsert) {
+		s.UpdateFallbackURL()
+	})
+}
+
+// ClearFallbackURL clears the value of the "fallback_url" field.
+func (u *OfferUpsertOne) ClearFallbackURL() *OfferUpsertOne {
+	return u.Update(func(s *OfferUpsert) {
+		s.ClearFallbackURL()
 	})
 }
 
@@ -2982,6 +3044,27 @@ func (u *OfferUpsertBulk) SetTimeZone(v string) *OfferUpsertBulk {
 func (u *OfferUpsertBulk) UpdateTimeZone() *OfferUpsertBulk {
 	return u.Update(func(s *OfferUpsert) {
 		s.UpdateTimeZone()
+	})
+}
+
+// SetFallbackURL sets the "fallback_url" field.
+func (u *OfferUpsertBulk) SetFallbackURL(v string) *OfferUpsertBulk {
+	return u.Update(func(s *OfferUpsert) {
+		s.SetFallbackURL(v)
+	})
+}
+
+// UpdateFallbackURL sets the "fallback_url" field to the value that was provided on create.
+func (u *OfferUpsertBulk) UpdateFallbackURL() *OfferUpsertBulk {
+	return u.Update(func(s *OfferUpsert) {
+		s.UpdateFallbackURL()
+	})
+}
+
+// ClearFallbackURL clears the value of the "fallback_url" field.
+func (u *OfferUpsertBulk) ClearFallbackURL() *OfferUpsertBulk {
+	return u.Update(func(s *OfferUpsert) {
+		s.ClearFallbackURL()
 	})
 }
 

@@ -590,6 +590,26 @@ func (_u *OfferUpdate) SetNillableTimeZone(v *string) *OfferUpdate {
 	return _u
 }
 
+// SetFallbackURL sets the "fallback_url" field.
+func (_u *OfferUpdate) SetFallbackURL(v string) *OfferUpdate {
+	_u.mutation.SetFallbackURL(v)
+	return _u
+}
+
+// SetNillableFallbackURL sets the "fallback_url" field if the given value is not nil.
+func (_u *OfferUpdate) SetNillableFallbackURL(v *string) *OfferUpdate {
+	if v != nil {
+		_u.SetFallbackURL(*v)
+	}
+	return _u
+}
+
+// ClearFallbackURL clears the value of the "fallback_url" field.
+func (_u *OfferUpdate) ClearFallbackURL() *OfferUpdate {
+	_u.mutation.ClearFallbackURL()
+	return _u
+}
+
 // SetPublishedAt sets the "published_at" field.
 func (_u *OfferUpdate) SetPublishedAt(v time.Time) *OfferUpdate {
 	_u.mutation.SetPublishedAt(v)
@@ -863,6 +883,11 @@ func (_u *OfferUpdate) check() error {
 			return &ValidationError{Name: "cap_total", err: fmt.Errorf(`ent: validator failed for field "Offer.cap_total": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.FallbackURL(); ok {
+		if err := offer.FallbackURLValidator(v); err != nil {
+			return &ValidationError{Name: "fallback_url", err: fmt.Errorf(`ent: validator failed for field "Offer.fallback_url": %w`, err)}
+		}
+	}
 	if _u.mutation.AccountCleared() && len(_u.mutation.AccountIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Offer.account"`)
 	}
@@ -1063,6 +1088,12 @@ func (_u *OfferUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.TimeZone(); ok {
 		_spec.SetField(offer.FieldTimeZone, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.FallbackURL(); ok {
+		_spec.SetField(offer.FieldFallbackURL, field.TypeString, value)
+	}
+	if _u.mutation.FallbackURLCleared() {
+		_spec.ClearField(offer.FieldFallbackURL, field.TypeString)
 	}
 	if value, ok := _u.mutation.PublishedAt(); ok {
 		_spec.SetField(offer.FieldPublishedAt, field.TypeTime, value)
@@ -1815,6 +1846,26 @@ func (_u *OfferUpdateOne) SetNillableTimeZone(v *string) *OfferUpdateOne {
 	return _u
 }
 
+// SetFallbackURL sets the "fallback_url" field.
+func (_u *OfferUpdateOne) SetFallbackURL(v string) *OfferUpdateOne {
+	_u.mutation.SetFallbackURL(v)
+	return _u
+}
+
+// SetNillableFallbackURL sets the "fallback_url" field if the given value is not nil.
+func (_u *OfferUpdateOne) SetNillableFallbackURL(v *string) *OfferUpdateOne {
+	if v != nil {
+		_u.SetFallbackURL(*v)
+	}
+	return _u
+}
+
+// ClearFallbackURL clears the value of the "fallback_url" field.
+func (_u *OfferUpdateOne) ClearFallbackURL() *OfferUpdateOne {
+	_u.mutation.ClearFallbackURL()
+	return _u
+}
+
 // SetPublishedAt sets the "published_at" field.
 func (_u *OfferUpdateOne) SetPublishedAt(v time.Time) *OfferUpdateOne {
 	_u.mutation.SetPublishedAt(v)
@@ -2101,6 +2152,11 @@ func (_u *OfferUpdateOne) check() error {
 			return &ValidationError{Name: "cap_total", err: fmt.Errorf(`ent: validator failed for field "Offer.cap_total": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.FallbackURL(); ok {
+		if err := offer.FallbackURLValidator(v); err != nil {
+			return &ValidationError{Name: "fallback_url", err: fmt.Errorf(`ent: validator failed for field "Offer.fallback_url": %w`, err)}
+		}
+	}
 	if _u.mutation.AccountCleared() && len(_u.mutation.AccountIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Offer.account"`)
 	}
@@ -2318,6 +2374,12 @@ func (_u *OfferUpdateOne) sqlSave(ctx context.Context) (_node *Offer, err error)
 	}
 	if value, ok := _u.mutation.TimeZone(); ok {
 		_spec.SetField(offer.FieldTimeZone, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.FallbackURL(); ok {
+		_spec.SetField(offer.FieldFallbackURL, field.TypeString, value)
+	}
+	if _u.mutation.FallbackURLCleared() {
+		_spec.ClearField(offer.FieldFallbackURL, field.TypeString)
 	}
 	if value, ok := _u.mutation.PublishedAt(); ok {
 		_spec.SetField(offer.FieldPublishedAt, field.TypeTime, value)

@@ -376,6 +376,7 @@ var (
 		{Name: "starts_at", Type: field.TypeTime, Nullable: true},
 		{Name: "ends_at", Type: field.TypeTime, Nullable: true},
 		{Name: "time_zone", Type: field.TypeString, Default: "UTC"},
+		{Name: "fallback_url", Type: field.TypeString, Nullable: true, Size: 2048},
 		{Name: "published_at", Type: field.TypeTime, Nullable: true},
 		{Name: "archived_at", Type: field.TypeTime, Nullable: true},
 		{Name: "advertiser_id", Type: field.TypeInt, Nullable: true},
@@ -389,13 +390,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "offers_advertisers_offers",
-				Columns:    []*schema.Column{OffersColumns[32]},
+				Columns:    []*schema.Column{OffersColumns[33]},
 				RefColumns: []*schema.Column{AdvertisersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "offers_accounts_account",
-				Columns:    []*schema.Column{OffersColumns[33]},
+				Columns:    []*schema.Column{OffersColumns[34]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -404,12 +405,12 @@ var (
 			{
 				Name:    "offer_account_id_status",
 				Unique:  false,
-				Columns: []*schema.Column{OffersColumns[33], OffersColumns[6]},
+				Columns: []*schema.Column{OffersColumns[34], OffersColumns[6]},
 			},
 			{
 				Name:    "offer_account_id_advertiser_id",
 				Unique:  false,
-				Columns: []*schema.Column{OffersColumns[33], OffersColumns[32]},
+				Columns: []*schema.Column{OffersColumns[34], OffersColumns[33]},
 			},
 		},
 	}

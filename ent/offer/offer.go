@@ -83,6 +83,8 @@ const (
 	FieldEndsAt = "ends_at"
 	// FieldTimeZone holds the string denoting the time_zone field in the database.
 	FieldTimeZone = "time_zone"
+	// FieldFallbackURL holds the string denoting the fallback_url field in the database.
+	FieldFallbackURL = "fallback_url"
 	// FieldPublishedAt holds the string denoting the published_at field in the database.
 	FieldPublishedAt = "published_at"
 	// FieldArchivedAt holds the string denoting the archived_at field in the database.
@@ -170,6 +172,7 @@ var Columns = []string{
 	FieldStartsAt,
 	FieldEndsAt,
 	FieldTimeZone,
+	FieldFallbackURL,
 	FieldPublishedAt,
 	FieldArchivedAt,
 }
@@ -226,6 +229,8 @@ var (
 	CapTotalValidator func(int) error
 	// DefaultTimeZone holds the default value on creation for the "time_zone" field.
 	DefaultTimeZone string
+	// FallbackURLValidator is a validator for the "fallback_url" field. It is called by the builders before save.
+	FallbackURLValidator func(string) error
 )
 
 // Type defines the type for the "type" enum field.
@@ -430,6 +435,11 @@ func ByEndsAt(opts ...sql.OrderTermOption) OrderOption {
 // ByTimeZone orders the results by the time_zone field.
 func ByTimeZone(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldTimeZone, opts...).ToFunc()
+}
+
+// ByFallbackURL orders the results by the fallback_url field.
+func ByFallbackURL(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldFallbackURL, opts...).ToFunc()
 }
 
 // ByPublishedAt orders the results by the published_at field.

@@ -180,6 +180,11 @@ func TimeZone(v string) predicate.Offer {
 	return predicate.Offer(sql.FieldEQ(FieldTimeZone, v))
 }
 
+// FallbackURL applies equality check predicate on the "fallback_url" field. It's identical to FallbackURLEQ.
+func FallbackURL(v string) predicate.Offer {
+	return predicate.Offer(sql.FieldEQ(FieldFallbackURL, v))
+}
+
 // PublishedAt applies equality check predicate on the "published_at" field. It's identical to PublishedAtEQ.
 func PublishedAt(v time.Time) predicate.Offer {
 	return predicate.Offer(sql.FieldEQ(FieldPublishedAt, v))
@@ -1640,6 +1645,81 @@ func TimeZoneEqualFold(v string) predicate.Offer {
 // TimeZoneContainsFold applies the ContainsFold predicate on the "time_zone" field.
 func TimeZoneContainsFold(v string) predicate.Offer {
 	return predicate.Offer(sql.FieldContainsFold(FieldTimeZone, v))
+}
+
+// FallbackURLEQ applies the EQ predicate on the "fallback_url" field.
+func FallbackURLEQ(v string) predicate.Offer {
+	return predicate.Offer(sql.FieldEQ(FieldFallbackURL, v))
+}
+
+// FallbackURLNEQ applies the NEQ predicate on the "fallback_url" field.
+func FallbackURLNEQ(v string) predicate.Offer {
+	return predicate.Offer(sql.FieldNEQ(FieldFallbackURL, v))
+}
+
+// FallbackURLIn applies the In predicate on the "fallback_url" field.
+func FallbackURLIn(vs ...string) predicate.Offer {
+	return predicate.Offer(sql.FieldIn(FieldFallbackURL, vs...))
+}
+
+// FallbackURLNotIn applies the NotIn predicate on the "fallback_url" field.
+func FallbackURLNotIn(vs ...string) predicate.Offer {
+	return predicate.Offer(sql.FieldNotIn(FieldFallbackURL, vs...))
+}
+
+// FallbackURLGT applies the GT predicate on the "fallback_url" field.
+func FallbackURLGT(v string) predicate.Offer {
+	return predicate.Offer(sql.FieldGT(FieldFallbackURL, v))
+}
+
+// FallbackURLGTE applies the GTE predicate on the "fallback_url" field.
+func FallbackURLGTE(v string) predicate.Offer {
+	return predicate.Offer(sql.FieldGTE(FieldFallbackURL, v))
+}
+
+// FallbackURLLT applies the LT predicate on the "fallback_url" field.
+func FallbackURLLT(v string) predicate.Offer {
+	return predicate.Offer(sql.FieldLT(FieldFallbackURL, v))
+}
+
+// FallbackURLLTE applies the LTE predicate on the "fallback_url" field.
+func FallbackURLLTE(v string) predicate.Offer {
+	return predicate.Offer(sql.FieldLTE(FieldFallbackURL, v))
+}
+
+// FallbackURLContains applies the Contains predicate on the "fallback_url" field.
+func FallbackURLContains(v string) predicate.Offer {
+	return predicate.Offer(sql.FieldContains(FieldFallbackURL, v))
+}
+
+// FallbackURLHasPrefix applies the HasPrefix predicate on the "fallback_url" field.
+func FallbackURLHasPrefix(v string) predicate.Offer {
+	return predicate.Offer(sql.FieldHasPrefix(FieldFallbackURL, v))
+}
+
+// FallbackURLHasSuffix applies the HasSuffix predicate on the "fallback_url" field.
+func FallbackURLHasSuffix(v string) predicate.Offer {
+	return predicate.Offer(sql.FieldHasSuffix(FieldFallbackURL, v))
+}
+
+// FallbackURLIsNil applies the IsNil predicate on the "fallback_url" field.
+func FallbackURLIsNil() predicate.Offer {
+	return predicate.Offer(sql.FieldIsNull(FieldFallbackURL))
+}
+
+// FallbackURLNotNil applies the NotNil predicate on the "fallback_url" field.
+func FallbackURLNotNil() predicate.Offer {
+	return predicate.Offer(sql.FieldNotNull(FieldFallbackURL))
+}
+
+// FallbackURLEqualFold applies the EqualFold predicate on the "fallback_url" field.
+func FallbackURLEqualFold(v string) predicate.Offer {
+	return predicate.Offer(sql.FieldEqualFold(FieldFallbackURL, v))
+}
+
+// FallbackURLContainsFold applies the ContainsFold predicate on the "fallback_url" field.
+func FallbackURLContainsFold(v string) predicate.Offer {
+	return predicate.Offer(sql.FieldContainsFold(FieldFallbackURL, v))
 }
 
 // PublishedAtEQ applies the EQ predicate on the "published_at" field.

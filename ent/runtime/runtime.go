@@ -432,6 +432,10 @@ func init() {
 	offerDescTimeZone := offerFields[27].Descriptor()
 	// offer.DefaultTimeZone holds the default value on creation for the time_zone field.
 	offer.DefaultTimeZone = offerDescTimeZone.Default.(string)
+	// offerDescFallbackURL is the schema descriptor for fallback_url field.
+	offerDescFallbackURL := offerFields[28].Descriptor()
+	// offer.FallbackURLValidator is a validator for the "fallback_url" field. It is called by the builders before save.
+	offer.FallbackURLValidator = offerDescFallbackURL.Validators[0].(func(string) error)
 	offercounterMixin := schema.OfferCounter{}.Mixin()
 	offercounterMixinHooks0 := offercounterMixin[0].Hooks()
 	offercounter.Hooks[0] = offercounterMixinHooks0[0]

@@ -101,6 +101,9 @@ func (Offer) Fields() []ent.Field {
 		field.Time("starts_at").Optional().Nillable().Comment("When the offer starts taking clicks."),
 		field.Time("ends_at").Optional().Nillable().Comment("When the offer stops taking clicks."),
 		field.String("time_zone").Default("UTC").Comment("IANA time zone of the schedule and of daily caps and budgets."),
+		field.String("fallback_url").Optional().MaxLen(2048).
+			Comment("Where a refused click (not targeted, not active, ended, out of budget or cap) sends the member, with reason=<rule>; empty uses the account's fallbackURL, and with neither the click answers 410.").
+			Annotations(entgql.MapsTo("fallbackURL"), entgql.Skip(entgql.SkipWhereInput)),
 		field.Time("published_at").Optional().Nillable().Comment("When the offer was first published."),
 		field.Time("archived_at").Optional().Nillable().
 			Comment("When the offer was archived (a draft or an ended offer put away): hidden from `offers` unless its `where` asks about archivedAt; kept for history."),

@@ -244,6 +244,7 @@ type ComplexityRoot struct {
 		Description            func(childComplexity int) int
 		EndsAt                 func(childComplexity int) int
 		Events                 func(childComplexity int) int
+		FallbackURL            func(childComplexity int) int
 		Headline               func(childComplexity int) int
 		ID                     func(childComplexity int) int
 		ImageUrls              func(childComplexity int) int
@@ -1439,6 +1440,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Offer.Events(childComplexity), true
+	case "Offer.fallbackURL":
+		if e.ComplexityRoot.Offer.FallbackURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Offer.FallbackURL(childComplexity), true
 	case "Offer.headline":
 		if e.ComplexityRoot.Offer.Headline == nil {
 			break
@@ -4854,6 +4861,10 @@ type Offer implements Node {
   """
   timeZone: String!
   """
+  Where a refused click (not targeted, not active, ended, out of budget or cap) sends the member, with reason=<rule>; empty uses the account's fallbackURL, and with neither the click answers 410.
+  """
+  fallbackURL: String
+  """
   When the offer was first published.
   """
   publishedAt: Time
@@ -8007,6 +8018,8 @@ input OfferBudgetTargetingInput {
   endsAt: Time
   """IANA time zone of the schedule and of daily limits, default UTC."""
   timeZone: String
+  """Where a refused click sends the member (an absolute http or https URL, with reason=<rule> appended); empty or left out uses the account's fallbackURL."""
+  fallbackURL: String
 }
 
 """One event of the events step."""
@@ -8504,6 +8517,8 @@ func (ec *executionContext) childFields_Offer(ctx context.Context, field graphql
 		return ec.fieldContext_Offer_endsAt(ctx, field)
 	case "timeZone":
 		return ec.fieldContext_Offer_timeZone(ctx, field)
+	case "fallbackURL":
+		return ec.fieldContext_Offer_fallbackURL(ctx, field)
 	case "publishedAt":
 		return ec.fieldContext_Offer_publishedAt(ctx, field)
 	case "archivedAt":

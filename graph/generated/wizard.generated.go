@@ -1802,7 +1802,7 @@ func (ec *executionContext) unmarshalInputOfferBudgetTargetingInput(ctx context.
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"currency", "totalBudget", "dailyBudget", "payout", "oneCompletionPerMember", "capDaily", "capWeekly", "capMonthly", "capTotal", "countries", "platforms", "startsAt", "endsAt", "timeZone"}
+	fieldsInOrder := [...]string{"currency", "totalBudget", "dailyBudget", "payout", "oneCompletionPerMember", "capDaily", "capWeekly", "capMonthly", "capTotal", "countries", "platforms", "startsAt", "endsAt", "timeZone", "fallbackURL"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -1907,6 +1907,13 @@ func (ec *executionContext) unmarshalInputOfferBudgetTargetingInput(ctx context.
 				return it, err
 			}
 			it.TimeZone = data
+		case "fallbackURL":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fallbackURL"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FallbackURL = data
 		}
 	}
 	return it, nil

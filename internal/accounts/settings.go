@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/internal/errcode"
+	"github.com/gokart/gokart/internal/links"
 )
 
 // UpdateInput changes an account's own settings; fields left nil stay as they are. An empty
@@ -59,7 +59,7 @@ func Update(ctx context.Context, c *ent.Client, id int, in UpdateInput) (*ent.Ac
 	}
 	if in.FallbackURL != nil {
 		u := strings.TrimSpace(*in.FallbackURL)
-		if u != "" && !absoluteHTTP(u) {
+		if u != "" && !links.IsAbsoluteHTTP(u) {
 			errs.Add("input.fallbackURL", "must be an absolute http or https URL, or empty for none")
 		}
 		upd.SetFallbackURL(u)
@@ -101,9 +101,4 @@ func ParseCIDR(s string) (netip.Prefix, error) {
 		return netip.PrefixFrom(a, a.BitLen()), nil
 	}
 	return netip.Prefix{}, fmt.Errorf("%q is not a CIDR such as 203.0.113.0/24 or an IP address", s)
-}
-
-func absoluteHTTP(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }

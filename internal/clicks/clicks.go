@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gokart/gokart/ent"
+	"github.com/gokart/gokart/ent/account"
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/ent/offerevent"
 	"github.com/gokart/gokart/ent/schema"
@@ -93,6 +94,8 @@ type cachedOffer struct {
 	o        *ent.Offer
 	cheapest money.Micros
 	loaded   time.Time
+	// fallback is where a refused click goes: the offer's fallback URL, else its account's.
+	fallback string
 }
 
 // Recorder records clicks on one database, with its own cache of offers. The zero value
@@ -130,14 +133,18 @@ func (r *Recorder) load(ctx context.Context, id int) (*cachedOffer, error) {
 	client := r.Client
 	loaded := time.Now()
 	o, err := client.Offer.Query().Where(offer.ID(id)).
-		WithEvents(func(q *ent.OfferEventQuery) { q.Select(offerevent.FieldPayout) }).Only(viewer.AsSystem(ctx))
+		WithEvents(func(q *ent.OfferEventQuery) { q.Select(offerevent.FieldPayout) }).
+		WithAccount(func(q *ent.AccountQuery) { q.Select(account.FieldFallbackURL) }).Only(viewer.AsSystem(ctx))
 	if ent.IsNotFound(err) {
 		return nil, ErrUnknownOffer
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load offer %d: %w", id, err)
 	}
-	e := &cachedOffer{o: o, loaded: loaded}
+	e := &cachedOffer{o: o, loaded: loaded, fallback: o.FallbackURL}
+	if e.fallback == "" && o.Edges.Account != nil {
+		e.fallback = o.Edges.Account.FallbackURL
+	}
 	for i, ev := range o.Edges.Events {
 		if i == 0 || ev.Payout < e.cheapest {
 			e.cheapest = ev.Payout
@@ -153,12 +160,24 @@ func (r *Recorder) load(ctx context.Context, id int) (*cachedOffer, error) {
 }
 
 // Record checks that the offer takes clicks, records the click and returns the redirect. A
-// *errcode.Refusal says why not; any other error is the database's.
+// *errcode.Refusal says why not (with Redirect set to the fallback URL, when the offer or its
+// account has one and the offer is gone for this member: every 410); any other error is the
+// database's.
 func (r *Recorder) Record(ctx context.Context, req Request) (*Click, error) {
+	c, e, err := r.record(ctx, req)
+	if ref, ok := errcode.AsRefusal(err); ok && ref.Status == http.StatusGone && e != nil && e.fallback != "" {
+		with := *ref
+		with.Redirect = links.WithReason(e.fallback, ref.Rule)
+		return nil, &with
+	}
+	return c, err
+}
+
+func (r *Recorder) record(ctx context.Context, req Request) (*Click, *cachedOffer, error) {
 	client := r.Client
 	id, err := strconv.Atoi(req.OfferID)
 	if err != nil || id <= 0 || strconv.Itoa(id) != req.OfferID {
-		return nil, ErrUnknownOffer
+		return nil, nil, ErrUnknownOffer
 	}
 	now := req.Now
 	if now.IsZero() {
@@ -168,53 +187,53 @@ func (r *Recorder) Record(ctx context.Context, req Request) (*Click, error) {
 	e := r.cached(id)
 	if e == nil {
 		if e, err = r.load(ctx, id); err != nil {
-			return nil, err
+			return nil, e, err
 		}
 		fresh = true
 	}
 	params, err := readParams(req.Query)
 	if err != nil {
-		return nil, err
+		return nil, e, err
 	}
 	for attempt := 0; ; attempt++ {
 		refusal := refuse(e, params, req, now)
 		if refusal != nil && !fresh {
 			// Never refuse from the cache: read the offer again.
 			if e, err = r.load(ctx, id); err != nil {
-				return nil, err
+				return nil, e, err
 			}
 			fresh = true
 			refusal = refuse(e, params, req, now)
 		}
 		if refusal != nil {
-			return nil, refusal
+			return nil, e, refusal
 		}
 		c, ok, err := r.insert(ctx, e, params, req, now)
 		if err != nil {
-			return nil, err
+			return nil, e, err
 		}
 		if ok {
-			return c, nil
+			return c, e, nil
 		}
 		// The offer is not ACTIVE, or a budget or cap is full: find out which, on a fresh read.
 		r.forget(id)
 		if e, err = r.load(ctx, id); err != nil {
-			return nil, err
+			return nil, e, err
 		}
 		fresh = true
 		if refusal := refuse(e, params, req, now); refusal != nil {
-			return nil, refusal
+			return nil, e, refusal
 		}
 		rule, err := budget.Exhausted(viewer.ForAccount(ctx, e.o.AccountID), client, e.o, e.cheapest, now)
 		if err != nil {
-			return nil, fmt.Errorf("check limits of offer %d: %w", id, err)
+			return nil, e, fmt.Errorf("check limits of offer %d: %w", id, err)
 		}
 		if rule != "" {
-			return nil, errcode.Refuse(http.StatusGone, rule, "offer is out of budget or cap (%s)", rule)
+			return nil, e, errcode.Refuse(http.StatusGone, rule, "offer is out of budget or cap (%s)", rule)
 		}
 		if attempt == 1 {
 			// It changed under us twice: let the member retry.
-			return nil, errcode.Refuse(http.StatusGone, RuleBusy, "offer is not taking clicks right now")
+			return nil, e, errcode.Refuse(http.StatusGone, RuleBusy, "offer is not taking clicks right now")
 		}
 	}
 }

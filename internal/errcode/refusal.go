@@ -15,6 +15,9 @@ type Refusal struct {
 	Status int
 	// Detail says it for people; Rule when empty.
 	Detail string
+	// Redirect, when set, is where a route that can redirect sends the caller instead (a
+	// refused click's fallback URL, reason included).
+	Redirect string
 }
 
 func (r *Refusal) Error() string {

@@ -24,6 +24,12 @@ func mountTracking(mux *http.ServeMux, db *storage.DB, log *slog.Logger, trusted
 			IP: clientIP(r, trusted), UserAgent: r.UserAgent(),
 		})
 		if refusal, ok := errcode.AsRefusal(err); ok {
+			if refusal.Redirect != "" {
+				w.Header().Set("Cache-Control", "no-store")
+				w.Header().Set("Referrer-Policy", "no-referrer")
+				http.Redirect(w, r, refusal.Redirect, http.StatusFound)
+				return
+			}
 			writeText(w, refusal.Status, refusal.Error())
 			return
 		}

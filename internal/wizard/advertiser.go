@@ -7,6 +7,7 @@ import (
 
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/internal/errcode"
+	"github.com/gokart/gokart/internal/links"
 )
 
 // UpdateAdvertiserInput changes a brand; fields left out stay as they are.
@@ -24,7 +25,7 @@ func checkAdvertiser(errs *errcode.List, prefix string, in *NewAdvertiserInput) 
 }
 
 func checkContact(errs *errcode.List, prefix string, website, email *string) {
-	if website != nil && strings.TrimSpace(*website) != "" && !absoluteHTTP(strings.TrimSpace(*website)) {
+	if website != nil && strings.TrimSpace(*website) != "" && !links.IsAbsoluteHTTP(strings.TrimSpace(*website)) {
 		errs.Add(prefix+".website", "must be an absolute http or https URL")
 	}
 	if email != nil && strings.TrimSpace(*email) != "" {

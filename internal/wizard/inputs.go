@@ -80,6 +80,7 @@ type BudgetTargetingInput struct {
 	StartsAt               *time.Time
 	EndsAt                 *time.Time
 	TimeZone               *string
+	FallbackURL            *string
 }
 
 // EventInput is one event of the events step.

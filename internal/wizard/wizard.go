@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -247,7 +246,7 @@ func SaveCreative(ctx context.Context, c *ent.Client, id int, in CreativeInput) 
 	images := make([]string, 0, len(in.ImageURLs))
 	for i, u := range in.ImageURLs {
 		u = strings.TrimSpace(u)
-		if !absoluteHTTP(u) {
+		if !links.IsAbsoluteHTTP(u) {
 			errs.Add(fmt.Sprintf("input.imageURLs[%d]", i), "must be an absolute http or https URL")
 		}
 		images = append(images, u)
@@ -320,6 +319,10 @@ func SaveBudgetTargeting(ctx context.Context, c *ent.Client, id int, in BudgetTa
 	if in.StartsAt != nil && in.EndsAt != nil && !in.EndsAt.After(*in.StartsAt) {
 		errs.Add("input.endsAt", "must be after startsAt")
 	}
+	fallback := strings.TrimSpace(deref(in.FallbackURL))
+	if fallback != "" && !links.IsAbsoluteHTTP(fallback) {
+		errs.Add("input.fallbackURL", "must be an absolute http or https URL, or empty for the account's")
+	}
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
@@ -328,7 +331,7 @@ func SaveBudgetTargeting(ctx context.Context, c *ent.Client, id int, in BudgetTa
 		SetNillableCapDaily(in.CapDaily).SetNillableCapWeekly(in.CapWeekly).
 		SetNillableCapMonthly(in.CapMonthly).SetNillableCapTotal(in.CapTotal).
 		SetCountries(countries).SetPlatforms(dedupePlatforms(in.Platforms)).
-		SetNillableStartsAt(in.StartsAt).SetNillableEndsAt(in.EndsAt).SetTimeZone(tz)
+		SetNillableStartsAt(in.StartsAt).SetNillableEndsAt(in.EndsAt).SetTimeZone(tz).SetFallbackURL(fallback)
 	// A field left out of this step means "no limit", so clear what an earlier save set.
 	if in.TotalBudget == nil {
 		upd.ClearBudgetTotal()
@@ -482,11 +485,6 @@ func SetEvents(ctx context.Context, c *ent.Client, id int, events []EventInput) 
 		}
 	}
 	return o.Update().Save(ctx) // touches updated_at
-}
-
-func absoluteHTTP(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 func deref(s *string) string {

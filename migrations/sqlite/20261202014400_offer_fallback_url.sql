@@ -1,0 +1,2 @@
+-- Add column "fallback_url" to table: "offers"
+ALTER TABLE `offers` ADD COLUMN `fallback_url` text NULL;
