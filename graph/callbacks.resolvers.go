@@ -7,64 +7,93 @@ package graph
 
 import (
 	"context"
-	"fmt"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
 
 	"entgo.io/contrib/entgql"
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/graph/model"
+	"github.com/gokart/gokart/internal/callbacks"
 )
 
 // WebhookID is the resolver for the webhookID field.
 func (r *callbackDeliveryResolver) WebhookID(ctx context.Context, obj *ent.CallbackDelivery) (string, error) {
-	panic(fmt.Errorf("not implemented: WebhookID - webhookID"))
+	return callbacks.WebhookID(obj.ID), nil
 }
 
 // Secret is the resolver for the secret field.
 func (r *callbackEndpointResolver) Secret(ctx context.Context, obj *ent.CallbackEndpoint) (*string, error) {
-	panic(fmt.Errorf("not implemented: Secret - secret"))
+	// Shown only in the answer of the mutations that make it.
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Parent != nil && fc.Parent.Object == "Mutation" {
+		switch fc.Parent.Field.Name {
+		case "createCallbackEndpoint", "rotateCallbackSecret":
+			return &obj.Secret, nil
+		}
+	}
+	return nil, nil
 }
 
 // CreateCallbackEndpoint is the resolver for the createCallbackEndpoint field.
 func (r *mutationResolver) CreateCallbackEndpoint(ctx context.Context, input model.CreateCallbackEndpointInput) (*ent.CallbackEndpoint, error) {
-	panic(fmt.Errorf("not implemented: CreateCallbackEndpoint - createCallbackEndpoint"))
+	return callbacks.CreateEndpoint(ctx, r.db(ctx), callbacks.EndpointInput{
+		URL: &input.URL, Format: input.Format, Events: input.Events, OfferID: input.OfferID, EventID: input.EventID,
+		HeaderName: input.HeaderName, HeaderValue: input.HeaderValue,
+	})
 }
 
 // UpdateCallbackEndpoint is the resolver for the updateCallbackEndpoint field.
 func (r *mutationResolver) UpdateCallbackEndpoint(ctx context.Context, id int, input model.UpdateCallbackEndpointInput) (*ent.CallbackEndpoint, error) {
-	panic(fmt.Errorf("not implemented: UpdateCallbackEndpoint - updateCallbackEndpoint"))
+	return callbacks.UpdateEndpoint(ctx, r.db(ctx), id, callbacks.EndpointInput{
+		URL: input.URL, Format: input.Format, Events: input.Events, HeaderName: input.HeaderName, HeaderValue: input.HeaderValue,
+	})
 }
 
 // DisableCallbackEndpoint is the resolver for the disableCallbackEndpoint field.
 func (r *mutationResolver) DisableCallbackEndpoint(ctx context.Context, id int) (*ent.CallbackEndpoint, error) {
-	panic(fmt.Errorf("not implemented: DisableCallbackEndpoint - disableCallbackEndpoint"))
+	return callbacks.SetEnabled(ctx, r.db(ctx), id, false)
 }
 
 // EnableCallbackEndpoint is the resolver for the enableCallbackEndpoint field.
 func (r *mutationResolver) EnableCallbackEndpoint(ctx context.Context, id int) (*ent.CallbackEndpoint, error) {
-	panic(fmt.Errorf("not implemented: EnableCallbackEndpoint - enableCallbackEndpoint"))
+	return callbacks.SetEnabled(ctx, r.db(ctx), id, true)
 }
 
 // RotateCallbackSecret is the resolver for the rotateCallbackSecret field.
 func (r *mutationResolver) RotateCallbackSecret(ctx context.Context, id int) (*ent.CallbackEndpoint, error) {
-	panic(fmt.Errorf("not implemented: RotateCallbackSecret - rotateCallbackSecret"))
+	return callbacks.RotateSecret(ctx, r.db(ctx), id)
 }
 
 // RedeliverCallback is the resolver for the redeliverCallback field.
 func (r *mutationResolver) RedeliverCallback(ctx context.Context, id int) (*ent.CallbackDelivery, error) {
-	panic(fmt.Errorf("not implemented: RedeliverCallback - redeliverCallback"))
+	return callbacks.Redeliver(ctx, r.db(ctx), id, time.Now())
 }
 
 // SendTestCallback is the resolver for the sendTestCallback field.
 func (r *mutationResolver) SendTestCallback(ctx context.Context, endpointID int) (*ent.CallbackDelivery, error) {
-	panic(fmt.Errorf("not implemented: SendTestCallback - sendTestCallback"))
+	return callbacks.SendTest(ctx, r.db(ctx), endpointID, time.Now())
 }
 
 // CallbackEndpoints is the resolver for the callbackEndpoints field.
 func (r *queryResolver) CallbackEndpoints(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CallbackEndpointOrder, where *ent.CallbackEndpointWhereInput) (*ent.CallbackEndpointConnection, error) {
-	panic(fmt.Errorf("not implemented: CallbackEndpoints - callbackEndpoints"))
+	first, last, err := pageSize(first, last)
+	if err != nil {
+		return nil, err
+	}
+	return r.client.CallbackEndpoint.Query().Paginate(ctx, after, first, before, last,
+		ent.WithCallbackEndpointOrder(orderBy), ent.WithCallbackEndpointFilter(where.Filter))
 }
 
 // CallbackDeliveries is the resolver for the callbackDeliveries field.
 func (r *queryResolver) CallbackDeliveries(ctx context.Context, first *int, after *entgql.Cursor[int], where *model.CallbackDeliveryWhereInput) (*ent.CallbackDeliveryConnection, error) {
-	panic(fmt.Errorf("not implemented: CallbackDeliveries - callbackDeliveries"))
+	first, _, err := pageSize(first, nil)
+	if err != nil {
+		return nil, err
+	}
+	var f model.CallbackDeliveryWhereInput
+	if where != nil {
+		f = *where
+	}
+	return callbacks.Deliveries(r.client, f.EndpointID, f.ConversionID, f.Status).Paginate(ctx, after, first, nil, nil,
+		ent.WithCallbackDeliveryOrder(&ent.CallbackDeliveryOrder{Direction: entgql.OrderDirectionDesc, Field: ent.DefaultCallbackDeliveryOrder.Field}))
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gokart/gokart/internal/accounts"
+	"github.com/gokart/gokart/internal/callbacks"
 	"github.com/gokart/gokart/internal/config"
 	"github.com/gokart/gokart/internal/httpapi"
 	"github.com/gokart/gokart/internal/stats"
@@ -122,6 +123,9 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		log.Info("no accounts yet: run `go run . demo --json` (or `gokart account create --name NAME --json`) for an API key, then open the playground with header Authorization: Bearer <apiKey>")
 	}
 	go stats.Aggregate(ctx, db, log, cfg.StatsInterval, cfg.StatsLag) // report rollups; see package stats
+	// Reward callbacks; stopped after Serve returns, so in-flight sends are recorded.
+	cbw := callbacks.Start(ctx, db, callbacks.Options{AllowPrivate: cfg.CallbacksAllowPrivate, Logger: log})
+	defer cbw.Stop()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err

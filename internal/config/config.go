@@ -33,6 +33,8 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Dev fills a demo account's API key into the playground, for local development only.
 	Dev bool
+	// CallbacksAllowPrivate lets callbacks reach loopback and private addresses (development).
+	CallbacksAllowPrivate bool
 }
 
 // setting is one row of the configuration table: a variable, its flag and its default.
@@ -53,6 +55,7 @@ var Settings = []setting{
 	{"STATS_LAG", "stats-lag", "2m", "how far report rollups trail the clock; must exceed the longest click or postback transaction"},
 	{"TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs of load balancers whose X-Forwarded-For names the client (for click IPs and the postback allowlist)"},
 	{"DEV", "dev", "false", "local development: load the demo account and fill a fresh API key for it into the playground"},
+	{"CALLBACKS_ALLOW_PRIVATE", "callbacks-allow-private", "false", "let reward callbacks reach loopback, private and link-local addresses (development and tests only)"},
 }
 
 // Load reads the environment through getenv, then the flags in args.
@@ -96,6 +99,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	}
 	if c.Dev, err = strconv.ParseBool(*vals["DEV"]); err != nil {
 		return Config{}, fmt.Errorf("DEV: %w", err)
+	}
+	if c.CallbacksAllowPrivate, err = strconv.ParseBool(*vals["CALLBACKS_ALLOW_PRIVATE"]); err != nil {
+		return Config{}, fmt.Errorf("CALLBACKS_ALLOW_PRIVATE: %w", err)
 	}
 	if c.StatsInterval, err = time.ParseDuration(*vals["STATS_INTERVAL"]); err != nil || c.StatsInterval < 0 {
 		return Config{}, fmt.Errorf("STATS_INTERVAL: want a duration such as 20s, got %q", *vals["STATS_INTERVAL"])

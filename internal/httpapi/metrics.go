@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gokart/gokart/internal/callbacks"
 )
 
 // metrics are the server's Prometheus series. Each server has its own registry, so several
@@ -47,7 +49,7 @@ func newMetrics() *metrics {
 }
 
 func (m *metrics) handler() http.Handler {
-	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+	return promhttp.HandlerFor(prometheus.Gatherers{m.registry, callbacks.Registry}, promhttp.HandlerOpts{})
 }
 
 // observe records one HTTP request under its route pattern (never the raw path, whose ids

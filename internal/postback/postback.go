@@ -68,6 +68,7 @@ import (
 	"github.com/gokart/gokart/ent/offerevent"
 	"github.com/gokart/gokart/ent/postbacklog"
 	"github.com/gokart/gokart/internal/budget"
+	"github.com/gokart/gokart/internal/callbacks"
 	"github.com/gokart/gokart/internal/catalogue"
 	"github.com/gokart/gokart/internal/lifecycle"
 	"github.com/gokart/gokart/internal/viewer"
@@ -426,7 +427,8 @@ func accept(ctx context.Context, c *ent.Client, o *ent.Offer, ev *ent.OfferEvent
 				// Written with the postback log, in one statement (see fast).
 				*d = deferred{set: true, convID: conv.ID, accountID: conv.AccountID, shard: ch.Shard,
 					counters: ch.Counters, now: now, status: status, at: conv.CreatedAt}
-				return out, nil
+				return out, callbacks.Enqueue(ctx, c, callbacks.Change{AccountID: conv.AccountID, ConversionID: conv.ID,
+					OfferID: o.ID, OfferEventID: ev.ID, To: status, At: conv.CreatedAt})
 			}
 			if err := recordCharge(ctx, c, conv.ID, ch.Shard, ch.Counters, now); err != nil {
 				return outcome{}, fmt.Errorf("record charge: %w", err)
@@ -436,7 +438,8 @@ func accept(ctx context.Context, c *ent.Client, o *ent.Offer, ev *ent.OfferEvent
 	if err := recordHistory(ctx, c, conv.AccountID, conv.ID, nil, status, reason, string(conversionstatuschange.SourcePOSTBACK), conv.CreatedAt); err != nil {
 		return outcome{}, fmt.Errorf("record history: %w", err)
 	}
-	return out, nil
+	return out, callbacks.Enqueue(ctx, c, callbacks.Change{AccountID: conv.AccountID, ConversionID: conv.ID,
+		OfferID: o.ID, OfferEventID: ev.ID, To: status, At: conv.CreatedAt})
 }
 
 // update applies a postback to a known (locked) conversion.
@@ -537,5 +540,6 @@ func transition(ctx context.Context, c *ent.Client, o *ent.Offer, ev *ent.OfferE
 		SetReason(truncate(reason, 500)).SetSource(source).Exec(ctx); err != nil {
 		return res, fmt.Errorf("record history: %w", err)
 	}
-	return res, nil
+	return res, callbacks.Enqueue(ctx, c, callbacks.Change{AccountID: conv.AccountID, ConversionID: conv.ID,
+		OfferID: o.ID, OfferEventID: ev.ID, From: &from, To: to})
 }

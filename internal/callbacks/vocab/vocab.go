@@ -29,7 +29,9 @@ func (Format) Values() []string { return []string{string(JSON), string(GetTempla
 func (f Format) MarshalGQL(w io.Writer) { _, _ = io.WriteString(w, strconv.Quote(string(f))) }
 
 // UnmarshalGQL reads a GraphQL enum value.
-func (f *Format) UnmarshalGQL(v any) error { return unmarshal(v, f.Values(), "CallbackFormat", (*string)(f)) }
+func (f *Format) UnmarshalGQL(v any) error {
+	return unmarshal(v, f.Values(), "CallbackFormat", (*string)(f))
+}
 
 // Event is a conversion status change an endpoint can subscribe to.
 type Event string
@@ -72,7 +74,9 @@ func (e Event) Type() string {
 func (e Event) MarshalGQL(w io.Writer) { _, _ = io.WriteString(w, strconv.Quote(string(e))) }
 
 // UnmarshalGQL reads a GraphQL enum value.
-func (e *Event) UnmarshalGQL(v any) error { return unmarshal(v, e.Values(), "CallbackEvent", (*string)(e)) }
+func (e *Event) UnmarshalGQL(v any) error {
+	return unmarshal(v, e.Values(), "CallbackEvent", (*string)(e))
+}
 
 // DeliveryStatus is where a delivery stands.
 type DeliveryStatus string
@@ -88,7 +92,9 @@ const (
 )
 
 // Values lists the delivery statuses for the Ent enum.
-func (DeliveryStatus) Values() []string { return []string{string(Pending), string(Delivered), string(Failed)} }
+func (DeliveryStatus) Values() []string {
+	return []string{string(Pending), string(Delivered), string(Failed)}
+}
 
 // MarshalGQL writes the status as a GraphQL enum value.
 func (s DeliveryStatus) MarshalGQL(w io.Writer) { _, _ = io.WriteString(w, strconv.Quote(string(s))) }
