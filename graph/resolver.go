@@ -19,6 +19,6 @@ type Resolver struct {
 func NewSchema(client *ent.Client, baseURL string) graphql.ExecutableSchema {
 	return generated.NewExecutableSchema(generated.Config{
 		Resolvers:  &Resolver{client: client, baseURL: baseURL},
-		Complexity: complexity(),
+		Complexity: withCallbackComplexity(complexity()),
 	})
 }
