@@ -44,6 +44,9 @@ type config struct {
 	Timeout      time.Duration
 	CeilingPB    float64
 	CeilingClick float64
+	// CallbackReceiver registers an account-wide JSON callback endpoint on a receiver the tool
+	// runs on 127.0.0.1, so the postbacks are measured with the callback outbox and worker busy.
+	CallbackReceiver bool
 }
 
 func main() {
@@ -106,6 +109,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.Timeout, "timeout", 10*time.Minute, "give up after this long")
 	fs.Float64Var(&cfg.CeilingPB, "ceiling-postback-tps", 0, "pgbench's postback tps on this machine, for the ratios")
 	fs.Float64Var(&cfg.CeilingClick, "ceiling-click-tps", 0, "pgbench's click tps on this machine, for the ratios")
+	fs.BoolVar(&cfg.CallbackReceiver, "callback-receiver", false, "register an account-wide JSON callback endpoint on a receiver run by the tool on 127.0.0.1 (the server needs CALLBACKS_ALLOW_PRIVATE=true)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
