@@ -5,11 +5,13 @@
 //   - The outbox: Enqueue writes one delivery per matching enabled endpoint and status change
 //     in the transaction that makes the change, so a change that rolls back has no callback
 //     and a committed change has all of its callbacks. It is one INSERT … SELECT.
-//   - Workers (any number, in every replica) claim due deliveries with a lease (FOR UPDATE
-//     SKIP LOCKED on PostgreSQL); a delivery is sent by one worker at a time, and its result
-//     is written only while that worker still holds the lease. A worker that dies mid-send
-//     loses its lease and another sends again with the same webhook-id: delivery is at least
-//     once, and receivers deduplicate on webhook-id.
+//   - Workers (any number, in every replica) claim due deliveries one batch at a time. On
+//     PostgreSQL a batch stays locked (FOR UPDATE SKIP LOCKED) in one transaction from claim
+//     to record, so other workers skip it and a dead worker's locks go with its connection. On
+//     SQLite (one writer) a claim is a lease with an expiry, and results are written only
+//     while the lease is held. Either way a delivery is sent by one worker at a time; a worker
+//     that dies mid-send leaves it to another, which sends it again with the same webhook-id:
+//     delivery is at least once, and receivers deduplicate on webhook-id.
 //   - Deliveries of one conversion to one endpoint go out in sequence order: a delivery is not
 //     claimed while an earlier one of the same conversion and endpoint is PENDING.
 //   - Every attempt is kept. 2xx delivers; network errors, timeouts, 408, 429 and 5xx retry

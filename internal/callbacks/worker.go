@@ -132,16 +132,78 @@ func (w *Worker) Run(ctx context.Context) {
 
 // RunOnce claims one batch of due deliveries, sends them concurrently and records the results.
 // It returns how many it claimed.
+//
+// On PostgreSQL the batch stays locked (FOR UPDATE SKIP LOCKED) in one transaction from the
+// claim to the record: other workers skip it, a worker that dies takes its locks with it (the
+// batch is free again at once), and a batch costs one commit. On SQLite (one writer, no SKIP
+// LOCKED, and an open transaction there would block every postback) a claim is a lease written
+// in its own statement, and a dead worker's batch is free when the lease ends.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
+	if ctx.Err() != nil {
+		return 0, ctx.Err()
+	}
 	now := w.opts.Clock().UTC()
-	ids, err := w.claim(ctx, now)
+	// Once claimed, a batch is sent and recorded even if ctx ends meanwhile (shutdown).
+	bg := context.WithoutCancel(ctx)
+	if w.db.Dialect == dialect.Postgres {
+		tx, err := w.db.SQL.BeginTx(bg, nil)
+		if err != nil {
+			return 0, fmt.Errorf("claim callbacks: %w", err)
+		}
+		defer func() { _ = tx.Rollback() }()
+		ids, err := w.claim(bg, tx, claimLocked, now, w.opts.Batch)
+		if err != nil || len(ids) == 0 {
+			return 0, err
+		}
+		if err := w.sendAndRecord(bg, tx, tx, ids, now, ""); err != nil {
+			return len(ids), err
+		}
+		if err := tx.Commit(); err != nil {
+			return len(ids), fmt.Errorf("record callbacks: commit: %w", err)
+		}
+		return len(ids), nil
+	}
+	ids, err := w.claim(bg, w.db.SQL, claimLease, now, now.Add(w.opts.Lease), w.owner, w.opts.Batch)
 	if err != nil || len(ids) == 0 {
 		return 0, err
 	}
-	jobs, err := w.load(ctx, ids)
+	jobs, err := w.load(bg, w.db.SQL, ids)
 	if err != nil {
 		return len(ids), err
 	}
+	results := w.sendAll(bg, jobs, now)
+	tx, err := w.db.SQL.BeginTx(bg, nil)
+	if err != nil {
+		return len(ids), fmt.Errorf("record callbacks: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := w.record(bg, tx, jobs, results, now, w.owner); err != nil {
+		return len(ids), err
+	}
+	if err := tx.Commit(); err != nil {
+		return len(ids), fmt.Errorf("record callbacks: commit: %w", err)
+	}
+	return len(ids), nil
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func (w *Worker) sendAndRecord(ctx context.Context, q queryer, ex execer, ids []int, now time.Time, owner string) error {
+	jobs, err := w.load(ctx, q, ids)
+	if err != nil {
+		return err
+	}
+	return w.record(ctx, ex, jobs, w.sendAll(ctx, jobs, now), now, owner)
+}
+
+// sendAll sends a batch, at most 32 at a time.
+func (w *Worker) sendAll(ctx context.Context, jobs []job, now time.Time) []result {
 	results := make([]result, len(jobs))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 32)
@@ -154,30 +216,25 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		}()
 	}
 	wg.Wait()
-	return len(ids), w.record(context.WithoutCancel(ctx), jobs, results, now)
+	return results
 }
 
-// claimPostgres leases due deliveries; SKIP LOCKED lets workers claim side by side, and the
-// lease (not a lock) covers the send, so no transaction stays open over HTTP.
-const claimPostgres = `UPDATE callback_deliveries SET lease_until = $2, lease_owner = $3
-WHERE id IN (
- SELECT d.id FROM callback_deliveries d JOIN callback_endpoints e ON e.id = d.endpoint_id AND e.enabled
+// dueSQL selects the due deliveries of enabled endpoints whose earlier changes (of the same
+// conversion, to the same endpoint) are no longer pending.
+const dueSQL = `SELECT d.id FROM callback_deliveries d JOIN callback_endpoints e ON e.id = d.endpoint_id AND e.enabled
  WHERE d.status = 'PENDING' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until < $1)
   AND NOT EXISTS (SELECT 1 FROM callback_deliveries p WHERE p.account_id = d.account_id
    AND p.conversion_id = d.conversion_id AND p.endpoint_id = d.endpoint_id AND p.sequence < d.sequence AND p.status = 'PENDING')
- ORDER BY d.next_attempt_at LIMIT $4
- FOR UPDATE OF d SKIP LOCKED)
-RETURNING id`
+ ORDER BY d.next_attempt_at`
 
-// claimSQLite is the same without SKIP LOCKED: SQLite has one writer, so a claim is atomic.
-var claimSQLite = strings.Replace(strings.Replace(claimPostgres, " FOR UPDATE OF d SKIP LOCKED", "", 1), "\n)", ")", 1)
+// claimLocked locks a batch on PostgreSQL; SKIP LOCKED lets workers claim side by side.
+const claimLocked = dueSQL + ` LIMIT $2 FOR UPDATE OF d SKIP LOCKED`
 
-func (w *Worker) claim(ctx context.Context, now time.Time) ([]int, error) {
-	q := claimSQLite
-	if w.db.Dialect == dialect.Postgres {
-		q = claimPostgres
-	}
-	rows, err := w.db.SQL.QueryContext(ctx, q, now, now.Add(w.opts.Lease), w.owner, w.opts.Batch)
+// claimLease leases a batch on SQLite: one writer, so the statement is atomic.
+const claimLease = `UPDATE callback_deliveries SET lease_until = $2, lease_owner = $3 WHERE id IN (` + dueSQL + ` LIMIT $4) RETURNING id`
+
+func (w *Worker) claim(ctx context.Context, q queryer, query string, args ...any) ([]int, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("claim callbacks: %w", err)
 	}
@@ -231,12 +288,12 @@ func placeholders(from, n int) string {
 	return b.String()
 }
 
-func (w *Worker) load(ctx context.Context, ids []int) ([]job, error) {
+func (w *Worker) load(ctx context.Context, q queryer, ids []int) ([]job, error) {
 	args := make([]any, len(ids))
 	for i, id := range ids {
 		args[i] = id
 	}
-	rows, err := w.db.SQL.QueryContext(ctx, fmt.Sprintf(loadSQL, placeholders(1, len(ids))), args...)
+	rows, err := q.QueryContext(ctx, fmt.Sprintf(loadSQL, placeholders(1, len(ids))), args...)
 	if err != nil {
 		return nil, fmt.Errorf("load callbacks: %w", err)
 	}
@@ -393,15 +450,15 @@ func backoff(n int) time.Duration {
 	return time.Duration(float64(d) * (0.8 + 0.4*mrand.Float64()))
 }
 
-// record writes the attempts and the deliveries' new states in one transaction, only for
-// deliveries this worker still holds.
-func (w *Worker) record(ctx context.Context, jobs []job, results []result, now time.Time) error {
-	tx, err := w.db.SQL.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("record callbacks: %w", err)
+// record writes the attempts and the deliveries' new states through tx, the caller's
+// transaction. With an owner (a lease), only the deliveries it still holds change.
+func (w *Worker) record(ctx context.Context, tx execer, jobs []job, results []result, now time.Time, owner string) error {
+	held := func(n int) (string, []any) {
+		if owner == "" {
+			return "", nil
+		}
+		return " AND lease_owner = $" + strconv.Itoa(n), []any{owner}
 	}
-	defer func() { _ = tx.Rollback() }()
-
 	var attempts strings.Builder
 	attempts.WriteString(`INSERT INTO callback_attempts (account_id, delivery_id, created_at, http_status, duration_ms, response, error) VALUES `)
 	var args []any
@@ -442,8 +499,9 @@ func (w *Worker) record(ctx context.Context, jobs []job, results []result, now t
 			if outcome == "failed" {
 				st = vocab.Failed
 			}
+			cond, condArgs := held(5)
 			if _, err := tx.ExecContext(ctx, `UPDATE callback_deliveries SET status = $1, attempts = attempts + 1, next_attempt_at = $2,
- last_error = $3, lease_until = NULL WHERE id = $4 AND lease_owner = $5`, string(st), next, truncate(why, 1024), j.id, w.owner); err != nil {
+ last_error = $3, lease_until = NULL WHERE id = $4`+cond, append([]any{string(st), next, truncate(why, 1024), j.id}, condArgs...)...); err != nil {
 				return fmt.Errorf("record callback %d: %w", j.id, err)
 			}
 		}
@@ -452,9 +510,10 @@ func (w *Worker) record(ctx context.Context, jobs []job, results []result, now t
 		return fmt.Errorf("record callback attempts: %w", err)
 	}
 	if len(delivered) > 0 {
+		cond, condArgs := held(len(delivered) + 2)
 		q := `UPDATE callback_deliveries SET status = 'DELIVERED', attempts = attempts + 1, delivered_at = $1, last_error = '',
- lease_until = NULL WHERE lease_owner = $2 AND id IN (` + placeholders(3, len(delivered)) + `)`
-		if _, err := tx.ExecContext(ctx, q, append([]any{now, w.owner}, delivered...)...); err != nil {
+ lease_until = NULL WHERE id IN (` + placeholders(2, len(delivered)) + `)` + cond
+		if _, err := tx.ExecContext(ctx, q, append(append([]any{now}, delivered...), condArgs...)...); err != nil {
 			return fmt.Errorf("record delivered callbacks: %w", err)
 		}
 	}
@@ -475,9 +534,6 @@ func (w *Worker) record(ctx context.Context, jobs []job, results []result, now t
  WHERE id = $3 AND enabled AND failing_since <= $4`, reason, now, id, now.Add(-DisableAfter)); err != nil {
 			return fmt.Errorf("disable failing endpoint %d: %w", id, err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("record callbacks: commit: %w", err)
 	}
 	return nil
 }
