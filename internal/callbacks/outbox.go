@@ -27,6 +27,9 @@ type Change struct {
 	To   lifecycle.Status
 	// At is when the change happened; the zero time means now.
 	At time.Time
+	// HistoryPending says the change's history step is written in the same statement (a
+	// batch of data-modifying CTEs, which do not see each other's rows), not before it.
+	HistoryPending bool
 }
 
 // enqueueSQL writes one delivery per enabled endpoint of the account that matches the
@@ -45,27 +48,37 @@ WHERE e.account_id = $1 AND e.enabled
 var (
 	enqueueFirstSQL = fmt.Sprintf(enqueueSQL, "1")
 	enqueueNextSQL  = fmt.Sprintf(enqueueSQL,
-		"(SELECT COUNT(*) FROM conversion_status_changes h WHERE h.account_id = $1 AND h.conversion_id = $2)")
+		"(SELECT COUNT(*) FROM conversion_status_changes h WHERE h.account_id = $1 AND h.conversion_id = $2) + $10")
 )
 
 // Enqueue queues the callbacks of a status change in the transaction q that writes it. An
 // account without matching endpoints costs one indexed read and writes nothing.
 func Enqueue(ctx context.Context, q Querier, ch Change) error {
+	query, args := EnqueueStatement(ch)
+	if _, err := q.ExecContext(ctx, query, args...); err != nil {
+		return fmt.Errorf("queue callbacks of conversion %d: %w", ch.ConversionID, err)
+	}
+	return nil
+}
+
+// EnqueueStatement is Enqueue's statement and its arguments (placeholders from $1), for a
+// writer that batches a transaction's statements into one round trip.
+func EnqueueStatement(ch Change) (string, []any) {
 	at := ch.At
 	if at.IsZero() {
 		at = time.Now()
 	}
 	at = at.UTC()
 	ev := vocab.EventOf(ch.To)
-	var from any
-	query := enqueueFirstSQL
-	if ch.From != nil {
-		from = string(*ch.From)
-		query = enqueueNextSQL
+	args := []any{ch.AccountID, ch.ConversionID, string(ev), nil, string(ch.To), at,
+		ch.OfferID, ch.OfferEventID, `%"` + string(ev) + `"%`}
+	if ch.From == nil {
+		return enqueueFirstSQL, args
 	}
-	if _, err := q.ExecContext(ctx, query, ch.AccountID, ch.ConversionID, string(ev), from, string(ch.To), at,
-		ch.OfferID, ch.OfferEventID, `%"`+string(ev)+`"%`); err != nil {
-		return fmt.Errorf("queue callbacks of conversion %d: %w", ch.ConversionID, err)
+	args[3] = string(*ch.From)
+	pending := 0
+	if ch.HistoryPending {
+		pending = 1
 	}
-	return nil
+	return enqueueNextSQL, append(args, pending)
 }
