@@ -204,16 +204,6 @@ var (
 				Columns: []*schema.Column{CallbackDeliveriesColumns[14], CallbackDeliveriesColumns[15], CallbackDeliveriesColumns[1], CallbackDeliveriesColumns[2]},
 			},
 			{
-				Name:    "callbackdelivery_account_id_conversion_id_sequence",
-				Unique:  false,
-				Columns: []*schema.Column{CallbackDeliveriesColumns[14], CallbackDeliveriesColumns[1], CallbackDeliveriesColumns[2]},
-			},
-			{
-				Name:    "callbackdelivery_account_id_endpoint_id_created_at",
-				Unique:  false,
-				Columns: []*schema.Column{CallbackDeliveriesColumns[14], CallbackDeliveriesColumns[15], CallbackDeliveriesColumns[13]},
-			},
-			{
 				Name:    "callbackdelivery_status_next_attempt_at",
 				Unique:  false,
 				Columns: []*schema.Column{CallbackDeliveriesColumns[6], CallbackDeliveriesColumns[8]},

@@ -10,10 +10,6 @@ CREATE TABLE `callback_deliveries` (`id` integer NOT NULL PRIMARY KEY AUTOINCREM
 INSERT INTO sqlite_sequence (name, seq) VALUES ("callback_deliveries", 68719476736);
 -- Create index "callbackdelivery_account_id_endpoint_id_conversion_id_sequence" to table: "callback_deliveries"
 CREATE UNIQUE INDEX `callbackdelivery_account_id_endpoint_id_conversion_id_sequence` ON `callback_deliveries` (`account_id`, `endpoint_id`, `conversion_id`, `sequence`);
--- Create index "callbackdelivery_account_id_conversion_id_sequence" to table: "callback_deliveries"
-CREATE INDEX `callbackdelivery_account_id_conversion_id_sequence` ON `callback_deliveries` (`account_id`, `conversion_id`, `sequence`);
--- Create index "callbackdelivery_account_id_endpoint_id_created_at" to table: "callback_deliveries"
-CREATE INDEX `callbackdelivery_account_id_endpoint_id_created_at` ON `callback_deliveries` (`account_id`, `endpoint_id`, `created_at`);
 -- Create index "callbackdelivery_status_next_attempt_at" to table: "callback_deliveries"
 CREATE INDEX `callbackdelivery_status_next_attempt_at` ON `callback_deliveries` (`status`, `next_attempt_at`);
 -- Create "callback_endpoints" table
