@@ -19,6 +19,9 @@ import (
 	"github.com/gokart/gokart/ent/advertiser"
 	"github.com/gokart/gokart/ent/apikey"
 	"github.com/gokart/gokart/ent/budgetshard"
+	"github.com/gokart/gokart/ent/callbackattempt"
+	"github.com/gokart/gokart/ent/callbackdelivery"
+	"github.com/gokart/gokart/ent/callbackendpoint"
 	"github.com/gokart/gokart/ent/click"
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/conversionstatuschange"
@@ -48,6 +51,12 @@ type Client struct {
 	Advertiser *AdvertiserClient
 	// BudgetShard is the client for interacting with the BudgetShard builders.
 	BudgetShard *BudgetShardClient
+	// CallbackAttempt is the client for interacting with the CallbackAttempt builders.
+	CallbackAttempt *CallbackAttemptClient
+	// CallbackDelivery is the client for interacting with the CallbackDelivery builders.
+	CallbackDelivery *CallbackDeliveryClient
+	// CallbackEndpoint is the client for interacting with the CallbackEndpoint builders.
+	CallbackEndpoint *CallbackEndpointClient
 	// Click is the client for interacting with the Click builders.
 	Click *ClickClient
 	// Conversion is the client for interacting with the Conversion builders.
@@ -87,6 +96,9 @@ func (c *Client) init() {
 	c.Account = NewAccountClient(c.config)
 	c.Advertiser = NewAdvertiserClient(c.config)
 	c.BudgetShard = NewBudgetShardClient(c.config)
+	c.CallbackAttempt = NewCallbackAttemptClient(c.config)
+	c.CallbackDelivery = NewCallbackDeliveryClient(c.config)
+	c.CallbackEndpoint = NewCallbackEndpointClient(c.config)
 	c.Click = NewClickClient(c.config)
 	c.Conversion = NewConversionClient(c.config)
 	c.ConversionStatusChange = NewConversionStatusChangeClient(c.config)
@@ -195,6 +207,9 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Account:                NewAccountClient(cfg),
 		Advertiser:             NewAdvertiserClient(cfg),
 		BudgetShard:            NewBudgetShardClient(cfg),
+		CallbackAttempt:        NewCallbackAttemptClient(cfg),
+		CallbackDelivery:       NewCallbackDeliveryClient(cfg),
+		CallbackEndpoint:       NewCallbackEndpointClient(cfg),
 		Click:                  NewClickClient(cfg),
 		Conversion:             NewConversionClient(cfg),
 		ConversionStatusChange: NewConversionStatusChangeClient(cfg),
@@ -230,6 +245,9 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Account:                NewAccountClient(cfg),
 		Advertiser:             NewAdvertiserClient(cfg),
 		BudgetShard:            NewBudgetShardClient(cfg),
+		CallbackAttempt:        NewCallbackAttemptClient(cfg),
+		CallbackDelivery:       NewCallbackDeliveryClient(cfg),
+		CallbackEndpoint:       NewCallbackEndpointClient(cfg),
 		Click:                  NewClickClient(cfg),
 		Conversion:             NewConversionClient(cfg),
 		ConversionStatusChange: NewConversionStatusChangeClient(cfg),
@@ -271,7 +289,8 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIKey, c.Account, c.Advertiser, c.BudgetShard, c.Click, c.Conversion,
+		c.APIKey, c.Account, c.Advertiser, c.BudgetShard, c.CallbackAttempt,
+		c.CallbackDelivery, c.CallbackEndpoint, c.Click, c.Conversion,
 		c.ConversionStatusChange, c.MemberCompletion, c.Offer, c.OfferCounter,
 		c.OfferEvent, c.PostbackLog, c.StatsClickRollup, c.StatsConversionRollup,
 		c.StatsWatermark, c.UnmatchedPostback,
@@ -284,7 +303,8 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIKey, c.Account, c.Advertiser, c.BudgetShard, c.Click, c.Conversion,
+		c.APIKey, c.Account, c.Advertiser, c.BudgetShard, c.CallbackAttempt,
+		c.CallbackDelivery, c.CallbackEndpoint, c.Click, c.Conversion,
 		c.ConversionStatusChange, c.MemberCompletion, c.Offer, c.OfferCounter,
 		c.OfferEvent, c.PostbackLog, c.StatsClickRollup, c.StatsConversionRollup,
 		c.StatsWatermark, c.UnmatchedPostback,
@@ -304,6 +324,12 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Advertiser.mutate(ctx, m)
 	case *BudgetShardMutation:
 		return c.BudgetShard.mutate(ctx, m)
+	case *CallbackAttemptMutation:
+		return c.CallbackAttempt.mutate(ctx, m)
+	case *CallbackDeliveryMutation:
+		return c.CallbackDelivery.mutate(ctx, m)
+	case *CallbackEndpointMutation:
+		return c.CallbackEndpoint.mutate(ctx, m)
 	case *ClickMutation:
 		return c.Click.mutate(ctx, m)
 	case *ConversionMutation:
@@ -948,6 +974,523 @@ func (c *BudgetShardClient) mutate(ctx context.Context, m *BudgetShardMutation) 
 		return (&BudgetShardDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown BudgetShard mutation op: %q", m.Op())
+	}
+}
+
+// CallbackAttemptClient is a client for the CallbackAttempt schema.
+type CallbackAttemptClient struct {
+	config
+}
+
+// NewCallbackAttemptClient returns a client for the CallbackAttempt from the given config.
+func NewCallbackAttemptClient(c config) *CallbackAttemptClient {
+	return &CallbackAttemptClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `callbackattempt.Hooks(f(g(h())))`.
+func (c *CallbackAttemptClient) Use(hooks ...Hook) {
+	c.hooks.CallbackAttempt = append(c.hooks.CallbackAttempt, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `callbackattempt.Intercept(f(g(h())))`.
+func (c *CallbackAttemptClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CallbackAttempt = append(c.inters.CallbackAttempt, interceptors...)
+}
+
+// Create returns a builder for creating a CallbackAttempt entity.
+func (c *CallbackAttemptClient) Create() *CallbackAttemptCreate {
+	mutation := newCallbackAttemptMutation(c.config, OpCreate)
+	return &CallbackAttemptCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CallbackAttempt entities.
+func (c *CallbackAttemptClient) CreateBulk(builders ...*CallbackAttemptCreate) *CallbackAttemptCreateBulk {
+	return &CallbackAttemptCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CallbackAttemptClient) MapCreateBulk(slice any, setFunc func(*CallbackAttemptCreate, int)) *CallbackAttemptCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CallbackAttemptCreateBulk{err: fmt.Errorf("calling to CallbackAttemptClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CallbackAttemptCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CallbackAttemptCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CallbackAttempt.
+func (c *CallbackAttemptClient) Update() *CallbackAttemptUpdate {
+	mutation := newCallbackAttemptMutation(c.config, OpUpdate)
+	return &CallbackAttemptUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CallbackAttemptClient) UpdateOne(_m *CallbackAttempt) *CallbackAttemptUpdateOne {
+	mutation := newCallbackAttemptMutation(c.config, OpUpdateOne, withCallbackAttempt(_m))
+	return &CallbackAttemptUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CallbackAttemptClient) UpdateOneID(id int) *CallbackAttemptUpdateOne {
+	mutation := newCallbackAttemptMutation(c.config, OpUpdateOne, withCallbackAttemptID(id))
+	return &CallbackAttemptUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CallbackAttempt.
+func (c *CallbackAttemptClient) Delete() *CallbackAttemptDelete {
+	mutation := newCallbackAttemptMutation(c.config, OpDelete)
+	return &CallbackAttemptDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CallbackAttemptClient) DeleteOne(_m *CallbackAttempt) *CallbackAttemptDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CallbackAttemptClient) DeleteOneID(id int) *CallbackAttemptDeleteOne {
+	builder := c.Delete().Where(callbackattempt.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CallbackAttemptDeleteOne{builder}
+}
+
+// Query returns a query builder for CallbackAttempt.
+func (c *CallbackAttemptClient) Query() *CallbackAttemptQuery {
+	return &CallbackAttemptQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCallbackAttempt},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CallbackAttempt entity by its id.
+func (c *CallbackAttemptClient) Get(ctx context.Context, id int) (*CallbackAttempt, error) {
+	return c.Query().Where(callbackattempt.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CallbackAttemptClient) GetX(ctx context.Context, id int) *CallbackAttempt {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAccount queries the account edge of a CallbackAttempt.
+func (c *CallbackAttemptClient) QueryAccount(_m *CallbackAttempt) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(callbackattempt.Table, callbackattempt.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, callbackattempt.AccountTable, callbackattempt.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryDelivery queries the delivery edge of a CallbackAttempt.
+func (c *CallbackAttemptClient) QueryDelivery(_m *CallbackAttempt) *CallbackDeliveryQuery {
+	query := (&CallbackDeliveryClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(callbackattempt.Table, callbackattempt.FieldID, id),
+			sqlgraph.To(callbackdelivery.Table, callbackdelivery.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, callbackattempt.DeliveryTable, callbackattempt.DeliveryColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *CallbackAttemptClient) Hooks() []Hook {
+	hooks := c.hooks.CallbackAttempt
+	return append(hooks[:len(hooks):len(hooks)], callbackattempt.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *CallbackAttemptClient) Interceptors() []Interceptor {
+	inters := c.inters.CallbackAttempt
+	return append(inters[:len(inters):len(inters)], callbackattempt.Interceptors[:]...)
+}
+
+func (c *CallbackAttemptClient) mutate(ctx context.Context, m *CallbackAttemptMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CallbackAttemptCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CallbackAttemptUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CallbackAttemptUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CallbackAttemptDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CallbackAttempt mutation op: %q", m.Op())
+	}
+}
+
+// CallbackDeliveryClient is a client for the CallbackDelivery schema.
+type CallbackDeliveryClient struct {
+	config
+}
+
+// NewCallbackDeliveryClient returns a client for the CallbackDelivery from the given config.
+func NewCallbackDeliveryClient(c config) *CallbackDeliveryClient {
+	return &CallbackDeliveryClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `callbackdelivery.Hooks(f(g(h())))`.
+func (c *CallbackDeliveryClient) Use(hooks ...Hook) {
+	c.hooks.CallbackDelivery = append(c.hooks.CallbackDelivery, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `callbackdelivery.Intercept(f(g(h())))`.
+func (c *CallbackDeliveryClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CallbackDelivery = append(c.inters.CallbackDelivery, interceptors...)
+}
+
+// Create returns a builder for creating a CallbackDelivery entity.
+func (c *CallbackDeliveryClient) Create() *CallbackDeliveryCreate {
+	mutation := newCallbackDeliveryMutation(c.config, OpCreate)
+	return &CallbackDeliveryCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CallbackDelivery entities.
+func (c *CallbackDeliveryClient) CreateBulk(builders ...*CallbackDeliveryCreate) *CallbackDeliveryCreateBulk {
+	return &CallbackDeliveryCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CallbackDeliveryClient) MapCreateBulk(slice any, setFunc func(*CallbackDeliveryCreate, int)) *CallbackDeliveryCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CallbackDeliveryCreateBulk{err: fmt.Errorf("calling to CallbackDeliveryClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CallbackDeliveryCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CallbackDeliveryCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CallbackDelivery.
+func (c *CallbackDeliveryClient) Update() *CallbackDeliveryUpdate {
+	mutation := newCallbackDeliveryMutation(c.config, OpUpdate)
+	return &CallbackDeliveryUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CallbackDeliveryClient) UpdateOne(_m *CallbackDelivery) *CallbackDeliveryUpdateOne {
+	mutation := newCallbackDeliveryMutation(c.config, OpUpdateOne, withCallbackDelivery(_m))
+	return &CallbackDeliveryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CallbackDeliveryClient) UpdateOneID(id int) *CallbackDeliveryUpdateOne {
+	mutation := newCallbackDeliveryMutation(c.config, OpUpdateOne, withCallbackDeliveryID(id))
+	return &CallbackDeliveryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CallbackDelivery.
+func (c *CallbackDeliveryClient) Delete() *CallbackDeliveryDelete {
+	mutation := newCallbackDeliveryMutation(c.config, OpDelete)
+	return &CallbackDeliveryDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CallbackDeliveryClient) DeleteOne(_m *CallbackDelivery) *CallbackDeliveryDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CallbackDeliveryClient) DeleteOneID(id int) *CallbackDeliveryDeleteOne {
+	builder := c.Delete().Where(callbackdelivery.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CallbackDeliveryDeleteOne{builder}
+}
+
+// Query returns a query builder for CallbackDelivery.
+func (c *CallbackDeliveryClient) Query() *CallbackDeliveryQuery {
+	return &CallbackDeliveryQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCallbackDelivery},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CallbackDelivery entity by its id.
+func (c *CallbackDeliveryClient) Get(ctx context.Context, id int) (*CallbackDelivery, error) {
+	return c.Query().Where(callbackdelivery.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CallbackDeliveryClient) GetX(ctx context.Context, id int) *CallbackDelivery {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAccount queries the account edge of a CallbackDelivery.
+func (c *CallbackDeliveryClient) QueryAccount(_m *CallbackDelivery) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(callbackdelivery.Table, callbackdelivery.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, callbackdelivery.AccountTable, callbackdelivery.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryEndpoint queries the endpoint edge of a CallbackDelivery.
+func (c *CallbackDeliveryClient) QueryEndpoint(_m *CallbackDelivery) *CallbackEndpointQuery {
+	query := (&CallbackEndpointClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(callbackdelivery.Table, callbackdelivery.FieldID, id),
+			sqlgraph.To(callbackendpoint.Table, callbackendpoint.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, callbackdelivery.EndpointTable, callbackdelivery.EndpointColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryAttemptLog queries the attempt_log edge of a CallbackDelivery.
+func (c *CallbackDeliveryClient) QueryAttemptLog(_m *CallbackDelivery) *CallbackAttemptQuery {
+	query := (&CallbackAttemptClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(callbackdelivery.Table, callbackdelivery.FieldID, id),
+			sqlgraph.To(callbackattempt.Table, callbackattempt.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, callbackdelivery.AttemptLogTable, callbackdelivery.AttemptLogColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *CallbackDeliveryClient) Hooks() []Hook {
+	hooks := c.hooks.CallbackDelivery
+	return append(hooks[:len(hooks):len(hooks)], callbackdelivery.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *CallbackDeliveryClient) Interceptors() []Interceptor {
+	inters := c.inters.CallbackDelivery
+	return append(inters[:len(inters):len(inters)], callbackdelivery.Interceptors[:]...)
+}
+
+func (c *CallbackDeliveryClient) mutate(ctx context.Context, m *CallbackDeliveryMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CallbackDeliveryCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CallbackDeliveryUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CallbackDeliveryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CallbackDeliveryDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CallbackDelivery mutation op: %q", m.Op())
+	}
+}
+
+// CallbackEndpointClient is a client for the CallbackEndpoint schema.
+type CallbackEndpointClient struct {
+	config
+}
+
+// NewCallbackEndpointClient returns a client for the CallbackEndpoint from the given config.
+func NewCallbackEndpointClient(c config) *CallbackEndpointClient {
+	return &CallbackEndpointClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `callbackendpoint.Hooks(f(g(h())))`.
+func (c *CallbackEndpointClient) Use(hooks ...Hook) {
+	c.hooks.CallbackEndpoint = append(c.hooks.CallbackEndpoint, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `callbackendpoint.Intercept(f(g(h())))`.
+func (c *CallbackEndpointClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CallbackEndpoint = append(c.inters.CallbackEndpoint, interceptors...)
+}
+
+// Create returns a builder for creating a CallbackEndpoint entity.
+func (c *CallbackEndpointClient) Create() *CallbackEndpointCreate {
+	mutation := newCallbackEndpointMutation(c.config, OpCreate)
+	return &CallbackEndpointCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CallbackEndpoint entities.
+func (c *CallbackEndpointClient) CreateBulk(builders ...*CallbackEndpointCreate) *CallbackEndpointCreateBulk {
+	return &CallbackEndpointCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CallbackEndpointClient) MapCreateBulk(slice any, setFunc func(*CallbackEndpointCreate, int)) *CallbackEndpointCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CallbackEndpointCreateBulk{err: fmt.Errorf("calling to CallbackEndpointClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CallbackEndpointCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CallbackEndpointCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CallbackEndpoint.
+func (c *CallbackEndpointClient) Update() *CallbackEndpointUpdate {
+	mutation := newCallbackEndpointMutation(c.config, OpUpdate)
+	return &CallbackEndpointUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CallbackEndpointClient) UpdateOne(_m *CallbackEndpoint) *CallbackEndpointUpdateOne {
+	mutation := newCallbackEndpointMutation(c.config, OpUpdateOne, withCallbackEndpoint(_m))
+	return &CallbackEndpointUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CallbackEndpointClient) UpdateOneID(id int) *CallbackEndpointUpdateOne {
+	mutation := newCallbackEndpointMutation(c.config, OpUpdateOne, withCallbackEndpointID(id))
+	return &CallbackEndpointUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CallbackEndpoint.
+func (c *CallbackEndpointClient) Delete() *CallbackEndpointDelete {
+	mutation := newCallbackEndpointMutation(c.config, OpDelete)
+	return &CallbackEndpointDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CallbackEndpointClient) DeleteOne(_m *CallbackEndpoint) *CallbackEndpointDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CallbackEndpointClient) DeleteOneID(id int) *CallbackEndpointDeleteOne {
+	builder := c.Delete().Where(callbackendpoint.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CallbackEndpointDeleteOne{builder}
+}
+
+// Query returns a query builder for CallbackEndpoint.
+func (c *CallbackEndpointClient) Query() *CallbackEndpointQuery {
+	return &CallbackEndpointQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCallbackEndpoint},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CallbackEndpoint entity by its id.
+func (c *CallbackEndpointClient) Get(ctx context.Context, id int) (*CallbackEndpoint, error) {
+	return c.Query().Where(callbackendpoint.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CallbackEndpointClient) GetX(ctx context.Context, id int) *CallbackEndpoint {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAccount queries the account edge of a CallbackEndpoint.
+func (c *CallbackEndpointClient) QueryAccount(_m *CallbackEndpoint) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(callbackendpoint.Table, callbackendpoint.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, callbackendpoint.AccountTable, callbackendpoint.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryDeliveries queries the deliveries edge of a CallbackEndpoint.
+func (c *CallbackEndpointClient) QueryDeliveries(_m *CallbackEndpoint) *CallbackDeliveryQuery {
+	query := (&CallbackDeliveryClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(callbackendpoint.Table, callbackendpoint.FieldID, id),
+			sqlgraph.To(callbackdelivery.Table, callbackdelivery.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, callbackendpoint.DeliveriesTable, callbackendpoint.DeliveriesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *CallbackEndpointClient) Hooks() []Hook {
+	hooks := c.hooks.CallbackEndpoint
+	return append(hooks[:len(hooks):len(hooks)], callbackendpoint.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *CallbackEndpointClient) Interceptors() []Interceptor {
+	inters := c.inters.CallbackEndpoint
+	return append(inters[:len(inters):len(inters)], callbackendpoint.Interceptors[:]...)
+}
+
+func (c *CallbackEndpointClient) mutate(ctx context.Context, m *CallbackEndpointMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CallbackEndpointCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CallbackEndpointUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CallbackEndpointUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CallbackEndpointDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CallbackEndpoint mutation op: %q", m.Op())
 	}
 }
 
@@ -2970,16 +3513,16 @@ func (c *UnmatchedPostbackClient) mutate(ctx context.Context, m *UnmatchedPostba
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, Account, Advertiser, BudgetShard, Click, Conversion,
-		ConversionStatusChange, MemberCompletion, Offer, OfferCounter, OfferEvent,
-		PostbackLog, StatsClickRollup, StatsConversionRollup, StatsWatermark,
-		UnmatchedPostback []ent.Hook
+		APIKey, Account, Advertiser, BudgetShard, CallbackAttempt, CallbackDelivery,
+		CallbackEndpoint, Click, Conversion, ConversionStatusChange, MemberCompletion,
+		Offer, OfferCounter, OfferEvent, PostbackLog, StatsClickRollup,
+		StatsConversionRollup, StatsWatermark, UnmatchedPostback []ent.Hook
 	}
 	inters struct {
-		APIKey, Account, Advertiser, BudgetShard, Click, Conversion,
-		ConversionStatusChange, MemberCompletion, Offer, OfferCounter, OfferEvent,
-		PostbackLog, StatsClickRollup, StatsConversionRollup, StatsWatermark,
-		UnmatchedPostback []ent.Interceptor
+		APIKey, Account, Advertiser, BudgetShard, CallbackAttempt, CallbackDelivery,
+		CallbackEndpoint, Click, Conversion, ConversionStatusChange, MemberCompletion,
+		Offer, OfferCounter, OfferEvent, PostbackLog, StatsClickRollup,
+		StatsConversionRollup, StatsWatermark, UnmatchedPostback []ent.Interceptor
 	}
 )
 

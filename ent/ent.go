@@ -16,6 +16,9 @@ import (
 	"github.com/gokart/gokart/ent/advertiser"
 	"github.com/gokart/gokart/ent/apikey"
 	"github.com/gokart/gokart/ent/budgetshard"
+	"github.com/gokart/gokart/ent/callbackattempt"
+	"github.com/gokart/gokart/ent/callbackdelivery"
+	"github.com/gokart/gokart/ent/callbackendpoint"
 	"github.com/gokart/gokart/ent/click"
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/conversionstatuschange"
@@ -92,6 +95,9 @@ func checkColumn(t, c string) error {
 			account.Table:                account.ValidColumn,
 			advertiser.Table:             advertiser.ValidColumn,
 			budgetshard.Table:            budgetshard.ValidColumn,
+			callbackattempt.Table:        callbackattempt.ValidColumn,
+			callbackdelivery.Table:       callbackdelivery.ValidColumn,
+			callbackendpoint.Table:       callbackendpoint.ValidColumn,
 			click.Table:                  click.ValidColumn,
 			conversion.Table:             conversion.ValidColumn,
 			conversionstatuschange.Table: conversionstatuschange.ValidColumn,

@@ -12,6 +12,9 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/gokart/gokart/ent/account"
 	"github.com/gokart/gokart/ent/advertiser"
+	"github.com/gokart/gokart/ent/callbackattempt"
+	"github.com/gokart/gokart/ent/callbackdelivery"
+	"github.com/gokart/gokart/ent/callbackendpoint"
 	"github.com/gokart/gokart/ent/click"
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/conversionstatuschange"
@@ -343,6 +346,376 @@ func newAdvertiserPaginateArgs(rv map[string]any) *advertiserPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*AdvertiserWhereInput); ok {
 		args.opts = append(args.opts, WithAdvertiserFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *CallbackAttemptQuery) CollectFields(ctx context.Context, satisfies ...string) (*CallbackAttemptQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *CallbackAttemptQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(callbackattempt.Columns))
+		selectedFields = []string{callbackattempt.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "delivery":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CallbackDeliveryClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, callbackdeliveryImplementors)...); err != nil {
+				return err
+			}
+			_q.withDelivery = query
+			if _, ok := fieldSeen[callbackattempt.FieldDeliveryID]; !ok {
+				selectedFields = append(selectedFields, callbackattempt.FieldDeliveryID)
+				fieldSeen[callbackattempt.FieldDeliveryID] = struct{}{}
+			}
+		case "deliveryID":
+			if _, ok := fieldSeen[callbackattempt.FieldDeliveryID]; !ok {
+				selectedFields = append(selectedFields, callbackattempt.FieldDeliveryID)
+				fieldSeen[callbackattempt.FieldDeliveryID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[callbackattempt.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, callbackattempt.FieldCreatedAt)
+				fieldSeen[callbackattempt.FieldCreatedAt] = struct{}{}
+			}
+		case "httpStatus":
+			if _, ok := fieldSeen[callbackattempt.FieldHTTPStatus]; !ok {
+				selectedFields = append(selectedFields, callbackattempt.FieldHTTPStatus)
+				fieldSeen[callbackattempt.FieldHTTPStatus] = struct{}{}
+			}
+		case "durationMs":
+			if _, ok := fieldSeen[callbackattempt.FieldDurationMs]; !ok {
+				selectedFields = append(selectedFields, callbackattempt.FieldDurationMs)
+				fieldSeen[callbackattempt.FieldDurationMs] = struct{}{}
+			}
+		case "response":
+			if _, ok := fieldSeen[callbackattempt.FieldResponse]; !ok {
+				selectedFields = append(selectedFields, callbackattempt.FieldResponse)
+				fieldSeen[callbackattempt.FieldResponse] = struct{}{}
+			}
+		case "error":
+			if _, ok := fieldSeen[callbackattempt.FieldError]; !ok {
+				selectedFields = append(selectedFields, callbackattempt.FieldError)
+				fieldSeen[callbackattempt.FieldError] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type callbackattemptPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []CallbackAttemptPaginateOption
+}
+
+func newCallbackAttemptPaginateArgs(rv map[string]any) *callbackattemptPaginateArgs {
+	args := &callbackattemptPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *CallbackDeliveryQuery) CollectFields(ctx context.Context, satisfies ...string) (*CallbackDeliveryQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *CallbackDeliveryQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(callbackdelivery.Columns))
+		selectedFields = []string{callbackdelivery.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "endpoint":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CallbackEndpointClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, callbackendpointImplementors)...); err != nil {
+				return err
+			}
+			_q.withEndpoint = query
+			if _, ok := fieldSeen[callbackdelivery.FieldEndpointID]; !ok {
+				selectedFields = append(selectedFields, callbackdelivery.FieldEndpointID)
+				fieldSeen[callbackdelivery.FieldEndpointID] = struct{}{}
+			}
+
+		case "attemptLog":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CallbackAttemptClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, callbackattemptImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedAttemptLog(alias, func(wq *CallbackAttemptQuery) {
+				*wq = *query
+			})
+		case "endpointID":
+			if _, ok := fieldSeen[callbackdelivery.FieldEndpointID]; !ok {
+				selectedFields = append(selectedFields, callbackdelivery.FieldEndpointID)
+				fieldSeen[callbackdelivery.FieldEndpointID] = struct{}{}
+			}
+		case "conversionID":
+			if _, ok := fieldSeen[callbackdelivery.FieldConversionID]; !ok {
+				selectedFields = append(selectedFields, callbackdelivery.FieldConversionID)
+				fieldSeen[callbackdelivery.FieldConversionID] = struct{}{}
+			}
+		case "sequence":
+			if _, ok := fieldSeen[callbackdelivery.FieldSequence]; !ok {
+				selectedFields = append(selectedFields, callbackdelivery.FieldSequence)
+				fieldSeen[callbackdelivery.FieldSequence] = struct{}{}
+			}
+		case "fromStatus":
+			if _, ok := fieldSeen[callbackdelivery.FieldFromStatus]; !ok {
+				selectedFields = append(selectedFields, callbackdelivery.FieldFromStatus)
+				fieldSeen[callbackdelivery.FieldFromStatus] = struct{}{}
+			}
+		case "toStatus":
+			if _, ok := fieldSeen[callbackdelivery.FieldToStatus]; !ok {
+				selectedFields = append(selectedFields, callbackdelivery.FieldToStatus)
+				fieldSeen[callbackdelivery.FieldToStatus] = struct{}{}
+			}
+		case "attempts":
+			if _, ok := fieldSeen[callbackdelivery.FieldAttempts]; !ok {
+				selectedFields = append(selectedFields, callbackdelivery.FieldAttempts)
+				fieldSeen[callbackdelivery.FieldAttempts] = struct{}{}
+			}
+		case "nextAttemptAt":
+			if _, ok := fieldSeen[callbackdelivery.FieldNextAttemptAt]; !ok {
+				selectedFields = append(selectedFields, callbackdelivery.FieldNextAttemptAt)
+				fieldSeen[callbackdelivery.FieldNextAttemptAt] = struct{}{}
+			}
+		case "deliveredAt":
+			if _, ok := fieldSeen[callbackdelivery.FieldDeliveredAt]; !ok {
+				selectedFields = append(selectedFields, callbackdelivery.FieldDeliveredAt)
+				fieldSeen[callbackdelivery.FieldDeliveredAt] = struct{}{}
+			}
+		case "lastError":
+			if _, ok := fieldSeen[callbackdelivery.FieldLastError]; !ok {
+				selectedFields = append(selectedFields, callbackdelivery.FieldLastError)
+				fieldSeen[callbackdelivery.FieldLastError] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[callbackdelivery.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, callbackdelivery.FieldCreatedAt)
+				fieldSeen[callbackdelivery.FieldCreatedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type callbackdeliveryPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []CallbackDeliveryPaginateOption
+}
+
+func newCallbackDeliveryPaginateArgs(rv map[string]any) *callbackdeliveryPaginateArgs {
+	args := &callbackdeliveryPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *CallbackEndpointQuery) CollectFields(ctx context.Context, satisfies ...string) (*CallbackEndpointQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *CallbackEndpointQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(callbackendpoint.Columns))
+		selectedFields = []string{callbackendpoint.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[callbackendpoint.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, callbackendpoint.FieldCreatedAt)
+				fieldSeen[callbackendpoint.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[callbackendpoint.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, callbackendpoint.FieldUpdatedAt)
+				fieldSeen[callbackendpoint.FieldUpdatedAt] = struct{}{}
+			}
+		case "url":
+			if _, ok := fieldSeen[callbackendpoint.FieldURL]; !ok {
+				selectedFields = append(selectedFields, callbackendpoint.FieldURL)
+				fieldSeen[callbackendpoint.FieldURL] = struct{}{}
+			}
+		case "offerID":
+			if _, ok := fieldSeen[callbackendpoint.FieldOfferID]; !ok {
+				selectedFields = append(selectedFields, callbackendpoint.FieldOfferID)
+				fieldSeen[callbackendpoint.FieldOfferID] = struct{}{}
+			}
+		case "offerEventID":
+			if _, ok := fieldSeen[callbackendpoint.FieldOfferEventID]; !ok {
+				selectedFields = append(selectedFields, callbackendpoint.FieldOfferEventID)
+				fieldSeen[callbackendpoint.FieldOfferEventID] = struct{}{}
+			}
+		case "headerName":
+			if _, ok := fieldSeen[callbackendpoint.FieldHeaderName]; !ok {
+				selectedFields = append(selectedFields, callbackendpoint.FieldHeaderName)
+				fieldSeen[callbackendpoint.FieldHeaderName] = struct{}{}
+			}
+		case "enabled":
+			if _, ok := fieldSeen[callbackendpoint.FieldEnabled]; !ok {
+				selectedFields = append(selectedFields, callbackendpoint.FieldEnabled)
+				fieldSeen[callbackendpoint.FieldEnabled] = struct{}{}
+			}
+		case "disabledReason":
+			if _, ok := fieldSeen[callbackendpoint.FieldDisabledReason]; !ok {
+				selectedFields = append(selectedFields, callbackendpoint.FieldDisabledReason)
+				fieldSeen[callbackendpoint.FieldDisabledReason] = struct{}{}
+			}
+		case "failingSince":
+			if _, ok := fieldSeen[callbackendpoint.FieldFailingSince]; !ok {
+				selectedFields = append(selectedFields, callbackendpoint.FieldFailingSince)
+				fieldSeen[callbackendpoint.FieldFailingSince] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type callbackendpointPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []CallbackEndpointPaginateOption
+}
+
+func newCallbackEndpointPaginateArgs(rv map[string]any) *callbackendpointPaginateArgs {
+	args := &callbackendpointPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &CallbackEndpointOrder{Field: &CallbackEndpointOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithCallbackEndpointOrder(order))
+			}
+		case *CallbackEndpointOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithCallbackEndpointOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*CallbackEndpointWhereInput); ok {
+		args.opts = append(args.opts, WithCallbackEndpointFilter(v.Filter))
 	}
 	return args
 }

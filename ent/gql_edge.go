@@ -29,6 +29,34 @@ func (_m *Advertiser) Offers(
 	return _m.QueryOffers().Paginate(ctx, after, first, before, last, opts...)
 }
 
+func (_m *CallbackAttempt) Delivery(ctx context.Context) (*CallbackDelivery, error) {
+	result, err := _m.Edges.DeliveryOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryDelivery().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *CallbackDelivery) Endpoint(ctx context.Context) (*CallbackEndpoint, error) {
+	result, err := _m.Edges.EndpointOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryEndpoint().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *CallbackDelivery) AttemptLog(ctx context.Context) (result []*CallbackAttempt, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedAttemptLog(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.AttemptLogOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryAttemptLog().All(ctx)
+	}
+	return result, err
+}
+
 func (_m *Click) Offer(ctx context.Context) (*Offer, error) {
 	result, err := _m.Edges.OfferOrErr()
 	if IsNotLoaded(err) {

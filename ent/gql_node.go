@@ -11,6 +11,9 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/gokart/gokart/ent/account"
 	"github.com/gokart/gokart/ent/advertiser"
+	"github.com/gokart/gokart/ent/callbackattempt"
+	"github.com/gokart/gokart/ent/callbackdelivery"
+	"github.com/gokart/gokart/ent/callbackendpoint"
 	"github.com/gokart/gokart/ent/click"
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/conversionstatuschange"
@@ -36,6 +39,21 @@ var advertiserImplementors = []string{"Advertiser", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Advertiser) IsNode() {}
+
+var callbackattemptImplementors = []string{"CallbackAttempt", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*CallbackAttempt) IsNode() {}
+
+var callbackdeliveryImplementors = []string{"CallbackDelivery", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*CallbackDelivery) IsNode() {}
+
+var callbackendpointImplementors = []string{"CallbackEndpoint", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*CallbackEndpoint) IsNode() {}
 
 var clickImplementors = []string{"Click", "Node"}
 
@@ -158,6 +176,33 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			Where(advertiser.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, advertiserImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case callbackattempt.Table:
+		query := c.CallbackAttempt.Query().
+			Where(callbackattempt.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, callbackattemptImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case callbackdelivery.Table:
+		query := c.CallbackDelivery.Query().
+			Where(callbackdelivery.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, callbackdeliveryImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case callbackendpoint.Table:
+		query := c.CallbackEndpoint.Query().
+			Where(callbackendpoint.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, callbackendpointImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -309,6 +354,54 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 		query := c.Advertiser.Query().
 			Where(advertiser.IDIn(ids...))
 		query, err := query.CollectFields(ctx, advertiserImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case callbackattempt.Table:
+		query := c.CallbackAttempt.Query().
+			Where(callbackattempt.IDIn(ids...))
+		query, err := query.CollectFields(ctx, callbackattemptImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case callbackdelivery.Table:
+		query := c.CallbackDelivery.Query().
+			Where(callbackdelivery.IDIn(ids...))
+		query, err := query.CollectFields(ctx, callbackdeliveryImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case callbackendpoint.Table:
+		query := c.CallbackEndpoint.Query().
+			Where(callbackendpoint.IDIn(ids...))
+		query, err := query.CollectFields(ctx, callbackendpointImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 
 	"github.com/gokart/gokart/ent/advertiser"
+	"github.com/gokart/gokart/ent/callbackattempt"
+	"github.com/gokart/gokart/ent/callbackdelivery"
+	"github.com/gokart/gokart/ent/callbackendpoint"
 	"github.com/gokart/gokart/ent/click"
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/conversionstatuschange"
@@ -186,6 +189,272 @@ func (_m *Advertiser) Node(ctx context.Context) (node *Node, err error) {
 		Scan(ctx, &node.Edges[0].IDs)
 	if err != nil {
 		return nil, err
+	}
+	return node, nil
+}
+
+// Node implements Noder interface
+func (_m *CallbackAttempt) Node(ctx context.Context) (node *Node, err error) {
+	node = &Node{
+		ID:     _m.ID,
+		Type:   "CallbackAttempt",
+		Fields: make([]*Field, 6),
+		Edges:  make([]*Edge, 1),
+	}
+	var buf []byte
+	if buf, err = json.Marshal(_m.DeliveryID); err != nil {
+		return nil, err
+	}
+	node.Fields[0] = &Field{
+		Type:  "int",
+		Name:  "delivery_id",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.CreatedAt); err != nil {
+		return nil, err
+	}
+	node.Fields[1] = &Field{
+		Type:  "time.Time",
+		Name:  "created_at",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.HTTPStatus); err != nil {
+		return nil, err
+	}
+	node.Fields[2] = &Field{
+		Type:  "int",
+		Name:  "http_status",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.DurationMs); err != nil {
+		return nil, err
+	}
+	node.Fields[3] = &Field{
+		Type:  "int",
+		Name:  "duration_ms",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.Response); err != nil {
+		return nil, err
+	}
+	node.Fields[4] = &Field{
+		Type:  "string",
+		Name:  "response",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.Error); err != nil {
+		return nil, err
+	}
+	node.Fields[5] = &Field{
+		Type:  "string",
+		Name:  "error",
+		Value: string(buf),
+	}
+	node.Edges[0] = &Edge{
+		Type: "CallbackDelivery",
+		Name: "delivery",
+	}
+	err = _m.QueryDelivery().
+		Select(callbackdelivery.FieldID).
+		Scan(ctx, &node.Edges[0].IDs)
+	if err != nil {
+		return nil, err
+	}
+	return node, nil
+}
+
+// Node implements Noder interface
+func (_m *CallbackDelivery) Node(ctx context.Context) (node *Node, err error) {
+	node = &Node{
+		ID:     _m.ID,
+		Type:   "CallbackDelivery",
+		Fields: make([]*Field, 10),
+		Edges:  make([]*Edge, 2),
+	}
+	var buf []byte
+	if buf, err = json.Marshal(_m.EndpointID); err != nil {
+		return nil, err
+	}
+	node.Fields[0] = &Field{
+		Type:  "int",
+		Name:  "endpoint_id",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.ConversionID); err != nil {
+		return nil, err
+	}
+	node.Fields[1] = &Field{
+		Type:  "int",
+		Name:  "conversion_id",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.Sequence); err != nil {
+		return nil, err
+	}
+	node.Fields[2] = &Field{
+		Type:  "int",
+		Name:  "sequence",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.FromStatus); err != nil {
+		return nil, err
+	}
+	node.Fields[3] = &Field{
+		Type:  "lifecycle.Status",
+		Name:  "from_status",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.ToStatus); err != nil {
+		return nil, err
+	}
+	node.Fields[4] = &Field{
+		Type:  "lifecycle.Status",
+		Name:  "to_status",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.Attempts); err != nil {
+		return nil, err
+	}
+	node.Fields[5] = &Field{
+		Type:  "int",
+		Name:  "attempts",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.NextAttemptAt); err != nil {
+		return nil, err
+	}
+	node.Fields[6] = &Field{
+		Type:  "time.Time",
+		Name:  "next_attempt_at",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.DeliveredAt); err != nil {
+		return nil, err
+	}
+	node.Fields[7] = &Field{
+		Type:  "time.Time",
+		Name:  "delivered_at",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.LastError); err != nil {
+		return nil, err
+	}
+	node.Fields[8] = &Field{
+		Type:  "string",
+		Name:  "last_error",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.CreatedAt); err != nil {
+		return nil, err
+	}
+	node.Fields[9] = &Field{
+		Type:  "time.Time",
+		Name:  "created_at",
+		Value: string(buf),
+	}
+	node.Edges[0] = &Edge{
+		Type: "CallbackEndpoint",
+		Name: "endpoint",
+	}
+	err = _m.QueryEndpoint().
+		Select(callbackendpoint.FieldID).
+		Scan(ctx, &node.Edges[0].IDs)
+	if err != nil {
+		return nil, err
+	}
+	node.Edges[1] = &Edge{
+		Type: "CallbackAttempt",
+		Name: "attempt_log",
+	}
+	err = _m.QueryAttemptLog().
+		Select(callbackattempt.FieldID).
+		Scan(ctx, &node.Edges[1].IDs)
+	if err != nil {
+		return nil, err
+	}
+	return node, nil
+}
+
+// Node implements Noder interface
+func (_m *CallbackEndpoint) Node(ctx context.Context) (node *Node, err error) {
+	node = &Node{
+		ID:     _m.ID,
+		Type:   "CallbackEndpoint",
+		Fields: make([]*Field, 9),
+		Edges:  make([]*Edge, 0),
+	}
+	var buf []byte
+	if buf, err = json.Marshal(_m.CreatedAt); err != nil {
+		return nil, err
+	}
+	node.Fields[0] = &Field{
+		Type:  "time.Time",
+		Name:  "created_at",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.UpdatedAt); err != nil {
+		return nil, err
+	}
+	node.Fields[1] = &Field{
+		Type:  "time.Time",
+		Name:  "updated_at",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.URL); err != nil {
+		return nil, err
+	}
+	node.Fields[2] = &Field{
+		Type:  "string",
+		Name:  "url",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.OfferID); err != nil {
+		return nil, err
+	}
+	node.Fields[3] = &Field{
+		Type:  "int",
+		Name:  "offer_id",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.OfferEventID); err != nil {
+		return nil, err
+	}
+	node.Fields[4] = &Field{
+		Type:  "int",
+		Name:  "offer_event_id",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.HeaderName); err != nil {
+		return nil, err
+	}
+	node.Fields[5] = &Field{
+		Type:  "string",
+		Name:  "header_name",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.Enabled); err != nil {
+		return nil, err
+	}
+	node.Fields[6] = &Field{
+		Type:  "bool",
+		Name:  "enabled",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.DisabledReason); err != nil {
+		return nil, err
+	}
+	node.Fields[7] = &Field{
+		Type:  "string",
+		Name:  "disabled_reason",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.FailingSince); err != nil {
+		return nil, err
+	}
+	node.Fields[8] = &Field{
+		Type:  "time.Time",
+		Name:  "failing_since",
+		Value: string(buf),
 	}
 	return node, nil
 }

@@ -16,6 +16,9 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/gokart/gokart/ent/account"
 	"github.com/gokart/gokart/ent/advertiser"
+	"github.com/gokart/gokart/ent/callbackattempt"
+	"github.com/gokart/gokart/ent/callbackdelivery"
+	"github.com/gokart/gokart/ent/callbackendpoint"
 	"github.com/gokart/gokart/ent/click"
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/conversionstatuschange"
@@ -746,6 +749,818 @@ func (_m *Advertiser) ToEdge(order *AdvertiserOrder) *AdvertiserEdge {
 		order = DefaultAdvertiserOrder
 	}
 	return &AdvertiserEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// CallbackAttemptEdge is the edge representation of CallbackAttempt.
+type CallbackAttemptEdge struct {
+	Node   *CallbackAttempt `json:"node"`
+	Cursor Cursor           `json:"cursor"`
+}
+
+// CallbackAttemptConnection is the connection containing edges to CallbackAttempt.
+type CallbackAttemptConnection struct {
+	Edges      []*CallbackAttemptEdge `json:"edges"`
+	PageInfo   PageInfo               `json:"pageInfo"`
+	TotalCount int                    `json:"totalCount"`
+}
+
+func (c *CallbackAttemptConnection) build(nodes []*CallbackAttempt, pager *callbackattemptPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *CallbackAttempt
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *CallbackAttempt {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *CallbackAttempt {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*CallbackAttemptEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &CallbackAttemptEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// CallbackAttemptPaginateOption enables pagination customization.
+type CallbackAttemptPaginateOption func(*callbackattemptPager) error
+
+// WithCallbackAttemptOrder configures pagination ordering.
+func WithCallbackAttemptOrder(order *CallbackAttemptOrder) CallbackAttemptPaginateOption {
+	if order == nil {
+		order = DefaultCallbackAttemptOrder
+	}
+	o := *order
+	return func(pager *callbackattemptPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultCallbackAttemptOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithCallbackAttemptFilter configures pagination filter.
+func WithCallbackAttemptFilter(filter func(*CallbackAttemptQuery) (*CallbackAttemptQuery, error)) CallbackAttemptPaginateOption {
+	return func(pager *callbackattemptPager) error {
+		if filter == nil {
+			return errors.New("CallbackAttemptQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type callbackattemptPager struct {
+	reverse bool
+	order   *CallbackAttemptOrder
+	filter  func(*CallbackAttemptQuery) (*CallbackAttemptQuery, error)
+}
+
+func newCallbackAttemptPager(opts []CallbackAttemptPaginateOption, reverse bool) (*callbackattemptPager, error) {
+	pager := &callbackattemptPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultCallbackAttemptOrder
+	}
+	return pager, nil
+}
+
+func (p *callbackattemptPager) applyFilter(query *CallbackAttemptQuery) (*CallbackAttemptQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *callbackattemptPager) toCursor(_m *CallbackAttempt) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *callbackattemptPager) applyCursors(query *CallbackAttemptQuery, after, before *Cursor) (*CallbackAttemptQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultCallbackAttemptOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *callbackattemptPager) applyOrder(query *CallbackAttemptQuery) *CallbackAttemptQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultCallbackAttemptOrder.Field {
+		query = query.Order(DefaultCallbackAttemptOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *callbackattemptPager) orderExpr(query *CallbackAttemptQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultCallbackAttemptOrder.Field {
+			b.Comma().Ident(DefaultCallbackAttemptOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to CallbackAttempt.
+func (_m *CallbackAttemptQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...CallbackAttemptPaginateOption,
+) (*CallbackAttemptConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newCallbackAttemptPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &CallbackAttemptConnection{Edges: []*CallbackAttemptEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// CallbackAttemptOrderField defines the ordering field of CallbackAttempt.
+type CallbackAttemptOrderField struct {
+	// Value extracts the ordering value from the given CallbackAttempt.
+	Value    func(*CallbackAttempt) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) callbackattempt.OrderOption
+	toCursor func(*CallbackAttempt) Cursor
+}
+
+// CallbackAttemptOrder defines the ordering of CallbackAttempt.
+type CallbackAttemptOrder struct {
+	Direction OrderDirection             `json:"direction"`
+	Field     *CallbackAttemptOrderField `json:"field"`
+}
+
+// DefaultCallbackAttemptOrder is the default ordering of CallbackAttempt.
+var DefaultCallbackAttemptOrder = &CallbackAttemptOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &CallbackAttemptOrderField{
+		Value: func(_m *CallbackAttempt) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: callbackattempt.FieldID,
+		toTerm: callbackattempt.ByID,
+		toCursor: func(_m *CallbackAttempt) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts CallbackAttempt into CallbackAttemptEdge.
+func (_m *CallbackAttempt) ToEdge(order *CallbackAttemptOrder) *CallbackAttemptEdge {
+	if order == nil {
+		order = DefaultCallbackAttemptOrder
+	}
+	return &CallbackAttemptEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// CallbackDeliveryEdge is the edge representation of CallbackDelivery.
+type CallbackDeliveryEdge struct {
+	Node   *CallbackDelivery `json:"node"`
+	Cursor Cursor            `json:"cursor"`
+}
+
+// CallbackDeliveryConnection is the connection containing edges to CallbackDelivery.
+type CallbackDeliveryConnection struct {
+	Edges      []*CallbackDeliveryEdge `json:"edges"`
+	PageInfo   PageInfo                `json:"pageInfo"`
+	TotalCount int                     `json:"totalCount"`
+}
+
+func (c *CallbackDeliveryConnection) build(nodes []*CallbackDelivery, pager *callbackdeliveryPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *CallbackDelivery
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *CallbackDelivery {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *CallbackDelivery {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*CallbackDeliveryEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &CallbackDeliveryEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// CallbackDeliveryPaginateOption enables pagination customization.
+type CallbackDeliveryPaginateOption func(*callbackdeliveryPager) error
+
+// WithCallbackDeliveryOrder configures pagination ordering.
+func WithCallbackDeliveryOrder(order *CallbackDeliveryOrder) CallbackDeliveryPaginateOption {
+	if order == nil {
+		order = DefaultCallbackDeliveryOrder
+	}
+	o := *order
+	return func(pager *callbackdeliveryPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultCallbackDeliveryOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithCallbackDeliveryFilter configures pagination filter.
+func WithCallbackDeliveryFilter(filter func(*CallbackDeliveryQuery) (*CallbackDeliveryQuery, error)) CallbackDeliveryPaginateOption {
+	return func(pager *callbackdeliveryPager) error {
+		if filter == nil {
+			return errors.New("CallbackDeliveryQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type callbackdeliveryPager struct {
+	reverse bool
+	order   *CallbackDeliveryOrder
+	filter  func(*CallbackDeliveryQuery) (*CallbackDeliveryQuery, error)
+}
+
+func newCallbackDeliveryPager(opts []CallbackDeliveryPaginateOption, reverse bool) (*callbackdeliveryPager, error) {
+	pager := &callbackdeliveryPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultCallbackDeliveryOrder
+	}
+	return pager, nil
+}
+
+func (p *callbackdeliveryPager) applyFilter(query *CallbackDeliveryQuery) (*CallbackDeliveryQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *callbackdeliveryPager) toCursor(_m *CallbackDelivery) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *callbackdeliveryPager) applyCursors(query *CallbackDeliveryQuery, after, before *Cursor) (*CallbackDeliveryQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultCallbackDeliveryOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *callbackdeliveryPager) applyOrder(query *CallbackDeliveryQuery) *CallbackDeliveryQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultCallbackDeliveryOrder.Field {
+		query = query.Order(DefaultCallbackDeliveryOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *callbackdeliveryPager) orderExpr(query *CallbackDeliveryQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultCallbackDeliveryOrder.Field {
+			b.Comma().Ident(DefaultCallbackDeliveryOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to CallbackDelivery.
+func (_m *CallbackDeliveryQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...CallbackDeliveryPaginateOption,
+) (*CallbackDeliveryConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newCallbackDeliveryPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &CallbackDeliveryConnection{Edges: []*CallbackDeliveryEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// CallbackDeliveryOrderField defines the ordering field of CallbackDelivery.
+type CallbackDeliveryOrderField struct {
+	// Value extracts the ordering value from the given CallbackDelivery.
+	Value    func(*CallbackDelivery) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) callbackdelivery.OrderOption
+	toCursor func(*CallbackDelivery) Cursor
+}
+
+// CallbackDeliveryOrder defines the ordering of CallbackDelivery.
+type CallbackDeliveryOrder struct {
+	Direction OrderDirection              `json:"direction"`
+	Field     *CallbackDeliveryOrderField `json:"field"`
+}
+
+// DefaultCallbackDeliveryOrder is the default ordering of CallbackDelivery.
+var DefaultCallbackDeliveryOrder = &CallbackDeliveryOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &CallbackDeliveryOrderField{
+		Value: func(_m *CallbackDelivery) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: callbackdelivery.FieldID,
+		toTerm: callbackdelivery.ByID,
+		toCursor: func(_m *CallbackDelivery) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts CallbackDelivery into CallbackDeliveryEdge.
+func (_m *CallbackDelivery) ToEdge(order *CallbackDeliveryOrder) *CallbackDeliveryEdge {
+	if order == nil {
+		order = DefaultCallbackDeliveryOrder
+	}
+	return &CallbackDeliveryEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// CallbackEndpointEdge is the edge representation of CallbackEndpoint.
+type CallbackEndpointEdge struct {
+	Node   *CallbackEndpoint `json:"node"`
+	Cursor Cursor            `json:"cursor"`
+}
+
+// CallbackEndpointConnection is the connection containing edges to CallbackEndpoint.
+type CallbackEndpointConnection struct {
+	Edges      []*CallbackEndpointEdge `json:"edges"`
+	PageInfo   PageInfo                `json:"pageInfo"`
+	TotalCount int                     `json:"totalCount"`
+}
+
+func (c *CallbackEndpointConnection) build(nodes []*CallbackEndpoint, pager *callbackendpointPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *CallbackEndpoint
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *CallbackEndpoint {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *CallbackEndpoint {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*CallbackEndpointEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &CallbackEndpointEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// CallbackEndpointPaginateOption enables pagination customization.
+type CallbackEndpointPaginateOption func(*callbackendpointPager) error
+
+// WithCallbackEndpointOrder configures pagination ordering.
+func WithCallbackEndpointOrder(order *CallbackEndpointOrder) CallbackEndpointPaginateOption {
+	if order == nil {
+		order = DefaultCallbackEndpointOrder
+	}
+	o := *order
+	return func(pager *callbackendpointPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultCallbackEndpointOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithCallbackEndpointFilter configures pagination filter.
+func WithCallbackEndpointFilter(filter func(*CallbackEndpointQuery) (*CallbackEndpointQuery, error)) CallbackEndpointPaginateOption {
+	return func(pager *callbackendpointPager) error {
+		if filter == nil {
+			return errors.New("CallbackEndpointQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type callbackendpointPager struct {
+	reverse bool
+	order   *CallbackEndpointOrder
+	filter  func(*CallbackEndpointQuery) (*CallbackEndpointQuery, error)
+}
+
+func newCallbackEndpointPager(opts []CallbackEndpointPaginateOption, reverse bool) (*callbackendpointPager, error) {
+	pager := &callbackendpointPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultCallbackEndpointOrder
+	}
+	return pager, nil
+}
+
+func (p *callbackendpointPager) applyFilter(query *CallbackEndpointQuery) (*CallbackEndpointQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *callbackendpointPager) toCursor(_m *CallbackEndpoint) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *callbackendpointPager) applyCursors(query *CallbackEndpointQuery, after, before *Cursor) (*CallbackEndpointQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultCallbackEndpointOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *callbackendpointPager) applyOrder(query *CallbackEndpointQuery) *CallbackEndpointQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultCallbackEndpointOrder.Field {
+		query = query.Order(DefaultCallbackEndpointOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *callbackendpointPager) orderExpr(query *CallbackEndpointQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultCallbackEndpointOrder.Field {
+			b.Comma().Ident(DefaultCallbackEndpointOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to CallbackEndpoint.
+func (_m *CallbackEndpointQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...CallbackEndpointPaginateOption,
+) (*CallbackEndpointConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newCallbackEndpointPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &CallbackEndpointConnection{Edges: []*CallbackEndpointEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// CallbackEndpointOrderFieldCreatedAt orders CallbackEndpoint by created_at.
+	CallbackEndpointOrderFieldCreatedAt = &CallbackEndpointOrderField{
+		Value: func(_m *CallbackEndpoint) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: callbackendpoint.FieldCreatedAt,
+		toTerm: callbackendpoint.ByCreatedAt,
+		toCursor: func(_m *CallbackEndpoint) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// CallbackEndpointOrderFieldUpdatedAt orders CallbackEndpoint by updated_at.
+	CallbackEndpointOrderFieldUpdatedAt = &CallbackEndpointOrderField{
+		Value: func(_m *CallbackEndpoint) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: callbackendpoint.FieldUpdatedAt,
+		toTerm: callbackendpoint.ByUpdatedAt,
+		toCursor: func(_m *CallbackEndpoint) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f CallbackEndpointOrderField) String() string {
+	var str string
+	switch f.column {
+	case CallbackEndpointOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case CallbackEndpointOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f CallbackEndpointOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *CallbackEndpointOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("CallbackEndpointOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *CallbackEndpointOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *CallbackEndpointOrderFieldUpdatedAt
+	default:
+		return fmt.Errorf("%s is not a valid CallbackEndpointOrderField", str)
+	}
+	return nil
+}
+
+// CallbackEndpointOrderField defines the ordering field of CallbackEndpoint.
+type CallbackEndpointOrderField struct {
+	// Value extracts the ordering value from the given CallbackEndpoint.
+	Value    func(*CallbackEndpoint) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) callbackendpoint.OrderOption
+	toCursor func(*CallbackEndpoint) Cursor
+}
+
+// CallbackEndpointOrder defines the ordering of CallbackEndpoint.
+type CallbackEndpointOrder struct {
+	Direction OrderDirection              `json:"direction"`
+	Field     *CallbackEndpointOrderField `json:"field"`
+}
+
+// DefaultCallbackEndpointOrder is the default ordering of CallbackEndpoint.
+var DefaultCallbackEndpointOrder = &CallbackEndpointOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &CallbackEndpointOrderField{
+		Value: func(_m *CallbackEndpoint) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: callbackendpoint.FieldID,
+		toTerm: callbackendpoint.ByID,
+		toCursor: func(_m *CallbackEndpoint) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts CallbackEndpoint into CallbackEndpointEdge.
+func (_m *CallbackEndpoint) ToEdge(order *CallbackEndpointOrder) *CallbackEndpointEdge {
+	if order == nil {
+		order = DefaultCallbackEndpointOrder
+	}
+	return &CallbackEndpointEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

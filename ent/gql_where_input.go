@@ -9,6 +9,7 @@ import (
 
 	"github.com/gokart/gokart/ent/account"
 	"github.com/gokart/gokart/ent/advertiser"
+	"github.com/gokart/gokart/ent/callbackendpoint"
 	"github.com/gokart/gokart/ent/click"
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/offer"
@@ -929,6 +930,512 @@ func (i *AdvertiserWhereInput) P() (predicate.Advertiser, error) {
 		return predicates[0], nil
 	default:
 		return advertiser.And(predicates...), nil
+	}
+}
+
+// CallbackEndpointWhereInput represents a where input for filtering CallbackEndpoint queries.
+type CallbackEndpointWhereInput struct {
+	Predicates []predicate.CallbackEndpoint  `json:"-"`
+	Not        *CallbackEndpointWhereInput   `json:"not,omitempty"`
+	Or         []*CallbackEndpointWhereInput `json:"or,omitempty"`
+	And        []*CallbackEndpointWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "url" field predicates.
+	URL             *string  `json:"url,omitempty"`
+	URLNEQ          *string  `json:"urlNEQ,omitempty"`
+	URLIn           []string `json:"urlIn,omitempty"`
+	URLNotIn        []string `json:"urlNotIn,omitempty"`
+	URLGT           *string  `json:"urlGT,omitempty"`
+	URLGTE          *string  `json:"urlGTE,omitempty"`
+	URLLT           *string  `json:"urlLT,omitempty"`
+	URLLTE          *string  `json:"urlLTE,omitempty"`
+	URLContains     *string  `json:"urlContains,omitempty"`
+	URLHasPrefix    *string  `json:"urlHasPrefix,omitempty"`
+	URLHasSuffix    *string  `json:"urlHasSuffix,omitempty"`
+	URLEqualFold    *string  `json:"urlEqualFold,omitempty"`
+	URLContainsFold *string  `json:"urlContainsFold,omitempty"`
+
+	// "offer_id" field predicates.
+	OfferID       *int  `json:"offerID,omitempty"`
+	OfferIDNEQ    *int  `json:"offerIDNEQ,omitempty"`
+	OfferIDIn     []int `json:"offerIDIn,omitempty"`
+	OfferIDNotIn  []int `json:"offerIDNotIn,omitempty"`
+	OfferIDGT     *int  `json:"offerIDGT,omitempty"`
+	OfferIDGTE    *int  `json:"offerIDGTE,omitempty"`
+	OfferIDLT     *int  `json:"offerIDLT,omitempty"`
+	OfferIDLTE    *int  `json:"offerIDLTE,omitempty"`
+	OfferIDIsNil  bool  `json:"offerIDIsNil,omitempty"`
+	OfferIDNotNil bool  `json:"offerIDNotNil,omitempty"`
+
+	// "offer_event_id" field predicates.
+	OfferEventID       *int  `json:"offerEventID,omitempty"`
+	OfferEventIDNEQ    *int  `json:"offerEventIDNEQ,omitempty"`
+	OfferEventIDIn     []int `json:"offerEventIDIn,omitempty"`
+	OfferEventIDNotIn  []int `json:"offerEventIDNotIn,omitempty"`
+	OfferEventIDGT     *int  `json:"offerEventIDGT,omitempty"`
+	OfferEventIDGTE    *int  `json:"offerEventIDGTE,omitempty"`
+	OfferEventIDLT     *int  `json:"offerEventIDLT,omitempty"`
+	OfferEventIDLTE    *int  `json:"offerEventIDLTE,omitempty"`
+	OfferEventIDIsNil  bool  `json:"offerEventIDIsNil,omitempty"`
+	OfferEventIDNotNil bool  `json:"offerEventIDNotNil,omitempty"`
+
+	// "header_name" field predicates.
+	HeaderName             *string  `json:"headerName,omitempty"`
+	HeaderNameNEQ          *string  `json:"headerNameNEQ,omitempty"`
+	HeaderNameIn           []string `json:"headerNameIn,omitempty"`
+	HeaderNameNotIn        []string `json:"headerNameNotIn,omitempty"`
+	HeaderNameGT           *string  `json:"headerNameGT,omitempty"`
+	HeaderNameGTE          *string  `json:"headerNameGTE,omitempty"`
+	HeaderNameLT           *string  `json:"headerNameLT,omitempty"`
+	HeaderNameLTE          *string  `json:"headerNameLTE,omitempty"`
+	HeaderNameContains     *string  `json:"headerNameContains,omitempty"`
+	HeaderNameHasPrefix    *string  `json:"headerNameHasPrefix,omitempty"`
+	HeaderNameHasSuffix    *string  `json:"headerNameHasSuffix,omitempty"`
+	HeaderNameIsNil        bool     `json:"headerNameIsNil,omitempty"`
+	HeaderNameNotNil       bool     `json:"headerNameNotNil,omitempty"`
+	HeaderNameEqualFold    *string  `json:"headerNameEqualFold,omitempty"`
+	HeaderNameContainsFold *string  `json:"headerNameContainsFold,omitempty"`
+
+	// "enabled" field predicates.
+	Enabled    *bool `json:"enabled,omitempty"`
+	EnabledNEQ *bool `json:"enabledNEQ,omitempty"`
+
+	// "disabled_reason" field predicates.
+	DisabledReason             *string  `json:"disabledReason,omitempty"`
+	DisabledReasonNEQ          *string  `json:"disabledReasonNEQ,omitempty"`
+	DisabledReasonIn           []string `json:"disabledReasonIn,omitempty"`
+	DisabledReasonNotIn        []string `json:"disabledReasonNotIn,omitempty"`
+	DisabledReasonGT           *string  `json:"disabledReasonGT,omitempty"`
+	DisabledReasonGTE          *string  `json:"disabledReasonGTE,omitempty"`
+	DisabledReasonLT           *string  `json:"disabledReasonLT,omitempty"`
+	DisabledReasonLTE          *string  `json:"disabledReasonLTE,omitempty"`
+	DisabledReasonContains     *string  `json:"disabledReasonContains,omitempty"`
+	DisabledReasonHasPrefix    *string  `json:"disabledReasonHasPrefix,omitempty"`
+	DisabledReasonHasSuffix    *string  `json:"disabledReasonHasSuffix,omitempty"`
+	DisabledReasonIsNil        bool     `json:"disabledReasonIsNil,omitempty"`
+	DisabledReasonNotNil       bool     `json:"disabledReasonNotNil,omitempty"`
+	DisabledReasonEqualFold    *string  `json:"disabledReasonEqualFold,omitempty"`
+	DisabledReasonContainsFold *string  `json:"disabledReasonContainsFold,omitempty"`
+
+	// "failing_since" field predicates.
+	FailingSince       *time.Time  `json:"failingSince,omitempty"`
+	FailingSinceNEQ    *time.Time  `json:"failingSinceNEQ,omitempty"`
+	FailingSinceIn     []time.Time `json:"failingSinceIn,omitempty"`
+	FailingSinceNotIn  []time.Time `json:"failingSinceNotIn,omitempty"`
+	FailingSinceGT     *time.Time  `json:"failingSinceGT,omitempty"`
+	FailingSinceGTE    *time.Time  `json:"failingSinceGTE,omitempty"`
+	FailingSinceLT     *time.Time  `json:"failingSinceLT,omitempty"`
+	FailingSinceLTE    *time.Time  `json:"failingSinceLTE,omitempty"`
+	FailingSinceIsNil  bool        `json:"failingSinceIsNil,omitempty"`
+	FailingSinceNotNil bool        `json:"failingSinceNotNil,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *CallbackEndpointWhereInput) AddPredicates(predicates ...predicate.CallbackEndpoint) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the CallbackEndpointWhereInput filter on the CallbackEndpointQuery builder.
+func (i *CallbackEndpointWhereInput) Filter(q *CallbackEndpointQuery) (*CallbackEndpointQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyCallbackEndpointWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyCallbackEndpointWhereInput is returned in case the CallbackEndpointWhereInput is empty.
+var ErrEmptyCallbackEndpointWhereInput = errors.New("ent: empty predicate CallbackEndpointWhereInput")
+
+// P returns a predicate for filtering callbackendpoints.
+// An error is returned if the input is empty or invalid.
+func (i *CallbackEndpointWhereInput) P() (predicate.CallbackEndpoint, error) {
+	var predicates []predicate.CallbackEndpoint
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, callbackendpoint.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.CallbackEndpoint, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, callbackendpoint.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.CallbackEndpoint, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, callbackendpoint.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, callbackendpoint.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, callbackendpoint.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, callbackendpoint.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, callbackendpoint.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, callbackendpoint.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, callbackendpoint.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, callbackendpoint.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, callbackendpoint.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, callbackendpoint.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, callbackendpoint.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, callbackendpoint.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, callbackendpoint.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, callbackendpoint.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, callbackendpoint.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, callbackendpoint.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, callbackendpoint.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, callbackendpoint.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, callbackendpoint.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, callbackendpoint.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, callbackendpoint.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, callbackendpoint.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, callbackendpoint.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, callbackendpoint.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, callbackendpoint.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.URL != nil {
+		predicates = append(predicates, callbackendpoint.URLEQ(*i.URL))
+	}
+	if i.URLNEQ != nil {
+		predicates = append(predicates, callbackendpoint.URLNEQ(*i.URLNEQ))
+	}
+	if len(i.URLIn) > 0 {
+		predicates = append(predicates, callbackendpoint.URLIn(i.URLIn...))
+	}
+	if len(i.URLNotIn) > 0 {
+		predicates = append(predicates, callbackendpoint.URLNotIn(i.URLNotIn...))
+	}
+	if i.URLGT != nil {
+		predicates = append(predicates, callbackendpoint.URLGT(*i.URLGT))
+	}
+	if i.URLGTE != nil {
+		predicates = append(predicates, callbackendpoint.URLGTE(*i.URLGTE))
+	}
+	if i.URLLT != nil {
+		predicates = append(predicates, callbackendpoint.URLLT(*i.URLLT))
+	}
+	if i.URLLTE != nil {
+		predicates = append(predicates, callbackendpoint.URLLTE(*i.URLLTE))
+	}
+	if i.URLContains != nil {
+		predicates = append(predicates, callbackendpoint.URLContains(*i.URLContains))
+	}
+	if i.URLHasPrefix != nil {
+		predicates = append(predicates, callbackendpoint.URLHasPrefix(*i.URLHasPrefix))
+	}
+	if i.URLHasSuffix != nil {
+		predicates = append(predicates, callbackendpoint.URLHasSuffix(*i.URLHasSuffix))
+	}
+	if i.URLEqualFold != nil {
+		predicates = append(predicates, callbackendpoint.URLEqualFold(*i.URLEqualFold))
+	}
+	if i.URLContainsFold != nil {
+		predicates = append(predicates, callbackendpoint.URLContainsFold(*i.URLContainsFold))
+	}
+	if i.OfferID != nil {
+		predicates = append(predicates, callbackendpoint.OfferIDEQ(*i.OfferID))
+	}
+	if i.OfferIDNEQ != nil {
+		predicates = append(predicates, callbackendpoint.OfferIDNEQ(*i.OfferIDNEQ))
+	}
+	if len(i.OfferIDIn) > 0 {
+		predicates = append(predicates, callbackendpoint.OfferIDIn(i.OfferIDIn...))
+	}
+	if len(i.OfferIDNotIn) > 0 {
+		predicates = append(predicates, callbackendpoint.OfferIDNotIn(i.OfferIDNotIn...))
+	}
+	if i.OfferIDGT != nil {
+		predicates = append(predicates, callbackendpoint.OfferIDGT(*i.OfferIDGT))
+	}
+	if i.OfferIDGTE != nil {
+		predicates = append(predicates, callbackendpoint.OfferIDGTE(*i.OfferIDGTE))
+	}
+	if i.OfferIDLT != nil {
+		predicates = append(predicates, callbackendpoint.OfferIDLT(*i.OfferIDLT))
+	}
+	if i.OfferIDLTE != nil {
+		predicates = append(predicates, callbackendpoint.OfferIDLTE(*i.OfferIDLTE))
+	}
+	if i.OfferIDIsNil {
+		predicates = append(predicates, callbackendpoint.OfferIDIsNil())
+	}
+	if i.OfferIDNotNil {
+		predicates = append(predicates, callbackendpoint.OfferIDNotNil())
+	}
+	if i.OfferEventID != nil {
+		predicates = append(predicates, callbackendpoint.OfferEventIDEQ(*i.OfferEventID))
+	}
+	if i.OfferEventIDNEQ != nil {
+		predicates = append(predicates, callbackendpoint.OfferEventIDNEQ(*i.OfferEventIDNEQ))
+	}
+	if len(i.OfferEventIDIn) > 0 {
+		predicates = append(predicates, callbackendpoint.OfferEventIDIn(i.OfferEventIDIn...))
+	}
+	if len(i.OfferEventIDNotIn) > 0 {
+		predicates = append(predicates, callbackendpoint.OfferEventIDNotIn(i.OfferEventIDNotIn...))
+	}
+	if i.OfferEventIDGT != nil {
+		predicates = append(predicates, callbackendpoint.OfferEventIDGT(*i.OfferEventIDGT))
+	}
+	if i.OfferEventIDGTE != nil {
+		predicates = append(predicates, callbackendpoint.OfferEventIDGTE(*i.OfferEventIDGTE))
+	}
+	if i.OfferEventIDLT != nil {
+		predicates = append(predicates, callbackendpoint.OfferEventIDLT(*i.OfferEventIDLT))
+	}
+	if i.OfferEventIDLTE != nil {
+		predicates = append(predicates, callbackendpoint.OfferEventIDLTE(*i.OfferEventIDLTE))
+	}
+	if i.OfferEventIDIsNil {
+		predicates = append(predicates, callbackendpoint.OfferEventIDIsNil())
+	}
+	if i.OfferEventIDNotNil {
+		predicates = append(predicates, callbackendpoint.OfferEventIDNotNil())
+	}
+	if i.HeaderName != nil {
+		predicates = append(predicates, callbackendpoint.HeaderNameEQ(*i.HeaderName))
+	}
+	if i.HeaderNameNEQ != nil {
+		predicates = append(predicates, callbackendpoint.HeaderNameNEQ(*i.HeaderNameNEQ))
+	}
+	if len(i.HeaderNameIn) > 0 {
+		predicates = append(predicates, callbackendpoint.HeaderNameIn(i.HeaderNameIn...))
+	}
+	if len(i.HeaderNameNotIn) > 0 {
+		predicates = append(predicates, callbackendpoint.HeaderNameNotIn(i.HeaderNameNotIn...))
+	}
+	if i.HeaderNameGT != nil {
+		predicates = append(predicates, callbackendpoint.HeaderNameGT(*i.HeaderNameGT))
+	}
+	if i.HeaderNameGTE != nil {
+		predicates = append(predicates, callbackendpoint.HeaderNameGTE(*i.HeaderNameGTE))
+	}
+	if i.HeaderNameLT != nil {
+		predicates = append(predicates, callbackendpoint.HeaderNameLT(*i.HeaderNameLT))
+	}
+	if i.HeaderNameLTE != nil {
+		predicates = append(predicates, callbackendpoint.HeaderNameLTE(*i.HeaderNameLTE))
+	}
+	if i.HeaderNameContains != nil {
+		predicates = append(predicates, callbackendpoint.HeaderNameContains(*i.HeaderNameContains))
+	}
+	if i.HeaderNameHasPrefix != nil {
+		predicates = append(predicates, callbackendpoint.HeaderNameHasPrefix(*i.HeaderNameHasPrefix))
+	}
+	if i.HeaderNameHasSuffix != nil {
+		predicates = append(predicates, callbackendpoint.HeaderNameHasSuffix(*i.HeaderNameHasSuffix))
+	}
+	if i.HeaderNameIsNil {
+		predicates = append(predicates, callbackendpoint.HeaderNameIsNil())
+	}
+	if i.HeaderNameNotNil {
+		predicates = append(predicates, callbackendpoint.HeaderNameNotNil())
+	}
+	if i.HeaderNameEqualFold != nil {
+		predicates = append(predicates, callbackendpoint.HeaderNameEqualFold(*i.HeaderNameEqualFold))
+	}
+	if i.HeaderNameContainsFold != nil {
+		predicates = append(predicates, callbackendpoint.HeaderNameContainsFold(*i.HeaderNameContainsFold))
+	}
+	if i.Enabled != nil {
+		predicates = append(predicates, callbackendpoint.EnabledEQ(*i.Enabled))
+	}
+	if i.EnabledNEQ != nil {
+		predicates = append(predicates, callbackendpoint.EnabledNEQ(*i.EnabledNEQ))
+	}
+	if i.DisabledReason != nil {
+		predicates = append(predicates, callbackendpoint.DisabledReasonEQ(*i.DisabledReason))
+	}
+	if i.DisabledReasonNEQ != nil {
+		predicates = append(predicates, callbackendpoint.DisabledReasonNEQ(*i.DisabledReasonNEQ))
+	}
+	if len(i.DisabledReasonIn) > 0 {
+		predicates = append(predicates, callbackendpoint.DisabledReasonIn(i.DisabledReasonIn...))
+	}
+	if len(i.DisabledReasonNotIn) > 0 {
+		predicates = append(predicates, callbackendpoint.DisabledReasonNotIn(i.DisabledReasonNotIn...))
+	}
+	if i.DisabledReasonGT != nil {
+		predicates = append(predicates, callbackendpoint.DisabledReasonGT(*i.DisabledReasonGT))
+	}
+	if i.DisabledReasonGTE != nil {
+		predicates = append(predicates, callbackendpoint.DisabledReasonGTE(*i.DisabledReasonGTE))
+	}
+	if i.DisabledReasonLT != nil {
+		predicates = append(predicates, callbackendpoint.DisabledReasonLT(*i.DisabledReasonLT))
+	}
+	if i.DisabledReasonLTE != nil {
+		predicates = append(predicates, callbackendpoint.DisabledReasonLTE(*i.DisabledReasonLTE))
+	}
+	if i.DisabledReasonContains != nil {
+		predicates = append(predicates, callbackendpoint.DisabledReasonContains(*i.DisabledReasonContains))
+	}
+	if i.DisabledReasonHasPrefix != nil {
+		predicates = append(predicates, callbackendpoint.DisabledReasonHasPrefix(*i.DisabledReasonHasPrefix))
+	}
+	if i.DisabledReasonHasSuffix != nil {
+		predicates = append(predicates, callbackendpoint.DisabledReasonHasSuffix(*i.DisabledReasonHasSuffix))
+	}
+	if i.DisabledReasonIsNil {
+		predicates = append(predicates, callbackendpoint.DisabledReasonIsNil())
+	}
+	if i.DisabledReasonNotNil {
+		predicates = append(predicates, callbackendpoint.DisabledReasonNotNil())
+	}
+	if i.DisabledReasonEqualFold != nil {
+		predicates = append(predicates, callbackendpoint.DisabledReasonEqualFold(*i.DisabledReasonEqualFold))
+	}
+	if i.DisabledReasonContainsFold != nil {
+		predicates = append(predicates, callbackendpoint.DisabledReasonContainsFold(*i.DisabledReasonContainsFold))
+	}
+	if i.FailingSince != nil {
+		predicates = append(predicates, callbackendpoint.FailingSinceEQ(*i.FailingSince))
+	}
+	if i.FailingSinceNEQ != nil {
+		predicates = append(predicates, callbackendpoint.FailingSinceNEQ(*i.FailingSinceNEQ))
+	}
+	if len(i.FailingSinceIn) > 0 {
+		predicates = append(predicates, callbackendpoint.FailingSinceIn(i.FailingSinceIn...))
+	}
+	if len(i.FailingSinceNotIn) > 0 {
+		predicates = append(predicates, callbackendpoint.FailingSinceNotIn(i.FailingSinceNotIn...))
+	}
+	if i.FailingSinceGT != nil {
+		predicates = append(predicates, callbackendpoint.FailingSinceGT(*i.FailingSinceGT))
+	}
+	if i.FailingSinceGTE != nil {
+		predicates = append(predicates, callbackendpoint.FailingSinceGTE(*i.FailingSinceGTE))
+	}
+	if i.FailingSinceLT != nil {
+		predicates = append(predicates, callbackendpoint.FailingSinceLT(*i.FailingSinceLT))
+	}
+	if i.FailingSinceLTE != nil {
+		predicates = append(predicates, callbackendpoint.FailingSinceLTE(*i.FailingSinceLTE))
+	}
+	if i.FailingSinceIsNil {
+		predicates = append(predicates, callbackendpoint.FailingSinceIsNil())
+	}
+	if i.FailingSinceNotNil {
+		predicates = append(predicates, callbackendpoint.FailingSinceNotNil())
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyCallbackEndpointWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return callbackendpoint.And(predicates...), nil
 	}
 }
 

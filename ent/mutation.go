@@ -15,6 +15,9 @@ import (
 	"github.com/gokart/gokart/ent/advertiser"
 	"github.com/gokart/gokart/ent/apikey"
 	"github.com/gokart/gokart/ent/budgetshard"
+	"github.com/gokart/gokart/ent/callbackattempt"
+	"github.com/gokart/gokart/ent/callbackdelivery"
+	"github.com/gokart/gokart/ent/callbackendpoint"
 	"github.com/gokart/gokart/ent/click"
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/conversionstatuschange"
@@ -28,6 +31,7 @@ import (
 	"github.com/gokart/gokart/ent/statsconversionrollup"
 	"github.com/gokart/gokart/ent/statswatermark"
 	"github.com/gokart/gokart/ent/unmatchedpostback"
+	"github.com/gokart/gokart/internal/callbacks/vocab"
 	"github.com/gokart/gokart/internal/catalogue"
 	"github.com/gokart/gokart/internal/lifecycle"
 	"github.com/gokart/gokart/internal/money"
@@ -47,6 +51,9 @@ const (
 	TypeAccount                = "Account"
 	TypeAdvertiser             = "Advertiser"
 	TypeBudgetShard            = "BudgetShard"
+	TypeCallbackAttempt        = "CallbackAttempt"
+	TypeCallbackDelivery       = "CallbackDelivery"
+	TypeCallbackEndpoint       = "CallbackEndpoint"
 	TypeClick                  = "Click"
 	TypeConversion             = "Conversion"
 	TypeConversionStatusChange = "ConversionStatusChange"
@@ -3555,6 +3562,3744 @@ func (m *BudgetShardMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown BudgetShard edge %s", name)
+}
+
+// CallbackAttemptMutation represents an operation that mutates the CallbackAttempt nodes in the graph.
+type CallbackAttemptMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *int
+	created_at      *time.Time
+	http_status     *int
+	addhttp_status  *int
+	duration_ms     *int
+	addduration_ms  *int
+	response        *string
+	error           *string
+	clearedFields   map[string]struct{}
+	account         *int
+	clearedaccount  bool
+	delivery        *int
+	cleareddelivery bool
+	done            bool
+	oldValue        func(context.Context) (*CallbackAttempt, error)
+	predicates      []predicate.CallbackAttempt
+}
+
+var _ ent.Mutation = (*CallbackAttemptMutation)(nil)
+
+// callbackattemptOption allows management of the mutation configuration using functional options.
+type callbackattemptOption func(*CallbackAttemptMutation)
+
+// newCallbackAttemptMutation creates new mutation for the CallbackAttempt entity.
+func newCallbackAttemptMutation(c config, op Op, opts ...callbackattemptOption) *CallbackAttemptMutation {
+	m := &CallbackAttemptMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCallbackAttempt,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCallbackAttemptID sets the ID field of the mutation.
+func withCallbackAttemptID(id int) callbackattemptOption {
+	return func(m *CallbackAttemptMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *CallbackAttempt
+		)
+		m.oldValue = func(ctx context.Context) (*CallbackAttempt, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().CallbackAttempt.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCallbackAttempt sets the old CallbackAttempt of the mutation.
+func withCallbackAttempt(node *CallbackAttempt) callbackattemptOption {
+	return func(m *CallbackAttemptMutation) {
+		m.oldValue = func(context.Context) (*CallbackAttempt, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CallbackAttemptMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CallbackAttemptMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CallbackAttemptMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CallbackAttemptMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().CallbackAttempt.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *CallbackAttemptMutation) SetAccountID(i int) {
+	m.account = &i
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *CallbackAttemptMutation) AccountID() (r int, exists bool) {
+	v := m.account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the CallbackAttempt entity.
+// If the CallbackAttempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackAttemptMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *CallbackAttemptMutation) ResetAccountID() {
+	m.account = nil
+}
+
+// SetDeliveryID sets the "delivery_id" field.
+func (m *CallbackAttemptMutation) SetDeliveryID(i int) {
+	m.delivery = &i
+}
+
+// DeliveryID returns the value of the "delivery_id" field in the mutation.
+func (m *CallbackAttemptMutation) DeliveryID() (r int, exists bool) {
+	v := m.delivery
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeliveryID returns the old "delivery_id" field's value of the CallbackAttempt entity.
+// If the CallbackAttempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackAttemptMutation) OldDeliveryID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeliveryID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeliveryID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeliveryID: %w", err)
+	}
+	return oldValue.DeliveryID, nil
+}
+
+// ResetDeliveryID resets all changes to the "delivery_id" field.
+func (m *CallbackAttemptMutation) ResetDeliveryID() {
+	m.delivery = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *CallbackAttemptMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *CallbackAttemptMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the CallbackAttempt entity.
+// If the CallbackAttempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackAttemptMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *CallbackAttemptMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetHTTPStatus sets the "http_status" field.
+func (m *CallbackAttemptMutation) SetHTTPStatus(i int) {
+	m.http_status = &i
+	m.addhttp_status = nil
+}
+
+// HTTPStatus returns the value of the "http_status" field in the mutation.
+func (m *CallbackAttemptMutation) HTTPStatus() (r int, exists bool) {
+	v := m.http_status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHTTPStatus returns the old "http_status" field's value of the CallbackAttempt entity.
+// If the CallbackAttempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackAttemptMutation) OldHTTPStatus(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHTTPStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHTTPStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHTTPStatus: %w", err)
+	}
+	return oldValue.HTTPStatus, nil
+}
+
+// AddHTTPStatus adds i to the "http_status" field.
+func (m *CallbackAttemptMutation) AddHTTPStatus(i int) {
+	if m.addhttp_status != nil {
+		*m.addhttp_status += i
+	} else {
+		m.addhttp_status = &i
+	}
+}
+
+// AddedHTTPStatus returns the value that was added to the "http_status" field in this mutation.
+func (m *CallbackAttemptMutation) AddedHTTPStatus() (r int, exists bool) {
+	v := m.addhttp_status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearHTTPStatus clears the value of the "http_status" field.
+func (m *CallbackAttemptMutation) ClearHTTPStatus() {
+	m.http_status = nil
+	m.addhttp_status = nil
+	m.clearedFields[callbackattempt.FieldHTTPStatus] = struct{}{}
+}
+
+// HTTPStatusCleared returns if the "http_status" field was cleared in this mutation.
+func (m *CallbackAttemptMutation) HTTPStatusCleared() bool {
+	_, ok := m.clearedFields[callbackattempt.FieldHTTPStatus]
+	return ok
+}
+
+// ResetHTTPStatus resets all changes to the "http_status" field.
+func (m *CallbackAttemptMutation) ResetHTTPStatus() {
+	m.http_status = nil
+	m.addhttp_status = nil
+	delete(m.clearedFields, callbackattempt.FieldHTTPStatus)
+}
+
+// SetDurationMs sets the "duration_ms" field.
+func (m *CallbackAttemptMutation) SetDurationMs(i int) {
+	m.duration_ms = &i
+	m.addduration_ms = nil
+}
+
+// DurationMs returns the value of the "duration_ms" field in the mutation.
+func (m *CallbackAttemptMutation) DurationMs() (r int, exists bool) {
+	v := m.duration_ms
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDurationMs returns the old "duration_ms" field's value of the CallbackAttempt entity.
+// If the CallbackAttempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackAttemptMutation) OldDurationMs(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDurationMs is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDurationMs requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDurationMs: %w", err)
+	}
+	return oldValue.DurationMs, nil
+}
+
+// AddDurationMs adds i to the "duration_ms" field.
+func (m *CallbackAttemptMutation) AddDurationMs(i int) {
+	if m.addduration_ms != nil {
+		*m.addduration_ms += i
+	} else {
+		m.addduration_ms = &i
+	}
+}
+
+// AddedDurationMs returns the value that was added to the "duration_ms" field in this mutation.
+func (m *CallbackAttemptMutation) AddedDurationMs() (r int, exists bool) {
+	v := m.addduration_ms
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDurationMs resets all changes to the "duration_ms" field.
+func (m *CallbackAttemptMutation) ResetDurationMs() {
+	m.duration_ms = nil
+	m.addduration_ms = nil
+}
+
+// SetResponse sets the "response" field.
+func (m *CallbackAttemptMutation) SetResponse(s string) {
+	m.response = &s
+}
+
+// Response returns the value of the "response" field in the mutation.
+func (m *CallbackAttemptMutation) Response() (r string, exists bool) {
+	v := m.response
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResponse returns the old "response" field's value of the CallbackAttempt entity.
+// If the CallbackAttempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackAttemptMutation) OldResponse(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResponse is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResponse requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResponse: %w", err)
+	}
+	return oldValue.Response, nil
+}
+
+// ClearResponse clears the value of the "response" field.
+func (m *CallbackAttemptMutation) ClearResponse() {
+	m.response = nil
+	m.clearedFields[callbackattempt.FieldResponse] = struct{}{}
+}
+
+// ResponseCleared returns if the "response" field was cleared in this mutation.
+func (m *CallbackAttemptMutation) ResponseCleared() bool {
+	_, ok := m.clearedFields[callbackattempt.FieldResponse]
+	return ok
+}
+
+// ResetResponse resets all changes to the "response" field.
+func (m *CallbackAttemptMutation) ResetResponse() {
+	m.response = nil
+	delete(m.clearedFields, callbackattempt.FieldResponse)
+}
+
+// SetError sets the "error" field.
+func (m *CallbackAttemptMutation) SetError(s string) {
+	m.error = &s
+}
+
+// Error returns the value of the "error" field in the mutation.
+func (m *CallbackAttemptMutation) Error() (r string, exists bool) {
+	v := m.error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldError returns the old "error" field's value of the CallbackAttempt entity.
+// If the CallbackAttempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackAttemptMutation) OldError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldError: %w", err)
+	}
+	return oldValue.Error, nil
+}
+
+// ClearError clears the value of the "error" field.
+func (m *CallbackAttemptMutation) ClearError() {
+	m.error = nil
+	m.clearedFields[callbackattempt.FieldError] = struct{}{}
+}
+
+// ErrorCleared returns if the "error" field was cleared in this mutation.
+func (m *CallbackAttemptMutation) ErrorCleared() bool {
+	_, ok := m.clearedFields[callbackattempt.FieldError]
+	return ok
+}
+
+// ResetError resets all changes to the "error" field.
+func (m *CallbackAttemptMutation) ResetError() {
+	m.error = nil
+	delete(m.clearedFields, callbackattempt.FieldError)
+}
+
+// ClearAccount clears the "account" edge to the Account entity.
+func (m *CallbackAttemptMutation) ClearAccount() {
+	m.clearedaccount = true
+	m.clearedFields[callbackattempt.FieldAccountID] = struct{}{}
+}
+
+// AccountCleared reports if the "account" edge to the Account entity was cleared.
+func (m *CallbackAttemptMutation) AccountCleared() bool {
+	return m.clearedaccount
+}
+
+// AccountIDs returns the "account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AccountID instead. It exists only for internal usage by the builders.
+func (m *CallbackAttemptMutation) AccountIDs() (ids []int) {
+	if id := m.account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAccount resets all changes to the "account" edge.
+func (m *CallbackAttemptMutation) ResetAccount() {
+	m.account = nil
+	m.clearedaccount = false
+}
+
+// ClearDelivery clears the "delivery" edge to the CallbackDelivery entity.
+func (m *CallbackAttemptMutation) ClearDelivery() {
+	m.cleareddelivery = true
+	m.clearedFields[callbackattempt.FieldDeliveryID] = struct{}{}
+}
+
+// DeliveryCleared reports if the "delivery" edge to the CallbackDelivery entity was cleared.
+func (m *CallbackAttemptMutation) DeliveryCleared() bool {
+	return m.cleareddelivery
+}
+
+// DeliveryIDs returns the "delivery" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// DeliveryID instead. It exists only for internal usage by the builders.
+func (m *CallbackAttemptMutation) DeliveryIDs() (ids []int) {
+	if id := m.delivery; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetDelivery resets all changes to the "delivery" edge.
+func (m *CallbackAttemptMutation) ResetDelivery() {
+	m.delivery = nil
+	m.cleareddelivery = false
+}
+
+// Where appends a list predicates to the CallbackAttemptMutation builder.
+func (m *CallbackAttemptMutation) Where(ps ...predicate.CallbackAttempt) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CallbackAttemptMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CallbackAttemptMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.CallbackAttempt, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CallbackAttemptMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CallbackAttemptMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (CallbackAttempt).
+func (m *CallbackAttemptMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CallbackAttemptMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.account != nil {
+		fields = append(fields, callbackattempt.FieldAccountID)
+	}
+	if m.delivery != nil {
+		fields = append(fields, callbackattempt.FieldDeliveryID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, callbackattempt.FieldCreatedAt)
+	}
+	if m.http_status != nil {
+		fields = append(fields, callbackattempt.FieldHTTPStatus)
+	}
+	if m.duration_ms != nil {
+		fields = append(fields, callbackattempt.FieldDurationMs)
+	}
+	if m.response != nil {
+		fields = append(fields, callbackattempt.FieldResponse)
+	}
+	if m.error != nil {
+		fields = append(fields, callbackattempt.FieldError)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CallbackAttemptMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case callbackattempt.FieldAccountID:
+		return m.AccountID()
+	case callbackattempt.FieldDeliveryID:
+		return m.DeliveryID()
+	case callbackattempt.FieldCreatedAt:
+		return m.CreatedAt()
+	case callbackattempt.FieldHTTPStatus:
+		return m.HTTPStatus()
+	case callbackattempt.FieldDurationMs:
+		return m.DurationMs()
+	case callbackattempt.FieldResponse:
+		return m.Response()
+	case callbackattempt.FieldError:
+		return m.Error()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CallbackAttemptMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case callbackattempt.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case callbackattempt.FieldDeliveryID:
+		return m.OldDeliveryID(ctx)
+	case callbackattempt.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case callbackattempt.FieldHTTPStatus:
+		return m.OldHTTPStatus(ctx)
+	case callbackattempt.FieldDurationMs:
+		return m.OldDurationMs(ctx)
+	case callbackattempt.FieldResponse:
+		return m.OldResponse(ctx)
+	case callbackattempt.FieldError:
+		return m.OldError(ctx)
+	}
+	return nil, fmt.Errorf("unknown CallbackAttempt field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CallbackAttemptMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case callbackattempt.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case callbackattempt.FieldDeliveryID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeliveryID(v)
+		return nil
+	case callbackattempt.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case callbackattempt.FieldHTTPStatus:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHTTPStatus(v)
+		return nil
+	case callbackattempt.FieldDurationMs:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDurationMs(v)
+		return nil
+	case callbackattempt.FieldResponse:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResponse(v)
+		return nil
+	case callbackattempt.FieldError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetError(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CallbackAttempt field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CallbackAttemptMutation) AddedFields() []string {
+	var fields []string
+	if m.addhttp_status != nil {
+		fields = append(fields, callbackattempt.FieldHTTPStatus)
+	}
+	if m.addduration_ms != nil {
+		fields = append(fields, callbackattempt.FieldDurationMs)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CallbackAttemptMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case callbackattempt.FieldHTTPStatus:
+		return m.AddedHTTPStatus()
+	case callbackattempt.FieldDurationMs:
+		return m.AddedDurationMs()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CallbackAttemptMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case callbackattempt.FieldHTTPStatus:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddHTTPStatus(v)
+		return nil
+	case callbackattempt.FieldDurationMs:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDurationMs(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CallbackAttempt numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CallbackAttemptMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(callbackattempt.FieldHTTPStatus) {
+		fields = append(fields, callbackattempt.FieldHTTPStatus)
+	}
+	if m.FieldCleared(callbackattempt.FieldResponse) {
+		fields = append(fields, callbackattempt.FieldResponse)
+	}
+	if m.FieldCleared(callbackattempt.FieldError) {
+		fields = append(fields, callbackattempt.FieldError)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CallbackAttemptMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CallbackAttemptMutation) ClearField(name string) error {
+	switch name {
+	case callbackattempt.FieldHTTPStatus:
+		m.ClearHTTPStatus()
+		return nil
+	case callbackattempt.FieldResponse:
+		m.ClearResponse()
+		return nil
+	case callbackattempt.FieldError:
+		m.ClearError()
+		return nil
+	}
+	return fmt.Errorf("unknown CallbackAttempt nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CallbackAttemptMutation) ResetField(name string) error {
+	switch name {
+	case callbackattempt.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case callbackattempt.FieldDeliveryID:
+		m.ResetDeliveryID()
+		return nil
+	case callbackattempt.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case callbackattempt.FieldHTTPStatus:
+		m.ResetHTTPStatus()
+		return nil
+	case callbackattempt.FieldDurationMs:
+		m.ResetDurationMs()
+		return nil
+	case callbackattempt.FieldResponse:
+		m.ResetResponse()
+		return nil
+	case callbackattempt.FieldError:
+		m.ResetError()
+		return nil
+	}
+	return fmt.Errorf("unknown CallbackAttempt field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CallbackAttemptMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.account != nil {
+		edges = append(edges, callbackattempt.EdgeAccount)
+	}
+	if m.delivery != nil {
+		edges = append(edges, callbackattempt.EdgeDelivery)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CallbackAttemptMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case callbackattempt.EdgeAccount:
+		if id := m.account; id != nil {
+			return []ent.Value{*id}
+		}
+	case callbackattempt.EdgeDelivery:
+		if id := m.delivery; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CallbackAttemptMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CallbackAttemptMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CallbackAttemptMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedaccount {
+		edges = append(edges, callbackattempt.EdgeAccount)
+	}
+	if m.cleareddelivery {
+		edges = append(edges, callbackattempt.EdgeDelivery)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CallbackAttemptMutation) EdgeCleared(name string) bool {
+	switch name {
+	case callbackattempt.EdgeAccount:
+		return m.clearedaccount
+	case callbackattempt.EdgeDelivery:
+		return m.cleareddelivery
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CallbackAttemptMutation) ClearEdge(name string) error {
+	switch name {
+	case callbackattempt.EdgeAccount:
+		m.ClearAccount()
+		return nil
+	case callbackattempt.EdgeDelivery:
+		m.ClearDelivery()
+		return nil
+	}
+	return fmt.Errorf("unknown CallbackAttempt unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CallbackAttemptMutation) ResetEdge(name string) error {
+	switch name {
+	case callbackattempt.EdgeAccount:
+		m.ResetAccount()
+		return nil
+	case callbackattempt.EdgeDelivery:
+		m.ResetDelivery()
+		return nil
+	}
+	return fmt.Errorf("unknown CallbackAttempt edge %s", name)
+}
+
+// CallbackDeliveryMutation represents an operation that mutates the CallbackDelivery nodes in the graph.
+type CallbackDeliveryMutation struct {
+	config
+	op                 Op
+	typ                string
+	id                 *int
+	conversion_id      *int
+	addconversion_id   *int
+	sequence           *int
+	addsequence        *int
+	event              *vocab.Event
+	from_status        *lifecycle.Status
+	to_status          *lifecycle.Status
+	status             *vocab.DeliveryStatus
+	attempts           *int
+	addattempts        *int
+	next_attempt_at    *time.Time
+	lease_until        *time.Time
+	lease_owner        *string
+	delivered_at       *time.Time
+	last_error         *string
+	created_at         *time.Time
+	clearedFields      map[string]struct{}
+	account            *int
+	clearedaccount     bool
+	endpoint           *int
+	clearedendpoint    bool
+	attempt_log        map[int]struct{}
+	removedattempt_log map[int]struct{}
+	clearedattempt_log bool
+	done               bool
+	oldValue           func(context.Context) (*CallbackDelivery, error)
+	predicates         []predicate.CallbackDelivery
+}
+
+var _ ent.Mutation = (*CallbackDeliveryMutation)(nil)
+
+// callbackdeliveryOption allows management of the mutation configuration using functional options.
+type callbackdeliveryOption func(*CallbackDeliveryMutation)
+
+// newCallbackDeliveryMutation creates new mutation for the CallbackDelivery entity.
+func newCallbackDeliveryMutation(c config, op Op, opts ...callbackdeliveryOption) *CallbackDeliveryMutation {
+	m := &CallbackDeliveryMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCallbackDelivery,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCallbackDeliveryID sets the ID field of the mutation.
+func withCallbackDeliveryID(id int) callbackdeliveryOption {
+	return func(m *CallbackDeliveryMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *CallbackDelivery
+		)
+		m.oldValue = func(ctx context.Context) (*CallbackDelivery, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().CallbackDelivery.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCallbackDelivery sets the old CallbackDelivery of the mutation.
+func withCallbackDelivery(node *CallbackDelivery) callbackdeliveryOption {
+	return func(m *CallbackDeliveryMutation) {
+		m.oldValue = func(context.Context) (*CallbackDelivery, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CallbackDeliveryMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CallbackDeliveryMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CallbackDeliveryMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CallbackDeliveryMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().CallbackDelivery.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *CallbackDeliveryMutation) SetAccountID(i int) {
+	m.account = &i
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *CallbackDeliveryMutation) AccountID() (r int, exists bool) {
+	v := m.account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the CallbackDelivery entity.
+// If the CallbackDelivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackDeliveryMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *CallbackDeliveryMutation) ResetAccountID() {
+	m.account = nil
+}
+
+// SetEndpointID sets the "endpoint_id" field.
+func (m *CallbackDeliveryMutation) SetEndpointID(i int) {
+	m.endpoint = &i
+}
+
+// EndpointID returns the value of the "endpoint_id" field in the mutation.
+func (m *CallbackDeliveryMutation) EndpointID() (r int, exists bool) {
+	v := m.endpoint
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEndpointID returns the old "endpoint_id" field's value of the CallbackDelivery entity.
+// If the CallbackDelivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackDeliveryMutation) OldEndpointID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEndpointID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEndpointID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEndpointID: %w", err)
+	}
+	return oldValue.EndpointID, nil
+}
+
+// ResetEndpointID resets all changes to the "endpoint_id" field.
+func (m *CallbackDeliveryMutation) ResetEndpointID() {
+	m.endpoint = nil
+}
+
+// SetConversionID sets the "conversion_id" field.
+func (m *CallbackDeliveryMutation) SetConversionID(i int) {
+	m.conversion_id = &i
+	m.addconversion_id = nil
+}
+
+// ConversionID returns the value of the "conversion_id" field in the mutation.
+func (m *CallbackDeliveryMutation) ConversionID() (r int, exists bool) {
+	v := m.conversion_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldConversionID returns the old "conversion_id" field's value of the CallbackDelivery entity.
+// If the CallbackDelivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackDeliveryMutation) OldConversionID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldConversionID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldConversionID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldConversionID: %w", err)
+	}
+	return oldValue.ConversionID, nil
+}
+
+// AddConversionID adds i to the "conversion_id" field.
+func (m *CallbackDeliveryMutation) AddConversionID(i int) {
+	if m.addconversion_id != nil {
+		*m.addconversion_id += i
+	} else {
+		m.addconversion_id = &i
+	}
+}
+
+// AddedConversionID returns the value that was added to the "conversion_id" field in this mutation.
+func (m *CallbackDeliveryMutation) AddedConversionID() (r int, exists bool) {
+	v := m.addconversion_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearConversionID clears the value of the "conversion_id" field.
+func (m *CallbackDeliveryMutation) ClearConversionID() {
+	m.conversion_id = nil
+	m.addconversion_id = nil
+	m.clearedFields[callbackdelivery.FieldConversionID] = struct{}{}
+}
+
+// ConversionIDCleared returns if the "conversion_id" field was cleared in this mutation.
+func (m *CallbackDeliveryMutation) ConversionIDCleared() bool {
+	_, ok := m.clearedFields[callbackdelivery.FieldConversionID]
+	return ok
+}
+
+// ResetConversionID resets all changes to the "conversion_id" field.
+func (m *CallbackDeliveryMutation) ResetConversionID() {
+	m.conversion_id = nil
+	m.addconversion_id = nil
+	delete(m.clearedFields, callbackdelivery.FieldConversionID)
+}
+
+// SetSequence sets the "sequence" field.
+func (m *CallbackDeliveryMutation) SetSequence(i int) {
+	m.sequence = &i
+	m.addsequence = nil
+}
+
+// Sequence returns the value of the "sequence" field in the mutation.
+func (m *CallbackDeliveryMutation) Sequence() (r int, exists bool) {
+	v := m.sequence
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSequence returns the old "sequence" field's value of the CallbackDelivery entity.
+// If the CallbackDelivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackDeliveryMutation) OldSequence(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSequence is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSequence requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSequence: %w", err)
+	}
+	return oldValue.Sequence, nil
+}
+
+// AddSequence adds i to the "sequence" field.
+func (m *CallbackDeliveryMutation) AddSequence(i int) {
+	if m.addsequence != nil {
+		*m.addsequence += i
+	} else {
+		m.addsequence = &i
+	}
+}
+
+// AddedSequence returns the value that was added to the "sequence" field in this mutation.
+func (m *CallbackDeliveryMutation) AddedSequence() (r int, exists bool) {
+	v := m.addsequence
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSequence resets all changes to the "sequence" field.
+func (m *CallbackDeliveryMutation) ResetSequence() {
+	m.sequence = nil
+	m.addsequence = nil
+}
+
+// SetEvent sets the "event" field.
+func (m *CallbackDeliveryMutation) SetEvent(v vocab.Event) {
+	m.event = &v
+}
+
+// Event returns the value of the "event" field in the mutation.
+func (m *CallbackDeliveryMutation) Event() (r vocab.Event, exists bool) {
+	v := m.event
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEvent returns the old "event" field's value of the CallbackDelivery entity.
+// If the CallbackDelivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackDeliveryMutation) OldEvent(ctx context.Context) (v vocab.Event, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEvent is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEvent requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEvent: %w", err)
+	}
+	return oldValue.Event, nil
+}
+
+// ResetEvent resets all changes to the "event" field.
+func (m *CallbackDeliveryMutation) ResetEvent() {
+	m.event = nil
+}
+
+// SetFromStatus sets the "from_status" field.
+func (m *CallbackDeliveryMutation) SetFromStatus(l lifecycle.Status) {
+	m.from_status = &l
+}
+
+// FromStatus returns the value of the "from_status" field in the mutation.
+func (m *CallbackDeliveryMutation) FromStatus() (r lifecycle.Status, exists bool) {
+	v := m.from_status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFromStatus returns the old "from_status" field's value of the CallbackDelivery entity.
+// If the CallbackDelivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackDeliveryMutation) OldFromStatus(ctx context.Context) (v *lifecycle.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFromStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFromStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFromStatus: %w", err)
+	}
+	return oldValue.FromStatus, nil
+}
+
+// ClearFromStatus clears the value of the "from_status" field.
+func (m *CallbackDeliveryMutation) ClearFromStatus() {
+	m.from_status = nil
+	m.clearedFields[callbackdelivery.FieldFromStatus] = struct{}{}
+}
+
+// FromStatusCleared returns if the "from_status" field was cleared in this mutation.
+func (m *CallbackDeliveryMutation) FromStatusCleared() bool {
+	_, ok := m.clearedFields[callbackdelivery.FieldFromStatus]
+	return ok
+}
+
+// ResetFromStatus resets all changes to the "from_status" field.
+func (m *CallbackDeliveryMutation) ResetFromStatus() {
+	m.from_status = nil
+	delete(m.clearedFields, callbackdelivery.FieldFromStatus)
+}
+
+// SetToStatus sets the "to_status" field.
+func (m *CallbackDeliveryMutation) SetToStatus(l lifecycle.Status) {
+	m.to_status = &l
+}
+
+// ToStatus returns the value of the "to_status" field in the mutation.
+func (m *CallbackDeliveryMutation) ToStatus() (r lifecycle.Status, exists bool) {
+	v := m.to_status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldToStatus returns the old "to_status" field's value of the CallbackDelivery entity.
+// If the CallbackDelivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackDeliveryMutation) OldToStatus(ctx context.Context) (v lifecycle.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldToStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldToStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldToStatus: %w", err)
+	}
+	return oldValue.ToStatus, nil
+}
+
+// ResetToStatus resets all changes to the "to_status" field.
+func (m *CallbackDeliveryMutation) ResetToStatus() {
+	m.to_status = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *CallbackDeliveryMutation) SetStatus(vs vocab.DeliveryStatus) {
+	m.status = &vs
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *CallbackDeliveryMutation) Status() (r vocab.DeliveryStatus, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the CallbackDelivery entity.
+// If the CallbackDelivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackDeliveryMutation) OldStatus(ctx context.Context) (v vocab.DeliveryStatus, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *CallbackDeliveryMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetAttempts sets the "attempts" field.
+func (m *CallbackDeliveryMutation) SetAttempts(i int) {
+	m.attempts = &i
+	m.addattempts = nil
+}
+
+// Attempts returns the value of the "attempts" field in the mutation.
+func (m *CallbackDeliveryMutation) Attempts() (r int, exists bool) {
+	v := m.attempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAttempts returns the old "attempts" field's value of the CallbackDelivery entity.
+// If the CallbackDelivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackDeliveryMutation) OldAttempts(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAttempts is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAttempts requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAttempts: %w", err)
+	}
+	return oldValue.Attempts, nil
+}
+
+// AddAttempts adds i to the "attempts" field.
+func (m *CallbackDeliveryMutation) AddAttempts(i int) {
+	if m.addattempts != nil {
+		*m.addattempts += i
+	} else {
+		m.addattempts = &i
+	}
+}
+
+// AddedAttempts returns the value that was added to the "attempts" field in this mutation.
+func (m *CallbackDeliveryMutation) AddedAttempts() (r int, exists bool) {
+	v := m.addattempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAttempts resets all changes to the "attempts" field.
+func (m *CallbackDeliveryMutation) ResetAttempts() {
+	m.attempts = nil
+	m.addattempts = nil
+}
+
+// SetNextAttemptAt sets the "next_attempt_at" field.
+func (m *CallbackDeliveryMutation) SetNextAttemptAt(t time.Time) {
+	m.next_attempt_at = &t
+}
+
+// NextAttemptAt returns the value of the "next_attempt_at" field in the mutation.
+func (m *CallbackDeliveryMutation) NextAttemptAt() (r time.Time, exists bool) {
+	v := m.next_attempt_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNextAttemptAt returns the old "next_attempt_at" field's value of the CallbackDelivery entity.
+// If the CallbackDelivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackDeliveryMutation) OldNextAttemptAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNextAttemptAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNextAttemptAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNextAttemptAt: %w", err)
+	}
+	return oldValue.NextAttemptAt, nil
+}
+
+// ResetNextAttemptAt resets all changes to the "next_attempt_at" field.
+func (m *CallbackDeliveryMutation) ResetNextAttemptAt() {
+	m.next_attempt_at = nil
+}
+
+// SetLeaseUntil sets the "lease_until" field.
+func (m *CallbackDeliveryMutation) SetLeaseUntil(t time.Time) {
+	m.lease_until = &t
+}
+
+// LeaseUntil returns the value of the "lease_until" field in the mutation.
+func (m *CallbackDeliveryMutation) LeaseUntil() (r time.Time, exists bool) {
+	v := m.lease_until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLeaseUntil returns the old "lease_until" field's value of the CallbackDelivery entity.
+// If the CallbackDelivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackDeliveryMutation) OldLeaseUntil(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLeaseUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLeaseUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLeaseUntil: %w", err)
+	}
+	return oldValue.LeaseUntil, nil
+}
+
+// ClearLeaseUntil clears the value of the "lease_until" field.
+func (m *CallbackDeliveryMutation) ClearLeaseUntil() {
+	m.lease_until = nil
+	m.clearedFields[callbackdelivery.FieldLeaseUntil] = struct{}{}
+}
+
+// LeaseUntilCleared returns if the "lease_until" field was cleared in this mutation.
+func (m *CallbackDeliveryMutation) LeaseUntilCleared() bool {
+	_, ok := m.clearedFields[callbackdelivery.FieldLeaseUntil]
+	return ok
+}
+
+// ResetLeaseUntil resets all changes to the "lease_until" field.
+func (m *CallbackDeliveryMutation) ResetLeaseUntil() {
+	m.lease_until = nil
+	delete(m.clearedFields, callbackdelivery.FieldLeaseUntil)
+}
+
+// SetLeaseOwner sets the "lease_owner" field.
+func (m *CallbackDeliveryMutation) SetLeaseOwner(s string) {
+	m.lease_owner = &s
+}
+
+// LeaseOwner returns the value of the "lease_owner" field in the mutation.
+func (m *CallbackDeliveryMutation) LeaseOwner() (r string, exists bool) {
+	v := m.lease_owner
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLeaseOwner returns the old "lease_owner" field's value of the CallbackDelivery entity.
+// If the CallbackDelivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackDeliveryMutation) OldLeaseOwner(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLeaseOwner is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLeaseOwner requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLeaseOwner: %w", err)
+	}
+	return oldValue.LeaseOwner, nil
+}
+
+// ClearLeaseOwner clears the value of the "lease_owner" field.
+func (m *CallbackDeliveryMutation) ClearLeaseOwner() {
+	m.lease_owner = nil
+	m.clearedFields[callbackdelivery.FieldLeaseOwner] = struct{}{}
+}
+
+// LeaseOwnerCleared returns if the "lease_owner" field was cleared in this mutation.
+func (m *CallbackDeliveryMutation) LeaseOwnerCleared() bool {
+	_, ok := m.clearedFields[callbackdelivery.FieldLeaseOwner]
+	return ok
+}
+
+// ResetLeaseOwner resets all changes to the "lease_owner" field.
+func (m *CallbackDeliveryMutation) ResetLeaseOwner() {
+	m.lease_owner = nil
+	delete(m.clearedFields, callbackdelivery.FieldLeaseOwner)
+}
+
+// SetDeliveredAt sets the "delivered_at" field.
+func (m *CallbackDeliveryMutation) SetDeliveredAt(t time.Time) {
+	m.delivered_at = &t
+}
+
+// DeliveredAt returns the value of the "delivered_at" field in the mutation.
+func (m *CallbackDeliveryMutation) DeliveredAt() (r time.Time, exists bool) {
+	v := m.delivered_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeliveredAt returns the old "delivered_at" field's value of the CallbackDelivery entity.
+// If the CallbackDelivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackDeliveryMutation) OldDeliveredAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeliveredAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeliveredAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeliveredAt: %w", err)
+	}
+	return oldValue.DeliveredAt, nil
+}
+
+// ClearDeliveredAt clears the value of the "delivered_at" field.
+func (m *CallbackDeliveryMutation) ClearDeliveredAt() {
+	m.delivered_at = nil
+	m.clearedFields[callbackdelivery.FieldDeliveredAt] = struct{}{}
+}
+
+// DeliveredAtCleared returns if the "delivered_at" field was cleared in this mutation.
+func (m *CallbackDeliveryMutation) DeliveredAtCleared() bool {
+	_, ok := m.clearedFields[callbackdelivery.FieldDeliveredAt]
+	return ok
+}
+
+// ResetDeliveredAt resets all changes to the "delivered_at" field.
+func (m *CallbackDeliveryMutation) ResetDeliveredAt() {
+	m.delivered_at = nil
+	delete(m.clearedFields, callbackdelivery.FieldDeliveredAt)
+}
+
+// SetLastError sets the "last_error" field.
+func (m *CallbackDeliveryMutation) SetLastError(s string) {
+	m.last_error = &s
+}
+
+// LastError returns the value of the "last_error" field in the mutation.
+func (m *CallbackDeliveryMutation) LastError() (r string, exists bool) {
+	v := m.last_error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastError returns the old "last_error" field's value of the CallbackDelivery entity.
+// If the CallbackDelivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackDeliveryMutation) OldLastError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastError: %w", err)
+	}
+	return oldValue.LastError, nil
+}
+
+// ClearLastError clears the value of the "last_error" field.
+func (m *CallbackDeliveryMutation) ClearLastError() {
+	m.last_error = nil
+	m.clearedFields[callbackdelivery.FieldLastError] = struct{}{}
+}
+
+// LastErrorCleared returns if the "last_error" field was cleared in this mutation.
+func (m *CallbackDeliveryMutation) LastErrorCleared() bool {
+	_, ok := m.clearedFields[callbackdelivery.FieldLastError]
+	return ok
+}
+
+// ResetLastError resets all changes to the "last_error" field.
+func (m *CallbackDeliveryMutation) ResetLastError() {
+	m.last_error = nil
+	delete(m.clearedFields, callbackdelivery.FieldLastError)
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *CallbackDeliveryMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *CallbackDeliveryMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the CallbackDelivery entity.
+// If the CallbackDelivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackDeliveryMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *CallbackDeliveryMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// ClearAccount clears the "account" edge to the Account entity.
+func (m *CallbackDeliveryMutation) ClearAccount() {
+	m.clearedaccount = true
+	m.clearedFields[callbackdelivery.FieldAccountID] = struct{}{}
+}
+
+// AccountCleared reports if the "account" edge to the Account entity was cleared.
+func (m *CallbackDeliveryMutation) AccountCleared() bool {
+	return m.clearedaccount
+}
+
+// AccountIDs returns the "account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AccountID instead. It exists only for internal usage by the builders.
+func (m *CallbackDeliveryMutation) AccountIDs() (ids []int) {
+	if id := m.account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAccount resets all changes to the "account" edge.
+func (m *CallbackDeliveryMutation) ResetAccount() {
+	m.account = nil
+	m.clearedaccount = false
+}
+
+// ClearEndpoint clears the "endpoint" edge to the CallbackEndpoint entity.
+func (m *CallbackDeliveryMutation) ClearEndpoint() {
+	m.clearedendpoint = true
+	m.clearedFields[callbackdelivery.FieldEndpointID] = struct{}{}
+}
+
+// EndpointCleared reports if the "endpoint" edge to the CallbackEndpoint entity was cleared.
+func (m *CallbackDeliveryMutation) EndpointCleared() bool {
+	return m.clearedendpoint
+}
+
+// EndpointIDs returns the "endpoint" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// EndpointID instead. It exists only for internal usage by the builders.
+func (m *CallbackDeliveryMutation) EndpointIDs() (ids []int) {
+	if id := m.endpoint; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetEndpoint resets all changes to the "endpoint" edge.
+func (m *CallbackDeliveryMutation) ResetEndpoint() {
+	m.endpoint = nil
+	m.clearedendpoint = false
+}
+
+// AddAttemptLogIDs adds the "attempt_log" edge to the CallbackAttempt entity by ids.
+func (m *CallbackDeliveryMutation) AddAttemptLogIDs(ids ...int) {
+	if m.attempt_log == nil {
+		m.attempt_log = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.attempt_log[ids[i]] = struct{}{}
+	}
+}
+
+// ClearAttemptLog clears the "attempt_log" edge to the CallbackAttempt entity.
+func (m *CallbackDeliveryMutation) ClearAttemptLog() {
+	m.clearedattempt_log = true
+}
+
+// AttemptLogCleared reports if the "attempt_log" edge to the CallbackAttempt entity was cleared.
+func (m *CallbackDeliveryMutation) AttemptLogCleared() bool {
+	return m.clearedattempt_log
+}
+
+// RemoveAttemptLogIDs removes the "attempt_log" edge to the CallbackAttempt entity by IDs.
+func (m *CallbackDeliveryMutation) RemoveAttemptLogIDs(ids ...int) {
+	if m.removedattempt_log == nil {
+		m.removedattempt_log = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.attempt_log, ids[i])
+		m.removedattempt_log[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedAttemptLog returns the removed IDs of the "attempt_log" edge to the CallbackAttempt entity.
+func (m *CallbackDeliveryMutation) RemovedAttemptLogIDs() (ids []int) {
+	for id := range m.removedattempt_log {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// AttemptLogIDs returns the "attempt_log" edge IDs in the mutation.
+func (m *CallbackDeliveryMutation) AttemptLogIDs() (ids []int) {
+	for id := range m.attempt_log {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetAttemptLog resets all changes to the "attempt_log" edge.
+func (m *CallbackDeliveryMutation) ResetAttemptLog() {
+	m.attempt_log = nil
+	m.clearedattempt_log = false
+	m.removedattempt_log = nil
+}
+
+// Where appends a list predicates to the CallbackDeliveryMutation builder.
+func (m *CallbackDeliveryMutation) Where(ps ...predicate.CallbackDelivery) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CallbackDeliveryMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CallbackDeliveryMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.CallbackDelivery, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CallbackDeliveryMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CallbackDeliveryMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (CallbackDelivery).
+func (m *CallbackDeliveryMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CallbackDeliveryMutation) Fields() []string {
+	fields := make([]string, 0, 15)
+	if m.account != nil {
+		fields = append(fields, callbackdelivery.FieldAccountID)
+	}
+	if m.endpoint != nil {
+		fields = append(fields, callbackdelivery.FieldEndpointID)
+	}
+	if m.conversion_id != nil {
+		fields = append(fields, callbackdelivery.FieldConversionID)
+	}
+	if m.sequence != nil {
+		fields = append(fields, callbackdelivery.FieldSequence)
+	}
+	if m.event != nil {
+		fields = append(fields, callbackdelivery.FieldEvent)
+	}
+	if m.from_status != nil {
+		fields = append(fields, callbackdelivery.FieldFromStatus)
+	}
+	if m.to_status != nil {
+		fields = append(fields, callbackdelivery.FieldToStatus)
+	}
+	if m.status != nil {
+		fields = append(fields, callbackdelivery.FieldStatus)
+	}
+	if m.attempts != nil {
+		fields = append(fields, callbackdelivery.FieldAttempts)
+	}
+	if m.next_attempt_at != nil {
+		fields = append(fields, callbackdelivery.FieldNextAttemptAt)
+	}
+	if m.lease_until != nil {
+		fields = append(fields, callbackdelivery.FieldLeaseUntil)
+	}
+	if m.lease_owner != nil {
+		fields = append(fields, callbackdelivery.FieldLeaseOwner)
+	}
+	if m.delivered_at != nil {
+		fields = append(fields, callbackdelivery.FieldDeliveredAt)
+	}
+	if m.last_error != nil {
+		fields = append(fields, callbackdelivery.FieldLastError)
+	}
+	if m.created_at != nil {
+		fields = append(fields, callbackdelivery.FieldCreatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CallbackDeliveryMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case callbackdelivery.FieldAccountID:
+		return m.AccountID()
+	case callbackdelivery.FieldEndpointID:
+		return m.EndpointID()
+	case callbackdelivery.FieldConversionID:
+		return m.ConversionID()
+	case callbackdelivery.FieldSequence:
+		return m.Sequence()
+	case callbackdelivery.FieldEvent:
+		return m.Event()
+	case callbackdelivery.FieldFromStatus:
+		return m.FromStatus()
+	case callbackdelivery.FieldToStatus:
+		return m.ToStatus()
+	case callbackdelivery.FieldStatus:
+		return m.Status()
+	case callbackdelivery.FieldAttempts:
+		return m.Attempts()
+	case callbackdelivery.FieldNextAttemptAt:
+		return m.NextAttemptAt()
+	case callbackdelivery.FieldLeaseUntil:
+		return m.LeaseUntil()
+	case callbackdelivery.FieldLeaseOwner:
+		return m.LeaseOwner()
+	case callbackdelivery.FieldDeliveredAt:
+		return m.DeliveredAt()
+	case callbackdelivery.FieldLastError:
+		return m.LastError()
+	case callbackdelivery.FieldCreatedAt:
+		return m.CreatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CallbackDeliveryMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case callbackdelivery.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case callbackdelivery.FieldEndpointID:
+		return m.OldEndpointID(ctx)
+	case callbackdelivery.FieldConversionID:
+		return m.OldConversionID(ctx)
+	case callbackdelivery.FieldSequence:
+		return m.OldSequence(ctx)
+	case callbackdelivery.FieldEvent:
+		return m.OldEvent(ctx)
+	case callbackdelivery.FieldFromStatus:
+		return m.OldFromStatus(ctx)
+	case callbackdelivery.FieldToStatus:
+		return m.OldToStatus(ctx)
+	case callbackdelivery.FieldStatus:
+		return m.OldStatus(ctx)
+	case callbackdelivery.FieldAttempts:
+		return m.OldAttempts(ctx)
+	case callbackdelivery.FieldNextAttemptAt:
+		return m.OldNextAttemptAt(ctx)
+	case callbackdelivery.FieldLeaseUntil:
+		return m.OldLeaseUntil(ctx)
+	case callbackdelivery.FieldLeaseOwner:
+		return m.OldLeaseOwner(ctx)
+	case callbackdelivery.FieldDeliveredAt:
+		return m.OldDeliveredAt(ctx)
+	case callbackdelivery.FieldLastError:
+		return m.OldLastError(ctx)
+	case callbackdelivery.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown CallbackDelivery field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CallbackDeliveryMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case callbackdelivery.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case callbackdelivery.FieldEndpointID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEndpointID(v)
+		return nil
+	case callbackdelivery.FieldConversionID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetConversionID(v)
+		return nil
+	case callbackdelivery.FieldSequence:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSequence(v)
+		return nil
+	case callbackdelivery.FieldEvent:
+		v, ok := value.(vocab.Event)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEvent(v)
+		return nil
+	case callbackdelivery.FieldFromStatus:
+		v, ok := value.(lifecycle.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFromStatus(v)
+		return nil
+	case callbackdelivery.FieldToStatus:
+		v, ok := value.(lifecycle.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetToStatus(v)
+		return nil
+	case callbackdelivery.FieldStatus:
+		v, ok := value.(vocab.DeliveryStatus)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case callbackdelivery.FieldAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAttempts(v)
+		return nil
+	case callbackdelivery.FieldNextAttemptAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNextAttemptAt(v)
+		return nil
+	case callbackdelivery.FieldLeaseUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLeaseUntil(v)
+		return nil
+	case callbackdelivery.FieldLeaseOwner:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLeaseOwner(v)
+		return nil
+	case callbackdelivery.FieldDeliveredAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeliveredAt(v)
+		return nil
+	case callbackdelivery.FieldLastError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastError(v)
+		return nil
+	case callbackdelivery.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CallbackDelivery field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CallbackDeliveryMutation) AddedFields() []string {
+	var fields []string
+	if m.addconversion_id != nil {
+		fields = append(fields, callbackdelivery.FieldConversionID)
+	}
+	if m.addsequence != nil {
+		fields = append(fields, callbackdelivery.FieldSequence)
+	}
+	if m.addattempts != nil {
+		fields = append(fields, callbackdelivery.FieldAttempts)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CallbackDeliveryMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case callbackdelivery.FieldConversionID:
+		return m.AddedConversionID()
+	case callbackdelivery.FieldSequence:
+		return m.AddedSequence()
+	case callbackdelivery.FieldAttempts:
+		return m.AddedAttempts()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CallbackDeliveryMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case callbackdelivery.FieldConversionID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddConversionID(v)
+		return nil
+	case callbackdelivery.FieldSequence:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSequence(v)
+		return nil
+	case callbackdelivery.FieldAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAttempts(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CallbackDelivery numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CallbackDeliveryMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(callbackdelivery.FieldConversionID) {
+		fields = append(fields, callbackdelivery.FieldConversionID)
+	}
+	if m.FieldCleared(callbackdelivery.FieldFromStatus) {
+		fields = append(fields, callbackdelivery.FieldFromStatus)
+	}
+	if m.FieldCleared(callbackdelivery.FieldLeaseUntil) {
+		fields = append(fields, callbackdelivery.FieldLeaseUntil)
+	}
+	if m.FieldCleared(callbackdelivery.FieldLeaseOwner) {
+		fields = append(fields, callbackdelivery.FieldLeaseOwner)
+	}
+	if m.FieldCleared(callbackdelivery.FieldDeliveredAt) {
+		fields = append(fields, callbackdelivery.FieldDeliveredAt)
+	}
+	if m.FieldCleared(callbackdelivery.FieldLastError) {
+		fields = append(fields, callbackdelivery.FieldLastError)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CallbackDeliveryMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CallbackDeliveryMutation) ClearField(name string) error {
+	switch name {
+	case callbackdelivery.FieldConversionID:
+		m.ClearConversionID()
+		return nil
+	case callbackdelivery.FieldFromStatus:
+		m.ClearFromStatus()
+		return nil
+	case callbackdelivery.FieldLeaseUntil:
+		m.ClearLeaseUntil()
+		return nil
+	case callbackdelivery.FieldLeaseOwner:
+		m.ClearLeaseOwner()
+		return nil
+	case callbackdelivery.FieldDeliveredAt:
+		m.ClearDeliveredAt()
+		return nil
+	case callbackdelivery.FieldLastError:
+		m.ClearLastError()
+		return nil
+	}
+	return fmt.Errorf("unknown CallbackDelivery nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CallbackDeliveryMutation) ResetField(name string) error {
+	switch name {
+	case callbackdelivery.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case callbackdelivery.FieldEndpointID:
+		m.ResetEndpointID()
+		return nil
+	case callbackdelivery.FieldConversionID:
+		m.ResetConversionID()
+		return nil
+	case callbackdelivery.FieldSequence:
+		m.ResetSequence()
+		return nil
+	case callbackdelivery.FieldEvent:
+		m.ResetEvent()
+		return nil
+	case callbackdelivery.FieldFromStatus:
+		m.ResetFromStatus()
+		return nil
+	case callbackdelivery.FieldToStatus:
+		m.ResetToStatus()
+		return nil
+	case callbackdelivery.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case callbackdelivery.FieldAttempts:
+		m.ResetAttempts()
+		return nil
+	case callbackdelivery.FieldNextAttemptAt:
+		m.ResetNextAttemptAt()
+		return nil
+	case callbackdelivery.FieldLeaseUntil:
+		m.ResetLeaseUntil()
+		return nil
+	case callbackdelivery.FieldLeaseOwner:
+		m.ResetLeaseOwner()
+		return nil
+	case callbackdelivery.FieldDeliveredAt:
+		m.ResetDeliveredAt()
+		return nil
+	case callbackdelivery.FieldLastError:
+		m.ResetLastError()
+		return nil
+	case callbackdelivery.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown CallbackDelivery field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CallbackDeliveryMutation) AddedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.account != nil {
+		edges = append(edges, callbackdelivery.EdgeAccount)
+	}
+	if m.endpoint != nil {
+		edges = append(edges, callbackdelivery.EdgeEndpoint)
+	}
+	if m.attempt_log != nil {
+		edges = append(edges, callbackdelivery.EdgeAttemptLog)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CallbackDeliveryMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case callbackdelivery.EdgeAccount:
+		if id := m.account; id != nil {
+			return []ent.Value{*id}
+		}
+	case callbackdelivery.EdgeEndpoint:
+		if id := m.endpoint; id != nil {
+			return []ent.Value{*id}
+		}
+	case callbackdelivery.EdgeAttemptLog:
+		ids := make([]ent.Value, 0, len(m.attempt_log))
+		for id := range m.attempt_log {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CallbackDeliveryMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.removedattempt_log != nil {
+		edges = append(edges, callbackdelivery.EdgeAttemptLog)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CallbackDeliveryMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case callbackdelivery.EdgeAttemptLog:
+		ids := make([]ent.Value, 0, len(m.removedattempt_log))
+		for id := range m.removedattempt_log {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CallbackDeliveryMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.clearedaccount {
+		edges = append(edges, callbackdelivery.EdgeAccount)
+	}
+	if m.clearedendpoint {
+		edges = append(edges, callbackdelivery.EdgeEndpoint)
+	}
+	if m.clearedattempt_log {
+		edges = append(edges, callbackdelivery.EdgeAttemptLog)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CallbackDeliveryMutation) EdgeCleared(name string) bool {
+	switch name {
+	case callbackdelivery.EdgeAccount:
+		return m.clearedaccount
+	case callbackdelivery.EdgeEndpoint:
+		return m.clearedendpoint
+	case callbackdelivery.EdgeAttemptLog:
+		return m.clearedattempt_log
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CallbackDeliveryMutation) ClearEdge(name string) error {
+	switch name {
+	case callbackdelivery.EdgeAccount:
+		m.ClearAccount()
+		return nil
+	case callbackdelivery.EdgeEndpoint:
+		m.ClearEndpoint()
+		return nil
+	}
+	return fmt.Errorf("unknown CallbackDelivery unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CallbackDeliveryMutation) ResetEdge(name string) error {
+	switch name {
+	case callbackdelivery.EdgeAccount:
+		m.ResetAccount()
+		return nil
+	case callbackdelivery.EdgeEndpoint:
+		m.ResetEndpoint()
+		return nil
+	case callbackdelivery.EdgeAttemptLog:
+		m.ResetAttemptLog()
+		return nil
+	}
+	return fmt.Errorf("unknown CallbackDelivery edge %s", name)
+}
+
+// CallbackEndpointMutation represents an operation that mutates the CallbackEndpoint nodes in the graph.
+type CallbackEndpointMutation struct {
+	config
+	op                Op
+	typ               string
+	id                *int
+	created_at        *time.Time
+	updated_at        *time.Time
+	url               *string
+	format            *vocab.Format
+	events            *[]vocab.Event
+	appendevents      []vocab.Event
+	offer_id          *int
+	addoffer_id       *int
+	offer_event_id    *int
+	addoffer_event_id *int
+	header_name       *string
+	header_value      *string
+	secret            *string
+	enabled           *bool
+	disabled_reason   *string
+	failing_since     *time.Time
+	clearedFields     map[string]struct{}
+	account           *int
+	clearedaccount    bool
+	deliveries        map[int]struct{}
+	removeddeliveries map[int]struct{}
+	cleareddeliveries bool
+	done              bool
+	oldValue          func(context.Context) (*CallbackEndpoint, error)
+	predicates        []predicate.CallbackEndpoint
+}
+
+var _ ent.Mutation = (*CallbackEndpointMutation)(nil)
+
+// callbackendpointOption allows management of the mutation configuration using functional options.
+type callbackendpointOption func(*CallbackEndpointMutation)
+
+// newCallbackEndpointMutation creates new mutation for the CallbackEndpoint entity.
+func newCallbackEndpointMutation(c config, op Op, opts ...callbackendpointOption) *CallbackEndpointMutation {
+	m := &CallbackEndpointMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCallbackEndpoint,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCallbackEndpointID sets the ID field of the mutation.
+func withCallbackEndpointID(id int) callbackendpointOption {
+	return func(m *CallbackEndpointMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *CallbackEndpoint
+		)
+		m.oldValue = func(ctx context.Context) (*CallbackEndpoint, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().CallbackEndpoint.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCallbackEndpoint sets the old CallbackEndpoint of the mutation.
+func withCallbackEndpoint(node *CallbackEndpoint) callbackendpointOption {
+	return func(m *CallbackEndpointMutation) {
+		m.oldValue = func(context.Context) (*CallbackEndpoint, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CallbackEndpointMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CallbackEndpointMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CallbackEndpointMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CallbackEndpointMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().CallbackEndpoint.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *CallbackEndpointMutation) SetAccountID(i int) {
+	m.account = &i
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *CallbackEndpointMutation) AccountID() (r int, exists bool) {
+	v := m.account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the CallbackEndpoint entity.
+// If the CallbackEndpoint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackEndpointMutation) OldAccountID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *CallbackEndpointMutation) ResetAccountID() {
+	m.account = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *CallbackEndpointMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *CallbackEndpointMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the CallbackEndpoint entity.
+// If the CallbackEndpoint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackEndpointMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *CallbackEndpointMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *CallbackEndpointMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *CallbackEndpointMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the CallbackEndpoint entity.
+// If the CallbackEndpoint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackEndpointMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *CallbackEndpointMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetURL sets the "url" field.
+func (m *CallbackEndpointMutation) SetURL(s string) {
+	m.url = &s
+}
+
+// URL returns the value of the "url" field in the mutation.
+func (m *CallbackEndpointMutation) URL() (r string, exists bool) {
+	v := m.url
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldURL returns the old "url" field's value of the CallbackEndpoint entity.
+// If the CallbackEndpoint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackEndpointMutation) OldURL(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldURL is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldURL requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldURL: %w", err)
+	}
+	return oldValue.URL, nil
+}
+
+// ResetURL resets all changes to the "url" field.
+func (m *CallbackEndpointMutation) ResetURL() {
+	m.url = nil
+}
+
+// SetFormat sets the "format" field.
+func (m *CallbackEndpointMutation) SetFormat(v vocab.Format) {
+	m.format = &v
+}
+
+// Format returns the value of the "format" field in the mutation.
+func (m *CallbackEndpointMutation) Format() (r vocab.Format, exists bool) {
+	v := m.format
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFormat returns the old "format" field's value of the CallbackEndpoint entity.
+// If the CallbackEndpoint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackEndpointMutation) OldFormat(ctx context.Context) (v vocab.Format, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFormat is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFormat requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFormat: %w", err)
+	}
+	return oldValue.Format, nil
+}
+
+// ResetFormat resets all changes to the "format" field.
+func (m *CallbackEndpointMutation) ResetFormat() {
+	m.format = nil
+}
+
+// SetEvents sets the "events" field.
+func (m *CallbackEndpointMutation) SetEvents(v []vocab.Event) {
+	m.events = &v
+	m.appendevents = nil
+}
+
+// Events returns the value of the "events" field in the mutation.
+func (m *CallbackEndpointMutation) Events() (r []vocab.Event, exists bool) {
+	v := m.events
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEvents returns the old "events" field's value of the CallbackEndpoint entity.
+// If the CallbackEndpoint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackEndpointMutation) OldEvents(ctx context.Context) (v []vocab.Event, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEvents is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEvents requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEvents: %w", err)
+	}
+	return oldValue.Events, nil
+}
+
+// AppendEvents adds v to the "events" field.
+func (m *CallbackEndpointMutation) AppendEvents(v []vocab.Event) {
+	m.appendevents = append(m.appendevents, v...)
+}
+
+// AppendedEvents returns the list of values that were appended to the "events" field in this mutation.
+func (m *CallbackEndpointMutation) AppendedEvents() ([]vocab.Event, bool) {
+	if len(m.appendevents) == 0 {
+		return nil, false
+	}
+	return m.appendevents, true
+}
+
+// ResetEvents resets all changes to the "events" field.
+func (m *CallbackEndpointMutation) ResetEvents() {
+	m.events = nil
+	m.appendevents = nil
+}
+
+// SetOfferID sets the "offer_id" field.
+func (m *CallbackEndpointMutation) SetOfferID(i int) {
+	m.offer_id = &i
+	m.addoffer_id = nil
+}
+
+// OfferID returns the value of the "offer_id" field in the mutation.
+func (m *CallbackEndpointMutation) OfferID() (r int, exists bool) {
+	v := m.offer_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOfferID returns the old "offer_id" field's value of the CallbackEndpoint entity.
+// If the CallbackEndpoint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackEndpointMutation) OldOfferID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOfferID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOfferID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOfferID: %w", err)
+	}
+	return oldValue.OfferID, nil
+}
+
+// AddOfferID adds i to the "offer_id" field.
+func (m *CallbackEndpointMutation) AddOfferID(i int) {
+	if m.addoffer_id != nil {
+		*m.addoffer_id += i
+	} else {
+		m.addoffer_id = &i
+	}
+}
+
+// AddedOfferID returns the value that was added to the "offer_id" field in this mutation.
+func (m *CallbackEndpointMutation) AddedOfferID() (r int, exists bool) {
+	v := m.addoffer_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearOfferID clears the value of the "offer_id" field.
+func (m *CallbackEndpointMutation) ClearOfferID() {
+	m.offer_id = nil
+	m.addoffer_id = nil
+	m.clearedFields[callbackendpoint.FieldOfferID] = struct{}{}
+}
+
+// OfferIDCleared returns if the "offer_id" field was cleared in this mutation.
+func (m *CallbackEndpointMutation) OfferIDCleared() bool {
+	_, ok := m.clearedFields[callbackendpoint.FieldOfferID]
+	return ok
+}
+
+// ResetOfferID resets all changes to the "offer_id" field.
+func (m *CallbackEndpointMutation) ResetOfferID() {
+	m.offer_id = nil
+	m.addoffer_id = nil
+	delete(m.clearedFields, callbackendpoint.FieldOfferID)
+}
+
+// SetOfferEventID sets the "offer_event_id" field.
+func (m *CallbackEndpointMutation) SetOfferEventID(i int) {
+	m.offer_event_id = &i
+	m.addoffer_event_id = nil
+}
+
+// OfferEventID returns the value of the "offer_event_id" field in the mutation.
+func (m *CallbackEndpointMutation) OfferEventID() (r int, exists bool) {
+	v := m.offer_event_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOfferEventID returns the old "offer_event_id" field's value of the CallbackEndpoint entity.
+// If the CallbackEndpoint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackEndpointMutation) OldOfferEventID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOfferEventID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOfferEventID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOfferEventID: %w", err)
+	}
+	return oldValue.OfferEventID, nil
+}
+
+// AddOfferEventID adds i to the "offer_event_id" field.
+func (m *CallbackEndpointMutation) AddOfferEventID(i int) {
+	if m.addoffer_event_id != nil {
+		*m.addoffer_event_id += i
+	} else {
+		m.addoffer_event_id = &i
+	}
+}
+
+// AddedOfferEventID returns the value that was added to the "offer_event_id" field in this mutation.
+func (m *CallbackEndpointMutation) AddedOfferEventID() (r int, exists bool) {
+	v := m.addoffer_event_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearOfferEventID clears the value of the "offer_event_id" field.
+func (m *CallbackEndpointMutation) ClearOfferEventID() {
+	m.offer_event_id = nil
+	m.addoffer_event_id = nil
+	m.clearedFields[callbackendpoint.FieldOfferEventID] = struct{}{}
+}
+
+// OfferEventIDCleared returns if the "offer_event_id" field was cleared in this mutation.
+func (m *CallbackEndpointMutation) OfferEventIDCleared() bool {
+	_, ok := m.clearedFields[callbackendpoint.FieldOfferEventID]
+	return ok
+}
+
+// ResetOfferEventID resets all changes to the "offer_event_id" field.
+func (m *CallbackEndpointMutation) ResetOfferEventID() {
+	m.offer_event_id = nil
+	m.addoffer_event_id = nil
+	delete(m.clearedFields, callbackendpoint.FieldOfferEventID)
+}
+
+// SetHeaderName sets the "header_name" field.
+func (m *CallbackEndpointMutation) SetHeaderName(s string) {
+	m.header_name = &s
+}
+
+// HeaderName returns the value of the "header_name" field in the mutation.
+func (m *CallbackEndpointMutation) HeaderName() (r string, exists bool) {
+	v := m.header_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHeaderName returns the old "header_name" field's value of the CallbackEndpoint entity.
+// If the CallbackEndpoint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackEndpointMutation) OldHeaderName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHeaderName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHeaderName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHeaderName: %w", err)
+	}
+	return oldValue.HeaderName, nil
+}
+
+// ClearHeaderName clears the value of the "header_name" field.
+func (m *CallbackEndpointMutation) ClearHeaderName() {
+	m.header_name = nil
+	m.clearedFields[callbackendpoint.FieldHeaderName] = struct{}{}
+}
+
+// HeaderNameCleared returns if the "header_name" field was cleared in this mutation.
+func (m *CallbackEndpointMutation) HeaderNameCleared() bool {
+	_, ok := m.clearedFields[callbackendpoint.FieldHeaderName]
+	return ok
+}
+
+// ResetHeaderName resets all changes to the "header_name" field.
+func (m *CallbackEndpointMutation) ResetHeaderName() {
+	m.header_name = nil
+	delete(m.clearedFields, callbackendpoint.FieldHeaderName)
+}
+
+// SetHeaderValue sets the "header_value" field.
+func (m *CallbackEndpointMutation) SetHeaderValue(s string) {
+	m.header_value = &s
+}
+
+// HeaderValue returns the value of the "header_value" field in the mutation.
+func (m *CallbackEndpointMutation) HeaderValue() (r string, exists bool) {
+	v := m.header_value
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHeaderValue returns the old "header_value" field's value of the CallbackEndpoint entity.
+// If the CallbackEndpoint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackEndpointMutation) OldHeaderValue(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHeaderValue is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHeaderValue requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHeaderValue: %w", err)
+	}
+	return oldValue.HeaderValue, nil
+}
+
+// ClearHeaderValue clears the value of the "header_value" field.
+func (m *CallbackEndpointMutation) ClearHeaderValue() {
+	m.header_value = nil
+	m.clearedFields[callbackendpoint.FieldHeaderValue] = struct{}{}
+}
+
+// HeaderValueCleared returns if the "header_value" field was cleared in this mutation.
+func (m *CallbackEndpointMutation) HeaderValueCleared() bool {
+	_, ok := m.clearedFields[callbackendpoint.FieldHeaderValue]
+	return ok
+}
+
+// ResetHeaderValue resets all changes to the "header_value" field.
+func (m *CallbackEndpointMutation) ResetHeaderValue() {
+	m.header_value = nil
+	delete(m.clearedFields, callbackendpoint.FieldHeaderValue)
+}
+
+// SetSecret sets the "secret" field.
+func (m *CallbackEndpointMutation) SetSecret(s string) {
+	m.secret = &s
+}
+
+// Secret returns the value of the "secret" field in the mutation.
+func (m *CallbackEndpointMutation) Secret() (r string, exists bool) {
+	v := m.secret
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSecret returns the old "secret" field's value of the CallbackEndpoint entity.
+// If the CallbackEndpoint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackEndpointMutation) OldSecret(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSecret is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSecret requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSecret: %w", err)
+	}
+	return oldValue.Secret, nil
+}
+
+// ResetSecret resets all changes to the "secret" field.
+func (m *CallbackEndpointMutation) ResetSecret() {
+	m.secret = nil
+}
+
+// SetEnabled sets the "enabled" field.
+func (m *CallbackEndpointMutation) SetEnabled(b bool) {
+	m.enabled = &b
+}
+
+// Enabled returns the value of the "enabled" field in the mutation.
+func (m *CallbackEndpointMutation) Enabled() (r bool, exists bool) {
+	v := m.enabled
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnabled returns the old "enabled" field's value of the CallbackEndpoint entity.
+// If the CallbackEndpoint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackEndpointMutation) OldEnabled(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnabled is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnabled requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnabled: %w", err)
+	}
+	return oldValue.Enabled, nil
+}
+
+// ResetEnabled resets all changes to the "enabled" field.
+func (m *CallbackEndpointMutation) ResetEnabled() {
+	m.enabled = nil
+}
+
+// SetDisabledReason sets the "disabled_reason" field.
+func (m *CallbackEndpointMutation) SetDisabledReason(s string) {
+	m.disabled_reason = &s
+}
+
+// DisabledReason returns the value of the "disabled_reason" field in the mutation.
+func (m *CallbackEndpointMutation) DisabledReason() (r string, exists bool) {
+	v := m.disabled_reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDisabledReason returns the old "disabled_reason" field's value of the CallbackEndpoint entity.
+// If the CallbackEndpoint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackEndpointMutation) OldDisabledReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDisabledReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDisabledReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDisabledReason: %w", err)
+	}
+	return oldValue.DisabledReason, nil
+}
+
+// ClearDisabledReason clears the value of the "disabled_reason" field.
+func (m *CallbackEndpointMutation) ClearDisabledReason() {
+	m.disabled_reason = nil
+	m.clearedFields[callbackendpoint.FieldDisabledReason] = struct{}{}
+}
+
+// DisabledReasonCleared returns if the "disabled_reason" field was cleared in this mutation.
+func (m *CallbackEndpointMutation) DisabledReasonCleared() bool {
+	_, ok := m.clearedFields[callbackendpoint.FieldDisabledReason]
+	return ok
+}
+
+// ResetDisabledReason resets all changes to the "disabled_reason" field.
+func (m *CallbackEndpointMutation) ResetDisabledReason() {
+	m.disabled_reason = nil
+	delete(m.clearedFields, callbackendpoint.FieldDisabledReason)
+}
+
+// SetFailingSince sets the "failing_since" field.
+func (m *CallbackEndpointMutation) SetFailingSince(t time.Time) {
+	m.failing_since = &t
+}
+
+// FailingSince returns the value of the "failing_since" field in the mutation.
+func (m *CallbackEndpointMutation) FailingSince() (r time.Time, exists bool) {
+	v := m.failing_since
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFailingSince returns the old "failing_since" field's value of the CallbackEndpoint entity.
+// If the CallbackEndpoint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CallbackEndpointMutation) OldFailingSince(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFailingSince is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFailingSince requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFailingSince: %w", err)
+	}
+	return oldValue.FailingSince, nil
+}
+
+// ClearFailingSince clears the value of the "failing_since" field.
+func (m *CallbackEndpointMutation) ClearFailingSince() {
+	m.failing_since = nil
+	m.clearedFields[callbackendpoint.FieldFailingSince] = struct{}{}
+}
+
+// FailingSinceCleared returns if the "failing_since" field was cleared in this mutation.
+func (m *CallbackEndpointMutation) FailingSinceCleared() bool {
+	_, ok := m.clearedFields[callbackendpoint.FieldFailingSince]
+	return ok
+}
+
+// ResetFailingSince resets all changes to the "failing_since" field.
+func (m *CallbackEndpointMutation) ResetFailingSince() {
+	m.failing_since = nil
+	delete(m.clearedFields, callbackendpoint.FieldFailingSince)
+}
+
+// ClearAccount clears the "account" edge to the Account entity.
+func (m *CallbackEndpointMutation) ClearAccount() {
+	m.clearedaccount = true
+	m.clearedFields[callbackendpoint.FieldAccountID] = struct{}{}
+}
+
+// AccountCleared reports if the "account" edge to the Account entity was cleared.
+func (m *CallbackEndpointMutation) AccountCleared() bool {
+	return m.clearedaccount
+}
+
+// AccountIDs returns the "account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AccountID instead. It exists only for internal usage by the builders.
+func (m *CallbackEndpointMutation) AccountIDs() (ids []int) {
+	if id := m.account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAccount resets all changes to the "account" edge.
+func (m *CallbackEndpointMutation) ResetAccount() {
+	m.account = nil
+	m.clearedaccount = false
+}
+
+// AddDeliveryIDs adds the "deliveries" edge to the CallbackDelivery entity by ids.
+func (m *CallbackEndpointMutation) AddDeliveryIDs(ids ...int) {
+	if m.deliveries == nil {
+		m.deliveries = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.deliveries[ids[i]] = struct{}{}
+	}
+}
+
+// ClearDeliveries clears the "deliveries" edge to the CallbackDelivery entity.
+func (m *CallbackEndpointMutation) ClearDeliveries() {
+	m.cleareddeliveries = true
+}
+
+// DeliveriesCleared reports if the "deliveries" edge to the CallbackDelivery entity was cleared.
+func (m *CallbackEndpointMutation) DeliveriesCleared() bool {
+	return m.cleareddeliveries
+}
+
+// RemoveDeliveryIDs removes the "deliveries" edge to the CallbackDelivery entity by IDs.
+func (m *CallbackEndpointMutation) RemoveDeliveryIDs(ids ...int) {
+	if m.removeddeliveries == nil {
+		m.removeddeliveries = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.deliveries, ids[i])
+		m.removeddeliveries[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedDeliveries returns the removed IDs of the "deliveries" edge to the CallbackDelivery entity.
+func (m *CallbackEndpointMutation) RemovedDeliveriesIDs() (ids []int) {
+	for id := range m.removeddeliveries {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// DeliveriesIDs returns the "deliveries" edge IDs in the mutation.
+func (m *CallbackEndpointMutation) DeliveriesIDs() (ids []int) {
+	for id := range m.deliveries {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetDeliveries resets all changes to the "deliveries" edge.
+func (m *CallbackEndpointMutation) ResetDeliveries() {
+	m.deliveries = nil
+	m.cleareddeliveries = false
+	m.removeddeliveries = nil
+}
+
+// Where appends a list predicates to the CallbackEndpointMutation builder.
+func (m *CallbackEndpointMutation) Where(ps ...predicate.CallbackEndpoint) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CallbackEndpointMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CallbackEndpointMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.CallbackEndpoint, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CallbackEndpointMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CallbackEndpointMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (CallbackEndpoint).
+func (m *CallbackEndpointMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CallbackEndpointMutation) Fields() []string {
+	fields := make([]string, 0, 14)
+	if m.account != nil {
+		fields = append(fields, callbackendpoint.FieldAccountID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, callbackendpoint.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, callbackendpoint.FieldUpdatedAt)
+	}
+	if m.url != nil {
+		fields = append(fields, callbackendpoint.FieldURL)
+	}
+	if m.format != nil {
+		fields = append(fields, callbackendpoint.FieldFormat)
+	}
+	if m.events != nil {
+		fields = append(fields, callbackendpoint.FieldEvents)
+	}
+	if m.offer_id != nil {
+		fields = append(fields, callbackendpoint.FieldOfferID)
+	}
+	if m.offer_event_id != nil {
+		fields = append(fields, callbackendpoint.FieldOfferEventID)
+	}
+	if m.header_name != nil {
+		fields = append(fields, callbackendpoint.FieldHeaderName)
+	}
+	if m.header_value != nil {
+		fields = append(fields, callbackendpoint.FieldHeaderValue)
+	}
+	if m.secret != nil {
+		fields = append(fields, callbackendpoint.FieldSecret)
+	}
+	if m.enabled != nil {
+		fields = append(fields, callbackendpoint.FieldEnabled)
+	}
+	if m.disabled_reason != nil {
+		fields = append(fields, callbackendpoint.FieldDisabledReason)
+	}
+	if m.failing_since != nil {
+		fields = append(fields, callbackendpoint.FieldFailingSince)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CallbackEndpointMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case callbackendpoint.FieldAccountID:
+		return m.AccountID()
+	case callbackendpoint.FieldCreatedAt:
+		return m.CreatedAt()
+	case callbackendpoint.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case callbackendpoint.FieldURL:
+		return m.URL()
+	case callbackendpoint.FieldFormat:
+		return m.Format()
+	case callbackendpoint.FieldEvents:
+		return m.Events()
+	case callbackendpoint.FieldOfferID:
+		return m.OfferID()
+	case callbackendpoint.FieldOfferEventID:
+		return m.OfferEventID()
+	case callbackendpoint.FieldHeaderName:
+		return m.HeaderName()
+	case callbackendpoint.FieldHeaderValue:
+		return m.HeaderValue()
+	case callbackendpoint.FieldSecret:
+		return m.Secret()
+	case callbackendpoint.FieldEnabled:
+		return m.Enabled()
+	case callbackendpoint.FieldDisabledReason:
+		return m.DisabledReason()
+	case callbackendpoint.FieldFailingSince:
+		return m.FailingSince()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CallbackEndpointMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case callbackendpoint.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case callbackendpoint.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case callbackendpoint.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case callbackendpoint.FieldURL:
+		return m.OldURL(ctx)
+	case callbackendpoint.FieldFormat:
+		return m.OldFormat(ctx)
+	case callbackendpoint.FieldEvents:
+		return m.OldEvents(ctx)
+	case callbackendpoint.FieldOfferID:
+		return m.OldOfferID(ctx)
+	case callbackendpoint.FieldOfferEventID:
+		return m.OldOfferEventID(ctx)
+	case callbackendpoint.FieldHeaderName:
+		return m.OldHeaderName(ctx)
+	case callbackendpoint.FieldHeaderValue:
+		return m.OldHeaderValue(ctx)
+	case callbackendpoint.FieldSecret:
+		return m.OldSecret(ctx)
+	case callbackendpoint.FieldEnabled:
+		return m.OldEnabled(ctx)
+	case callbackendpoint.FieldDisabledReason:
+		return m.OldDisabledReason(ctx)
+	case callbackendpoint.FieldFailingSince:
+		return m.OldFailingSince(ctx)
+	}
+	return nil, fmt.Errorf("unknown CallbackEndpoint field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CallbackEndpointMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case callbackendpoint.FieldAccountID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case callbackendpoint.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case callbackendpoint.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case callbackendpoint.FieldURL:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetURL(v)
+		return nil
+	case callbackendpoint.FieldFormat:
+		v, ok := value.(vocab.Format)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFormat(v)
+		return nil
+	case callbackendpoint.FieldEvents:
+		v, ok := value.([]vocab.Event)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEvents(v)
+		return nil
+	case callbackendpoint.FieldOfferID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOfferID(v)
+		return nil
+	case callbackendpoint.FieldOfferEventID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOfferEventID(v)
+		return nil
+	case callbackendpoint.FieldHeaderName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHeaderName(v)
+		return nil
+	case callbackendpoint.FieldHeaderValue:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHeaderValue(v)
+		return nil
+	case callbackendpoint.FieldSecret:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSecret(v)
+		return nil
+	case callbackendpoint.FieldEnabled:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnabled(v)
+		return nil
+	case callbackendpoint.FieldDisabledReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDisabledReason(v)
+		return nil
+	case callbackendpoint.FieldFailingSince:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFailingSince(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CallbackEndpoint field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CallbackEndpointMutation) AddedFields() []string {
+	var fields []string
+	if m.addoffer_id != nil {
+		fields = append(fields, callbackendpoint.FieldOfferID)
+	}
+	if m.addoffer_event_id != nil {
+		fields = append(fields, callbackendpoint.FieldOfferEventID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CallbackEndpointMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case callbackendpoint.FieldOfferID:
+		return m.AddedOfferID()
+	case callbackendpoint.FieldOfferEventID:
+		return m.AddedOfferEventID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CallbackEndpointMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case callbackendpoint.FieldOfferID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddOfferID(v)
+		return nil
+	case callbackendpoint.FieldOfferEventID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddOfferEventID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CallbackEndpoint numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CallbackEndpointMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(callbackendpoint.FieldOfferID) {
+		fields = append(fields, callbackendpoint.FieldOfferID)
+	}
+	if m.FieldCleared(callbackendpoint.FieldOfferEventID) {
+		fields = append(fields, callbackendpoint.FieldOfferEventID)
+	}
+	if m.FieldCleared(callbackendpoint.FieldHeaderName) {
+		fields = append(fields, callbackendpoint.FieldHeaderName)
+	}
+	if m.FieldCleared(callbackendpoint.FieldHeaderValue) {
+		fields = append(fields, callbackendpoint.FieldHeaderValue)
+	}
+	if m.FieldCleared(callbackendpoint.FieldDisabledReason) {
+		fields = append(fields, callbackendpoint.FieldDisabledReason)
+	}
+	if m.FieldCleared(callbackendpoint.FieldFailingSince) {
+		fields = append(fields, callbackendpoint.FieldFailingSince)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CallbackEndpointMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CallbackEndpointMutation) ClearField(name string) error {
+	switch name {
+	case callbackendpoint.FieldOfferID:
+		m.ClearOfferID()
+		return nil
+	case callbackendpoint.FieldOfferEventID:
+		m.ClearOfferEventID()
+		return nil
+	case callbackendpoint.FieldHeaderName:
+		m.ClearHeaderName()
+		return nil
+	case callbackendpoint.FieldHeaderValue:
+		m.ClearHeaderValue()
+		return nil
+	case callbackendpoint.FieldDisabledReason:
+		m.ClearDisabledReason()
+		return nil
+	case callbackendpoint.FieldFailingSince:
+		m.ClearFailingSince()
+		return nil
+	}
+	return fmt.Errorf("unknown CallbackEndpoint nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CallbackEndpointMutation) ResetField(name string) error {
+	switch name {
+	case callbackendpoint.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case callbackendpoint.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case callbackendpoint.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case callbackendpoint.FieldURL:
+		m.ResetURL()
+		return nil
+	case callbackendpoint.FieldFormat:
+		m.ResetFormat()
+		return nil
+	case callbackendpoint.FieldEvents:
+		m.ResetEvents()
+		return nil
+	case callbackendpoint.FieldOfferID:
+		m.ResetOfferID()
+		return nil
+	case callbackendpoint.FieldOfferEventID:
+		m.ResetOfferEventID()
+		return nil
+	case callbackendpoint.FieldHeaderName:
+		m.ResetHeaderName()
+		return nil
+	case callbackendpoint.FieldHeaderValue:
+		m.ResetHeaderValue()
+		return nil
+	case callbackendpoint.FieldSecret:
+		m.ResetSecret()
+		return nil
+	case callbackendpoint.FieldEnabled:
+		m.ResetEnabled()
+		return nil
+	case callbackendpoint.FieldDisabledReason:
+		m.ResetDisabledReason()
+		return nil
+	case callbackendpoint.FieldFailingSince:
+		m.ResetFailingSince()
+		return nil
+	}
+	return fmt.Errorf("unknown CallbackEndpoint field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CallbackEndpointMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.account != nil {
+		edges = append(edges, callbackendpoint.EdgeAccount)
+	}
+	if m.deliveries != nil {
+		edges = append(edges, callbackendpoint.EdgeDeliveries)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CallbackEndpointMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case callbackendpoint.EdgeAccount:
+		if id := m.account; id != nil {
+			return []ent.Value{*id}
+		}
+	case callbackendpoint.EdgeDeliveries:
+		ids := make([]ent.Value, 0, len(m.deliveries))
+		for id := range m.deliveries {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CallbackEndpointMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.removeddeliveries != nil {
+		edges = append(edges, callbackendpoint.EdgeDeliveries)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CallbackEndpointMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case callbackendpoint.EdgeDeliveries:
+		ids := make([]ent.Value, 0, len(m.removeddeliveries))
+		for id := range m.removeddeliveries {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CallbackEndpointMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedaccount {
+		edges = append(edges, callbackendpoint.EdgeAccount)
+	}
+	if m.cleareddeliveries {
+		edges = append(edges, callbackendpoint.EdgeDeliveries)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CallbackEndpointMutation) EdgeCleared(name string) bool {
+	switch name {
+	case callbackendpoint.EdgeAccount:
+		return m.clearedaccount
+	case callbackendpoint.EdgeDeliveries:
+		return m.cleareddeliveries
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CallbackEndpointMutation) ClearEdge(name string) error {
+	switch name {
+	case callbackendpoint.EdgeAccount:
+		m.ClearAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown CallbackEndpoint unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CallbackEndpointMutation) ResetEdge(name string) error {
+	switch name {
+	case callbackendpoint.EdgeAccount:
+		m.ResetAccount()
+		return nil
+	case callbackendpoint.EdgeDeliveries:
+		m.ResetDeliveries()
+		return nil
+	}
+	return fmt.Errorf("unknown CallbackEndpoint edge %s", name)
 }
 
 // ClickMutation represents an operation that mutates the Click nodes in the graph.

@@ -22,6 +22,12 @@ type Tx struct {
 	Advertiser *AdvertiserClient
 	// BudgetShard is the client for interacting with the BudgetShard builders.
 	BudgetShard *BudgetShardClient
+	// CallbackAttempt is the client for interacting with the CallbackAttempt builders.
+	CallbackAttempt *CallbackAttemptClient
+	// CallbackDelivery is the client for interacting with the CallbackDelivery builders.
+	CallbackDelivery *CallbackDeliveryClient
+	// CallbackEndpoint is the client for interacting with the CallbackEndpoint builders.
+	CallbackEndpoint *CallbackEndpointClient
 	// Click is the client for interacting with the Click builders.
 	Click *ClickClient
 	// Conversion is the client for interacting with the Conversion builders.
@@ -181,6 +187,9 @@ func (tx *Tx) init() {
 	tx.Account = NewAccountClient(tx.config)
 	tx.Advertiser = NewAdvertiserClient(tx.config)
 	tx.BudgetShard = NewBudgetShardClient(tx.config)
+	tx.CallbackAttempt = NewCallbackAttemptClient(tx.config)
+	tx.CallbackDelivery = NewCallbackDeliveryClient(tx.config)
+	tx.CallbackEndpoint = NewCallbackEndpointClient(tx.config)
 	tx.Click = NewClickClient(tx.config)
 	tx.Conversion = NewConversionClient(tx.config)
 	tx.ConversionStatusChange = NewConversionStatusChangeClient(tx.config)

@@ -103,6 +103,16 @@ func (r *queryResolver) PostbackLogs(ctx context.Context, after *entgql.Cursor[i
 // Account returns generated.AccountResolver implementation.
 func (r *Resolver) Account() generated.AccountResolver { return &accountResolver{r} }
 
+// CallbackDelivery returns generated.CallbackDeliveryResolver implementation.
+func (r *Resolver) CallbackDelivery() generated.CallbackDeliveryResolver {
+	return &callbackDeliveryResolver{r}
+}
+
+// CallbackEndpoint returns generated.CallbackEndpointResolver implementation.
+func (r *Resolver) CallbackEndpoint() generated.CallbackEndpointResolver {
+	return &callbackEndpointResolver{r}
+}
+
 // Offer returns generated.OfferResolver implementation.
 func (r *Resolver) Offer() generated.OfferResolver { return &offerResolver{r} }
 
@@ -113,8 +123,10 @@ func (r *Resolver) OfferEvent() generated.OfferEventResolver { return &offerEven
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
 type (
-	accountResolver    struct{ *Resolver }
-	offerResolver      struct{ *Resolver }
-	offerEventResolver struct{ *Resolver }
-	queryResolver      struct{ *Resolver }
+	accountResolver          struct{ *Resolver }
+	callbackDeliveryResolver struct{ *Resolver }
+	callbackEndpointResolver struct{ *Resolver }
+	offerResolver            struct{ *Resolver }
+	offerEventResolver       struct{ *Resolver }
+	queryResolver            struct{ *Resolver }
 )

@@ -20,6 +20,6 @@ type Resolver struct {
 func NewSchema(client *ent.Client, dialectName, baseURL string) graphql.ExecutableSchema {
 	return generated.NewExecutableSchema(generated.Config{
 		Resolvers:  &Resolver{client: client, dialect: dialectName, baseURL: baseURL},
-		Complexity: complexity(),
+		Complexity: withCallbackComplexity(complexity()),
 	})
 }

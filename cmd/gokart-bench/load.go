@@ -58,6 +58,14 @@ func bench(ctx context.Context, cfg config, logf func(string, ...any)) (*Report,
 		return nil, err
 	}
 
+	var received *atomic.Int64
+	if cfg.CallbackReceiver {
+		if received, err = startCallbackReceiver(ctx, gql); err != nil {
+			return nil, err
+		}
+		logf("callback endpoint registered on the tool's receiver")
+	}
+
 	rep := &Report{
 		Server: cfg.Server, Concurrency: cfg.Concurrency, ClicksPerCase: cfg.Clicks, OfferType: cfg.OfferType,
 		NumCPU: runtime.NumCPU(), StartedAt: time.Now().UTC().Format(time.RFC3339),
@@ -139,6 +147,18 @@ func bench(ctx context.Context, cfg config, logf func(string, ...any)) (*Report,
 				return nil, err
 			}
 		}
+	}
+	if received != nil {
+		want := 0
+		for _, c := range rep.Cases {
+			want += c.Postbacks.OK
+		}
+		t0 := time.Now()
+		for received.Load() < int64(want) && time.Since(t0) < time.Minute && ctx.Err() == nil {
+			time.Sleep(100 * time.Millisecond)
+		}
+		logf("callbacks: %d received for %d measured postbacks (plus warm-up), the last %s after the load ended",
+			received.Load(), want, time.Since(t0).Round(time.Millisecond))
 	}
 	if cfg.ServerPID > 0 {
 		if hwm, err := readProcStatusKB(cfg.ServerPID, "VmHWM"); err == nil {

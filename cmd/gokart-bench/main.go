@@ -47,6 +47,9 @@ type config struct {
 	// PrefillClicks, when set, runs the cases again after giving the account this many
 	// clicks and half as many conversions of history.
 	PrefillClicks int
+	// CallbackReceiver registers an account-wide JSON callback endpoint on a receiver the tool
+	// runs on 127.0.0.1, so the postbacks are measured with the callback outbox and worker busy.
+	CallbackReceiver bool
 }
 
 func main() {
@@ -110,6 +113,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&cfg.CeilingPB, "ceiling-postback-tps", 0, "pgbench's postback tps on this machine, for the ratios")
 	fs.Float64Var(&cfg.CeilingClick, "ceiling-click-tps", 0, "pgbench's click tps on this machine, for the ratios")
 	fs.IntVar(&cfg.PrefillClicks, "prefill-clicks", 0, "after the cases, give the account this many clicks (and half as many conversions) of history and run the cases again")
+	fs.BoolVar(&cfg.CallbackReceiver, "callback-receiver", false, "register an account-wide JSON callback endpoint on a receiver run by the tool on 127.0.0.1 (the server needs CALLBACKS_ALLOW_PRIVATE=true)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}

@@ -10,6 +10,8 @@
 #   OFFER_TYPE=multi SHARED_DIR=<repo>/../shared JSON=1 (print the tool's report as JSON)
 #   PREFILL_CLICKS=2000000 (then give the account that many clicks and half as many conversions
 #   of history and run both cases again: the flat-cost check; adds several minutes)
+#   CALLBACKS=1 (then the spread case again with an account-wide JSON callback endpoint on a
+#   receiver on 127.0.0.1, and the ratio of postbacks/s with it to without)
 
 # The body is one brace group, read whole before it runs, so that editing this file does not
 # derail a run already going.
@@ -116,7 +118,7 @@ if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/"; then
 fi
 
 say "server on 127.0.0.1:$port (log: $work/server.log)"
-DATABASE_URL=$db_url ADDR=127.0.0.1:$port BASE_URL=http://127.0.0.1:$port LOG_LEVEL=warn \
+DATABASE_URL=$db_url ADDR=127.0.0.1:$port BASE_URL=http://127.0.0.1:$port LOG_LEVEL=warn CALLBACKS_ALLOW_PRIVATE=true \
   CLICK_RATE_LIMIT=0 POSTBACK_FAILURE_LIMIT=0 \
   "$server_bin" serve >"$work/server.log" 2>&1 9>&- &
 server_pid=$!
@@ -155,6 +157,22 @@ rc=0
   -concurrency "$concurrency" -clicks "$clicks" -offers "$offers" -offer-type "$offer_type" -case both -duration "${phase_secs}s" \
   -ceiling-postback-tps "$ceiling_pb" -ceiling-click-tps "$ceiling_click" -prefill-clicks "$prefill_clicks" \
   -timeout 40m "${json_flag[@]}" || rc=$?
+if [[ ${CALLBACKS:-} == 1 && $rc -eq 0 ]]; then
+  say "callbacks: the spread case without and then with an account-wide JSON endpoint (receiver on 127.0.0.1)"
+  for mode in without with; do
+    flags=(-case spread -json)
+    [[ $mode == with ]] && flags+=(-callback-receiver)
+    "$tool_bin" -server "http://127.0.0.1:$port" -database-url "$db_url" -server-pid "$server_pid" \
+      -concurrency "$concurrency" -clicks "$clicks" -offers "$offers" -offer-type "$offer_type" -duration "${phase_secs}s" \
+      -timeout 5m "${flags[@]}" >"$work/callbacks-$mode.json" || rc=$?
+  done
+  python3 - "$work/callbacks-without.json" "$work/callbacks-with.json" <<'PY' >&2
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+pa, pb = (x["cases"][0]["postbacks"] for x in (a, b))
+print(f"postbacks/s without callbacks {pa['rps']:.0f} (p99 {pa['p99Ms']:.1f} ms), with one JSON endpoint {pb['rps']:.0f} (p99 {pb['p99Ms']:.1f} ms): ratio {pb['rps'] / pa['rps']:.2f} (target >= 0.90)")
+PY
+fi
 if [[ $rc -eq 3 ]]; then
   say "some requests failed: see the error counts above (server log: $work/server.log)"
   # Keep the log for a look: cleanup keeps $work when the exit code is not 0.

@@ -57,6 +57,42 @@ func (f BudgetShardFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value,
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.BudgetShardMutation", m)
 }
 
+// The CallbackAttemptFunc type is an adapter to allow the use of ordinary
+// function as CallbackAttempt mutator.
+type CallbackAttemptFunc func(context.Context, *ent.CallbackAttemptMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f CallbackAttemptFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.CallbackAttemptMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CallbackAttemptMutation", m)
+}
+
+// The CallbackDeliveryFunc type is an adapter to allow the use of ordinary
+// function as CallbackDelivery mutator.
+type CallbackDeliveryFunc func(context.Context, *ent.CallbackDeliveryMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f CallbackDeliveryFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.CallbackDeliveryMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CallbackDeliveryMutation", m)
+}
+
+// The CallbackEndpointFunc type is an adapter to allow the use of ordinary
+// function as CallbackEndpoint mutator.
+type CallbackEndpointFunc func(context.Context, *ent.CallbackEndpointMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f CallbackEndpointFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.CallbackEndpointMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CallbackEndpointMutation", m)
+}
+
 // The ClickFunc type is an adapter to allow the use of ordinary
 // function as Click mutator.
 type ClickFunc func(context.Context, *ent.ClickMutation) (ent.Value, error)

@@ -12,6 +12,9 @@ import (
 	"github.com/gokart/gokart/ent/advertiser"
 	"github.com/gokart/gokart/ent/apikey"
 	"github.com/gokart/gokart/ent/budgetshard"
+	"github.com/gokart/gokart/ent/callbackattempt"
+	"github.com/gokart/gokart/ent/callbackdelivery"
+	"github.com/gokart/gokart/ent/callbackendpoint"
 	"github.com/gokart/gokart/ent/click"
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/conversionstatuschange"
@@ -189,6 +192,87 @@ func (f TraverseBudgetShard) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.BudgetShardQuery", q)
+}
+
+// The CallbackAttemptFunc type is an adapter to allow the use of ordinary function as a Querier.
+type CallbackAttemptFunc func(context.Context, *ent.CallbackAttemptQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f CallbackAttemptFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.CallbackAttemptQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.CallbackAttemptQuery", q)
+}
+
+// The TraverseCallbackAttempt type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseCallbackAttempt func(context.Context, *ent.CallbackAttemptQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseCallbackAttempt) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseCallbackAttempt) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CallbackAttemptQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.CallbackAttemptQuery", q)
+}
+
+// The CallbackDeliveryFunc type is an adapter to allow the use of ordinary function as a Querier.
+type CallbackDeliveryFunc func(context.Context, *ent.CallbackDeliveryQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f CallbackDeliveryFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.CallbackDeliveryQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.CallbackDeliveryQuery", q)
+}
+
+// The TraverseCallbackDelivery type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseCallbackDelivery func(context.Context, *ent.CallbackDeliveryQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseCallbackDelivery) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseCallbackDelivery) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CallbackDeliveryQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.CallbackDeliveryQuery", q)
+}
+
+// The CallbackEndpointFunc type is an adapter to allow the use of ordinary function as a Querier.
+type CallbackEndpointFunc func(context.Context, *ent.CallbackEndpointQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f CallbackEndpointFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.CallbackEndpointQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.CallbackEndpointQuery", q)
+}
+
+// The TraverseCallbackEndpoint type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseCallbackEndpoint func(context.Context, *ent.CallbackEndpointQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseCallbackEndpoint) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseCallbackEndpoint) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CallbackEndpointQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.CallbackEndpointQuery", q)
 }
 
 // The ClickFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -526,6 +610,12 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.AdvertiserQuery, predicate.Advertiser, advertiser.OrderOption]{typ: ent.TypeAdvertiser, tq: q}, nil
 	case *ent.BudgetShardQuery:
 		return &query[*ent.BudgetShardQuery, predicate.BudgetShard, budgetshard.OrderOption]{typ: ent.TypeBudgetShard, tq: q}, nil
+	case *ent.CallbackAttemptQuery:
+		return &query[*ent.CallbackAttemptQuery, predicate.CallbackAttempt, callbackattempt.OrderOption]{typ: ent.TypeCallbackAttempt, tq: q}, nil
+	case *ent.CallbackDeliveryQuery:
+		return &query[*ent.CallbackDeliveryQuery, predicate.CallbackDelivery, callbackdelivery.OrderOption]{typ: ent.TypeCallbackDelivery, tq: q}, nil
+	case *ent.CallbackEndpointQuery:
+		return &query[*ent.CallbackEndpointQuery, predicate.CallbackEndpoint, callbackendpoint.OrderOption]{typ: ent.TypeCallbackEndpoint, tq: q}, nil
 	case *ent.ClickQuery:
 		return &query[*ent.ClickQuery, predicate.Click, click.OrderOption]{typ: ent.TypeClick, tq: q}, nil
 	case *ent.ConversionQuery:

@@ -2,4 +2,4 @@
 
 package internal
 
-const IncrementStarts = "{\"accounts\":4294967296,\"advertisers\":8589934592,\"api_keys\":0,\"clicks\":12884901888,\"conversion_status_changes\":21474836480,\"conversions\":17179869184,\"member_completions\":42949672960,\"offer_budget_shards\":38654705664,\"offer_counters\":47244640256,\"offer_events\":30064771072,\"offers\":25769803776,\"postback_logs\":34359738368,\"stats_click_rollups\":51539607552,\"stats_conversion_rollups\":55834574848,\"stats_watermark\":60129542144,\"unmatched_postbacks\":64424509440}"
+const IncrementStarts = "{\"accounts\":4294967296,\"advertisers\":8589934592,\"api_keys\":0,\"callback_attempts\":68719476736,\"callback_deliveries\":73014444032,\"callback_endpoints\":77309411328,\"clicks\":12884901888,\"conversion_status_changes\":21474836480,\"conversions\":17179869184,\"member_completions\":42949672960,\"offer_budget_shards\":38654705664,\"offer_counters\":47244640256,\"offer_events\":30064771072,\"offers\":25769803776,\"postback_logs\":34359738368,\"stats_click_rollups\":51539607552,\"stats_conversion_rollups\":55834574848,\"stats_watermark\":60129542144,\"unmatched_postbacks\":64424509440}"

@@ -133,6 +133,134 @@ var (
 			},
 		},
 	}
+	// CallbackAttemptsColumns holds the columns for the "callback_attempts" table.
+	CallbackAttemptsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "http_status", Type: field.TypeInt, Nullable: true},
+		{Name: "duration_ms", Type: field.TypeInt},
+		{Name: "response", Type: field.TypeString, Nullable: true},
+		{Name: "error", Type: field.TypeString, Nullable: true},
+		{Name: "account_id", Type: field.TypeInt},
+		{Name: "delivery_id", Type: field.TypeInt},
+	}
+	// CallbackAttemptsTable holds the schema information for the "callback_attempts" table.
+	CallbackAttemptsTable = &schema.Table{
+		Name:       "callback_attempts",
+		Columns:    CallbackAttemptsColumns,
+		PrimaryKey: []*schema.Column{CallbackAttemptsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "callback_attempts_accounts_account",
+				Columns:    []*schema.Column{CallbackAttemptsColumns[6]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "callback_attempts_callback_deliveries_attempt_log",
+				Columns:    []*schema.Column{CallbackAttemptsColumns[7]},
+				RefColumns: []*schema.Column{CallbackDeliveriesColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "callbackattempt_delivery_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{CallbackAttemptsColumns[7], CallbackAttemptsColumns[1]},
+			},
+		},
+	}
+	// CallbackDeliveriesColumns holds the columns for the "callback_deliveries" table.
+	CallbackDeliveriesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "conversion_id", Type: field.TypeInt, Nullable: true},
+		{Name: "sequence", Type: field.TypeInt},
+		{Name: "event", Type: field.TypeEnum, Enums: []string{"CONVERSION_PENDING", "CONVERSION_APPROVED", "CONVERSION_REVERSED", "CONVERSION_REJECTED"}},
+		{Name: "from_status", Type: field.TypeEnum, Nullable: true, Enums: []string{"PENDING", "APPROVED", "REVERSED", "REJECTED"}},
+		{Name: "to_status", Type: field.TypeEnum, Enums: []string{"PENDING", "APPROVED", "REVERSED", "REJECTED"}},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"PENDING", "DELIVERED", "FAILED"}, Default: "PENDING"},
+		{Name: "attempts", Type: field.TypeInt, Default: 0},
+		{Name: "next_attempt_at", Type: field.TypeTime},
+		{Name: "lease_until", Type: field.TypeTime, Nullable: true},
+		{Name: "lease_owner", Type: field.TypeString, Nullable: true},
+		{Name: "delivered_at", Type: field.TypeTime, Nullable: true},
+		{Name: "last_error", Type: field.TypeString, Nullable: true, Size: 1024},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "account_id", Type: field.TypeInt},
+		{Name: "endpoint_id", Type: field.TypeInt},
+	}
+	// CallbackDeliveriesTable holds the schema information for the "callback_deliveries" table.
+	CallbackDeliveriesTable = &schema.Table{
+		Name:       "callback_deliveries",
+		Columns:    CallbackDeliveriesColumns,
+		PrimaryKey: []*schema.Column{CallbackDeliveriesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "callback_deliveries_accounts_account",
+				Columns:    []*schema.Column{CallbackDeliveriesColumns[14]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "callback_deliveries_callback_endpoints_deliveries",
+				Columns:    []*schema.Column{CallbackDeliveriesColumns[15]},
+				RefColumns: []*schema.Column{CallbackEndpointsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "callbackdelivery_account_id_endpoint_id_conversion_id_sequence",
+				Unique:  true,
+				Columns: []*schema.Column{CallbackDeliveriesColumns[14], CallbackDeliveriesColumns[15], CallbackDeliveriesColumns[1], CallbackDeliveriesColumns[2]},
+			},
+			{
+				Name:    "callbackdelivery_status_next_attempt_at",
+				Unique:  false,
+				Columns: []*schema.Column{CallbackDeliveriesColumns[6], CallbackDeliveriesColumns[8]},
+			},
+		},
+	}
+	// CallbackEndpointsColumns holds the columns for the "callback_endpoints" table.
+	CallbackEndpointsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "url", Type: field.TypeString, Size: 2048},
+		{Name: "format", Type: field.TypeEnum, Enums: []string{"JSON", "GET_TEMPLATE"}, Default: "JSON"},
+		{Name: "events", Type: field.TypeJSON},
+		{Name: "offer_id", Type: field.TypeInt, Nullable: true},
+		{Name: "offer_event_id", Type: field.TypeInt, Nullable: true},
+		{Name: "header_name", Type: field.TypeString, Nullable: true, Size: 128},
+		{Name: "header_value", Type: field.TypeString, Nullable: true, Size: 1024},
+		{Name: "secret", Type: field.TypeString},
+		{Name: "enabled", Type: field.TypeBool, Default: true},
+		{Name: "disabled_reason", Type: field.TypeString, Nullable: true, Size: 500},
+		{Name: "failing_since", Type: field.TypeTime, Nullable: true},
+		{Name: "account_id", Type: field.TypeInt},
+	}
+	// CallbackEndpointsTable holds the schema information for the "callback_endpoints" table.
+	CallbackEndpointsTable = &schema.Table{
+		Name:       "callback_endpoints",
+		Columns:    CallbackEndpointsColumns,
+		PrimaryKey: []*schema.Column{CallbackEndpointsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "callback_endpoints_accounts_account",
+				Columns:    []*schema.Column{CallbackEndpointsColumns[14]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "callbackendpoint_account_id_enabled",
+				Unique:  false,
+				Columns: []*schema.Column{CallbackEndpointsColumns[14], CallbackEndpointsColumns[11]},
+			},
+		},
+	}
 	// ClicksColumns holds the columns for the "clicks" table.
 	ClicksColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -668,6 +796,9 @@ var (
 		AccountsTable,
 		AdvertisersTable,
 		OfferBudgetShardsTable,
+		CallbackAttemptsTable,
+		CallbackDeliveriesTable,
+		CallbackEndpointsTable,
 		ClicksTable,
 		ConversionsTable,
 		ConversionStatusChangesTable,
@@ -699,6 +830,20 @@ func init() {
 	OfferBudgetShardsTable.Annotation = &entsql.Annotation{
 		Table:          "offer_budget_shards",
 		IncrementStart: func(i int) *int { return &i }(38654705664),
+	}
+	CallbackAttemptsTable.ForeignKeys[0].RefTable = AccountsTable
+	CallbackAttemptsTable.ForeignKeys[1].RefTable = CallbackDeliveriesTable
+	CallbackAttemptsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(68719476736),
+	}
+	CallbackDeliveriesTable.ForeignKeys[0].RefTable = AccountsTable
+	CallbackDeliveriesTable.ForeignKeys[1].RefTable = CallbackEndpointsTable
+	CallbackDeliveriesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(73014444032),
+	}
+	CallbackEndpointsTable.ForeignKeys[0].RefTable = AccountsTable
+	CallbackEndpointsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(77309411328),
 	}
 	ClicksTable.ForeignKeys[0].RefTable = AccountsTable
 	ClicksTable.ForeignKeys[1].RefTable = OffersTable

@@ -18,6 +18,15 @@ type Advertiser func(*sql.Selector)
 // BudgetShard is the predicate function for budgetshard builders.
 type BudgetShard func(*sql.Selector)
 
+// CallbackAttempt is the predicate function for callbackattempt builders.
+type CallbackAttempt func(*sql.Selector)
+
+// CallbackDelivery is the predicate function for callbackdelivery builders.
+type CallbackDelivery func(*sql.Selector)
+
+// CallbackEndpoint is the predicate function for callbackendpoint builders.
+type CallbackEndpoint func(*sql.Selector)
+
 // Click is the predicate function for click builders.
 type Click func(*sql.Selector)
 

@@ -9,6 +9,9 @@ import (
 	"github.com/gokart/gokart/ent/advertiser"
 	"github.com/gokart/gokart/ent/apikey"
 	"github.com/gokart/gokart/ent/budgetshard"
+	"github.com/gokart/gokart/ent/callbackattempt"
+	"github.com/gokart/gokart/ent/callbackdelivery"
+	"github.com/gokart/gokart/ent/callbackendpoint"
 	"github.com/gokart/gokart/ent/click"
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/conversionstatuschange"
@@ -173,6 +176,69 @@ func init() {
 	budgetshardDescSpent := budgetshardFields[4].Descriptor()
 	// budgetshard.DefaultSpent holds the default value on creation for the spent field.
 	budgetshard.DefaultSpent = budgetshardDescSpent.Default.(int64)
+	callbackattemptMixin := schema.CallbackAttempt{}.Mixin()
+	callbackattemptMixinHooks0 := callbackattemptMixin[0].Hooks()
+	callbackattempt.Hooks[0] = callbackattemptMixinHooks0[0]
+	callbackattemptMixinInters0 := callbackattemptMixin[0].Interceptors()
+	callbackattempt.Interceptors[0] = callbackattemptMixinInters0[0]
+	callbackdeliveryMixin := schema.CallbackDelivery{}.Mixin()
+	callbackdeliveryMixinHooks0 := callbackdeliveryMixin[0].Hooks()
+	callbackdelivery.Hooks[0] = callbackdeliveryMixinHooks0[0]
+	callbackdeliveryMixinInters0 := callbackdeliveryMixin[0].Interceptors()
+	callbackdelivery.Interceptors[0] = callbackdeliveryMixinInters0[0]
+	callbackdeliveryFields := schema.CallbackDelivery{}.Fields()
+	_ = callbackdeliveryFields
+	// callbackdeliveryDescAttempts is the schema descriptor for attempts field.
+	callbackdeliveryDescAttempts := callbackdeliveryFields[7].Descriptor()
+	// callbackdelivery.DefaultAttempts holds the default value on creation for the attempts field.
+	callbackdelivery.DefaultAttempts = callbackdeliveryDescAttempts.Default.(int)
+	// callbackdeliveryDescLastError is the schema descriptor for last_error field.
+	callbackdeliveryDescLastError := callbackdeliveryFields[12].Descriptor()
+	// callbackdelivery.LastErrorValidator is a validator for the "last_error" field. It is called by the builders before save.
+	callbackdelivery.LastErrorValidator = callbackdeliveryDescLastError.Validators[0].(func(string) error)
+	// callbackdeliveryDescCreatedAt is the schema descriptor for created_at field.
+	callbackdeliveryDescCreatedAt := callbackdeliveryFields[13].Descriptor()
+	// callbackdelivery.DefaultCreatedAt holds the default value on creation for the created_at field.
+	callbackdelivery.DefaultCreatedAt = callbackdeliveryDescCreatedAt.Default.(func() time.Time)
+	callbackendpointMixin := schema.CallbackEndpoint{}.Mixin()
+	callbackendpointMixinHooks0 := callbackendpointMixin[0].Hooks()
+	callbackendpoint.Hooks[0] = callbackendpointMixinHooks0[0]
+	callbackendpointMixinInters0 := callbackendpointMixin[0].Interceptors()
+	callbackendpoint.Interceptors[0] = callbackendpointMixinInters0[0]
+	callbackendpointMixinFields1 := callbackendpointMixin[1].Fields()
+	_ = callbackendpointMixinFields1
+	callbackendpointFields := schema.CallbackEndpoint{}.Fields()
+	_ = callbackendpointFields
+	// callbackendpointDescCreatedAt is the schema descriptor for created_at field.
+	callbackendpointDescCreatedAt := callbackendpointMixinFields1[0].Descriptor()
+	// callbackendpoint.DefaultCreatedAt holds the default value on creation for the created_at field.
+	callbackendpoint.DefaultCreatedAt = callbackendpointDescCreatedAt.Default.(func() time.Time)
+	// callbackendpointDescUpdatedAt is the schema descriptor for updated_at field.
+	callbackendpointDescUpdatedAt := callbackendpointMixinFields1[1].Descriptor()
+	// callbackendpoint.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	callbackendpoint.DefaultUpdatedAt = callbackendpointDescUpdatedAt.Default.(func() time.Time)
+	// callbackendpoint.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	callbackendpoint.UpdateDefaultUpdatedAt = callbackendpointDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// callbackendpointDescURL is the schema descriptor for url field.
+	callbackendpointDescURL := callbackendpointFields[0].Descriptor()
+	// callbackendpoint.URLValidator is a validator for the "url" field. It is called by the builders before save.
+	callbackendpoint.URLValidator = callbackendpointDescURL.Validators[0].(func(string) error)
+	// callbackendpointDescHeaderName is the schema descriptor for header_name field.
+	callbackendpointDescHeaderName := callbackendpointFields[5].Descriptor()
+	// callbackendpoint.HeaderNameValidator is a validator for the "header_name" field. It is called by the builders before save.
+	callbackendpoint.HeaderNameValidator = callbackendpointDescHeaderName.Validators[0].(func(string) error)
+	// callbackendpointDescHeaderValue is the schema descriptor for header_value field.
+	callbackendpointDescHeaderValue := callbackendpointFields[6].Descriptor()
+	// callbackendpoint.HeaderValueValidator is a validator for the "header_value" field. It is called by the builders before save.
+	callbackendpoint.HeaderValueValidator = callbackendpointDescHeaderValue.Validators[0].(func(string) error)
+	// callbackendpointDescEnabled is the schema descriptor for enabled field.
+	callbackendpointDescEnabled := callbackendpointFields[8].Descriptor()
+	// callbackendpoint.DefaultEnabled holds the default value on creation for the enabled field.
+	callbackendpoint.DefaultEnabled = callbackendpointDescEnabled.Default.(bool)
+	// callbackendpointDescDisabledReason is the schema descriptor for disabled_reason field.
+	callbackendpointDescDisabledReason := callbackendpointFields[9].Descriptor()
+	// callbackendpoint.DisabledReasonValidator is a validator for the "disabled_reason" field. It is called by the builders before save.
+	callbackendpoint.DisabledReasonValidator = callbackendpointDescDisabledReason.Validators[0].(func(string) error)
 	clickMixin := schema.Click{}.Mixin()
 	clickMixinHooks0 := clickMixin[0].Hooks()
 	click.Hooks[0] = clickMixinHooks0[0]

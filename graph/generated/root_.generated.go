@@ -12,6 +12,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/gokart/gokart/ent"
+	"github.com/gokart/gokart/graph/model"
 	"github.com/gokart/gokart/internal/accounts"
 	"github.com/gokart/gokart/internal/catalogue"
 	"github.com/gokart/gokart/internal/lifecycle"
@@ -30,6 +31,8 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Account() AccountResolver
+	CallbackDelivery() CallbackDeliveryResolver
+	CallbackEndpoint() CallbackEndpointResolver
 	Mutation() MutationResolver
 	Offer() OfferResolver
 	OfferEvent() OfferEventResolver
@@ -93,6 +96,74 @@ type ComplexityRoot struct {
 	}
 
 	AdvertiserEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	CallbackAttempt struct {
+		CreatedAt  func(childComplexity int) int
+		Delivery   func(childComplexity int) int
+		DeliveryID func(childComplexity int) int
+		DurationMs func(childComplexity int) int
+		Error      func(childComplexity int) int
+		HTTPStatus func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Response   func(childComplexity int) int
+	}
+
+	CallbackDelivery struct {
+		AttemptLog    func(childComplexity int) int
+		Attempts      func(childComplexity int) int
+		ConversionID  func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		DeliveredAt   func(childComplexity int) int
+		Endpoint      func(childComplexity int) int
+		EndpointID    func(childComplexity int) int
+		Event         func(childComplexity int) int
+		FromStatus    func(childComplexity int) int
+		ID            func(childComplexity int) int
+		LastError     func(childComplexity int) int
+		NextAttemptAt func(childComplexity int) int
+		Sequence      func(childComplexity int) int
+		Status        func(childComplexity int) int
+		ToStatus      func(childComplexity int) int
+		WebhookID     func(childComplexity int) int
+	}
+
+	CallbackDeliveryConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	CallbackDeliveryEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	CallbackEndpoint struct {
+		CreatedAt      func(childComplexity int) int
+		DisabledReason func(childComplexity int) int
+		Enabled        func(childComplexity int) int
+		Events         func(childComplexity int) int
+		FailingSince   func(childComplexity int) int
+		Format         func(childComplexity int) int
+		HeaderName     func(childComplexity int) int
+		ID             func(childComplexity int) int
+		OfferEventID   func(childComplexity int) int
+		OfferID        func(childComplexity int) int
+		Secret         func(childComplexity int) int
+		URL            func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
+	}
+
+	CallbackEndpointConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	CallbackEndpointEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
 	}
@@ -204,16 +275,23 @@ type ComplexityRoot struct {
 		ArchiveOffer               func(childComplexity int, id int) int
 		CreateAPIKey               func(childComplexity int, name string) int
 		CreateAdvertiser           func(childComplexity int, input wizard.NewAdvertiserInput) int
+		CreateCallbackEndpoint     func(childComplexity int, input model.CreateCallbackEndpointInput) int
 		CreateOffer                func(childComplexity int, input wizard.CreateOfferInput) int
+		DisableCallbackEndpoint    func(childComplexity int, id int) int
+		EnableCallbackEndpoint     func(childComplexity int, id int) int
 		EndOffer                   func(childComplexity int, id int) int
 		PauseOffer                 func(childComplexity int, id int) int
 		PublishOffer               func(childComplexity int, id int) int
+		RedeliverCallback          func(childComplexity int, id int) int
 		ResumeOffer                func(childComplexity int, id int) int
 		RevokeAPIKey               func(childComplexity int, id int) int
+		RotateCallbackSecret       func(childComplexity int, id int) int
 		RotatePostbackKey          func(childComplexity int) int
+		SendTestCallback           func(childComplexity int, endpointID int) int
 		SetOfferEvents             func(childComplexity int, id int, events []*wizard.EventInput) int
 		UpdateAccount              func(childComplexity int, input accounts.UpdateInput) int
 		UpdateAdvertiser           func(childComplexity int, id int, input wizard.UpdateAdvertiserInput) int
+		UpdateCallbackEndpoint     func(childComplexity int, id int, input model.UpdateCallbackEndpointInput) int
 		UpdateConversionStatus     func(childComplexity int, id int, status lifecycle.Status, reason *string) int
 		UpdateOfferAdvertiserInfo  func(childComplexity int, id int, input wizard.AdvertiserInfoInput) int
 		UpdateOfferBudgetTargeting func(childComplexity int, id int, input wizard.BudgetTargetingInput) int
@@ -371,6 +449,8 @@ type ComplexityRoot struct {
 	Query struct {
 		APIKeys            func(childComplexity int, includeRevoked *bool) int
 		Advertisers        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AdvertiserOrder, where *ent.AdvertiserWhereInput) int
+		CallbackDeliveries func(childComplexity int, first *int, after *entgql.Cursor[int], where *model.CallbackDeliveryWhereInput) int
+		CallbackEndpoints  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CallbackEndpointOrder, where *ent.CallbackEndpointWhereInput) int
 		Clicks             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ClickOrder, where *ent.ClickWhereInput) int
 		Conversions        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ConversionOrder, where *ent.ConversionWhereInput) int
 		IntegrationSystems func(childComplexity int) int
@@ -667,6 +747,295 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AdvertiserEdge.Node(childComplexity), true
+
+	case "CallbackAttempt.createdAt":
+		if e.ComplexityRoot.CallbackAttempt.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackAttempt.CreatedAt(childComplexity), true
+	case "CallbackAttempt.delivery":
+		if e.ComplexityRoot.CallbackAttempt.Delivery == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackAttempt.Delivery(childComplexity), true
+	case "CallbackAttempt.deliveryID":
+		if e.ComplexityRoot.CallbackAttempt.DeliveryID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackAttempt.DeliveryID(childComplexity), true
+	case "CallbackAttempt.durationMs":
+		if e.ComplexityRoot.CallbackAttempt.DurationMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackAttempt.DurationMs(childComplexity), true
+	case "CallbackAttempt.error":
+		if e.ComplexityRoot.CallbackAttempt.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackAttempt.Error(childComplexity), true
+	case "CallbackAttempt.httpStatus":
+		if e.ComplexityRoot.CallbackAttempt.HTTPStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackAttempt.HTTPStatus(childComplexity), true
+	case "CallbackAttempt.id":
+		if e.ComplexityRoot.CallbackAttempt.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackAttempt.ID(childComplexity), true
+	case "CallbackAttempt.response":
+		if e.ComplexityRoot.CallbackAttempt.Response == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackAttempt.Response(childComplexity), true
+
+	case "CallbackDelivery.attemptLog":
+		if e.ComplexityRoot.CallbackDelivery.AttemptLog == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackDelivery.AttemptLog(childComplexity), true
+	case "CallbackDelivery.attempts":
+		if e.ComplexityRoot.CallbackDelivery.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackDelivery.Attempts(childComplexity), true
+	case "CallbackDelivery.conversionID":
+		if e.ComplexityRoot.CallbackDelivery.ConversionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackDelivery.ConversionID(childComplexity), true
+	case "CallbackDelivery.createdAt":
+		if e.ComplexityRoot.CallbackDelivery.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackDelivery.CreatedAt(childComplexity), true
+	case "CallbackDelivery.deliveredAt":
+		if e.ComplexityRoot.CallbackDelivery.DeliveredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackDelivery.DeliveredAt(childComplexity), true
+	case "CallbackDelivery.endpoint":
+		if e.ComplexityRoot.CallbackDelivery.Endpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackDelivery.Endpoint(childComplexity), true
+	case "CallbackDelivery.endpointID":
+		if e.ComplexityRoot.CallbackDelivery.EndpointID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackDelivery.EndpointID(childComplexity), true
+	case "CallbackDelivery.event":
+		if e.ComplexityRoot.CallbackDelivery.Event == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackDelivery.Event(childComplexity), true
+	case "CallbackDelivery.fromStatus":
+		if e.ComplexityRoot.CallbackDelivery.FromStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackDelivery.FromStatus(childComplexity), true
+	case "CallbackDelivery.id":
+		if e.ComplexityRoot.CallbackDelivery.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackDelivery.ID(childComplexity), true
+	case "CallbackDelivery.lastError":
+		if e.ComplexityRoot.CallbackDelivery.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackDelivery.LastError(childComplexity), true
+	case "CallbackDelivery.nextAttemptAt":
+		if e.ComplexityRoot.CallbackDelivery.NextAttemptAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackDelivery.NextAttemptAt(childComplexity), true
+	case "CallbackDelivery.sequence":
+		if e.ComplexityRoot.CallbackDelivery.Sequence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackDelivery.Sequence(childComplexity), true
+	case "CallbackDelivery.status":
+		if e.ComplexityRoot.CallbackDelivery.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackDelivery.Status(childComplexity), true
+	case "CallbackDelivery.toStatus":
+		if e.ComplexityRoot.CallbackDelivery.ToStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackDelivery.ToStatus(childComplexity), true
+	case "CallbackDelivery.webhookID":
+		if e.ComplexityRoot.CallbackDelivery.WebhookID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackDelivery.WebhookID(childComplexity), true
+
+	case "CallbackDeliveryConnection.edges":
+		if e.ComplexityRoot.CallbackDeliveryConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackDeliveryConnection.Edges(childComplexity), true
+	case "CallbackDeliveryConnection.pageInfo":
+		if e.ComplexityRoot.CallbackDeliveryConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackDeliveryConnection.PageInfo(childComplexity), true
+	case "CallbackDeliveryConnection.totalCount":
+		if e.ComplexityRoot.CallbackDeliveryConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackDeliveryConnection.TotalCount(childComplexity), true
+
+	case "CallbackDeliveryEdge.cursor":
+		if e.ComplexityRoot.CallbackDeliveryEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackDeliveryEdge.Cursor(childComplexity), true
+	case "CallbackDeliveryEdge.node":
+		if e.ComplexityRoot.CallbackDeliveryEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackDeliveryEdge.Node(childComplexity), true
+
+	case "CallbackEndpoint.createdAt":
+		if e.ComplexityRoot.CallbackEndpoint.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackEndpoint.CreatedAt(childComplexity), true
+	case "CallbackEndpoint.disabledReason":
+		if e.ComplexityRoot.CallbackEndpoint.DisabledReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackEndpoint.DisabledReason(childComplexity), true
+	case "CallbackEndpoint.enabled":
+		if e.ComplexityRoot.CallbackEndpoint.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackEndpoint.Enabled(childComplexity), true
+	case "CallbackEndpoint.events":
+		if e.ComplexityRoot.CallbackEndpoint.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackEndpoint.Events(childComplexity), true
+	case "CallbackEndpoint.failingSince":
+		if e.ComplexityRoot.CallbackEndpoint.FailingSince == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackEndpoint.FailingSince(childComplexity), true
+	case "CallbackEndpoint.format":
+		if e.ComplexityRoot.CallbackEndpoint.Format == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackEndpoint.Format(childComplexity), true
+	case "CallbackEndpoint.headerName":
+		if e.ComplexityRoot.CallbackEndpoint.HeaderName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackEndpoint.HeaderName(childComplexity), true
+	case "CallbackEndpoint.id":
+		if e.ComplexityRoot.CallbackEndpoint.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackEndpoint.ID(childComplexity), true
+	case "CallbackEndpoint.offerEventID":
+		if e.ComplexityRoot.CallbackEndpoint.OfferEventID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackEndpoint.OfferEventID(childComplexity), true
+	case "CallbackEndpoint.offerID":
+		if e.ComplexityRoot.CallbackEndpoint.OfferID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackEndpoint.OfferID(childComplexity), true
+	case "CallbackEndpoint.secret":
+		if e.ComplexityRoot.CallbackEndpoint.Secret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackEndpoint.Secret(childComplexity), true
+	case "CallbackEndpoint.url":
+		if e.ComplexityRoot.CallbackEndpoint.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackEndpoint.URL(childComplexity), true
+	case "CallbackEndpoint.updatedAt":
+		if e.ComplexityRoot.CallbackEndpoint.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackEndpoint.UpdatedAt(childComplexity), true
+
+	case "CallbackEndpointConnection.edges":
+		if e.ComplexityRoot.CallbackEndpointConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackEndpointConnection.Edges(childComplexity), true
+	case "CallbackEndpointConnection.pageInfo":
+		if e.ComplexityRoot.CallbackEndpointConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackEndpointConnection.PageInfo(childComplexity), true
+	case "CallbackEndpointConnection.totalCount":
+		if e.ComplexityRoot.CallbackEndpointConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackEndpointConnection.TotalCount(childComplexity), true
+
+	case "CallbackEndpointEdge.cursor":
+		if e.ComplexityRoot.CallbackEndpointEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackEndpointEdge.Cursor(childComplexity), true
+	case "CallbackEndpointEdge.node":
+		if e.ComplexityRoot.CallbackEndpointEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallbackEndpointEdge.Node(childComplexity), true
 
 	case "Click.conversions":
 		if e.ComplexityRoot.Click.Conversions == nil {
@@ -1137,6 +1506,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAdvertiser(childComplexity, args["input"].(wizard.NewAdvertiserInput)), true
+	case "Mutation.createCallbackEndpoint":
+		if e.ComplexityRoot.Mutation.CreateCallbackEndpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createCallbackEndpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateCallbackEndpoint(childComplexity, args["input"].(model.CreateCallbackEndpointInput)), true
 	case "Mutation.createOffer":
 		if e.ComplexityRoot.Mutation.CreateOffer == nil {
 			break
@@ -1148,6 +1528,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateOffer(childComplexity, args["input"].(wizard.CreateOfferInput)), true
+	case "Mutation.disableCallbackEndpoint":
+		if e.ComplexityRoot.Mutation.DisableCallbackEndpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_disableCallbackEndpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DisableCallbackEndpoint(childComplexity, args["id"].(int)), true
+	case "Mutation.enableCallbackEndpoint":
+		if e.ComplexityRoot.Mutation.EnableCallbackEndpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_enableCallbackEndpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EnableCallbackEndpoint(childComplexity, args["id"].(int)), true
 	case "Mutation.endOffer":
 		if e.ComplexityRoot.Mutation.EndOffer == nil {
 			break
@@ -1181,6 +1583,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PublishOffer(childComplexity, args["id"].(int)), true
+	case "Mutation.redeliverCallback":
+		if e.ComplexityRoot.Mutation.RedeliverCallback == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_redeliverCallback_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RedeliverCallback(childComplexity, args["id"].(int)), true
 	case "Mutation.resumeOffer":
 		if e.ComplexityRoot.Mutation.ResumeOffer == nil {
 			break
@@ -1203,12 +1616,34 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIKey(childComplexity, args["id"].(int)), true
+	case "Mutation.rotateCallbackSecret":
+		if e.ComplexityRoot.Mutation.RotateCallbackSecret == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rotateCallbackSecret_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RotateCallbackSecret(childComplexity, args["id"].(int)), true
 	case "Mutation.rotatePostbackKey":
 		if e.ComplexityRoot.Mutation.RotatePostbackKey == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Mutation.RotatePostbackKey(childComplexity), true
+	case "Mutation.sendTestCallback":
+		if e.ComplexityRoot.Mutation.SendTestCallback == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_sendTestCallback_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SendTestCallback(childComplexity, args["endpointID"].(int)), true
 	case "Mutation.setOfferEvents":
 		if e.ComplexityRoot.Mutation.SetOfferEvents == nil {
 			break
@@ -1242,6 +1677,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateAdvertiser(childComplexity, args["id"].(int), args["input"].(wizard.UpdateAdvertiserInput)), true
+	case "Mutation.updateCallbackEndpoint":
+		if e.ComplexityRoot.Mutation.UpdateCallbackEndpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateCallbackEndpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateCallbackEndpoint(childComplexity, args["id"].(int), args["input"].(model.UpdateCallbackEndpointInput)), true
 	case "Mutation.updateConversionStatus":
 		if e.ComplexityRoot.Mutation.UpdateConversionStatus == nil {
 			break
@@ -2006,6 +2452,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Advertisers(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.AdvertiserOrder), args["where"].(*ent.AdvertiserWhereInput)), true
+	case "Query.callbackDeliveries":
+		if e.ComplexityRoot.Query.CallbackDeliveries == nil {
+			break
+		}
+
+		args, err := ec.field_Query_callbackDeliveries_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CallbackDeliveries(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[int]), args["where"].(*model.CallbackDeliveryWhereInput)), true
+	case "Query.callbackEndpoints":
+		if e.ComplexityRoot.Query.CallbackEndpoints == nil {
+			break
+		}
+
+		args, err := ec.field_Query_callbackEndpoints_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CallbackEndpoints(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.CallbackEndpointOrder), args["where"].(*ent.CallbackEndpointWhereInput)), true
 	case "Query.clicks":
 		if e.ComplexityRoot.Query.Clicks == nil {
 			break
@@ -2173,11 +2641,15 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AdvertiserInfoInput", ec.unmarshalInputAdvertiserInfoInput),
 			graphql.NewInputUnmarshaler("AdvertiserOrder", ec.unmarshalInputAdvertiserOrder),
 			graphql.NewInputUnmarshaler("AdvertiserWhereInput", ec.unmarshalInputAdvertiserWhereInput),
+			graphql.NewInputUnmarshaler("CallbackDeliveryWhereInput", ec.unmarshalInputCallbackDeliveryWhereInput),
+			graphql.NewInputUnmarshaler("CallbackEndpointOrder", ec.unmarshalInputCallbackEndpointOrder),
+			graphql.NewInputUnmarshaler("CallbackEndpointWhereInput", ec.unmarshalInputCallbackEndpointWhereInput),
 			graphql.NewInputUnmarshaler("ClickOrder", ec.unmarshalInputClickOrder),
 			graphql.NewInputUnmarshaler("ClickWhereInput", ec.unmarshalInputClickWhereInput),
 			graphql.NewInputUnmarshaler("ConversionOrder", ec.unmarshalInputConversionOrder),
 			graphql.NewInputUnmarshaler("ConversionWhereInput", ec.unmarshalInputConversionWhereInput),
 			graphql.NewInputUnmarshaler("CreateAdvertiserInput", ec.unmarshalInputCreateAdvertiserInput),
+			graphql.NewInputUnmarshaler("CreateCallbackEndpointInput", ec.unmarshalInputCreateCallbackEndpointInput),
 			graphql.NewInputUnmarshaler("CreateOfferInput", ec.unmarshalInputCreateOfferInput),
 			graphql.NewInputUnmarshaler("CustomMacrosInput", ec.unmarshalInputCustomMacrosInput),
 			graphql.NewInputUnmarshaler("OfferBudgetTargetingInput", ec.unmarshalInputOfferBudgetTargetingInput),
@@ -2191,6 +2663,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("PostbackLogWhereInput", ec.unmarshalInputPostbackLogWhereInput),
 			graphql.NewInputUnmarshaler("UpdateAccountInput", ec.unmarshalInputUpdateAccountInput),
 			graphql.NewInputUnmarshaler("UpdateAdvertiserInput", ec.unmarshalInputUpdateAdvertiserInput),
+			graphql.NewInputUnmarshaler("UpdateCallbackEndpointInput", ec.unmarshalInputUpdateCallbackEndpointInput),
 			graphql.NewInputUnmarshaler("UpdateOfferTypeInput", ec.unmarshalInputUpdateOfferTypeInput),
 		)
 	}
@@ -2268,6 +2741,166 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../../schema/callbacks.graphql", Input: `"""How a callback reaches its endpoint."""
+enum CallbackFormat @goModel(model: "github.com/gokart/gokart/internal/callbacks/vocab.Format") {
+  """A signed POST with a JSON body, following Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)."""
+  JSON
+  """A GET of the endpoint's URL, a template whose macros ({gk_conversion_id}, {cnv_status}, …) are filled in, percent-encoded."""
+  GET_TEMPLATE
+}
+
+"""A conversion status change an endpoint can hear about."""
+enum CallbackEvent @goModel(model: "github.com/gokart/gokart/internal/callbacks/vocab.Event") {
+  """A conversion was reported pending."""
+  CONVERSION_PENDING
+  """A conversion was approved: the member earned the reward."""
+  CONVERSION_APPROVED
+  """An approved or pending conversion was reversed (e.g. a refund): take the reward back."""
+  CONVERSION_REVERSED
+  """A rule of ours (cap, budget, one per member, offer ended) refused the conversion."""
+  CONVERSION_REJECTED
+}
+
+"""Where a callback delivery stands."""
+enum CallbackDeliveryStatus @goModel(model: "github.com/gokart/gokart/internal/callbacks/vocab.DeliveryStatus") {
+  """Waiting for its first attempt or for a retry."""
+  PENDING
+  """The endpoint answered 2xx."""
+  DELIVERED
+  """The endpoint refused it (4xx other than 408 and 429), or every retry over about three days failed."""
+  FAILED
+}
+
+extend type CallbackEndpoint {
+  """JSON (a signed POST) or GET_TEMPLATE."""
+  format: CallbackFormat!
+  """The status changes the endpoint hears."""
+  events: [CallbackEvent!]!
+  """
+  The signing secret (whsec_ + base64), shown only in the answer of createCallbackEndpoint and
+  rotateCallbackSecret; null everywhere else. Keep it on your server.
+  """
+  secret: String
+}
+
+extend type CallbackDelivery {
+  """The change the callback tells about."""
+  event: CallbackEvent!
+  """PENDING, DELIVERED or FAILED."""
+  status: CallbackDeliveryStatus!
+  """The webhook-id header sent with every attempt of this delivery: deduplicate on it."""
+  webhookID: String!
+}
+
+"""A new callback endpoint."""
+input CreateCallbackEndpointInput {
+  """The URL to call: https://… for JSON; for GET_TEMPLATE a template with macros such as {gk_conversion_id}."""
+  url: String!
+  """JSON (the default) or GET_TEMPLATE."""
+  format: CallbackFormat = JSON
+  """The changes to hear about; CONVERSION_APPROVED and CONVERSION_REVERSED when omitted."""
+  events: [CallbackEvent!]
+  """Limit the endpoint to one offer; omitted for every offer of the account."""
+  offerID: ID
+  """Limit the endpoint to one event of that offer."""
+  eventID: ID
+  """A header to send with every callback, e.g. X-Api-Key."""
+  headerName: String
+  """The value of that header."""
+  headerValue: String
+}
+
+"""Changes to a callback endpoint; omitted fields stay as they are."""
+input UpdateCallbackEndpointInput {
+  """The new URL or template."""
+  url: String
+  """The new format."""
+  format: CallbackFormat
+  """The new list of changes to hear about."""
+  events: [CallbackEvent!]
+  """The new header name; an empty string removes the header."""
+  headerName: String
+  """The new header value."""
+  headerValue: String
+}
+
+"""Filters of callbackDeliveries; every field given must match."""
+input CallbackDeliveryWhereInput {
+  """Only deliveries to this endpoint."""
+  endpointID: ID
+  """Only deliveries about this conversion."""
+  conversionID: ID
+  """Only deliveries in this status."""
+  status: CallbackDeliveryStatus
+}
+
+extend type Query {
+  """The account's callback endpoints, as a Relay connection (at most 100 a page, 20 by default)."""
+  callbackEndpoints(
+    """Returns the elements that come after the cursor."""
+    after: Cursor
+    """Returns the first n elements."""
+    first: Int
+    """Returns the elements that come before the cursor."""
+    before: Cursor
+    """Returns the last n elements."""
+    last: Int
+    """How to order the endpoints."""
+    orderBy: CallbackEndpointOrder
+    """Filters the endpoints."""
+    where: CallbackEndpointWhereInput
+  ): CallbackEndpointConnection!
+  """The account's callback deliveries, newest first (at most 100 a page, 20 by default)."""
+  callbackDeliveries(
+    """Returns the first n elements."""
+    first: Int
+    """Returns the elements that come after the cursor."""
+    after: Cursor
+    """Filters the deliveries."""
+    where: CallbackDeliveryWhereInput
+  ): CallbackDeliveryConnection!
+}
+
+extend type Mutation {
+  """Add a callback endpoint. The answer carries its signing secret, shown this once."""
+  createCallbackEndpoint(
+    """The endpoint."""
+    input: CreateCallbackEndpointInput!
+  ): CallbackEndpoint!
+  """Change a callback endpoint."""
+  updateCallbackEndpoint(
+    """The endpoint."""
+    id: ID!
+    """The changes."""
+    input: UpdateCallbackEndpointInput!
+  ): CallbackEndpoint!
+  """Stop sending callbacks to an endpoint; changes meanwhile are not queued for it."""
+  disableCallbackEndpoint(
+    """The endpoint."""
+    id: ID!
+  ): CallbackEndpoint!
+  """Send callbacks to an endpoint again (also after it was disabled for failing)."""
+  enableCallbackEndpoint(
+    """The endpoint."""
+    id: ID!
+  ): CallbackEndpoint!
+  """Replace an endpoint's signing secret at once; the answer carries the new one, shown this once."""
+  rotateCallbackSecret(
+    """The endpoint."""
+    id: ID!
+  ): CallbackEndpoint!
+  """Send a delivery again, now, with the same webhook-id (e.g. after it FAILED)."""
+  redeliverCallback(
+    """The delivery."""
+    id: ID!
+  ): CallbackDelivery!
+  """Queue a test callback (a sample approved conversion, sequence 0) to an endpoint; follow it in callbackDeliveries."""
+  sendTestCallback(
+    """The endpoint."""
+    endpointID: ID!
+  ): CallbackDelivery!
+}
+`, BuiltIn: false},
 	{Name: "../../schema/conversions.graphql", Input: `extend type Mutation {
   """
   Review a conversion by hand: approve, reverse or reject it, or restore a rejected one. The
@@ -3151,6 +3784,645 @@ input AdvertiserWhereInput {
   Matches when some offers matches the given filters.
   """
   hasOffersWith: [OfferWhereInput!]
+}
+"""
+One attempt to send a callback: when, the answer's status and first kilobyte, how long it took, or the error.
+"""
+type CallbackAttempt implements Node {
+  """
+  The global id of this CallbackAttempt: unique across every type, usable with ` + "`" + `node(id:)` + "`" + `.
+  """
+  id: ID!
+  """
+  The delivery.
+  """
+  deliveryID: ID!
+  """
+  When the attempt started.
+  """
+  createdAt: Time!
+  """
+  The HTTP status of the answer; null when none came.
+  """
+  httpStatus: Int
+  """
+  How long it took, in milliseconds.
+  """
+  durationMs: Int!
+  """
+  The first kilobyte of the answer's body.
+  """
+  response: String
+  """
+  The network error or timeout, if any.
+  """
+  error: String
+  """
+  The delivery.
+  """
+  delivery: CallbackDelivery!
+}
+"""
+One callback to one endpoint about one conversion status change, with every attempt to send it.
+"""
+type CallbackDelivery implements Node {
+  """
+  The global id of this CallbackDelivery: unique across every type, usable with ` + "`" + `node(id:)` + "`" + `.
+  """
+  id: ID!
+  """
+  The endpoint.
+  """
+  endpointID: ID!
+  """
+  The conversion; null for a test callback.
+  """
+  conversionID: ID
+  """
+  The place of the change in the conversion's history, from 1: deliveries of a conversion go out in this order.
+  """
+  sequence: Int!
+  """
+  The status before; null for a new conversion.
+  """
+  fromStatus: ConversionStatus
+  """
+  The status after.
+  """
+  toStatus: ConversionStatus!
+  """
+  How many attempts were made.
+  """
+  attempts: Int!
+  """
+  When it is due next (while PENDING).
+  """
+  nextAttemptAt: Time!
+  """
+  When a 2xx answer came.
+  """
+  deliveredAt: Time
+  """
+  What went wrong last.
+  """
+  lastError: String
+  """
+  When the change happened.
+  """
+  createdAt: Time!
+  """
+  The endpoint.
+  """
+  endpoint: CallbackEndpoint!
+  """
+  Every attempt, oldest first.
+  """
+  attemptLog: [CallbackAttempt!]
+}
+"""
+A connection to a list of items.
+"""
+type CallbackDeliveryConnection {
+  """
+  A list of edges.
+  """
+  edges: [CallbackDeliveryEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type CallbackDeliveryEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: CallbackDelivery
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+A URL of the publisher (or a partner) that hears about conversion status changes: account-wide, or for one offer or one event of it.
+"""
+type CallbackEndpoint implements Node {
+  """
+  The global id of this CallbackEndpoint: unique across every type, usable with ` + "`" + `node(id:)` + "`" + `.
+  """
+  id: ID!
+  """
+  When this was created.
+  """
+  createdAt: Time!
+  """
+  When this was last changed.
+  """
+  updatedAt: Time!
+  """
+  The URL called; for GET_TEMPLATE, a template with macros such as {gk_conversion_id}.
+  """
+  url: String!
+  """
+  The offer it is limited to; null for every offer of the account.
+  """
+  offerID: ID
+  """
+  The event of that offer it is limited to; null for every event.
+  """
+  offerEventID: ID
+  """
+  A header sent with every callback, e.g. an API key of the receiver.
+  """
+  headerName: String
+  """
+  Whether callbacks are sent; false after disableCallbackEndpoint or 72 hours of failures.
+  """
+  enabled: Boolean!
+  """
+  Why the endpoint was disabled.
+  """
+  disabledReason: String
+  """
+  When its current run of failed attempts began; null while it answers.
+  """
+  failingSince: Time
+}
+"""
+A connection to a list of items.
+"""
+type CallbackEndpointConnection {
+  """
+  A list of edges.
+  """
+  edges: [CallbackEndpointEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type CallbackEndpointEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: CallbackEndpoint
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for CallbackEndpoint connections
+"""
+input CallbackEndpointOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order CallbackEndpoints.
+  """
+  field: CallbackEndpointOrderField!
+}
+"""
+Properties by which CallbackEndpoint connections can be ordered.
+"""
+enum CallbackEndpointOrderField {
+  """
+  Order by created at.
+  """
+  CREATED_AT
+  """
+  Order by updated at.
+  """
+  UPDATED_AT
+}
+"""
+CallbackEndpointWhereInput is used for filtering CallbackEndpoint objects.
+Input was generated by ent.
+"""
+input CallbackEndpointWhereInput {
+  """
+  Matches what the given filter does not match.
+  """
+  not: CallbackEndpointWhereInput
+  """
+  Matches what all of the given filters match.
+  """
+  and: [CallbackEndpointWhereInput!]
+  """
+  Matches what any of the given filters matches.
+  """
+  or: [CallbackEndpointWhereInput!]
+  """
+  Matches when id equals the value.
+  """
+  id: ID
+  """
+  Matches when id is not equal to the value.
+  """
+  idNEQ: ID
+  """
+  Matches when id is one of the values.
+  """
+  idIn: [ID!]
+  """
+  Matches when id is none of the values.
+  """
+  idNotIn: [ID!]
+  """
+  Matches when id is greater than the value.
+  """
+  idGT: ID
+  """
+  Matches when id is greater than or equal to the value.
+  """
+  idGTE: ID
+  """
+  Matches when id is less than the value.
+  """
+  idLT: ID
+  """
+  Matches when id is less than or equal to the value.
+  """
+  idLTE: ID
+  """
+  Matches when createdAt equals the value.
+  """
+  createdAt: Time
+  """
+  Matches when createdAt is not equal to the value.
+  """
+  createdAtNEQ: Time
+  """
+  Matches when createdAt is one of the values.
+  """
+  createdAtIn: [Time!]
+  """
+  Matches when createdAt is none of the values.
+  """
+  createdAtNotIn: [Time!]
+  """
+  Matches when createdAt is greater than the value.
+  """
+  createdAtGT: Time
+  """
+  Matches when createdAt is greater than or equal to the value.
+  """
+  createdAtGTE: Time
+  """
+  Matches when createdAt is less than the value.
+  """
+  createdAtLT: Time
+  """
+  Matches when createdAt is less than or equal to the value.
+  """
+  createdAtLTE: Time
+  """
+  Matches when updatedAt equals the value.
+  """
+  updatedAt: Time
+  """
+  Matches when updatedAt is not equal to the value.
+  """
+  updatedAtNEQ: Time
+  """
+  Matches when updatedAt is one of the values.
+  """
+  updatedAtIn: [Time!]
+  """
+  Matches when updatedAt is none of the values.
+  """
+  updatedAtNotIn: [Time!]
+  """
+  Matches when updatedAt is greater than the value.
+  """
+  updatedAtGT: Time
+  """
+  Matches when updatedAt is greater than or equal to the value.
+  """
+  updatedAtGTE: Time
+  """
+  Matches when updatedAt is less than the value.
+  """
+  updatedAtLT: Time
+  """
+  Matches when updatedAt is less than or equal to the value.
+  """
+  updatedAtLTE: Time
+  """
+  Matches when url equals the value.
+  """
+  url: String
+  """
+  Matches when url is not equal to the value.
+  """
+  urlNEQ: String
+  """
+  Matches when url is one of the values.
+  """
+  urlIn: [String!]
+  """
+  Matches when url is none of the values.
+  """
+  urlNotIn: [String!]
+  """
+  Matches when url is greater than the value.
+  """
+  urlGT: String
+  """
+  Matches when url is greater than or equal to the value.
+  """
+  urlGTE: String
+  """
+  Matches when url is less than the value.
+  """
+  urlLT: String
+  """
+  Matches when url is less than or equal to the value.
+  """
+  urlLTE: String
+  """
+  Matches when url contains the value.
+  """
+  urlContains: String
+  """
+  Matches when url starts with the value.
+  """
+  urlHasPrefix: String
+  """
+  Matches when url ends with the value.
+  """
+  urlHasSuffix: String
+  """
+  Matches when url equals the value, ignoring case.
+  """
+  urlEqualFold: String
+  """
+  Matches when url contains the value, ignoring case.
+  """
+  urlContainsFold: String
+  """
+  Matches when offerID equals the value.
+  """
+  offerID: ID
+  """
+  Matches when offerID is not equal to the value.
+  """
+  offerIDNEQ: ID
+  """
+  Matches when offerID is one of the values.
+  """
+  offerIDIn: [ID!]
+  """
+  Matches when offerID is none of the values.
+  """
+  offerIDNotIn: [ID!]
+  """
+  Matches when offerID is greater than the value.
+  """
+  offerIDGT: ID
+  """
+  Matches when offerID is greater than or equal to the value.
+  """
+  offerIDGTE: ID
+  """
+  Matches when offerID is less than the value.
+  """
+  offerIDLT: ID
+  """
+  Matches when offerID is less than or equal to the value.
+  """
+  offerIDLTE: ID
+  """
+  Matches when offerID is null.
+  """
+  offerIDIsNil: Boolean
+  """
+  Matches when offerID is not null.
+  """
+  offerIDNotNil: Boolean
+  """
+  Matches when offerEventID equals the value.
+  """
+  offerEventID: ID
+  """
+  Matches when offerEventID is not equal to the value.
+  """
+  offerEventIDNEQ: ID
+  """
+  Matches when offerEventID is one of the values.
+  """
+  offerEventIDIn: [ID!]
+  """
+  Matches when offerEventID is none of the values.
+  """
+  offerEventIDNotIn: [ID!]
+  """
+  Matches when offerEventID is greater than the value.
+  """
+  offerEventIDGT: ID
+  """
+  Matches when offerEventID is greater than or equal to the value.
+  """
+  offerEventIDGTE: ID
+  """
+  Matches when offerEventID is less than the value.
+  """
+  offerEventIDLT: ID
+  """
+  Matches when offerEventID is less than or equal to the value.
+  """
+  offerEventIDLTE: ID
+  """
+  Matches when offerEventID is null.
+  """
+  offerEventIDIsNil: Boolean
+  """
+  Matches when offerEventID is not null.
+  """
+  offerEventIDNotNil: Boolean
+  """
+  Matches when headerName equals the value.
+  """
+  headerName: String
+  """
+  Matches when headerName is not equal to the value.
+  """
+  headerNameNEQ: String
+  """
+  Matches when headerName is one of the values.
+  """
+  headerNameIn: [String!]
+  """
+  Matches when headerName is none of the values.
+  """
+  headerNameNotIn: [String!]
+  """
+  Matches when headerName is greater than the value.
+  """
+  headerNameGT: String
+  """
+  Matches when headerName is greater than or equal to the value.
+  """
+  headerNameGTE: String
+  """
+  Matches when headerName is less than the value.
+  """
+  headerNameLT: String
+  """
+  Matches when headerName is less than or equal to the value.
+  """
+  headerNameLTE: String
+  """
+  Matches when headerName contains the value.
+  """
+  headerNameContains: String
+  """
+  Matches when headerName starts with the value.
+  """
+  headerNameHasPrefix: String
+  """
+  Matches when headerName ends with the value.
+  """
+  headerNameHasSuffix: String
+  """
+  Matches when headerName is null.
+  """
+  headerNameIsNil: Boolean
+  """
+  Matches when headerName is not null.
+  """
+  headerNameNotNil: Boolean
+  """
+  Matches when headerName equals the value, ignoring case.
+  """
+  headerNameEqualFold: String
+  """
+  Matches when headerName contains the value, ignoring case.
+  """
+  headerNameContainsFold: String
+  """
+  Matches when enabled equals the value.
+  """
+  enabled: Boolean
+  """
+  Matches when enabled is not equal to the value.
+  """
+  enabledNEQ: Boolean
+  """
+  Matches when disabledReason equals the value.
+  """
+  disabledReason: String
+  """
+  Matches when disabledReason is not equal to the value.
+  """
+  disabledReasonNEQ: String
+  """
+  Matches when disabledReason is one of the values.
+  """
+  disabledReasonIn: [String!]
+  """
+  Matches when disabledReason is none of the values.
+  """
+  disabledReasonNotIn: [String!]
+  """
+  Matches when disabledReason is greater than the value.
+  """
+  disabledReasonGT: String
+  """
+  Matches when disabledReason is greater than or equal to the value.
+  """
+  disabledReasonGTE: String
+  """
+  Matches when disabledReason is less than the value.
+  """
+  disabledReasonLT: String
+  """
+  Matches when disabledReason is less than or equal to the value.
+  """
+  disabledReasonLTE: String
+  """
+  Matches when disabledReason contains the value.
+  """
+  disabledReasonContains: String
+  """
+  Matches when disabledReason starts with the value.
+  """
+  disabledReasonHasPrefix: String
+  """
+  Matches when disabledReason ends with the value.
+  """
+  disabledReasonHasSuffix: String
+  """
+  Matches when disabledReason is null.
+  """
+  disabledReasonIsNil: Boolean
+  """
+  Matches when disabledReason is not null.
+  """
+  disabledReasonNotNil: Boolean
+  """
+  Matches when disabledReason equals the value, ignoring case.
+  """
+  disabledReasonEqualFold: String
+  """
+  Matches when disabledReason contains the value, ignoring case.
+  """
+  disabledReasonContainsFold: String
+  """
+  Matches when failingSince equals the value.
+  """
+  failingSince: Time
+  """
+  Matches when failingSince is not equal to the value.
+  """
+  failingSinceNEQ: Time
+  """
+  Matches when failingSince is one of the values.
+  """
+  failingSinceIn: [Time!]
+  """
+  Matches when failingSince is none of the values.
+  """
+  failingSinceNotIn: [Time!]
+  """
+  Matches when failingSince is greater than the value.
+  """
+  failingSinceGT: Time
+  """
+  Matches when failingSince is greater than or equal to the value.
+  """
+  failingSinceGTE: Time
+  """
+  Matches when failingSince is less than the value.
+  """
+  failingSinceLT: Time
+  """
+  Matches when failingSince is less than or equal to the value.
+  """
+  failingSinceLTE: Time
+  """
+  Matches when failingSince is null.
+  """
+  failingSinceIsNil: Boolean
+  """
+  Matches when failingSince is not null.
+  """
+  failingSinceNotNil: Boolean
 }
 """
 A member's click on an offer, forwarded to the network's tracking link with a new ` + "`" + `gk_click_id` + "`" + `.
@@ -4109,7 +5381,7 @@ enum ConversionOrderField {
   STATUS
 }
 """
-ConversionStatus is enum for the field status
+ConversionStatus is enum for the field from_status
 """
 enum ConversionStatus @goModel(model: "github.com/gokart/gokart/internal/lifecycle.Status") {
   """
@@ -8249,6 +9521,142 @@ func (ec *executionContext) childFields_AdvertiserEdge(ctx context.Context, fiel
 		return ec.fieldContext_AdvertiserEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AdvertiserEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CallbackAttempt(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CallbackAttempt_id(ctx, field)
+	case "deliveryID":
+		return ec.fieldContext_CallbackAttempt_deliveryID(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_CallbackAttempt_createdAt(ctx, field)
+	case "httpStatus":
+		return ec.fieldContext_CallbackAttempt_httpStatus(ctx, field)
+	case "durationMs":
+		return ec.fieldContext_CallbackAttempt_durationMs(ctx, field)
+	case "response":
+		return ec.fieldContext_CallbackAttempt_response(ctx, field)
+	case "error":
+		return ec.fieldContext_CallbackAttempt_error(ctx, field)
+	case "delivery":
+		return ec.fieldContext_CallbackAttempt_delivery(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CallbackAttempt", field.Name)
+}
+
+func (ec *executionContext) childFields_CallbackDelivery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CallbackDelivery_id(ctx, field)
+	case "endpointID":
+		return ec.fieldContext_CallbackDelivery_endpointID(ctx, field)
+	case "conversionID":
+		return ec.fieldContext_CallbackDelivery_conversionID(ctx, field)
+	case "sequence":
+		return ec.fieldContext_CallbackDelivery_sequence(ctx, field)
+	case "fromStatus":
+		return ec.fieldContext_CallbackDelivery_fromStatus(ctx, field)
+	case "toStatus":
+		return ec.fieldContext_CallbackDelivery_toStatus(ctx, field)
+	case "attempts":
+		return ec.fieldContext_CallbackDelivery_attempts(ctx, field)
+	case "nextAttemptAt":
+		return ec.fieldContext_CallbackDelivery_nextAttemptAt(ctx, field)
+	case "deliveredAt":
+		return ec.fieldContext_CallbackDelivery_deliveredAt(ctx, field)
+	case "lastError":
+		return ec.fieldContext_CallbackDelivery_lastError(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_CallbackDelivery_createdAt(ctx, field)
+	case "endpoint":
+		return ec.fieldContext_CallbackDelivery_endpoint(ctx, field)
+	case "attemptLog":
+		return ec.fieldContext_CallbackDelivery_attemptLog(ctx, field)
+	case "event":
+		return ec.fieldContext_CallbackDelivery_event(ctx, field)
+	case "status":
+		return ec.fieldContext_CallbackDelivery_status(ctx, field)
+	case "webhookID":
+		return ec.fieldContext_CallbackDelivery_webhookID(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CallbackDelivery", field.Name)
+}
+
+func (ec *executionContext) childFields_CallbackDeliveryConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CallbackDeliveryConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CallbackDeliveryConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_CallbackDeliveryConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CallbackDeliveryConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CallbackDeliveryEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_CallbackDeliveryEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_CallbackDeliveryEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CallbackDeliveryEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CallbackEndpoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CallbackEndpoint_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_CallbackEndpoint_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_CallbackEndpoint_updatedAt(ctx, field)
+	case "url":
+		return ec.fieldContext_CallbackEndpoint_url(ctx, field)
+	case "offerID":
+		return ec.fieldContext_CallbackEndpoint_offerID(ctx, field)
+	case "offerEventID":
+		return ec.fieldContext_CallbackEndpoint_offerEventID(ctx, field)
+	case "headerName":
+		return ec.fieldContext_CallbackEndpoint_headerName(ctx, field)
+	case "enabled":
+		return ec.fieldContext_CallbackEndpoint_enabled(ctx, field)
+	case "disabledReason":
+		return ec.fieldContext_CallbackEndpoint_disabledReason(ctx, field)
+	case "failingSince":
+		return ec.fieldContext_CallbackEndpoint_failingSince(ctx, field)
+	case "format":
+		return ec.fieldContext_CallbackEndpoint_format(ctx, field)
+	case "events":
+		return ec.fieldContext_CallbackEndpoint_events(ctx, field)
+	case "secret":
+		return ec.fieldContext_CallbackEndpoint_secret(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CallbackEndpoint", field.Name)
+}
+
+func (ec *executionContext) childFields_CallbackEndpointConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CallbackEndpointConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CallbackEndpointConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_CallbackEndpointConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CallbackEndpointConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CallbackEndpointEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_CallbackEndpointEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_CallbackEndpointEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CallbackEndpointEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_Click(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

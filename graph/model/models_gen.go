@@ -3,9 +3,38 @@
 package model
 
 import (
+	"github.com/gokart/gokart/internal/callbacks/vocab"
 	"github.com/gokart/gokart/internal/catalogue"
 	"github.com/gokart/gokart/internal/lifecycle"
 )
+
+// Filters of callbackDeliveries; every field given must match.
+type CallbackDeliveryWhereInput struct {
+	// Only deliveries to this endpoint.
+	EndpointID *int `json:"endpointID,omitempty"`
+	// Only deliveries about this conversion.
+	ConversionID *int `json:"conversionID,omitempty"`
+	// Only deliveries in this status.
+	Status *vocab.DeliveryStatus `json:"status,omitempty"`
+}
+
+// A new callback endpoint.
+type CreateCallbackEndpointInput struct {
+	// The URL to call: https://… for JSON; for GET_TEMPLATE a template with macros such as {gk_conversion_id}.
+	URL string `json:"url"`
+	// JSON (the default) or GET_TEMPLATE.
+	Format *vocab.Format `json:"format,omitempty"`
+	// The changes to hear about; CONVERSION_APPROVED and CONVERSION_REVERSED when omitted.
+	Events []vocab.Event `json:"events,omitempty"`
+	// Limit the endpoint to one offer; omitted for every offer of the account.
+	OfferID *int `json:"offerID,omitempty"`
+	// Limit the endpoint to one event of that offer.
+	EventID *int `json:"eventID,omitempty"`
+	// A header to send with every callback, e.g. X-Api-Key.
+	HeaderName *string `json:"headerName,omitempty"`
+	// The value of that header.
+	HeaderValue *string `json:"headerValue,omitempty"`
+}
 
 // An integration system (affiliate network) as the wizard's dropdown shows it.
 type IntegrationSystemInfo struct {
@@ -43,4 +72,18 @@ type StatusWord struct {
 	Word string `json:"word"`
 	// What it means to gokart.
 	Status lifecycle.Status `json:"status"`
+}
+
+// Changes to a callback endpoint; omitted fields stay as they are.
+type UpdateCallbackEndpointInput struct {
+	// The new URL or template.
+	URL *string `json:"url,omitempty"`
+	// The new format.
+	Format *vocab.Format `json:"format,omitempty"`
+	// The new list of changes to hear about.
+	Events []vocab.Event `json:"events,omitempty"`
+	// The new header name; an empty string removes the header.
+	HeaderName *string `json:"headerName,omitempty"`
+	// The new header value.
+	HeaderValue *string `json:"headerValue,omitempty"`
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/gokart/gokart/internal/accounts"
 	"github.com/gokart/gokart/internal/httpapi"
@@ -38,6 +39,9 @@ func StartWith(t testing.TB, db *storage.DB, adjust func(*httpapi.Options)) *Ser
 	opts := httpapi.Options{
 		BaseURL: ts.URL, Introspection: true, Playground: true, ComplexityLimit: 5000,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		// Tests that fire a hundred requests at once at SQLite's single writer, under -race on a
+		// busy machine, queue past the production deadlines; the deadline tests set their own.
+		GraphQLTimeout: time.Minute, TrackingTimeout: time.Minute,
 	}
 	if adjust != nil {
 		adjust(&opts)

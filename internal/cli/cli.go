@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gokart/gokart/internal/accounts"
+	"github.com/gokart/gokart/internal/callbacks"
 	"github.com/gokart/gokart/internal/config"
 	"github.com/gokart/gokart/internal/httpapi"
 	"github.com/gokart/gokart/internal/retention"
@@ -177,6 +178,9 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	go stats.Aggregate(ctx, db, log, cfg.StatsInterval, cfg.StatsLag) // report rollups; see package stats
 	go retention.Run(ctx, db, log, cfg.PostbackLogRetention)          // prunes the postback log; see package retention
+	// Reward callbacks; stopped after Serve returns, so in-flight sends are recorded.
+	cbw := callbacks.Start(ctx, db, callbacks.Options{AllowPrivate: cfg.CallbacksAllowPrivate, Logger: log})
+	defer cbw.Stop()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err

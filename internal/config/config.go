@@ -46,6 +46,8 @@ type Config struct {
 	ClickLimit, FailedPostbackLimit Limit
 	// PostbackLogRetention is how long postback log rows are kept; 0 keeps them forever.
 	PostbackLogRetention time.Duration
+	// CallbacksAllowPrivate lets callbacks reach loopback and private addresses (development).
+	CallbacksAllowPrivate bool
 }
 
 // Limit is a rate: Events per Per, with bursts of up to Events at once. The zero Limit is off.
@@ -114,6 +116,7 @@ var Settings = []setting{
 	{"POSTBACK_FAILURE_LIMIT", "postback-failure-limit", "60/m", "failed postbacks (bad key, unknown click) per source address and replica, then 429 without a log row; 0 turns it off"},
 	{"POSTBACK_LOG_RETENTION", "postback-log-retention", "90d", "how long postback log rows are kept, deleted in small batches in the background; 0 keeps them forever"},
 	{"DEV", "dev", "false", "local development: load the demo account, fill a fresh API key for it into the playground, and listen on 127.0.0.1:8080 unless ADDR or --addr is set"},
+	{"CALLBACKS_ALLOW_PRIVATE", "callbacks-allow-private", "false", "let reward callbacks reach loopback, private and link-local addresses (development and tests only)"},
 }
 
 // DevAddr is where --dev listens unless ADDR or --addr says otherwise: the playground page of
@@ -165,6 +168,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	}
 	if c.Dev && !addrGiven {
 		c.Addr = DevAddr
+	}
+	if c.CallbacksAllowPrivate, err = strconv.ParseBool(*vals["CALLBACKS_ALLOW_PRIVATE"]); err != nil {
+		return Config{}, fmt.Errorf("CALLBACKS_ALLOW_PRIVATE: %w", err)
 	}
 	if c.StatsInterval, err = time.ParseDuration(*vals["STATS_INTERVAL"]); err != nil || c.StatsInterval < 0 {
 		return Config{}, fmt.Errorf("STATS_INTERVAL: want a duration such as 20s, got %q", *vals["STATS_INTERVAL"])

@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
+
+	"github.com/gokart/gokart/internal/callbacks"
 )
 
 // metrics are the server's Prometheus series. Each server has its own registry, so several
@@ -54,7 +56,7 @@ func newMetrics() *metrics {
 // handler serves the metrics page; with a token set, only to a scraper that sends it as
 // `Authorization: Bearer <token>`.
 func (m *metrics) handler(token string) http.Handler {
-	h := promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+	h := promhttp.HandlerFor(prometheus.Gatherers{m.registry, callbacks.Registry}, promhttp.HandlerOpts{})
 	if token == "" {
 		return h
 	}

@@ -345,7 +345,7 @@ func accept(ctx context.Context, c *ent.Client, dialectName string, b *batch, t 
 			b.changeConversion(conversionChange{accountID: cv.accountID, id: cv.id, charge: &ch, at: now})
 		}
 	}
-	b.statusChange(cv.accountID, cv.id, nil, status, reason, conversionstatuschange.SourcePOSTBACK, cv.createdAt)
+	b.statusChange(cv.accountID, cv.id, t.offerID, cv.eventID, nil, status, reason, conversionstatuschange.SourcePOSTBACK, cv.createdAt)
 	return out, nil
 }
 
@@ -427,6 +427,6 @@ func transition(ctx context.Context, c *ent.Client, dialectName string, b *batch
 	reason = truncate(reason, schema.MaxReasonLength)
 	change.status, change.reason = &to, &reason
 	b.changeConversion(change)
-	b.statusChange(cv.accountID, cv.id, &from, to, reason, source, now)
+	b.statusChange(cv.accountID, cv.id, t.offerID, cv.eventID, &from, to, reason, source, now)
 	return res, nil
 }

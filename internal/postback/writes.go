@@ -13,6 +13,7 @@ import (
 	"github.com/gokart/gokart/ent/conversionstatuschange"
 	"github.com/gokart/gokart/ent/schema"
 	"github.com/gokart/gokart/internal/budget"
+	"github.com/gokart/gokart/internal/callbacks"
 	"github.com/gokart/gokart/internal/lifecycle"
 	"github.com/gokart/gokart/internal/unmatched"
 )
@@ -36,6 +37,9 @@ type batch struct {
 	stmts []stmt
 	// unmatched is the postback of a key that names no account: counted, not logged.
 	unmatched *unmatchedPostback
+	// callbacks are the status changes whose deliveries the outbox queues (package callbacks),
+	// in the same transaction.
+	callbacks []callbacks.Change
 }
 
 // unmatchedPostback is an account-less postback for package unmatched.
@@ -82,8 +86,11 @@ func (b *batch) changeConversion(c conversionChange) {
 	m.at = c.at
 }
 
-// statusChange appends a step to a conversion's status history; from is nil for the first.
-func (b *batch) statusChange(accountID, convID int, from *lifecycle.Status, to lifecycle.Status, reason string, source conversionstatuschange.Source, at time.Time) {
+// statusChange appends a step to a conversion's status history (from is nil for the first)
+// and queues the callbacks it causes.
+func (b *batch) statusChange(accountID, convID, offerID, eventID int, from *lifecycle.Status, to lifecycle.Status, reason string, source conversionstatuschange.Source, at time.Time) {
+	b.callbacks = append(b.callbacks, callbacks.Change{AccountID: accountID, ConversionID: convID, OfferID: offerID,
+		OfferEventID: eventID, From: from, To: to, At: at})
 	var fromArg any
 	if from != nil {
 		fromArg = string(*from)
@@ -168,7 +175,14 @@ func (b *batch) flush(ctx context.Context, q *ent.Client, postgres bool) error {
 		}
 		stmts = append([]stmt{s}, stmts...)
 	}
-	b.conv, b.stmts = nil, nil
+	// In one PostgreSQL statement the outbox does not see the history step written beside it.
+	combined := postgres && len(stmts)+len(b.callbacks) > 1
+	for _, ch := range b.callbacks {
+		ch.HistoryPending = combined
+		q, args := callbacks.EnqueueStatement(ch)
+		stmts = append(stmts, stmt{q, args})
+	}
+	b.conv, b.stmts, b.callbacks = nil, nil, nil
 	if len(stmts) == 0 {
 		return nil
 	}

@@ -1,0 +1,84 @@
+package callbacks
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/gokart/gokart/internal/callbacks/vocab"
+	"github.com/gokart/gokart/internal/lifecycle"
+)
+
+// Querier is what Enqueue writes through: the status change's transaction (an *ent.Client
+// of an ent.Tx, or a *sql.Tx).
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// Change is one conversion status change, as the code that writes it knows it.
+type Change struct {
+	AccountID    int
+	ConversionID int
+	OfferID      int
+	OfferEventID int
+	// From is nil for a new conversion (its first status).
+	From *lifecycle.Status
+	To   lifecycle.Status
+	// At is when the change happened; the zero time means now.
+	At time.Time
+	// HistoryPending says the change's history step is written in the same statement (a
+	// batch of data-modifying CTEs, which do not see each other's rows), not before it.
+	HistoryPending bool
+}
+
+// enqueueSQL writes one delivery per enabled endpoint of the account that matches the
+// conversion's offer and event and listens to the event. The sequence of a change is its place
+// in the conversion's history, which the caller has written before (a new conversion is 1).
+// Times are passed as parameters, never the database's clock, so both dialects store them alike.
+const enqueueSQL = `INSERT INTO callback_deliveries
+ (account_id, endpoint_id, conversion_id, sequence, event, from_status, to_status, status, attempts, next_attempt_at, created_at)
+SELECT e.account_id, e.id, $2, %s, $3, $4, $5, 'PENDING', 0, $6, $6
+FROM callback_endpoints e
+WHERE e.account_id = $1 AND e.enabled
+ AND (e.offer_id IS NULL OR e.offer_id = $7)
+ AND (e.offer_event_id IS NULL OR e.offer_event_id = $8)
+ AND CAST(e.events AS TEXT) LIKE $9`
+
+var (
+	enqueueFirstSQL = fmt.Sprintf(enqueueSQL, "1")
+	enqueueNextSQL  = fmt.Sprintf(enqueueSQL,
+		"(SELECT COUNT(*) FROM conversion_status_changes h WHERE h.account_id = $1 AND h.conversion_id = $2) + $10")
+)
+
+// Enqueue queues the callbacks of a status change in the transaction q that writes it. An
+// account without matching endpoints costs one indexed read and writes nothing.
+func Enqueue(ctx context.Context, q Querier, ch Change) error {
+	query, args := EnqueueStatement(ch)
+	if _, err := q.ExecContext(ctx, query, args...); err != nil {
+		return fmt.Errorf("queue callbacks of conversion %d: %w", ch.ConversionID, err)
+	}
+	return nil
+}
+
+// EnqueueStatement is Enqueue's statement and its arguments (placeholders from $1), for a
+// writer that batches a transaction's statements into one round trip.
+func EnqueueStatement(ch Change) (string, []any) {
+	at := ch.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	at = at.UTC()
+	ev := vocab.EventOf(ch.To)
+	args := []any{ch.AccountID, ch.ConversionID, string(ev), nil, string(ch.To), at,
+		ch.OfferID, ch.OfferEventID, `%"` + string(ev) + `"%`}
+	if ch.From == nil {
+		return enqueueFirstSQL, args
+	}
+	args[3] = string(*ch.From)
+	pending := 0
+	if ch.HistoryPending {
+		pending = 1
+	}
+	return enqueueNextSQL, append(args, pending)
+}
