@@ -25,7 +25,7 @@ import (
 var sys = viewer.AsSystem(context.Background())
 
 // demo loads the demo account and returns its keys and its single- and multi-event offers.
-func demo(t *testing.T, srv *apitest.Server) (accounts.Keys, *ent.Offer, *ent.Offer) {
+func demo(t testing.TB, srv *apitest.Server) (accounts.Keys, *ent.Offer, *ent.Offer) {
 	t.Helper()
 	keys, err := accounts.Demo(context.Background(), srv.DB.Client)
 	if err != nil {
@@ -74,7 +74,7 @@ func newOffer(t *testing.T, c *ent.Client, accountID int, adjust func(*ent.Offer
 func ptr[T any](v T) *T { return &v }
 
 // click follows GET /click/{offer} and returns the gk_click_id from the redirect.
-func click(t *testing.T, srv *apitest.Server, offerID int, member string) string {
+func click(t testing.TB, srv *apitest.Server, offerID int, member string) string {
 	t.Helper()
 	q := url.Values{}
 	if member != "" {
