@@ -51,6 +51,8 @@ type Conversion struct {
 	Amount *money.Micros `json:"amount,omitempty"`
 	// ISO 4217 currency of payout and amount.
 	Currency string `json:"currency,omitempty"`
+	// The network's cnv_currency when it differs from the offer's currency: amount is then in this currency, not in `currency`, and is never summed with others unconverted.
+	ReportedCurrency *string `json:"reported_currency,omitempty"`
 	// The member, copied from the click.
 	PubMemberID string `json:"pub_member_id,omitempty"`
 	// Optional extras from the postback: cnv_user_id, cnv_email, cnv_conversion_ip_address, cnv_sub_1..5.
@@ -160,7 +162,7 @@ func (*Conversion) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case conversion.FieldID, conversion.FieldAccountID, conversion.FieldClickID, conversion.FieldOfferID, conversion.FieldOfferEventID, conversion.FieldPayout, conversion.FieldAmount, conversion.FieldBudgetShard:
 			values[i] = new(sql.NullInt64)
-		case conversion.FieldIntegrationSystem, conversion.FieldNetworkConversionID, conversion.FieldStatus, conversion.FieldReason, conversion.FieldCurrency, conversion.FieldPubMemberID:
+		case conversion.FieldIntegrationSystem, conversion.FieldNetworkConversionID, conversion.FieldStatus, conversion.FieldReason, conversion.FieldCurrency, conversion.FieldReportedCurrency, conversion.FieldPubMemberID:
 			values[i] = new(sql.NullString)
 		case conversion.FieldCreatedAt, conversion.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
@@ -264,6 +266,13 @@ func (_m *Conversion) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field currency", values[i])
 			} else if value.Valid {
 				_m.Currency = value.String
+			}
+		case conversion.FieldReportedCurrency:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field reported_currency", values[i])
+			} else if value.Valid {
+				_m.ReportedCurrency = new(string)
+				*_m.ReportedCurrency = value.String
 			}
 		case conversion.FieldPubMemberID:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -402,6 +411,11 @@ func (_m *Conversion) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("currency=")
 	builder.WriteString(_m.Currency)
+	builder.WriteString(", ")
+	if v := _m.ReportedCurrency; v != nil {
+		builder.WriteString("reported_currency=")
+		builder.WriteString(*v)
+	}
 	builder.WriteString(", ")
 	builder.WriteString("pub_member_id=")
 	builder.WriteString(_m.PubMemberID)

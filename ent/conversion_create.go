@@ -157,6 +157,20 @@ func (_c *ConversionCreate) SetCurrency(v string) *ConversionCreate {
 	return _c
 }
 
+// SetReportedCurrency sets the "reported_currency" field.
+func (_c *ConversionCreate) SetReportedCurrency(v string) *ConversionCreate {
+	_c.mutation.SetReportedCurrency(v)
+	return _c
+}
+
+// SetNillableReportedCurrency sets the "reported_currency" field if the given value is not nil.
+func (_c *ConversionCreate) SetNillableReportedCurrency(v *string) *ConversionCreate {
+	if v != nil {
+		_c.SetReportedCurrency(*v)
+	}
+	return _c
+}
+
 // SetPubMemberID sets the "pub_member_id" field.
 func (_c *ConversionCreate) SetPubMemberID(v string) *ConversionCreate {
 	_c.mutation.SetPubMemberID(v)
@@ -368,6 +382,11 @@ func (_c *ConversionCreate) check() error {
 			return &ValidationError{Name: "currency", err: fmt.Errorf(`ent: validator failed for field "Conversion.currency": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.ReportedCurrency(); ok {
+		if err := conversion.ReportedCurrencyValidator(v); err != nil {
+			return &ValidationError{Name: "reported_currency", err: fmt.Errorf(`ent: validator failed for field "Conversion.reported_currency": %w`, err)}
+		}
+	}
 	if v, ok := _c.mutation.PubMemberID(); ok {
 		if err := conversion.PubMemberIDValidator(v); err != nil {
 			return &ValidationError{Name: "pub_member_id", err: fmt.Errorf(`ent: validator failed for field "Conversion.pub_member_id": %w`, err)}
@@ -447,6 +466,10 @@ func (_c *ConversionCreate) createSpec() (*Conversion, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Currency(); ok {
 		_spec.SetField(conversion.FieldCurrency, field.TypeString, value)
 		_node.Currency = value
+	}
+	if value, ok := _c.mutation.ReportedCurrency(); ok {
+		_spec.SetField(conversion.FieldReportedCurrency, field.TypeString, value)
+		_node.ReportedCurrency = &value
 	}
 	if value, ok := _c.mutation.PubMemberID(); ok {
 		_spec.SetField(conversion.FieldPubMemberID, field.TypeString, value)
@@ -730,6 +753,24 @@ func (u *ConversionUpsert) UpdateCurrency() *ConversionUpsert {
 	return u
 }
 
+// SetReportedCurrency sets the "reported_currency" field.
+func (u *ConversionUpsert) SetReportedCurrency(v string) *ConversionUpsert {
+	u.Set(conversion.FieldReportedCurrency, v)
+	return u
+}
+
+// UpdateReportedCurrency sets the "reported_currency" field to the value that was provided on create.
+func (u *ConversionUpsert) UpdateReportedCurrency() *ConversionUpsert {
+	u.SetExcluded(conversion.FieldReportedCurrency)
+	return u
+}
+
+// ClearReportedCurrency clears the value of the "reported_currency" field.
+func (u *ConversionUpsert) ClearReportedCurrency() *ConversionUpsert {
+	u.SetNull(conversion.FieldReportedCurrency)
+	return u
+}
+
 // SetPubMemberID sets the "pub_member_id" field.
 func (u *ConversionUpsert) SetPubMemberID(v string) *ConversionUpsert {
 	u.Set(conversion.FieldPubMemberID, v)
@@ -998,6 +1039,27 @@ func (u *ConversionUpsertOne) SetCurrency(v string) *ConversionUpsertOne {
 func (u *ConversionUpsertOne) UpdateCurrency() *ConversionUpsertOne {
 	return u.Update(func(s *ConversionUpsert) {
 		s.UpdateCurrency()
+	})
+}
+
+// SetReportedCurrency sets the "reported_currency" field.
+func (u *ConversionUpsertOne) SetReportedCurrency(v string) *ConversionUpsertOne {
+	return u.Update(func(s *ConversionUpsert) {
+		s.SetReportedCurrency(v)
+	})
+}
+
+// UpdateReportedCurrency sets the "reported_currency" field to the value that was provided on create.
+func (u *ConversionUpsertOne) UpdateReportedCurrency() *ConversionUpsertOne {
+	return u.Update(func(s *ConversionUpsert) {
+		s.UpdateReportedCurrency()
+	})
+}
+
+// ClearReportedCurrency clears the value of the "reported_currency" field.
+func (u *ConversionUpsertOne) ClearReportedCurrency() *ConversionUpsertOne {
+	return u.Update(func(s *ConversionUpsert) {
+		s.ClearReportedCurrency()
 	})
 }
 
@@ -1448,6 +1510,27 @@ func (u *ConversionUpsertBulk) SetCurrency(v string) *ConversionUpsertBulk {
 func (u *ConversionUpsertBulk) UpdateCurrency() *ConversionUpsertBulk {
 	return u.Update(func(s *ConversionUpsert) {
 		s.UpdateCurrency()
+	})
+}
+
+// SetReportedCurrency sets the "reported_currency" field.
+func (u *ConversionUpsertBulk) SetReportedCurrency(v string) *ConversionUpsertBulk {
+	return u.Update(func(s *ConversionUpsert) {
+		s.SetReportedCurrency(v)
+	})
+}
+
+// UpdateReportedCurrency sets the "reported_currency" field to the value that was provided on create.
+func (u *ConversionUpsertBulk) UpdateReportedCurrency() *ConversionUpsertBulk {
+	return u.Update(func(s *ConversionUpsert) {
+		s.UpdateReportedCurrency()
+	})
+}
+
+// ClearReportedCurrency clears the value of the "reported_currency" field.
+func (u *ConversionUpsertBulk) ClearReportedCurrency() *ConversionUpsertBulk {
+	return u.Update(func(s *ConversionUpsert) {
+		s.ClearReportedCurrency()
 	})
 }
 

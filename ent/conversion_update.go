@@ -156,6 +156,26 @@ func (_u *ConversionUpdate) SetNillableCurrency(v *string) *ConversionUpdate {
 	return _u
 }
 
+// SetReportedCurrency sets the "reported_currency" field.
+func (_u *ConversionUpdate) SetReportedCurrency(v string) *ConversionUpdate {
+	_u.mutation.SetReportedCurrency(v)
+	return _u
+}
+
+// SetNillableReportedCurrency sets the "reported_currency" field if the given value is not nil.
+func (_u *ConversionUpdate) SetNillableReportedCurrency(v *string) *ConversionUpdate {
+	if v != nil {
+		_u.SetReportedCurrency(*v)
+	}
+	return _u
+}
+
+// ClearReportedCurrency clears the value of the "reported_currency" field.
+func (_u *ConversionUpdate) ClearReportedCurrency() *ConversionUpdate {
+	_u.mutation.ClearReportedCurrency()
+	return _u
+}
+
 // SetPubMemberID sets the "pub_member_id" field.
 func (_u *ConversionUpdate) SetPubMemberID(v string) *ConversionUpdate {
 	_u.mutation.SetPubMemberID(v)
@@ -374,6 +394,11 @@ func (_u *ConversionUpdate) check() error {
 			return &ValidationError{Name: "currency", err: fmt.Errorf(`ent: validator failed for field "Conversion.currency": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.ReportedCurrency(); ok {
+		if err := conversion.ReportedCurrencyValidator(v); err != nil {
+			return &ValidationError{Name: "reported_currency", err: fmt.Errorf(`ent: validator failed for field "Conversion.reported_currency": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.PubMemberID(); ok {
 		if err := conversion.PubMemberIDValidator(v); err != nil {
 			return &ValidationError{Name: "pub_member_id", err: fmt.Errorf(`ent: validator failed for field "Conversion.pub_member_id": %w`, err)}
@@ -447,6 +472,12 @@ func (_u *ConversionUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	}
 	if value, ok := _u.mutation.Currency(); ok {
 		_spec.SetField(conversion.FieldCurrency, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.ReportedCurrency(); ok {
+		_spec.SetField(conversion.FieldReportedCurrency, field.TypeString, value)
+	}
+	if _u.mutation.ReportedCurrencyCleared() {
+		_spec.ClearField(conversion.FieldReportedCurrency, field.TypeString)
 	}
 	if value, ok := _u.mutation.PubMemberID(); ok {
 		_spec.SetField(conversion.FieldPubMemberID, field.TypeString, value)
@@ -714,6 +745,26 @@ func (_u *ConversionUpdateOne) SetNillableCurrency(v *string) *ConversionUpdateO
 	return _u
 }
 
+// SetReportedCurrency sets the "reported_currency" field.
+func (_u *ConversionUpdateOne) SetReportedCurrency(v string) *ConversionUpdateOne {
+	_u.mutation.SetReportedCurrency(v)
+	return _u
+}
+
+// SetNillableReportedCurrency sets the "reported_currency" field if the given value is not nil.
+func (_u *ConversionUpdateOne) SetNillableReportedCurrency(v *string) *ConversionUpdateOne {
+	if v != nil {
+		_u.SetReportedCurrency(*v)
+	}
+	return _u
+}
+
+// ClearReportedCurrency clears the value of the "reported_currency" field.
+func (_u *ConversionUpdateOne) ClearReportedCurrency() *ConversionUpdateOne {
+	_u.mutation.ClearReportedCurrency()
+	return _u
+}
+
 // SetPubMemberID sets the "pub_member_id" field.
 func (_u *ConversionUpdateOne) SetPubMemberID(v string) *ConversionUpdateOne {
 	_u.mutation.SetPubMemberID(v)
@@ -945,6 +996,11 @@ func (_u *ConversionUpdateOne) check() error {
 			return &ValidationError{Name: "currency", err: fmt.Errorf(`ent: validator failed for field "Conversion.currency": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.ReportedCurrency(); ok {
+		if err := conversion.ReportedCurrencyValidator(v); err != nil {
+			return &ValidationError{Name: "reported_currency", err: fmt.Errorf(`ent: validator failed for field "Conversion.reported_currency": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.PubMemberID(); ok {
 		if err := conversion.PubMemberIDValidator(v); err != nil {
 			return &ValidationError{Name: "pub_member_id", err: fmt.Errorf(`ent: validator failed for field "Conversion.pub_member_id": %w`, err)}
@@ -1035,6 +1091,12 @@ func (_u *ConversionUpdateOne) sqlSave(ctx context.Context) (_node *Conversion, 
 	}
 	if value, ok := _u.mutation.Currency(); ok {
 		_spec.SetField(conversion.FieldCurrency, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.ReportedCurrency(); ok {
+		_spec.SetField(conversion.FieldReportedCurrency, field.TypeString, value)
+	}
+	if _u.mutation.ReportedCurrencyCleared() {
+		_spec.ClearField(conversion.FieldReportedCurrency, field.TypeString)
 	}
 	if value, ok := _u.mutation.PubMemberID(); ok {
 		_spec.SetField(conversion.FieldPubMemberID, field.TypeString, value)

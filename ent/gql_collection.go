@@ -1026,6 +1026,11 @@ func (_q *ConversionQuery) collectField(ctx context.Context, oneNode bool, opCtx
 				selectedFields = append(selectedFields, conversion.FieldCurrency)
 				fieldSeen[conversion.FieldCurrency] = struct{}{}
 			}
+		case "reportedCurrency":
+			if _, ok := fieldSeen[conversion.FieldReportedCurrency]; !ok {
+				selectedFields = append(selectedFields, conversion.FieldReportedCurrency)
+				fieldSeen[conversion.FieldReportedCurrency] = struct{}{}
+			}
 		case "pubMemberID":
 			if _, ok := fieldSeen[conversion.FieldPubMemberID]; !ok {
 				selectedFields = append(selectedFields, conversion.FieldPubMemberID)

@@ -592,7 +592,7 @@ func (_m *Conversion) Node(ctx context.Context) (node *Node, err error) {
 	node = &Node{
 		ID:     _m.ID,
 		Type:   "Conversion",
-		Fields: make([]*Field, 12),
+		Fields: make([]*Field, 13),
 		Edges:  make([]*Edge, 4),
 	}
 	var buf []byte
@@ -684,10 +684,18 @@ func (_m *Conversion) Node(ctx context.Context) (node *Node, err error) {
 		Name:  "currency",
 		Value: string(buf),
 	}
-	if buf, err = json.Marshal(_m.PubMemberID); err != nil {
+	if buf, err = json.Marshal(_m.ReportedCurrency); err != nil {
 		return nil, err
 	}
 	node.Fields[11] = &Field{
+		Type:  "string",
+		Name:  "reported_currency",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.PubMemberID); err != nil {
+		return nil, err
+	}
+	node.Fields[12] = &Field{
 		Type:  "string",
 		Name:  "pub_member_id",
 		Value: string(buf),

@@ -2403,6 +2403,23 @@ type ConversionWhereInput struct {
 	CurrencyEqualFold    *string  `json:"currencyEqualFold,omitempty"`
 	CurrencyContainsFold *string  `json:"currencyContainsFold,omitempty"`
 
+	// "reported_currency" field predicates.
+	ReportedCurrency             *string  `json:"reportedCurrency,omitempty"`
+	ReportedCurrencyNEQ          *string  `json:"reportedCurrencyNEQ,omitempty"`
+	ReportedCurrencyIn           []string `json:"reportedCurrencyIn,omitempty"`
+	ReportedCurrencyNotIn        []string `json:"reportedCurrencyNotIn,omitempty"`
+	ReportedCurrencyGT           *string  `json:"reportedCurrencyGT,omitempty"`
+	ReportedCurrencyGTE          *string  `json:"reportedCurrencyGTE,omitempty"`
+	ReportedCurrencyLT           *string  `json:"reportedCurrencyLT,omitempty"`
+	ReportedCurrencyLTE          *string  `json:"reportedCurrencyLTE,omitempty"`
+	ReportedCurrencyContains     *string  `json:"reportedCurrencyContains,omitempty"`
+	ReportedCurrencyHasPrefix    *string  `json:"reportedCurrencyHasPrefix,omitempty"`
+	ReportedCurrencyHasSuffix    *string  `json:"reportedCurrencyHasSuffix,omitempty"`
+	ReportedCurrencyIsNil        bool     `json:"reportedCurrencyIsNil,omitempty"`
+	ReportedCurrencyNotNil       bool     `json:"reportedCurrencyNotNil,omitempty"`
+	ReportedCurrencyEqualFold    *string  `json:"reportedCurrencyEqualFold,omitempty"`
+	ReportedCurrencyContainsFold *string  `json:"reportedCurrencyContainsFold,omitempty"`
+
 	// "pub_member_id" field predicates.
 	PubMemberID             *string  `json:"pubMemberID,omitempty"`
 	PubMemberIDNEQ          *string  `json:"pubMemberIDNEQ,omitempty"`
@@ -2806,6 +2823,51 @@ func (i *ConversionWhereInput) P() (predicate.Conversion, error) {
 	}
 	if i.CurrencyContainsFold != nil {
 		predicates = append(predicates, conversion.CurrencyContainsFold(*i.CurrencyContainsFold))
+	}
+	if i.ReportedCurrency != nil {
+		predicates = append(predicates, conversion.ReportedCurrencyEQ(*i.ReportedCurrency))
+	}
+	if i.ReportedCurrencyNEQ != nil {
+		predicates = append(predicates, conversion.ReportedCurrencyNEQ(*i.ReportedCurrencyNEQ))
+	}
+	if len(i.ReportedCurrencyIn) > 0 {
+		predicates = append(predicates, conversion.ReportedCurrencyIn(i.ReportedCurrencyIn...))
+	}
+	if len(i.ReportedCurrencyNotIn) > 0 {
+		predicates = append(predicates, conversion.ReportedCurrencyNotIn(i.ReportedCurrencyNotIn...))
+	}
+	if i.ReportedCurrencyGT != nil {
+		predicates = append(predicates, conversion.ReportedCurrencyGT(*i.ReportedCurrencyGT))
+	}
+	if i.ReportedCurrencyGTE != nil {
+		predicates = append(predicates, conversion.ReportedCurrencyGTE(*i.ReportedCurrencyGTE))
+	}
+	if i.ReportedCurrencyLT != nil {
+		predicates = append(predicates, conversion.ReportedCurrencyLT(*i.ReportedCurrencyLT))
+	}
+	if i.ReportedCurrencyLTE != nil {
+		predicates = append(predicates, conversion.ReportedCurrencyLTE(*i.ReportedCurrencyLTE))
+	}
+	if i.ReportedCurrencyContains != nil {
+		predicates = append(predicates, conversion.ReportedCurrencyContains(*i.ReportedCurrencyContains))
+	}
+	if i.ReportedCurrencyHasPrefix != nil {
+		predicates = append(predicates, conversion.ReportedCurrencyHasPrefix(*i.ReportedCurrencyHasPrefix))
+	}
+	if i.ReportedCurrencyHasSuffix != nil {
+		predicates = append(predicates, conversion.ReportedCurrencyHasSuffix(*i.ReportedCurrencyHasSuffix))
+	}
+	if i.ReportedCurrencyIsNil {
+		predicates = append(predicates, conversion.ReportedCurrencyIsNil())
+	}
+	if i.ReportedCurrencyNotNil {
+		predicates = append(predicates, conversion.ReportedCurrencyNotNil())
+	}
+	if i.ReportedCurrencyEqualFold != nil {
+		predicates = append(predicates, conversion.ReportedCurrencyEqualFold(*i.ReportedCurrencyEqualFold))
+	}
+	if i.ReportedCurrencyContainsFold != nil {
+		predicates = append(predicates, conversion.ReportedCurrencyContainsFold(*i.ReportedCurrencyContainsFold))
 	}
 	if i.PubMemberID != nil {
 		predicates = append(predicates, conversion.PubMemberIDEQ(*i.PubMemberID))

@@ -8655,6 +8655,7 @@ type ConversionMutation struct {
 	amount                 *money.Micros
 	addamount              *money.Micros
 	currency               *string
+	reported_currency      *string
 	pub_member_id          *string
 	extras                 *map[string]string
 	budget_shard           *int
@@ -9327,6 +9328,55 @@ func (m *ConversionMutation) ResetCurrency() {
 	m.currency = nil
 }
 
+// SetReportedCurrency sets the "reported_currency" field.
+func (m *ConversionMutation) SetReportedCurrency(s string) {
+	m.reported_currency = &s
+}
+
+// ReportedCurrency returns the value of the "reported_currency" field in the mutation.
+func (m *ConversionMutation) ReportedCurrency() (r string, exists bool) {
+	v := m.reported_currency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReportedCurrency returns the old "reported_currency" field's value of the Conversion entity.
+// If the Conversion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversionMutation) OldReportedCurrency(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReportedCurrency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReportedCurrency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReportedCurrency: %w", err)
+	}
+	return oldValue.ReportedCurrency, nil
+}
+
+// ClearReportedCurrency clears the value of the "reported_currency" field.
+func (m *ConversionMutation) ClearReportedCurrency() {
+	m.reported_currency = nil
+	m.clearedFields[conversion.FieldReportedCurrency] = struct{}{}
+}
+
+// ReportedCurrencyCleared returns if the "reported_currency" field was cleared in this mutation.
+func (m *ConversionMutation) ReportedCurrencyCleared() bool {
+	_, ok := m.clearedFields[conversion.FieldReportedCurrency]
+	return ok
+}
+
+// ResetReportedCurrency resets all changes to the "reported_currency" field.
+func (m *ConversionMutation) ResetReportedCurrency() {
+	m.reported_currency = nil
+	delete(m.clearedFields, conversion.FieldReportedCurrency)
+}
+
 // SetPubMemberID sets the "pub_member_id" field.
 func (m *ConversionMutation) SetPubMemberID(s string) {
 	m.pub_member_id = &s
@@ -9823,7 +9873,7 @@ func (m *ConversionMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ConversionMutation) Fields() []string {
-	fields := make([]string, 0, 17)
+	fields := make([]string, 0, 18)
 	if m.account != nil {
 		fields = append(fields, conversion.FieldAccountID)
 	}
@@ -9862,6 +9912,9 @@ func (m *ConversionMutation) Fields() []string {
 	}
 	if m.currency != nil {
 		fields = append(fields, conversion.FieldCurrency)
+	}
+	if m.reported_currency != nil {
+		fields = append(fields, conversion.FieldReportedCurrency)
 	}
 	if m.pub_member_id != nil {
 		fields = append(fields, conversion.FieldPubMemberID)
@@ -9909,6 +9962,8 @@ func (m *ConversionMutation) Field(name string) (ent.Value, bool) {
 		return m.Amount()
 	case conversion.FieldCurrency:
 		return m.Currency()
+	case conversion.FieldReportedCurrency:
+		return m.ReportedCurrency()
 	case conversion.FieldPubMemberID:
 		return m.PubMemberID()
 	case conversion.FieldExtras:
@@ -9952,6 +10007,8 @@ func (m *ConversionMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldAmount(ctx)
 	case conversion.FieldCurrency:
 		return m.OldCurrency(ctx)
+	case conversion.FieldReportedCurrency:
+		return m.OldReportedCurrency(ctx)
 	case conversion.FieldPubMemberID:
 		return m.OldPubMemberID(ctx)
 	case conversion.FieldExtras:
@@ -10060,6 +10117,13 @@ func (m *ConversionMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetCurrency(v)
 		return nil
+	case conversion.FieldReportedCurrency:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReportedCurrency(v)
+		return nil
 	case conversion.FieldPubMemberID:
 		v, ok := value.(string)
 		if !ok {
@@ -10166,6 +10230,9 @@ func (m *ConversionMutation) ClearedFields() []string {
 	if m.FieldCleared(conversion.FieldAmount) {
 		fields = append(fields, conversion.FieldAmount)
 	}
+	if m.FieldCleared(conversion.FieldReportedCurrency) {
+		fields = append(fields, conversion.FieldReportedCurrency)
+	}
 	if m.FieldCleared(conversion.FieldPubMemberID) {
 		fields = append(fields, conversion.FieldPubMemberID)
 	}
@@ -10200,6 +10267,9 @@ func (m *ConversionMutation) ClearField(name string) error {
 		return nil
 	case conversion.FieldAmount:
 		m.ClearAmount()
+		return nil
+	case conversion.FieldReportedCurrency:
+		m.ClearReportedCurrency()
 		return nil
 	case conversion.FieldPubMemberID:
 		m.ClearPubMemberID()
@@ -10259,6 +10329,9 @@ func (m *ConversionMutation) ResetField(name string) error {
 		return nil
 	case conversion.FieldCurrency:
 		m.ResetCurrency()
+		return nil
+	case conversion.FieldReportedCurrency:
+		m.ResetReportedCurrency()
 		return nil
 	case conversion.FieldPubMemberID:
 		m.ResetPubMemberID()

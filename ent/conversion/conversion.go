@@ -46,6 +46,8 @@ const (
 	FieldAmount = "amount"
 	// FieldCurrency holds the string denoting the currency field in the database.
 	FieldCurrency = "currency"
+	// FieldReportedCurrency holds the string denoting the reported_currency field in the database.
+	FieldReportedCurrency = "reported_currency"
 	// FieldPubMemberID holds the string denoting the pub_member_id field in the database.
 	FieldPubMemberID = "pub_member_id"
 	// FieldExtras holds the string denoting the extras field in the database.
@@ -128,6 +130,7 @@ var Columns = []string{
 	FieldPayout,
 	FieldAmount,
 	FieldCurrency,
+	FieldReportedCurrency,
 	FieldPubMemberID,
 	FieldExtras,
 	FieldBudgetShard,
@@ -166,6 +169,8 @@ var (
 	DefaultPayout money.Micros
 	// CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
 	CurrencyValidator func(string) error
+	// ReportedCurrencyValidator is a validator for the "reported_currency" field. It is called by the builders before save.
+	ReportedCurrencyValidator func(string) error
 	// PubMemberIDValidator is a validator for the "pub_member_id" field. It is called by the builders before save.
 	PubMemberIDValidator func(string) error
 )
@@ -261,6 +266,11 @@ func ByAmount(opts ...sql.OrderTermOption) OrderOption {
 // ByCurrency orders the results by the currency field.
 func ByCurrency(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCurrency, opts...).ToFunc()
+}
+
+// ByReportedCurrency orders the results by the reported_currency field.
+func ByReportedCurrency(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldReportedCurrency, opts...).ToFunc()
 }
 
 // ByPubMemberID orders the results by the pub_member_id field.

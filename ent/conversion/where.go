@@ -115,6 +115,11 @@ func Currency(v string) predicate.Conversion {
 	return predicate.Conversion(sql.FieldEQ(FieldCurrency, v))
 }
 
+// ReportedCurrency applies equality check predicate on the "reported_currency" field. It's identical to ReportedCurrencyEQ.
+func ReportedCurrency(v string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldEQ(FieldReportedCurrency, v))
+}
+
 // PubMemberID applies equality check predicate on the "pub_member_id" field. It's identical to PubMemberIDEQ.
 func PubMemberID(v string) predicate.Conversion {
 	return predicate.Conversion(sql.FieldEQ(FieldPubMemberID, v))
@@ -676,6 +681,81 @@ func CurrencyEqualFold(v string) predicate.Conversion {
 // CurrencyContainsFold applies the ContainsFold predicate on the "currency" field.
 func CurrencyContainsFold(v string) predicate.Conversion {
 	return predicate.Conversion(sql.FieldContainsFold(FieldCurrency, v))
+}
+
+// ReportedCurrencyEQ applies the EQ predicate on the "reported_currency" field.
+func ReportedCurrencyEQ(v string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldEQ(FieldReportedCurrency, v))
+}
+
+// ReportedCurrencyNEQ applies the NEQ predicate on the "reported_currency" field.
+func ReportedCurrencyNEQ(v string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldNEQ(FieldReportedCurrency, v))
+}
+
+// ReportedCurrencyIn applies the In predicate on the "reported_currency" field.
+func ReportedCurrencyIn(vs ...string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldIn(FieldReportedCurrency, vs...))
+}
+
+// ReportedCurrencyNotIn applies the NotIn predicate on the "reported_currency" field.
+func ReportedCurrencyNotIn(vs ...string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldNotIn(FieldReportedCurrency, vs...))
+}
+
+// ReportedCurrencyGT applies the GT predicate on the "reported_currency" field.
+func ReportedCurrencyGT(v string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldGT(FieldReportedCurrency, v))
+}
+
+// ReportedCurrencyGTE applies the GTE predicate on the "reported_currency" field.
+func ReportedCurrencyGTE(v string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldGTE(FieldReportedCurrency, v))
+}
+
+// ReportedCurrencyLT applies the LT predicate on the "reported_currency" field.
+func ReportedCurrencyLT(v string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldLT(FieldReportedCurrency, v))
+}
+
+// ReportedCurrencyLTE applies the LTE predicate on the "reported_currency" field.
+func ReportedCurrencyLTE(v string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldLTE(FieldReportedCurrency, v))
+}
+
+// ReportedCurrencyContains applies the Contains predicate on the "reported_currency" field.
+func ReportedCurrencyContains(v string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldContains(FieldReportedCurrency, v))
+}
+
+// ReportedCurrencyHasPrefix applies the HasPrefix predicate on the "reported_currency" field.
+func ReportedCurrencyHasPrefix(v string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldHasPrefix(FieldReportedCurrency, v))
+}
+
+// ReportedCurrencyHasSuffix applies the HasSuffix predicate on the "reported_currency" field.
+func ReportedCurrencyHasSuffix(v string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldHasSuffix(FieldReportedCurrency, v))
+}
+
+// ReportedCurrencyIsNil applies the IsNil predicate on the "reported_currency" field.
+func ReportedCurrencyIsNil() predicate.Conversion {
+	return predicate.Conversion(sql.FieldIsNull(FieldReportedCurrency))
+}
+
+// ReportedCurrencyNotNil applies the NotNil predicate on the "reported_currency" field.
+func ReportedCurrencyNotNil() predicate.Conversion {
+	return predicate.Conversion(sql.FieldNotNull(FieldReportedCurrency))
+}
+
+// ReportedCurrencyEqualFold applies the EqualFold predicate on the "reported_currency" field.
+func ReportedCurrencyEqualFold(v string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldEqualFold(FieldReportedCurrency, v))
+}
+
+// ReportedCurrencyContainsFold applies the ContainsFold predicate on the "reported_currency" field.
+func ReportedCurrencyContainsFold(v string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldContainsFold(FieldReportedCurrency, v))
 }
 
 // PubMemberIDEQ applies the EQ predicate on the "pub_member_id" field.

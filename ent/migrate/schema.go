@@ -322,6 +322,7 @@ var (
 		{Name: "payout", Type: field.TypeInt64, Default: 0},
 		{Name: "amount", Type: field.TypeInt64, Nullable: true},
 		{Name: "currency", Type: field.TypeString, Size: 3},
+		{Name: "reported_currency", Type: field.TypeString, Nullable: true, Size: 3},
 		{Name: "pub_member_id", Type: field.TypeString, Nullable: true, Size: 255},
 		{Name: "extras", Type: field.TypeJSON, Nullable: true},
 		{Name: "budget_shard", Type: field.TypeInt, Nullable: true},
@@ -339,25 +340,25 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "conversions_clicks_conversions",
-				Columns:    []*schema.Column{ConversionsColumns[14]},
+				Columns:    []*schema.Column{ConversionsColumns[15]},
 				RefColumns: []*schema.Column{ClicksColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "conversions_accounts_account",
-				Columns:    []*schema.Column{ConversionsColumns[15]},
+				Columns:    []*schema.Column{ConversionsColumns[16]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "conversions_offers_conversions",
-				Columns:    []*schema.Column{ConversionsColumns[16]},
+				Columns:    []*schema.Column{ConversionsColumns[17]},
 				RefColumns: []*schema.Column{OffersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "conversions_offer_events_conversions",
-				Columns:    []*schema.Column{ConversionsColumns[17]},
+				Columns:    []*schema.Column{ConversionsColumns[18]},
 				RefColumns: []*schema.Column{OfferEventsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -366,32 +367,32 @@ var (
 			{
 				Name:    "conversion_account_id_integration_system_network_conversion_id",
 				Unique:  true,
-				Columns: []*schema.Column{ConversionsColumns[15], ConversionsColumns[3], ConversionsColumns[4]},
+				Columns: []*schema.Column{ConversionsColumns[16], ConversionsColumns[3], ConversionsColumns[4]},
 			},
 			{
 				Name:    "conversion_account_id_click_id_offer_event_id",
 				Unique:  true,
-				Columns: []*schema.Column{ConversionsColumns[15], ConversionsColumns[14], ConversionsColumns[17]},
+				Columns: []*schema.Column{ConversionsColumns[16], ConversionsColumns[15], ConversionsColumns[18]},
 			},
 			{
 				Name:    "conversion_account_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionsColumns[15], ConversionsColumns[1]},
+				Columns: []*schema.Column{ConversionsColumns[16], ConversionsColumns[1]},
 			},
 			{
 				Name:    "conversion_account_id_offer_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionsColumns[15], ConversionsColumns[16], ConversionsColumns[1]},
+				Columns: []*schema.Column{ConversionsColumns[16], ConversionsColumns[17], ConversionsColumns[1]},
 			},
 			{
 				Name:    "conversion_offer_event_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionsColumns[17], ConversionsColumns[1]},
+				Columns: []*schema.Column{ConversionsColumns[18], ConversionsColumns[1]},
 			},
 			{
 				Name:    "conversion_offer_id_pub_member_id",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionsColumns[16], ConversionsColumns[10]},
+				Columns: []*schema.Column{ConversionsColumns[17], ConversionsColumns[11]},
 			},
 		},
 	}

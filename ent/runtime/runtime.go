@@ -353,8 +353,12 @@ func init() {
 			return nil
 		}
 	}()
+	// conversionDescReportedCurrency is the schema descriptor for reported_currency field.
+	conversionDescReportedCurrency := conversionFields[10].Descriptor()
+	// conversion.ReportedCurrencyValidator is a validator for the "reported_currency" field. It is called by the builders before save.
+	conversion.ReportedCurrencyValidator = conversionDescReportedCurrency.Validators[0].(func(string) error)
 	// conversionDescPubMemberID is the schema descriptor for pub_member_id field.
-	conversionDescPubMemberID := conversionFields[10].Descriptor()
+	conversionDescPubMemberID := conversionFields[11].Descriptor()
 	// conversion.PubMemberIDValidator is a validator for the "pub_member_id" field. It is called by the builders before save.
 	conversion.PubMemberIDValidator = conversionDescPubMemberID.Validators[0].(func(string) error)
 	conversionstatuschangeMixin := schema.ConversionStatusChange{}.Mixin()

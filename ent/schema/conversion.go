@@ -46,6 +46,8 @@ func (Conversion) Fields() []ent.Field {
 		moneyField("payout", "What the conversion pays, in `currency`."),
 		optionalMoney("amount", "The sale amount reported by the network, for revenue-share offers."),
 		field.String("currency").MinLen(3).MaxLen(3).Comment("ISO 4217 currency of payout and amount."),
+		field.String("reported_currency").Optional().Nillable().MaxLen(3).
+			Comment("The network's cnv_currency when it differs from the offer's currency: amount is then in this currency, not in `currency`, and is never summed with others unconverted."),
 		field.String("pub_member_id").Optional().MaxLen(MaxIDLength).Comment("The member, copied from the click."),
 		field.JSON("extras", map[string]string{}).Optional().
 			Comment("Optional extras from the postback: cnv_user_id, cnv_email, cnv_conversion_ip_address, cnv_sub_1..5.").

@@ -3448,6 +3448,29 @@ func (ec *executionContext) fieldContext_Conversion_currency(_ context.Context, 
 	return graphql.NewScalarFieldContext("Conversion", field, false, false, "String")
 }
 
+func (ec *executionContext) _Conversion_reportedCurrency(ctx context.Context, field graphql.CollectedField, obj *ent.Conversion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Conversion_reportedCurrency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReportedCurrency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Conversion_reportedCurrency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Conversion", field, false, false, "String")
+}
+
 func (ec *executionContext) _Conversion_pubMemberID(ctx context.Context, field graphql.CollectedField, obj *ent.Conversion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10272,7 +10295,7 @@ func (ec *executionContext) unmarshalInputConversionWhereInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "clickID", "clickIDNEQ", "clickIDIn", "clickIDNotIn", "offerID", "offerIDNEQ", "offerIDIn", "offerIDNotIn", "offerEventID", "offerEventIDNEQ", "offerEventIDIn", "offerEventIDNotIn", "networkConversionID", "networkConversionIDNEQ", "networkConversionIDIn", "networkConversionIDNotIn", "networkConversionIDGT", "networkConversionIDGTE", "networkConversionIDLT", "networkConversionIDLTE", "networkConversionIDContains", "networkConversionIDHasPrefix", "networkConversionIDHasSuffix", "networkConversionIDIsNil", "networkConversionIDNotNil", "networkConversionIDEqualFold", "networkConversionIDContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "reason", "reasonNEQ", "reasonIn", "reasonNotIn", "reasonGT", "reasonGTE", "reasonLT", "reasonLTE", "reasonContains", "reasonHasPrefix", "reasonHasSuffix", "reasonIsNil", "reasonNotNil", "reasonEqualFold", "reasonContainsFold", "payout", "payoutNEQ", "payoutIn", "payoutNotIn", "payoutGT", "payoutGTE", "payoutLT", "payoutLTE", "amount", "amountNEQ", "amountIn", "amountNotIn", "amountGT", "amountGTE", "amountLT", "amountLTE", "amountIsNil", "amountNotNil", "currency", "currencyNEQ", "currencyIn", "currencyNotIn", "currencyGT", "currencyGTE", "currencyLT", "currencyLTE", "currencyContains", "currencyHasPrefix", "currencyHasSuffix", "currencyEqualFold", "currencyContainsFold", "pubMemberID", "pubMemberIDNEQ", "pubMemberIDIn", "pubMemberIDNotIn", "pubMemberIDGT", "pubMemberIDGTE", "pubMemberIDLT", "pubMemberIDLTE", "pubMemberIDContains", "pubMemberIDHasPrefix", "pubMemberIDHasSuffix", "pubMemberIDIsNil", "pubMemberIDNotNil", "pubMemberIDEqualFold", "pubMemberIDContainsFold", "hasClick", "hasClickWith", "hasOffer", "hasOfferWith", "hasEvent", "hasEventWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "clickID", "clickIDNEQ", "clickIDIn", "clickIDNotIn", "offerID", "offerIDNEQ", "offerIDIn", "offerIDNotIn", "offerEventID", "offerEventIDNEQ", "offerEventIDIn", "offerEventIDNotIn", "networkConversionID", "networkConversionIDNEQ", "networkConversionIDIn", "networkConversionIDNotIn", "networkConversionIDGT", "networkConversionIDGTE", "networkConversionIDLT", "networkConversionIDLTE", "networkConversionIDContains", "networkConversionIDHasPrefix", "networkConversionIDHasSuffix", "networkConversionIDIsNil", "networkConversionIDNotNil", "networkConversionIDEqualFold", "networkConversionIDContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "reason", "reasonNEQ", "reasonIn", "reasonNotIn", "reasonGT", "reasonGTE", "reasonLT", "reasonLTE", "reasonContains", "reasonHasPrefix", "reasonHasSuffix", "reasonIsNil", "reasonNotNil", "reasonEqualFold", "reasonContainsFold", "payout", "payoutNEQ", "payoutIn", "payoutNotIn", "payoutGT", "payoutGTE", "payoutLT", "payoutLTE", "amount", "amountNEQ", "amountIn", "amountNotIn", "amountGT", "amountGTE", "amountLT", "amountLTE", "amountIsNil", "amountNotNil", "currency", "currencyNEQ", "currencyIn", "currencyNotIn", "currencyGT", "currencyGTE", "currencyLT", "currencyLTE", "currencyContains", "currencyHasPrefix", "currencyHasSuffix", "currencyEqualFold", "currencyContainsFold", "reportedCurrency", "reportedCurrencyNEQ", "reportedCurrencyIn", "reportedCurrencyNotIn", "reportedCurrencyGT", "reportedCurrencyGTE", "reportedCurrencyLT", "reportedCurrencyLTE", "reportedCurrencyContains", "reportedCurrencyHasPrefix", "reportedCurrencyHasSuffix", "reportedCurrencyIsNil", "reportedCurrencyNotNil", "reportedCurrencyEqualFold", "reportedCurrencyContainsFold", "pubMemberID", "pubMemberIDNEQ", "pubMemberIDIn", "pubMemberIDNotIn", "pubMemberIDGT", "pubMemberIDGTE", "pubMemberIDLT", "pubMemberIDLTE", "pubMemberIDContains", "pubMemberIDHasPrefix", "pubMemberIDHasSuffix", "pubMemberIDIsNil", "pubMemberIDNotNil", "pubMemberIDEqualFold", "pubMemberIDContainsFold", "hasClick", "hasClickWith", "hasOffer", "hasOfferWith", "hasEvent", "hasEventWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -11007,6 +11030,111 @@ func (ec *executionContext) unmarshalInputConversionWhereInput(ctx context.Conte
 				return it, err
 			}
 			it.CurrencyContainsFold = data
+		case "reportedCurrency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reportedCurrency"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReportedCurrency = data
+		case "reportedCurrencyNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reportedCurrencyNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReportedCurrencyNEQ = data
+		case "reportedCurrencyIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reportedCurrencyIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReportedCurrencyIn = data
+		case "reportedCurrencyNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reportedCurrencyNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReportedCurrencyNotIn = data
+		case "reportedCurrencyGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reportedCurrencyGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReportedCurrencyGT = data
+		case "reportedCurrencyGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reportedCurrencyGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReportedCurrencyGTE = data
+		case "reportedCurrencyLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reportedCurrencyLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReportedCurrencyLT = data
+		case "reportedCurrencyLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reportedCurrencyLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReportedCurrencyLTE = data
+		case "reportedCurrencyContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reportedCurrencyContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReportedCurrencyContains = data
+		case "reportedCurrencyHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reportedCurrencyHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReportedCurrencyHasPrefix = data
+		case "reportedCurrencyHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reportedCurrencyHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReportedCurrencyHasSuffix = data
+		case "reportedCurrencyIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reportedCurrencyIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReportedCurrencyIsNil = data
+		case "reportedCurrencyNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reportedCurrencyNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReportedCurrencyNotNil = data
+		case "reportedCurrencyEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reportedCurrencyEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReportedCurrencyEqualFold = data
+		case "reportedCurrencyContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reportedCurrencyContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReportedCurrencyContainsFold = data
 		case "pubMemberID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pubMemberID"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -15804,6 +15932,11 @@ func (ec *executionContext) _Conversion(ctx context.Context, sel ast.SelectionSe
 		case "currency":
 			out.Values[i] = ec._Conversion_currency(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reportedCurrency":
+			out.Values[i] = ec._Conversion_reportedCurrency(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pubMemberID":

@@ -213,6 +213,7 @@ type ComplexityRoot struct {
 		Payout              func(childComplexity int) int
 		PubMemberID         func(childComplexity int) int
 		Reason              func(childComplexity int) int
+		ReportedCurrency    func(childComplexity int) int
 		Status              func(childComplexity int) int
 		UpdatedAt           func(childComplexity int) int
 	}
@@ -1250,6 +1251,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Conversion.Reason(childComplexity), true
+	case "Conversion.reportedCurrency":
+		if e.ComplexityRoot.Conversion.ReportedCurrency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Conversion.ReportedCurrency(childComplexity), true
 	case "Conversion.status":
 		if e.ComplexityRoot.Conversion.Status == nil {
 			break
@@ -5300,6 +5307,10 @@ type Conversion implements Node {
   """
   currency: String!
   """
+  The network's cnv_currency when it differs from the offer's currency: amount is then in this currency, not in ` + "`" + `currency` + "`" + `, and is never summed with others unconverted.
+  """
+  reportedCurrency: String
+  """
   The member, copied from the click.
   """
   pubMemberID: String
@@ -5859,6 +5870,66 @@ input ConversionWhereInput {
   Matches when currency contains the value, ignoring case.
   """
   currencyContainsFold: String
+  """
+  Matches when reportedCurrency equals the value.
+  """
+  reportedCurrency: String
+  """
+  Matches when reportedCurrency is not equal to the value.
+  """
+  reportedCurrencyNEQ: String
+  """
+  Matches when reportedCurrency is one of the values.
+  """
+  reportedCurrencyIn: [String!]
+  """
+  Matches when reportedCurrency is none of the values.
+  """
+  reportedCurrencyNotIn: [String!]
+  """
+  Matches when reportedCurrency is greater than the value.
+  """
+  reportedCurrencyGT: String
+  """
+  Matches when reportedCurrency is greater than or equal to the value.
+  """
+  reportedCurrencyGTE: String
+  """
+  Matches when reportedCurrency is less than the value.
+  """
+  reportedCurrencyLT: String
+  """
+  Matches when reportedCurrency is less than or equal to the value.
+  """
+  reportedCurrencyLTE: String
+  """
+  Matches when reportedCurrency contains the value.
+  """
+  reportedCurrencyContains: String
+  """
+  Matches when reportedCurrency starts with the value.
+  """
+  reportedCurrencyHasPrefix: String
+  """
+  Matches when reportedCurrency ends with the value.
+  """
+  reportedCurrencyHasSuffix: String
+  """
+  Matches when reportedCurrency is null.
+  """
+  reportedCurrencyIsNil: Boolean
+  """
+  Matches when reportedCurrency is not null.
+  """
+  reportedCurrencyNotNil: Boolean
+  """
+  Matches when reportedCurrency equals the value, ignoring case.
+  """
+  reportedCurrencyEqualFold: String
+  """
+  Matches when reportedCurrency contains the value, ignoring case.
+  """
+  reportedCurrencyContainsFold: String
   """
   Matches when pubMemberID equals the value.
   """
@@ -9743,6 +9814,8 @@ func (ec *executionContext) childFields_Conversion(ctx context.Context, field gr
 		return ec.fieldContext_Conversion_amount(ctx, field)
 	case "currency":
 		return ec.fieldContext_Conversion_currency(ctx, field)
+	case "reportedCurrency":
+		return ec.fieldContext_Conversion_reportedCurrency(ctx, field)
 	case "pubMemberID":
 		return ec.fieldContext_Conversion_pubMemberID(ctx, field)
 	case "click":

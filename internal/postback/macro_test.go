@@ -65,3 +65,29 @@ func TestAnUnfilledClickIDMacroNamesTheParameterToCheck(t *testing.T) {
 		}
 	})
 }
+
+func TestANetworkCurrencyThatDiffersIsKeptAndFlagged(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, db *storage.DB) {
+		srv := apitest.Start(t, db)
+		keys, single, _ := demo(t, srv)
+		gk := click(t, srv, single.ID, "member-eur")
+		if status, body := pb(t, srv.URL, keys.PostbackKey, "gk_click_id="+gk, "cnv_conversion_id=EUR-1",
+			"cnv_amount=40.00", "cnv_currency=eur"); status != 200 || body != "accepted" {
+			t.Fatalf("got %d %q, want 200 accepted", status, body)
+		}
+		conv := db.Client.Conversion.Query().Where(conversion.NetworkConversionID("EUR-1")).OnlyX(sys)
+		if conv.ReportedCurrency == nil || *conv.ReportedCurrency != "EUR" || conv.Currency != single.Currency {
+			t.Fatalf("currency %s, reported %v: want the offer's currency and EUR flagged", conv.Currency, conv.ReportedCurrency)
+		}
+		log := db.Client.PostbackLog.Query().Where(postbacklog.ConversionID(conv.ID)).OnlyX(sys)
+		if !strings.Contains(log.Reason, "cnv_currency EUR differs") {
+			t.Fatalf("log reason %q does not note the currency", log.Reason)
+		}
+		gk = click(t, srv, single.ID, "member-usd")
+		pb(t, srv.URL, keys.PostbackKey, "gk_click_id="+gk, "cnv_conversion_id=USD-1", "cnv_amount=40.00", "cnv_currency="+single.Currency)
+		if c := db.Client.Conversion.Query().Where(conversion.NetworkConversionID("USD-1")).OnlyX(sys); c.ReportedCurrency != nil {
+			t.Fatalf("the offer's own currency was flagged: %v", *c.ReportedCurrency)
+		}
+	})
+}

@@ -287,7 +287,11 @@ func (s *Service) apply(ctx context.Context, c *ent.Client, b *batch, p Params, 
 		return outcome{}, err
 	}
 	if cv != nil {
-		return accept(ctx, c, s.Dialect, b, t, cv, now)
+		out, err := accept(ctx, c, s.Dialect, b, t, cv, now)
+		if p.Currency != "" && p.Currency != t.currency {
+			out.reason += fmt.Sprintf("; cnv_currency %s differs from the offer's %s: kept as reportedCurrency, amount not converted", p.Currency, t.currency)
+		}
+		return out, err
 	}
 	// It exists (a concurrent copy's insert waited for it to commit): find and lock it.
 	if cv, err = findConversion(ctx, c, s.postgres(), t, p.ConversionID); err != nil {

@@ -173,8 +173,8 @@ func (cv *conv) subject(t target) budget.Subject {
 // insertConversionSQL inserts a conversion unless one with its identity exists: of concurrent
 // copies exactly one inserts, and the others (which wait for it to commit) insert nothing.
 const insertConversionSQL = `INSERT INTO conversions (created_at, updated_at, integration_system, network_conversion_id,
- status, payout, amount, currency, pub_member_id, extras, click_id, account_id, offer_id, offer_event_id)
-VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+ status, payout, amount, currency, pub_member_id, extras, click_id, account_id, offer_id, offer_event_id, reported_currency)
+VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 ON CONFLICT DO NOTHING RETURNING id`
 
 // insertConversion inserts the conversion; nil without an error means one with its network
@@ -204,9 +204,13 @@ func insertConversion(ctx context.Context, q rowQuerier, t target, p Params, to 
 	if p.Amount != nil {
 		amountArg = int64(*p.Amount)
 	}
+	var reportedArg any
+	if p.Currency != "" && p.Currency != t.currency {
+		reportedArg = p.Currency
+	}
 	rows, err := q.QueryContext(ctx, insertConversionSQL, now, string(t.system), ncidArg,
 		string(to), int64(t.payout), amountArg, t.currency, t.member, extrasArg,
-		t.clickID, t.accountID, t.offerID, t.terms.EventID)
+		t.clickID, t.accountID, t.offerID, t.terms.EventID, reportedArg)
 	if err != nil {
 		return nil, fmt.Errorf("insert conversion: %w", err)
 	}
