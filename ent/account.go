@@ -11,6 +11,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/gokart/gokart/ent/account"
+	"github.com/gokart/gokart/internal/lifecycle"
 )
 
 // An account (tenant) of gokart: a company that publishes offers. The `viewer` is the account of the API key in use.
@@ -32,6 +33,8 @@ type Account struct {
 	PostbackAllowlist []string `json:"postback_allowlist,omitempty"`
 	// Where members are sent when a click is refused (offer paused, ended or out of budget); empty shows the refusal instead.
 	FallbackURL string `json:"fallback_url,omitempty"`
+	// How long a PENDING conversion waits before gokart approves it (maturing, history source AUTO), for networks such as Impact that never send an approval; an offer's own period wins. Null: never.
+	AutoApproveAfter *lifecycle.Period `json:"auto_approve_after,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the AccountQuery when eager-loading is set.
 	Edges        AccountEdges `json:"edges"`
@@ -65,7 +68,7 @@ func (*Account) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case account.FieldPostbackAllowlist:
 			values[i] = new([]byte)
-		case account.FieldID:
+		case account.FieldID, account.FieldAutoApproveAfter:
 			values[i] = new(sql.NullInt64)
 		case account.FieldName, account.FieldPostbackKey, account.FieldTimeZone, account.FieldFallbackURL:
 			values[i] = new(sql.NullString)
@@ -136,6 +139,13 @@ func (_m *Account) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.FallbackURL = value.String
 			}
+		case account.FieldAutoApproveAfter:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field auto_approve_after", values[i])
+			} else if value.Valid {
+				_m.AutoApproveAfter = new(lifecycle.Period)
+				*_m.AutoApproveAfter = lifecycle.Period(value.Int64)
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -196,6 +206,11 @@ func (_m *Account) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("fallback_url=")
 	builder.WriteString(_m.FallbackURL)
+	builder.WriteString(", ")
+	if v := _m.AutoApproveAfter; v != nil {
+		builder.WriteString("auto_approve_after=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

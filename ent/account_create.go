@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/gokart/gokart/ent/account"
 	"github.com/gokart/gokart/ent/apikey"
+	"github.com/gokart/gokart/internal/lifecycle"
 )
 
 // AccountCreate is the builder for creating a Account entity.
@@ -93,6 +94,20 @@ func (_c *AccountCreate) SetFallbackURL(v string) *AccountCreate {
 func (_c *AccountCreate) SetNillableFallbackURL(v *string) *AccountCreate {
 	if v != nil {
 		_c.SetFallbackURL(*v)
+	}
+	return _c
+}
+
+// SetAutoApproveAfter sets the "auto_approve_after" field.
+func (_c *AccountCreate) SetAutoApproveAfter(v lifecycle.Period) *AccountCreate {
+	_c.mutation.SetAutoApproveAfter(v)
+	return _c
+}
+
+// SetNillableAutoApproveAfter sets the "auto_approve_after" field if the given value is not nil.
+func (_c *AccountCreate) SetNillableAutoApproveAfter(v *lifecycle.Period) *AccountCreate {
+	if v != nil {
+		_c.SetAutoApproveAfter(*v)
 	}
 	return _c
 }
@@ -257,6 +272,10 @@ func (_c *AccountCreate) createSpec() (*Account, *sqlgraph.CreateSpec) {
 		_spec.SetField(account.FieldFallbackURL, field.TypeString, value)
 		_node.FallbackURL = value
 	}
+	if value, ok := _c.mutation.AutoApproveAfter(); ok {
+		_spec.SetField(account.FieldAutoApproveAfter, field.TypeInt64, value)
+		_node.AutoApproveAfter = &value
+	}
 	if nodes := _c.mutation.APIKeysIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -409,6 +428,30 @@ func (u *AccountUpsert) ClearFallbackURL() *AccountUpsert {
 	return u
 }
 
+// SetAutoApproveAfter sets the "auto_approve_after" field.
+func (u *AccountUpsert) SetAutoApproveAfter(v lifecycle.Period) *AccountUpsert {
+	u.Set(account.FieldAutoApproveAfter, v)
+	return u
+}
+
+// UpdateAutoApproveAfter sets the "auto_approve_after" field to the value that was provided on create.
+func (u *AccountUpsert) UpdateAutoApproveAfter() *AccountUpsert {
+	u.SetExcluded(account.FieldAutoApproveAfter)
+	return u
+}
+
+// AddAutoApproveAfter adds v to the "auto_approve_after" field.
+func (u *AccountUpsert) AddAutoApproveAfter(v lifecycle.Period) *AccountUpsert {
+	u.Add(account.FieldAutoApproveAfter, v)
+	return u
+}
+
+// ClearAutoApproveAfter clears the value of the "auto_approve_after" field.
+func (u *AccountUpsert) ClearAutoApproveAfter() *AccountUpsert {
+	u.SetNull(account.FieldAutoApproveAfter)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -549,6 +592,34 @@ func (u *AccountUpsertOne) UpdateFallbackURL() *AccountUpsertOne {
 func (u *AccountUpsertOne) ClearFallbackURL() *AccountUpsertOne {
 	return u.Update(func(s *AccountUpsert) {
 		s.ClearFallbackURL()
+	})
+}
+
+// SetAutoApproveAfter sets the "auto_approve_after" field.
+func (u *AccountUpsertOne) SetAutoApproveAfter(v lifecycle.Period) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetAutoApproveAfter(v)
+	})
+}
+
+// AddAutoApproveAfter adds v to the "auto_approve_after" field.
+func (u *AccountUpsertOne) AddAutoApproveAfter(v lifecycle.Period) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.AddAutoApproveAfter(v)
+	})
+}
+
+// UpdateAutoApproveAfter sets the "auto_approve_after" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdateAutoApproveAfter() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateAutoApproveAfter()
+	})
+}
+
+// ClearAutoApproveAfter clears the value of the "auto_approve_after" field.
+func (u *AccountUpsertOne) ClearAutoApproveAfter() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearAutoApproveAfter()
 	})
 }
 
@@ -858,6 +929,34 @@ func (u *AccountUpsertBulk) UpdateFallbackURL() *AccountUpsertBulk {
 func (u *AccountUpsertBulk) ClearFallbackURL() *AccountUpsertBulk {
 	return u.Update(func(s *AccountUpsert) {
 		s.ClearFallbackURL()
+	})
+}
+
+// SetAutoApproveAfter sets the "auto_approve_after" field.
+func (u *AccountUpsertBulk) SetAutoApproveAfter(v lifecycle.Period) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetAutoApproveAfter(v)
+	})
+}
+
+// AddAutoApproveAfter adds v to the "auto_approve_after" field.
+func (u *AccountUpsertBulk) AddAutoApproveAfter(v lifecycle.Period) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.AddAutoApproveAfter(v)
+	})
+}
+
+// UpdateAutoApproveAfter sets the "auto_approve_after" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdateAutoApproveAfter() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateAutoApproveAfter()
+	})
+}
+
+// ClearAutoApproveAfter clears the value of the "auto_approve_after" field.
+func (u *AccountUpsertBulk) ClearAutoApproveAfter() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearAutoApproveAfter()
 	})
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/gokart/gokart/ent/account"
 	"github.com/gokart/gokart/ent/apikey"
 	"github.com/gokart/gokart/ent/predicate"
+	"github.com/gokart/gokart/internal/lifecycle"
 )
 
 // AccountUpdate is the builder for updating Account entities.
@@ -114,6 +115,33 @@ func (_u *AccountUpdate) SetNillableFallbackURL(v *string) *AccountUpdate {
 // ClearFallbackURL clears the value of the "fallback_url" field.
 func (_u *AccountUpdate) ClearFallbackURL() *AccountUpdate {
 	_u.mutation.ClearFallbackURL()
+	return _u
+}
+
+// SetAutoApproveAfter sets the "auto_approve_after" field.
+func (_u *AccountUpdate) SetAutoApproveAfter(v lifecycle.Period) *AccountUpdate {
+	_u.mutation.ResetAutoApproveAfter()
+	_u.mutation.SetAutoApproveAfter(v)
+	return _u
+}
+
+// SetNillableAutoApproveAfter sets the "auto_approve_after" field if the given value is not nil.
+func (_u *AccountUpdate) SetNillableAutoApproveAfter(v *lifecycle.Period) *AccountUpdate {
+	if v != nil {
+		_u.SetAutoApproveAfter(*v)
+	}
+	return _u
+}
+
+// AddAutoApproveAfter adds value to the "auto_approve_after" field.
+func (_u *AccountUpdate) AddAutoApproveAfter(v lifecycle.Period) *AccountUpdate {
+	_u.mutation.AddAutoApproveAfter(v)
+	return _u
+}
+
+// ClearAutoApproveAfter clears the value of the "auto_approve_after" field.
+func (_u *AccountUpdate) ClearAutoApproveAfter() *AccountUpdate {
+	_u.mutation.ClearAutoApproveAfter()
 	return _u
 }
 
@@ -267,6 +295,15 @@ func (_u *AccountUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.FallbackURLCleared() {
 		_spec.ClearField(account.FieldFallbackURL, field.TypeString)
 	}
+	if value, ok := _u.mutation.AutoApproveAfter(); ok {
+		_spec.SetField(account.FieldAutoApproveAfter, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedAutoApproveAfter(); ok {
+		_spec.AddField(account.FieldAutoApproveAfter, field.TypeInt64, value)
+	}
+	if _u.mutation.AutoApproveAfterCleared() {
+		_spec.ClearField(account.FieldAutoApproveAfter, field.TypeInt64)
+	}
 	if _u.mutation.APIKeysCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -417,6 +454,33 @@ func (_u *AccountUpdateOne) SetNillableFallbackURL(v *string) *AccountUpdateOne 
 // ClearFallbackURL clears the value of the "fallback_url" field.
 func (_u *AccountUpdateOne) ClearFallbackURL() *AccountUpdateOne {
 	_u.mutation.ClearFallbackURL()
+	return _u
+}
+
+// SetAutoApproveAfter sets the "auto_approve_after" field.
+func (_u *AccountUpdateOne) SetAutoApproveAfter(v lifecycle.Period) *AccountUpdateOne {
+	_u.mutation.ResetAutoApproveAfter()
+	_u.mutation.SetAutoApproveAfter(v)
+	return _u
+}
+
+// SetNillableAutoApproveAfter sets the "auto_approve_after" field if the given value is not nil.
+func (_u *AccountUpdateOne) SetNillableAutoApproveAfter(v *lifecycle.Period) *AccountUpdateOne {
+	if v != nil {
+		_u.SetAutoApproveAfter(*v)
+	}
+	return _u
+}
+
+// AddAutoApproveAfter adds value to the "auto_approve_after" field.
+func (_u *AccountUpdateOne) AddAutoApproveAfter(v lifecycle.Period) *AccountUpdateOne {
+	_u.mutation.AddAutoApproveAfter(v)
+	return _u
+}
+
+// ClearAutoApproveAfter clears the value of the "auto_approve_after" field.
+func (_u *AccountUpdateOne) ClearAutoApproveAfter() *AccountUpdateOne {
+	_u.mutation.ClearAutoApproveAfter()
 	return _u
 }
 
@@ -599,6 +663,15 @@ func (_u *AccountUpdateOne) sqlSave(ctx context.Context) (_node *Account, err er
 	}
 	if _u.mutation.FallbackURLCleared() {
 		_spec.ClearField(account.FieldFallbackURL, field.TypeString)
+	}
+	if value, ok := _u.mutation.AutoApproveAfter(); ok {
+		_spec.SetField(account.FieldAutoApproveAfter, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedAutoApproveAfter(); ok {
+		_spec.AddField(account.FieldAutoApproveAfter, field.TypeInt64, value)
+	}
+	if _u.mutation.AutoApproveAfterCleared() {
+		_spec.ClearField(account.FieldAutoApproveAfter, field.TypeInt64)
 	}
 	if _u.mutation.APIKeysCleared() {
 		edge := &sqlgraph.EdgeSpec{

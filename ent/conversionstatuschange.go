@@ -30,7 +30,7 @@ type ConversionStatusChange struct {
 	ToStatus lifecycle.Status `json:"to_status,omitempty"`
 	// Why it changed.
 	Reason string `json:"reason,omitempty"`
-	// Whether a network's postback or a person made the change.
+	// Whether a network's postback, a person (manual review) or gokart itself (maturing: autoApproveAfter) made the change.
 	Source conversionstatuschange.Source `json:"source,omitempty"`
 	// When it changed.
 	CreatedAt time.Time `json:"created_at,omitempty"`

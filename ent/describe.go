@@ -33,6 +33,7 @@ var enumValues = map[string]map[string]string{
 	"StatusChangeSource": {
 		"POSTBACK": "A network's postback changed it.",
 		"MANUAL":   "A person changed it with updateConversionStatus.",
+		"AUTO":     "gokart approved it itself: it was PENDING longer than its offer's (or account's) autoApproveAfter.",
 	},
 	"PostbackOutcome": {
 		"ACCEPTED":       "A new conversion was recorded.",

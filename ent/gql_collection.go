@@ -74,6 +74,11 @@ func (_q *AccountQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				selectedFields = append(selectedFields, account.FieldFallbackURL)
 				fieldSeen[account.FieldFallbackURL] = struct{}{}
 			}
+		case "autoApproveAfter":
+			if _, ok := fieldSeen[account.FieldAutoApproveAfter]; !ok {
+				selectedFields = append(selectedFields, account.FieldAutoApproveAfter)
+				fieldSeen[account.FieldAutoApproveAfter] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:
@@ -1579,6 +1584,11 @@ func (_q *OfferQuery) collectField(ctx context.Context, oneNode bool, opCtx *gra
 			if _, ok := fieldSeen[offer.FieldFallbackURL]; !ok {
 				selectedFields = append(selectedFields, offer.FieldFallbackURL)
 				fieldSeen[offer.FieldFallbackURL] = struct{}{}
+			}
+		case "autoApproveAfter":
+			if _, ok := fieldSeen[offer.FieldAutoApproveAfter]; !ok {
+				selectedFields = append(selectedFields, offer.FieldAutoApproveAfter)
+				fieldSeen[offer.FieldAutoApproveAfter] = struct{}{}
 			}
 		case "publishedAt":
 			if _, ok := fieldSeen[offer.FieldPublishedAt]; !ok {

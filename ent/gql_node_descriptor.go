@@ -44,7 +44,7 @@ func (_m *Account) Node(ctx context.Context) (node *Node, err error) {
 	node = &Node{
 		ID:     _m.ID,
 		Type:   "Account",
-		Fields: make([]*Field, 7),
+		Fields: make([]*Field, 8),
 		Edges:  make([]*Edge, 0),
 	}
 	var buf []byte
@@ -102,6 +102,14 @@ func (_m *Account) Node(ctx context.Context) (node *Node, err error) {
 	node.Fields[6] = &Field{
 		Type:  "string",
 		Name:  "fallback_url",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.AutoApproveAfter); err != nil {
+		return nil, err
+	}
+	node.Fields[7] = &Field{
+		Type:  "lifecycle.Period",
+		Name:  "auto_approve_after",
 		Value: string(buf),
 	}
 	return node, nil
@@ -818,7 +826,7 @@ func (_m *Offer) Node(ctx context.Context) (node *Node, err error) {
 	node = &Node{
 		ID:     _m.ID,
 		Type:   "Offer",
-		Fields: make([]*Field, 32),
+		Fields: make([]*Field, 33),
 		Edges:  make([]*Edge, 4),
 	}
 	var buf []byte
@@ -1062,10 +1070,18 @@ func (_m *Offer) Node(ctx context.Context) (node *Node, err error) {
 		Name:  "fallback_url",
 		Value: string(buf),
 	}
-	if buf, err = json.Marshal(_m.PublishedAt); err != nil {
+	if buf, err = json.Marshal(_m.AutoApproveAfter); err != nil {
 		return nil, err
 	}
 	node.Fields[30] = &Field{
+		Type:  "lifecycle.Period",
+		Name:  "auto_approve_after",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.PublishedAt); err != nil {
+		return nil, err
+	}
+	node.Fields[31] = &Field{
 		Type:  "time.Time",
 		Name:  "published_at",
 		Value: string(buf),
@@ -1073,7 +1089,7 @@ func (_m *Offer) Node(ctx context.Context) (node *Node, err error) {
 	if buf, err = json.Marshal(_m.ArchivedAt); err != nil {
 		return nil, err
 	}
-	node.Fields[31] = &Field{
+	node.Fields[32] = &Field{
 		Type:  "time.Time",
 		Name:  "archived_at",
 		Value: string(buf),

@@ -884,6 +884,8 @@ type AccountMutation struct {
 	postback_allowlist       *[]string
 	appendpostback_allowlist []string
 	fallback_url             *string
+	auto_approve_after       *lifecycle.Period
+	addauto_approve_after    *lifecycle.Period
 	clearedFields            map[string]struct{}
 	api_keys                 map[int]struct{}
 	removedapi_keys          map[int]struct{}
@@ -1285,6 +1287,76 @@ func (m *AccountMutation) ResetFallbackURL() {
 	delete(m.clearedFields, account.FieldFallbackURL)
 }
 
+// SetAutoApproveAfter sets the "auto_approve_after" field.
+func (m *AccountMutation) SetAutoApproveAfter(l lifecycle.Period) {
+	m.auto_approve_after = &l
+	m.addauto_approve_after = nil
+}
+
+// AutoApproveAfter returns the value of the "auto_approve_after" field in the mutation.
+func (m *AccountMutation) AutoApproveAfter() (r lifecycle.Period, exists bool) {
+	v := m.auto_approve_after
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAutoApproveAfter returns the old "auto_approve_after" field's value of the Account entity.
+// If the Account object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountMutation) OldAutoApproveAfter(ctx context.Context) (v *lifecycle.Period, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAutoApproveAfter is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAutoApproveAfter requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAutoApproveAfter: %w", err)
+	}
+	return oldValue.AutoApproveAfter, nil
+}
+
+// AddAutoApproveAfter adds l to the "auto_approve_after" field.
+func (m *AccountMutation) AddAutoApproveAfter(l lifecycle.Period) {
+	if m.addauto_approve_after != nil {
+		*m.addauto_approve_after += l
+	} else {
+		m.addauto_approve_after = &l
+	}
+}
+
+// AddedAutoApproveAfter returns the value that was added to the "auto_approve_after" field in this mutation.
+func (m *AccountMutation) AddedAutoApproveAfter() (r lifecycle.Period, exists bool) {
+	v := m.addauto_approve_after
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearAutoApproveAfter clears the value of the "auto_approve_after" field.
+func (m *AccountMutation) ClearAutoApproveAfter() {
+	m.auto_approve_after = nil
+	m.addauto_approve_after = nil
+	m.clearedFields[account.FieldAutoApproveAfter] = struct{}{}
+}
+
+// AutoApproveAfterCleared returns if the "auto_approve_after" field was cleared in this mutation.
+func (m *AccountMutation) AutoApproveAfterCleared() bool {
+	_, ok := m.clearedFields[account.FieldAutoApproveAfter]
+	return ok
+}
+
+// ResetAutoApproveAfter resets all changes to the "auto_approve_after" field.
+func (m *AccountMutation) ResetAutoApproveAfter() {
+	m.auto_approve_after = nil
+	m.addauto_approve_after = nil
+	delete(m.clearedFields, account.FieldAutoApproveAfter)
+}
+
 // AddAPIKeyIDs adds the "api_keys" edge to the APIKey entity by ids.
 func (m *AccountMutation) AddAPIKeyIDs(ids ...int) {
 	if m.api_keys == nil {
@@ -1373,7 +1445,7 @@ func (m *AccountMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AccountMutation) Fields() []string {
-	fields := make([]string, 0, 7)
+	fields := make([]string, 0, 8)
 	if m.created_at != nil {
 		fields = append(fields, account.FieldCreatedAt)
 	}
@@ -1394,6 +1466,9 @@ func (m *AccountMutation) Fields() []string {
 	}
 	if m.fallback_url != nil {
 		fields = append(fields, account.FieldFallbackURL)
+	}
+	if m.auto_approve_after != nil {
+		fields = append(fields, account.FieldAutoApproveAfter)
 	}
 	return fields
 }
@@ -1417,6 +1492,8 @@ func (m *AccountMutation) Field(name string) (ent.Value, bool) {
 		return m.PostbackAllowlist()
 	case account.FieldFallbackURL:
 		return m.FallbackURL()
+	case account.FieldAutoApproveAfter:
+		return m.AutoApproveAfter()
 	}
 	return nil, false
 }
@@ -1440,6 +1517,8 @@ func (m *AccountMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldPostbackAllowlist(ctx)
 	case account.FieldFallbackURL:
 		return m.OldFallbackURL(ctx)
+	case account.FieldAutoApproveAfter:
+		return m.OldAutoApproveAfter(ctx)
 	}
 	return nil, fmt.Errorf("unknown Account field %s", name)
 }
@@ -1498,6 +1577,13 @@ func (m *AccountMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetFallbackURL(v)
 		return nil
+	case account.FieldAutoApproveAfter:
+		v, ok := value.(lifecycle.Period)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAutoApproveAfter(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Account field %s", name)
 }
@@ -1505,13 +1591,21 @@ func (m *AccountMutation) SetField(name string, value ent.Value) error {
 // AddedFields returns all numeric fields that were incremented/decremented during
 // this mutation.
 func (m *AccountMutation) AddedFields() []string {
-	return nil
+	var fields []string
+	if m.addauto_approve_after != nil {
+		fields = append(fields, account.FieldAutoApproveAfter)
+	}
+	return fields
 }
 
 // AddedField returns the numeric value that was incremented/decremented on a field
 // with the given name. The second boolean return value indicates that this field
 // was not set, or was not defined in the schema.
 func (m *AccountMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case account.FieldAutoApproveAfter:
+		return m.AddedAutoApproveAfter()
+	}
 	return nil, false
 }
 
@@ -1520,6 +1614,13 @@ func (m *AccountMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *AccountMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case account.FieldAutoApproveAfter:
+		v, ok := value.(lifecycle.Period)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAutoApproveAfter(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Account numeric field %s", name)
 }
@@ -1533,6 +1634,9 @@ func (m *AccountMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(account.FieldFallbackURL) {
 		fields = append(fields, account.FieldFallbackURL)
+	}
+	if m.FieldCleared(account.FieldAutoApproveAfter) {
+		fields = append(fields, account.FieldAutoApproveAfter)
 	}
 	return fields
 }
@@ -1553,6 +1657,9 @@ func (m *AccountMutation) ClearField(name string) error {
 		return nil
 	case account.FieldFallbackURL:
 		m.ClearFallbackURL()
+		return nil
+	case account.FieldAutoApproveAfter:
+		m.ClearAutoApproveAfter()
 		return nil
 	}
 	return fmt.Errorf("unknown Account nullable field %s", name)
@@ -1582,6 +1689,9 @@ func (m *AccountMutation) ResetField(name string) error {
 		return nil
 	case account.FieldFallbackURL:
 		m.ResetFallbackURL()
+		return nil
+	case account.FieldAutoApproveAfter:
+		m.ResetAutoApproveAfter()
 		return nil
 	}
 	return fmt.Errorf("unknown Account field %s", name)
@@ -11982,6 +12092,8 @@ type OfferMutation struct {
 	ends_at                   *time.Time
 	time_zone                 *string
 	fallback_url              *string
+	auto_approve_after        *lifecycle.Period
+	addauto_approve_after     *lifecycle.Period
 	published_at              *time.Time
 	archived_at               *time.Time
 	clearedFields             map[string]struct{}
@@ -13720,6 +13832,76 @@ func (m *OfferMutation) ResetFallbackURL() {
 	delete(m.clearedFields, offer.FieldFallbackURL)
 }
 
+// SetAutoApproveAfter sets the "auto_approve_after" field.
+func (m *OfferMutation) SetAutoApproveAfter(l lifecycle.Period) {
+	m.auto_approve_after = &l
+	m.addauto_approve_after = nil
+}
+
+// AutoApproveAfter returns the value of the "auto_approve_after" field in the mutation.
+func (m *OfferMutation) AutoApproveAfter() (r lifecycle.Period, exists bool) {
+	v := m.auto_approve_after
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAutoApproveAfter returns the old "auto_approve_after" field's value of the Offer entity.
+// If the Offer object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OfferMutation) OldAutoApproveAfter(ctx context.Context) (v *lifecycle.Period, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAutoApproveAfter is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAutoApproveAfter requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAutoApproveAfter: %w", err)
+	}
+	return oldValue.AutoApproveAfter, nil
+}
+
+// AddAutoApproveAfter adds l to the "auto_approve_after" field.
+func (m *OfferMutation) AddAutoApproveAfter(l lifecycle.Period) {
+	if m.addauto_approve_after != nil {
+		*m.addauto_approve_after += l
+	} else {
+		m.addauto_approve_after = &l
+	}
+}
+
+// AddedAutoApproveAfter returns the value that was added to the "auto_approve_after" field in this mutation.
+func (m *OfferMutation) AddedAutoApproveAfter() (r lifecycle.Period, exists bool) {
+	v := m.addauto_approve_after
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearAutoApproveAfter clears the value of the "auto_approve_after" field.
+func (m *OfferMutation) ClearAutoApproveAfter() {
+	m.auto_approve_after = nil
+	m.addauto_approve_after = nil
+	m.clearedFields[offer.FieldAutoApproveAfter] = struct{}{}
+}
+
+// AutoApproveAfterCleared returns if the "auto_approve_after" field was cleared in this mutation.
+func (m *OfferMutation) AutoApproveAfterCleared() bool {
+	_, ok := m.clearedFields[offer.FieldAutoApproveAfter]
+	return ok
+}
+
+// ResetAutoApproveAfter resets all changes to the "auto_approve_after" field.
+func (m *OfferMutation) ResetAutoApproveAfter() {
+	m.auto_approve_after = nil
+	m.addauto_approve_after = nil
+	delete(m.clearedFields, offer.FieldAutoApproveAfter)
+}
+
 // SetPublishedAt sets the "published_at" field.
 func (m *OfferMutation) SetPublishedAt(t time.Time) {
 	m.published_at = &t
@@ -14068,7 +14250,7 @@ func (m *OfferMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OfferMutation) Fields() []string {
-	fields := make([]string, 0, 34)
+	fields := make([]string, 0, 35)
 	if m.account != nil {
 		fields = append(fields, offer.FieldAccountID)
 	}
@@ -14165,6 +14347,9 @@ func (m *OfferMutation) Fields() []string {
 	if m.fallback_url != nil {
 		fields = append(fields, offer.FieldFallbackURL)
 	}
+	if m.auto_approve_after != nil {
+		fields = append(fields, offer.FieldAutoApproveAfter)
+	}
 	if m.published_at != nil {
 		fields = append(fields, offer.FieldPublishedAt)
 	}
@@ -14243,6 +14428,8 @@ func (m *OfferMutation) Field(name string) (ent.Value, bool) {
 		return m.TimeZone()
 	case offer.FieldFallbackURL:
 		return m.FallbackURL()
+	case offer.FieldAutoApproveAfter:
+		return m.AutoApproveAfter()
 	case offer.FieldPublishedAt:
 		return m.PublishedAt()
 	case offer.FieldArchivedAt:
@@ -14320,6 +14507,8 @@ func (m *OfferMutation) OldField(ctx context.Context, name string) (ent.Value, e
 		return m.OldTimeZone(ctx)
 	case offer.FieldFallbackURL:
 		return m.OldFallbackURL(ctx)
+	case offer.FieldAutoApproveAfter:
+		return m.OldAutoApproveAfter(ctx)
 	case offer.FieldPublishedAt:
 		return m.OldPublishedAt(ctx)
 	case offer.FieldArchivedAt:
@@ -14557,6 +14746,13 @@ func (m *OfferMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetFallbackURL(v)
 		return nil
+	case offer.FieldAutoApproveAfter:
+		v, ok := value.(lifecycle.Period)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAutoApproveAfter(v)
+		return nil
 	case offer.FieldPublishedAt:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -14600,6 +14796,9 @@ func (m *OfferMutation) AddedFields() []string {
 	if m.addcap_total != nil {
 		fields = append(fields, offer.FieldCapTotal)
 	}
+	if m.addauto_approve_after != nil {
+		fields = append(fields, offer.FieldAutoApproveAfter)
+	}
 	return fields
 }
 
@@ -14622,6 +14821,8 @@ func (m *OfferMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedCapMonthly()
 	case offer.FieldCapTotal:
 		return m.AddedCapTotal()
+	case offer.FieldAutoApproveAfter:
+		return m.AddedAutoApproveAfter()
 	}
 	return nil, false
 }
@@ -14679,6 +14880,13 @@ func (m *OfferMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddCapTotal(v)
+		return nil
+	case offer.FieldAutoApproveAfter:
+		v, ok := value.(lifecycle.Period)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAutoApproveAfter(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Offer numeric field %s", name)
@@ -14750,6 +14958,9 @@ func (m *OfferMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(offer.FieldFallbackURL) {
 		fields = append(fields, offer.FieldFallbackURL)
+	}
+	if m.FieldCleared(offer.FieldAutoApproveAfter) {
+		fields = append(fields, offer.FieldAutoApproveAfter)
 	}
 	if m.FieldCleared(offer.FieldPublishedAt) {
 		fields = append(fields, offer.FieldPublishedAt)
@@ -14833,6 +15044,9 @@ func (m *OfferMutation) ClearField(name string) error {
 		return nil
 	case offer.FieldFallbackURL:
 		m.ClearFallbackURL()
+		return nil
+	case offer.FieldAutoApproveAfter:
+		m.ClearAutoApproveAfter()
 		return nil
 	case offer.FieldPublishedAt:
 		m.ClearPublishedAt()
@@ -14943,6 +15157,9 @@ func (m *OfferMutation) ResetField(name string) error {
 		return nil
 	case offer.FieldFallbackURL:
 		m.ResetFallbackURL()
+		return nil
+	case offer.FieldAutoApproveAfter:
+		m.ResetAutoApproveAfter()
 		return nil
 	case offer.FieldPublishedAt:
 		m.ResetPublishedAt()

@@ -14,6 +14,7 @@ import (
 	"github.com/gokart/gokart/ent/advertiser"
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/lifecycle"
 	"github.com/gokart/gokart/internal/money"
 	"github.com/gokart/gokart/internal/targeting"
 )
@@ -87,6 +88,8 @@ type Offer struct {
 	TimeZone string `json:"time_zone,omitempty"`
 	// Where a refused click (not targeted, not active, ended, out of budget or cap) sends the member, with reason=<rule>; empty uses the account's fallbackURL, and with neither the click answers 410.
 	FallbackURL string `json:"fallback_url,omitempty"`
+	// How long a PENDING conversion of this offer waits before gokart approves it (maturing, history source AUTO); null uses the account's autoApproveAfter.
+	AutoApproveAfter *lifecycle.Period `json:"auto_approve_after,omitempty"`
 	// When the offer was first published.
 	PublishedAt *time.Time `json:"published_at,omitempty"`
 	// When the offer was archived (a draft or an ended offer put away): hidden from `offers` unless its `where` asks about archivedAt; kept for history.
@@ -178,7 +181,7 @@ func (*Offer) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case offer.FieldOneCompletionPerMember:
 			values[i] = new(sql.NullBool)
-		case offer.FieldID, offer.FieldAccountID, offer.FieldAdvertiserID, offer.FieldBudgetTotal, offer.FieldBudgetDaily, offer.FieldBudgetSpent, offer.FieldCapDaily, offer.FieldCapWeekly, offer.FieldCapMonthly, offer.FieldCapTotal:
+		case offer.FieldID, offer.FieldAccountID, offer.FieldAdvertiserID, offer.FieldBudgetTotal, offer.FieldBudgetDaily, offer.FieldBudgetSpent, offer.FieldCapDaily, offer.FieldCapWeekly, offer.FieldCapMonthly, offer.FieldCapTotal, offer.FieldAutoApproveAfter:
 			values[i] = new(sql.NullInt64)
 		case offer.FieldName, offer.FieldType, offer.FieldIntegrationSystem, offer.FieldStatus, offer.FieldTrackingLink, offer.FieldClickURLTemplate, offer.FieldCustomClickIDParam, offer.FieldHeadline, offer.FieldDescription, offer.FieldCallToAction, offer.FieldTerms, offer.FieldCurrency, offer.FieldTimeZone, offer.FieldFallbackURL:
 			values[i] = new(sql.NullString)
@@ -414,6 +417,13 @@ func (_m *Offer) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.FallbackURL = value.String
 			}
+		case offer.FieldAutoApproveAfter:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field auto_approve_after", values[i])
+			} else if value.Valid {
+				_m.AutoApproveAfter = new(lifecycle.Period)
+				*_m.AutoApproveAfter = lifecycle.Period(value.Int64)
+			}
 		case offer.FieldPublishedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
 				return fmt.Errorf("unexpected type %T for field published_at", values[i])
@@ -602,6 +612,11 @@ func (_m *Offer) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("fallback_url=")
 	builder.WriteString(_m.FallbackURL)
+	builder.WriteString(", ")
+	if v := _m.AutoApproveAfter; v != nil {
+		builder.WriteString("auto_approve_after=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteString(", ")
 	if v := _m.PublishedAt; v != nil {
 		builder.WriteString("published_at=")

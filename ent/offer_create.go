@@ -18,6 +18,7 @@ import (
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/ent/offerevent"
 	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/lifecycle"
 	"github.com/gokart/gokart/internal/money"
 	"github.com/gokart/gokart/internal/targeting"
 )
@@ -410,6 +411,20 @@ func (_c *OfferCreate) SetFallbackURL(v string) *OfferCreate {
 func (_c *OfferCreate) SetNillableFallbackURL(v *string) *OfferCreate {
 	if v != nil {
 		_c.SetFallbackURL(*v)
+	}
+	return _c
+}
+
+// SetAutoApproveAfter sets the "auto_approve_after" field.
+func (_c *OfferCreate) SetAutoApproveAfter(v lifecycle.Period) *OfferCreate {
+	_c.mutation.SetAutoApproveAfter(v)
+	return _c
+}
+
+// SetNillableAutoApproveAfter sets the "auto_approve_after" field if the given value is not nil.
+func (_c *OfferCreate) SetNillableAutoApproveAfter(v *lifecycle.Period) *OfferCreate {
+	if v != nil {
+		_c.SetAutoApproveAfter(*v)
 	}
 	return _c
 }
@@ -825,6 +840,10 @@ func (_c *OfferCreate) createSpec() (*Offer, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.FallbackURL(); ok {
 		_spec.SetField(offer.FieldFallbackURL, field.TypeString, value)
 		_node.FallbackURL = value
+	}
+	if value, ok := _c.mutation.AutoApproveAfter(); ok {
+		_spec.SetField(offer.FieldAutoApproveAfter, field.TypeInt64, value)
+		_node.AutoApproveAfter = &value
 	}
 	if value, ok := _c.mutation.PublishedAt(); ok {
 		_spec.SetField(offer.FieldPublishedAt, field.TypeTime, value)
@@ -1493,6 +1512,30 @@ func (u *OfferUpsert) UpdateFallbackURL() *OfferUpsert {
 // ClearFallbackURL clears the value of the "fallback_url" field.
 func (u *OfferUpsert) ClearFallbackURL() *OfferUpsert {
 	u.SetNull(offer.FieldFallbackURL)
+	return u
+}
+
+// SetAutoApproveAfter sets the "auto_approve_after" field.
+func (u *OfferUpsert) SetAutoApproveAfter(v lifecycle.Period) *OfferUpsert {
+	u.Set(offer.FieldAutoApproveAfter, v)
+	return u
+}
+
+// UpdateAutoApproveAfter sets the "auto_approve_after" field to the value that was provided on create.
+func (u *OfferUpsert) UpdateAutoApproveAfter() *OfferUpsert {
+	u.SetExcluded(offer.FieldAutoApproveAfter)
+	return u
+}
+
+// AddAutoApproveAfter adds v to the "auto_approve_after" field.
+func (u *OfferUpsert) AddAutoApproveAfter(v lifecycle.Period) *OfferUpsert {
+	u.Add(offer.FieldAutoApproveAfter, v)
+	return u
+}
+
+// ClearAutoApproveAfter clears the value of the "auto_approve_after" field.
+func (u *OfferUpsert) ClearAutoApproveAfter() *OfferUpsert {
+	u.SetNull(offer.FieldAutoApproveAfter)
 	return u
 }
 
@@ -2193,6 +2236,34 @@ func (u *OfferUpsertOne) UpdateFallbackURL() *OfferUpsertOne {
 func (u *OfferUpsertOne) ClearFallbackURL() *OfferUpsertOne {
 	return u.Update(func(s *OfferUpsert) {
 		s.ClearFallbackURL()
+	})
+}
+
+// SetAutoApproveAfter sets the "auto_approve_after" field.
+func (u *OfferUpsertOne) SetAutoApproveAfter(v lifecycle.Period) *OfferUpsertOne {
+	return u.Update(func(s *OfferUpsert) {
+		s.SetAutoApproveAfter(v)
+	})
+}
+
+// AddAutoApproveAfter adds v to the "auto_approve_after" field.
+func (u *OfferUpsertOne) AddAutoApproveAfter(v lifecycle.Period) *OfferUpsertOne {
+	return u.Update(func(s *OfferUpsert) {
+		s.AddAutoApproveAfter(v)
+	})
+}
+
+// UpdateAutoApproveAfter sets the "auto_approve_after" field to the value that was provided on create.
+func (u *OfferUpsertOne) UpdateAutoApproveAfter() *OfferUpsertOne {
+	return u.Update(func(s *OfferUpsert) {
+		s.UpdateAutoApproveAfter()
+	})
+}
+
+// ClearAutoApproveAfter clears the value of the "auto_approve_after" field.
+func (u *OfferUpsertOne) ClearAutoApproveAfter() *OfferUpsertOne {
+	return u.Update(func(s *OfferUpsert) {
+		s.ClearAutoApproveAfter()
 	})
 }
 
@@ -3065,6 +3136,34 @@ func (u *OfferUpsertBulk) UpdateFallbackURL() *OfferUpsertBulk {
 func (u *OfferUpsertBulk) ClearFallbackURL() *OfferUpsertBulk {
 	return u.Update(func(s *OfferUpsert) {
 		s.ClearFallbackURL()
+	})
+}
+
+// SetAutoApproveAfter sets the "auto_approve_after" field.
+func (u *OfferUpsertBulk) SetAutoApproveAfter(v lifecycle.Period) *OfferUpsertBulk {
+	return u.Update(func(s *OfferUpsert) {
+		s.SetAutoApproveAfter(v)
+	})
+}
+
+// AddAutoApproveAfter adds v to the "auto_approve_after" field.
+func (u *OfferUpsertBulk) AddAutoApproveAfter(v lifecycle.Period) *OfferUpsertBulk {
+	return u.Update(func(s *OfferUpsert) {
+		s.AddAutoApproveAfter(v)
+	})
+}
+
+// UpdateAutoApproveAfter sets the "auto_approve_after" field to the value that was provided on create.
+func (u *OfferUpsertBulk) UpdateAutoApproveAfter() *OfferUpsertBulk {
+	return u.Update(func(s *OfferUpsert) {
+		s.UpdateAutoApproveAfter()
+	})
+}
+
+// ClearAutoApproveAfter clears the value of the "auto_approve_after" field.
+func (u *OfferUpsertBulk) ClearAutoApproveAfter() *OfferUpsertBulk {
+	return u.Update(func(s *OfferUpsert) {
+		s.ClearAutoApproveAfter()
 	})
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/gokart/gokart/ent/offerevent"
 	"github.com/gokart/gokart/ent/predicate"
 	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/lifecycle"
 	"github.com/gokart/gokart/internal/money"
 	"github.com/gokart/gokart/internal/targeting"
 )
@@ -610,6 +611,33 @@ func (_u *OfferUpdate) ClearFallbackURL() *OfferUpdate {
 	return _u
 }
 
+// SetAutoApproveAfter sets the "auto_approve_after" field.
+func (_u *OfferUpdate) SetAutoApproveAfter(v lifecycle.Period) *OfferUpdate {
+	_u.mutation.ResetAutoApproveAfter()
+	_u.mutation.SetAutoApproveAfter(v)
+	return _u
+}
+
+// SetNillableAutoApproveAfter sets the "auto_approve_after" field if the given value is not nil.
+func (_u *OfferUpdate) SetNillableAutoApproveAfter(v *lifecycle.Period) *OfferUpdate {
+	if v != nil {
+		_u.SetAutoApproveAfter(*v)
+	}
+	return _u
+}
+
+// AddAutoApproveAfter adds value to the "auto_approve_after" field.
+func (_u *OfferUpdate) AddAutoApproveAfter(v lifecycle.Period) *OfferUpdate {
+	_u.mutation.AddAutoApproveAfter(v)
+	return _u
+}
+
+// ClearAutoApproveAfter clears the value of the "auto_approve_after" field.
+func (_u *OfferUpdate) ClearAutoApproveAfter() *OfferUpdate {
+	_u.mutation.ClearAutoApproveAfter()
+	return _u
+}
+
 // SetPublishedAt sets the "published_at" field.
 func (_u *OfferUpdate) SetPublishedAt(v time.Time) *OfferUpdate {
 	_u.mutation.SetPublishedAt(v)
@@ -1094,6 +1122,15 @@ func (_u *OfferUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.FallbackURLCleared() {
 		_spec.ClearField(offer.FieldFallbackURL, field.TypeString)
+	}
+	if value, ok := _u.mutation.AutoApproveAfter(); ok {
+		_spec.SetField(offer.FieldAutoApproveAfter, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedAutoApproveAfter(); ok {
+		_spec.AddField(offer.FieldAutoApproveAfter, field.TypeInt64, value)
+	}
+	if _u.mutation.AutoApproveAfterCleared() {
+		_spec.ClearField(offer.FieldAutoApproveAfter, field.TypeInt64)
 	}
 	if value, ok := _u.mutation.PublishedAt(); ok {
 		_spec.SetField(offer.FieldPublishedAt, field.TypeTime, value)
@@ -1866,6 +1903,33 @@ func (_u *OfferUpdateOne) ClearFallbackURL() *OfferUpdateOne {
 	return _u
 }
 
+// SetAutoApproveAfter sets the "auto_approve_after" field.
+func (_u *OfferUpdateOne) SetAutoApproveAfter(v lifecycle.Period) *OfferUpdateOne {
+	_u.mutation.ResetAutoApproveAfter()
+	_u.mutation.SetAutoApproveAfter(v)
+	return _u
+}
+
+// SetNillableAutoApproveAfter sets the "auto_approve_after" field if the given value is not nil.
+func (_u *OfferUpdateOne) SetNillableAutoApproveAfter(v *lifecycle.Period) *OfferUpdateOne {
+	if v != nil {
+		_u.SetAutoApproveAfter(*v)
+	}
+	return _u
+}
+
+// AddAutoApproveAfter adds value to the "auto_approve_after" field.
+func (_u *OfferUpdateOne) AddAutoApproveAfter(v lifecycle.Period) *OfferUpdateOne {
+	_u.mutation.AddAutoApproveAfter(v)
+	return _u
+}
+
+// ClearAutoApproveAfter clears the value of the "auto_approve_after" field.
+func (_u *OfferUpdateOne) ClearAutoApproveAfter() *OfferUpdateOne {
+	_u.mutation.ClearAutoApproveAfter()
+	return _u
+}
+
 // SetPublishedAt sets the "published_at" field.
 func (_u *OfferUpdateOne) SetPublishedAt(v time.Time) *OfferUpdateOne {
 	_u.mutation.SetPublishedAt(v)
@@ -2380,6 +2444,15 @@ func (_u *OfferUpdateOne) sqlSave(ctx context.Context) (_node *Offer, err error)
 	}
 	if _u.mutation.FallbackURLCleared() {
 		_spec.ClearField(offer.FieldFallbackURL, field.TypeString)
+	}
+	if value, ok := _u.mutation.AutoApproveAfter(); ok {
+		_spec.SetField(offer.FieldAutoApproveAfter, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedAutoApproveAfter(); ok {
+		_spec.AddField(offer.FieldAutoApproveAfter, field.TypeInt64, value)
+	}
+	if _u.mutation.AutoApproveAfterCleared() {
+		_spec.ClearField(offer.FieldAutoApproveAfter, field.TypeInt64)
 	}
 	if value, ok := _u.mutation.PublishedAt(); ok {
 		_spec.SetField(offer.FieldPublishedAt, field.TypeTime, value)

@@ -29,6 +29,8 @@ const (
 	FieldPostbackAllowlist = "postback_allowlist"
 	// FieldFallbackURL holds the string denoting the fallback_url field in the database.
 	FieldFallbackURL = "fallback_url"
+	// FieldAutoApproveAfter holds the string denoting the auto_approve_after field in the database.
+	FieldAutoApproveAfter = "auto_approve_after"
 	// EdgeAPIKeys holds the string denoting the api_keys edge name in mutations.
 	EdgeAPIKeys = "api_keys"
 	// Table holds the table name of the account in the database.
@@ -52,6 +54,7 @@ var Columns = []string{
 	FieldTimeZone,
 	FieldPostbackAllowlist,
 	FieldFallbackURL,
+	FieldAutoApproveAfter,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -124,6 +127,11 @@ func ByTimeZone(opts ...sql.OrderTermOption) OrderOption {
 // ByFallbackURL orders the results by the fallback_url field.
 func ByFallbackURL(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldFallbackURL, opts...).ToFunc()
+}
+
+// ByAutoApproveAfter orders the results by the auto_approve_after field.
+func ByAutoApproveAfter(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAutoApproveAfter, opts...).ToFunc()
 }
 
 // ByAPIKeysCount orders the results by api_keys count.

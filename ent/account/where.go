@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/gokart/gokart/ent/predicate"
+	"github.com/gokart/gokart/internal/lifecycle"
 )
 
 // ID filters vertices based on their ID field.
@@ -83,6 +84,12 @@ func TimeZone(v string) predicate.Account {
 // FallbackURL applies equality check predicate on the "fallback_url" field. It's identical to FallbackURLEQ.
 func FallbackURL(v string) predicate.Account {
 	return predicate.Account(sql.FieldEQ(FieldFallbackURL, v))
+}
+
+// AutoApproveAfter applies equality check predicate on the "auto_approve_after" field. It's identical to AutoApproveAfterEQ.
+func AutoApproveAfter(v lifecycle.Period) predicate.Account {
+	vc := int64(v)
+	return predicate.Account(sql.FieldEQ(FieldAutoApproveAfter, vc))
 }
 
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
@@ -443,6 +450,70 @@ func FallbackURLEqualFold(v string) predicate.Account {
 // FallbackURLContainsFold applies the ContainsFold predicate on the "fallback_url" field.
 func FallbackURLContainsFold(v string) predicate.Account {
 	return predicate.Account(sql.FieldContainsFold(FieldFallbackURL, v))
+}
+
+// AutoApproveAfterEQ applies the EQ predicate on the "auto_approve_after" field.
+func AutoApproveAfterEQ(v lifecycle.Period) predicate.Account {
+	vc := int64(v)
+	return predicate.Account(sql.FieldEQ(FieldAutoApproveAfter, vc))
+}
+
+// AutoApproveAfterNEQ applies the NEQ predicate on the "auto_approve_after" field.
+func AutoApproveAfterNEQ(v lifecycle.Period) predicate.Account {
+	vc := int64(v)
+	return predicate.Account(sql.FieldNEQ(FieldAutoApproveAfter, vc))
+}
+
+// AutoApproveAfterIn applies the In predicate on the "auto_approve_after" field.
+func AutoApproveAfterIn(vs ...lifecycle.Period) predicate.Account {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.Account(sql.FieldIn(FieldAutoApproveAfter, v...))
+}
+
+// AutoApproveAfterNotIn applies the NotIn predicate on the "auto_approve_after" field.
+func AutoApproveAfterNotIn(vs ...lifecycle.Period) predicate.Account {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.Account(sql.FieldNotIn(FieldAutoApproveAfter, v...))
+}
+
+// AutoApproveAfterGT applies the GT predicate on the "auto_approve_after" field.
+func AutoApproveAfterGT(v lifecycle.Period) predicate.Account {
+	vc := int64(v)
+	return predicate.Account(sql.FieldGT(FieldAutoApproveAfter, vc))
+}
+
+// AutoApproveAfterGTE applies the GTE predicate on the "auto_approve_after" field.
+func AutoApproveAfterGTE(v lifecycle.Period) predicate.Account {
+	vc := int64(v)
+	return predicate.Account(sql.FieldGTE(FieldAutoApproveAfter, vc))
+}
+
+// AutoApproveAfterLT applies the LT predicate on the "auto_approve_after" field.
+func AutoApproveAfterLT(v lifecycle.Period) predicate.Account {
+	vc := int64(v)
+	return predicate.Account(sql.FieldLT(FieldAutoApproveAfter, vc))
+}
+
+// AutoApproveAfterLTE applies the LTE predicate on the "auto_approve_after" field.
+func AutoApproveAfterLTE(v lifecycle.Period) predicate.Account {
+	vc := int64(v)
+	return predicate.Account(sql.FieldLTE(FieldAutoApproveAfter, vc))
+}
+
+// AutoApproveAfterIsNil applies the IsNil predicate on the "auto_approve_after" field.
+func AutoApproveAfterIsNil() predicate.Account {
+	return predicate.Account(sql.FieldIsNull(FieldAutoApproveAfter))
+}
+
+// AutoApproveAfterNotNil applies the NotNil predicate on the "auto_approve_after" field.
+func AutoApproveAfterNotNil() predicate.Account {
+	return predicate.Account(sql.FieldNotNull(FieldAutoApproveAfter))
 }
 
 // HasAPIKeys applies the HasEdge predicate on the "api_keys" edge.

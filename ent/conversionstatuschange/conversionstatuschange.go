@@ -119,6 +119,7 @@ type Source string
 const (
 	SourcePOSTBACK Source = "POSTBACK"
 	SourceMANUAL   Source = "MANUAL"
+	SourceAUTO     Source = "AUTO"
 )
 
 func (s Source) String() string {
@@ -128,7 +129,7 @@ func (s Source) String() string {
 // SourceValidator is a validator for the "source" field enum values. It is called by the builders before save.
 func SourceValidator(s Source) error {
 	switch s {
-	case SourcePOSTBACK, SourceMANUAL:
+	case SourcePOSTBACK, SourceMANUAL, SourceAUTO:
 		return nil
 	default:
 		return fmt.Errorf("conversionstatuschange: invalid enum value for source field: %q", s)

@@ -52,6 +52,7 @@ var (
 		{Name: "time_zone", Type: field.TypeString, Default: "UTC"},
 		{Name: "postback_allowlist", Type: field.TypeJSON, Nullable: true},
 		{Name: "fallback_url", Type: field.TypeString, Nullable: true, Size: 2048},
+		{Name: "auto_approve_after", Type: field.TypeInt64, Nullable: true},
 	}
 	// AccountsTable holds the schema information for the "accounts" table.
 	AccountsTable = &schema.Table{
@@ -394,6 +395,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{ConversionsColumns[17], ConversionsColumns[11]},
 			},
+			{
+				Name:    "conversion_account_id_offer_id_status_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{ConversionsColumns[16], ConversionsColumns[17], ConversionsColumns[5], ConversionsColumns[1]},
+			},
 		},
 	}
 	// ConversionStatusChangesColumns holds the columns for the "conversion_status_changes" table.
@@ -402,7 +408,7 @@ var (
 		{Name: "from_status", Type: field.TypeEnum, Nullable: true, Enums: []string{"PENDING", "APPROVED", "REVERSED", "REJECTED"}},
 		{Name: "to_status", Type: field.TypeEnum, Enums: []string{"PENDING", "APPROVED", "REVERSED", "REJECTED"}},
 		{Name: "reason", Type: field.TypeString, Nullable: true, Size: 500},
-		{Name: "source", Type: field.TypeEnum, Enums: []string{"POSTBACK", "MANUAL"}},
+		{Name: "source", Type: field.TypeEnum, Enums: []string{"POSTBACK", "MANUAL", "AUTO"}},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "conversion_id", Type: field.TypeInt},
 		{Name: "account_id", Type: field.TypeInt},
@@ -506,6 +512,7 @@ var (
 		{Name: "ends_at", Type: field.TypeTime, Nullable: true},
 		{Name: "time_zone", Type: field.TypeString, Default: "UTC"},
 		{Name: "fallback_url", Type: field.TypeString, Nullable: true, Size: 2048},
+		{Name: "auto_approve_after", Type: field.TypeInt64, Nullable: true},
 		{Name: "published_at", Type: field.TypeTime, Nullable: true},
 		{Name: "archived_at", Type: field.TypeTime, Nullable: true},
 		{Name: "advertiser_id", Type: field.TypeInt, Nullable: true},
@@ -519,13 +526,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "offers_advertisers_offers",
-				Columns:    []*schema.Column{OffersColumns[33]},
+				Columns:    []*schema.Column{OffersColumns[34]},
 				RefColumns: []*schema.Column{AdvertisersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "offers_accounts_account",
-				Columns:    []*schema.Column{OffersColumns[34]},
+				Columns:    []*schema.Column{OffersColumns[35]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -534,12 +541,12 @@ var (
 			{
 				Name:    "offer_account_id_status",
 				Unique:  false,
-				Columns: []*schema.Column{OffersColumns[34], OffersColumns[6]},
+				Columns: []*schema.Column{OffersColumns[35], OffersColumns[6]},
 			},
 			{
 				Name:    "offer_account_id_advertiser_id",
 				Unique:  false,
-				Columns: []*schema.Column{OffersColumns[34], OffersColumns[33]},
+				Columns: []*schema.Column{OffersColumns[35], OffersColumns[34]},
 			},
 		},
 	}

@@ -85,6 +85,8 @@ const (
 	FieldTimeZone = "time_zone"
 	// FieldFallbackURL holds the string denoting the fallback_url field in the database.
 	FieldFallbackURL = "fallback_url"
+	// FieldAutoApproveAfter holds the string denoting the auto_approve_after field in the database.
+	FieldAutoApproveAfter = "auto_approve_after"
 	// FieldPublishedAt holds the string denoting the published_at field in the database.
 	FieldPublishedAt = "published_at"
 	// FieldArchivedAt holds the string denoting the archived_at field in the database.
@@ -173,6 +175,7 @@ var Columns = []string{
 	FieldEndsAt,
 	FieldTimeZone,
 	FieldFallbackURL,
+	FieldAutoApproveAfter,
 	FieldPublishedAt,
 	FieldArchivedAt,
 }
@@ -440,6 +443,11 @@ func ByTimeZone(opts ...sql.OrderTermOption) OrderOption {
 // ByFallbackURL orders the results by the fallback_url field.
 func ByFallbackURL(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldFallbackURL, opts...).ToFunc()
+}
+
+// ByAutoApproveAfter orders the results by the auto_approve_after field.
+func ByAutoApproveAfter(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAutoApproveAfter, opts...).ToFunc()
 }
 
 // ByPublishedAt orders the results by the published_at field.

@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/gokart/gokart/ent/predicate"
 	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/lifecycle"
 	"github.com/gokart/gokart/internal/money"
 )
 
@@ -183,6 +184,12 @@ func TimeZone(v string) predicate.Offer {
 // FallbackURL applies equality check predicate on the "fallback_url" field. It's identical to FallbackURLEQ.
 func FallbackURL(v string) predicate.Offer {
 	return predicate.Offer(sql.FieldEQ(FieldFallbackURL, v))
+}
+
+// AutoApproveAfter applies equality check predicate on the "auto_approve_after" field. It's identical to AutoApproveAfterEQ.
+func AutoApproveAfter(v lifecycle.Period) predicate.Offer {
+	vc := int64(v)
+	return predicate.Offer(sql.FieldEQ(FieldAutoApproveAfter, vc))
 }
 
 // PublishedAt applies equality check predicate on the "published_at" field. It's identical to PublishedAtEQ.
@@ -1720,6 +1727,70 @@ func FallbackURLEqualFold(v string) predicate.Offer {
 // FallbackURLContainsFold applies the ContainsFold predicate on the "fallback_url" field.
 func FallbackURLContainsFold(v string) predicate.Offer {
 	return predicate.Offer(sql.FieldContainsFold(FieldFallbackURL, v))
+}
+
+// AutoApproveAfterEQ applies the EQ predicate on the "auto_approve_after" field.
+func AutoApproveAfterEQ(v lifecycle.Period) predicate.Offer {
+	vc := int64(v)
+	return predicate.Offer(sql.FieldEQ(FieldAutoApproveAfter, vc))
+}
+
+// AutoApproveAfterNEQ applies the NEQ predicate on the "auto_approve_after" field.
+func AutoApproveAfterNEQ(v lifecycle.Period) predicate.Offer {
+	vc := int64(v)
+	return predicate.Offer(sql.FieldNEQ(FieldAutoApproveAfter, vc))
+}
+
+// AutoApproveAfterIn applies the In predicate on the "auto_approve_after" field.
+func AutoApproveAfterIn(vs ...lifecycle.Period) predicate.Offer {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.Offer(sql.FieldIn(FieldAutoApproveAfter, v...))
+}
+
+// AutoApproveAfterNotIn applies the NotIn predicate on the "auto_approve_after" field.
+func AutoApproveAfterNotIn(vs ...lifecycle.Period) predicate.Offer {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.Offer(sql.FieldNotIn(FieldAutoApproveAfter, v...))
+}
+
+// AutoApproveAfterGT applies the GT predicate on the "auto_approve_after" field.
+func AutoApproveAfterGT(v lifecycle.Period) predicate.Offer {
+	vc := int64(v)
+	return predicate.Offer(sql.FieldGT(FieldAutoApproveAfter, vc))
+}
+
+// AutoApproveAfterGTE applies the GTE predicate on the "auto_approve_after" field.
+func AutoApproveAfterGTE(v lifecycle.Period) predicate.Offer {
+	vc := int64(v)
+	return predicate.Offer(sql.FieldGTE(FieldAutoApproveAfter, vc))
+}
+
+// AutoApproveAfterLT applies the LT predicate on the "auto_approve_after" field.
+func AutoApproveAfterLT(v lifecycle.Period) predicate.Offer {
+	vc := int64(v)
+	return predicate.Offer(sql.FieldLT(FieldAutoApproveAfter, vc))
+}
+
+// AutoApproveAfterLTE applies the LTE predicate on the "auto_approve_after" field.
+func AutoApproveAfterLTE(v lifecycle.Period) predicate.Offer {
+	vc := int64(v)
+	return predicate.Offer(sql.FieldLTE(FieldAutoApproveAfter, vc))
+}
+
+// AutoApproveAfterIsNil applies the IsNil predicate on the "auto_approve_after" field.
+func AutoApproveAfterIsNil() predicate.Offer {
+	return predicate.Offer(sql.FieldIsNull(FieldAutoApproveAfter))
+}
+
+// AutoApproveAfterNotNil applies the NotNil predicate on the "auto_approve_after" field.
+func AutoApproveAfterNotNil() predicate.Offer {
+	return predicate.Offer(sql.FieldNotNull(FieldAutoApproveAfter))
 }
 
 // PublishedAtEQ applies the EQ predicate on the "published_at" field.

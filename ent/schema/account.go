@@ -11,6 +11,7 @@ import (
 	"entgo.io/ent/schema/field"
 
 	"github.com/gokart/gokart/ent/intercept"
+	"github.com/gokart/gokart/internal/lifecycle"
 	"github.com/gokart/gokart/internal/viewer"
 )
 
@@ -41,7 +42,14 @@ func (Account) Fields() []ent.Field {
 		field.String("fallback_url").Optional().MaxLen(2048).
 			Comment("Where members are sent when a click is refused (offer paused, ended or out of budget); empty shows the refusal instead.").
 			Annotations(entgql.MapsTo("fallbackURL"), entgql.Skip(entgql.SkipWhereInput)),
+		autoApproveAfter("How long a PENDING conversion waits before gokart approves it (maturing, history source AUTO), for networks such as Impact that never send an approval; an offer's own period wins. Null: never."),
 	}
+}
+
+// autoApproveAfter is a maturing period (lifecycle.Period, whole seconds; "30d" in GraphQL).
+func autoApproveAfter(comment string) ent.Field {
+	return field.Int64("auto_approve_after").GoType(lifecycle.Period(0)).Optional().Nillable().
+		Comment(comment).Annotations(entgql.Type("Duration"), entgql.Skip(entgql.SkipWhereInput))
 }
 
 // Interceptors of the Account: an account sees only itself, so `node(id:)` with another

@@ -38,8 +38,8 @@ func (ConversionStatusChange) Fields() []ent.Field {
 			Comment("The status after.").
 			Annotations(entgql.Type("ConversionStatus")),
 		field.String("reason").Optional().MaxLen(MaxReasonLength).Immutable().Comment("Why it changed."),
-		field.Enum("source").Values("POSTBACK", "MANUAL").Immutable().
-			Comment("Whether a network's postback or a person made the change.").
+		field.Enum("source").Values("POSTBACK", "MANUAL", "AUTO").Immutable().
+			Comment("Whether a network's postback, a person (manual review) or gokart itself (maturing: autoApproveAfter) made the change.").
 			Annotations(entgql.Type("StatusChangeSource")),
 		field.Time("created_at").Default(time.Now).Immutable().Comment("When it changed."),
 	}

@@ -104,6 +104,7 @@ func (Offer) Fields() []ent.Field {
 		field.String("fallback_url").Optional().MaxLen(2048).
 			Comment("Where a refused click (not targeted, not active, ended, out of budget or cap) sends the member, with reason=<rule>; empty uses the account's fallbackURL, and with neither the click answers 410.").
 			Annotations(entgql.MapsTo("fallbackURL"), entgql.Skip(entgql.SkipWhereInput)),
+		autoApproveAfter("How long a PENDING conversion of this offer waits before gokart approves it (maturing, history source AUTO); null uses the account's autoApproveAfter."),
 		field.Time("published_at").Optional().Nillable().Comment("When the offer was first published."),
 		field.Time("archived_at").Optional().Nillable().
 			Comment("When the offer was archived (a draft or an ended offer put away): hidden from `offers` unless its `where` asks about archivedAt; kept for history."),

@@ -1024,6 +1024,29 @@ func (ec *executionContext) fieldContext_Account_fallbackURL(_ context.Context, 
 	return graphql.NewScalarFieldContext("Account", field, false, false, "String")
 }
 
+func (ec *executionContext) _Account_autoApproveAfter(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_autoApproveAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AutoApproveAfter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lifecycle.Period) graphql.Marshaler {
+			return ec.marshalODuration2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋlifecycleᚐPeriod(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Account_autoApproveAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Account", field, false, false, "Duration")
+}
+
 func (ec *executionContext) _Account_stats(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4668,6 +4691,29 @@ func (ec *executionContext) _Offer_fallbackURL(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Offer_fallbackURL(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Offer", field, false, false, "String")
+}
+
+func (ec *executionContext) _Offer_autoApproveAfter(ctx context.Context, field graphql.CollectedField, obj *ent.Offer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Offer_autoApproveAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AutoApproveAfter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *lifecycle.Period) graphql.Marshaler {
+			return ec.marshalODuration2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋlifecycleᚐPeriod(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Offer_autoApproveAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Offer", field, false, false, "Duration")
 }
 
 func (ec *executionContext) _Offer_publishedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Offer) (ret graphql.Marshaler) {
@@ -15052,6 +15098,11 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "autoApproveAfter":
+			out.Values[i] = ec._Account_autoApproveAfter(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "stats":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -16299,6 +16350,11 @@ func (ec *executionContext) _Offer(ctx context.Context, sel ast.SelectionSet, ob
 			}
 		case "fallbackURL":
 			out.Values[i] = ec._Offer_fallbackURL(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "autoApproveAfter":
+			out.Values[i] = ec._Offer_autoApproveAfter(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/graph/scalars"
 	"github.com/gokart/gokart/internal/accounts"
+	"github.com/gokart/gokart/internal/lifecycle"
 	"github.com/gokart/gokart/internal/money"
 	"github.com/gokart/gokart/internal/targeting"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -236,7 +237,7 @@ func (ec *executionContext) unmarshalInputUpdateAccountInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "timeZone", "postbackAllowlist", "fallbackURL"}
+	fieldsInOrder := [...]string{"name", "timeZone", "postbackAllowlist", "fallbackURL", "autoApproveAfter"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -271,6 +272,13 @@ func (ec *executionContext) unmarshalInputUpdateAccountInput(ctx context.Context
 				return it, err
 			}
 			it.FallbackURL = data
+		case "autoApproveAfter":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("autoApproveAfter"))
+			data, err := ec.unmarshalODuration2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋlifecycleᚐPeriod(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AutoApproveAfter = graphql.OmittableOf(data)
 		}
 	}
 	return it, nil
@@ -512,6 +520,22 @@ func (ec *executionContext) unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokart�
 }
 
 func (ec *executionContext) marshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx context.Context, sel ast.SelectionSet, v *money.Micros) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalODuration2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋlifecycleᚐPeriod(ctx context.Context, v any) (*lifecycle.Period, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(lifecycle.Period)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODuration2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋlifecycleᚐPeriod(ctx context.Context, sel ast.SelectionSet, v *lifecycle.Period) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -53,6 +53,7 @@ type ComplexityRoot struct {
 	}
 
 	Account struct {
+		AutoApproveAfter  func(childComplexity int) int
 		CreatedAt         func(childComplexity int) int
 		FallbackURL       func(childComplexity int) int
 		ID                func(childComplexity int) int
@@ -304,6 +305,7 @@ type ComplexityRoot struct {
 		Advertiser             func(childComplexity int) int
 		AdvertiserID           func(childComplexity int) int
 		ArchivedAt             func(childComplexity int) int
+		AutoApproveAfter       func(childComplexity int) int
 		BudgetDaily            func(childComplexity int) int
 		BudgetSpent            func(childComplexity int) int
 		BudgetTotal            func(childComplexity int) int
@@ -531,6 +533,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.APIKey.RevokedAt(childComplexity), true
 
+	case "Account.autoApproveAfter":
+		if e.ComplexityRoot.Account.AutoApproveAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.AutoApproveAfter(childComplexity), true
 	case "Account.createdAt":
 		if e.ComplexityRoot.Account.CreatedAt == nil {
 			break
@@ -1769,6 +1777,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Offer.ArchivedAt(childComplexity), true
+	case "Offer.autoApproveAfter":
+		if e.ComplexityRoot.Offer.AutoApproveAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Offer.AutoApproveAfter(childComplexity), true
 	case "Offer.dailyBudget":
 		if e.ComplexityRoot.Offer.BudgetDaily == nil {
 			break
@@ -2958,6 +2972,10 @@ type Account implements Node {
   Where members are sent when a click is refused (offer paused, ended or out of budget); empty shows the refusal instead.
   """
   fallbackURL: String
+  """
+  How long a PENDING conversion waits before gokart approves it (maturing, history source AUTO), for networks such as Impact that never send an approval; an offer's own period wins. Null: never.
+  """
+  autoApproveAfter: Duration
 }
 """
 Ordering options for Account connections
@@ -5437,7 +5455,7 @@ type ConversionStatusChange implements Node {
   """
   reason: String
   """
-  Whether a network's postback or a person made the change.
+  Whether a network's postback, a person (manual review) or gokart itself (maturing: autoApproveAfter) made the change.
   """
   source: StatusChangeSource!
   """
@@ -6207,6 +6225,10 @@ type Offer implements Node {
   Where a refused click (not targeted, not active, ended, out of budget or cap) sends the member, with reason=<rule>; empty uses the account's fallbackURL, and with neither the click answers 410.
   """
   fallbackURL: String
+  """
+  How long a PENDING conversion of this offer waits before gokart approves it (maturing, history source AUTO); null uses the account's autoApproveAfter.
+  """
+  autoApproveAfter: Duration
   """
   When the offer was first published.
   """
@@ -8899,6 +8921,10 @@ enum StatusChangeSource @goModel(model: "github.com/gokart/gokart/ent/conversion
   A person changed it with updateConversionStatus.
   """
   MANUAL
+  """
+  gokart approved it itself: it was PENDING longer than its offer's (or account's) autoApproveAfter.
+  """
+  AUTO
 }
 `, BuiltIn: false},
 	{Name: "../../schema/gokart.graphql", Input: `# Hand-written GraphQL: it only extends what Ent generates in ent.graphql.
@@ -8914,6 +8940,12 @@ A point in time in RFC 3339 format with a time zone, e.g. ` + "`" + `2026-11-25T
 Declared here rather than by Ent so that code generation gives the same ent.graphql every run.
 """
 scalar Time
+
+"""
+A period of time sent as a string: whole days such as ` + "`" + `"30d"` + "`" + `, or hours and minutes such as
+` + "`" + `"720h"` + "`" + ` or ` + "`" + `"36h30m"` + "`" + `. Read back in days when it is whole days.
+"""
+scalar Duration
 
 """A device family an offer can be shown on."""
 enum Platform {
@@ -8971,6 +9003,8 @@ input UpdateAccountInput {
   postbackAllowlist: [String!]
   """An absolute http(s) URL where members are sent when a click is refused; empty for none."""
   fallbackURL: String
+  """How long a PENDING conversion waits before gokart approves it itself (maturing), e.g. ` + "`" + `30d` + "`" + `: positive, at most ` + "`" + `365d` + "`" + `; an offer's own period wins. ` + "`" + `null` + "`" + ` turns it off (never); left out, it stays as it is."""
+  autoApproveAfter: Duration @goField(omittable: true)
 }
 
 extend type Query {
@@ -8982,7 +9016,7 @@ extend type Query {
 }
 
 extend type Mutation {
-  """Change the account's name, report time zone, postback allowlist or fallback URL. Invalid fields come back as VALIDATION errors, one per field."""
+  """Change the account's name, report time zone, postback allowlist, fallback URL or maturing period. Invalid fields come back as VALIDATION errors, one per field."""
   updateAccount(
     """The changes."""
     input: UpdateAccountInput!
@@ -9363,6 +9397,8 @@ input OfferBudgetTargetingInput {
   timeZone: String
   """Where a refused click sends the member (an absolute http or https URL, with reason=<rule> appended); empty or left out uses the account's fallbackURL."""
   fallbackURL: String
+  """How long a PENDING conversion of this offer waits before gokart approves it itself (maturing), e.g. ` + "`" + `30d` + "`" + ` for an Impact contract with a 30-day locking period: positive, at most ` + "`" + `365d` + "`" + `. Left out or null, the account's autoApproveAfter applies."""
+  autoApproveAfter: Duration
 }
 
 """One event of the events step."""
@@ -9514,6 +9550,8 @@ func (ec *executionContext) childFields_Account(ctx context.Context, field graph
 		return ec.fieldContext_Account_postbackAllowlist(ctx, field)
 	case "fallbackURL":
 		return ec.fieldContext_Account_fallbackURL(ctx, field)
+	case "autoApproveAfter":
+		return ec.fieldContext_Account_autoApproveAfter(ctx, field)
 	case "stats":
 		return ec.fieldContext_Account_stats(ctx, field)
 	case "postbackURL":
@@ -10000,6 +10038,8 @@ func (ec *executionContext) childFields_Offer(ctx context.Context, field graphql
 		return ec.fieldContext_Offer_timeZone(ctx, field)
 	case "fallbackURL":
 		return ec.fieldContext_Offer_fallbackURL(ctx, field)
+	case "autoApproveAfter":
+		return ec.fieldContext_Offer_autoApproveAfter(ctx, field)
 	case "publishedAt":
 		return ec.fieldContext_Offer_publishedAt(ctx, field)
 	case "archivedAt":

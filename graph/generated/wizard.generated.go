@@ -2223,7 +2223,7 @@ func (ec *executionContext) unmarshalInputOfferBudgetTargetingInput(ctx context.
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"currency", "totalBudget", "dailyBudget", "payout", "oneCompletionPerMember", "capDaily", "capWeekly", "capMonthly", "capTotal", "countries", "platforms", "startsAt", "endsAt", "timeZone", "fallbackURL"}
+	fieldsInOrder := [...]string{"currency", "totalBudget", "dailyBudget", "payout", "oneCompletionPerMember", "capDaily", "capWeekly", "capMonthly", "capTotal", "countries", "platforms", "startsAt", "endsAt", "timeZone", "fallbackURL", "autoApproveAfter"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -2335,6 +2335,13 @@ func (ec *executionContext) unmarshalInputOfferBudgetTargetingInput(ctx context.
 				return it, err
 			}
 			it.FallbackURL = data
+		case "autoApproveAfter":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("autoApproveAfter"))
+			data, err := ec.unmarshalODuration2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋlifecycleᚐPeriod(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AutoApproveAfter = data
 		}
 	}
 	return it, nil

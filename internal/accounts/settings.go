@@ -7,8 +7,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
+
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/internal/errcode"
+	"github.com/gokart/gokart/internal/lifecycle"
 	"github.com/gokart/gokart/internal/links"
 )
 
@@ -19,6 +22,8 @@ type UpdateInput struct {
 	TimeZone          *string
 	PostbackAllowlist []string
 	FallbackURL       *string
+	// AutoApproveAfter is the maturing period: left out (unset) it stays, null clears it (never).
+	AutoApproveAfter graphql.Omittable[*lifecycle.Period]
 }
 
 const maxName = 200
@@ -63,6 +68,15 @@ func Update(ctx context.Context, c *ent.Client, id int, in UpdateInput) (*ent.Ac
 			errs.Add("input.fallbackURL", "must be an absolute http or https URL, or empty for none")
 		}
 		upd.SetFallbackURL(u)
+	}
+	if p, set := in.AutoApproveAfter.ValueOK(); set {
+		if p == nil {
+			upd.ClearAutoApproveAfter()
+		} else if err := p.Check(); err != nil {
+			errs.Add("input.autoApproveAfter", "%s", err)
+		} else {
+			upd.SetAutoApproveAfter(*p)
+		}
 	}
 	if err := errs.Err(); err != nil {
 		return nil, err

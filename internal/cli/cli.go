@@ -20,6 +20,7 @@ import (
 	"github.com/gokart/gokart/internal/callbacks"
 	"github.com/gokart/gokart/internal/config"
 	"github.com/gokart/gokart/internal/httpapi"
+	"github.com/gokart/gokart/internal/postback"
 	"github.com/gokart/gokart/internal/retention"
 	"github.com/gokart/gokart/internal/stats"
 	"github.com/gokart/gokart/internal/storage"
@@ -176,8 +177,9 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	if n, err := db.Client.Account.Query().Count(viewer.AsSystem(ctx)); err == nil && n == 0 {
 		log.Info("no accounts yet: run `go run . demo --json` (or `gokart account create --name NAME --json`) for an API key, then open the playground with header Authorization: Bearer <apiKey>")
 	}
-	go stats.Aggregate(ctx, db, log, cfg.StatsInterval, cfg.StatsLag) // report rollups; see package stats
-	go retention.Run(ctx, db, log, cfg.PostbackLogRetention)          // prunes the postback log; see package retention
+	go stats.Aggregate(ctx, db, log, cfg.StatsInterval, cfg.StatsLag)            // report rollups; see package stats
+	go retention.Run(ctx, db, log, cfg.PostbackLogRetention)                     // prunes the postback log; see package retention
+	go postback.RunMaturing(ctx, db.Client, db.Dialect, log, cfg.MatureInterval) // approves due PENDING conversions; see postback.Mature
 	// Reward callbacks; stopped after Serve returns, so in-flight sends are recorded.
 	cbw := callbacks.Start(ctx, db, callbacks.Options{AllowPrivate: cfg.CallbacksAllowPrivate, Logger: log})
 	defer cbw.Stop()

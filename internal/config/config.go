@@ -46,6 +46,9 @@ type Config struct {
 	ClickLimit, FailedPostbackLimit Limit
 	// PostbackLogRetention is how long postback log rows are kept; 0 keeps them forever.
 	PostbackLogRetention time.Duration
+	// MatureInterval is how often PENDING conversions past their autoApproveAfter are approved;
+	// 0 turns the job off.
+	MatureInterval time.Duration
 	// CallbacksAllowPrivate lets callbacks reach loopback and private addresses (development).
 	CallbacksAllowPrivate bool
 }
@@ -115,6 +118,7 @@ var Settings = []setting{
 	{"CLICK_RATE_LIMIT", "click-rate-limit", "600/m", "clicks per source address and replica (bursts up to the count), then 429; 0 turns it off"},
 	{"POSTBACK_FAILURE_LIMIT", "postback-failure-limit", "60/m", "failed postbacks (bad key, unknown click) per source address and replica, then 429 without a log row; 0 turns it off"},
 	{"POSTBACK_LOG_RETENTION", "postback-log-retention", "90d", "how long postback log rows are kept, deleted in small batches in the background; 0 keeps them forever"},
+	{"MATURE_INTERVAL", "mature-interval", "1m", "how often PENDING conversions older than their offer's (or account's) autoApproveAfter are approved (safe on every replica); 0 turns maturing off"},
 	{"DEV", "dev", "false", "local development: load the demo account, fill a fresh API key for it into the playground, and listen on 127.0.0.1:8080 unless ADDR or --addr is set"},
 	{"CALLBACKS_ALLOW_PRIVATE", "callbacks-allow-private", "false", "let reward callbacks reach loopback, private and link-local addresses (development and tests only)"},
 }
@@ -174,6 +178,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	}
 	if c.StatsInterval, err = time.ParseDuration(*vals["STATS_INTERVAL"]); err != nil || c.StatsInterval < 0 {
 		return Config{}, fmt.Errorf("STATS_INTERVAL: want a duration such as 20s, got %q", *vals["STATS_INTERVAL"])
+	}
+	if c.MatureInterval, err = time.ParseDuration(*vals["MATURE_INTERVAL"]); err != nil || c.MatureInterval < 0 {
+		return Config{}, fmt.Errorf("MATURE_INTERVAL: want a duration such as 1m, or 0 for off, got %q", *vals["MATURE_INTERVAL"])
 	}
 	if c.StatsLag, err = time.ParseDuration(*vals["STATS_LAG"]); err != nil || c.StatsLag < 0 {
 		return Config{}, fmt.Errorf("STATS_LAG: want a duration such as 2m, got %q", *vals["STATS_LAG"])

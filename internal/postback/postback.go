@@ -48,6 +48,8 @@
 //     charged. Spend moves in the transaction that changes the status.
 //   - REJECTED is ours, not the network's: postbacks never move a rejected conversion (they are
 //     answered 409 with its rule); manual review (ChangeStatus) may.
+//   - Maturing (Mature) approves a conversion left PENDING longer than its offer's or account's
+//     autoApproveAfter, for networks that never send an approval (Impact); see mature.go.
 package postback
 
 import (

@@ -96,20 +96,10 @@ func changeStatus(ctx context.Context, c *ent.Client, dialectName string, conver
 	if found.Status == to {
 		return found, false, nil
 	}
-	o, err := c.Offer.Get(ctx, found.OfferID)
-	if err != nil {
-		return nil, false, fmt.Errorf("load offer of conversion %d: %w", conversionID, err)
-	}
-	ev, err := c.OfferEvent.Get(ctx, found.OfferEventID)
-	if err != nil {
-		return nil, false, fmt.Errorf("load event of conversion %d: %w", conversionID, err)
-	}
 	if reason == "" {
 		reason = "manual review"
 	}
-	var b batch
-	res, err := transition(ctx, c, dialectName, &b, targetOf(o, ev, found), convOf(found), to, reason,
-		conversionstatuschange.SourceMANUAL, false, time.Now().UTC())
+	res, err := moveStatus(ctx, c, dialectName, found, to, reason, conversionstatuschange.SourceMANUAL, time.Now().UTC())
 	if err != nil {
 		return nil, false, err
 	}
@@ -118,12 +108,31 @@ func changeStatus(ctx context.Context, c *ent.Client, dialectName string, conver
 		e.Field = "status"
 		return nil, false, e
 	}
-	if err := b.flush(ctx, c, dialectName == dialect.Postgres); err != nil {
-		return nil, false, fmt.Errorf("change status of conversion %d: %w", conversionID, err)
-	}
 	updated, err := c.Conversion.Get(ctx, conversionID)
 	if err != nil {
 		return nil, false, fmt.Errorf("reload conversion %d: %w", conversionID, err)
 	}
 	return updated, res.spendMoved, nil
+}
+
+// moveStatus moves a loaded and locked conversion to another status with transition (spend,
+// history, callbacks) and writes the batch; a refusal leaves the conversion as it was.
+func moveStatus(ctx context.Context, c *ent.Client, dialectName string, found *ent.Conversion, to lifecycle.Status, reason string, source conversionstatuschange.Source, now time.Time) (transitionResult, error) {
+	o, err := c.Offer.Get(ctx, found.OfferID)
+	if err != nil {
+		return transitionResult{}, fmt.Errorf("load offer of conversion %d: %w", found.ID, err)
+	}
+	ev, err := c.OfferEvent.Get(ctx, found.OfferEventID)
+	if err != nil {
+		return transitionResult{}, fmt.Errorf("load event of conversion %d: %w", found.ID, err)
+	}
+	var b batch
+	res, err := transition(ctx, c, dialectName, &b, targetOf(o, ev, found), convOf(found), to, reason, source, false, now)
+	if err != nil || res.refusal != nil {
+		return res, err
+	}
+	if err := b.flush(ctx, c, dialectName == dialect.Postgres); err != nil {
+		return res, fmt.Errorf("change status of conversion %d: %w", found.ID, err)
+	}
+	return res, nil
 }

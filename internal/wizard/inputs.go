@@ -8,6 +8,7 @@ import (
 
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/lifecycle"
 	"github.com/gokart/gokart/internal/money"
 	"github.com/gokart/gokart/internal/targeting"
 )
@@ -81,6 +82,8 @@ type BudgetTargetingInput struct {
 	EndsAt                 *time.Time
 	TimeZone               *string
 	FallbackURL            *string
+	// AutoApproveAfter is the offer's maturing period; nil uses the account's.
+	AutoApproveAfter *lifecycle.Period
 }
 
 // EventInput is one event of the events step.

@@ -323,10 +323,15 @@ func SaveBudgetTargeting(ctx context.Context, c *ent.Client, id int, in BudgetTa
 	if fallback != "" && !links.IsAbsoluteHTTP(fallback) {
 		errs.Add("input.fallbackURL", "must be an absolute http or https URL, or empty for the account's")
 	}
+	if in.AutoApproveAfter != nil {
+		if err := in.AutoApproveAfter.Check(); err != nil {
+			errs.Add("input.autoApproveAfter", "%s", err)
+		}
+	}
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
-	upd := o.Update().SetCurrency(currency).
+	upd := o.Update().SetCurrency(currency).SetNillableAutoApproveAfter(in.AutoApproveAfter).
 		SetNillableBudgetTotal(in.TotalBudget).SetNillableBudgetDaily(in.DailyBudget).
 		SetNillableCapDaily(in.CapDaily).SetNillableCapWeekly(in.CapWeekly).
 		SetNillableCapMonthly(in.CapMonthly).SetNillableCapTotal(in.CapTotal).
@@ -356,6 +361,9 @@ func SaveBudgetTargeting(ctx context.Context, c *ent.Client, id int, in BudgetTa
 	}
 	if in.EndsAt == nil {
 		upd.ClearEndsAt()
+	}
+	if in.AutoApproveAfter == nil {
+		upd.ClearAutoApproveAfter()
 	}
 	if in.OneCompletionPerMember != nil {
 		upd.SetOneCompletionPerMember(*in.OneCompletionPerMember)
