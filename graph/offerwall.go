@@ -10,6 +10,7 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/ent/offer"
@@ -29,7 +30,8 @@ import (
 func PublishableOnly(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
 	if v, ok := viewer.FromContext(ctx); ok && v.Publishable {
 		fc := graphql.GetRootFieldContext(ctx)
-		if fc == nil || fc.Object != "Query" || fc.Field.Name != "offerwall" {
+		op := graphql.GetOperationContext(ctx).Operation
+		if fc == nil || op == nil || op.Operation != ast.Query || fc.Field.Name != "offerwall" {
 			name := "?"
 			if fc != nil {
 				name = fc.Field.Name
