@@ -206,7 +206,7 @@ func (r *queryResolver) offerwall(ctx context.Context, in model.OfferwallMember,
 	if after != nil {
 		start = after.ID
 	}
-	offers, more, err := offerwall.Feed(ctx, r.db(ctx), accountID, member, start, *first, time.Now())
+	offers, more, next, err := offerwall.Feed(ctx, r.db(ctx), accountID, member, start, *first, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -216,6 +216,10 @@ func (r *queryResolver) offerwall(ctx context.Context, in model.OfferwallMember,
 	}
 	if n := len(conn.Edges); n > 0 {
 		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &conn.Edges[0].Cursor, &conn.Edges[n-1].Cursor
+	}
+	if more {
+		// Where to go on, even when the page ended early with few or no cards.
+		conn.PageInfo.EndCursor = &entgql.Cursor[int]{ID: next}
 	}
 	return conn, nil
 }

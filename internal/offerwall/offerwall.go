@@ -65,11 +65,13 @@ func MemberOf(ctx context.Context, id string, country *string, platform *targeti
 const maxChunks = 8
 
 // Feed returns up to first offers after offer id after (0 for the start), in id order, that
-// member may click at now, with their events in card order; more is whether more may follow.
+// member may click at now, with their events in card order; more is whether more may follow,
+// and next the offer id to continue after (the last card's, or the last offer read when a page
+// ends early).
 // It reads offers in chunks of twice the page: each chunk costs four statements (offers and
 // events, budgets and caps, completions), and a page needs a second chunk only when more than
 // half of the first is left out.
-func Feed(ctx context.Context, c *ent.Client, accountID int, member Member, after, first int, now time.Time) (cards []*ent.Offer, more bool, err error) {
+func Feed(ctx context.Context, c *ent.Client, accountID int, member Member, after, first int, now time.Time) (cards []*ent.Offer, more bool, next int, err error) {
 	chunk := 2 * (first + 1)
 	for range maxChunks {
 		offers, err := c.Offer.Query().Where(
@@ -80,7 +82,7 @@ func Feed(ctx context.Context, c *ent.Client, accountID int, member Member, afte
 			WithEvents(func(q *ent.OfferEventQuery) { q.Order(offerevent.ByPosition(), offerevent.ByID()) }).
 			All(ctx)
 		if err != nil {
-			return nil, false, fmt.Errorf("read offers for the offerwall: %w", err)
+			return nil, false, 0, fmt.Errorf("read offers for the offerwall: %w", err)
 		}
 		var targeted []*ent.Offer
 		for _, o := range offers {
@@ -90,7 +92,7 @@ func Feed(ctx context.Context, c *ent.Client, accountID int, member Member, afte
 		}
 		avail, err := clicks.Availabilities(ctx, c, accountID, targeted, now)
 		if err != nil {
-			return nil, false, err
+			return nil, false, 0, err
 		}
 		var ids []int
 		for _, o := range targeted {
@@ -100,23 +102,23 @@ func Feed(ctx context.Context, c *ent.Client, accountID int, member Member, afte
 		}
 		done, err := budget.CompletedEvents(ctx, c, accountID, member.ID, ids)
 		if err != nil {
-			return nil, false, err
+			return nil, false, 0, err
 		}
 		for _, o := range targeted {
 			if avail[o.ID] != clicks.Clickable || completedAll(o, done[o.ID]) {
 				continue
 			}
 			if len(cards) == first {
-				return cards, true, nil
+				return cards, true, cards[len(cards)-1].ID, nil
 			}
 			cards = append(cards, o)
 		}
 		if len(offers) < chunk {
-			return cards, false, nil
+			return cards, false, 0, nil
 		}
 		after = offers[len(offers)-1].ID
 	}
-	return cards, true, nil
+	return cards, true, after, nil
 }
 
 // completedAll is whether the member has completed every event of an offer that allows one
