@@ -85,11 +85,11 @@ func BenchmarkOfferwallFeed(b *testing.B) {
 		}
 		defer resp.Body.Close()
 		var p struct {
-			feedPage
+			Data   feedPage
 			Errors []any
 		}
 		raw, _ := io.ReadAll(resp.Body)
-		if err := json.Unmarshal(raw, &p); err != nil || len(p.Errors) > 0 || len(p.Offerwall.Edges) != 50 {
+		if err := json.Unmarshal(raw, &p); err != nil || len(p.Errors) > 0 || len(p.Data.Offerwall.Edges) != 50 {
 			return fmt.Errorf("HTTP %d: %.300s", resp.StatusCode, raw)
 		}
 		return nil
