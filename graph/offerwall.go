@@ -131,7 +131,7 @@ func (r *Resolver) judge(ctx context.Context, accountID int, offers []*ent.Offer
 
 // availabilityFilter is OfferWhereInput.availability as a predicate. The states an offer's row
 // decides (status, schedule) are conditions on it; the others judge the account's active
-// offers within their schedule now, in four statements, and name the few that are not
+// offers within their schedule now, in four statements (offers, events, shards, counters), and name the few that are not
 // clickable (so CLICKABLE is "in schedule and not one of those", never a list of every offer).
 func (r *Resolver) availabilityFilter(ctx context.Context, want []model.OfferAvailability) (predicate.Offer, error) {
 	accountID, err := viewerID(ctx)
@@ -157,28 +157,28 @@ func (r *Resolver) availabilityFilter(ctx context.Context, want []model.OfferAva
 			notClickable = append(notClickable, id)
 		}
 	}
-	var any []predicate.Offer
+	var anyOf []predicate.Offer
 	for _, a := range want {
 		switch clicks.Availability(a) {
 		case clicks.Clickable:
-			any = append(any, offer.And(inWindow, offer.IDNotIn(notClickable...)))
+			anyOf = append(anyOf, offer.And(inWindow, offer.IDNotIn(notClickable...)))
 		case clicks.Draft:
-			any = append(any, offer.StatusEQ(offer.StatusDRAFT), offer.IDIn(judged[clicks.Draft]...))
+			anyOf = append(anyOf, offer.StatusEQ(offer.StatusDRAFT), offer.IDIn(judged[clicks.Draft]...))
 		case clicks.Paused:
-			any = append(any, offer.StatusEQ(offer.StatusPAUSED))
+			anyOf = append(anyOf, offer.StatusEQ(offer.StatusPAUSED))
 		case clicks.Ended:
-			any = append(any, offer.StatusEQ(offer.StatusENDED),
+			anyOf = append(anyOf, offer.StatusEQ(offer.StatusENDED),
 				offer.And(offer.StatusEQ(offer.StatusACTIVE), started, offer.EndsAtLTE(now)))
 		case clicks.NotStarted:
-			any = append(any, offer.And(offer.StatusEQ(offer.StatusACTIVE), offer.StartsAtGT(now)))
+			anyOf = append(anyOf, offer.And(offer.StatusEQ(offer.StatusACTIVE), offer.StartsAtGT(now)))
 		case clicks.OutOfBudget, clicks.Capped:
-			any = append(any, offer.IDIn(judged[clicks.Availability(a)]...))
+			anyOf = append(anyOf, offer.IDIn(judged[clicks.Availability(a)]...))
 		}
 	}
-	if len(any) == 0 {
+	if len(anyOf) == 0 {
 		return offer.IDIn(), nil // an empty list matches nothing
 	}
-	return offer.Or(any...), nil
+	return offer.Or(anyOf...), nil
 }
 
 // offerwall answers Query.offerwall.

@@ -68,9 +68,9 @@ const maxChunks = 8
 // member may click at now, with their events in card order; more is whether more may follow,
 // and next the offer id to continue after (the last card's, or the last offer read when a page
 // ends early).
-// It reads offers in chunks of twice the page: each chunk costs four statements (offers and
-// events, budgets and caps, completions), and a page needs a second chunk only when more than
-// half of the first is left out.
+// It reads offers in chunks of twice the page: each chunk costs at most five statements (the
+// offers, their events, budget shards, period counters, the member's completions), and a page
+// needs a second chunk only when more than half of the first is left out (at most maxChunks).
 func Feed(ctx context.Context, c *ent.Client, accountID int, member Member, after, first int, now time.Time) (cards []*ent.Offer, more bool, next int, err error) {
 	chunk := 2 * (first + 1)
 	for range maxChunks {
