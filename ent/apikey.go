@@ -30,6 +30,8 @@ type APIKey struct {
 	Prefix string `json:"prefix,omitempty"`
 	// SHA-256 of the key.
 	Hash []byte `json:"-"`
+	// A publishable key (gk_pub_…) may only read the offerwall feed.
+	Publishable bool `json:"publishable,omitempty"`
 	// When the key last authenticated a request, to the minute (updated at most once a minute).
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
 	// When the key was revoked.
@@ -69,6 +71,8 @@ func (*APIKey) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case apikey.FieldHash:
 			values[i] = new([]byte)
+		case apikey.FieldPublishable:
+			values[i] = new(sql.NullBool)
 		case apikey.FieldID, apikey.FieldAccountID:
 			values[i] = new(sql.NullInt64)
 		case apikey.FieldName, apikey.FieldPrefix:
@@ -131,6 +135,12 @@ func (_m *APIKey) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field hash", values[i])
 			} else if value != nil {
 				_m.Hash = *value
+			}
+		case apikey.FieldPublishable:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field publishable", values[i])
+			} else if value.Valid {
+				_m.Publishable = value.Bool
 			}
 		case apikey.FieldLastUsedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -203,6 +213,9 @@ func (_m *APIKey) String() string {
 	builder.WriteString(_m.Prefix)
 	builder.WriteString(", ")
 	builder.WriteString("hash=<sensitive>")
+	builder.WriteString(", ")
+	builder.WriteString("publishable=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Publishable))
 	builder.WriteString(", ")
 	if v := _m.LastUsedAt; v != nil {
 		builder.WriteString("last_used_at=")

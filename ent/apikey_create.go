@@ -83,6 +83,20 @@ func (_c *APIKeyCreate) SetHash(v []byte) *APIKeyCreate {
 	return _c
 }
 
+// SetPublishable sets the "publishable" field.
+func (_c *APIKeyCreate) SetPublishable(v bool) *APIKeyCreate {
+	_c.mutation.SetPublishable(v)
+	return _c
+}
+
+// SetNillablePublishable sets the "publishable" field if the given value is not nil.
+func (_c *APIKeyCreate) SetNillablePublishable(v *bool) *APIKeyCreate {
+	if v != nil {
+		_c.SetPublishable(*v)
+	}
+	return _c
+}
+
 // SetLastUsedAt sets the "last_used_at" field.
 func (_c *APIKeyCreate) SetLastUsedAt(v time.Time) *APIKeyCreate {
 	_c.mutation.SetLastUsedAt(v)
@@ -163,6 +177,10 @@ func (_c *APIKeyCreate) defaults() {
 		v := apikey.DefaultName
 		_c.mutation.SetName(v)
 	}
+	if _, ok := _c.mutation.Publishable(); !ok {
+		v := apikey.DefaultPublishable
+		_c.mutation.SetPublishable(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -189,6 +207,9 @@ func (_c *APIKeyCreate) check() error {
 	}
 	if _, ok := _c.mutation.Hash(); !ok {
 		return &ValidationError{Name: "hash", err: errors.New(`ent: missing required field "APIKey.hash"`)}
+	}
+	if _, ok := _c.mutation.Publishable(); !ok {
+		return &ValidationError{Name: "publishable", err: errors.New(`ent: missing required field "APIKey.publishable"`)}
 	}
 	if len(_c.mutation.AccountIDs()) == 0 {
 		return &ValidationError{Name: "account", err: errors.New(`ent: missing required edge "APIKey.account"`)}
@@ -239,6 +260,10 @@ func (_c *APIKeyCreate) createSpec() (*APIKey, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Hash(); ok {
 		_spec.SetField(apikey.FieldHash, field.TypeBytes, value)
 		_node.Hash = value
+	}
+	if value, ok := _c.mutation.Publishable(); ok {
+		_spec.SetField(apikey.FieldPublishable, field.TypeBool, value)
+		_node.Publishable = value
 	}
 	if value, ok := _c.mutation.LastUsedAt(); ok {
 		_spec.SetField(apikey.FieldLastUsedAt, field.TypeTime, value)
@@ -399,6 +424,9 @@ func (u *APIKeyUpsertOne) UpdateNewValues() *APIKeyUpsertOne {
 		}
 		if _, exists := u.create.mutation.Hash(); exists {
 			s.SetIgnore(apikey.FieldHash)
+		}
+		if _, exists := u.create.mutation.Publishable(); exists {
+			s.SetIgnore(apikey.FieldPublishable)
 		}
 	}))
 	return u
@@ -688,6 +716,9 @@ func (u *APIKeyUpsertBulk) UpdateNewValues() *APIKeyUpsertBulk {
 			}
 			if _, exists := b.mutation.Hash(); exists {
 				s.SetIgnore(apikey.FieldHash)
+			}
+			if _, exists := b.mutation.Publishable(); exists {
+				s.SetIgnore(apikey.FieldPublishable)
 			}
 		}
 	}))

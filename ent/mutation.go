@@ -79,6 +79,7 @@ type APIKeyMutation struct {
 	name           *string
 	prefix         *string
 	hash           *[]byte
+	publishable    *bool
 	last_used_at   *time.Time
 	revoked_at     *time.Time
 	clearedFields  map[string]struct{}
@@ -403,6 +404,42 @@ func (m *APIKeyMutation) ResetHash() {
 	m.hash = nil
 }
 
+// SetPublishable sets the "publishable" field.
+func (m *APIKeyMutation) SetPublishable(b bool) {
+	m.publishable = &b
+}
+
+// Publishable returns the value of the "publishable" field in the mutation.
+func (m *APIKeyMutation) Publishable() (r bool, exists bool) {
+	v := m.publishable
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPublishable returns the old "publishable" field's value of the APIKey entity.
+// If the APIKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *APIKeyMutation) OldPublishable(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPublishable is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPublishable requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPublishable: %w", err)
+	}
+	return oldValue.Publishable, nil
+}
+
+// ResetPublishable resets all changes to the "publishable" field.
+func (m *APIKeyMutation) ResetPublishable() {
+	m.publishable = nil
+}
+
 // SetLastUsedAt sets the "last_used_at" field.
 func (m *APIKeyMutation) SetLastUsedAt(t time.Time) {
 	m.last_used_at = &t
@@ -562,7 +599,7 @@ func (m *APIKeyMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *APIKeyMutation) Fields() []string {
-	fields := make([]string, 0, 8)
+	fields := make([]string, 0, 9)
 	if m.created_at != nil {
 		fields = append(fields, apikey.FieldCreatedAt)
 	}
@@ -580,6 +617,9 @@ func (m *APIKeyMutation) Fields() []string {
 	}
 	if m.hash != nil {
 		fields = append(fields, apikey.FieldHash)
+	}
+	if m.publishable != nil {
+		fields = append(fields, apikey.FieldPublishable)
 	}
 	if m.last_used_at != nil {
 		fields = append(fields, apikey.FieldLastUsedAt)
@@ -607,6 +647,8 @@ func (m *APIKeyMutation) Field(name string) (ent.Value, bool) {
 		return m.Prefix()
 	case apikey.FieldHash:
 		return m.Hash()
+	case apikey.FieldPublishable:
+		return m.Publishable()
 	case apikey.FieldLastUsedAt:
 		return m.LastUsedAt()
 	case apikey.FieldRevokedAt:
@@ -632,6 +674,8 @@ func (m *APIKeyMutation) OldField(ctx context.Context, name string) (ent.Value, 
 		return m.OldPrefix(ctx)
 	case apikey.FieldHash:
 		return m.OldHash(ctx)
+	case apikey.FieldPublishable:
+		return m.OldPublishable(ctx)
 	case apikey.FieldLastUsedAt:
 		return m.OldLastUsedAt(ctx)
 	case apikey.FieldRevokedAt:
@@ -686,6 +730,13 @@ func (m *APIKeyMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetHash(v)
+		return nil
+	case apikey.FieldPublishable:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPublishable(v)
 		return nil
 	case apikey.FieldLastUsedAt:
 		v, ok := value.(time.Time)
@@ -785,6 +836,9 @@ func (m *APIKeyMutation) ResetField(name string) error {
 		return nil
 	case apikey.FieldHash:
 		m.ResetHash()
+		return nil
+	case apikey.FieldPublishable:
+		m.ResetPublishable()
 		return nil
 	case apikey.FieldLastUsedAt:
 		m.ResetLastUsedAt()

@@ -34,6 +34,9 @@ type opCache struct {
 	spend   map[*graphql.FieldContext]*spendBatch // per root field: a mutation may move spend
 
 	stats opStats
+
+	availMu sync.Mutex
+	avail   map[*graphql.FieldContext]*availBatch // per root field, like spend
 }
 
 // WithOperationCache is an operation middleware that gives each operation its own cache.
@@ -45,6 +48,7 @@ func newOpCache() *opCache {
 	return &opCache{
 		spend: map[*graphql.FieldContext]*spendBatch{},
 		stats: opStats{batches: map[statsBatchKey]*statsBatch{}},
+		avail: map[*graphql.FieldContext]*availBatch{},
 	}
 }
 

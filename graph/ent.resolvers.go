@@ -122,6 +122,11 @@ func (r *Resolver) OfferEvent() generated.OfferEventResolver { return &offerEven
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
+// OfferWhereInput returns generated.OfferWhereInputResolver implementation.
+func (r *Resolver) OfferWhereInput() generated.OfferWhereInputResolver {
+	return &offerWhereInputResolver{r}
+}
+
 type (
 	accountResolver          struct{ *Resolver }
 	callbackDeliveryResolver struct{ *Resolver }
@@ -129,4 +134,5 @@ type (
 	offerResolver            struct{ *Resolver }
 	offerEventResolver       struct{ *Resolver }
 	queryResolver            struct{ *Resolver }
+	offerWhereInputResolver  struct{ *Resolver }
 )

@@ -27,9 +27,18 @@ func offerScope(ctx context.Context, offerID int) (any, []int) {
 // offerIDsOf lists the offers a field's result holds, if it holds a list of them.
 func offerIDsOf(result any) []int {
 	var ids []int
+	for _, o := range offersOf(result) {
+		ids = append(ids, o.ID)
+	}
+	return ids
+}
+
+// offersOf lists the offers a field's result holds, if it holds a list of them.
+func offersOf(result any) []*ent.Offer {
+	var out []*ent.Offer
 	add := func(o *ent.Offer) {
 		if o != nil {
-			ids = append(ids, o.ID)
+			out = append(out, o)
 		}
 	}
 	switch res := result.(type) {
@@ -58,5 +67,5 @@ func offerIDsOf(result any) []int {
 			}
 		}
 	}
-	return ids
+	return out
 }

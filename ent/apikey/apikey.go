@@ -26,6 +26,8 @@ const (
 	FieldPrefix = "prefix"
 	// FieldHash holds the string denoting the hash field in the database.
 	FieldHash = "hash"
+	// FieldPublishable holds the string denoting the publishable field in the database.
+	FieldPublishable = "publishable"
 	// FieldLastUsedAt holds the string denoting the last_used_at field in the database.
 	FieldLastUsedAt = "last_used_at"
 	// FieldRevokedAt holds the string denoting the revoked_at field in the database.
@@ -52,6 +54,7 @@ var Columns = []string{
 	FieldName,
 	FieldPrefix,
 	FieldHash,
+	FieldPublishable,
 	FieldLastUsedAt,
 	FieldRevokedAt,
 }
@@ -77,6 +80,8 @@ var (
 	DefaultName string
 	// NameValidator is a validator for the "name" field. It is called by the builders before save.
 	NameValidator func(string) error
+	// DefaultPublishable holds the default value on creation for the "publishable" field.
+	DefaultPublishable bool
 )
 
 // OrderOption defines the ordering options for the APIKey queries.
@@ -110,6 +115,11 @@ func ByName(opts ...sql.OrderTermOption) OrderOption {
 // ByPrefix orders the results by the prefix field.
 func ByPrefix(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPrefix, opts...).ToFunc()
+}
+
+// ByPublishable orders the results by the publishable field.
+func ByPublishable(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPublishable, opts...).ToFunc()
 }
 
 // ByLastUsedAt orders the results by the last_used_at field.

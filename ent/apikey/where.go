@@ -85,6 +85,11 @@ func Hash(v []byte) predicate.APIKey {
 	return predicate.APIKey(sql.FieldEQ(FieldHash, v))
 }
 
+// Publishable applies equality check predicate on the "publishable" field. It's identical to PublishableEQ.
+func Publishable(v bool) predicate.APIKey {
+	return predicate.APIKey(sql.FieldEQ(FieldPublishable, v))
+}
+
 // LastUsedAt applies equality check predicate on the "last_used_at" field. It's identical to LastUsedAtEQ.
 func LastUsedAt(v time.Time) predicate.APIKey {
 	return predicate.APIKey(sql.FieldEQ(FieldLastUsedAt, v))
@@ -363,6 +368,16 @@ func HashLT(v []byte) predicate.APIKey {
 // HashLTE applies the LTE predicate on the "hash" field.
 func HashLTE(v []byte) predicate.APIKey {
 	return predicate.APIKey(sql.FieldLTE(FieldHash, v))
+}
+
+// PublishableEQ applies the EQ predicate on the "publishable" field.
+func PublishableEQ(v bool) predicate.APIKey {
+	return predicate.APIKey(sql.FieldEQ(FieldPublishable, v))
+}
+
+// PublishableNEQ applies the NEQ predicate on the "publishable" field.
+func PublishableNEQ(v bool) predicate.APIKey {
+	return predicate.APIKey(sql.FieldNEQ(FieldPublishable, v))
 }
 
 // LastUsedAtEQ applies the EQ predicate on the "last_used_at" field.

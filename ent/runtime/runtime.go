@@ -53,6 +53,10 @@ func init() {
 	apikey.DefaultName = apikeyDescName.Default.(string)
 	// apikey.NameValidator is a validator for the "name" field. It is called by the builders before save.
 	apikey.NameValidator = apikeyDescName.Validators[0].(func(string) error)
+	// apikeyDescPublishable is the schema descriptor for publishable field.
+	apikeyDescPublishable := apikeyFields[4].Descriptor()
+	// apikey.DefaultPublishable holds the default value on creation for the publishable field.
+	apikey.DefaultPublishable = apikeyDescPublishable.Default.(bool)
 	accountMixin := schema.Account{}.Mixin()
 	accountHooks := schema.Account{}.Hooks()
 	account.Hooks[0] = accountHooks[0]

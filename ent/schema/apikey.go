@@ -31,6 +31,8 @@ func (APIKey) Fields() []ent.Field {
 		field.String("name").Default("default").MaxLen(200).Comment("A label for people."),
 		field.String("prefix").Immutable().Comment("The first characters of the key, to tell keys apart."),
 		field.Bytes("hash").Immutable().Unique().Sensitive().Comment("SHA-256 of the key."),
+		field.Bool("publishable").Default(false).Immutable().
+			Comment("A publishable key (gk_pub_…) may only read the offerwall feed."),
 		field.Time("last_used_at").Optional().Nillable().
 			Comment("When the key last authenticated a request, to the minute (updated at most once a minute)."),
 		field.Time("revoked_at").Optional().Nillable().Comment("When the key was revoked."),

@@ -47,6 +47,7 @@ type OfferResolver interface {
 	Events(ctx context.Context, obj *ent.Offer) ([]*ent.OfferEvent, error)
 
 	ClickURL(ctx context.Context, obj *ent.Offer) (string, error)
+	Availability(ctx context.Context, obj *ent.Offer) (model.OfferAvailability, error)
 	Stats(ctx context.Context, obj *ent.Offer, from time.Time, to time.Time, granularity stats.Granularity) (*stats.OfferStats, error)
 	PostbackURL(ctx context.Context, obj *ent.Offer) (*string, error)
 	MissingSteps(ctx context.Context, obj *ent.Offer) ([]string, error)
@@ -68,7 +69,12 @@ type QueryResolver interface {
 	CallbackDeliveries(ctx context.Context, first *int, after *entgql.Cursor[int], where *model.CallbackDeliveryWhereInput) (*ent.CallbackDeliveryConnection, error)
 	Viewer(ctx context.Context) (*ent.Account, error)
 	APIKeys(ctx context.Context, includeRevoked *bool) ([]*ent.APIKey, error)
+	Offerwall(ctx context.Context, member model.OfferwallMember, first *int, after *entgql.Cursor[int]) (*model.OfferCardConnection, error)
 	IntegrationSystems(ctx context.Context) ([]*model.IntegrationSystemInfo, error)
+}
+
+type OfferWhereInputResolver interface {
+	Availability(ctx context.Context, obj *ent.OfferWhereInput, data []model.OfferAvailability) error
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -802,6 +808,36 @@ func (ec *executionContext) field_Query_offers_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_offerwall_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "member",
+		func(ctx context.Context, v any) (model.OfferwallMember, error) {
+			return ec.unmarshalNOfferwallMember2githubᚗcomᚋgokartᚋgokartᚋgraphᚋmodelᚐOfferwallMember(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["member"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -4937,6 +4973,29 @@ func (ec *executionContext) fieldContext_Offer_clickURL(_ context.Context, field
 	return graphql.NewScalarFieldContext("Offer", field, true, true, "String")
 }
 
+func (ec *executionContext) _Offer_availability(ctx context.Context, field graphql.CollectedField, obj *ent.Offer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Offer_availability(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Offer().Availability(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.OfferAvailability) graphql.Marshaler {
+			return ec.marshalNOfferAvailability2githubᚗcomᚋgokartᚋgokartᚋgraphᚋmodelᚐOfferAvailability(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Offer_availability(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Offer", field, true, true, "OfferAvailability")
+}
+
 func (ec *executionContext) _Offer_stats(ctx context.Context, field graphql.CollectedField, obj *ent.Offer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6713,6 +6772,50 @@ func (ec *executionContext) fieldContext_Query_apiKeys(ctx context.Context, fiel
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_apiKeys_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_offerwall(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_offerwall(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Offerwall(ctx, fc.Args["member"].(model.OfferwallMember), fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OfferCardConnection) graphql.Marshaler {
+			return ec.marshalNOfferCardConnection2ᚖgithubᚗcomᚋgokartᚋgokartᚋgraphᚋmodelᚐOfferCardConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_offerwall(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OfferCardConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_offerwall_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12316,7 +12419,7 @@ func (ec *executionContext) unmarshalInputOfferWhereInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "advertiserID", "advertiserIDNEQ", "advertiserIDIn", "advertiserIDNotIn", "advertiserIDIsNil", "advertiserIDNotNil", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "type", "typeNEQ", "typeIn", "typeNotIn", "integrationSystem", "integrationSystemNEQ", "integrationSystemIn", "integrationSystemNotIn", "status", "statusNEQ", "statusIn", "statusNotIn", "trackingLink", "trackingLinkNEQ", "trackingLinkIn", "trackingLinkNotIn", "trackingLinkGT", "trackingLinkGTE", "trackingLinkLT", "trackingLinkLTE", "trackingLinkContains", "trackingLinkHasPrefix", "trackingLinkHasSuffix", "trackingLinkIsNil", "trackingLinkNotNil", "trackingLinkEqualFold", "trackingLinkContainsFold", "clickURLTemplate", "clickURLTemplateNEQ", "clickURLTemplateIn", "clickURLTemplateNotIn", "clickURLTemplateGT", "clickURLTemplateGTE", "clickURLTemplateLT", "clickURLTemplateLTE", "clickURLTemplateContains", "clickURLTemplateHasPrefix", "clickURLTemplateHasSuffix", "clickURLTemplateIsNil", "clickURLTemplateNotNil", "clickURLTemplateEqualFold", "clickURLTemplateContainsFold", "headline", "headlineNEQ", "headlineIn", "headlineNotIn", "headlineGT", "headlineGTE", "headlineLT", "headlineLTE", "headlineContains", "headlineHasPrefix", "headlineHasSuffix", "headlineIsNil", "headlineNotNil", "headlineEqualFold", "headlineContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionIsNil", "descriptionNotNil", "descriptionEqualFold", "descriptionContainsFold", "callToAction", "callToActionNEQ", "callToActionIn", "callToActionNotIn", "callToActionGT", "callToActionGTE", "callToActionLT", "callToActionLTE", "callToActionContains", "callToActionHasPrefix", "callToActionHasSuffix", "callToActionIsNil", "callToActionNotNil", "callToActionEqualFold", "callToActionContainsFold", "terms", "termsNEQ", "termsIn", "termsNotIn", "termsGT", "termsGTE", "termsLT", "termsLTE", "termsContains", "termsHasPrefix", "termsHasSuffix", "termsIsNil", "termsNotNil", "termsEqualFold", "termsContainsFold", "currency", "currencyNEQ", "currencyIn", "currencyNotIn", "currencyGT", "currencyGTE", "currencyLT", "currencyLTE", "currencyContains", "currencyHasPrefix", "currencyHasSuffix", "currencyEqualFold", "currencyContainsFold", "budgetSpent", "budgetSpentNEQ", "budgetSpentIn", "budgetSpentNotIn", "budgetSpentGT", "budgetSpentGTE", "budgetSpentLT", "budgetSpentLTE", "oneCompletionPerMember", "oneCompletionPerMemberNEQ", "capDaily", "capDailyNEQ", "capDailyIn", "capDailyNotIn", "capDailyGT", "capDailyGTE", "capDailyLT", "capDailyLTE", "capDailyIsNil", "capDailyNotNil", "capWeekly", "capWeeklyNEQ", "capWeeklyIn", "capWeeklyNotIn", "capWeeklyGT", "capWeeklyGTE", "capWeeklyLT", "capWeeklyLTE", "capWeeklyIsNil", "capWeeklyNotNil", "capMonthly", "capMonthlyNEQ", "capMonthlyIn", "capMonthlyNotIn", "capMonthlyGT", "capMonthlyGTE", "capMonthlyLT", "capMonthlyLTE", "capMonthlyIsNil", "capMonthlyNotNil", "capTotal", "capTotalNEQ", "capTotalIn", "capTotalNotIn", "capTotalGT", "capTotalGTE", "capTotalLT", "capTotalLTE", "capTotalIsNil", "capTotalNotNil", "startsAt", "startsAtNEQ", "startsAtIn", "startsAtNotIn", "startsAtGT", "startsAtGTE", "startsAtLT", "startsAtLTE", "startsAtIsNil", "startsAtNotNil", "endsAt", "endsAtNEQ", "endsAtIn", "endsAtNotIn", "endsAtGT", "endsAtGTE", "endsAtLT", "endsAtLTE", "endsAtIsNil", "endsAtNotNil", "timeZone", "timeZoneNEQ", "timeZoneIn", "timeZoneNotIn", "timeZoneGT", "timeZoneGTE", "timeZoneLT", "timeZoneLTE", "timeZoneContains", "timeZoneHasPrefix", "timeZoneHasSuffix", "timeZoneEqualFold", "timeZoneContainsFold", "publishedAt", "publishedAtNEQ", "publishedAtIn", "publishedAtNotIn", "publishedAtGT", "publishedAtGTE", "publishedAtLT", "publishedAtLTE", "publishedAtIsNil", "publishedAtNotNil", "archivedAt", "archivedAtNEQ", "archivedAtIn", "archivedAtNotIn", "archivedAtGT", "archivedAtGTE", "archivedAtLT", "archivedAtLTE", "archivedAtIsNil", "archivedAtNotNil", "hasAdvertiser", "hasAdvertiserWith", "hasEvents", "hasEventsWith", "hasClicks", "hasClicksWith", "hasConversions", "hasConversionsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "advertiserID", "advertiserIDNEQ", "advertiserIDIn", "advertiserIDNotIn", "advertiserIDIsNil", "advertiserIDNotNil", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "type", "typeNEQ", "typeIn", "typeNotIn", "integrationSystem", "integrationSystemNEQ", "integrationSystemIn", "integrationSystemNotIn", "status", "statusNEQ", "statusIn", "statusNotIn", "trackingLink", "trackingLinkNEQ", "trackingLinkIn", "trackingLinkNotIn", "trackingLinkGT", "trackingLinkGTE", "trackingLinkLT", "trackingLinkLTE", "trackingLinkContains", "trackingLinkHasPrefix", "trackingLinkHasSuffix", "trackingLinkIsNil", "trackingLinkNotNil", "trackingLinkEqualFold", "trackingLinkContainsFold", "clickURLTemplate", "clickURLTemplateNEQ", "clickURLTemplateIn", "clickURLTemplateNotIn", "clickURLTemplateGT", "clickURLTemplateGTE", "clickURLTemplateLT", "clickURLTemplateLTE", "clickURLTemplateContains", "clickURLTemplateHasPrefix", "clickURLTemplateHasSuffix", "clickURLTemplateIsNil", "clickURLTemplateNotNil", "clickURLTemplateEqualFold", "clickURLTemplateContainsFold", "headline", "headlineNEQ", "headlineIn", "headlineNotIn", "headlineGT", "headlineGTE", "headlineLT", "headlineLTE", "headlineContains", "headlineHasPrefix", "headlineHasSuffix", "headlineIsNil", "headlineNotNil", "headlineEqualFold", "headlineContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionIsNil", "descriptionNotNil", "descriptionEqualFold", "descriptionContainsFold", "callToAction", "callToActionNEQ", "callToActionIn", "callToActionNotIn", "callToActionGT", "callToActionGTE", "callToActionLT", "callToActionLTE", "callToActionContains", "callToActionHasPrefix", "callToActionHasSuffix", "callToActionIsNil", "callToActionNotNil", "callToActionEqualFold", "callToActionContainsFold", "terms", "termsNEQ", "termsIn", "termsNotIn", "termsGT", "termsGTE", "termsLT", "termsLTE", "termsContains", "termsHasPrefix", "termsHasSuffix", "termsIsNil", "termsNotNil", "termsEqualFold", "termsContainsFold", "currency", "currencyNEQ", "currencyIn", "currencyNotIn", "currencyGT", "currencyGTE", "currencyLT", "currencyLTE", "currencyContains", "currencyHasPrefix", "currencyHasSuffix", "currencyEqualFold", "currencyContainsFold", "budgetSpent", "budgetSpentNEQ", "budgetSpentIn", "budgetSpentNotIn", "budgetSpentGT", "budgetSpentGTE", "budgetSpentLT", "budgetSpentLTE", "oneCompletionPerMember", "oneCompletionPerMemberNEQ", "capDaily", "capDailyNEQ", "capDailyIn", "capDailyNotIn", "capDailyGT", "capDailyGTE", "capDailyLT", "capDailyLTE", "capDailyIsNil", "capDailyNotNil", "capWeekly", "capWeeklyNEQ", "capWeeklyIn", "capWeeklyNotIn", "capWeeklyGT", "capWeeklyGTE", "capWeeklyLT", "capWeeklyLTE", "capWeeklyIsNil", "capWeeklyNotNil", "capMonthly", "capMonthlyNEQ", "capMonthlyIn", "capMonthlyNotIn", "capMonthlyGT", "capMonthlyGTE", "capMonthlyLT", "capMonthlyLTE", "capMonthlyIsNil", "capMonthlyNotNil", "capTotal", "capTotalNEQ", "capTotalIn", "capTotalNotIn", "capTotalGT", "capTotalGTE", "capTotalLT", "capTotalLTE", "capTotalIsNil", "capTotalNotNil", "startsAt", "startsAtNEQ", "startsAtIn", "startsAtNotIn", "startsAtGT", "startsAtGTE", "startsAtLT", "startsAtLTE", "startsAtIsNil", "startsAtNotNil", "endsAt", "endsAtNEQ", "endsAtIn", "endsAtNotIn", "endsAtGT", "endsAtGTE", "endsAtLT", "endsAtLTE", "endsAtIsNil", "endsAtNotNil", "timeZone", "timeZoneNEQ", "timeZoneIn", "timeZoneNotIn", "timeZoneGT", "timeZoneGTE", "timeZoneLT", "timeZoneLTE", "timeZoneContains", "timeZoneHasPrefix", "timeZoneHasSuffix", "timeZoneEqualFold", "timeZoneContainsFold", "publishedAt", "publishedAtNEQ", "publishedAtIn", "publishedAtNotIn", "publishedAtGT", "publishedAtGTE", "publishedAtLT", "publishedAtLTE", "publishedAtIsNil", "publishedAtNotNil", "archivedAt", "archivedAtNEQ", "archivedAtIn", "archivedAtNotIn", "archivedAtGT", "archivedAtGTE", "archivedAtLT", "archivedAtLTE", "archivedAtIsNil", "archivedAtNotNil", "hasAdvertiser", "hasAdvertiserWith", "hasEvents", "hasEventsWith", "hasClicks", "hasClicksWith", "hasConversions", "hasConversionsWith", "availability"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14227,6 +14330,15 @@ func (ec *executionContext) unmarshalInputOfferWhereInput(ctx context.Context, o
 				return it, err
 			}
 			it.HasConversionsWith = data
+		case "availability":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("availability"))
+			data, err := ec.unmarshalOOfferAvailability2ᚕgithubᚗcomᚋgokartᚋgokartᚋgraphᚋmodelᚐOfferAvailabilityᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			if err = ec.Resolvers.OfferWhereInput().Availability(ctx, &it, data); err != nil {
+				return it, err
+			}
 		}
 	}
 	return it, nil
@@ -16398,6 +16510,12 @@ func (ec *executionContext) _Offer(ctx context.Context, sel ast.SelectionSet, ob
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Offer_clickURL(ctx, field, obj)
 				})
+		case "availability":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Offer_availability(ctx, field, obj)
+				})
 		case "stats":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -17006,6 +17124,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_apiKeys(ctx, field)
 				})
+		case "offerwall":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_offerwall(ctx, field)
+				})
 		case "integrationSystems":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -17392,6 +17516,14 @@ func (ec *executionContext) marshalNOrderDirection2entgoᚗioᚋcontribᚋentgql
 
 func (ec *executionContext) marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v entgql.PageInfo[int]) graphql.Marshaler {
 	return ec._PageInfo(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPageInfo2ᚖentgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *entgql.PageInfo[int]) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PageInfo!")
+		return graphql.Null
+	}
+	return ec._PageInfo(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNPostbackLogConnection2ᚖgithubᚗcomᚋgokartᚋgokartᚋentᚐPostbackLogConnection(ctx context.Context, sel ast.SelectionSet, v *ent.PostbackLogConnection) graphql.Marshaler {

@@ -167,6 +167,29 @@ func (ec *executionContext) fieldContext_APIKey_revokedAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("APIKey", field, false, false, "Time")
 }
 
+func (ec *executionContext) _APIKey_publishable(ctx context.Context, field graphql.CollectedField, obj *ent.APIKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_APIKey_publishable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Publishable, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_APIKey_publishable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("APIKey", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _CreatedAPIKey_apiKey(ctx context.Context, field graphql.CollectedField, obj *accounts.CreatedKey) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -343,6 +366,11 @@ func (ec *executionContext) _APIKey(ctx context.Context, sel ast.SelectionSet, o
 		case "revokedAt":
 			out.Values[i] = ec._APIKey_revokedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "publishable":
+			out.Values[i] = ec._APIKey_publishable(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -576,6 +604,22 @@ func (ec *executionContext) marshalOPlatform2ᚕgithubᚗcomᚋgokartᚋgokart�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalOPlatform2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋtargetingᚐPlatform(ctx context.Context, v any) (*targeting.Platform, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(targeting.Platform)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPlatform2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋtargetingᚐPlatform(ctx context.Context, sel ast.SelectionSet, v *targeting.Platform) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx context.Context, v any) ([]time.Time, error) {

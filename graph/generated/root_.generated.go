@@ -37,6 +37,7 @@ type ResolverRoot interface {
 	Offer() OfferResolver
 	OfferEvent() OfferEventResolver
 	Query() QueryResolver
+	OfferWhereInput() OfferWhereInputResolver
 }
 
 type DirectiveRoot struct {
@@ -44,12 +45,13 @@ type DirectiveRoot struct {
 
 type ComplexityRoot struct {
 	APIKey struct {
-		CreatedAt  func(childComplexity int) int
-		ID         func(childComplexity int) int
-		LastUsedAt func(childComplexity int) int
-		Name       func(childComplexity int) int
-		Prefix     func(childComplexity int) int
-		RevokedAt  func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		LastUsedAt  func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Prefix      func(childComplexity int) int
+		Publishable func(childComplexity int) int
+		RevokedAt   func(childComplexity int) int
 	}
 
 	Account struct {
@@ -279,6 +281,7 @@ type ComplexityRoot struct {
 		CreateAdvertiser           func(childComplexity int, input wizard.NewAdvertiserInput) int
 		CreateCallbackEndpoint     func(childComplexity int, input model.CreateCallbackEndpointInput) int
 		CreateOffer                func(childComplexity int, input wizard.CreateOfferInput) int
+		CreatePublishableKey       func(childComplexity int, name string) int
 		DisableCallbackEndpoint    func(childComplexity int, id int) int
 		EnableCallbackEndpoint     func(childComplexity int, id int) int
 		EndOffer                   func(childComplexity int, id int) int
@@ -306,6 +309,7 @@ type ComplexityRoot struct {
 		AdvertiserID           func(childComplexity int) int
 		ArchivedAt             func(childComplexity int) int
 		AutoApproveAfter       func(childComplexity int) int
+		Availability           func(childComplexity int) int
 		BudgetDaily            func(childComplexity int) int
 		BudgetSpent            func(childComplexity int) int
 		BudgetTotal            func(childComplexity int) int
@@ -344,6 +348,34 @@ type ComplexityRoot struct {
 		TrackingLink           func(childComplexity int) int
 		Type                   func(childComplexity int) int
 		UpdatedAt              func(childComplexity int) int
+	}
+
+	OfferCard struct {
+		CallToAction func(childComplexity int) int
+		ClickURL     func(childComplexity int) int
+		Currency     func(childComplexity int) int
+		Description  func(childComplexity int) int
+		Events       func(childComplexity int) int
+		Headline     func(childComplexity int) int
+		ID           func(childComplexity int) int
+		ImageURLs    func(childComplexity int) int
+		Name         func(childComplexity int) int
+		Terms        func(childComplexity int) int
+	}
+
+	OfferCardConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	OfferCardEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	OfferCardEvent struct {
+		Name   func(childComplexity int) int
+		Payout func(childComplexity int) int
 	}
 
 	OfferConnection struct {
@@ -461,6 +493,7 @@ type ComplexityRoot struct {
 		Nodes              func(childComplexity int, ids []int) int
 		OfferEvents        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.OfferEventOrder, where *ent.OfferEventWhereInput) int
 		Offers             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.OfferOrder, where *ent.OfferWhereInput) int
+		Offerwall          func(childComplexity int, member model.OfferwallMember, first *int, after *entgql.Cursor[int]) int
 		PostbackLogs       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PostbackLogOrder, where *ent.PostbackLogWhereInput) int
 		Viewer             func(childComplexity int) int
 	}
@@ -526,6 +559,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.APIKey.Prefix(childComplexity), true
+	case "APIKey.publishable":
+		if e.ComplexityRoot.APIKey.Publishable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKey.Publishable(childComplexity), true
 	case "APIKey.revokedAt":
 		if e.ComplexityRoot.APIKey.RevokedAt == nil {
 			break
@@ -1543,6 +1582,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateOffer(childComplexity, args["input"].(wizard.CreateOfferInput)), true
+	case "Mutation.createPublishableKey":
+		if e.ComplexityRoot.Mutation.CreatePublishableKey == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createPublishableKey_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreatePublishableKey(childComplexity, args["name"].(string)), true
 	case "Mutation.disableCallbackEndpoint":
 		if e.ComplexityRoot.Mutation.DisableCallbackEndpoint == nil {
 			break
@@ -1783,6 +1833,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Offer.AutoApproveAfter(childComplexity), true
+	case "Offer.availability":
+		if e.ComplexityRoot.Offer.Availability == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Offer.Availability(childComplexity), true
 	case "Offer.dailyBudget":
 		if e.ComplexityRoot.Offer.BudgetDaily == nil {
 			break
@@ -2026,6 +2082,106 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Offer.UpdatedAt(childComplexity), true
+
+	case "OfferCard.callToAction":
+		if e.ComplexityRoot.OfferCard.CallToAction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferCard.CallToAction(childComplexity), true
+	case "OfferCard.clickURL":
+		if e.ComplexityRoot.OfferCard.ClickURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferCard.ClickURL(childComplexity), true
+	case "OfferCard.currency":
+		if e.ComplexityRoot.OfferCard.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferCard.Currency(childComplexity), true
+	case "OfferCard.description":
+		if e.ComplexityRoot.OfferCard.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferCard.Description(childComplexity), true
+	case "OfferCard.events":
+		if e.ComplexityRoot.OfferCard.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferCard.Events(childComplexity), true
+	case "OfferCard.headline":
+		if e.ComplexityRoot.OfferCard.Headline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferCard.Headline(childComplexity), true
+	case "OfferCard.id":
+		if e.ComplexityRoot.OfferCard.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferCard.ID(childComplexity), true
+	case "OfferCard.imageURLs":
+		if e.ComplexityRoot.OfferCard.ImageURLs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferCard.ImageURLs(childComplexity), true
+	case "OfferCard.name":
+		if e.ComplexityRoot.OfferCard.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferCard.Name(childComplexity), true
+	case "OfferCard.terms":
+		if e.ComplexityRoot.OfferCard.Terms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferCard.Terms(childComplexity), true
+
+	case "OfferCardConnection.edges":
+		if e.ComplexityRoot.OfferCardConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferCardConnection.Edges(childComplexity), true
+	case "OfferCardConnection.pageInfo":
+		if e.ComplexityRoot.OfferCardConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferCardConnection.PageInfo(childComplexity), true
+
+	case "OfferCardEdge.cursor":
+		if e.ComplexityRoot.OfferCardEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferCardEdge.Cursor(childComplexity), true
+	case "OfferCardEdge.node":
+		if e.ComplexityRoot.OfferCardEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferCardEdge.Node(childComplexity), true
+
+	case "OfferCardEvent.name":
+		if e.ComplexityRoot.OfferCardEvent.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferCardEvent.Name(childComplexity), true
+	case "OfferCardEvent.payout":
+		if e.ComplexityRoot.OfferCardEvent.Payout == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferCardEvent.Payout(childComplexity), true
 
 	case "OfferConnection.edges":
 		if e.ComplexityRoot.OfferConnection.Edges == nil {
@@ -2568,6 +2724,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Offers(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.OfferOrder), args["where"].(*ent.OfferWhereInput)), true
+	case "Query.offerwall":
+		if e.ComplexityRoot.Query.Offerwall == nil {
+			break
+		}
+
+		args, err := ec.field_Query_offerwall_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Offerwall(childComplexity, args["member"].(model.OfferwallMember), args["first"].(*int), args["after"].(*entgql.Cursor[int])), true
 	case "Query.postbackLogs":
 		if e.ComplexityRoot.Query.PostbackLogs == nil {
 			break
@@ -2680,6 +2847,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("OfferEventWhereInput", ec.unmarshalInputOfferEventWhereInput),
 			graphql.NewInputUnmarshaler("OfferOrder", ec.unmarshalInputOfferOrder),
 			graphql.NewInputUnmarshaler("OfferWhereInput", ec.unmarshalInputOfferWhereInput),
+			graphql.NewInputUnmarshaler("OfferwallMember", ec.unmarshalInputOfferwallMember),
 			graphql.NewInputUnmarshaler("PostbackLogOrder", ec.unmarshalInputPostbackLogOrder),
 			graphql.NewInputUnmarshaler("PostbackLogWhereInput", ec.unmarshalInputPostbackLogWhereInput),
 			graphql.NewInputUnmarshaler("UpdateAccountInput", ec.unmarshalInputUpdateAccountInput),
@@ -9033,6 +9201,119 @@ extend type Mutation {
   ): APIKey!
 }
 `, BuiltIn: false},
+	{Name: "../../schema/offerwall.graphql", Input: `# Offer availability (issue 14, part 2) and the offerwall feed for publishable keys (part 3).
+
+"""Whether an offer takes clicks now and, if not, why: the click route's own rules on the committed state, so a dashboard never shows a used-up offer as live."""
+enum OfferAvailability {
+  """Active, within its schedule, with budget and caps to spare: ` + "`" + `GET /click/{offer}` + "`" + ` takes clicks (given the member is targeted)."""
+  CLICKABLE
+  """Not published yet (or, published, without events or a valid tracking link)."""
+  DRAFT
+  """Paused by the account; ` + "`" + `resumeOffer` + "`" + ` makes it clickable again."""
+  PAUSED
+  """Not started yet: its ` + "`" + `startsAt` + "`" + ` is in the future."""
+  NOT_STARTED
+  """Ended: by ` + "`" + `endOffer` + "`" + `, or its ` + "`" + `endsAt` + "`" + ` has passed."""
+  ENDED
+  """Its total budget cannot pay its cheapest event, or today's daily budget is spent."""
+  OUT_OF_BUDGET
+  """An offer-level conversion cap (daily, weekly, monthly or total) is full."""
+  CAPPED
+}
+
+extend type Offer {
+  """Whether the offer takes clicks now and, if not, why. A page of offers reads it in a constant number of statements."""
+  availability: OfferAvailability!
+}
+
+extend input OfferWhereInput {
+  """Only offers in one of these availabilities, as ` + "`" + `Offer.availability` + "`" + ` reads now."""
+  availability: [OfferAvailability!]
+}
+
+"""The member an offerwall shows offers to."""
+input OfferwallMember {
+  """The publisher's id of the member; it goes into each card's click URL as ` + "`" + `pub_member_id` + "`" + `."""
+  pubMemberID: String!
+  """ISO 3166-1 alpha-2 country of the member; left out, the country of the request's address."""
+  country: String
+  """The member's platform; left out, the platform of the request's User-Agent."""
+  platform: Platform
+}
+
+"""An offer as an offerwall shows it: what the member sees and the link to click, nothing else."""
+type OfferCard {
+  """The offer's id."""
+  id: ID!
+  """The offer's name."""
+  name: String!
+  """The card's headline."""
+  headline: String!
+  """The card's body text."""
+  description: String!
+  """The card's button label."""
+  callToAction: String!
+  """Image URLs of the card, the main image first."""
+  imageURLs: [String!]!
+  """Terms and conditions shown with the offer."""
+  terms: String!
+  """ISO 4217 currency of the payouts."""
+  currency: String!
+  """The events a member can complete, in card order, with their payouts."""
+  events: [OfferCardEvent!]!
+  """Where the card links to: ` + "`" + `BASE_URL/click/{offer id}?pub_member_id=…` + "`" + `, the member's id filled in."""
+  clickURL: String!
+}
+
+"""One event of an offer card."""
+type OfferCardEvent {
+  """The event's name as shown on the card, e.g. ` + "`" + `Sign Up` + "`" + `."""
+  name: String!
+  """What the event pays, in the card's currency."""
+  payout: Decimal!
+}
+
+"""A page of offer cards."""
+type OfferCardConnection {
+  """The cards of this page, in a stable order."""
+  edges: [OfferCardEdge!]!
+  """Whether there are more cards and the cursor to continue from."""
+  pageInfo: PageInfo!
+}
+
+"""A card and its cursor."""
+type OfferCardEdge {
+  """The card."""
+  node: OfferCard!
+  """Pass as ` + "`" + `after` + "`" + ` to continue after this card."""
+  cursor: Cursor!
+}
+
+extend type Query {
+  """The offer cards a member may click now: clickable offers targeted to the member and not yet completed by them (where an offer allows one completion per member). The only field a publishable key (` + "`" + `gk_pub_…` + "`" + `) may call."""
+  offerwall(
+    """Who the cards are for."""
+    member: OfferwallMember!
+    """How many cards (at most 100, 20 by default)."""
+    first: Int
+    """Continue after this cursor (an edge's ` + "`" + `cursor` + "`" + ` or ` + "`" + `pageInfo.endCursor` + "`" + `)."""
+    after: Cursor
+  ): OfferCardConnection!
+}
+
+extend type APIKey {
+  """Whether this is a publishable key (` + "`" + `gk_pub_…` + "`" + `): one that may only read the ` + "`" + `offerwall` + "`" + ` feed, safe to ship in an offerwall's page or app."""
+  publishable: Boolean!
+}
+
+extend type Mutation {
+  """Issue a publishable key (` + "`" + `gk_pub_…` + "`" + `) for offerwalls: it may only call ` + "`" + `offerwall` + "`" + `; list and revoke it like an API key. Its secret is in this response only."""
+  createPublishableKey(
+    """A label for people, e.g. ` + "`" + `ios app` + "`" + `."""
+    name: String!
+  ): CreatedAPIKey!
+}
+`, BuiltIn: false},
 	{Name: "../../schema/stats.graphql", Input: `# Reports: offer, event and account stats for dashboards (package stats).
 
 """How finely a stats series is cut, in the account's time zone."""
@@ -9530,6 +9811,8 @@ func (ec *executionContext) childFields_APIKey(ctx context.Context, field graphq
 		return ec.fieldContext_APIKey_lastUsedAt(ctx, field)
 	case "revokedAt":
 		return ec.fieldContext_APIKey_revokedAt(ctx, field)
+	case "publishable":
+		return ec.fieldContext_APIKey_publishable(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type APIKey", field.Name)
 }
@@ -10054,6 +10337,8 @@ func (ec *executionContext) childFields_Offer(ctx context.Context, field graphql
 		return ec.fieldContext_Offer_conversions(ctx, field)
 	case "clickURL":
 		return ec.fieldContext_Offer_clickURL(ctx, field)
+	case "availability":
+		return ec.fieldContext_Offer_availability(ctx, field)
 	case "stats":
 		return ec.fieldContext_Offer_stats(ctx, field)
 	case "postbackURL":
@@ -10062,6 +10347,62 @@ func (ec *executionContext) childFields_Offer(ctx context.Context, field graphql
 		return ec.fieldContext_Offer_missingSteps(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Offer", field.Name)
+}
+
+func (ec *executionContext) childFields_OfferCard(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_OfferCard_id(ctx, field)
+	case "name":
+		return ec.fieldContext_OfferCard_name(ctx, field)
+	case "headline":
+		return ec.fieldContext_OfferCard_headline(ctx, field)
+	case "description":
+		return ec.fieldContext_OfferCard_description(ctx, field)
+	case "callToAction":
+		return ec.fieldContext_OfferCard_callToAction(ctx, field)
+	case "imageURLs":
+		return ec.fieldContext_OfferCard_imageURLs(ctx, field)
+	case "terms":
+		return ec.fieldContext_OfferCard_terms(ctx, field)
+	case "currency":
+		return ec.fieldContext_OfferCard_currency(ctx, field)
+	case "events":
+		return ec.fieldContext_OfferCard_events(ctx, field)
+	case "clickURL":
+		return ec.fieldContext_OfferCard_clickURL(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OfferCard", field.Name)
+}
+
+func (ec *executionContext) childFields_OfferCardConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_OfferCardConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_OfferCardConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OfferCardConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_OfferCardEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_OfferCardEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_OfferCardEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OfferCardEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_OfferCardEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_OfferCardEvent_name(ctx, field)
+	case "payout":
+		return ec.fieldContext_OfferCardEvent_payout(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OfferCardEvent", field.Name)
 }
 
 func (ec *executionContext) childFields_OfferConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -3,9 +3,17 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
+
+	"entgo.io/contrib/entgql"
 	"github.com/gokart/gokart/internal/callbacks/vocab"
 	"github.com/gokart/gokart/internal/catalogue"
 	"github.com/gokart/gokart/internal/lifecycle"
+	"github.com/gokart/gokart/internal/money"
+	"github.com/gokart/gokart/internal/targeting"
 )
 
 // Filters of callbackDeliveries; every field given must match.
@@ -58,6 +66,64 @@ type IntegrationSystemInfo struct {
 	Sources []string `json:"sources"`
 }
 
+// An offer as an offerwall shows it: what the member sees and the link to click, nothing else.
+type OfferCard struct {
+	// The offer's id.
+	ID int `json:"id"`
+	// The offer's name.
+	Name string `json:"name"`
+	// The card's headline.
+	Headline string `json:"headline"`
+	// The card's body text.
+	Description string `json:"description"`
+	// The card's button label.
+	CallToAction string `json:"callToAction"`
+	// Image URLs of the card, the main image first.
+	ImageURLs []string `json:"imageURLs"`
+	// Terms and conditions shown with the offer.
+	Terms string `json:"terms"`
+	// ISO 4217 currency of the payouts.
+	Currency string `json:"currency"`
+	// The events a member can complete, in card order, with their payouts.
+	Events []*OfferCardEvent `json:"events"`
+	// Where the card links to: `BASE_URL/click/{offer id}?pub_member_id=…`, the member's id filled in.
+	ClickURL string `json:"clickURL"`
+}
+
+// A page of offer cards.
+type OfferCardConnection struct {
+	// The cards of this page, in a stable order.
+	Edges []*OfferCardEdge `json:"edges"`
+	// Whether there are more cards and the cursor to continue from.
+	PageInfo *entgql.PageInfo[int] `json:"pageInfo"`
+}
+
+// A card and its cursor.
+type OfferCardEdge struct {
+	// The card.
+	Node *OfferCard `json:"node"`
+	// Pass as `after` to continue after this card.
+	Cursor entgql.Cursor[int] `json:"cursor"`
+}
+
+// One event of an offer card.
+type OfferCardEvent struct {
+	// The event's name as shown on the card, e.g. `Sign Up`.
+	Name string `json:"name"`
+	// What the event pays, in the card's currency.
+	Payout money.Micros `json:"payout"`
+}
+
+// The member an offerwall shows offers to.
+type OfferwallMember struct {
+	// The publisher's id of the member; it goes into each card's click URL as `pub_member_id`.
+	PubMemberID string `json:"pubMemberID"`
+	// ISO 3166-1 alpha-2 country of the member; left out, the country of the request's address.
+	Country *string `json:"country,omitempty"`
+	// The member's platform; left out, the platform of the request's User-Agent.
+	Platform *targeting.Platform `json:"platform,omitempty"`
+}
+
 // One parameter of our postback URL and the network macro that fills it.
 type PostbackMacro struct {
 	// Our parameter, e.g. `cnv_event_id`.
@@ -86,4 +152,77 @@ type UpdateCallbackEndpointInput struct {
 	HeaderName *string `json:"headerName,omitempty"`
 	// The new header value.
 	HeaderValue *string `json:"headerValue,omitempty"`
+}
+
+// Whether an offer takes clicks now and, if not, why: the click route's own rules on the committed state, so a dashboard never shows a used-up offer as live.
+type OfferAvailability string
+
+const (
+	// Active, within its schedule, with budget and caps to spare: `GET /click/{offer}` takes clicks (given the member is targeted).
+	OfferAvailabilityClickable OfferAvailability = "CLICKABLE"
+	// Not published yet (or, published, without events or a valid tracking link).
+	OfferAvailabilityDraft OfferAvailability = "DRAFT"
+	// Paused by the account; `resumeOffer` makes it clickable again.
+	OfferAvailabilityPaused OfferAvailability = "PAUSED"
+	// Not started yet: its `startsAt` is in the future.
+	OfferAvailabilityNotStarted OfferAvailability = "NOT_STARTED"
+	// Ended: by `endOffer`, or its `endsAt` has passed.
+	OfferAvailabilityEnded OfferAvailability = "ENDED"
+	// Its total budget cannot pay its cheapest event, or today's daily budget is spent.
+	OfferAvailabilityOutOfBudget OfferAvailability = "OUT_OF_BUDGET"
+	// An offer-level conversion cap (daily, weekly, monthly or total) is full.
+	OfferAvailabilityCapped OfferAvailability = "CAPPED"
+)
+
+var AllOfferAvailability = []OfferAvailability{
+	OfferAvailabilityClickable,
+	OfferAvailabilityDraft,
+	OfferAvailabilityPaused,
+	OfferAvailabilityNotStarted,
+	OfferAvailabilityEnded,
+	OfferAvailabilityOutOfBudget,
+	OfferAvailabilityCapped,
+}
+
+func (e OfferAvailability) IsValid() bool {
+	switch e {
+	case OfferAvailabilityClickable, OfferAvailabilityDraft, OfferAvailabilityPaused, OfferAvailabilityNotStarted, OfferAvailabilityEnded, OfferAvailabilityOutOfBudget, OfferAvailabilityCapped:
+		return true
+	}
+	return false
+}
+
+func (e OfferAvailability) String() string {
+	return string(e)
+}
+
+func (e *OfferAvailability) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = OfferAvailability(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid OfferAvailability", str)
+	}
+	return nil
+}
+
+func (e OfferAvailability) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *OfferAvailability) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e OfferAvailability) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

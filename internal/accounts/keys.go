@@ -21,8 +21,12 @@ import (
 	"github.com/gokart/gokart/internal/viewer"
 )
 
-// apiKeyPrefix marks gokart API keys, so that leaked keys are easy to recognise in scanners.
-const apiKeyPrefix = "gk_"
+// apiKeyPrefix marks gokart API keys, so that leaked keys are easy to recognise in scanners;
+// publishableKeyPrefix marks the publishable ones, which may only read the offerwall feed.
+const (
+	apiKeyPrefix         = "gk_"
+	publishableKeyPrefix = "gk_pub_"
+)
 
 // ErrUnauthenticated is returned for a missing, malformed, unknown or revoked key.
 var ErrUnauthenticated = errors.New("missing or invalid API key: send Authorization: Bearer <api key>")
@@ -66,18 +70,30 @@ const lastUsedResolution = time.Minute
 // Authenticate resolves an API key to its account id. Nothing is cached, so a revoked key fails
 // from the next request on.
 func Authenticate(ctx context.Context, client *ent.Client, key string) (int, error) {
+	k, err := AuthenticateKey(ctx, client, key)
+	return k.AccountID, err
+}
+
+// Caller is who a key authenticates: its account, and whether the key is a publishable one.
+type Caller struct {
+	AccountID   int
+	Publishable bool
+}
+
+// AuthenticateKey resolves an API key or a publishable key to its caller, as Authenticate.
+func AuthenticateKey(ctx context.Context, client *ent.Client, key string) (Caller, error) {
 	if !strings.HasPrefix(key, apiKeyPrefix) {
-		return 0, ErrUnauthenticated
+		return Caller{}, ErrUnauthenticated
 	}
 	ctx = viewer.AsSystem(ctx)
 	k, err := client.APIKey.Query().
 		Where(apikey.Hash(HashAPIKey(key)), apikey.RevokedAtIsNil()).
 		Only(ctx)
 	if ent.IsNotFound(err) {
-		return 0, ErrUnauthenticated
+		return Caller{}, ErrUnauthenticated
 	}
 	if err != nil {
-		return 0, err
+		return Caller{}, err
 	}
 	if now := time.Now(); k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= lastUsedResolution {
 		// Conditional, so replicas racing on one key write once; a failure only loses the stamp.
@@ -87,7 +103,7 @@ func Authenticate(ctx context.Context, client *ent.Client, key string) (int, err
 			slog.WarnContext(ctx, "record API key use", "key", k.Prefix, "err", err)
 		}
 	}
-	return k.AccountID, nil
+	return Caller{AccountID: k.AccountID, Publishable: k.Publishable}, nil
 }
 
 // CreatedKey is a new API key: the row as listed, and the secret, shown only now.
@@ -98,6 +114,16 @@ type CreatedKey struct {
 
 // CreateAPIKey issues a new key for account accountID; only its hash is stored.
 func CreateAPIKey(ctx context.Context, c *ent.Client, accountID int, name string) (CreatedKey, error) {
+	return createKey(ctx, c, accountID, name, false)
+}
+
+// CreatePublishableKey issues a publishable key (gk_pub_…) for account accountID: one that may
+// only read the offerwall feed, listed and revoked like an API key.
+func CreatePublishableKey(ctx context.Context, c *ent.Client, accountID int, name string) (CreatedKey, error) {
+	return createKey(ctx, c, accountID, name, true)
+}
+
+func createKey(ctx context.Context, c *ent.Client, accountID int, name string, publishable bool) (CreatedKey, error) {
 	name = strings.TrimSpace(name)
 	switch {
 	case name == "":
@@ -106,7 +132,12 @@ func CreateAPIKey(ctx context.Context, c *ent.Client, accountID int, name string
 		return CreatedKey{}, errcode.Invalid("name", "must be at most %d characters", maxName)
 	}
 	key, prefix, hash := NewAPIKey()
-	k, err := c.APIKey.Create().SetAccountID(accountID).SetName(name).SetPrefix(prefix).SetHash(hash).Save(viewer.AsSystem(ctx))
+	if publishable {
+		key = publishableKeyPrefix + key[len(apiKeyPrefix):]
+		prefix, hash = key[:len(publishableKeyPrefix)+6], HashAPIKey(key)
+	}
+	k, err := c.APIKey.Create().SetAccountID(accountID).SetName(name).SetPrefix(prefix).SetHash(hash).
+		SetPublishable(publishable).Save(viewer.AsSystem(ctx))
 	if err != nil {
 		return CreatedKey{}, fmt.Errorf("create API key: %w", err)
 	}

@@ -541,34 +541,138 @@ WHERE account_id = $1 AND offer_id IN (`+in.String()+`) GROUP BY offer_id`, args
 // budget cannot pay its cheapest event, or an offer-level cap or the daily budget of the
 // current period is full. It reads without locking; the postback path decides exactly.
 func Exhausted(ctx context.Context, c *ent.Client, o *ent.Offer, cheapest money.Micros, now time.Time) (string, error) {
-	if o.BudgetTotal != nil {
-		spent, err := Spent(ctx, c, o.AccountID, o.ID)
-		if err != nil {
-			return "", err
+	rules, err := ExhaustedByOffer(ctx, c, o.AccountID, []*ent.Offer{o}, map[int]money.Micros{o.ID: cheapest}, now)
+	return rules[o.ID], err
+}
+
+// ExhaustedByOffer is Exhausted for many offers of one account, in at most two statements
+// whatever their number: one sum of budget shards and one read of period counters. It maps
+// each offer that cannot take a conversion now to the rule that is full; cheapest is each
+// offer's cheapest event payout.
+func ExhaustedByOffer(ctx context.Context, q querier, accountID int, offers []*ent.Offer, cheapest map[int]money.Micros, now time.Time) (map[int]string, error) {
+	out := map[int]string{}
+	var withTotal []int
+	limits := map[int][]limit{}
+	keys := map[string]bool{}
+	for _, o := range offers {
+		if o.BudgetTotal != nil {
+			withTotal = append(withTotal, o.ID)
 		}
-		if spent+cheapest > *o.BudgetTotal || spent >= *o.BudgetTotal {
-			return RuleBudgetTotal, nil
-		}
-	}
-	for _, l := range clickLimits(o, cheapest, now) {
-		rows, err := c.QueryContext(ctx, `SELECT "value" FROM offer_counters WHERE account_id = $1 AND offer_id = $2 AND "key" = $3`,
-			o.AccountID, o.ID, l.key)
-		if err != nil {
-			return "", err
-		}
-		var v int64
-		if rows.Next() {
-			if err := rows.Scan(&v); err != nil {
-				rows.Close()
-				return "", err
+		if ls := clickLimits(o, cheapest[o.ID], now); len(ls) > 0 {
+			limits[o.ID] = ls
+			for _, l := range ls {
+				keys[l.key] = true
 			}
 		}
-		rows.Close()
-		if v+l.delta > l.max {
-			return l.rule, nil
+	}
+	spent, err := SpentByOffer(ctx, q, accountID, withTotal)
+	if err != nil {
+		return nil, err
+	}
+	counters, err := readCounters(ctx, q, accountID, limits, keys)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range offers {
+		if o.BudgetTotal != nil {
+			if s := spent[o.ID]; s+cheapest[o.ID] > *o.BudgetTotal || s >= *o.BudgetTotal {
+				out[o.ID] = RuleBudgetTotal
+				continue
+			}
+		}
+		for _, l := range limits[o.ID] {
+			if counters[counterAt{o.ID, l.key}]+l.delta > l.max {
+				out[o.ID] = l.rule
+				break
+			}
 		}
 	}
-	return "", nil
+	return out, nil
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+type counterAt struct {
+	offerID int
+	key     string
+}
+
+// readCounters reads the named counters of the offers in limits, in one statement.
+func readCounters(ctx context.Context, q querier, accountID int, limits map[int][]limit, keys map[string]bool) (map[counterAt]int64, error) {
+	out := map[counterAt]int64{}
+	if len(limits) == 0 {
+		return out, nil
+	}
+	args := []any{accountID}
+	var ids, names strings.Builder
+	for id := range limits {
+		if len(args) > 1 {
+			ids.WriteString(", ")
+		}
+		args = append(args, id)
+		fmt.Fprintf(&ids, "$%d", len(args))
+	}
+	first := len(args)
+	for k := range keys {
+		if len(args) > first {
+			names.WriteString(", ")
+		}
+		args = append(args, k)
+		fmt.Fprintf(&names, "$%d", len(args))
+	}
+	rows, err := q.QueryContext(ctx, `SELECT offer_id, "key", "value" FROM offer_counters WHERE account_id = $1
+AND offer_id IN (`+ids.String()+`) AND "key" IN (`+names.String()+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read offer counters: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c counterAt
+		var v int64
+		if err := rows.Scan(&c.offerID, &c.key, &v); err != nil {
+			return nil, err
+		}
+		out[c] = v
+	}
+	return out, rows.Err()
+}
+
+// CompletedEvents lists, for each of the offers, the events the member has a counted
+// completion of (member_completions), in one statement.
+func CompletedEvents(ctx context.Context, q querier, accountID int, member string, offerIDs []int) (map[int]map[int]bool, error) {
+	out := map[int]map[int]bool{}
+	if member == "" || len(offerIDs) == 0 {
+		return out, nil
+	}
+	args := []any{accountID, member}
+	var in strings.Builder
+	for i, id := range offerIDs {
+		if i > 0 {
+			in.WriteString(", ")
+		}
+		args = append(args, id)
+		fmt.Fprintf(&in, "$%d", len(args))
+	}
+	rows, err := q.QueryContext(ctx, `SELECT e.offer_id, m.offer_event_id FROM member_completions m
+JOIN offer_events e ON e.account_id = m.account_id AND e.id = m.offer_event_id
+WHERE m.account_id = $1 AND m.pub_member_id = $2 AND e.offer_id IN (`+in.String()+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read member completions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var offerID, eventID int
+		if err := rows.Scan(&offerID, &eventID); err != nil {
+			return nil, err
+		}
+		if out[offerID] == nil {
+			out[offerID] = map[int]bool{}
+		}
+		out[offerID][eventID] = true
+	}
+	return out, rows.Err()
 }
 
 // clickLimits lists the offer's caps and daily budget for the periods of now, for a conversion

@@ -145,11 +145,7 @@ func (r *Recorder) load(ctx context.Context, id int) (*cachedOffer, error) {
 	if e.fallback == "" && o.Edges.Account != nil {
 		e.fallback = o.Edges.Account.FallbackURL
 	}
-	for i, ev := range o.Edges.Events {
-		if i == 0 || ev.Payout < e.cheapest {
-			e.cheapest = ev.Payout
-		}
-	}
+	e.cheapest = Cheapest(o.Edges.Events)
 	r.mu.Lock()
 	if r.offers == nil || len(r.offers) >= cacheMax {
 		r.offers = map[int]*cachedOffer{}

@@ -21,6 +21,7 @@ import (
 	"github.com/gokart/gokart/internal/accounts"
 	"github.com/gokart/gokart/internal/config"
 	"github.com/gokart/gokart/internal/errcode"
+	"github.com/gokart/gokart/internal/offerwall"
 	"github.com/gokart/gokart/internal/storage"
 	"github.com/gokart/gokart/internal/viewer"
 )
@@ -72,13 +73,15 @@ func New(db *storage.DB, opts Options) http.Handler {
 	gql.Use(graph.Bounds{Limits: graph.DefaultLimits, Validated: validated})
 	gql.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
 	gql.Use(entgql.Transactioner{TxOpener: db.Client})
+	// Before anything else reads a root field: a publishable key calls the offerwall feed only.
+	gql.AroundRootFields(graph.PublishableOnly)
 	gql.AroundFields(graph.CheckArguments)
 	gql.AroundOperations(m.aroundOperations)
 	gql.AroundOperations(graph.WithOperationCache)
 	gql.SetErrorPresenter(graph.ErrorPresenter(log))
 	gql.SetRecoverFunc(graph.Recover(log))
 
-	mux.Handle("/query", graphQLOverHTTP(authenticate(db, log), gql))
+	mux.Handle("/query", graphQLOverHTTP(authenticate(db, log, opts.TrustedProxies), gql))
 	if opts.Playground {
 		mountPlayground(mux, "/query", opts.PlaygroundAPIKey)
 	}
@@ -107,7 +110,10 @@ type authenticator func(w http.ResponseWriter, r *http.Request, media string) (*
 
 // authenticate resolves the bearer API key to an account and puts it in the context as the
 // viewer; without a valid key the request stops here with 401, its body unread.
-func authenticate(db *storage.DB, log *slog.Logger) authenticator {
+//
+// A publishable key's viewer is marked so (graph.PublishableOnly lets it call the offerwall
+// feed only), and carries the client's address and User-Agent, the member's defaults.
+func authenticate(db *storage.DB, log *slog.Logger, trusted []netip.Prefix) authenticator {
 	return func(w http.ResponseWriter, r *http.Request, media string) (*http.Request, bool) {
 		key, ok := accounts.BearerToken(r)
 		if !ok {
@@ -115,7 +121,7 @@ func authenticate(db *storage.DB, log *slog.Logger) authenticator {
 			writeGraphQLErrorAs(w, media, http.StatusUnauthorized, errcode.Unauthenticated, accounts.ErrUnauthenticated.Error())
 			return nil, false
 		}
-		accountID, err := accounts.Authenticate(r.Context(), db.Client, key)
+		caller, err := accounts.AuthenticateKey(r.Context(), db.Client, key)
 		if err != nil {
 			refuseBody(w, r)
 			if err == accounts.ErrUnauthenticated {
@@ -126,7 +132,11 @@ func authenticate(db *storage.DB, log *slog.Logger) authenticator {
 			writeGraphQLErrorAs(w, media, http.StatusServiceUnavailable, errcode.Internal, "cannot check the API key right now; retry")
 			return nil, false
 		}
-		return r.WithContext(viewer.ForAccount(r.Context(), accountID)), true
+		ctx := viewer.NewContext(r.Context(), viewer.Viewer{AccountID: caller.AccountID, Publishable: caller.Publishable})
+		if caller.Publishable {
+			ctx = offerwall.WithClient(ctx, offerwall.Client{IP: clientIP(r, trusted), UserAgent: r.UserAgent()})
+		}
+		return r.WithContext(ctx), true
 	}
 }
 

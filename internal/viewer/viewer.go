@@ -14,6 +14,9 @@ type Viewer struct {
 	// System bypasses tenant scoping. Only code paths that scope by hand (the CLI, the postback
 	// path resolving a key to its account) use it.
 	System bool
+	// Publishable is a publishable key's viewer (gk_pub_…): it may read the offerwall feed of
+	// AccountID and nothing else; the GraphQL edge refuses every other field.
+	Publishable bool
 }
 
 // NewContext returns ctx carrying v.

@@ -1,0 +1,100 @@
+package clicks
+
+import (
+	"context"
+	"time"
+
+	"github.com/gokart/gokart/ent"
+	"github.com/gokart/gokart/ent/offer"
+	"github.com/gokart/gokart/internal/budget"
+	"github.com/gokart/gokart/internal/money"
+)
+
+// Availability says whether an offer takes clicks now and, if not, why: the click route's own
+// rules (checkOffer, then budget.Exhausted's), applied to the committed state, so that what a
+// dashboard or an offerwall shows as clickable is what GET /click/{offer} takes.
+type Availability string
+
+// The availabilities, in the order the rules are checked.
+const (
+	Clickable   Availability = "CLICKABLE"
+	Draft       Availability = "DRAFT"
+	Paused      Availability = "PAUSED"
+	Ended       Availability = "ENDED"
+	NotStarted  Availability = "NOT_STARTED"
+	OutOfBudget Availability = "OUT_OF_BUDGET"
+	Capped      Availability = "CAPPED"
+)
+
+// Cheapest is the smallest payout of the events: what a conversion costs the budget at least.
+func Cheapest(events []*ent.OfferEvent) money.Micros {
+	var c money.Micros
+	for i, ev := range events {
+		if i == 0 || ev.Payout < c {
+			c = ev.Payout
+		}
+	}
+	return c
+}
+
+// Availabilities judges offers of one account as read, with their events' payouts loaded, at
+// now: the rules of a click that are the offer's own (status, schedule, events, tracking link)
+// for each, then the budgets and caps of those that pass, read for all of them together in a
+// constant number of statements (budget.ExhaustedByOffer). Targeting and member rules are the
+// member's, not the offer's, and are left out.
+func Availabilities(ctx context.Context, c *ent.Client, accountID int, offers []*ent.Offer, now time.Time) (map[int]Availability, error) {
+	out := make(map[int]Availability, len(offers))
+	var live []*ent.Offer
+	cheapest := map[int]money.Micros{}
+	for _, o := range offers {
+		if a := ownAvailability(o, now); a != Clickable {
+			out[o.ID] = a
+			continue
+		}
+		live = append(live, o)
+		cheapest[o.ID] = Cheapest(o.Edges.Events)
+	}
+	rules, err := budget.ExhaustedByOffer(ctx, c, accountID, live, cheapest, now)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range live {
+		out[o.ID] = limitAvailability(rules[o.ID])
+	}
+	return out, nil
+}
+
+// ownAvailability applies checkOffer: Clickable means the offer's own rules let a click through.
+func ownAvailability(o *ent.Offer, now time.Time) Availability {
+	ref := checkOffer(o, now)
+	if ref == nil {
+		return Clickable
+	}
+	switch ref.Rule {
+	case RuleNotActive:
+		switch o.Status {
+		case offer.StatusPAUSED:
+			return Paused
+		case offer.StatusENDED:
+			return Ended
+		}
+		return Draft
+	case RuleNotStarted:
+		return NotStarted
+	case RuleEnded:
+		return Ended
+	}
+	// An active offer without events or a valid tracking link is not ready: it reads as a draft.
+	return Draft
+}
+
+// limitAvailability maps a full limit (budget.Exhausted's rule) to an availability.
+func limitAvailability(rule string) Availability {
+	switch {
+	case rule == "":
+		return Clickable
+	case rule == budget.RuleBudgetTotal || rule == budget.RuleBudgetDaily:
+		return OutOfBudget
+	}
+	return Capped
+}
