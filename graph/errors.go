@@ -23,6 +23,8 @@ func nodeError(id int, err error) error {
 	if err == nil {
 		return nil
 	}
+	// Ent's noder reports an id outside every type's range with an untyped fmt error, so its
+	// text is all there is to match; our own errors are typed.
 	if ent.IsNotFound(err) || strings.Contains(err.Error(), "noder") || strings.Contains(err.Error(), "invalid ID") {
 		return errcode.New(errcode.NotFound, "no node with id %d", id)
 	}
@@ -82,7 +84,7 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		case errors.Is(err, accounts.ErrUnauthenticated), errors.Is(err, schema.ErrNoViewer):
 			gerr.Message = accounts.ErrUnauthenticated.Error()
 			gerr.Extensions["code"] = string(errcode.Unauthenticated)
-		case strings.HasSuffix(err.Error(), "introspection disabled"):
+		case strings.HasSuffix(err.Error(), "introspection disabled"): // gqlgen's errors.New, no sentinel
 			gerr.Message = "introspection is turned off on this server (INTROSPECTION=false)"
 			gerr.Extensions["code"] = string(errcode.Forbidden)
 		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
