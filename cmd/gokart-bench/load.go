@@ -183,7 +183,7 @@ func clickDoer(client *http.Client, server, caseName string, offers []benchOffer
 	urls := make([]string, len(clickIDs))
 	for i := range urls {
 		o := offers[i%len(offers)]
-		urls[i] = fmt.Sprintf("%s%s?pub_member_id=%s-m%d&pub_click_id=%s-c%d&pub_sub_1=bench", server, o.ClickPath, caseName, i, caseName, i)
+		urls[i] = fmt.Sprintf("%s%s?pub_member_id=%s-m%d&pub_click_id=%s-c%d&pub_sub_1=bench", server, o.ClickPath, url.QueryEscape(caseName), i, url.QueryEscape(caseName), i)
 	}
 	return func(ctx context.Context, i int) (string, string) {
 		status, loc, body, err := get(ctx, client, urls[i])

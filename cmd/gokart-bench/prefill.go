@@ -38,19 +38,23 @@ func prefill(ctx context.Context, databaseURL string, accountID int64, offerID s
 		steps := []string{
 			// Clicks: one every few seconds, newest first, over the past 90 days.
 			`INSERT INTO clicks (gk_click_id, offer_id, account_id, pub_member_id, pub_click_id, ip, user_agent, created_at)
-SELECT 'prefill-' || g, $1, $2, 'member-' || g, 'pc-' || g, '127.0.0.1', 'gokart-bench prefill',
+SELECT 'prefill-' || $2::bigint || '-' || g, $1, $2, 'member-' || g, 'pc-' || g, '127.0.0.1', 'gokart-bench prefill',
   now() - interval '10 minutes' - (g * (7776000.0 / $5)) * interval '1 second'
 FROM generate_series($3::bigint, $4::bigint) g`,
 			// Every second click converted: pending, approved or reversed.
 			`INSERT INTO conversions (created_at, updated_at, integration_system, network_conversion_id, status, payout, currency,
   pub_member_id, click_id, account_id, offer_id, offer_event_id)
 SELECT c.created_at + interval '1 hour', c.created_at + interval '1 hour', 'IMPACT', 'prefill-' || c.id,
-  (ARRAY['PENDING', 'APPROVED', 'REVERSED'])[1 + (c.id % 3)], 1000000, 'USD', c.pub_member_id, c.id, c.account_id, c.offer_id, $6
-FROM generate_series($3::bigint, $4::bigint) g JOIN clicks c ON c.account_id = $2 AND c.gk_click_id = 'prefill-' || g
+  (ARRAY['PENDING', 'APPROVED', 'REVERSED'])[1 + (c.id % 3)], 1000000, 'USD', c.pub_member_id, c.id, c.account_id, c.offer_id, $5
+FROM generate_series($3::bigint, $4::bigint) g JOIN clicks c ON c.account_id = $2 AND c.gk_click_id = 'prefill-' || $2::bigint || '-' || g
 WHERE g % 2 = 0 AND c.offer_id = $1`,
 		}
-		for _, q := range steps {
-			if _, err := db.ExecContext(ctx, q, oid, accountID, from, to, clicks, eventID); err != nil {
+		for i, q := range steps {
+			args := []any{oid, accountID, from, to, clicks}
+			if i == 1 {
+				args = []any{oid, accountID, from, to, eventID}
+			}
+			if _, err := db.ExecContext(ctx, q, args...); err != nil {
 				return fmt.Errorf("prefill clicks %d-%d: %w", from, to, err)
 			}
 		}
