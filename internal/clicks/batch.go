@@ -151,15 +151,20 @@ var clickColumns = []struct{ name, typ string }{
 	{"created_at", "TIMESTAMPTZ"},
 }
 
-// statement is the batch's INSERT: the rows as a VALUES list (typed, for PostgreSQL's sake),
-// each inserted only if its offer is ACTIVE and budget.ClickGuard lets it.
-func (b *batcher) statement(batch []*row) (string, []any) {
-	termNames, termTypes := budget.ClickTermColumns()
-	var names, types []string
+// rowNames and rowTypes are a click row's columns: its own, then budget.ClickTerms'. Built
+// once: every batch's statement is made of them.
+var rowNames, rowTypes = func() (names, types []string) {
 	for _, c := range clickColumns {
 		names, types = append(names, c.name), append(types, c.typ)
 	}
-	names, types = append(names, termNames...), append(types, termTypes...)
+	termNames, termTypes := budget.ClickTermColumns()
+	return append(names, termNames...), append(types, termTypes...)
+}()
+
+// statement is the batch's INSERT: the rows as a VALUES list (typed, for PostgreSQL's sake),
+// each inserted only if its offer is ACTIVE and budget.ClickGuard lets it.
+func (b *batcher) statement(batch []*row) (string, []any) {
+	names, types := rowNames, rowTypes
 	var q strings.Builder
 	q.WriteString("WITH v (" + strings.Join(names, ", ") + ") AS (VALUES ")
 	args := make([]any, 0, len(batch)*len(names))
