@@ -14,7 +14,9 @@ import (
 	"github.com/gokart/gokart/internal/dbtest"
 	"github.com/gokart/gokart/internal/storage"
 	"github.com/gokart/gokart/migrations"
+	"github.com/gokart/gokart/migrations/internal/tenantkeys"
 )
+
 
 func TestMigrationsApplyToAnEmptyDatabaseOnceAndOnlyOnce(t *testing.T) {
 	t.Parallel()
@@ -55,15 +57,24 @@ func TestMigrationsApplyToAnEmptyDatabaseOnceAndOnlyOnce(t *testing.T) {
 // the schema, and any difference would be a new migration file.
 func TestMigrationsMatchTheEntSchema(t *testing.T) {
 	t.Parallel()
+	// The generator's rewrite of the PostgreSQL schema: keys by account.
+	tenantKeys, err := tenantkeys.Hook("../ent/schema")
+	if err != nil {
+		t.Fatal(err)
+	}
 	dbtest.Run(t, func(t *testing.T, db *storage.DB) {
 		dir := &migrate.MemDir{}
-		m, err := schema.NewMigrate(entsql.OpenDB(db.Dialect, db.SQL),
+		opts := []schema.MigrateOption{
 			schema.WithDir(dir),
 			schema.WithMigrationMode(schema.ModeInspect),
 			schema.WithDialect(db.Dialect),
 			schema.WithDropColumn(true),
 			schema.WithDropIndex(true),
-		)
+		}
+		if db.Dialect == dialect.Postgres {
+			opts = append(opts, schema.WithDiffHook(tenantKeys))
+		}
+		m, err := schema.NewMigrate(entsql.OpenDB(db.Dialect, db.SQL), opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
