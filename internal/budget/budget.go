@@ -484,7 +484,7 @@ func syncIn(ctx context.Context, ex execer, postgres, asyncCommit bool, accountI
 				return fmt.Errorf("sync spend of offer %d: %w", offerID, err)
 			}
 		}
-		if _, err := ex.ExecContext(ctx, "SELECT id FROM offers WHERE id = $1 FOR NO KEY UPDATE", offerID); err != nil {
+		if _, err := ex.ExecContext(ctx, "SELECT id FROM offers WHERE account_id = $1 AND id = $2 FOR NO KEY UPDATE", accountID, offerID); err != nil {
 			return fmt.Errorf("sync spend of offer %d: lock: %w", offerID, err)
 		}
 	}
