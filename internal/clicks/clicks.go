@@ -111,8 +111,8 @@ type Recorder struct {
 	// an offer in a process looks it up by id alone; every reload reads it inside its account
 	// (one primary-key probe, one shard on Citus).
 	accounts map[int]int
-	batch   *batcher
-	batchMu sync.Once
+	batch    *batcher
+	batchMu  sync.Once
 }
 
 func (r *Recorder) cached(id int) *cachedOffer {
