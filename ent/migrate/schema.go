@@ -540,9 +540,9 @@ var (
 		},
 		Indexes: []*schema.Index{
 			{
-				Name:    "offer_account_id_status",
+				Name:    "offer_account_id_status_id",
 				Unique:  false,
-				Columns: []*schema.Column{OffersColumns[35], OffersColumns[6]},
+				Columns: []*schema.Column{OffersColumns[35], OffersColumns[6], OffersColumns[0]},
 			},
 			{
 				Name:    "offer_account_id_advertiser_id",
