@@ -478,6 +478,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{MemberCompletionsColumns[4], MemberCompletionsColumns[3]},
 			},
+			{
+				Name:    "membercompletion_account_id_pub_member_id_offer_event_id",
+				Unique:  false,
+				Columns: []*schema.Column{MemberCompletionsColumns[4], MemberCompletionsColumns[2], MemberCompletionsColumns[1]},
+			},
 		},
 	}
 	// OffersColumns holds the columns for the "offers" table.

@@ -113,7 +113,8 @@ func Feed(ctx context.Context, c *ent.Client, dialectName string, accountID int,
 func spare(first int) int { return 2 + first/8 }
 
 // candidates reads up to limit offers after offer id after that feedSQL lets through, with
-// their events in card order. The offers carry what the card and clicks.Availabilities need,
+// their events in card order. The offers carry what the card and clicks.Availabilities need
+// (one_completion_per_member is left false: feedSQL has judged the member's completions),
 // except the total budget, which feedSQL has judged (so Availabilities reads no spend).
 func candidates(ctx context.Context, c *ent.Client, dialectName string, accountID int, member Member, after, limit int, now time.Time) ([]*ent.Offer, error) {
 	query, args := feedSQL(dialectName, accountID, member, after, limit, now)
@@ -126,25 +127,29 @@ func candidates(ctx context.Context, c *ent.Client, dialectName string, accountI
 	for rows.Next() {
 		var (
 			o                                       ent.Offer
-			e                                       ent.OfferEvent
 			headline, description, cta, terms, tmpl sql.NullString
-			images                                  []byte
+			images, events                          []byte
 			budgetDaily, capD, capW, capM, capT     sql.NullInt64
 		)
 		if err := rows.Scan(&o.ID, &o.Name, &headline, &description, &cta, &images, &terms, &o.Currency,
-			&tmpl, &o.TimeZone, &budgetDaily, &capD, &capW, &capM, &capT, &o.OneCompletionPerMember,
-			&e.ID, &e.Name, &e.Payout); err != nil {
+			&tmpl, &o.TimeZone, &budgetDaily, &capD, &capW, &capM, &capT, &events); err != nil {
 			return nil, fmt.Errorf("read offers for the offerwall: %w", err)
-		}
-		if n := len(out); n > 0 && out[n-1].ID == o.ID {
-			e.OfferID = o.ID
-			out[n-1].Edges.Events = append(out[n-1].Edges.Events, &e)
-			continue
 		}
 		if len(images) > 0 {
 			if err := json.Unmarshal(images, &o.ImageUrls); err != nil {
 				return nil, fmt.Errorf("offer %d: image URLs: %w", o.ID, err)
 			}
+		}
+		var evs []struct {
+			ID     int          `json:"id"`
+			Name   string       `json:"name"`
+			Payout money.Micros `json:"payout"`
+		}
+		if err := json.Unmarshal(events, &evs); err != nil {
+			return nil, fmt.Errorf("offer %d: events: %w", o.ID, err)
+		}
+		for _, e := range evs {
+			o.Edges.Events = append(o.Edges.Events, &ent.OfferEvent{ID: e.ID, AccountID: accountID, OfferID: o.ID, Name: e.Name, Payout: e.Payout})
 		}
 		o.AccountID, o.Status = accountID, offer.StatusACTIVE
 		o.Headline, o.Description, o.CallToAction, o.Terms, o.ClickURLTemplate = headline.String, description.String, cta.String, terms.String, tmpl.String
@@ -153,8 +158,6 @@ func candidates(ctx context.Context, c *ent.Client, dialectName string, accountI
 			o.BudgetDaily = &m
 		}
 		o.CapDaily, o.CapWeekly, o.CapMonthly, o.CapTotal = optionalInt(capD), optionalInt(capW), optionalInt(capM), optionalInt(capT)
-		e.OfferID = o.ID
-		o.Edges.Events = []*ent.OfferEvent{&e}
 		out = append(out, &o)
 	}
 	return out, rows.Err()
@@ -170,10 +173,11 @@ func optionalInt(v sql.NullInt64) *int {
 
 // feedSQL is the statement of candidates. The inner select is the page: its conditions are,
 // in order, the click route's own rules that the row decides (checkOffer, but the tracking
-// link), the member's targeting (targeting.Miss), at least one event, the total budget
-// (budget.ExhaustedByOffer: the shards' spend plus the cheapest payout, at least 1, within the
-// total) and, for an offer that allows one completion per member, an event the member has not
-// completed (member_completions). The outer select adds the events in card order.
+// link), the member's targeting (targeting.Miss), an event left to the member (any event, or
+// for an offer that allows one completion per member, one without the member's completion),
+// and the total budget (budget.ExhaustedByOffer: the shards' spend plus the cheapest payout,
+// at least 1, within the total). Each is a subquery of the row, not a join, so that every
+// plan looks up the page's rows and stops. The outer select adds the events in card order.
 func feedSQL(dialectName string, accountID int, member Member, after, limit int, now time.Time) (string, []any) {
 	args := []any{accountID, after, now, member.ID, limit}
 	arg := func(v any) string {
@@ -194,22 +198,28 @@ func feedSQL(dialectName string, accountID int, member Member, after, limit int,
 		}
 		return "(" + empty + " OR EXISTS (SELECT 1 FROM json_each(o." + column + ") j WHERE j.value = " + arg(value) + "))"
 	}
+	// The events of a row, in card order, as one JSON array: a lookup per row of the page,
+	// whatever plan the page gets.
+	events := `json_agg(json_build_object('id', e.id, 'name', e.name, 'payout', e.payout) ORDER BY e.position, e.id)`
+	if dialectName != dialect.Postgres {
+		events = `json_group_array(json_object('id', e.id, 'name', e.name, 'payout', e.payout) ORDER BY e.position, e.id)`
+	}
 	return `SELECT o.id, o.name, o.headline, o.description, o.call_to_action, o.image_urls, o.terms, o.currency,
 	o.click_url_template, o.time_zone, o.budget_daily, o.cap_daily, o.cap_weekly, o.cap_monthly, o.cap_total,
-	o.one_completion_per_member, e.id, e.name, e.payout
+	(SELECT ` + events + ` FROM offer_events e WHERE e.account_id = $1 AND e.offer_id = o.id)
 FROM (SELECT o.* FROM offers o
 	WHERE o.account_id = $1 AND o.status = 'ACTIVE' AND o.id > $2 AND o.archived_at IS NULL
 	AND (o.starts_at IS NULL OR o.starts_at <= $3) AND (o.ends_at IS NULL OR o.ends_at > $3)
 	AND ` + targeted("countries", member.Country) + `
 	AND ` + targeted("platforms", string(member.Platform)) + `
-	AND EXISTS (SELECT 1 FROM offer_events e WHERE e.account_id = $1 AND e.offer_id = o.id)
+	AND (SELECT 1 FROM offer_events e WHERE e.account_id = $1 AND e.offer_id = o.id
+		AND (NOT o.one_completion_per_member OR NOT EXISTS (SELECT 1 FROM member_completions m
+			WHERE m.account_id = $1 AND m.pub_member_id = $4 AND m.offer_event_id = e.id))
+		LIMIT 1) IS NOT NULL
 	AND (o.budget_total IS NULL OR
 		COALESCE((SELECT SUM(s.spent) FROM offer_budget_shards s WHERE s.account_id = $1 AND s.offer_id = o.id), 0)
 		+ (SELECT CASE WHEN MIN(e.payout) > 1 THEN MIN(e.payout) ELSE 1 END FROM offer_events e WHERE e.account_id = $1 AND e.offer_id = o.id)
 		<= o.budget_total)
-	AND (NOT o.one_completion_per_member OR EXISTS (SELECT 1 FROM offer_events e WHERE e.account_id = $1 AND e.offer_id = o.id
-		AND NOT EXISTS (SELECT 1 FROM member_completions m WHERE m.account_id = $1 AND m.offer_event_id = e.id AND m.pub_member_id = $4)))
 	ORDER BY o.id LIMIT $5) o
-JOIN offer_events e ON e.account_id = $1 AND e.offer_id = o.id
-ORDER BY o.id, e.position, e.id`, args
+ORDER BY o.id`, args
 }
