@@ -483,6 +483,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{MemberCompletionsColumns[4], MemberCompletionsColumns[3]},
 			},
+			{
+				Name:    "membercompletion_account_id_pub_member_id_offer_event_id",
+				Unique:  false,
+				Columns: []*schema.Column{MemberCompletionsColumns[4], MemberCompletionsColumns[2], MemberCompletionsColumns[1]},
+			},
 		},
 	}
 	// OffersColumns holds the columns for the "offers" table.
@@ -545,9 +550,9 @@ var (
 		},
 		Indexes: []*schema.Index{
 			{
-				Name:    "offer_account_id_status",
+				Name:    "offer_account_id_status_id",
 				Unique:  false,
-				Columns: []*schema.Column{OffersColumns[35], OffersColumns[6]},
+				Columns: []*schema.Column{OffersColumns[35], OffersColumns[6], OffersColumns[0]},
 			},
 			{
 				Name:    "offer_account_id_advertiser_id",

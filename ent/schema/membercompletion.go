@@ -38,5 +38,7 @@ func (MemberCompletion) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("account_id", "offer_event_id", "pub_member_id").Unique(),
 		index.Fields("account_id", "conversion_id"),
+		// A member's completions, for the offerwall's "not yet completed by this member".
+		index.Fields("account_id", "pub_member_id", "offer_event_id"),
 	}
 }

@@ -127,7 +127,8 @@ func (Offer) Edges() []ent.Edge {
 // Indexes of the Offer.
 func (Offer) Indexes() []ent.Index {
 	return []ent.Index{
-		index.Fields("account_id", "status"),
+		// With id last, the offerwall walks an account's active offers in id order from a cursor.
+		index.Fields("account_id", "status", "id"),
 		index.Fields("account_id", "advertiser_id"),
 	}
 }

@@ -1,20 +1,23 @@
 // Package offerwall builds the feed of offer cards a member may click now: clickable offers
 // (clicks.Availabilities, the click route's own rules), targeted to the member, and not yet
-// completed by them where an offer allows one completion per member. A page costs a constant
-// number of statements while at most half of the offers it reads are left out (see Feed).
+// completed by them where an offer allows one completion per member. A page is one statement
+// that leaves out in SQL what it can, and one more for the caps of the offers read (see Feed).
 package offerwall
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"fmt"
-	"slices"
+	"strconv"
 	"time"
+
+	"entgo.io/ent/dialect"
 
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/ent/offer"
-	"github.com/gokart/gokart/ent/offerevent"
-	"github.com/gokart/gokart/internal/budget"
 	"github.com/gokart/gokart/internal/clicks"
+	"github.com/gokart/gokart/internal/money"
 	"github.com/gokart/gokart/internal/targeting"
 )
 
@@ -68,44 +71,28 @@ const maxChunks = 8
 // member may click at now, with their events in card order; more is whether more may follow,
 // and next the offer id to continue after (the last card's, or the last offer read when a page
 // ends early).
-// It reads offers in chunks of twice the page: each chunk costs at most five statements (the
-// offers, their events, budget shards, period counters, the member's completions), and a page
-// needs a second chunk only when more than half of the first is left out (at most maxChunks).
-func Feed(ctx context.Context, c *ent.Client, accountID int, member Member, after, first int, now time.Time) (cards []*ent.Offer, more bool, next int, err error) {
-	chunk := 2 * (first + 1)
+//
+// One statement (feedSQL) walks the account's active offers in id order on the index
+// (account_id, status, id) and leaves out in SQL what the row and a few index probes decide:
+// schedule, archive, targeting, events, total budget, and the member's completions; so it
+// reads the page's rows and a few more, however many offers are left out. What needs Go is
+// judged on those rows by clicks.Availabilities (the tracking link's validity, and caps and
+// daily budget, whose periods follow each offer's time zone: one statement, only when an offer
+// read has one). Only when that leaves out more than the few spare rows does a page read again
+// (at most maxChunks times).
+func Feed(ctx context.Context, c *ent.Client, dialectName string, accountID int, member Member, after, first int, now time.Time) (cards []*ent.Offer, more bool, next int, err error) {
+	chunk := first + 1 + spare(first)
 	for range maxChunks {
-		offers, err := c.Offer.Query().Where(
-			offer.IDGT(after), offer.StatusEQ(offer.StatusACTIVE), offer.ArchivedAtIsNil(),
-			offer.Or(offer.StartsAtIsNil(), offer.StartsAtLTE(now)),
-			offer.Or(offer.EndsAtIsNil(), offer.EndsAtGT(now)),
-		).Order(offer.ByID()).Limit(chunk).
-			WithEvents(func(q *ent.OfferEventQuery) { q.Order(offerevent.ByPosition(), offerevent.ByID()) }).
-			All(ctx)
+		offers, err := candidates(ctx, c, dialectName, accountID, member, after, chunk, now)
 		if err != nil {
-			return nil, false, 0, fmt.Errorf("read offers for the offerwall: %w", err)
+			return nil, false, 0, err
 		}
-		var targeted []*ent.Offer
+		avail, err := clicks.Availabilities(ctx, c, accountID, offers, now)
+		if err != nil {
+			return nil, false, 0, err
+		}
 		for _, o := range offers {
-			if targeting.Miss(o.Countries, o.Platforms, member.Country, member.Platform) == "" {
-				targeted = append(targeted, o)
-			}
-		}
-		avail, err := clicks.Availabilities(ctx, c, accountID, targeted, now)
-		if err != nil {
-			return nil, false, 0, err
-		}
-		var ids []int
-		for _, o := range targeted {
-			if avail[o.ID] == clicks.Clickable && o.OneCompletionPerMember {
-				ids = append(ids, o.ID)
-			}
-		}
-		done, err := budget.CompletedEvents(ctx, c, accountID, member.ID, ids)
-		if err != nil {
-			return nil, false, 0, err
-		}
-		for _, o := range targeted {
-			if avail[o.ID] != clicks.Clickable || completedAll(o, done[o.ID]) {
+			if avail[o.ID] != clicks.Clickable {
 				continue
 			}
 			if len(cards) == first {
@@ -121,11 +108,118 @@ func Feed(ctx context.Context, c *ent.Client, accountID int, member Member, afte
 	return cards, true, after, nil
 }
 
-// completedAll is whether the member has completed every event of an offer that allows one
-// completion per member: nothing is left for them to earn.
-func completedAll(o *ent.Offer, done map[int]bool) bool {
-	if !o.OneCompletionPerMember || len(done) == 0 {
-		return false
+// spare is how many rows past the page (and the one that tells whether more follow) a read
+// takes, so that a capped offer or a broken tracking link on the page needs no second read.
+func spare(first int) int { return 2 + first/8 }
+
+// candidates reads up to limit offers after offer id after that feedSQL lets through, with
+// their events in card order. The offers carry what the card and clicks.Availabilities need
+// (one_completion_per_member is left false: feedSQL has judged the member's completions),
+// except the total budget, which feedSQL has judged (so Availabilities reads no spend).
+func candidates(ctx context.Context, c *ent.Client, dialectName string, accountID int, member Member, after, limit int, now time.Time) ([]*ent.Offer, error) {
+	query, args := feedSQL(dialectName, accountID, member, after, limit, now)
+	rows, err := c.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read offers for the offerwall: %w", err)
 	}
-	return !slices.ContainsFunc(o.Edges.Events, func(e *ent.OfferEvent) bool { return !done[e.ID] })
+	defer rows.Close()
+	var out []*ent.Offer
+	for rows.Next() {
+		var (
+			o                                       ent.Offer
+			headline, description, cta, terms, tmpl sql.NullString
+			images, events                          []byte
+			budgetDaily, capD, capW, capM, capT     sql.NullInt64
+		)
+		if err := rows.Scan(&o.ID, &o.Name, &headline, &description, &cta, &images, &terms, &o.Currency,
+			&tmpl, &o.TimeZone, &budgetDaily, &capD, &capW, &capM, &capT, &events); err != nil {
+			return nil, fmt.Errorf("read offers for the offerwall: %w", err)
+		}
+		if len(images) > 0 {
+			if err := json.Unmarshal(images, &o.ImageUrls); err != nil {
+				return nil, fmt.Errorf("offer %d: image URLs: %w", o.ID, err)
+			}
+		}
+		var evs []struct {
+			ID     int          `json:"id"`
+			Name   string       `json:"name"`
+			Payout money.Micros `json:"payout"`
+		}
+		if err := json.Unmarshal(events, &evs); err != nil {
+			return nil, fmt.Errorf("offer %d: events: %w", o.ID, err)
+		}
+		for _, e := range evs {
+			o.Edges.Events = append(o.Edges.Events, &ent.OfferEvent{ID: e.ID, AccountID: accountID, OfferID: o.ID, Name: e.Name, Payout: e.Payout})
+		}
+		o.AccountID, o.Status = accountID, offer.StatusACTIVE
+		o.Headline, o.Description, o.CallToAction, o.Terms, o.ClickURLTemplate = headline.String, description.String, cta.String, terms.String, tmpl.String
+		if budgetDaily.Valid {
+			m := money.Micros(budgetDaily.Int64)
+			o.BudgetDaily = &m
+		}
+		o.CapDaily, o.CapWeekly, o.CapMonthly, o.CapTotal = optionalInt(capD), optionalInt(capW), optionalInt(capM), optionalInt(capT)
+		out = append(out, &o)
+	}
+	return out, rows.Err()
+}
+
+func optionalInt(v sql.NullInt64) *int {
+	if !v.Valid {
+		return nil
+	}
+	n := int(v.Int64)
+	return &n
+}
+
+// feedSQL is the statement of candidates. The inner select is the page: its conditions are,
+// in order, the click route's own rules that the row decides (checkOffer, but the tracking
+// link), the member's targeting (targeting.Miss), an event left to the member (any event, or
+// for an offer that allows one completion per member, one without the member's completion),
+// and the total budget (budget.ExhaustedByOffer: the shards' spend plus the cheapest payout,
+// at least 1, within the total). Each is a subquery of the row, not a join, so that every
+// plan looks up the page's rows and stops. The outer select adds the events in card order.
+func feedSQL(dialectName string, accountID int, member Member, after, limit int, now time.Time) (string, []any) {
+	args := []any{accountID, after, now, member.ID, limit}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	targeted := func(column, value string) string {
+		if dialectName == dialect.Postgres {
+			empty := "(o." + column + " IS NULL OR o." + column + " IN ('[]', 'null'))"
+			if value == "" {
+				return empty
+			}
+			return "(" + empty + " OR o." + column + " @> jsonb_build_array(CAST(" + arg(value) + " AS TEXT)))"
+		}
+		empty := "(o." + column + " IS NULL OR json_array_length(o." + column + ") = 0)"
+		if value == "" {
+			return empty
+		}
+		return "(" + empty + " OR EXISTS (SELECT 1 FROM json_each(o." + column + ") j WHERE j.value = " + arg(value) + "))"
+	}
+	// The events of a row, in card order, as one JSON array: a lookup per row of the page,
+	// whatever plan the page gets.
+	events := `json_agg(json_build_object('id', e.id, 'name', e.name, 'payout', e.payout) ORDER BY e.position, e.id)`
+	if dialectName != dialect.Postgres {
+		events = `json_group_array(json_object('id', e.id, 'name', e.name, 'payout', e.payout) ORDER BY e.position, e.id)`
+	}
+	return `SELECT o.id, o.name, o.headline, o.description, o.call_to_action, o.image_urls, o.terms, o.currency,
+	o.click_url_template, o.time_zone, o.budget_daily, o.cap_daily, o.cap_weekly, o.cap_monthly, o.cap_total,
+	(SELECT ` + events + ` FROM offer_events e WHERE e.account_id = $1 AND e.offer_id = o.id)
+FROM (SELECT o.* FROM offers o
+	WHERE o.account_id = $1 AND o.status = 'ACTIVE' AND o.id > $2 AND o.archived_at IS NULL
+	AND (o.starts_at IS NULL OR o.starts_at <= $3) AND (o.ends_at IS NULL OR o.ends_at > $3)
+	AND ` + targeted("countries", member.Country) + `
+	AND ` + targeted("platforms", string(member.Platform)) + `
+	AND (SELECT 1 FROM offer_events e WHERE e.account_id = $1 AND e.offer_id = o.id
+		AND (NOT o.one_completion_per_member OR NOT EXISTS (SELECT 1 FROM member_completions m
+			WHERE m.account_id = $1 AND m.pub_member_id = $4 AND m.offer_event_id = e.id))
+		LIMIT 1) IS NOT NULL
+	AND (o.budget_total IS NULL OR
+		COALESCE((SELECT SUM(s.spent) FROM offer_budget_shards s WHERE s.account_id = $1 AND s.offer_id = o.id), 0)
+		+ (SELECT CASE WHEN MIN(e.payout) > 1 THEN MIN(e.payout) ELSE 1 END FROM offer_events e WHERE e.account_id = $1 AND e.offer_id = o.id)
+		<= o.budget_total)
+	ORDER BY o.id LIMIT $5) o
+ORDER BY o.id`, args
 }
