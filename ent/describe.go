@@ -44,6 +44,7 @@ var enumValues = map[string]map[string]string{
 		"UNAUTHORIZED":   "The postback key was missing or wrong, or the caller's address is not allowed.",
 		"NOT_FOUND":      "The click id or the event is unknown.",
 		"ERROR":          "We could not process it; the network should retry.",
+		"REPEAT_REFUSED": "A warning: a new network conversion id on a click and event that converted already, on an event without allowRepeats; refused (409 repeat_conversion), nothing recorded.",
 	},
 }
 

@@ -1843,6 +1843,11 @@ func (_q *OfferEventQuery) collectField(ctx context.Context, oneNode bool, opCtx
 				selectedFields = append(selectedFields, offerevent.FieldCapTotal)
 				fieldSeen[offerevent.FieldCapTotal] = struct{}{}
 			}
+		case "allowRepeats":
+			if _, ok := fieldSeen[offerevent.FieldAllowRepeats]; !ok {
+				selectedFields = append(selectedFields, offerevent.FieldAllowRepeats)
+				fieldSeen[offerevent.FieldAllowRepeats] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:

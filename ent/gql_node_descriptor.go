@@ -1142,7 +1142,7 @@ func (_m *OfferEvent) Node(ctx context.Context) (node *Node, err error) {
 	node = &Node{
 		ID:     _m.ID,
 		Type:   "OfferEvent",
-		Fields: make([]*Field, 11),
+		Fields: make([]*Field, 12),
 		Edges:  make([]*Edge, 2),
 	}
 	var buf []byte
@@ -1232,6 +1232,14 @@ func (_m *OfferEvent) Node(ctx context.Context) (node *Node, err error) {
 	node.Fields[10] = &Field{
 		Type:  "int",
 		Name:  "cap_total",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.AllowRepeats); err != nil {
+		return nil, err
+	}
+	node.Fields[11] = &Field{
+		Type:  "bool",
+		Name:  "allow_repeats",
 		Value: string(buf),
 	}
 	node.Edges[0] = &Edge{

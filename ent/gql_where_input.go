@@ -4394,6 +4394,10 @@ type OfferEventWhereInput struct {
 	CapTotalIsNil  bool  `json:"capTotalIsNil,omitempty"`
 	CapTotalNotNil bool  `json:"capTotalNotNil,omitempty"`
 
+	// "allow_repeats" field predicates.
+	AllowRepeats    *bool `json:"allowRepeats,omitempty"`
+	AllowRepeatsNEQ *bool `json:"allowRepeatsNEQ,omitempty"`
+
 	// "offer" edge predicates.
 	HasOffer     *bool              `json:"hasOffer,omitempty"`
 	HasOfferWith []*OfferWhereInput `json:"hasOfferWith,omitempty"`
@@ -4803,6 +4807,12 @@ func (i *OfferEventWhereInput) P() (predicate.OfferEvent, error) {
 	}
 	if i.CapTotalNotNil {
 		predicates = append(predicates, offerevent.CapTotalNotNil())
+	}
+	if i.AllowRepeats != nil {
+		predicates = append(predicates, offerevent.AllowRepeatsEQ(*i.AllowRepeats))
+	}
+	if i.AllowRepeatsNEQ != nil {
+		predicates = append(predicates, offerevent.AllowRepeatsNEQ(*i.AllowRepeatsNEQ))
 	}
 
 	if i.HasOffer != nil {

@@ -8822,6 +8822,7 @@ type ConversionMutation struct {
 	reported_currency      *string
 	pub_member_id          *string
 	extras                 *map[string]string
+	repeat_key             *string
 	budget_shard           *int
 	addbudget_shard        *int
 	charged_counters       *[]string
@@ -9639,6 +9640,42 @@ func (m *ConversionMutation) ResetExtras() {
 	delete(m.clearedFields, conversion.FieldExtras)
 }
 
+// SetRepeatKey sets the "repeat_key" field.
+func (m *ConversionMutation) SetRepeatKey(s string) {
+	m.repeat_key = &s
+}
+
+// RepeatKey returns the value of the "repeat_key" field in the mutation.
+func (m *ConversionMutation) RepeatKey() (r string, exists bool) {
+	v := m.repeat_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRepeatKey returns the old "repeat_key" field's value of the Conversion entity.
+// If the Conversion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversionMutation) OldRepeatKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRepeatKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRepeatKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRepeatKey: %w", err)
+	}
+	return oldValue.RepeatKey, nil
+}
+
+// ResetRepeatKey resets all changes to the "repeat_key" field.
+func (m *ConversionMutation) ResetRepeatKey() {
+	m.repeat_key = nil
+}
+
 // SetBudgetShard sets the "budget_shard" field.
 func (m *ConversionMutation) SetBudgetShard(i int) {
 	m.budget_shard = &i
@@ -10037,7 +10074,7 @@ func (m *ConversionMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ConversionMutation) Fields() []string {
-	fields := make([]string, 0, 18)
+	fields := make([]string, 0, 19)
 	if m.account != nil {
 		fields = append(fields, conversion.FieldAccountID)
 	}
@@ -10086,6 +10123,9 @@ func (m *ConversionMutation) Fields() []string {
 	if m.extras != nil {
 		fields = append(fields, conversion.FieldExtras)
 	}
+	if m.repeat_key != nil {
+		fields = append(fields, conversion.FieldRepeatKey)
+	}
 	if m.budget_shard != nil {
 		fields = append(fields, conversion.FieldBudgetShard)
 	}
@@ -10132,6 +10172,8 @@ func (m *ConversionMutation) Field(name string) (ent.Value, bool) {
 		return m.PubMemberID()
 	case conversion.FieldExtras:
 		return m.Extras()
+	case conversion.FieldRepeatKey:
+		return m.RepeatKey()
 	case conversion.FieldBudgetShard:
 		return m.BudgetShard()
 	case conversion.FieldChargedCounters:
@@ -10177,6 +10219,8 @@ func (m *ConversionMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldPubMemberID(ctx)
 	case conversion.FieldExtras:
 		return m.OldExtras(ctx)
+	case conversion.FieldRepeatKey:
+		return m.OldRepeatKey(ctx)
 	case conversion.FieldBudgetShard:
 		return m.OldBudgetShard(ctx)
 	case conversion.FieldChargedCounters:
@@ -10301,6 +10345,13 @@ func (m *ConversionMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetExtras(v)
+		return nil
+	case conversion.FieldRepeatKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRepeatKey(v)
 		return nil
 	case conversion.FieldBudgetShard:
 		v, ok := value.(int)
@@ -10502,6 +10553,9 @@ func (m *ConversionMutation) ResetField(name string) error {
 		return nil
 	case conversion.FieldExtras:
 		m.ResetExtras()
+		return nil
+	case conversion.FieldRepeatKey:
+		m.ResetRepeatKey()
 		return nil
 	case conversion.FieldBudgetShard:
 		m.ResetBudgetShard()
@@ -16031,6 +16085,7 @@ type OfferEventMutation struct {
 	addcap_monthly     *int
 	cap_total          *int
 	addcap_total       *int
+	allow_repeats      *bool
 	clearedFields      map[string]struct{}
 	account            *int
 	clearedaccount     bool
@@ -16786,6 +16841,42 @@ func (m *OfferEventMutation) ResetCapTotal() {
 	delete(m.clearedFields, offerevent.FieldCapTotal)
 }
 
+// SetAllowRepeats sets the "allow_repeats" field.
+func (m *OfferEventMutation) SetAllowRepeats(b bool) {
+	m.allow_repeats = &b
+}
+
+// AllowRepeats returns the value of the "allow_repeats" field in the mutation.
+func (m *OfferEventMutation) AllowRepeats() (r bool, exists bool) {
+	v := m.allow_repeats
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAllowRepeats returns the old "allow_repeats" field's value of the OfferEvent entity.
+// If the OfferEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OfferEventMutation) OldAllowRepeats(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAllowRepeats is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAllowRepeats requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAllowRepeats: %w", err)
+	}
+	return oldValue.AllowRepeats, nil
+}
+
+// ResetAllowRepeats resets all changes to the "allow_repeats" field.
+func (m *OfferEventMutation) ResetAllowRepeats() {
+	m.allow_repeats = nil
+}
+
 // ClearAccount clears the "account" edge to the Account entity.
 func (m *OfferEventMutation) ClearAccount() {
 	m.clearedaccount = true
@@ -16928,7 +17019,7 @@ func (m *OfferEventMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OfferEventMutation) Fields() []string {
-	fields := make([]string, 0, 13)
+	fields := make([]string, 0, 14)
 	if m.account != nil {
 		fields = append(fields, offerevent.FieldAccountID)
 	}
@@ -16968,6 +17059,9 @@ func (m *OfferEventMutation) Fields() []string {
 	if m.cap_total != nil {
 		fields = append(fields, offerevent.FieldCapTotal)
 	}
+	if m.allow_repeats != nil {
+		fields = append(fields, offerevent.FieldAllowRepeats)
+	}
 	return fields
 }
 
@@ -17002,6 +17096,8 @@ func (m *OfferEventMutation) Field(name string) (ent.Value, bool) {
 		return m.CapMonthly()
 	case offerevent.FieldCapTotal:
 		return m.CapTotal()
+	case offerevent.FieldAllowRepeats:
+		return m.AllowRepeats()
 	}
 	return nil, false
 }
@@ -17037,6 +17133,8 @@ func (m *OfferEventMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldCapMonthly(ctx)
 	case offerevent.FieldCapTotal:
 		return m.OldCapTotal(ctx)
+	case offerevent.FieldAllowRepeats:
+		return m.OldAllowRepeats(ctx)
 	}
 	return nil, fmt.Errorf("unknown OfferEvent field %s", name)
 }
@@ -17136,6 +17234,13 @@ func (m *OfferEventMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetCapTotal(v)
+		return nil
+	case offerevent.FieldAllowRepeats:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAllowRepeats(v)
 		return nil
 	}
 	return fmt.Errorf("unknown OfferEvent field %s", name)
@@ -17326,6 +17431,9 @@ func (m *OfferEventMutation) ResetField(name string) error {
 		return nil
 	case offerevent.FieldCapTotal:
 		m.ResetCapTotal()
+		return nil
+	case offerevent.FieldAllowRepeats:
+		m.ResetAllowRepeats()
 		return nil
 	}
 	return fmt.Errorf("unknown OfferEvent field %s", name)

@@ -46,6 +46,8 @@ type OfferEvent struct {
 	CapMonthly *int `json:"cap_monthly,omitempty"`
 	// Most conversions of this event in all.
 	CapTotal *int `json:"cap_total,omitempty"`
+	// Whether a click may convert on this event more than once: each new network conversion id (`cnv_conversion_id`) is then a new conversion, charged and capped like any. Off, a new id on a click that already converted here is refused (409 `repeat_conversion`).
+	AllowRepeats bool `json:"allow_repeats,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the OfferEventQuery when eager-loading is set.
 	Edges        OfferEventEdges `json:"edges"`
@@ -105,6 +107,8 @@ func (*OfferEvent) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
+		case offerevent.FieldAllowRepeats:
+			values[i] = new(sql.NullBool)
 		case offerevent.FieldID, offerevent.FieldAccountID, offerevent.FieldOfferID, offerevent.FieldPosition, offerevent.FieldPayout, offerevent.FieldCapDaily, offerevent.FieldCapWeekly, offerevent.FieldCapMonthly, offerevent.FieldCapTotal:
 			values[i] = new(sql.NullInt64)
 		case offerevent.FieldName, offerevent.FieldEventID, offerevent.FieldMatchKey:
@@ -214,6 +218,12 @@ func (_m *OfferEvent) assignValues(columns []string, values []any) error {
 				_m.CapTotal = new(int)
 				*_m.CapTotal = int(value.Int64)
 			}
+		case offerevent.FieldAllowRepeats:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field allow_repeats", values[i])
+			} else if value.Valid {
+				_m.AllowRepeats = value.Bool
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -311,6 +321,9 @@ func (_m *OfferEvent) String() string {
 		builder.WriteString("cap_total=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("allow_repeats=")
+	builder.WriteString(fmt.Sprintf("%v", _m.AllowRepeats))
 	builder.WriteByte(')')
 	return builder.String()
 }

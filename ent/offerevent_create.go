@@ -168,6 +168,20 @@ func (_c *OfferEventCreate) SetNillableCapTotal(v *int) *OfferEventCreate {
 	return _c
 }
 
+// SetAllowRepeats sets the "allow_repeats" field.
+func (_c *OfferEventCreate) SetAllowRepeats(v bool) *OfferEventCreate {
+	_c.mutation.SetAllowRepeats(v)
+	return _c
+}
+
+// SetNillableAllowRepeats sets the "allow_repeats" field if the given value is not nil.
+func (_c *OfferEventCreate) SetNillableAllowRepeats(v *bool) *OfferEventCreate {
+	if v != nil {
+		_c.SetAllowRepeats(*v)
+	}
+	return _c
+}
+
 // SetAccount sets the "account" edge to the Account entity.
 func (_c *OfferEventCreate) SetAccount(v *Account) *OfferEventCreate {
 	return _c.SetAccountID(v.ID)
@@ -252,6 +266,10 @@ func (_c *OfferEventCreate) defaults() error {
 		v := offerevent.DefaultPayout
 		_c.mutation.SetPayout(v)
 	}
+	if _, ok := _c.mutation.AllowRepeats(); !ok {
+		v := offerevent.DefaultAllowRepeats
+		_c.mutation.SetAllowRepeats(v)
+	}
 	return nil
 }
 
@@ -318,6 +336,9 @@ func (_c *OfferEventCreate) check() error {
 		if err := offerevent.CapTotalValidator(v); err != nil {
 			return &ValidationError{Name: "cap_total", err: fmt.Errorf(`ent: validator failed for field "OfferEvent.cap_total": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.AllowRepeats(); !ok {
+		return &ValidationError{Name: "allow_repeats", err: errors.New(`ent: missing required field "OfferEvent.allow_repeats"`)}
 	}
 	if len(_c.mutation.AccountIDs()) == 0 {
 		return &ValidationError{Name: "account", err: errors.New(`ent: missing required edge "OfferEvent.account"`)}
@@ -395,6 +416,10 @@ func (_c *OfferEventCreate) createSpec() (*OfferEvent, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.CapTotal(); ok {
 		_spec.SetField(offerevent.FieldCapTotal, field.TypeInt, value)
 		_node.CapTotal = &value
+	}
+	if value, ok := _c.mutation.AllowRepeats(); ok {
+		_spec.SetField(offerevent.FieldAllowRepeats, field.TypeBool, value)
+		_node.AllowRepeats = value
 	}
 	if nodes := _c.mutation.AccountIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -678,6 +703,18 @@ func (u *OfferEventUpsert) ClearCapTotal() *OfferEventUpsert {
 	return u
 }
 
+// SetAllowRepeats sets the "allow_repeats" field.
+func (u *OfferEventUpsert) SetAllowRepeats(v bool) *OfferEventUpsert {
+	u.Set(offerevent.FieldAllowRepeats, v)
+	return u
+}
+
+// UpdateAllowRepeats sets the "allow_repeats" field to the value that was provided on create.
+func (u *OfferEventUpsert) UpdateAllowRepeats() *OfferEventUpsert {
+	u.SetExcluded(offerevent.FieldAllowRepeats)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -936,6 +973,20 @@ func (u *OfferEventUpsertOne) UpdateCapTotal() *OfferEventUpsertOne {
 func (u *OfferEventUpsertOne) ClearCapTotal() *OfferEventUpsertOne {
 	return u.Update(func(s *OfferEventUpsert) {
 		s.ClearCapTotal()
+	})
+}
+
+// SetAllowRepeats sets the "allow_repeats" field.
+func (u *OfferEventUpsertOne) SetAllowRepeats(v bool) *OfferEventUpsertOne {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.SetAllowRepeats(v)
+	})
+}
+
+// UpdateAllowRepeats sets the "allow_repeats" field to the value that was provided on create.
+func (u *OfferEventUpsertOne) UpdateAllowRepeats() *OfferEventUpsertOne {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.UpdateAllowRepeats()
 	})
 }
 
@@ -1363,6 +1414,20 @@ func (u *OfferEventUpsertBulk) UpdateCapTotal() *OfferEventUpsertBulk {
 func (u *OfferEventUpsertBulk) ClearCapTotal() *OfferEventUpsertBulk {
 	return u.Update(func(s *OfferEventUpsert) {
 		s.ClearCapTotal()
+	})
+}
+
+// SetAllowRepeats sets the "allow_repeats" field.
+func (u *OfferEventUpsertBulk) SetAllowRepeats(v bool) *OfferEventUpsertBulk {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.SetAllowRepeats(v)
+	})
+}
+
+// UpdateAllowRepeats sets the "allow_repeats" field to the value that was provided on create.
+func (u *OfferEventUpsertBulk) UpdateAllowRepeats() *OfferEventUpsertBulk {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.UpdateAllowRepeats()
 	})
 }
 

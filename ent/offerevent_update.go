@@ -229,6 +229,20 @@ func (_u *OfferEventUpdate) ClearCapTotal() *OfferEventUpdate {
 	return _u
 }
 
+// SetAllowRepeats sets the "allow_repeats" field.
+func (_u *OfferEventUpdate) SetAllowRepeats(v bool) *OfferEventUpdate {
+	_u.mutation.SetAllowRepeats(v)
+	return _u
+}
+
+// SetNillableAllowRepeats sets the "allow_repeats" field if the given value is not nil.
+func (_u *OfferEventUpdate) SetNillableAllowRepeats(v *bool) *OfferEventUpdate {
+	if v != nil {
+		_u.SetAllowRepeats(*v)
+	}
+	return _u
+}
+
 // AddConversionIDs adds the "conversions" edge to the Conversion entity by IDs.
 func (_u *OfferEventUpdate) AddConversionIDs(ids ...int) *OfferEventUpdate {
 	_u.mutation.AddConversionIDs(ids...)
@@ -435,6 +449,9 @@ func (_u *OfferEventUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	}
 	if _u.mutation.CapTotalCleared() {
 		_spec.ClearField(offerevent.FieldCapTotal, field.TypeInt)
+	}
+	if value, ok := _u.mutation.AllowRepeats(); ok {
+		_spec.SetField(offerevent.FieldAllowRepeats, field.TypeBool, value)
 	}
 	if _u.mutation.ConversionsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -701,6 +718,20 @@ func (_u *OfferEventUpdateOne) ClearCapTotal() *OfferEventUpdateOne {
 	return _u
 }
 
+// SetAllowRepeats sets the "allow_repeats" field.
+func (_u *OfferEventUpdateOne) SetAllowRepeats(v bool) *OfferEventUpdateOne {
+	_u.mutation.SetAllowRepeats(v)
+	return _u
+}
+
+// SetNillableAllowRepeats sets the "allow_repeats" field if the given value is not nil.
+func (_u *OfferEventUpdateOne) SetNillableAllowRepeats(v *bool) *OfferEventUpdateOne {
+	if v != nil {
+		_u.SetAllowRepeats(*v)
+	}
+	return _u
+}
+
 // AddConversionIDs adds the "conversions" edge to the Conversion entity by IDs.
 func (_u *OfferEventUpdateOne) AddConversionIDs(ids ...int) *OfferEventUpdateOne {
 	_u.mutation.AddConversionIDs(ids...)
@@ -937,6 +968,9 @@ func (_u *OfferEventUpdateOne) sqlSave(ctx context.Context) (_node *OfferEvent, 
 	}
 	if _u.mutation.CapTotalCleared() {
 		_spec.ClearField(offerevent.FieldCapTotal, field.TypeInt)
+	}
+	if value, ok := _u.mutation.AllowRepeats(); ok {
+		_spec.SetField(offerevent.FieldAllowRepeats, field.TypeBool, value)
 	}
 	if _u.mutation.ConversionsCleared() {
 		edge := &sqlgraph.EdgeSpec{

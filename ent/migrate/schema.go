@@ -327,6 +327,7 @@ var (
 		{Name: "reported_currency", Type: field.TypeString, Nullable: true, Size: 3},
 		{Name: "pub_member_id", Type: field.TypeString, Nullable: true, Size: 255},
 		{Name: "extras", Type: field.TypeJSON, Nullable: true},
+		{Name: "repeat_key", Type: field.TypeString, Size: 255, Default: ""},
 		{Name: "budget_shard", Type: field.TypeInt, Nullable: true},
 		{Name: "charged_counters", Type: field.TypeJSON, Nullable: true},
 		{Name: "click_id", Type: field.TypeInt},
@@ -342,25 +343,25 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "conversions_clicks_conversions",
-				Columns:    []*schema.Column{ConversionsColumns[15]},
+				Columns:    []*schema.Column{ConversionsColumns[16]},
 				RefColumns: []*schema.Column{ClicksColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "conversions_accounts_account",
-				Columns:    []*schema.Column{ConversionsColumns[16]},
+				Columns:    []*schema.Column{ConversionsColumns[17]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "conversions_offers_conversions",
-				Columns:    []*schema.Column{ConversionsColumns[17]},
+				Columns:    []*schema.Column{ConversionsColumns[18]},
 				RefColumns: []*schema.Column{OffersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "conversions_offer_events_conversions",
-				Columns:    []*schema.Column{ConversionsColumns[18]},
+				Columns:    []*schema.Column{ConversionsColumns[19]},
 				RefColumns: []*schema.Column{OfferEventsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -369,37 +370,37 @@ var (
 			{
 				Name:    "conversion_account_id_integration_system_network_conversion_id",
 				Unique:  true,
-				Columns: []*schema.Column{ConversionsColumns[16], ConversionsColumns[3], ConversionsColumns[4]},
+				Columns: []*schema.Column{ConversionsColumns[17], ConversionsColumns[3], ConversionsColumns[4]},
 			},
 			{
-				Name:    "conversion_account_id_click_id_offer_event_id",
+				Name:    "conversion_account_id_click_id_offer_event_id_repeat_key",
 				Unique:  true,
-				Columns: []*schema.Column{ConversionsColumns[16], ConversionsColumns[15], ConversionsColumns[18]},
+				Columns: []*schema.Column{ConversionsColumns[17], ConversionsColumns[16], ConversionsColumns[19], ConversionsColumns[13]},
 			},
 			{
 				Name:    "conversion_account_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionsColumns[16], ConversionsColumns[1]},
+				Columns: []*schema.Column{ConversionsColumns[17], ConversionsColumns[1]},
 			},
 			{
 				Name:    "conversion_account_id_offer_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionsColumns[16], ConversionsColumns[17], ConversionsColumns[1]},
+				Columns: []*schema.Column{ConversionsColumns[17], ConversionsColumns[18], ConversionsColumns[1]},
 			},
 			{
 				Name:    "conversion_offer_event_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionsColumns[18], ConversionsColumns[1]},
+				Columns: []*schema.Column{ConversionsColumns[19], ConversionsColumns[1]},
 			},
 			{
 				Name:    "conversion_offer_id_pub_member_id",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionsColumns[17], ConversionsColumns[11]},
+				Columns: []*schema.Column{ConversionsColumns[18], ConversionsColumns[11]},
 			},
 			{
 				Name:    "conversion_account_id_offer_id_status_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionsColumns[16], ConversionsColumns[17], ConversionsColumns[5], ConversionsColumns[1]},
+				Columns: []*schema.Column{ConversionsColumns[17], ConversionsColumns[18], ConversionsColumns[5], ConversionsColumns[1]},
 			},
 		},
 	}
@@ -594,6 +595,7 @@ var (
 		{Name: "cap_weekly", Type: field.TypeInt, Nullable: true},
 		{Name: "cap_monthly", Type: field.TypeInt, Nullable: true},
 		{Name: "cap_total", Type: field.TypeInt, Nullable: true},
+		{Name: "allow_repeats", Type: field.TypeBool, Default: false},
 		{Name: "offer_id", Type: field.TypeInt},
 		{Name: "account_id", Type: field.TypeInt},
 	}
@@ -605,13 +607,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "offer_events_offers_events",
-				Columns:    []*schema.Column{OfferEventsColumns[12]},
+				Columns:    []*schema.Column{OfferEventsColumns[13]},
 				RefColumns: []*schema.Column{OffersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "offer_events_accounts_account",
-				Columns:    []*schema.Column{OfferEventsColumns[13]},
+				Columns:    []*schema.Column{OfferEventsColumns[14]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -620,17 +622,17 @@ var (
 			{
 				Name:    "offerevent_account_id_offer_id_event_id",
 				Unique:  true,
-				Columns: []*schema.Column{OfferEventsColumns[13], OfferEventsColumns[12], OfferEventsColumns[4]},
+				Columns: []*schema.Column{OfferEventsColumns[14], OfferEventsColumns[13], OfferEventsColumns[4]},
 			},
 			{
 				Name:    "offerevent_account_id_offer_id_match_key",
 				Unique:  true,
-				Columns: []*schema.Column{OfferEventsColumns[13], OfferEventsColumns[12], OfferEventsColumns[5]},
+				Columns: []*schema.Column{OfferEventsColumns[14], OfferEventsColumns[13], OfferEventsColumns[5]},
 			},
 			{
 				Name:    "offerevent_offer_id_position",
 				Unique:  false,
-				Columns: []*schema.Column{OfferEventsColumns[12], OfferEventsColumns[6]},
+				Columns: []*schema.Column{OfferEventsColumns[13], OfferEventsColumns[6]},
 			},
 		},
 	}
@@ -639,7 +641,7 @@ var (
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "raw_query", Type: field.TypeString, Size: 2147483647},
 		{Name: "source_ip", Type: field.TypeString, Nullable: true, Size: 64},
-		{Name: "outcome", Type: field.TypeEnum, Enums: []string{"ACCEPTED", "DUPLICATE", "STATUS_UPDATED", "REJECTED", "MALFORMED", "UNAUTHORIZED", "NOT_FOUND", "ERROR"}},
+		{Name: "outcome", Type: field.TypeEnum, Enums: []string{"ACCEPTED", "DUPLICATE", "STATUS_UPDATED", "REJECTED", "MALFORMED", "UNAUTHORIZED", "NOT_FOUND", "ERROR", "REPEAT_REFUSED"}},
 		{Name: "http_status", Type: field.TypeInt},
 		{Name: "reason", Type: field.TypeString, Nullable: true, Size: 500},
 		{Name: "offer_id", Type: field.TypeInt, Nullable: true},

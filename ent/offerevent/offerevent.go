@@ -42,6 +42,8 @@ const (
 	FieldCapMonthly = "cap_monthly"
 	// FieldCapTotal holds the string denoting the cap_total field in the database.
 	FieldCapTotal = "cap_total"
+	// FieldAllowRepeats holds the string denoting the allow_repeats field in the database.
+	FieldAllowRepeats = "allow_repeats"
 	// EdgeAccount holds the string denoting the account edge name in mutations.
 	EdgeAccount = "account"
 	// EdgeOffer holds the string denoting the offer edge name in mutations.
@@ -89,6 +91,7 @@ var Columns = []string{
 	FieldCapWeekly,
 	FieldCapMonthly,
 	FieldCapTotal,
+	FieldAllowRepeats,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -133,6 +136,8 @@ var (
 	CapMonthlyValidator func(int) error
 	// CapTotalValidator is a validator for the "cap_total" field. It is called by the builders before save.
 	CapTotalValidator func(int) error
+	// DefaultAllowRepeats holds the default value on creation for the "allow_repeats" field.
+	DefaultAllowRepeats bool
 )
 
 // OrderOption defines the ordering options for the OfferEvent queries.
@@ -206,6 +211,11 @@ func ByCapMonthly(opts ...sql.OrderTermOption) OrderOption {
 // ByCapTotal orders the results by the cap_total field.
 func ByCapTotal(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCapTotal, opts...).ToFunc()
+}
+
+// ByAllowRepeats orders the results by the allow_repeats field.
+func ByAllowRepeats(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAllowRepeats, opts...).ToFunc()
 }
 
 // ByAccountField orders the results by account field.

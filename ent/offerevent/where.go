@@ -122,6 +122,11 @@ func CapTotal(v int) predicate.OfferEvent {
 	return predicate.OfferEvent(sql.FieldEQ(FieldCapTotal, v))
 }
 
+// AllowRepeats applies equality check predicate on the "allow_repeats" field. It's identical to AllowRepeatsEQ.
+func AllowRepeats(v bool) predicate.OfferEvent {
+	return predicate.OfferEvent(sql.FieldEQ(FieldAllowRepeats, v))
+}
+
 // AccountIDEQ applies the EQ predicate on the "account_id" field.
 func AccountIDEQ(v int) predicate.OfferEvent {
 	return predicate.OfferEvent(sql.FieldEQ(FieldAccountID, v))
@@ -729,6 +734,16 @@ func CapTotalIsNil() predicate.OfferEvent {
 // CapTotalNotNil applies the NotNil predicate on the "cap_total" field.
 func CapTotalNotNil() predicate.OfferEvent {
 	return predicate.OfferEvent(sql.FieldNotNull(FieldCapTotal))
+}
+
+// AllowRepeatsEQ applies the EQ predicate on the "allow_repeats" field.
+func AllowRepeatsEQ(v bool) predicate.OfferEvent {
+	return predicate.OfferEvent(sql.FieldEQ(FieldAllowRepeats, v))
+}
+
+// AllowRepeatsNEQ applies the NEQ predicate on the "allow_repeats" field.
+func AllowRepeatsNEQ(v bool) predicate.OfferEvent {
+	return predicate.OfferEvent(sql.FieldNEQ(FieldAllowRepeats, v))
 }
 
 // HasAccount applies the HasEdge predicate on the "account" edge.

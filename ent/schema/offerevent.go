@@ -49,6 +49,9 @@ func (OfferEvent) Fields() []ent.Field {
 		optionalInt("cap_weekly", "Most conversions of this event per week."),
 		optionalInt("cap_monthly", "Most conversions of this event per month."),
 		optionalInt("cap_total", "Most conversions of this event in all."),
+		field.Bool("allow_repeats").Default(false).
+			Comment("Whether a click may convert on this event more than once: each new network conversion id (`cnv_conversion_id`) is then a new conversion, charged and capped like any. " +
+				"Off, a new id on a click that already converted here is refused (409 `repeat_conversion`)."),
 	}
 }
 

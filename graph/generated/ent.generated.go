@@ -5504,6 +5504,29 @@ func (ec *executionContext) fieldContext_OfferEvent_capTotal(_ context.Context, 
 	return graphql.NewScalarFieldContext("OfferEvent", field, false, false, "Int")
 }
 
+func (ec *executionContext) _OfferEvent_allowRepeats(ctx context.Context, field graphql.CollectedField, obj *ent.OfferEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OfferEvent_allowRepeats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AllowRepeats, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OfferEvent_allowRepeats(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OfferEvent", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _OfferEvent_offer(ctx context.Context, field graphql.CollectedField, obj *ent.OfferEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11512,7 +11535,7 @@ func (ec *executionContext) unmarshalInputOfferEventWhereInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "offerID", "offerIDNEQ", "offerIDIn", "offerIDNotIn", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "eventID", "eventIDNEQ", "eventIDIn", "eventIDNotIn", "eventIDGT", "eventIDGTE", "eventIDLT", "eventIDLTE", "eventIDContains", "eventIDHasPrefix", "eventIDHasSuffix", "eventIDEqualFold", "eventIDContainsFold", "position", "positionNEQ", "positionIn", "positionNotIn", "positionGT", "positionGTE", "positionLT", "positionLTE", "payout", "payoutNEQ", "payoutIn", "payoutNotIn", "payoutGT", "payoutGTE", "payoutLT", "payoutLTE", "capDaily", "capDailyNEQ", "capDailyIn", "capDailyNotIn", "capDailyGT", "capDailyGTE", "capDailyLT", "capDailyLTE", "capDailyIsNil", "capDailyNotNil", "capWeekly", "capWeeklyNEQ", "capWeeklyIn", "capWeeklyNotIn", "capWeeklyGT", "capWeeklyGTE", "capWeeklyLT", "capWeeklyLTE", "capWeeklyIsNil", "capWeeklyNotNil", "capMonthly", "capMonthlyNEQ", "capMonthlyIn", "capMonthlyNotIn", "capMonthlyGT", "capMonthlyGTE", "capMonthlyLT", "capMonthlyLTE", "capMonthlyIsNil", "capMonthlyNotNil", "capTotal", "capTotalNEQ", "capTotalIn", "capTotalNotIn", "capTotalGT", "capTotalGTE", "capTotalLT", "capTotalLTE", "capTotalIsNil", "capTotalNotNil", "hasOffer", "hasOfferWith", "hasConversions", "hasConversionsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "offerID", "offerIDNEQ", "offerIDIn", "offerIDNotIn", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "eventID", "eventIDNEQ", "eventIDIn", "eventIDNotIn", "eventIDGT", "eventIDGTE", "eventIDLT", "eventIDLTE", "eventIDContains", "eventIDHasPrefix", "eventIDHasSuffix", "eventIDEqualFold", "eventIDContainsFold", "position", "positionNEQ", "positionIn", "positionNotIn", "positionGT", "positionGTE", "positionLT", "positionLTE", "payout", "payoutNEQ", "payoutIn", "payoutNotIn", "payoutGT", "payoutGTE", "payoutLT", "payoutLTE", "capDaily", "capDailyNEQ", "capDailyIn", "capDailyNotIn", "capDailyGT", "capDailyGTE", "capDailyLT", "capDailyLTE", "capDailyIsNil", "capDailyNotNil", "capWeekly", "capWeeklyNEQ", "capWeeklyIn", "capWeeklyNotIn", "capWeeklyGT", "capWeeklyGTE", "capWeeklyLT", "capWeeklyLTE", "capWeeklyIsNil", "capWeeklyNotNil", "capMonthly", "capMonthlyNEQ", "capMonthlyIn", "capMonthlyNotIn", "capMonthlyGT", "capMonthlyGTE", "capMonthlyLT", "capMonthlyLTE", "capMonthlyIsNil", "capMonthlyNotNil", "capTotal", "capTotalNEQ", "capTotalIn", "capTotalNotIn", "capTotalGT", "capTotalGTE", "capTotalLT", "capTotalLTE", "capTotalIsNil", "capTotalNotNil", "allowRepeats", "allowRepeatsNEQ", "hasOffer", "hasOfferWith", "hasConversions", "hasConversionsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -12310,6 +12333,20 @@ func (ec *executionContext) unmarshalInputOfferEventWhereInput(ctx context.Conte
 				return it, err
 			}
 			it.CapTotalNotNil = data
+		case "allowRepeats":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allowRepeats"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AllowRepeats = data
+		case "allowRepeatsNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allowRepeatsNEQ"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AllowRepeatsNEQ = data
 		case "hasOffer":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasOffer"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -16701,6 +16738,11 @@ func (ec *executionContext) _OfferEvent(ctx context.Context, sel ast.SelectionSe
 		case "capTotal":
 			out.Values[i] = ec._OfferEvent_capTotal(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "allowRepeats":
+			out.Values[i] = ec._OfferEvent_allowRepeats(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "offer":

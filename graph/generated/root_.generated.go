@@ -390,22 +390,23 @@ type ComplexityRoot struct {
 	}
 
 	OfferEvent struct {
-		CapDaily    func(childComplexity int) int
-		CapMonthly  func(childComplexity int) int
-		CapTotal    func(childComplexity int) int
-		CapWeekly   func(childComplexity int) int
-		Conversions func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ConversionOrder, where *ent.ConversionWhereInput) int
-		CreatedAt   func(childComplexity int) int
-		EventID     func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Name        func(childComplexity int) int
-		Offer       func(childComplexity int) int
-		OfferID     func(childComplexity int) int
-		Payout      func(childComplexity int) int
-		Position    func(childComplexity int) int
-		PostbackURL func(childComplexity int) int
-		Stats       func(childComplexity int, from time.Time, to time.Time, granularity stats.Granularity) int
-		UpdatedAt   func(childComplexity int) int
+		AllowRepeats func(childComplexity int) int
+		CapDaily     func(childComplexity int) int
+		CapMonthly   func(childComplexity int) int
+		CapTotal     func(childComplexity int) int
+		CapWeekly    func(childComplexity int) int
+		Conversions  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ConversionOrder, where *ent.ConversionWhereInput) int
+		CreatedAt    func(childComplexity int) int
+		EventID      func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Name         func(childComplexity int) int
+		Offer        func(childComplexity int) int
+		OfferID      func(childComplexity int) int
+		Payout       func(childComplexity int) int
+		Position     func(childComplexity int) int
+		PostbackURL  func(childComplexity int) int
+		Stats        func(childComplexity int, from time.Time, to time.Time, granularity stats.Granularity) int
+		UpdatedAt    func(childComplexity int) int
 	}
 
 	OfferEventConnection struct {
@@ -2215,6 +2216,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.OfferEdge.Node(childComplexity), true
 
+	case "OfferEvent.allowRepeats":
+		if e.ComplexityRoot.OfferEvent.AllowRepeats == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferEvent.AllowRepeats(childComplexity), true
 	case "OfferEvent.capDaily":
 		if e.ComplexityRoot.OfferEvent.CapDaily == nil {
 			break
@@ -6565,6 +6572,10 @@ type OfferEvent implements Node {
   """
   capTotal: Int
   """
+  Whether a click may convert on this event more than once: each new network conversion id (` + "`" + `cnv_conversion_id` + "`" + `) is then a new conversion, charged and capped like any. Off, a new id on a click that already converted here is refused (409 ` + "`" + `repeat_conversion` + "`" + `).
+  """
+  allowRepeats: Boolean!
+  """
   The offer the event belongs to.
   """
   offer: Offer!
@@ -7124,6 +7135,14 @@ input OfferEventWhereInput {
   Matches when capTotal is not null.
   """
   capTotalNotNil: Boolean
+  """
+  Matches when allowRepeats equals the value.
+  """
+  allowRepeats: Boolean
+  """
+  Matches when allowRepeats is not equal to the value.
+  """
+  allowRepeatsNEQ: Boolean
   """
   offer edge predicates
   """
@@ -8355,7 +8374,7 @@ type PostbackLog implements Node {
   """
   sourceIP: String
   """
-  What became of the request.
+  What became of the request. REPEAT_REFUSED is a warning: a new network conversion id on a click and event that converted already, on an event without allowRepeats (answered 409 ` + "`" + `repeat_conversion` + "`" + `, nothing recorded).
   """
   outcome: PostbackOutcome!
   """
@@ -8849,6 +8868,10 @@ enum PostbackOutcome @goModel(model: "github.com/gokart/gokart/ent/postbacklog.O
   We could not process it; the network should retry.
   """
   ERROR
+  """
+  A warning: a new network conversion id on a click and event that converted already, on an event without allowRepeats; refused (409 repeat_conversion), nothing recorded.
+  """
+  REPEAT_REFUSED
 }
 """
 Queries: everything a frontend reads, scoped to the account of the API key in use.
@@ -9700,6 +9723,8 @@ input OfferEventInput {
   capMonthly: Int
   """Most conversions of this event in all."""
   capTotal: Int
+  """Whether a click may convert on this event more than once (each new ` + "`" + `cnv_conversion_id` + "`" + ` a new conversion, e.g. repeat purchases); default false, when a new id on a converted click is refused ` + "`" + `409 repeat_conversion` + "`" + `."""
+  allowRepeats: Boolean
 }
 
 """Mutations: the offer wizard, offer status changes, advertisers and keys."""
@@ -10453,6 +10478,8 @@ func (ec *executionContext) childFields_OfferEvent(ctx context.Context, field gr
 		return ec.fieldContext_OfferEvent_capMonthly(ctx, field)
 	case "capTotal":
 		return ec.fieldContext_OfferEvent_capTotal(ctx, field)
+	case "allowRepeats":
+		return ec.fieldContext_OfferEvent_allowRepeats(ctx, field)
 	case "offer":
 		return ec.fieldContext_OfferEvent_offer(ctx, field)
 	case "conversions":

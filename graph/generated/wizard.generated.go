@@ -2499,7 +2499,7 @@ func (ec *executionContext) unmarshalInputOfferEventInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"id", "name", "eventID", "payout", "capDaily", "capWeekly", "capMonthly", "capTotal"}
+	fieldsInOrder := [...]string{"id", "name", "eventID", "payout", "capDaily", "capWeekly", "capMonthly", "capTotal", "allowRepeats"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -2562,6 +2562,13 @@ func (ec *executionContext) unmarshalInputOfferEventInput(ctx context.Context, o
 				return it, err
 			}
 			it.CapTotal = data
+		case "allowRepeats":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allowRepeats"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AllowRepeats = data
 		}
 	}
 	return it, nil

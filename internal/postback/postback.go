@@ -13,7 +13,9 @@
 //	404            unknown click id (in the key's account), or no such event on the offer
 //	409            refused by a rule; the body names it (offer_ended, one_completion_per_member,
 //	               event_cap_daily, offer_cap_total, budget_daily, budget_total, ...), and the
-//	               conversion is kept as REJECTED with that reason
+//	               conversion is kept as REJECTED with that reason; or repeat_conversion: a new
+//	               network conversion id on a click and event that converted already, on an event
+//	               without allowRepeats (nothing is recorded but the log row)
 //	503            the database failed; nothing was written, and the network's retry lands later
 //
 // Every request lands in the postback log, in the same transaction as its effects; one that
@@ -22,9 +24,12 @@
 // # Identity and idempotency
 //
 // A conversion is the network's cnv_conversion_id within the account and integration system;
-// without one, the click and event. Both are unique indexes, so of concurrent copies exactly
-// one inserts and the others find it. A second network conversion id for a click and event
-// that already converted is a duplicate too: a member completes an event once per click.
+// and the click, event and repeat key: the key is empty unless the event allows repeats
+// (allowRepeats), when it is the network's conversion id. Both are unique indexes, so of
+// concurrent copies exactly one inserts and the others find it. On an event without repeats a
+// second network conversion id for a click that already converted there is refused
+// (409 repeat_conversion, logged REPEAT_REFUSED, nothing recorded); with repeats it is a new
+// conversion, charged and capped like any. A true copy (the same id) is a duplicate.
 //
 // # Payout
 //
@@ -82,6 +87,17 @@ const (
 	BodyDuplicate = "duplicate"
 	BodyUpdated   = "updated"
 )
+
+// RuleRepeatConversion answers a new network conversion id on a click and event that
+// converted already, when the event does not allow repeats.
+const RuleRepeatConversion = "repeat_conversion"
+
+func strOr(s *string, or string) string {
+	if s == nil {
+		return or
+	}
+	return *s
+}
 
 // Timeout bounds one postback's work. The work does not stop when the caller hangs up: a
 // half-done postback is rolled back either way, and finishing it spares the retry.
@@ -364,11 +380,16 @@ func update(ctx context.Context, c *ent.Client, dialectName string, b *batch, t 
 		b.changeConversion(conversionChange{accountID: cv.accountID, id: cv.id, networkConversionID: &ncid, at: now})
 		cv.networkConversionID = &ncid
 	}
-	// Another network conversion of the same click and event: the member completed it already.
-	if cv.eventID != t.terms.EventID || cv.clickID != t.clickID ||
-		ncid != "" && (cv.networkConversionID == nil || *cv.networkConversionID != ncid) {
+	// The network's id was reported before for another click or event: the first attribution stands.
+	if cv.eventID != t.terms.EventID || cv.clickID != t.clickID {
 		return answer(http.StatusOK, postbacklog.OutcomeDUPLICATE, BodyDuplicate,
-			fmt.Sprintf("click already converted on this event as conversion %d", cv.id)), nil
+			fmt.Sprintf("cnv_conversion_id already reported as conversion %d, of another click or event", cv.id)), nil
+	}
+	// Another network conversion of the same click and event, which does not allow repeats.
+	if ncid != "" && (cv.networkConversionID == nil || *cv.networkConversionID != ncid) {
+		return answer(http.StatusConflict, postbacklog.OutcomeREPEAT_REFUSED, RuleRepeatConversion,
+			fmt.Sprintf("repeat_conversion: click already converted on this event as conversion %d (cnv_conversion_id %s), and the event does not allow repeats",
+				cv.id, strOr(cv.networkConversionID, "none"))), nil
 	}
 	switch lifecycle.OnReport(cv.status, to) {
 	case lifecycle.Refused:

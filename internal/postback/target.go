@@ -33,6 +33,17 @@ type target struct {
 	// terms.EventID is 0 until the event is resolved.
 	terms  budget.Terms
 	payout money.Micros
+	// allowRepeats is the event's: a click converts on it once per network conversion id.
+	allowRepeats bool
+}
+
+// repeatKey is the part of a new conversion's identity beside its click and event: empty on
+// an event without repeats (one conversion per click), else the network's conversion id.
+func (t target) repeatKey(ncid string) string {
+	if t.allowRepeats {
+		return ncid
+	}
+	return ""
 }
 
 // lookupSQL reads everything a postback needs before it writes, for the common case in one
@@ -43,7 +54,7 @@ const lookupSQL = `SELECT a.id, a.postback_key, a.postback_allowlist,
  c.id, c.pub_member_id,
  o.id, o.integration_system, o.status, o.currency, o.budget_total, o.budget_daily, o.one_completion_per_member,
  o.cap_daily, o.cap_weekly, o.cap_monthly, o.cap_total, o.time_zone,
- e.id, e.payout, e.cap_daily, e.cap_weekly, e.cap_monthly, e.cap_total
+ e.id, e.payout, e.cap_daily, e.cap_weekly, e.cap_monthly, e.cap_total, e.allow_repeats
 FROM accounts a
 LEFT JOIN clicks c ON c.account_id = a.id AND c.gk_click_id = $2
 LEFT JOIN offers o ON o.account_id = c.account_id AND o.id = c.offer_id
@@ -60,7 +71,7 @@ func lookup(ctx context.Context, q rowQuerier, key, clickID, eventID string) (t 
 		allowlist, member, system, status, currency, tz sql.NullString
 		clID, offerID, evID, evPayout                   sql.NullInt64
 		budgetTotal, budgetDaily                        sql.NullInt64
-		oneCompletion                                   sql.NullBool
+		oneCompletion, allowRepeats                     sql.NullBool
 		oCaps, eCaps                                    [4]sql.NullInt64
 	)
 	rows, err := q.QueryContext(ctx, lookupSQL, key, clickID, eventID)
@@ -72,7 +83,7 @@ func lookup(ctx context.Context, q rowQuerier, key, clickID, eventID string) (t 
 		err = rows.Scan(&t.accountID, &t.key, &allowlist, &clID, &member,
 			&offerID, &system, &status, &currency, &budgetTotal, &budgetDaily, &oneCompletion,
 			&oCaps[0], &oCaps[1], &oCaps[2], &oCaps[3], &tz,
-			&evID, &evPayout, &eCaps[0], &eCaps[1], &eCaps[2], &eCaps[3])
+			&evID, &evPayout, &eCaps[0], &eCaps[1], &eCaps[2], &eCaps[3], &allowRepeats)
 	}
 	if cerr := rows.Close(); err == nil {
 		err = cerr
@@ -103,6 +114,7 @@ func lookup(ctx context.Context, q rowQuerier, key, clickID, eventID string) (t 
 	if evID.Valid {
 		t.terms.EventID, t.payout = int(evID.Int64), money.Micros(evPayout.Int64)
 		t.terms.EventCaps = budget.Caps{intOrNil(eCaps[0]), intOrNil(eCaps[1]), intOrNil(eCaps[2]), intOrNil(eCaps[3])}
+		t.allowRepeats = allowRepeats.Bool
 	}
 	return t, true, nil
 }
@@ -111,6 +123,7 @@ func lookup(ctx context.Context, q rowQuerier, key, clickID, eventID string) (t 
 func (t *target) withEvent(ev *ent.OfferEvent) {
 	t.terms.EventID, t.payout = ev.ID, ev.Payout
 	t.terms.EventCaps = budget.Caps{ev.CapDaily, ev.CapWeekly, ev.CapMonthly, ev.CapTotal}
+	t.allowRepeats = ev.AllowRepeats
 }
 
 // targetOf is the target of a known conversion, for manual review.
@@ -170,11 +183,13 @@ func (cv *conv) subject(t target) budget.Subject {
 		At: cv.createdAt, ConversionID: cv.id}
 }
 
-// insertConversionSQL inserts a conversion unless one with its identity exists: of concurrent
-// copies exactly one inserts, and the others (which wait for it to commit) insert nothing.
+// insertConversionSQL inserts a conversion unless one with its identity exists (its network
+// conversion id, or its click, event and repeat key): of concurrent copies, and of concurrent
+// repeats on an event without allowRepeats, exactly one inserts, and the others (which wait
+// for it to commit) insert nothing.
 const insertConversionSQL = `INSERT INTO conversions (created_at, updated_at, integration_system, network_conversion_id,
- status, payout, amount, currency, pub_member_id, extras, click_id, account_id, offer_id, offer_event_id, reported_currency)
-VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+ status, payout, amount, currency, pub_member_id, extras, click_id, account_id, offer_id, offer_event_id, reported_currency, repeat_key)
+VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 ON CONFLICT DO NOTHING RETURNING id`
 
 // insertConversion inserts the conversion; nil without an error means one with its network
@@ -210,7 +225,7 @@ func insertConversion(ctx context.Context, q rowQuerier, t target, p Params, to 
 	}
 	rows, err := q.QueryContext(ctx, insertConversionSQL, now, string(t.system), ncidArg,
 		string(to), int64(t.payout), amountArg, t.currency, t.member, extrasArg,
-		t.clickID, t.accountID, t.offerID, t.terms.EventID, reportedArg)
+		t.clickID, t.accountID, t.offerID, t.terms.EventID, reportedArg, t.repeatKey(p.ConversionID))
 	if err != nil {
 		return nil, fmt.Errorf("insert conversion: %w", err)
 	}
@@ -238,8 +253,8 @@ func insertConversion(ctx context.Context, q rowQuerier, t target, p Params, to 
 }
 
 // findConversion finds (and on PostgreSQL locks) the conversion the postback is about: by the
-// network's conversion id, or else by click and event; a different network conversion of the
-// same click and event is returned too (the caller answers it as a duplicate).
+// network's conversion id, or else by click, event and repeat key; a different network
+// conversion of the same click and event is returned too (the caller refuses it as a repeat).
 func findConversion(ctx context.Context, c *ent.Client, postgres bool, t target, ncid string) (*conv, error) {
 	lock := func(q *ent.ConversionQuery) *ent.ConversionQuery {
 		if postgres {
@@ -257,7 +272,8 @@ func findConversion(ctx context.Context, c *ent.Client, postgres bool, t target,
 			return nil, fmt.Errorf("find conversion: %w", err)
 		}
 	}
-	found, err := lock(c.Conversion.Query().Where(conversion.ClickID(t.clickID), conversion.OfferEventID(t.terms.EventID))).Only(ctx)
+	found, err := lock(c.Conversion.Query().Where(conversion.ClickID(t.clickID), conversion.OfferEventID(t.terms.EventID),
+		conversion.RepeatKey(t.repeatKey(ncid)))).Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, nil
 	}

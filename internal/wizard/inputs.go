@@ -96,4 +96,6 @@ type EventInput struct {
 	CapWeekly  *int
 	CapMonthly *int
 	CapTotal   *int
+	// AllowRepeats lets a click convert on the event once per network conversion id; nil is false.
+	AllowRepeats *bool
 }

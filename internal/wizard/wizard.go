@@ -482,11 +482,11 @@ func SetEvents(ctx context.Context, c *ent.Client, id int, events []EventInput) 
 			upd := c.OfferEvent.UpdateOneID(*e.ID).SetName(e.Name).SetEventID(e.EventID).SetPosition(i).SetPayout(e.Payout).
 				ClearCapDaily().ClearCapWeekly().ClearCapMonthly().ClearCapTotal()
 			err = upd.SetNillableCapDaily(e.CapDaily).SetNillableCapWeekly(e.CapWeekly).
-				SetNillableCapMonthly(e.CapMonthly).SetNillableCapTotal(e.CapTotal).Exec(ctx)
+				SetNillableCapMonthly(e.CapMonthly).SetNillableCapTotal(e.CapTotal).SetAllowRepeats(e.AllowRepeats != nil && *e.AllowRepeats).Exec(ctx)
 		} else {
 			err = c.OfferEvent.Create().SetOfferID(o.ID).SetName(e.Name).SetEventID(e.EventID).SetPosition(i).SetPayout(e.Payout).
 				SetNillableCapDaily(e.CapDaily).SetNillableCapWeekly(e.CapWeekly).
-				SetNillableCapMonthly(e.CapMonthly).SetNillableCapTotal(e.CapTotal).Exec(ctx)
+				SetNillableCapMonthly(e.CapMonthly).SetNillableCapTotal(e.CapTotal).SetAllowRepeats(e.AllowRepeats != nil && *e.AllowRepeats).Exec(ctx)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("save event %d of offer %d: %w", i, o.ID, err)
