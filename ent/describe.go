@@ -35,6 +35,10 @@ var enumValues = map[string]map[string]string{
 		"MANUAL":   "A person changed it with updateConversionStatus.",
 		"AUTO":     "gokart approved it itself: it was PENDING longer than its offer's (or account's) autoApproveAfter.",
 	},
+	"ConversionChangeKind": {
+		"STATUS":   "The status changed.",
+		"MODIFIED": "The network changed the action's amount or payout; the step keeps the values before and after.",
+	},
 	"PostbackOutcome": {
 		"ACCEPTED":       "A new conversion was recorded.",
 		"DUPLICATE":      "The same conversion was reported again; nothing changed.",
@@ -45,6 +49,7 @@ var enumValues = map[string]map[string]string{
 		"NOT_FOUND":      "The click id or the event is unknown.",
 		"ERROR":          "We could not process it; the network should retry.",
 		"REPEAT_REFUSED": "A warning: a new network conversion id on a click and event that converted already, on an event without allowRepeats; refused (409 repeat_conversion), nothing recorded.",
+		"MODIFIED":       "An existing conversion's amount or payout changed (a modified action); answered 200 updated.",
 	},
 }
 

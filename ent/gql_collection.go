@@ -1170,6 +1170,31 @@ func (_q *ConversionStatusChangeQuery) collectField(ctx context.Context, oneNode
 				selectedFields = append(selectedFields, conversionstatuschange.FieldCreatedAt)
 				fieldSeen[conversionstatuschange.FieldCreatedAt] = struct{}{}
 			}
+		case "kind":
+			if _, ok := fieldSeen[conversionstatuschange.FieldKind]; !ok {
+				selectedFields = append(selectedFields, conversionstatuschange.FieldKind)
+				fieldSeen[conversionstatuschange.FieldKind] = struct{}{}
+			}
+		case "oldAmount":
+			if _, ok := fieldSeen[conversionstatuschange.FieldOldAmount]; !ok {
+				selectedFields = append(selectedFields, conversionstatuschange.FieldOldAmount)
+				fieldSeen[conversionstatuschange.FieldOldAmount] = struct{}{}
+			}
+		case "newAmount":
+			if _, ok := fieldSeen[conversionstatuschange.FieldNewAmount]; !ok {
+				selectedFields = append(selectedFields, conversionstatuschange.FieldNewAmount)
+				fieldSeen[conversionstatuschange.FieldNewAmount] = struct{}{}
+			}
+		case "oldPayout":
+			if _, ok := fieldSeen[conversionstatuschange.FieldOldPayout]; !ok {
+				selectedFields = append(selectedFields, conversionstatuschange.FieldOldPayout)
+				fieldSeen[conversionstatuschange.FieldOldPayout] = struct{}{}
+			}
+		case "newPayout":
+			if _, ok := fieldSeen[conversionstatuschange.FieldNewPayout]; !ok {
+				selectedFields = append(selectedFields, conversionstatuschange.FieldNewPayout)
+				fieldSeen[conversionstatuschange.FieldNewPayout] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:

@@ -10760,6 +10760,15 @@ type ConversionStatusChangeMutation struct {
 	reason            *string
 	source            *conversionstatuschange.Source
 	created_at        *time.Time
+	kind              *conversionstatuschange.Kind
+	old_amount        *money.Micros
+	addold_amount     *money.Micros
+	new_amount        *money.Micros
+	addnew_amount     *money.Micros
+	old_payout        *money.Micros
+	addold_payout     *money.Micros
+	new_payout        *money.Micros
+	addnew_payout     *money.Micros
 	clearedFields     map[string]struct{}
 	account           *int
 	clearedaccount    bool
@@ -11146,6 +11155,322 @@ func (m *ConversionStatusChangeMutation) ResetCreatedAt() {
 	m.created_at = nil
 }
 
+// SetKind sets the "kind" field.
+func (m *ConversionStatusChangeMutation) SetKind(c conversionstatuschange.Kind) {
+	m.kind = &c
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *ConversionStatusChangeMutation) Kind() (r conversionstatuschange.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the ConversionStatusChange entity.
+// If the ConversionStatusChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversionStatusChangeMutation) OldKind(ctx context.Context) (v conversionstatuschange.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *ConversionStatusChangeMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetOldAmount sets the "old_amount" field.
+func (m *ConversionStatusChangeMutation) SetOldAmount(value money.Micros) {
+	m.old_amount = &value
+	m.addold_amount = nil
+}
+
+// OldAmount returns the value of the "old_amount" field in the mutation.
+func (m *ConversionStatusChangeMutation) OldAmount() (r money.Micros, exists bool) {
+	v := m.old_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOldAmount returns the old "old_amount" field's value of the ConversionStatusChange entity.
+// If the ConversionStatusChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversionStatusChangeMutation) OldOldAmount(ctx context.Context) (v *money.Micros, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOldAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOldAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOldAmount: %w", err)
+	}
+	return oldValue.OldAmount, nil
+}
+
+// AddOldAmount adds value to the "old_amount" field.
+func (m *ConversionStatusChangeMutation) AddOldAmount(value money.Micros) {
+	if m.addold_amount != nil {
+		*m.addold_amount += value
+	} else {
+		m.addold_amount = &value
+	}
+}
+
+// AddedOldAmount returns the value that was added to the "old_amount" field in this mutation.
+func (m *ConversionStatusChangeMutation) AddedOldAmount() (r money.Micros, exists bool) {
+	v := m.addold_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearOldAmount clears the value of the "old_amount" field.
+func (m *ConversionStatusChangeMutation) ClearOldAmount() {
+	m.old_amount = nil
+	m.addold_amount = nil
+	m.clearedFields[conversionstatuschange.FieldOldAmount] = struct{}{}
+}
+
+// OldAmountCleared returns if the "old_amount" field was cleared in this mutation.
+func (m *ConversionStatusChangeMutation) OldAmountCleared() bool {
+	_, ok := m.clearedFields[conversionstatuschange.FieldOldAmount]
+	return ok
+}
+
+// ResetOldAmount resets all changes to the "old_amount" field.
+func (m *ConversionStatusChangeMutation) ResetOldAmount() {
+	m.old_amount = nil
+	m.addold_amount = nil
+	delete(m.clearedFields, conversionstatuschange.FieldOldAmount)
+}
+
+// SetNewAmount sets the "new_amount" field.
+func (m *ConversionStatusChangeMutation) SetNewAmount(value money.Micros) {
+	m.new_amount = &value
+	m.addnew_amount = nil
+}
+
+// NewAmount returns the value of the "new_amount" field in the mutation.
+func (m *ConversionStatusChangeMutation) NewAmount() (r money.Micros, exists bool) {
+	v := m.new_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNewAmount returns the old "new_amount" field's value of the ConversionStatusChange entity.
+// If the ConversionStatusChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversionStatusChangeMutation) OldNewAmount(ctx context.Context) (v *money.Micros, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNewAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNewAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNewAmount: %w", err)
+	}
+	return oldValue.NewAmount, nil
+}
+
+// AddNewAmount adds value to the "new_amount" field.
+func (m *ConversionStatusChangeMutation) AddNewAmount(value money.Micros) {
+	if m.addnew_amount != nil {
+		*m.addnew_amount += value
+	} else {
+		m.addnew_amount = &value
+	}
+}
+
+// AddedNewAmount returns the value that was added to the "new_amount" field in this mutation.
+func (m *ConversionStatusChangeMutation) AddedNewAmount() (r money.Micros, exists bool) {
+	v := m.addnew_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearNewAmount clears the value of the "new_amount" field.
+func (m *ConversionStatusChangeMutation) ClearNewAmount() {
+	m.new_amount = nil
+	m.addnew_amount = nil
+	m.clearedFields[conversionstatuschange.FieldNewAmount] = struct{}{}
+}
+
+// NewAmountCleared returns if the "new_amount" field was cleared in this mutation.
+func (m *ConversionStatusChangeMutation) NewAmountCleared() bool {
+	_, ok := m.clearedFields[conversionstatuschange.FieldNewAmount]
+	return ok
+}
+
+// ResetNewAmount resets all changes to the "new_amount" field.
+func (m *ConversionStatusChangeMutation) ResetNewAmount() {
+	m.new_amount = nil
+	m.addnew_amount = nil
+	delete(m.clearedFields, conversionstatuschange.FieldNewAmount)
+}
+
+// SetOldPayout sets the "old_payout" field.
+func (m *ConversionStatusChangeMutation) SetOldPayout(value money.Micros) {
+	m.old_payout = &value
+	m.addold_payout = nil
+}
+
+// OldPayout returns the value of the "old_payout" field in the mutation.
+func (m *ConversionStatusChangeMutation) OldPayout() (r money.Micros, exists bool) {
+	v := m.old_payout
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOldPayout returns the old "old_payout" field's value of the ConversionStatusChange entity.
+// If the ConversionStatusChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversionStatusChangeMutation) OldOldPayout(ctx context.Context) (v *money.Micros, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOldPayout is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOldPayout requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOldPayout: %w", err)
+	}
+	return oldValue.OldPayout, nil
+}
+
+// AddOldPayout adds value to the "old_payout" field.
+func (m *ConversionStatusChangeMutation) AddOldPayout(value money.Micros) {
+	if m.addold_payout != nil {
+		*m.addold_payout += value
+	} else {
+		m.addold_payout = &value
+	}
+}
+
+// AddedOldPayout returns the value that was added to the "old_payout" field in this mutation.
+func (m *ConversionStatusChangeMutation) AddedOldPayout() (r money.Micros, exists bool) {
+	v := m.addold_payout
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearOldPayout clears the value of the "old_payout" field.
+func (m *ConversionStatusChangeMutation) ClearOldPayout() {
+	m.old_payout = nil
+	m.addold_payout = nil
+	m.clearedFields[conversionstatuschange.FieldOldPayout] = struct{}{}
+}
+
+// OldPayoutCleared returns if the "old_payout" field was cleared in this mutation.
+func (m *ConversionStatusChangeMutation) OldPayoutCleared() bool {
+	_, ok := m.clearedFields[conversionstatuschange.FieldOldPayout]
+	return ok
+}
+
+// ResetOldPayout resets all changes to the "old_payout" field.
+func (m *ConversionStatusChangeMutation) ResetOldPayout() {
+	m.old_payout = nil
+	m.addold_payout = nil
+	delete(m.clearedFields, conversionstatuschange.FieldOldPayout)
+}
+
+// SetNewPayout sets the "new_payout" field.
+func (m *ConversionStatusChangeMutation) SetNewPayout(value money.Micros) {
+	m.new_payout = &value
+	m.addnew_payout = nil
+}
+
+// NewPayout returns the value of the "new_payout" field in the mutation.
+func (m *ConversionStatusChangeMutation) NewPayout() (r money.Micros, exists bool) {
+	v := m.new_payout
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNewPayout returns the old "new_payout" field's value of the ConversionStatusChange entity.
+// If the ConversionStatusChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversionStatusChangeMutation) OldNewPayout(ctx context.Context) (v *money.Micros, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNewPayout is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNewPayout requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNewPayout: %w", err)
+	}
+	return oldValue.NewPayout, nil
+}
+
+// AddNewPayout adds value to the "new_payout" field.
+func (m *ConversionStatusChangeMutation) AddNewPayout(value money.Micros) {
+	if m.addnew_payout != nil {
+		*m.addnew_payout += value
+	} else {
+		m.addnew_payout = &value
+	}
+}
+
+// AddedNewPayout returns the value that was added to the "new_payout" field in this mutation.
+func (m *ConversionStatusChangeMutation) AddedNewPayout() (r money.Micros, exists bool) {
+	v := m.addnew_payout
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearNewPayout clears the value of the "new_payout" field.
+func (m *ConversionStatusChangeMutation) ClearNewPayout() {
+	m.new_payout = nil
+	m.addnew_payout = nil
+	m.clearedFields[conversionstatuschange.FieldNewPayout] = struct{}{}
+}
+
+// NewPayoutCleared returns if the "new_payout" field was cleared in this mutation.
+func (m *ConversionStatusChangeMutation) NewPayoutCleared() bool {
+	_, ok := m.clearedFields[conversionstatuschange.FieldNewPayout]
+	return ok
+}
+
+// ResetNewPayout resets all changes to the "new_payout" field.
+func (m *ConversionStatusChangeMutation) ResetNewPayout() {
+	m.new_payout = nil
+	m.addnew_payout = nil
+	delete(m.clearedFields, conversionstatuschange.FieldNewPayout)
+}
+
 // ClearAccount clears the "account" edge to the Account entity.
 func (m *ConversionStatusChangeMutation) ClearAccount() {
 	m.clearedaccount = true
@@ -11234,7 +11559,7 @@ func (m *ConversionStatusChangeMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ConversionStatusChangeMutation) Fields() []string {
-	fields := make([]string, 0, 7)
+	fields := make([]string, 0, 12)
 	if m.account != nil {
 		fields = append(fields, conversionstatuschange.FieldAccountID)
 	}
@@ -11255,6 +11580,21 @@ func (m *ConversionStatusChangeMutation) Fields() []string {
 	}
 	if m.created_at != nil {
 		fields = append(fields, conversionstatuschange.FieldCreatedAt)
+	}
+	if m.kind != nil {
+		fields = append(fields, conversionstatuschange.FieldKind)
+	}
+	if m.old_amount != nil {
+		fields = append(fields, conversionstatuschange.FieldOldAmount)
+	}
+	if m.new_amount != nil {
+		fields = append(fields, conversionstatuschange.FieldNewAmount)
+	}
+	if m.old_payout != nil {
+		fields = append(fields, conversionstatuschange.FieldOldPayout)
+	}
+	if m.new_payout != nil {
+		fields = append(fields, conversionstatuschange.FieldNewPayout)
 	}
 	return fields
 }
@@ -11278,6 +11618,16 @@ func (m *ConversionStatusChangeMutation) Field(name string) (ent.Value, bool) {
 		return m.Source()
 	case conversionstatuschange.FieldCreatedAt:
 		return m.CreatedAt()
+	case conversionstatuschange.FieldKind:
+		return m.Kind()
+	case conversionstatuschange.FieldOldAmount:
+		return m.OldAmount()
+	case conversionstatuschange.FieldNewAmount:
+		return m.NewAmount()
+	case conversionstatuschange.FieldOldPayout:
+		return m.OldPayout()
+	case conversionstatuschange.FieldNewPayout:
+		return m.NewPayout()
 	}
 	return nil, false
 }
@@ -11301,6 +11651,16 @@ func (m *ConversionStatusChangeMutation) OldField(ctx context.Context, name stri
 		return m.OldSource(ctx)
 	case conversionstatuschange.FieldCreatedAt:
 		return m.OldCreatedAt(ctx)
+	case conversionstatuschange.FieldKind:
+		return m.OldKind(ctx)
+	case conversionstatuschange.FieldOldAmount:
+		return m.OldOldAmount(ctx)
+	case conversionstatuschange.FieldNewAmount:
+		return m.OldNewAmount(ctx)
+	case conversionstatuschange.FieldOldPayout:
+		return m.OldOldPayout(ctx)
+	case conversionstatuschange.FieldNewPayout:
+		return m.OldNewPayout(ctx)
 	}
 	return nil, fmt.Errorf("unknown ConversionStatusChange field %s", name)
 }
@@ -11359,6 +11719,41 @@ func (m *ConversionStatusChangeMutation) SetField(name string, value ent.Value) 
 		}
 		m.SetCreatedAt(v)
 		return nil
+	case conversionstatuschange.FieldKind:
+		v, ok := value.(conversionstatuschange.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case conversionstatuschange.FieldOldAmount:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOldAmount(v)
+		return nil
+	case conversionstatuschange.FieldNewAmount:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNewAmount(v)
+		return nil
+	case conversionstatuschange.FieldOldPayout:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOldPayout(v)
+		return nil
+	case conversionstatuschange.FieldNewPayout:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNewPayout(v)
+		return nil
 	}
 	return fmt.Errorf("unknown ConversionStatusChange field %s", name)
 }
@@ -11367,6 +11762,18 @@ func (m *ConversionStatusChangeMutation) SetField(name string, value ent.Value) 
 // this mutation.
 func (m *ConversionStatusChangeMutation) AddedFields() []string {
 	var fields []string
+	if m.addold_amount != nil {
+		fields = append(fields, conversionstatuschange.FieldOldAmount)
+	}
+	if m.addnew_amount != nil {
+		fields = append(fields, conversionstatuschange.FieldNewAmount)
+	}
+	if m.addold_payout != nil {
+		fields = append(fields, conversionstatuschange.FieldOldPayout)
+	}
+	if m.addnew_payout != nil {
+		fields = append(fields, conversionstatuschange.FieldNewPayout)
+	}
 	return fields
 }
 
@@ -11375,6 +11782,14 @@ func (m *ConversionStatusChangeMutation) AddedFields() []string {
 // was not set, or was not defined in the schema.
 func (m *ConversionStatusChangeMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
+	case conversionstatuschange.FieldOldAmount:
+		return m.AddedOldAmount()
+	case conversionstatuschange.FieldNewAmount:
+		return m.AddedNewAmount()
+	case conversionstatuschange.FieldOldPayout:
+		return m.AddedOldPayout()
+	case conversionstatuschange.FieldNewPayout:
+		return m.AddedNewPayout()
 	}
 	return nil, false
 }
@@ -11384,6 +11799,34 @@ func (m *ConversionStatusChangeMutation) AddedField(name string) (ent.Value, boo
 // type.
 func (m *ConversionStatusChangeMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case conversionstatuschange.FieldOldAmount:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddOldAmount(v)
+		return nil
+	case conversionstatuschange.FieldNewAmount:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddNewAmount(v)
+		return nil
+	case conversionstatuschange.FieldOldPayout:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddOldPayout(v)
+		return nil
+	case conversionstatuschange.FieldNewPayout:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddNewPayout(v)
+		return nil
 	}
 	return fmt.Errorf("unknown ConversionStatusChange numeric field %s", name)
 }
@@ -11397,6 +11840,18 @@ func (m *ConversionStatusChangeMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(conversionstatuschange.FieldReason) {
 		fields = append(fields, conversionstatuschange.FieldReason)
+	}
+	if m.FieldCleared(conversionstatuschange.FieldOldAmount) {
+		fields = append(fields, conversionstatuschange.FieldOldAmount)
+	}
+	if m.FieldCleared(conversionstatuschange.FieldNewAmount) {
+		fields = append(fields, conversionstatuschange.FieldNewAmount)
+	}
+	if m.FieldCleared(conversionstatuschange.FieldOldPayout) {
+		fields = append(fields, conversionstatuschange.FieldOldPayout)
+	}
+	if m.FieldCleared(conversionstatuschange.FieldNewPayout) {
+		fields = append(fields, conversionstatuschange.FieldNewPayout)
 	}
 	return fields
 }
@@ -11417,6 +11872,18 @@ func (m *ConversionStatusChangeMutation) ClearField(name string) error {
 		return nil
 	case conversionstatuschange.FieldReason:
 		m.ClearReason()
+		return nil
+	case conversionstatuschange.FieldOldAmount:
+		m.ClearOldAmount()
+		return nil
+	case conversionstatuschange.FieldNewAmount:
+		m.ClearNewAmount()
+		return nil
+	case conversionstatuschange.FieldOldPayout:
+		m.ClearOldPayout()
+		return nil
+	case conversionstatuschange.FieldNewPayout:
+		m.ClearNewPayout()
 		return nil
 	}
 	return fmt.Errorf("unknown ConversionStatusChange nullable field %s", name)
@@ -11446,6 +11913,21 @@ func (m *ConversionStatusChangeMutation) ResetField(name string) error {
 		return nil
 	case conversionstatuschange.FieldCreatedAt:
 		m.ResetCreatedAt()
+		return nil
+	case conversionstatuschange.FieldKind:
+		m.ResetKind()
+		return nil
+	case conversionstatuschange.FieldOldAmount:
+		m.ResetOldAmount()
+		return nil
+	case conversionstatuschange.FieldNewAmount:
+		m.ResetNewAmount()
+		return nil
+	case conversionstatuschange.FieldOldPayout:
+		m.ResetOldPayout()
+		return nil
+	case conversionstatuschange.FieldNewPayout:
+		m.ResetNewPayout()
 		return nil
 	}
 	return fmt.Errorf("unknown ConversionStatusChange field %s", name)

@@ -412,6 +412,11 @@ var (
 		{Name: "reason", Type: field.TypeString, Nullable: true, Size: 500},
 		{Name: "source", Type: field.TypeEnum, Enums: []string{"POSTBACK", "MANUAL", "AUTO"}},
 		{Name: "created_at", Type: field.TypeTime},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"STATUS", "MODIFIED"}, Default: "STATUS"},
+		{Name: "old_amount", Type: field.TypeInt64, Nullable: true},
+		{Name: "new_amount", Type: field.TypeInt64, Nullable: true},
+		{Name: "old_payout", Type: field.TypeInt64, Nullable: true},
+		{Name: "new_payout", Type: field.TypeInt64, Nullable: true},
 		{Name: "conversion_id", Type: field.TypeInt},
 		{Name: "account_id", Type: field.TypeInt},
 	}
@@ -423,13 +428,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "conversion_status_changes_conversions_history",
-				Columns:    []*schema.Column{ConversionStatusChangesColumns[6]},
+				Columns:    []*schema.Column{ConversionStatusChangesColumns[11]},
 				RefColumns: []*schema.Column{ConversionsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "conversion_status_changes_accounts_account",
-				Columns:    []*schema.Column{ConversionStatusChangesColumns[7]},
+				Columns:    []*schema.Column{ConversionStatusChangesColumns[12]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -438,12 +443,12 @@ var (
 			{
 				Name:    "conversionstatuschange_conversion_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionStatusChangesColumns[6], ConversionStatusChangesColumns[5]},
+				Columns: []*schema.Column{ConversionStatusChangesColumns[11], ConversionStatusChangesColumns[5]},
 			},
 			{
 				Name:    "conversionstatuschange_account_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionStatusChangesColumns[7], ConversionStatusChangesColumns[5]},
+				Columns: []*schema.Column{ConversionStatusChangesColumns[12], ConversionStatusChangesColumns[5]},
 			},
 		},
 	}
@@ -641,7 +646,7 @@ var (
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "raw_query", Type: field.TypeString, Size: 2147483647},
 		{Name: "source_ip", Type: field.TypeString, Nullable: true, Size: 64},
-		{Name: "outcome", Type: field.TypeEnum, Enums: []string{"ACCEPTED", "DUPLICATE", "STATUS_UPDATED", "REJECTED", "MALFORMED", "UNAUTHORIZED", "NOT_FOUND", "ERROR", "REPEAT_REFUSED"}},
+		{Name: "outcome", Type: field.TypeEnum, Enums: []string{"ACCEPTED", "DUPLICATE", "STATUS_UPDATED", "REJECTED", "MALFORMED", "UNAUTHORIZED", "NOT_FOUND", "ERROR", "REPEAT_REFUSED", "MODIFIED"}},
 		{Name: "http_status", Type: field.TypeInt},
 		{Name: "reason", Type: field.TypeString, Nullable: true, Size: 500},
 		{Name: "offer_id", Type: field.TypeInt, Nullable: true},

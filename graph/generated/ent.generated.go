@@ -3984,6 +3984,121 @@ func (ec *executionContext) fieldContext_ConversionStatusChange_createdAt(_ cont
 	return graphql.NewScalarFieldContext("ConversionStatusChange", field, false, false, "Time")
 }
 
+func (ec *executionContext) _ConversionStatusChange_kind(ctx context.Context, field graphql.CollectedField, obj *ent.ConversionStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConversionStatusChange_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v conversionstatuschange.Kind) graphql.Marshaler {
+			return ec.marshalNConversionChangeKind2githubᚗcomᚋgokartᚋgokartᚋentᚋconversionstatuschangeᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConversionStatusChange_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConversionStatusChange", field, false, false, "ConversionChangeKind")
+}
+
+func (ec *executionContext) _ConversionStatusChange_oldAmount(ctx context.Context, field graphql.CollectedField, obj *ent.ConversionStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConversionStatusChange_oldAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OldAmount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConversionStatusChange_oldAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConversionStatusChange", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ConversionStatusChange_newAmount(ctx context.Context, field graphql.CollectedField, obj *ent.ConversionStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConversionStatusChange_newAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NewAmount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConversionStatusChange_newAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConversionStatusChange", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ConversionStatusChange_oldPayout(ctx context.Context, field graphql.CollectedField, obj *ent.ConversionStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConversionStatusChange_oldPayout(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OldPayout, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConversionStatusChange_oldPayout(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConversionStatusChange", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ConversionStatusChange_newPayout(ctx context.Context, field graphql.CollectedField, obj *ent.ConversionStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConversionStatusChange_newPayout(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NewPayout, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConversionStatusChange_newPayout(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConversionStatusChange", field, false, false, "Decimal")
+}
+
 func (ec *executionContext) _ConversionStatusChange_conversion(ctx context.Context, field graphql.CollectedField, obj *ent.ConversionStatusChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16312,6 +16427,31 @@ func (ec *executionContext) _ConversionStatusChange(ctx context.Context, sel ast
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "kind":
+			out.Values[i] = ec._ConversionStatusChange_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "oldAmount":
+			out.Values[i] = ec._ConversionStatusChange_oldAmount(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "newAmount":
+			out.Values[i] = ec._ConversionStatusChange_newAmount(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "oldPayout":
+			out.Values[i] = ec._ConversionStatusChange_oldPayout(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "newPayout":
+			out.Values[i] = ec._ConversionStatusChange_newPayout(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "conversion":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -17375,6 +17515,16 @@ func (ec *executionContext) marshalNConversion2ᚖgithubᚗcomᚋgokartᚋgokart
 		return graphql.Null
 	}
 	return ec._Conversion(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNConversionChangeKind2githubᚗcomᚋgokartᚋgokartᚋentᚋconversionstatuschangeᚐKind(ctx context.Context, v any) (conversionstatuschange.Kind, error) {
+	var res conversionstatuschange.Kind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConversionChangeKind2githubᚗcomᚋgokartᚋgokartᚋentᚋconversionstatuschangeᚐKind(ctx context.Context, sel ast.SelectionSet, v conversionstatuschange.Kind) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNConversionConnection2ᚖgithubᚗcomᚋgokartᚋgokartᚋentᚐConversionConnection(ctx context.Context, sel ast.SelectionSet, v *ent.ConversionConnection) graphql.Marshaler {

@@ -247,6 +247,11 @@ type ComplexityRoot struct {
 		CreatedAt    func(childComplexity int) int
 		FromStatus   func(childComplexity int) int
 		ID           func(childComplexity int) int
+		Kind         func(childComplexity int) int
+		NewAmount    func(childComplexity int) int
+		NewPayout    func(childComplexity int) int
+		OldAmount    func(childComplexity int) int
+		OldPayout    func(childComplexity int) int
 		Reason       func(childComplexity int) int
 		Source       func(childComplexity int) int
 		ToStatus     func(childComplexity int) int
@@ -1417,6 +1422,36 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ConversionStatusChange.ID(childComplexity), true
+	case "ConversionStatusChange.kind":
+		if e.ComplexityRoot.ConversionStatusChange.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionStatusChange.Kind(childComplexity), true
+	case "ConversionStatusChange.newAmount":
+		if e.ComplexityRoot.ConversionStatusChange.NewAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionStatusChange.NewAmount(childComplexity), true
+	case "ConversionStatusChange.newPayout":
+		if e.ComplexityRoot.ConversionStatusChange.NewPayout == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionStatusChange.NewPayout(childComplexity), true
+	case "ConversionStatusChange.oldAmount":
+		if e.ComplexityRoot.ConversionStatusChange.OldAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionStatusChange.OldAmount(childComplexity), true
+	case "ConversionStatusChange.oldPayout":
+		if e.ComplexityRoot.ConversionStatusChange.OldPayout == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionStatusChange.OldPayout(childComplexity), true
 	case "ConversionStatusChange.reason":
 		if e.ComplexityRoot.ConversionStatusChange.Reason == nil {
 			break
@@ -5525,6 +5560,19 @@ type Conversion implements Node {
   history: [ConversionStatusChange!]
 }
 """
+ConversionChangeKind is enum for the field kind
+"""
+enum ConversionChangeKind @goModel(model: "github.com/gokart/gokart/ent/conversionstatuschange.Kind") {
+  """
+  The status changed.
+  """
+  STATUS
+  """
+  The network changed the action's amount or payout; the step keeps the values before and after.
+  """
+  MODIFIED
+}
+"""
 A connection to a list of items.
 """
 type ConversionConnection {
@@ -5606,7 +5654,7 @@ enum ConversionStatus @goModel(model: "github.com/gokart/gokart/internal/lifecyc
   REJECTED
 }
 """
-One change of a conversion's status, by a postback or by manual review.
+One change of a conversion's status, by a postback, by manual review or by maturing; or a change of its amount or payout reported by the network (kind MODIFIED).
 """
 type ConversionStatusChange implements Node {
   """
@@ -5637,6 +5685,26 @@ type ConversionStatusChange implements Node {
   When it changed.
   """
   createdAt: Time!
+  """
+  STATUS for a change of status alone; MODIFIED when the network changed the action's amount or payout (the status may change with it), with the values before and after.
+  """
+  kind: ConversionChangeKind!
+  """
+  MODIFIED: the sale amount before.
+  """
+  oldAmount: Decimal
+  """
+  MODIFIED: the sale amount after.
+  """
+  newAmount: Decimal
+  """
+  MODIFIED: what the conversion paid before, in its currency.
+  """
+  oldPayout: Decimal
+  """
+  MODIFIED: what the conversion pays after.
+  """
+  newPayout: Decimal
   """
   The conversion that changed.
   """
@@ -8872,6 +8940,10 @@ enum PostbackOutcome @goModel(model: "github.com/gokart/gokart/ent/postbacklog.O
   A warning: a new network conversion id on a click and event that converted already, on an event without allowRepeats; refused (409 repeat_conversion), nothing recorded.
   """
   REPEAT_REFUSED
+  """
+  An existing conversion's amount or payout changed (a modified action); answered 200 updated.
+  """
+  MODIFIED
 }
 """
 Queries: everything a frontend reads, scoped to the account of the API key in use.
@@ -10232,6 +10304,16 @@ func (ec *executionContext) childFields_ConversionStatusChange(ctx context.Conte
 		return ec.fieldContext_ConversionStatusChange_source(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_ConversionStatusChange_createdAt(ctx, field)
+	case "kind":
+		return ec.fieldContext_ConversionStatusChange_kind(ctx, field)
+	case "oldAmount":
+		return ec.fieldContext_ConversionStatusChange_oldAmount(ctx, field)
+	case "newAmount":
+		return ec.fieldContext_ConversionStatusChange_newAmount(ctx, field)
+	case "oldPayout":
+		return ec.fieldContext_ConversionStatusChange_oldPayout(ctx, field)
+	case "newPayout":
+		return ec.fieldContext_ConversionStatusChange_newPayout(ctx, field)
 	case "conversion":
 		return ec.fieldContext_ConversionStatusChange_conversion(ctx, field)
 	}

@@ -7,7 +7,9 @@
 //
 //	200 accepted   a new conversion (pending, approved, or reported reversed straight away)
 //	200 duplicate  the same conversion and status again, or a stale update: nothing changed
-//	200 updated    a status change of a known conversion (approved, reversed, restored)
+//	200 updated    a status change of a known conversion (approved, reversed, restored), or a
+//	               modified action: the same conversion with another cnv_amount or cnv_payout
+//	               (modify.go: new amounts, spend moved by the difference, a MODIFIED step)
 //	400            malformed: missing or bad gk_click_id, bad number, currency or status word
 //	403            missing or unknown key, or a source address outside the account's allowlist
 //	404            unknown click id (in the key's account), or no such event on the offer
@@ -318,7 +320,7 @@ func (s *Service) apply(ctx context.Context, c *ent.Client, b *batch, p Params, 
 	if cv == nil {
 		return outcome{}, fmt.Errorf("conversion vanished after a unique conflict")
 	}
-	out, err := update(ctx, c, s.Dialect, b, t, cv, p.ConversionID, to, now)
+	out, err := update(ctx, c, s.Dialect, b, t, cv, p, to, now)
 	convID := cv.id
 	out.conversionID = &convID
 	return out, err
@@ -367,12 +369,13 @@ func accept(ctx context.Context, c *ent.Client, dialectName string, b *batch, t 
 			b.changeConversion(conversionChange{accountID: cv.accountID, id: cv.id, charge: &ch, at: now})
 		}
 	}
-	b.statusChange(cv.accountID, cv.id, t.offerID, cv.eventID, nil, status, reason, conversionstatuschange.SourcePOSTBACK, cv.createdAt)
+	b.statusChange(cv.accountID, cv.id, t.offerID, cv.eventID, nil, status, reason, conversionstatuschange.SourcePOSTBACK, cv.createdAt, nil)
 	return out, nil
 }
 
 // update applies a postback to a known (locked) conversion.
-func update(ctx context.Context, c *ent.Client, dialectName string, b *batch, t target, cv *conv, ncid string, to lifecycle.Status, now time.Time) (outcome, error) {
+func update(ctx context.Context, c *ent.Client, dialectName string, b *batch, t target, cv *conv, p Params, to lifecycle.Status, now time.Time) (outcome, error) {
+	ncid := p.ConversionID
 	// The first report came without the network's conversion id and this one names it: it is
 	// the same conversion (one per click and event), so it takes the id and the update applies.
 	// Answering "duplicate" here would drop a reversal the network will never resend.
@@ -391,17 +394,51 @@ func update(ctx context.Context, c *ent.Client, dialectName string, b *batch, t 
 			fmt.Sprintf("repeat_conversion: click already converted on this event as conversion %d (cnv_conversion_id %s), and the event does not allow repeats",
 				cv.id, strOr(cv.networkConversionID, "none"))), nil
 	}
-	switch lifecycle.OnReport(cv.status, to) {
-	case lifecycle.Refused:
+	report := lifecycle.OnReport(cv.status, to)
+	if report == lifecycle.Refused {
 		return answer(http.StatusConflict, postbacklog.OutcomeREJECTED, cv.reason, "conversion was rejected: "+cv.reason), nil
-	case lifecycle.Same:
+	}
+	// A modified action: the same conversion with another amount or payout.
+	mod := modificationOf(t, cv, p)
+	switch {
+	case report == lifecycle.Same && mod == nil:
 		return answer(http.StatusOK, postbacklog.OutcomeDUPLICATE, BodyDuplicate, "same conversion and status again"), nil
-	case lifecycle.Stale:
+	case report == lifecycle.Stale && mod == nil:
 		return answer(http.StatusOK, postbacklog.OutcomeDUPLICATE, BodyDuplicate,
 			"stale pending after "+strings.ToLower(string(cv.status))+": ignored"), nil
+	case report != lifecycle.Move:
+		// The status stays (a stale pending keeps it too: Impact sends no status with a modification).
+		return modify(ctx, c, dialectName, b, t, cv, mod, now)
 	}
 	from := cv.status
-	res, err := transition(ctx, c, dialectName, b, t, cv, to, "reported "+strings.ToLower(string(to))+" by the network", conversionstatuschange.SourcePOSTBACK, true, now)
+	reason := "reported " + strings.ToLower(string(to)) + " by the network"
+	spendMoved := false
+	if mod != nil {
+		// Both statuses spend: the charge moves by the difference first. Entering one charges
+		// the new payout; leaving one releases what was charged, the old payout.
+		switch lifecycle.SpendOf(from, to) {
+		case lifecycle.Keep:
+			moved, refusal, err := moveSpend(ctx, c, dialectName, b, t, cv, mod, now)
+			if err != nil {
+				return outcome{}, err
+			}
+			if refusal != nil {
+				return answer(http.StatusConflict, postbacklog.OutcomeREJECTED, refusal.Rule,
+					refusal.Rule+": the modified payout does not fit; nothing changed ("+mod.note+")"), nil
+			}
+			spendMoved = moved
+		case lifecycle.Charge:
+			cv.payout = mod.newPayout
+		}
+		change := conversionChange{accountID: cv.accountID, id: cv.id, at: now}
+		if err := mod.columns(&change); err != nil {
+			return outcome{}, fmt.Errorf("modify conversion %d: %w", cv.id, err)
+		}
+		b.changeConversion(change)
+		cv.mod = mod
+		reason += "; " + mod.note
+	}
+	res, err := transition(ctx, c, dialectName, b, t, cv, to, reason, conversionstatuschange.SourcePOSTBACK, true, now)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -410,7 +447,10 @@ func update(ctx context.Context, c *ent.Client, dialectName string, b *batch, t 
 	}
 	out := answer(http.StatusOK, postbacklog.OutcomeSTATUS_UPDATED, BodyUpdated,
 		strings.ToLower(string(from))+" to "+strings.ToLower(string(to)))
-	if res.spendMoved {
+	if mod != nil {
+		out.log, out.reason = postbacklog.OutcomeMODIFIED, out.reason+"; "+mod.note
+	}
+	if res.spendMoved || spendMoved {
 		out.syncOffer = t.offerID
 	}
 	return out, nil
@@ -454,6 +494,6 @@ func transition(ctx context.Context, c *ent.Client, dialectName string, b *batch
 	reason = truncate(reason, schema.MaxReasonLength)
 	change.status, change.reason = &to, &reason
 	b.changeConversion(change)
-	b.statusChange(cv.accountID, cv.id, t.offerID, cv.eventID, &from, to, reason, source, now)
+	b.statusChange(cv.accountID, cv.id, t.offerID, cv.eventID, &from, to, reason, source, now, cv.mod)
 	return res, nil
 }

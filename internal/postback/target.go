@@ -37,6 +37,12 @@ type target struct {
 	allowRepeats bool
 }
 
+// payoutFor is what a conversion of the target's event pays for a sale amount; was is what it
+// paid so far (a fixed payout is not repriced when the event's payout is edited later).
+func (t target) payoutFor(amount *money.Micros, was money.Micros) money.Micros {
+	return was
+}
+
 // repeatKey is the part of a new conversion's identity beside its click and event: empty on
 // an event without repeats (one conversion per click), else the network's conversion id.
 func (t target) repeatKey(ncid string) string {
@@ -166,15 +172,19 @@ type conv struct {
 	status                          lifecycle.Status
 	reason                          string
 	payout                          money.Micros
+	amount                          *money.Micros
+	extras                          map[string]string
 	member                          string
 	networkConversionID             *string
 	createdAt                       time.Time
 	charge                          budget.Charge
+	// mod is the network's modification that a status change carries, for its history step.
+	mod *modification
 }
 
 func convOf(c *ent.Conversion) *conv {
 	return &conv{id: c.ID, accountID: c.AccountID, clickID: c.ClickID, eventID: c.OfferEventID, status: c.Status,
-		reason: c.Reason, payout: c.Payout, member: c.PubMemberID, networkConversionID: c.NetworkConversionID,
+		reason: c.Reason, payout: c.Payout, amount: c.Amount, extras: c.Extras, member: c.PubMemberID, networkConversionID: c.NetworkConversionID,
 		createdAt: c.CreatedAt, charge: budget.Charge{Shard: c.BudgetShard, Counters: c.ChargedCounters}}
 }
 
@@ -244,7 +254,7 @@ func insertConversion(ctx context.Context, q rowQuerier, t target, p Params, to 
 		return nil, nil
 	}
 	cv := &conv{id: id, accountID: t.accountID, clickID: t.clickID, eventID: t.terms.EventID, status: to,
-		payout: t.payout, member: t.member, createdAt: now}
+		payout: t.payout, amount: p.Amount, extras: extras, member: t.member, createdAt: now}
 	if p.ConversionID != "" {
 		ncid := p.ConversionID
 		cv.networkConversionID = &ncid
