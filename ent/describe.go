@@ -35,6 +35,10 @@ var enumValues = map[string]map[string]string{
 		"MANUAL":   "A person changed it with updateConversionStatus.",
 		"AUTO":     "gokart approved it itself: it was PENDING longer than its offer's (or account's) autoApproveAfter.",
 	},
+	"PayoutType": {
+		"FIXED":   "The event pays a fixed amount, its payout.",
+		"PERCENT": "The event pays a percentage of the sale amount (revenue share), at most its cap.",
+	},
 	"ConversionChangeKind": {
 		"STATUS":   "The status changed.",
 		"MODIFIED": "The network changed the action's amount or payout; the step keeps the values before and after.",

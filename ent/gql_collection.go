@@ -1868,6 +1868,21 @@ func (_q *OfferEventQuery) collectField(ctx context.Context, oneNode bool, opCtx
 				selectedFields = append(selectedFields, offerevent.FieldCapTotal)
 				fieldSeen[offerevent.FieldCapTotal] = struct{}{}
 			}
+		case "payoutType":
+			if _, ok := fieldSeen[offerevent.FieldPayoutType]; !ok {
+				selectedFields = append(selectedFields, offerevent.FieldPayoutType)
+				fieldSeen[offerevent.FieldPayoutType] = struct{}{}
+			}
+		case "payoutPercent":
+			if _, ok := fieldSeen[offerevent.FieldPayoutPercent]; !ok {
+				selectedFields = append(selectedFields, offerevent.FieldPayoutPercent)
+				fieldSeen[offerevent.FieldPayoutPercent] = struct{}{}
+			}
+		case "payoutCap":
+			if _, ok := fieldSeen[offerevent.FieldPayoutCap]; !ok {
+				selectedFields = append(selectedFields, offerevent.FieldPayoutCap)
+				fieldSeen[offerevent.FieldPayoutCap] = struct{}{}
+			}
 		case "allowRepeats":
 			if _, ok := fieldSeen[offerevent.FieldAllowRepeats]; !ok {
 				selectedFields = append(selectedFields, offerevent.FieldAllowRepeats)

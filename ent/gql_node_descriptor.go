@@ -1182,7 +1182,7 @@ func (_m *OfferEvent) Node(ctx context.Context) (node *Node, err error) {
 	node = &Node{
 		ID:     _m.ID,
 		Type:   "OfferEvent",
-		Fields: make([]*Field, 12),
+		Fields: make([]*Field, 15),
 		Edges:  make([]*Edge, 2),
 	}
 	var buf []byte
@@ -1274,10 +1274,34 @@ func (_m *OfferEvent) Node(ctx context.Context) (node *Node, err error) {
 		Name:  "cap_total",
 		Value: string(buf),
 	}
-	if buf, err = json.Marshal(_m.AllowRepeats); err != nil {
+	if buf, err = json.Marshal(_m.PayoutType); err != nil {
 		return nil, err
 	}
 	node.Fields[11] = &Field{
+		Type:  "offerevent.PayoutType",
+		Name:  "payout_type",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.PayoutPercent); err != nil {
+		return nil, err
+	}
+	node.Fields[12] = &Field{
+		Type:  "money.Micros",
+		Name:  "payout_percent",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.PayoutCap); err != nil {
+		return nil, err
+	}
+	node.Fields[13] = &Field{
+		Type:  "money.Micros",
+		Name:  "payout_cap",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.AllowRepeats); err != nil {
+		return nil, err
+	}
+	node.Fields[14] = &Field{
 		Type:  "bool",
 		Name:  "allow_repeats",
 		Value: string(buf),

@@ -16567,6 +16567,11 @@ type OfferEventMutation struct {
 	addcap_monthly     *int
 	cap_total          *int
 	addcap_total       *int
+	payout_type        *offerevent.PayoutType
+	payout_percent     *money.Micros
+	addpayout_percent  *money.Micros
+	payout_cap         *money.Micros
+	addpayout_cap      *money.Micros
 	allow_repeats      *bool
 	clearedFields      map[string]struct{}
 	account            *int
@@ -17323,6 +17328,182 @@ func (m *OfferEventMutation) ResetCapTotal() {
 	delete(m.clearedFields, offerevent.FieldCapTotal)
 }
 
+// SetPayoutType sets the "payout_type" field.
+func (m *OfferEventMutation) SetPayoutType(ot offerevent.PayoutType) {
+	m.payout_type = &ot
+}
+
+// PayoutType returns the value of the "payout_type" field in the mutation.
+func (m *OfferEventMutation) PayoutType() (r offerevent.PayoutType, exists bool) {
+	v := m.payout_type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPayoutType returns the old "payout_type" field's value of the OfferEvent entity.
+// If the OfferEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OfferEventMutation) OldPayoutType(ctx context.Context) (v offerevent.PayoutType, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPayoutType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPayoutType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPayoutType: %w", err)
+	}
+	return oldValue.PayoutType, nil
+}
+
+// ResetPayoutType resets all changes to the "payout_type" field.
+func (m *OfferEventMutation) ResetPayoutType() {
+	m.payout_type = nil
+}
+
+// SetPayoutPercent sets the "payout_percent" field.
+func (m *OfferEventMutation) SetPayoutPercent(value money.Micros) {
+	m.payout_percent = &value
+	m.addpayout_percent = nil
+}
+
+// PayoutPercent returns the value of the "payout_percent" field in the mutation.
+func (m *OfferEventMutation) PayoutPercent() (r money.Micros, exists bool) {
+	v := m.payout_percent
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPayoutPercent returns the old "payout_percent" field's value of the OfferEvent entity.
+// If the OfferEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OfferEventMutation) OldPayoutPercent(ctx context.Context) (v *money.Micros, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPayoutPercent is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPayoutPercent requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPayoutPercent: %w", err)
+	}
+	return oldValue.PayoutPercent, nil
+}
+
+// AddPayoutPercent adds value to the "payout_percent" field.
+func (m *OfferEventMutation) AddPayoutPercent(value money.Micros) {
+	if m.addpayout_percent != nil {
+		*m.addpayout_percent += value
+	} else {
+		m.addpayout_percent = &value
+	}
+}
+
+// AddedPayoutPercent returns the value that was added to the "payout_percent" field in this mutation.
+func (m *OfferEventMutation) AddedPayoutPercent() (r money.Micros, exists bool) {
+	v := m.addpayout_percent
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearPayoutPercent clears the value of the "payout_percent" field.
+func (m *OfferEventMutation) ClearPayoutPercent() {
+	m.payout_percent = nil
+	m.addpayout_percent = nil
+	m.clearedFields[offerevent.FieldPayoutPercent] = struct{}{}
+}
+
+// PayoutPercentCleared returns if the "payout_percent" field was cleared in this mutation.
+func (m *OfferEventMutation) PayoutPercentCleared() bool {
+	_, ok := m.clearedFields[offerevent.FieldPayoutPercent]
+	return ok
+}
+
+// ResetPayoutPercent resets all changes to the "payout_percent" field.
+func (m *OfferEventMutation) ResetPayoutPercent() {
+	m.payout_percent = nil
+	m.addpayout_percent = nil
+	delete(m.clearedFields, offerevent.FieldPayoutPercent)
+}
+
+// SetPayoutCap sets the "payout_cap" field.
+func (m *OfferEventMutation) SetPayoutCap(value money.Micros) {
+	m.payout_cap = &value
+	m.addpayout_cap = nil
+}
+
+// PayoutCap returns the value of the "payout_cap" field in the mutation.
+func (m *OfferEventMutation) PayoutCap() (r money.Micros, exists bool) {
+	v := m.payout_cap
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPayoutCap returns the old "payout_cap" field's value of the OfferEvent entity.
+// If the OfferEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OfferEventMutation) OldPayoutCap(ctx context.Context) (v *money.Micros, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPayoutCap is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPayoutCap requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPayoutCap: %w", err)
+	}
+	return oldValue.PayoutCap, nil
+}
+
+// AddPayoutCap adds value to the "payout_cap" field.
+func (m *OfferEventMutation) AddPayoutCap(value money.Micros) {
+	if m.addpayout_cap != nil {
+		*m.addpayout_cap += value
+	} else {
+		m.addpayout_cap = &value
+	}
+}
+
+// AddedPayoutCap returns the value that was added to the "payout_cap" field in this mutation.
+func (m *OfferEventMutation) AddedPayoutCap() (r money.Micros, exists bool) {
+	v := m.addpayout_cap
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearPayoutCap clears the value of the "payout_cap" field.
+func (m *OfferEventMutation) ClearPayoutCap() {
+	m.payout_cap = nil
+	m.addpayout_cap = nil
+	m.clearedFields[offerevent.FieldPayoutCap] = struct{}{}
+}
+
+// PayoutCapCleared returns if the "payout_cap" field was cleared in this mutation.
+func (m *OfferEventMutation) PayoutCapCleared() bool {
+	_, ok := m.clearedFields[offerevent.FieldPayoutCap]
+	return ok
+}
+
+// ResetPayoutCap resets all changes to the "payout_cap" field.
+func (m *OfferEventMutation) ResetPayoutCap() {
+	m.payout_cap = nil
+	m.addpayout_cap = nil
+	delete(m.clearedFields, offerevent.FieldPayoutCap)
+}
+
 // SetAllowRepeats sets the "allow_repeats" field.
 func (m *OfferEventMutation) SetAllowRepeats(b bool) {
 	m.allow_repeats = &b
@@ -17501,7 +17682,7 @@ func (m *OfferEventMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OfferEventMutation) Fields() []string {
-	fields := make([]string, 0, 14)
+	fields := make([]string, 0, 17)
 	if m.account != nil {
 		fields = append(fields, offerevent.FieldAccountID)
 	}
@@ -17541,6 +17722,15 @@ func (m *OfferEventMutation) Fields() []string {
 	if m.cap_total != nil {
 		fields = append(fields, offerevent.FieldCapTotal)
 	}
+	if m.payout_type != nil {
+		fields = append(fields, offerevent.FieldPayoutType)
+	}
+	if m.payout_percent != nil {
+		fields = append(fields, offerevent.FieldPayoutPercent)
+	}
+	if m.payout_cap != nil {
+		fields = append(fields, offerevent.FieldPayoutCap)
+	}
 	if m.allow_repeats != nil {
 		fields = append(fields, offerevent.FieldAllowRepeats)
 	}
@@ -17578,6 +17768,12 @@ func (m *OfferEventMutation) Field(name string) (ent.Value, bool) {
 		return m.CapMonthly()
 	case offerevent.FieldCapTotal:
 		return m.CapTotal()
+	case offerevent.FieldPayoutType:
+		return m.PayoutType()
+	case offerevent.FieldPayoutPercent:
+		return m.PayoutPercent()
+	case offerevent.FieldPayoutCap:
+		return m.PayoutCap()
 	case offerevent.FieldAllowRepeats:
 		return m.AllowRepeats()
 	}
@@ -17615,6 +17811,12 @@ func (m *OfferEventMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldCapMonthly(ctx)
 	case offerevent.FieldCapTotal:
 		return m.OldCapTotal(ctx)
+	case offerevent.FieldPayoutType:
+		return m.OldPayoutType(ctx)
+	case offerevent.FieldPayoutPercent:
+		return m.OldPayoutPercent(ctx)
+	case offerevent.FieldPayoutCap:
+		return m.OldPayoutCap(ctx)
 	case offerevent.FieldAllowRepeats:
 		return m.OldAllowRepeats(ctx)
 	}
@@ -17717,6 +17919,27 @@ func (m *OfferEventMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetCapTotal(v)
 		return nil
+	case offerevent.FieldPayoutType:
+		v, ok := value.(offerevent.PayoutType)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPayoutType(v)
+		return nil
+	case offerevent.FieldPayoutPercent:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPayoutPercent(v)
+		return nil
+	case offerevent.FieldPayoutCap:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPayoutCap(v)
+		return nil
 	case offerevent.FieldAllowRepeats:
 		v, ok := value.(bool)
 		if !ok {
@@ -17750,6 +17973,12 @@ func (m *OfferEventMutation) AddedFields() []string {
 	if m.addcap_total != nil {
 		fields = append(fields, offerevent.FieldCapTotal)
 	}
+	if m.addpayout_percent != nil {
+		fields = append(fields, offerevent.FieldPayoutPercent)
+	}
+	if m.addpayout_cap != nil {
+		fields = append(fields, offerevent.FieldPayoutCap)
+	}
 	return fields
 }
 
@@ -17770,6 +17999,10 @@ func (m *OfferEventMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedCapMonthly()
 	case offerevent.FieldCapTotal:
 		return m.AddedCapTotal()
+	case offerevent.FieldPayoutPercent:
+		return m.AddedPayoutPercent()
+	case offerevent.FieldPayoutCap:
+		return m.AddedPayoutCap()
 	}
 	return nil, false
 }
@@ -17821,6 +18054,20 @@ func (m *OfferEventMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddCapTotal(v)
 		return nil
+	case offerevent.FieldPayoutPercent:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPayoutPercent(v)
+		return nil
+	case offerevent.FieldPayoutCap:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPayoutCap(v)
+		return nil
 	}
 	return fmt.Errorf("unknown OfferEvent numeric field %s", name)
 }
@@ -17840,6 +18087,12 @@ func (m *OfferEventMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(offerevent.FieldCapTotal) {
 		fields = append(fields, offerevent.FieldCapTotal)
+	}
+	if m.FieldCleared(offerevent.FieldPayoutPercent) {
+		fields = append(fields, offerevent.FieldPayoutPercent)
+	}
+	if m.FieldCleared(offerevent.FieldPayoutCap) {
+		fields = append(fields, offerevent.FieldPayoutCap)
 	}
 	return fields
 }
@@ -17866,6 +18119,12 @@ func (m *OfferEventMutation) ClearField(name string) error {
 		return nil
 	case offerevent.FieldCapTotal:
 		m.ClearCapTotal()
+		return nil
+	case offerevent.FieldPayoutPercent:
+		m.ClearPayoutPercent()
+		return nil
+	case offerevent.FieldPayoutCap:
+		m.ClearPayoutCap()
 		return nil
 	}
 	return fmt.Errorf("unknown OfferEvent nullable field %s", name)
@@ -17913,6 +18172,15 @@ func (m *OfferEventMutation) ResetField(name string) error {
 		return nil
 	case offerevent.FieldCapTotal:
 		m.ResetCapTotal()
+		return nil
+	case offerevent.FieldPayoutType:
+		m.ResetPayoutType()
+		return nil
+	case offerevent.FieldPayoutPercent:
+		m.ResetPayoutPercent()
+		return nil
+	case offerevent.FieldPayoutCap:
+		m.ResetPayoutCap()
 		return nil
 	case offerevent.FieldAllowRepeats:
 		m.ResetAllowRepeats()

@@ -600,6 +600,9 @@ var (
 		{Name: "cap_weekly", Type: field.TypeInt, Nullable: true},
 		{Name: "cap_monthly", Type: field.TypeInt, Nullable: true},
 		{Name: "cap_total", Type: field.TypeInt, Nullable: true},
+		{Name: "payout_type", Type: field.TypeEnum, Enums: []string{"FIXED", "PERCENT"}, Default: "FIXED"},
+		{Name: "payout_percent", Type: field.TypeInt64, Nullable: true},
+		{Name: "payout_cap", Type: field.TypeInt64, Nullable: true},
 		{Name: "allow_repeats", Type: field.TypeBool, Default: false},
 		{Name: "offer_id", Type: field.TypeInt},
 		{Name: "account_id", Type: field.TypeInt},
@@ -612,13 +615,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "offer_events_offers_events",
-				Columns:    []*schema.Column{OfferEventsColumns[13]},
+				Columns:    []*schema.Column{OfferEventsColumns[16]},
 				RefColumns: []*schema.Column{OffersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "offer_events_accounts_account",
-				Columns:    []*schema.Column{OfferEventsColumns[14]},
+				Columns:    []*schema.Column{OfferEventsColumns[17]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -627,17 +630,17 @@ var (
 			{
 				Name:    "offerevent_account_id_offer_id_event_id",
 				Unique:  true,
-				Columns: []*schema.Column{OfferEventsColumns[14], OfferEventsColumns[13], OfferEventsColumns[4]},
+				Columns: []*schema.Column{OfferEventsColumns[17], OfferEventsColumns[16], OfferEventsColumns[4]},
 			},
 			{
 				Name:    "offerevent_account_id_offer_id_match_key",
 				Unique:  true,
-				Columns: []*schema.Column{OfferEventsColumns[14], OfferEventsColumns[13], OfferEventsColumns[5]},
+				Columns: []*schema.Column{OfferEventsColumns[17], OfferEventsColumns[16], OfferEventsColumns[5]},
 			},
 			{
 				Name:    "offerevent_offer_id_position",
 				Unique:  false,
-				Columns: []*schema.Column{OfferEventsColumns[13], OfferEventsColumns[6]},
+				Columns: []*schema.Column{OfferEventsColumns[16], OfferEventsColumns[6]},
 			},
 		},
 	}

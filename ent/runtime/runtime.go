@@ -633,7 +633,7 @@ func init() {
 	// offerevent.CapTotalValidator is a validator for the "cap_total" field. It is called by the builders before save.
 	offerevent.CapTotalValidator = offereventDescCapTotal.Validators[0].(func(int) error)
 	// offereventDescAllowRepeats is the schema descriptor for allow_repeats field.
-	offereventDescAllowRepeats := offereventFields[10].Descriptor()
+	offereventDescAllowRepeats := offereventFields[13].Descriptor()
 	// offerevent.DefaultAllowRepeats holds the default value on creation for the allow_repeats field.
 	offerevent.DefaultAllowRepeats = offereventDescAllowRepeats.Default.(bool)
 	postbacklogMixin := schema.PostbackLog{}.Mixin()

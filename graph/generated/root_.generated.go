@@ -379,8 +379,10 @@ type ComplexityRoot struct {
 	}
 
 	OfferCardEvent struct {
-		Name   func(childComplexity int) int
-		Payout func(childComplexity int) int
+		Name          func(childComplexity int) int
+		Payout        func(childComplexity int) int
+		PayoutCap     func(childComplexity int) int
+		PayoutPercent func(childComplexity int) int
 	}
 
 	OfferConnection struct {
@@ -395,23 +397,26 @@ type ComplexityRoot struct {
 	}
 
 	OfferEvent struct {
-		AllowRepeats func(childComplexity int) int
-		CapDaily     func(childComplexity int) int
-		CapMonthly   func(childComplexity int) int
-		CapTotal     func(childComplexity int) int
-		CapWeekly    func(childComplexity int) int
-		Conversions  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ConversionOrder, where *ent.ConversionWhereInput) int
-		CreatedAt    func(childComplexity int) int
-		EventID      func(childComplexity int) int
-		ID           func(childComplexity int) int
-		Name         func(childComplexity int) int
-		Offer        func(childComplexity int) int
-		OfferID      func(childComplexity int) int
-		Payout       func(childComplexity int) int
-		Position     func(childComplexity int) int
-		PostbackURL  func(childComplexity int) int
-		Stats        func(childComplexity int, from time.Time, to time.Time, granularity stats.Granularity) int
-		UpdatedAt    func(childComplexity int) int
+		AllowRepeats  func(childComplexity int) int
+		CapDaily      func(childComplexity int) int
+		CapMonthly    func(childComplexity int) int
+		CapTotal      func(childComplexity int) int
+		CapWeekly     func(childComplexity int) int
+		Conversions   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ConversionOrder, where *ent.ConversionWhereInput) int
+		CreatedAt     func(childComplexity int) int
+		EventID       func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Name          func(childComplexity int) int
+		Offer         func(childComplexity int) int
+		OfferID       func(childComplexity int) int
+		Payout        func(childComplexity int) int
+		PayoutCap     func(childComplexity int) int
+		PayoutPercent func(childComplexity int) int
+		PayoutType    func(childComplexity int) int
+		Position      func(childComplexity int) int
+		PostbackURL   func(childComplexity int) int
+		Stats         func(childComplexity int, from time.Time, to time.Time, granularity stats.Granularity) int
+		UpdatedAt     func(childComplexity int) int
 	}
 
 	OfferEventConnection struct {
@@ -2218,6 +2223,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OfferCardEvent.Payout(childComplexity), true
+	case "OfferCardEvent.payoutCap":
+		if e.ComplexityRoot.OfferCardEvent.PayoutCap == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferCardEvent.PayoutCap(childComplexity), true
+	case "OfferCardEvent.payoutPercent":
+		if e.ComplexityRoot.OfferCardEvent.PayoutPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferCardEvent.PayoutPercent(childComplexity), true
 
 	case "OfferConnection.edges":
 		if e.ComplexityRoot.OfferConnection.Edges == nil {
@@ -2334,6 +2351,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OfferEvent.Payout(childComplexity), true
+	case "OfferEvent.payoutCap":
+		if e.ComplexityRoot.OfferEvent.PayoutCap == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferEvent.PayoutCap(childComplexity), true
+	case "OfferEvent.payoutPercent":
+		if e.ComplexityRoot.OfferEvent.PayoutPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferEvent.PayoutPercent(childComplexity), true
+	case "OfferEvent.payoutType":
+		if e.ComplexityRoot.OfferEvent.PayoutType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferEvent.PayoutType(childComplexity), true
 	case "OfferEvent.position":
 		if e.ComplexityRoot.OfferEvent.Position == nil {
 			break
@@ -6640,6 +6675,18 @@ type OfferEvent implements Node {
   """
   capTotal: Int
   """
+  FIXED pays ` + "`" + `payout` + "`" + `; PERCENT pays ` + "`" + `payoutPercent` + "`" + ` of the postback's sale amount (` + "`" + `cnv_amount` + "`" + `), at most ` + "`" + `payoutCap` + "`" + `.
+  """
+  payoutType: PayoutType!
+  """
+  PERCENT: the share of the sale amount paid, in percent (e.g. ` + "`" + `12.5` + "`" + `); null for FIXED.
+  """
+  payoutPercent: Decimal
+  """
+  PERCENT: the most one conversion pays, in the offer's currency; null for no cap.
+  """
+  payoutCap: Decimal
+  """
   Whether a click may convert on this event more than once: each new network conversion id (` + "`" + `cnv_conversion_id` + "`" + `) is then a new conversion, charged and capped like any. Off, a new id on a click that already converted here is refused (409 ` + "`" + `repeat_conversion` + "`" + `).
   """
   allowRepeats: Boolean!
@@ -7203,6 +7250,102 @@ input OfferEventWhereInput {
   Matches when capTotal is not null.
   """
   capTotalNotNil: Boolean
+  """
+  Matches when payoutType equals the value.
+  """
+  payoutType: PayoutType
+  """
+  Matches when payoutType is not equal to the value.
+  """
+  payoutTypeNEQ: PayoutType
+  """
+  Matches when payoutType is one of the values.
+  """
+  payoutTypeIn: [PayoutType!]
+  """
+  Matches when payoutType is none of the values.
+  """
+  payoutTypeNotIn: [PayoutType!]
+  """
+  Matches when payoutPercent equals the value.
+  """
+  payoutPercent: Decimal
+  """
+  Matches when payoutPercent is not equal to the value.
+  """
+  payoutPercentNEQ: Decimal
+  """
+  Matches when payoutPercent is one of the values.
+  """
+  payoutPercentIn: [Decimal!]
+  """
+  Matches when payoutPercent is none of the values.
+  """
+  payoutPercentNotIn: [Decimal!]
+  """
+  Matches when payoutPercent is greater than the value.
+  """
+  payoutPercentGT: Decimal
+  """
+  Matches when payoutPercent is greater than or equal to the value.
+  """
+  payoutPercentGTE: Decimal
+  """
+  Matches when payoutPercent is less than the value.
+  """
+  payoutPercentLT: Decimal
+  """
+  Matches when payoutPercent is less than or equal to the value.
+  """
+  payoutPercentLTE: Decimal
+  """
+  Matches when payoutPercent is null.
+  """
+  payoutPercentIsNil: Boolean
+  """
+  Matches when payoutPercent is not null.
+  """
+  payoutPercentNotNil: Boolean
+  """
+  Matches when payoutCap equals the value.
+  """
+  payoutCap: Decimal
+  """
+  Matches when payoutCap is not equal to the value.
+  """
+  payoutCapNEQ: Decimal
+  """
+  Matches when payoutCap is one of the values.
+  """
+  payoutCapIn: [Decimal!]
+  """
+  Matches when payoutCap is none of the values.
+  """
+  payoutCapNotIn: [Decimal!]
+  """
+  Matches when payoutCap is greater than the value.
+  """
+  payoutCapGT: Decimal
+  """
+  Matches when payoutCap is greater than or equal to the value.
+  """
+  payoutCapGTE: Decimal
+  """
+  Matches when payoutCap is less than the value.
+  """
+  payoutCapLT: Decimal
+  """
+  Matches when payoutCap is less than or equal to the value.
+  """
+  payoutCapLTE: Decimal
+  """
+  Matches when payoutCap is null.
+  """
+  payoutCapIsNil: Boolean
+  """
+  Matches when payoutCap is not null.
+  """
+  payoutCapNotNil: Boolean
   """
   Matches when allowRepeats equals the value.
   """
@@ -8426,6 +8569,19 @@ type PageInfo {
   endCursor: Cursor
 }
 """
+PayoutType is enum for the field payout_type
+"""
+enum PayoutType @goModel(model: "github.com/gokart/gokart/ent/offerevent.PayoutType") {
+  """
+  The event pays a fixed amount, its payout.
+  """
+  FIXED
+  """
+  The event pays a percentage of the sale amount (revenue share), at most its cap.
+  """
+  PERCENT
+}
+"""
 A postback request as received, with its outcome: the place to look when a network's test postback fails.
 """
 type PostbackLog implements Node {
@@ -9364,8 +9520,12 @@ type OfferCard {
 type OfferCardEvent {
   """The event's name as shown on the card, e.g. ` + "`" + `Sign Up` + "`" + `."""
   name: String!
-  """What the event pays, in the card's currency."""
+  """What the event pays, in the card's currency; 0 for a revenue-share event, which pays ` + "`" + `payoutPercent` + "`" + `."""
   payout: Decimal!
+  """A revenue-share event's share of the sale amount, in percent (e.g. ` + "`" + `12.5` + "`" + `); null when it pays a fixed ` + "`" + `payout` + "`" + `."""
+  payoutPercent: Decimal
+  """A revenue-share event's most per conversion; null for no cap or a fixed payout."""
+  payoutCap: Decimal
 }
 
 """A page of offer cards."""
@@ -9785,8 +9945,14 @@ input OfferEventInput {
   name: String!
   """The value expected in the postback's ` + "`" + `cnv_event_id` + "`" + `; for Impact, the Action Tracker name."""
   eventID: String!
-  """What a conversion of this event pays."""
+  """What a conversion of this event pays; for a PERCENT event it is ignored (send ` + "`" + `"0"` + "`" + `) and stored as 0."""
   payout: Decimal!
+  """FIXED (the default) pays ` + "`" + `payout` + "`" + `; PERCENT pays ` + "`" + `payoutPercent` + "`" + ` of the postback's ` + "`" + `cnv_amount` + "`" + ` (revenue share)."""
+  payoutType: PayoutType
+  """PERCENT: the share of the sale amount, in percent: more than 0, at most 100, e.g. ` + "`" + `"12.5"` + "`" + `. Required for PERCENT, refused for FIXED."""
+  payoutPercent: Decimal
+  """PERCENT: the most one conversion pays, in the offer's currency (more than 0); left out, no cap. Refused for FIXED."""
+  payoutCap: Decimal
   """Most conversions of this event per day."""
   capDaily: Int
   """Most conversions of this event per week."""
@@ -10508,6 +10674,10 @@ func (ec *executionContext) childFields_OfferCardEvent(ctx context.Context, fiel
 		return ec.fieldContext_OfferCardEvent_name(ctx, field)
 	case "payout":
 		return ec.fieldContext_OfferCardEvent_payout(ctx, field)
+	case "payoutPercent":
+		return ec.fieldContext_OfferCardEvent_payoutPercent(ctx, field)
+	case "payoutCap":
+		return ec.fieldContext_OfferCardEvent_payoutCap(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OfferCardEvent", field.Name)
 }
@@ -10560,6 +10730,12 @@ func (ec *executionContext) childFields_OfferEvent(ctx context.Context, field gr
 		return ec.fieldContext_OfferEvent_capMonthly(ctx, field)
 	case "capTotal":
 		return ec.fieldContext_OfferEvent_capTotal(ctx, field)
+	case "payoutType":
+		return ec.fieldContext_OfferEvent_payoutType(ctx, field)
+	case "payoutPercent":
+		return ec.fieldContext_OfferEvent_payoutPercent(ctx, field)
+	case "payoutCap":
+		return ec.fieldContext_OfferEvent_payoutCap(ctx, field)
 	case "allowRepeats":
 		return ec.fieldContext_OfferEvent_allowRepeats(ctx, field)
 	case "offer":

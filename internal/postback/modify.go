@@ -49,7 +49,10 @@ func modificationOf(t target, cv *conv, p Params) *modification {
 	if len(notes) == 0 {
 		return nil
 	}
-	m.newPayout = t.payoutFor(m.newAmount, cv.payout)
+	if m.newAmount != m.oldAmount {
+		// Only a new amount reprices (a revenue share); the share's terms as they are now.
+		m.newPayout = t.payoutFor(m.newAmount, cv.payout)
+	}
 	if m.newPayout != m.oldPayout {
 		notes = append(notes, "payout "+m.oldPayout.String()+" to "+m.newPayout.String())
 	}

@@ -11,6 +11,8 @@
 //	               modified action: the same conversion with another cnv_amount or cnv_payout
 //	               (modify.go: new amounts, spend moved by the difference, a MODIFIED step)
 //	400            malformed: missing or bad gk_click_id, bad number, currency or status word
+//	422            amount_required / amount_currency: a revenue-share event's new conversion
+//	               without a sale amount in the offer's currency
 //	403            missing or unknown key, or a source address outside the account's allowlist
 //	404            unknown click id (in the key's account), or no such event on the offer
 //	409            refused by a rule; the body names it (offer_ended, one_completion_per_member,
@@ -38,6 +40,10 @@
 // The offer event's configured payout is what a conversion costs and what is charged to the
 // budget and caps: the account set it, and budgets are in the offer's currency. The network's
 // own cnv_payout and cnv_currency are kept in the conversion's extras, cnv_amount in amount.
+// A revenue-share event (payoutType PERCENT) pays its payoutPercent of cnv_amount, exactly
+// (money.Percent, rounded down to the micro-unit) and at most its payoutCap; a new conversion
+// of one without cnv_amount, or with a cnv_currency other than the offer's, is answered
+// 422 amount_required (amount_currency) and not recorded, so the report with it still counts.
 //
 // # Lifecycle and out-of-order updates
 //
@@ -93,6 +99,13 @@ const (
 // RuleRepeatConversion answers a new network conversion id on a click and event that
 // converted already, when the event does not allow repeats.
 const RuleRepeatConversion = "repeat_conversion"
+
+// RuleAmountRequired answers a new conversion of a revenue-share event without cnv_amount, and
+// RuleAmountCurrency one whose cnv_currency is not the offer's: the share cannot be computed.
+const (
+	RuleAmountRequired = "amount_required"
+	RuleAmountCurrency = "amount_currency"
+)
 
 func strOr(s *string, or string) string {
 	if s == nil {
@@ -302,8 +315,18 @@ func truncate(s string, n int) string {
 // apply records the postback's conversion, or applies it to the known one: a new conversion
 // is inserted first (ON CONFLICT DO NOTHING), and only when one exists is it found and locked.
 func (s *Service) apply(ctx context.Context, c *ent.Client, b *batch, p Params, now time.Time, t target, to lifecycle.Status) (outcome, error) {
-	cv, err := insertConversion(ctx, c, t, p, to, now)
-	if err != nil {
+	var cv *conv
+	var err error
+	if t.percent != nil {
+		// A revenue share pays by the sale amount: a new conversion needs one, in the offer's
+		// currency (updates of a known conversion do not). Not the common path: its extra
+		// look-up costs nothing on fixed payouts.
+		if p.Amount == nil || p.Currency != "" && p.Currency != t.currency {
+			return s.shareWithoutAmount(ctx, c, b, p, now, t, to)
+		}
+		t.payout = t.payoutFor(p.Amount, 0)
+	}
+	if cv, err = insertConversion(ctx, c, t, p, to, now); err != nil {
 		return outcome{}, err
 	}
 	if cv != nil {
@@ -319,6 +342,33 @@ func (s *Service) apply(ctx context.Context, c *ent.Client, b *batch, p Params, 
 	}
 	if cv == nil {
 		return outcome{}, fmt.Errorf("conversion vanished after a unique conflict")
+	}
+	out, err := update(ctx, c, s.Dialect, b, t, cv, p, to, now)
+	convID := cv.id
+	out.conversionID = &convID
+	return out, err
+}
+
+// shareWithoutAmount applies a revenue-share postback that has no usable sale amount: to its
+// conversion when it exists, else it is refused 422 amount_required (or amount_currency, for
+// an amount in another currency than the offer's), with nothing recorded but the log row, so
+// that the network's report with the amount is still taken.
+func (s *Service) shareWithoutAmount(ctx context.Context, c *ent.Client, b *batch, p Params, now time.Time, t target, to lifecycle.Status) (outcome, error) {
+	cv, err := findConversion(ctx, c, s.postgres(), t, p.ConversionID)
+	if err != nil {
+		return outcome{}, err
+	}
+	if cv == nil {
+		if p.Amount == nil {
+			return answer(http.StatusUnprocessableEntity, postbacklog.OutcomeMALFORMED, RuleAmountRequired,
+				RuleAmountRequired+": the event pays a percentage of cnv_amount, and the postback has none"), nil
+		}
+		return answer(http.StatusUnprocessableEntity, postbacklog.OutcomeMALFORMED, RuleAmountCurrency,
+			fmt.Sprintf("%s: the event pays a percentage of cnv_amount, which is in %s, not the offer's %s", RuleAmountCurrency, p.Currency, t.currency)), nil
+	}
+	if p.Amount != nil {
+		// Another currency's amount never reprices the share.
+		p.Amount = nil
 	}
 	out, err := update(ctx, c, s.Dialect, b, t, cv, p, to, now)
 	convID := cv.id

@@ -35,12 +35,25 @@ type target struct {
 	payout money.Micros
 	// allowRepeats is the event's: a click converts on it once per network conversion id.
 	allowRepeats bool
+	// percent is a revenue-share event's share of the sale amount (nil: a fixed payout), at
+	// most payoutCap per conversion (nil: no cap).
+	percent, payoutCap *money.Micros
 }
 
 // payoutFor is what a conversion of the target's event pays for a sale amount; was is what it
 // paid so far (a fixed payout is not repriced when the event's payout is edited later).
 func (t target) payoutFor(amount *money.Micros, was money.Micros) money.Micros {
-	return was
+	if t.percent == nil {
+		return was
+	}
+	if amount == nil {
+		return 0
+	}
+	p := money.Percent(*amount, *t.percent)
+	if t.payoutCap != nil && p > *t.payoutCap {
+		p = *t.payoutCap
+	}
+	return p
 }
 
 // repeatKey is the part of a new conversion's identity beside its click and event: empty on
@@ -60,7 +73,8 @@ const lookupSQL = `SELECT a.id, a.postback_key, a.postback_allowlist,
  c.id, c.pub_member_id,
  o.id, o.integration_system, o.status, o.currency, o.budget_total, o.budget_daily, o.one_completion_per_member,
  o.cap_daily, o.cap_weekly, o.cap_monthly, o.cap_total, o.time_zone,
- e.id, e.payout, e.cap_daily, e.cap_weekly, e.cap_monthly, e.cap_total, e.allow_repeats
+ e.id, e.payout, e.cap_daily, e.cap_weekly, e.cap_monthly, e.cap_total, e.allow_repeats,
+ e.payout_type, e.payout_percent, e.payout_cap
 FROM accounts a
 LEFT JOIN clicks c ON c.account_id = a.id AND c.gk_click_id = $2
 LEFT JOIN offers o ON o.account_id = c.account_id AND o.id = c.offer_id
@@ -75,6 +89,8 @@ type rowQuerier interface {
 func lookup(ctx context.Context, q rowQuerier, key, clickID, eventID string) (t target, found bool, err error) {
 	var (
 		allowlist, member, system, status, currency, tz sql.NullString
+		payoutType                                      sql.NullString
+		payoutPercent, payoutCap                        sql.NullInt64
 		clID, offerID, evID, evPayout                   sql.NullInt64
 		budgetTotal, budgetDaily                        sql.NullInt64
 		oneCompletion, allowRepeats                     sql.NullBool
@@ -89,7 +105,8 @@ func lookup(ctx context.Context, q rowQuerier, key, clickID, eventID string) (t 
 		err = rows.Scan(&t.accountID, &t.key, &allowlist, &clID, &member,
 			&offerID, &system, &status, &currency, &budgetTotal, &budgetDaily, &oneCompletion,
 			&oCaps[0], &oCaps[1], &oCaps[2], &oCaps[3], &tz,
-			&evID, &evPayout, &eCaps[0], &eCaps[1], &eCaps[2], &eCaps[3], &allowRepeats)
+			&evID, &evPayout, &eCaps[0], &eCaps[1], &eCaps[2], &eCaps[3], &allowRepeats,
+			&payoutType, &payoutPercent, &payoutCap)
 	}
 	if cerr := rows.Close(); err == nil {
 		err = cerr
@@ -121,6 +138,12 @@ func lookup(ctx context.Context, q rowQuerier, key, clickID, eventID string) (t 
 		t.terms.EventID, t.payout = int(evID.Int64), money.Micros(evPayout.Int64)
 		t.terms.EventCaps = budget.Caps{intOrNil(eCaps[0]), intOrNil(eCaps[1]), intOrNil(eCaps[2]), intOrNil(eCaps[3])}
 		t.allowRepeats = allowRepeats.Bool
+		if payoutType.String == string(offerevent.PayoutTypePERCENT) {
+			t.percent, t.payoutCap = microsOrNil(payoutPercent), microsOrNil(payoutCap)
+			if t.percent == nil {
+				t.percent = new(money.Micros) // a share of nothing rather than a fixed payout
+			}
+		}
 	}
 	return t, true, nil
 }
@@ -130,6 +153,13 @@ func (t *target) withEvent(ev *ent.OfferEvent) {
 	t.terms.EventID, t.payout = ev.ID, ev.Payout
 	t.terms.EventCaps = budget.Caps{ev.CapDaily, ev.CapWeekly, ev.CapMonthly, ev.CapTotal}
 	t.allowRepeats = ev.AllowRepeats
+	t.percent, t.payoutCap = nil, nil
+	if ev.PayoutType == offerevent.PayoutTypePERCENT {
+		t.percent, t.payoutCap = ev.PayoutPercent, ev.PayoutCap
+		if t.percent == nil {
+			t.percent = new(money.Micros)
+		}
+	}
 }
 
 // targetOf is the target of a known conversion, for manual review.

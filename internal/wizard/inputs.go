@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gokart/gokart/ent/offer"
+	"github.com/gokart/gokart/ent/offerevent"
 	"github.com/gokart/gokart/internal/catalogue"
 	"github.com/gokart/gokart/internal/lifecycle"
 	"github.com/gokart/gokart/internal/money"
@@ -98,4 +99,8 @@ type EventInput struct {
 	CapTotal   *int
 	// AllowRepeats lets a click convert on the event once per network conversion id; nil is false.
 	AllowRepeats *bool
+	// PayoutType is FIXED (nil) or PERCENT: a revenue share of PayoutPercent, at most PayoutCap.
+	PayoutType    *offerevent.PayoutType
+	PayoutPercent *money.Micros
+	PayoutCap     *money.Micros
 }
