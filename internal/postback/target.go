@@ -74,7 +74,7 @@ const lookupSQL = `SELECT a.id, a.postback_key, a.postback_allowlist,
  o.id, o.integration_system, o.status, o.currency, o.budget_total, o.budget_daily, o.one_completion_per_member,
  o.cap_daily, o.cap_weekly, o.cap_monthly, o.cap_total, o.time_zone,
  e.id, e.payout, e.cap_daily, e.cap_weekly, e.cap_monthly, e.cap_total, e.allow_repeats,
- e.payout_type, e.payout_percent, e.payout_cap
+ e.payout_type = 'PERCENT', e.payout_percent, e.payout_cap
 FROM accounts a
 LEFT JOIN clicks c ON c.account_id = a.id AND c.gk_click_id = $2
 LEFT JOIN offers o ON o.account_id = c.account_id AND o.id = c.offer_id
@@ -89,11 +89,10 @@ type rowQuerier interface {
 func lookup(ctx context.Context, q rowQuerier, key, clickID, eventID string) (t target, found bool, err error) {
 	var (
 		allowlist, member, system, status, currency, tz sql.NullString
-		payoutType                                      sql.NullString
 		payoutPercent, payoutCap                        sql.NullInt64
 		clID, offerID, evID, evPayout                   sql.NullInt64
 		budgetTotal, budgetDaily                        sql.NullInt64
-		oneCompletion, allowRepeats                     sql.NullBool
+		oneCompletion, allowRepeats, share              sql.NullBool
 		oCaps, eCaps                                    [4]sql.NullInt64
 	)
 	rows, err := q.QueryContext(ctx, lookupSQL, key, clickID, eventID)
@@ -106,7 +105,7 @@ func lookup(ctx context.Context, q rowQuerier, key, clickID, eventID string) (t 
 			&offerID, &system, &status, &currency, &budgetTotal, &budgetDaily, &oneCompletion,
 			&oCaps[0], &oCaps[1], &oCaps[2], &oCaps[3], &tz,
 			&evID, &evPayout, &eCaps[0], &eCaps[1], &eCaps[2], &eCaps[3], &allowRepeats,
-			&payoutType, &payoutPercent, &payoutCap)
+			&share, &payoutPercent, &payoutCap)
 	}
 	if cerr := rows.Close(); err == nil {
 		err = cerr
@@ -138,7 +137,7 @@ func lookup(ctx context.Context, q rowQuerier, key, clickID, eventID string) (t 
 		t.terms.EventID, t.payout = int(evID.Int64), money.Micros(evPayout.Int64)
 		t.terms.EventCaps = budget.Caps{intOrNil(eCaps[0]), intOrNil(eCaps[1]), intOrNil(eCaps[2]), intOrNil(eCaps[3])}
 		t.allowRepeats = allowRepeats.Bool
-		if payoutType.String == string(offerevent.PayoutTypePERCENT) {
+		if share.Bool {
 			t.percent, t.payoutCap = microsOrNil(payoutPercent), microsOrNil(payoutCap)
 			if t.percent == nil {
 				t.percent = new(money.Micros) // a share of nothing rather than a fixed payout
@@ -170,12 +169,17 @@ func targetOf(o *ent.Offer, ev *ent.OfferEvent, conv *ent.Conversion) target {
 	return t
 }
 
+// eventColumns are the columns of an event that withEvent reads: the postback path reads no more.
+var eventColumns = []string{offerevent.FieldID, offerevent.FieldPayout, offerevent.FieldCapDaily, offerevent.FieldCapWeekly,
+	offerevent.FieldCapMonthly, offerevent.FieldCapTotal, offerevent.FieldAllowRepeats, offerevent.FieldPayoutType,
+	offerevent.FieldPayoutPercent, offerevent.FieldPayoutCap}
+
 // resolveEvent finds the event when the postback's cnv_event_id is not an exact event id: a
 // single-event offer's only event when the postback names none, else the tolerant match key
 // (catalogue.EventMatchKey). missing says why there is none.
 func resolveEvent(ctx context.Context, c *ent.Client, t *target, eventID string) (missing string, err error) {
 	if eventID == "" {
-		evs, err := c.OfferEvent.Query().Where(offerevent.OfferID(t.offerID)).Limit(2).All(ctx)
+		evs, err := c.OfferEvent.Query().Where(offerevent.OfferID(t.offerID)).Limit(2).Select(eventColumns...).All(ctx)
 		if err != nil {
 			return "", fmt.Errorf("load events of offer %d: %w", t.offerID, err)
 		}
@@ -185,7 +189,8 @@ func resolveEvent(ctx context.Context, c *ent.Client, t *target, eventID string)
 		t.withEvent(evs[0])
 		return "", nil
 	}
-	ev, err := c.OfferEvent.Query().Where(offerevent.OfferID(t.offerID), offerevent.MatchKey(catalogue.EventMatchKey(eventID))).Only(ctx)
+	ev, err := c.OfferEvent.Query().Where(offerevent.OfferID(t.offerID), offerevent.MatchKey(catalogue.EventMatchKey(eventID))).
+		Select(eventColumns...).Only(ctx)
 	if ent.IsNotFound(err) {
 		return "unknown event", nil
 	}
