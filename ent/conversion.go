@@ -57,6 +57,8 @@ type Conversion struct {
 	PubMemberID string `json:"pub_member_id,omitempty"`
 	// Optional extras from the postback: cnv_user_id, cnv_email, cnv_conversion_ip_address, cnv_sub_1..5.
 	Extras map[string]string `json:"extras,omitempty"`
+	// The network conversion id when the event allows repeats, else empty: with the click and event, the conversion's identity, so that an event without repeats converts once per click (one empty key) and one with repeats once per network id.
+	RepeatKey string `json:"repeat_key,omitempty"`
 	// The budget shard the payout was charged to while the conversion counts; null when nothing is charged.
 	BudgetShard *int `json:"budget_shard,omitempty"`
 	// The period counters (caps, daily budget) the conversion was charged to, for an exact release.
@@ -162,7 +164,7 @@ func (*Conversion) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case conversion.FieldID, conversion.FieldAccountID, conversion.FieldClickID, conversion.FieldOfferID, conversion.FieldOfferEventID, conversion.FieldPayout, conversion.FieldAmount, conversion.FieldBudgetShard:
 			values[i] = new(sql.NullInt64)
-		case conversion.FieldIntegrationSystem, conversion.FieldNetworkConversionID, conversion.FieldStatus, conversion.FieldReason, conversion.FieldCurrency, conversion.FieldReportedCurrency, conversion.FieldPubMemberID:
+		case conversion.FieldIntegrationSystem, conversion.FieldNetworkConversionID, conversion.FieldStatus, conversion.FieldReason, conversion.FieldCurrency, conversion.FieldReportedCurrency, conversion.FieldPubMemberID, conversion.FieldRepeatKey:
 			values[i] = new(sql.NullString)
 		case conversion.FieldCreatedAt, conversion.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
@@ -287,6 +289,12 @@ func (_m *Conversion) assignValues(columns []string, values []any) error {
 				if err := json.Unmarshal(*value, &_m.Extras); err != nil {
 					return fmt.Errorf("unmarshal field extras: %w", err)
 				}
+			}
+		case conversion.FieldRepeatKey:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field repeat_key", values[i])
+			} else if value.Valid {
+				_m.RepeatKey = value.String
 			}
 		case conversion.FieldBudgetShard:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -422,6 +430,9 @@ func (_m *Conversion) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("extras=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Extras))
+	builder.WriteString(", ")
+	builder.WriteString("repeat_key=")
+	builder.WriteString(_m.RepeatKey)
 	builder.WriteString(", ")
 	if v := _m.BudgetShard; v != nil {
 		builder.WriteString("budget_shard=")

@@ -191,6 +191,20 @@ func (_c *ConversionCreate) SetExtras(v map[string]string) *ConversionCreate {
 	return _c
 }
 
+// SetRepeatKey sets the "repeat_key" field.
+func (_c *ConversionCreate) SetRepeatKey(v string) *ConversionCreate {
+	_c.mutation.SetRepeatKey(v)
+	return _c
+}
+
+// SetNillableRepeatKey sets the "repeat_key" field if the given value is not nil.
+func (_c *ConversionCreate) SetNillableRepeatKey(v *string) *ConversionCreate {
+	if v != nil {
+		_c.SetRepeatKey(*v)
+	}
+	return _c
+}
+
 // SetBudgetShard sets the "budget_shard" field.
 func (_c *ConversionCreate) SetBudgetShard(v int) *ConversionCreate {
 	_c.mutation.SetBudgetShard(v)
@@ -322,6 +336,10 @@ func (_c *ConversionCreate) defaults() error {
 		v := conversion.DefaultPayout
 		_c.mutation.SetPayout(v)
 	}
+	if _, ok := _c.mutation.RepeatKey(); !ok {
+		v := conversion.DefaultRepeatKey
+		_c.mutation.SetRepeatKey(v)
+	}
 	return nil
 }
 
@@ -390,6 +408,14 @@ func (_c *ConversionCreate) check() error {
 	if v, ok := _c.mutation.PubMemberID(); ok {
 		if err := conversion.PubMemberIDValidator(v); err != nil {
 			return &ValidationError{Name: "pub_member_id", err: fmt.Errorf(`ent: validator failed for field "Conversion.pub_member_id": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.RepeatKey(); !ok {
+		return &ValidationError{Name: "repeat_key", err: errors.New(`ent: missing required field "Conversion.repeat_key"`)}
+	}
+	if v, ok := _c.mutation.RepeatKey(); ok {
+		if err := conversion.RepeatKeyValidator(v); err != nil {
+			return &ValidationError{Name: "repeat_key", err: fmt.Errorf(`ent: validator failed for field "Conversion.repeat_key": %w`, err)}
 		}
 	}
 	if len(_c.mutation.AccountIDs()) == 0 {
@@ -478,6 +504,10 @@ func (_c *ConversionCreate) createSpec() (*Conversion, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Extras(); ok {
 		_spec.SetField(conversion.FieldExtras, field.TypeJSON, value)
 		_node.Extras = value
+	}
+	if value, ok := _c.mutation.RepeatKey(); ok {
+		_spec.SetField(conversion.FieldRepeatKey, field.TypeString, value)
+		_node.RepeatKey = value
 	}
 	if value, ok := _c.mutation.BudgetShard(); ok {
 		_spec.SetField(conversion.FieldBudgetShard, field.TypeInt, value)
@@ -877,6 +907,9 @@ func (u *ConversionUpsertOne) UpdateNewValues() *ConversionUpsertOne {
 		}
 		if _, exists := u.create.mutation.IntegrationSystem(); exists {
 			s.SetIgnore(conversion.FieldIntegrationSystem)
+		}
+		if _, exists := u.create.mutation.RepeatKey(); exists {
+			s.SetIgnore(conversion.FieldRepeatKey)
 		}
 	}))
 	return u
@@ -1347,6 +1380,9 @@ func (u *ConversionUpsertBulk) UpdateNewValues() *ConversionUpsertBulk {
 			}
 			if _, exists := b.mutation.IntegrationSystem(); exists {
 				s.SetIgnore(conversion.FieldIntegrationSystem)
+			}
+			if _, exists := b.mutation.RepeatKey(); exists {
+				s.SetIgnore(conversion.FieldRepeatKey)
 			}
 		}
 	}))

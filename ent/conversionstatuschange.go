@@ -13,9 +13,10 @@ import (
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/conversionstatuschange"
 	"github.com/gokart/gokart/internal/lifecycle"
+	"github.com/gokart/gokart/internal/money"
 )
 
-// One change of a conversion's status, by a postback or by manual review.
+// One change of a conversion's status, by a postback, by manual review or by maturing; or a change of its amount or payout reported by the network (kind MODIFIED).
 type ConversionStatusChange struct {
 	config `json:"-"`
 	// ID of the ent.
@@ -34,6 +35,16 @@ type ConversionStatusChange struct {
 	Source conversionstatuschange.Source `json:"source,omitempty"`
 	// When it changed.
 	CreatedAt time.Time `json:"created_at,omitempty"`
+	// STATUS for a change of status alone; MODIFIED when the network changed the action's amount or payout (the status may change with it), with the values before and after.
+	Kind conversionstatuschange.Kind `json:"kind,omitempty"`
+	// MODIFIED: the sale amount before.
+	OldAmount *money.Micros `json:"old_amount,omitempty"`
+	// MODIFIED: the sale amount after.
+	NewAmount *money.Micros `json:"new_amount,omitempty"`
+	// MODIFIED: what the conversion paid before, in its currency.
+	OldPayout *money.Micros `json:"old_payout,omitempty"`
+	// MODIFIED: what the conversion pays after.
+	NewPayout *money.Micros `json:"new_payout,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ConversionStatusChangeQuery when eager-loading is set.
 	Edges        ConversionStatusChangeEdges `json:"edges"`
@@ -80,9 +91,9 @@ func (*ConversionStatusChange) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case conversionstatuschange.FieldID, conversionstatuschange.FieldAccountID, conversionstatuschange.FieldConversionID:
+		case conversionstatuschange.FieldID, conversionstatuschange.FieldAccountID, conversionstatuschange.FieldConversionID, conversionstatuschange.FieldOldAmount, conversionstatuschange.FieldNewAmount, conversionstatuschange.FieldOldPayout, conversionstatuschange.FieldNewPayout:
 			values[i] = new(sql.NullInt64)
-		case conversionstatuschange.FieldFromStatus, conversionstatuschange.FieldToStatus, conversionstatuschange.FieldReason, conversionstatuschange.FieldSource:
+		case conversionstatuschange.FieldFromStatus, conversionstatuschange.FieldToStatus, conversionstatuschange.FieldReason, conversionstatuschange.FieldSource, conversionstatuschange.FieldKind:
 			values[i] = new(sql.NullString)
 		case conversionstatuschange.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
@@ -149,6 +160,40 @@ func (_m *ConversionStatusChange) assignValues(columns []string, values []any) e
 				return fmt.Errorf("unexpected type %T for field created_at", values[i])
 			} else if value.Valid {
 				_m.CreatedAt = value.Time
+			}
+		case conversionstatuschange.FieldKind:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field kind", values[i])
+			} else if value.Valid {
+				_m.Kind = conversionstatuschange.Kind(value.String)
+			}
+		case conversionstatuschange.FieldOldAmount:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field old_amount", values[i])
+			} else if value.Valid {
+				_m.OldAmount = new(money.Micros)
+				*_m.OldAmount = money.Micros(value.Int64)
+			}
+		case conversionstatuschange.FieldNewAmount:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field new_amount", values[i])
+			} else if value.Valid {
+				_m.NewAmount = new(money.Micros)
+				*_m.NewAmount = money.Micros(value.Int64)
+			}
+		case conversionstatuschange.FieldOldPayout:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field old_payout", values[i])
+			} else if value.Valid {
+				_m.OldPayout = new(money.Micros)
+				*_m.OldPayout = money.Micros(value.Int64)
+			}
+		case conversionstatuschange.FieldNewPayout:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field new_payout", values[i])
+			} else if value.Valid {
+				_m.NewPayout = new(money.Micros)
+				*_m.NewPayout = money.Micros(value.Int64)
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -218,6 +263,29 @@ func (_m *ConversionStatusChange) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("created_at=")
 	builder.WriteString(_m.CreatedAt.Format(time.ANSIC))
+	builder.WriteString(", ")
+	builder.WriteString("kind=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Kind))
+	builder.WriteString(", ")
+	if v := _m.OldAmount; v != nil {
+		builder.WriteString("old_amount=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.NewAmount; v != nil {
+		builder.WriteString("new_amount=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.OldPayout; v != nil {
+		builder.WriteString("old_payout=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.NewPayout; v != nil {
+		builder.WriteString("new_payout=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

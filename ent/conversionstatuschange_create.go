@@ -15,6 +15,7 @@ import (
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/conversionstatuschange"
 	"github.com/gokart/gokart/internal/lifecycle"
+	"github.com/gokart/gokart/internal/money"
 )
 
 // ConversionStatusChangeCreate is the builder for creating a ConversionStatusChange entity.
@@ -91,6 +92,76 @@ func (_c *ConversionStatusChangeCreate) SetNillableCreatedAt(v *time.Time) *Conv
 	return _c
 }
 
+// SetKind sets the "kind" field.
+func (_c *ConversionStatusChangeCreate) SetKind(v conversionstatuschange.Kind) *ConversionStatusChangeCreate {
+	_c.mutation.SetKind(v)
+	return _c
+}
+
+// SetNillableKind sets the "kind" field if the given value is not nil.
+func (_c *ConversionStatusChangeCreate) SetNillableKind(v *conversionstatuschange.Kind) *ConversionStatusChangeCreate {
+	if v != nil {
+		_c.SetKind(*v)
+	}
+	return _c
+}
+
+// SetOldAmount sets the "old_amount" field.
+func (_c *ConversionStatusChangeCreate) SetOldAmount(v money.Micros) *ConversionStatusChangeCreate {
+	_c.mutation.SetOldAmount(v)
+	return _c
+}
+
+// SetNillableOldAmount sets the "old_amount" field if the given value is not nil.
+func (_c *ConversionStatusChangeCreate) SetNillableOldAmount(v *money.Micros) *ConversionStatusChangeCreate {
+	if v != nil {
+		_c.SetOldAmount(*v)
+	}
+	return _c
+}
+
+// SetNewAmount sets the "new_amount" field.
+func (_c *ConversionStatusChangeCreate) SetNewAmount(v money.Micros) *ConversionStatusChangeCreate {
+	_c.mutation.SetNewAmount(v)
+	return _c
+}
+
+// SetNillableNewAmount sets the "new_amount" field if the given value is not nil.
+func (_c *ConversionStatusChangeCreate) SetNillableNewAmount(v *money.Micros) *ConversionStatusChangeCreate {
+	if v != nil {
+		_c.SetNewAmount(*v)
+	}
+	return _c
+}
+
+// SetOldPayout sets the "old_payout" field.
+func (_c *ConversionStatusChangeCreate) SetOldPayout(v money.Micros) *ConversionStatusChangeCreate {
+	_c.mutation.SetOldPayout(v)
+	return _c
+}
+
+// SetNillableOldPayout sets the "old_payout" field if the given value is not nil.
+func (_c *ConversionStatusChangeCreate) SetNillableOldPayout(v *money.Micros) *ConversionStatusChangeCreate {
+	if v != nil {
+		_c.SetOldPayout(*v)
+	}
+	return _c
+}
+
+// SetNewPayout sets the "new_payout" field.
+func (_c *ConversionStatusChangeCreate) SetNewPayout(v money.Micros) *ConversionStatusChangeCreate {
+	_c.mutation.SetNewPayout(v)
+	return _c
+}
+
+// SetNillableNewPayout sets the "new_payout" field if the given value is not nil.
+func (_c *ConversionStatusChangeCreate) SetNillableNewPayout(v *money.Micros) *ConversionStatusChangeCreate {
+	if v != nil {
+		_c.SetNewPayout(*v)
+	}
+	return _c
+}
+
 // SetAccount sets the "account" edge to the Account entity.
 func (_c *ConversionStatusChangeCreate) SetAccount(v *Account) *ConversionStatusChangeCreate {
 	return _c.SetAccountID(v.ID)
@@ -145,6 +216,10 @@ func (_c *ConversionStatusChangeCreate) defaults() error {
 		v := conversionstatuschange.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
+	if _, ok := _c.mutation.Kind(); !ok {
+		v := conversionstatuschange.DefaultKind
+		_c.mutation.SetKind(v)
+	}
 	return nil
 }
 
@@ -184,6 +259,14 @@ func (_c *ConversionStatusChangeCreate) check() error {
 	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
 		return &ValidationError{Name: "created_at", err: errors.New(`ent: missing required field "ConversionStatusChange.created_at"`)}
+	}
+	if _, ok := _c.mutation.Kind(); !ok {
+		return &ValidationError{Name: "kind", err: errors.New(`ent: missing required field "ConversionStatusChange.kind"`)}
+	}
+	if v, ok := _c.mutation.Kind(); ok {
+		if err := conversionstatuschange.KindValidator(v); err != nil {
+			return &ValidationError{Name: "kind", err: fmt.Errorf(`ent: validator failed for field "ConversionStatusChange.kind": %w`, err)}
+		}
 	}
 	if len(_c.mutation.AccountIDs()) == 0 {
 		return &ValidationError{Name: "account", err: errors.New(`ent: missing required edge "ConversionStatusChange.account"`)}
@@ -237,6 +320,26 @@ func (_c *ConversionStatusChangeCreate) createSpec() (*ConversionStatusChange, *
 	if value, ok := _c.mutation.CreatedAt(); ok {
 		_spec.SetField(conversionstatuschange.FieldCreatedAt, field.TypeTime, value)
 		_node.CreatedAt = value
+	}
+	if value, ok := _c.mutation.Kind(); ok {
+		_spec.SetField(conversionstatuschange.FieldKind, field.TypeEnum, value)
+		_node.Kind = value
+	}
+	if value, ok := _c.mutation.OldAmount(); ok {
+		_spec.SetField(conversionstatuschange.FieldOldAmount, field.TypeInt64, value)
+		_node.OldAmount = &value
+	}
+	if value, ok := _c.mutation.NewAmount(); ok {
+		_spec.SetField(conversionstatuschange.FieldNewAmount, field.TypeInt64, value)
+		_node.NewAmount = &value
+	}
+	if value, ok := _c.mutation.OldPayout(); ok {
+		_spec.SetField(conversionstatuschange.FieldOldPayout, field.TypeInt64, value)
+		_node.OldPayout = &value
+	}
+	if value, ok := _c.mutation.NewPayout(); ok {
+		_spec.SetField(conversionstatuschange.FieldNewPayout, field.TypeInt64, value)
+		_node.NewPayout = &value
 	}
 	if nodes := _c.mutation.AccountIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -355,6 +458,21 @@ func (u *ConversionStatusChangeUpsertOne) UpdateNewValues() *ConversionStatusCha
 		}
 		if _, exists := u.create.mutation.CreatedAt(); exists {
 			s.SetIgnore(conversionstatuschange.FieldCreatedAt)
+		}
+		if _, exists := u.create.mutation.Kind(); exists {
+			s.SetIgnore(conversionstatuschange.FieldKind)
+		}
+		if _, exists := u.create.mutation.OldAmount(); exists {
+			s.SetIgnore(conversionstatuschange.FieldOldAmount)
+		}
+		if _, exists := u.create.mutation.NewAmount(); exists {
+			s.SetIgnore(conversionstatuschange.FieldNewAmount)
+		}
+		if _, exists := u.create.mutation.OldPayout(); exists {
+			s.SetIgnore(conversionstatuschange.FieldOldPayout)
+		}
+		if _, exists := u.create.mutation.NewPayout(); exists {
+			s.SetIgnore(conversionstatuschange.FieldNewPayout)
 		}
 	}))
 	return u
@@ -583,6 +701,21 @@ func (u *ConversionStatusChangeUpsertBulk) UpdateNewValues() *ConversionStatusCh
 			}
 			if _, exists := b.mutation.CreatedAt(); exists {
 				s.SetIgnore(conversionstatuschange.FieldCreatedAt)
+			}
+			if _, exists := b.mutation.Kind(); exists {
+				s.SetIgnore(conversionstatuschange.FieldKind)
+			}
+			if _, exists := b.mutation.OldAmount(); exists {
+				s.SetIgnore(conversionstatuschange.FieldOldAmount)
+			}
+			if _, exists := b.mutation.NewAmount(); exists {
+				s.SetIgnore(conversionstatuschange.FieldNewAmount)
+			}
+			if _, exists := b.mutation.OldPayout(); exists {
+				s.SetIgnore(conversionstatuschange.FieldOldPayout)
+			}
+			if _, exists := b.mutation.NewPayout(); exists {
+				s.SetIgnore(conversionstatuschange.FieldNewPayout)
 			}
 		}
 	}))

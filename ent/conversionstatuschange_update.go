@@ -95,6 +95,18 @@ func (_u *ConversionStatusChangeUpdate) sqlSave(ctx context.Context) (_node int,
 	if _u.mutation.ReasonCleared() {
 		_spec.ClearField(conversionstatuschange.FieldReason, field.TypeString)
 	}
+	if _u.mutation.OldAmountCleared() {
+		_spec.ClearField(conversionstatuschange.FieldOldAmount, field.TypeInt64)
+	}
+	if _u.mutation.NewAmountCleared() {
+		_spec.ClearField(conversionstatuschange.FieldNewAmount, field.TypeInt64)
+	}
+	if _u.mutation.OldPayoutCleared() {
+		_spec.ClearField(conversionstatuschange.FieldOldPayout, field.TypeInt64)
+	}
+	if _u.mutation.NewPayoutCleared() {
+		_spec.ClearField(conversionstatuschange.FieldNewPayout, field.TypeInt64)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -213,6 +225,18 @@ func (_u *ConversionStatusChangeUpdateOne) sqlSave(ctx context.Context) (_node *
 	}
 	if _u.mutation.ReasonCleared() {
 		_spec.ClearField(conversionstatuschange.FieldReason, field.TypeString)
+	}
+	if _u.mutation.OldAmountCleared() {
+		_spec.ClearField(conversionstatuschange.FieldOldAmount, field.TypeInt64)
+	}
+	if _u.mutation.NewAmountCleared() {
+		_spec.ClearField(conversionstatuschange.FieldNewAmount, field.TypeInt64)
+	}
+	if _u.mutation.OldPayoutCleared() {
+		_spec.ClearField(conversionstatuschange.FieldOldPayout, field.TypeInt64)
+	}
+	if _u.mutation.NewPayoutCleared() {
+		_spec.ClearField(conversionstatuschange.FieldNewPayout, field.TypeInt64)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &ConversionStatusChange{config: _u.config}

@@ -35,6 +35,14 @@ var enumValues = map[string]map[string]string{
 		"MANUAL":   "A person changed it with updateConversionStatus.",
 		"AUTO":     "gokart approved it itself: it was PENDING longer than its offer's (or account's) autoApproveAfter.",
 	},
+	"PayoutType": {
+		"FIXED":   "The event pays a fixed amount, its payout.",
+		"PERCENT": "The event pays a percentage of the sale amount (revenue share), at most its cap.",
+	},
+	"ConversionChangeKind": {
+		"STATUS":   "The status changed.",
+		"MODIFIED": "The network changed the action's amount or payout; the step keeps the values before and after.",
+	},
 	"PostbackOutcome": {
 		"ACCEPTED":       "A new conversion was recorded.",
 		"DUPLICATE":      "The same conversion was reported again; nothing changed.",
@@ -44,6 +52,8 @@ var enumValues = map[string]map[string]string{
 		"UNAUTHORIZED":   "The postback key was missing or wrong, or the caller's address is not allowed.",
 		"NOT_FOUND":      "The click id or the event is unknown.",
 		"ERROR":          "We could not process it; the network should retry.",
+		"REPEAT_REFUSED": "A warning: a new network conversion id on a click and event that converted already, on an event without allowRepeats; refused (409 repeat_conversion), nothing recorded.",
+		"MODIFIED":       "An existing conversion's amount or payout changed (a modified action); answered 200 updated.",
 	},
 }
 

@@ -1170,6 +1170,31 @@ func (_q *ConversionStatusChangeQuery) collectField(ctx context.Context, oneNode
 				selectedFields = append(selectedFields, conversionstatuschange.FieldCreatedAt)
 				fieldSeen[conversionstatuschange.FieldCreatedAt] = struct{}{}
 			}
+		case "kind":
+			if _, ok := fieldSeen[conversionstatuschange.FieldKind]; !ok {
+				selectedFields = append(selectedFields, conversionstatuschange.FieldKind)
+				fieldSeen[conversionstatuschange.FieldKind] = struct{}{}
+			}
+		case "oldAmount":
+			if _, ok := fieldSeen[conversionstatuschange.FieldOldAmount]; !ok {
+				selectedFields = append(selectedFields, conversionstatuschange.FieldOldAmount)
+				fieldSeen[conversionstatuschange.FieldOldAmount] = struct{}{}
+			}
+		case "newAmount":
+			if _, ok := fieldSeen[conversionstatuschange.FieldNewAmount]; !ok {
+				selectedFields = append(selectedFields, conversionstatuschange.FieldNewAmount)
+				fieldSeen[conversionstatuschange.FieldNewAmount] = struct{}{}
+			}
+		case "oldPayout":
+			if _, ok := fieldSeen[conversionstatuschange.FieldOldPayout]; !ok {
+				selectedFields = append(selectedFields, conversionstatuschange.FieldOldPayout)
+				fieldSeen[conversionstatuschange.FieldOldPayout] = struct{}{}
+			}
+		case "newPayout":
+			if _, ok := fieldSeen[conversionstatuschange.FieldNewPayout]; !ok {
+				selectedFields = append(selectedFields, conversionstatuschange.FieldNewPayout)
+				fieldSeen[conversionstatuschange.FieldNewPayout] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:
@@ -1842,6 +1867,26 @@ func (_q *OfferEventQuery) collectField(ctx context.Context, oneNode bool, opCtx
 			if _, ok := fieldSeen[offerevent.FieldCapTotal]; !ok {
 				selectedFields = append(selectedFields, offerevent.FieldCapTotal)
 				fieldSeen[offerevent.FieldCapTotal] = struct{}{}
+			}
+		case "payoutType":
+			if _, ok := fieldSeen[offerevent.FieldPayoutType]; !ok {
+				selectedFields = append(selectedFields, offerevent.FieldPayoutType)
+				fieldSeen[offerevent.FieldPayoutType] = struct{}{}
+			}
+		case "payoutPercent":
+			if _, ok := fieldSeen[offerevent.FieldPayoutPercent]; !ok {
+				selectedFields = append(selectedFields, offerevent.FieldPayoutPercent)
+				fieldSeen[offerevent.FieldPayoutPercent] = struct{}{}
+			}
+		case "payoutCap":
+			if _, ok := fieldSeen[offerevent.FieldPayoutCap]; !ok {
+				selectedFields = append(selectedFields, offerevent.FieldPayoutCap)
+				fieldSeen[offerevent.FieldPayoutCap] = struct{}{}
+			}
+		case "allowRepeats":
+			if _, ok := fieldSeen[offerevent.FieldAllowRepeats]; !ok {
+				selectedFields = append(selectedFields, offerevent.FieldAllowRepeats)
+				fieldSeen[offerevent.FieldAllowRepeats] = struct{}{}
 			}
 		case "id":
 		case "__typename":

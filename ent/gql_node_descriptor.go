@@ -756,7 +756,7 @@ func (_m *ConversionStatusChange) Node(ctx context.Context) (node *Node, err err
 	node = &Node{
 		ID:     _m.ID,
 		Type:   "ConversionStatusChange",
-		Fields: make([]*Field, 6),
+		Fields: make([]*Field, 11),
 		Edges:  make([]*Edge, 1),
 	}
 	var buf []byte
@@ -806,6 +806,46 @@ func (_m *ConversionStatusChange) Node(ctx context.Context) (node *Node, err err
 	node.Fields[5] = &Field{
 		Type:  "time.Time",
 		Name:  "created_at",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.Kind); err != nil {
+		return nil, err
+	}
+	node.Fields[6] = &Field{
+		Type:  "conversionstatuschange.Kind",
+		Name:  "kind",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.OldAmount); err != nil {
+		return nil, err
+	}
+	node.Fields[7] = &Field{
+		Type:  "money.Micros",
+		Name:  "old_amount",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.NewAmount); err != nil {
+		return nil, err
+	}
+	node.Fields[8] = &Field{
+		Type:  "money.Micros",
+		Name:  "new_amount",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.OldPayout); err != nil {
+		return nil, err
+	}
+	node.Fields[9] = &Field{
+		Type:  "money.Micros",
+		Name:  "old_payout",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.NewPayout); err != nil {
+		return nil, err
+	}
+	node.Fields[10] = &Field{
+		Type:  "money.Micros",
+		Name:  "new_payout",
 		Value: string(buf),
 	}
 	node.Edges[0] = &Edge{
@@ -1142,7 +1182,7 @@ func (_m *OfferEvent) Node(ctx context.Context) (node *Node, err error) {
 	node = &Node{
 		ID:     _m.ID,
 		Type:   "OfferEvent",
-		Fields: make([]*Field, 11),
+		Fields: make([]*Field, 15),
 		Edges:  make([]*Edge, 2),
 	}
 	var buf []byte
@@ -1232,6 +1272,38 @@ func (_m *OfferEvent) Node(ctx context.Context) (node *Node, err error) {
 	node.Fields[10] = &Field{
 		Type:  "int",
 		Name:  "cap_total",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.PayoutType); err != nil {
+		return nil, err
+	}
+	node.Fields[11] = &Field{
+		Type:  "offerevent.PayoutType",
+		Name:  "payout_type",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.PayoutPercent); err != nil {
+		return nil, err
+	}
+	node.Fields[12] = &Field{
+		Type:  "money.Micros",
+		Name:  "payout_percent",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.PayoutCap); err != nil {
+		return nil, err
+	}
+	node.Fields[13] = &Field{
+		Type:  "money.Micros",
+		Name:  "payout_cap",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.AllowRepeats); err != nil {
+		return nil, err
+	}
+	node.Fields[14] = &Field{
+		Type:  "bool",
+		Name:  "allow_repeats",
 		Value: string(buf),
 	}
 	node.Edges[0] = &Edge{

@@ -4394,6 +4394,40 @@ type OfferEventWhereInput struct {
 	CapTotalIsNil  bool  `json:"capTotalIsNil,omitempty"`
 	CapTotalNotNil bool  `json:"capTotalNotNil,omitempty"`
 
+	// "payout_type" field predicates.
+	PayoutType      *offerevent.PayoutType  `json:"payoutType,omitempty"`
+	PayoutTypeNEQ   *offerevent.PayoutType  `json:"payoutTypeNEQ,omitempty"`
+	PayoutTypeIn    []offerevent.PayoutType `json:"payoutTypeIn,omitempty"`
+	PayoutTypeNotIn []offerevent.PayoutType `json:"payoutTypeNotIn,omitempty"`
+
+	// "payout_percent" field predicates.
+	PayoutPercent       *money.Micros  `json:"payoutPercent,omitempty"`
+	PayoutPercentNEQ    *money.Micros  `json:"payoutPercentNEQ,omitempty"`
+	PayoutPercentIn     []money.Micros `json:"payoutPercentIn,omitempty"`
+	PayoutPercentNotIn  []money.Micros `json:"payoutPercentNotIn,omitempty"`
+	PayoutPercentGT     *money.Micros  `json:"payoutPercentGT,omitempty"`
+	PayoutPercentGTE    *money.Micros  `json:"payoutPercentGTE,omitempty"`
+	PayoutPercentLT     *money.Micros  `json:"payoutPercentLT,omitempty"`
+	PayoutPercentLTE    *money.Micros  `json:"payoutPercentLTE,omitempty"`
+	PayoutPercentIsNil  bool           `json:"payoutPercentIsNil,omitempty"`
+	PayoutPercentNotNil bool           `json:"payoutPercentNotNil,omitempty"`
+
+	// "payout_cap" field predicates.
+	PayoutCap       *money.Micros  `json:"payoutCap,omitempty"`
+	PayoutCapNEQ    *money.Micros  `json:"payoutCapNEQ,omitempty"`
+	PayoutCapIn     []money.Micros `json:"payoutCapIn,omitempty"`
+	PayoutCapNotIn  []money.Micros `json:"payoutCapNotIn,omitempty"`
+	PayoutCapGT     *money.Micros  `json:"payoutCapGT,omitempty"`
+	PayoutCapGTE    *money.Micros  `json:"payoutCapGTE,omitempty"`
+	PayoutCapLT     *money.Micros  `json:"payoutCapLT,omitempty"`
+	PayoutCapLTE    *money.Micros  `json:"payoutCapLTE,omitempty"`
+	PayoutCapIsNil  bool           `json:"payoutCapIsNil,omitempty"`
+	PayoutCapNotNil bool           `json:"payoutCapNotNil,omitempty"`
+
+	// "allow_repeats" field predicates.
+	AllowRepeats    *bool `json:"allowRepeats,omitempty"`
+	AllowRepeatsNEQ *bool `json:"allowRepeatsNEQ,omitempty"`
+
 	// "offer" edge predicates.
 	HasOffer     *bool              `json:"hasOffer,omitempty"`
 	HasOfferWith []*OfferWhereInput `json:"hasOfferWith,omitempty"`
@@ -4803,6 +4837,84 @@ func (i *OfferEventWhereInput) P() (predicate.OfferEvent, error) {
 	}
 	if i.CapTotalNotNil {
 		predicates = append(predicates, offerevent.CapTotalNotNil())
+	}
+	if i.PayoutType != nil {
+		predicates = append(predicates, offerevent.PayoutTypeEQ(*i.PayoutType))
+	}
+	if i.PayoutTypeNEQ != nil {
+		predicates = append(predicates, offerevent.PayoutTypeNEQ(*i.PayoutTypeNEQ))
+	}
+	if len(i.PayoutTypeIn) > 0 {
+		predicates = append(predicates, offerevent.PayoutTypeIn(i.PayoutTypeIn...))
+	}
+	if len(i.PayoutTypeNotIn) > 0 {
+		predicates = append(predicates, offerevent.PayoutTypeNotIn(i.PayoutTypeNotIn...))
+	}
+	if i.PayoutPercent != nil {
+		predicates = append(predicates, offerevent.PayoutPercentEQ(*i.PayoutPercent))
+	}
+	if i.PayoutPercentNEQ != nil {
+		predicates = append(predicates, offerevent.PayoutPercentNEQ(*i.PayoutPercentNEQ))
+	}
+	if len(i.PayoutPercentIn) > 0 {
+		predicates = append(predicates, offerevent.PayoutPercentIn(i.PayoutPercentIn...))
+	}
+	if len(i.PayoutPercentNotIn) > 0 {
+		predicates = append(predicates, offerevent.PayoutPercentNotIn(i.PayoutPercentNotIn...))
+	}
+	if i.PayoutPercentGT != nil {
+		predicates = append(predicates, offerevent.PayoutPercentGT(*i.PayoutPercentGT))
+	}
+	if i.PayoutPercentGTE != nil {
+		predicates = append(predicates, offerevent.PayoutPercentGTE(*i.PayoutPercentGTE))
+	}
+	if i.PayoutPercentLT != nil {
+		predicates = append(predicates, offerevent.PayoutPercentLT(*i.PayoutPercentLT))
+	}
+	if i.PayoutPercentLTE != nil {
+		predicates = append(predicates, offerevent.PayoutPercentLTE(*i.PayoutPercentLTE))
+	}
+	if i.PayoutPercentIsNil {
+		predicates = append(predicates, offerevent.PayoutPercentIsNil())
+	}
+	if i.PayoutPercentNotNil {
+		predicates = append(predicates, offerevent.PayoutPercentNotNil())
+	}
+	if i.PayoutCap != nil {
+		predicates = append(predicates, offerevent.PayoutCapEQ(*i.PayoutCap))
+	}
+	if i.PayoutCapNEQ != nil {
+		predicates = append(predicates, offerevent.PayoutCapNEQ(*i.PayoutCapNEQ))
+	}
+	if len(i.PayoutCapIn) > 0 {
+		predicates = append(predicates, offerevent.PayoutCapIn(i.PayoutCapIn...))
+	}
+	if len(i.PayoutCapNotIn) > 0 {
+		predicates = append(predicates, offerevent.PayoutCapNotIn(i.PayoutCapNotIn...))
+	}
+	if i.PayoutCapGT != nil {
+		predicates = append(predicates, offerevent.PayoutCapGT(*i.PayoutCapGT))
+	}
+	if i.PayoutCapGTE != nil {
+		predicates = append(predicates, offerevent.PayoutCapGTE(*i.PayoutCapGTE))
+	}
+	if i.PayoutCapLT != nil {
+		predicates = append(predicates, offerevent.PayoutCapLT(*i.PayoutCapLT))
+	}
+	if i.PayoutCapLTE != nil {
+		predicates = append(predicates, offerevent.PayoutCapLTE(*i.PayoutCapLTE))
+	}
+	if i.PayoutCapIsNil {
+		predicates = append(predicates, offerevent.PayoutCapIsNil())
+	}
+	if i.PayoutCapNotNil {
+		predicates = append(predicates, offerevent.PayoutCapNotNil())
+	}
+	if i.AllowRepeats != nil {
+		predicates = append(predicates, offerevent.AllowRepeatsEQ(*i.AllowRepeats))
+	}
+	if i.AllowRepeatsNEQ != nil {
+		predicates = append(predicates, offerevent.AllowRepeatsNEQ(*i.AllowRepeatsNEQ))
 	}
 
 	if i.HasOffer != nil {

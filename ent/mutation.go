@@ -8822,6 +8822,7 @@ type ConversionMutation struct {
 	reported_currency      *string
 	pub_member_id          *string
 	extras                 *map[string]string
+	repeat_key             *string
 	budget_shard           *int
 	addbudget_shard        *int
 	charged_counters       *[]string
@@ -9639,6 +9640,42 @@ func (m *ConversionMutation) ResetExtras() {
 	delete(m.clearedFields, conversion.FieldExtras)
 }
 
+// SetRepeatKey sets the "repeat_key" field.
+func (m *ConversionMutation) SetRepeatKey(s string) {
+	m.repeat_key = &s
+}
+
+// RepeatKey returns the value of the "repeat_key" field in the mutation.
+func (m *ConversionMutation) RepeatKey() (r string, exists bool) {
+	v := m.repeat_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRepeatKey returns the old "repeat_key" field's value of the Conversion entity.
+// If the Conversion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversionMutation) OldRepeatKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRepeatKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRepeatKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRepeatKey: %w", err)
+	}
+	return oldValue.RepeatKey, nil
+}
+
+// ResetRepeatKey resets all changes to the "repeat_key" field.
+func (m *ConversionMutation) ResetRepeatKey() {
+	m.repeat_key = nil
+}
+
 // SetBudgetShard sets the "budget_shard" field.
 func (m *ConversionMutation) SetBudgetShard(i int) {
 	m.budget_shard = &i
@@ -10037,7 +10074,7 @@ func (m *ConversionMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ConversionMutation) Fields() []string {
-	fields := make([]string, 0, 18)
+	fields := make([]string, 0, 19)
 	if m.account != nil {
 		fields = append(fields, conversion.FieldAccountID)
 	}
@@ -10086,6 +10123,9 @@ func (m *ConversionMutation) Fields() []string {
 	if m.extras != nil {
 		fields = append(fields, conversion.FieldExtras)
 	}
+	if m.repeat_key != nil {
+		fields = append(fields, conversion.FieldRepeatKey)
+	}
 	if m.budget_shard != nil {
 		fields = append(fields, conversion.FieldBudgetShard)
 	}
@@ -10132,6 +10172,8 @@ func (m *ConversionMutation) Field(name string) (ent.Value, bool) {
 		return m.PubMemberID()
 	case conversion.FieldExtras:
 		return m.Extras()
+	case conversion.FieldRepeatKey:
+		return m.RepeatKey()
 	case conversion.FieldBudgetShard:
 		return m.BudgetShard()
 	case conversion.FieldChargedCounters:
@@ -10177,6 +10219,8 @@ func (m *ConversionMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldPubMemberID(ctx)
 	case conversion.FieldExtras:
 		return m.OldExtras(ctx)
+	case conversion.FieldRepeatKey:
+		return m.OldRepeatKey(ctx)
 	case conversion.FieldBudgetShard:
 		return m.OldBudgetShard(ctx)
 	case conversion.FieldChargedCounters:
@@ -10301,6 +10345,13 @@ func (m *ConversionMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetExtras(v)
+		return nil
+	case conversion.FieldRepeatKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRepeatKey(v)
 		return nil
 	case conversion.FieldBudgetShard:
 		v, ok := value.(int)
@@ -10502,6 +10553,9 @@ func (m *ConversionMutation) ResetField(name string) error {
 		return nil
 	case conversion.FieldExtras:
 		m.ResetExtras()
+		return nil
+	case conversion.FieldRepeatKey:
+		m.ResetRepeatKey()
 		return nil
 	case conversion.FieldBudgetShard:
 		m.ResetBudgetShard()
@@ -10706,6 +10760,15 @@ type ConversionStatusChangeMutation struct {
 	reason            *string
 	source            *conversionstatuschange.Source
 	created_at        *time.Time
+	kind              *conversionstatuschange.Kind
+	old_amount        *money.Micros
+	addold_amount     *money.Micros
+	new_amount        *money.Micros
+	addnew_amount     *money.Micros
+	old_payout        *money.Micros
+	addold_payout     *money.Micros
+	new_payout        *money.Micros
+	addnew_payout     *money.Micros
 	clearedFields     map[string]struct{}
 	account           *int
 	clearedaccount    bool
@@ -11092,6 +11155,322 @@ func (m *ConversionStatusChangeMutation) ResetCreatedAt() {
 	m.created_at = nil
 }
 
+// SetKind sets the "kind" field.
+func (m *ConversionStatusChangeMutation) SetKind(c conversionstatuschange.Kind) {
+	m.kind = &c
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *ConversionStatusChangeMutation) Kind() (r conversionstatuschange.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the ConversionStatusChange entity.
+// If the ConversionStatusChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversionStatusChangeMutation) OldKind(ctx context.Context) (v conversionstatuschange.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *ConversionStatusChangeMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetOldAmount sets the "old_amount" field.
+func (m *ConversionStatusChangeMutation) SetOldAmount(value money.Micros) {
+	m.old_amount = &value
+	m.addold_amount = nil
+}
+
+// OldAmount returns the value of the "old_amount" field in the mutation.
+func (m *ConversionStatusChangeMutation) OldAmount() (r money.Micros, exists bool) {
+	v := m.old_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOldAmount returns the old "old_amount" field's value of the ConversionStatusChange entity.
+// If the ConversionStatusChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversionStatusChangeMutation) OldOldAmount(ctx context.Context) (v *money.Micros, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOldAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOldAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOldAmount: %w", err)
+	}
+	return oldValue.OldAmount, nil
+}
+
+// AddOldAmount adds value to the "old_amount" field.
+func (m *ConversionStatusChangeMutation) AddOldAmount(value money.Micros) {
+	if m.addold_amount != nil {
+		*m.addold_amount += value
+	} else {
+		m.addold_amount = &value
+	}
+}
+
+// AddedOldAmount returns the value that was added to the "old_amount" field in this mutation.
+func (m *ConversionStatusChangeMutation) AddedOldAmount() (r money.Micros, exists bool) {
+	v := m.addold_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearOldAmount clears the value of the "old_amount" field.
+func (m *ConversionStatusChangeMutation) ClearOldAmount() {
+	m.old_amount = nil
+	m.addold_amount = nil
+	m.clearedFields[conversionstatuschange.FieldOldAmount] = struct{}{}
+}
+
+// OldAmountCleared returns if the "old_amount" field was cleared in this mutation.
+func (m *ConversionStatusChangeMutation) OldAmountCleared() bool {
+	_, ok := m.clearedFields[conversionstatuschange.FieldOldAmount]
+	return ok
+}
+
+// ResetOldAmount resets all changes to the "old_amount" field.
+func (m *ConversionStatusChangeMutation) ResetOldAmount() {
+	m.old_amount = nil
+	m.addold_amount = nil
+	delete(m.clearedFields, conversionstatuschange.FieldOldAmount)
+}
+
+// SetNewAmount sets the "new_amount" field.
+func (m *ConversionStatusChangeMutation) SetNewAmount(value money.Micros) {
+	m.new_amount = &value
+	m.addnew_amount = nil
+}
+
+// NewAmount returns the value of the "new_amount" field in the mutation.
+func (m *ConversionStatusChangeMutation) NewAmount() (r money.Micros, exists bool) {
+	v := m.new_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNewAmount returns the old "new_amount" field's value of the ConversionStatusChange entity.
+// If the ConversionStatusChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversionStatusChangeMutation) OldNewAmount(ctx context.Context) (v *money.Micros, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNewAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNewAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNewAmount: %w", err)
+	}
+	return oldValue.NewAmount, nil
+}
+
+// AddNewAmount adds value to the "new_amount" field.
+func (m *ConversionStatusChangeMutation) AddNewAmount(value money.Micros) {
+	if m.addnew_amount != nil {
+		*m.addnew_amount += value
+	} else {
+		m.addnew_amount = &value
+	}
+}
+
+// AddedNewAmount returns the value that was added to the "new_amount" field in this mutation.
+func (m *ConversionStatusChangeMutation) AddedNewAmount() (r money.Micros, exists bool) {
+	v := m.addnew_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearNewAmount clears the value of the "new_amount" field.
+func (m *ConversionStatusChangeMutation) ClearNewAmount() {
+	m.new_amount = nil
+	m.addnew_amount = nil
+	m.clearedFields[conversionstatuschange.FieldNewAmount] = struct{}{}
+}
+
+// NewAmountCleared returns if the "new_amount" field was cleared in this mutation.
+func (m *ConversionStatusChangeMutation) NewAmountCleared() bool {
+	_, ok := m.clearedFields[conversionstatuschange.FieldNewAmount]
+	return ok
+}
+
+// ResetNewAmount resets all changes to the "new_amount" field.
+func (m *ConversionStatusChangeMutation) ResetNewAmount() {
+	m.new_amount = nil
+	m.addnew_amount = nil
+	delete(m.clearedFields, conversionstatuschange.FieldNewAmount)
+}
+
+// SetOldPayout sets the "old_payout" field.
+func (m *ConversionStatusChangeMutation) SetOldPayout(value money.Micros) {
+	m.old_payout = &value
+	m.addold_payout = nil
+}
+
+// OldPayout returns the value of the "old_payout" field in the mutation.
+func (m *ConversionStatusChangeMutation) OldPayout() (r money.Micros, exists bool) {
+	v := m.old_payout
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOldPayout returns the old "old_payout" field's value of the ConversionStatusChange entity.
+// If the ConversionStatusChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversionStatusChangeMutation) OldOldPayout(ctx context.Context) (v *money.Micros, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOldPayout is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOldPayout requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOldPayout: %w", err)
+	}
+	return oldValue.OldPayout, nil
+}
+
+// AddOldPayout adds value to the "old_payout" field.
+func (m *ConversionStatusChangeMutation) AddOldPayout(value money.Micros) {
+	if m.addold_payout != nil {
+		*m.addold_payout += value
+	} else {
+		m.addold_payout = &value
+	}
+}
+
+// AddedOldPayout returns the value that was added to the "old_payout" field in this mutation.
+func (m *ConversionStatusChangeMutation) AddedOldPayout() (r money.Micros, exists bool) {
+	v := m.addold_payout
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearOldPayout clears the value of the "old_payout" field.
+func (m *ConversionStatusChangeMutation) ClearOldPayout() {
+	m.old_payout = nil
+	m.addold_payout = nil
+	m.clearedFields[conversionstatuschange.FieldOldPayout] = struct{}{}
+}
+
+// OldPayoutCleared returns if the "old_payout" field was cleared in this mutation.
+func (m *ConversionStatusChangeMutation) OldPayoutCleared() bool {
+	_, ok := m.clearedFields[conversionstatuschange.FieldOldPayout]
+	return ok
+}
+
+// ResetOldPayout resets all changes to the "old_payout" field.
+func (m *ConversionStatusChangeMutation) ResetOldPayout() {
+	m.old_payout = nil
+	m.addold_payout = nil
+	delete(m.clearedFields, conversionstatuschange.FieldOldPayout)
+}
+
+// SetNewPayout sets the "new_payout" field.
+func (m *ConversionStatusChangeMutation) SetNewPayout(value money.Micros) {
+	m.new_payout = &value
+	m.addnew_payout = nil
+}
+
+// NewPayout returns the value of the "new_payout" field in the mutation.
+func (m *ConversionStatusChangeMutation) NewPayout() (r money.Micros, exists bool) {
+	v := m.new_payout
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNewPayout returns the old "new_payout" field's value of the ConversionStatusChange entity.
+// If the ConversionStatusChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversionStatusChangeMutation) OldNewPayout(ctx context.Context) (v *money.Micros, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNewPayout is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNewPayout requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNewPayout: %w", err)
+	}
+	return oldValue.NewPayout, nil
+}
+
+// AddNewPayout adds value to the "new_payout" field.
+func (m *ConversionStatusChangeMutation) AddNewPayout(value money.Micros) {
+	if m.addnew_payout != nil {
+		*m.addnew_payout += value
+	} else {
+		m.addnew_payout = &value
+	}
+}
+
+// AddedNewPayout returns the value that was added to the "new_payout" field in this mutation.
+func (m *ConversionStatusChangeMutation) AddedNewPayout() (r money.Micros, exists bool) {
+	v := m.addnew_payout
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearNewPayout clears the value of the "new_payout" field.
+func (m *ConversionStatusChangeMutation) ClearNewPayout() {
+	m.new_payout = nil
+	m.addnew_payout = nil
+	m.clearedFields[conversionstatuschange.FieldNewPayout] = struct{}{}
+}
+
+// NewPayoutCleared returns if the "new_payout" field was cleared in this mutation.
+func (m *ConversionStatusChangeMutation) NewPayoutCleared() bool {
+	_, ok := m.clearedFields[conversionstatuschange.FieldNewPayout]
+	return ok
+}
+
+// ResetNewPayout resets all changes to the "new_payout" field.
+func (m *ConversionStatusChangeMutation) ResetNewPayout() {
+	m.new_payout = nil
+	m.addnew_payout = nil
+	delete(m.clearedFields, conversionstatuschange.FieldNewPayout)
+}
+
 // ClearAccount clears the "account" edge to the Account entity.
 func (m *ConversionStatusChangeMutation) ClearAccount() {
 	m.clearedaccount = true
@@ -11180,7 +11559,7 @@ func (m *ConversionStatusChangeMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ConversionStatusChangeMutation) Fields() []string {
-	fields := make([]string, 0, 7)
+	fields := make([]string, 0, 12)
 	if m.account != nil {
 		fields = append(fields, conversionstatuschange.FieldAccountID)
 	}
@@ -11201,6 +11580,21 @@ func (m *ConversionStatusChangeMutation) Fields() []string {
 	}
 	if m.created_at != nil {
 		fields = append(fields, conversionstatuschange.FieldCreatedAt)
+	}
+	if m.kind != nil {
+		fields = append(fields, conversionstatuschange.FieldKind)
+	}
+	if m.old_amount != nil {
+		fields = append(fields, conversionstatuschange.FieldOldAmount)
+	}
+	if m.new_amount != nil {
+		fields = append(fields, conversionstatuschange.FieldNewAmount)
+	}
+	if m.old_payout != nil {
+		fields = append(fields, conversionstatuschange.FieldOldPayout)
+	}
+	if m.new_payout != nil {
+		fields = append(fields, conversionstatuschange.FieldNewPayout)
 	}
 	return fields
 }
@@ -11224,6 +11618,16 @@ func (m *ConversionStatusChangeMutation) Field(name string) (ent.Value, bool) {
 		return m.Source()
 	case conversionstatuschange.FieldCreatedAt:
 		return m.CreatedAt()
+	case conversionstatuschange.FieldKind:
+		return m.Kind()
+	case conversionstatuschange.FieldOldAmount:
+		return m.OldAmount()
+	case conversionstatuschange.FieldNewAmount:
+		return m.NewAmount()
+	case conversionstatuschange.FieldOldPayout:
+		return m.OldPayout()
+	case conversionstatuschange.FieldNewPayout:
+		return m.NewPayout()
 	}
 	return nil, false
 }
@@ -11247,6 +11651,16 @@ func (m *ConversionStatusChangeMutation) OldField(ctx context.Context, name stri
 		return m.OldSource(ctx)
 	case conversionstatuschange.FieldCreatedAt:
 		return m.OldCreatedAt(ctx)
+	case conversionstatuschange.FieldKind:
+		return m.OldKind(ctx)
+	case conversionstatuschange.FieldOldAmount:
+		return m.OldOldAmount(ctx)
+	case conversionstatuschange.FieldNewAmount:
+		return m.OldNewAmount(ctx)
+	case conversionstatuschange.FieldOldPayout:
+		return m.OldOldPayout(ctx)
+	case conversionstatuschange.FieldNewPayout:
+		return m.OldNewPayout(ctx)
 	}
 	return nil, fmt.Errorf("unknown ConversionStatusChange field %s", name)
 }
@@ -11305,6 +11719,41 @@ func (m *ConversionStatusChangeMutation) SetField(name string, value ent.Value) 
 		}
 		m.SetCreatedAt(v)
 		return nil
+	case conversionstatuschange.FieldKind:
+		v, ok := value.(conversionstatuschange.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case conversionstatuschange.FieldOldAmount:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOldAmount(v)
+		return nil
+	case conversionstatuschange.FieldNewAmount:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNewAmount(v)
+		return nil
+	case conversionstatuschange.FieldOldPayout:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOldPayout(v)
+		return nil
+	case conversionstatuschange.FieldNewPayout:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNewPayout(v)
+		return nil
 	}
 	return fmt.Errorf("unknown ConversionStatusChange field %s", name)
 }
@@ -11313,6 +11762,18 @@ func (m *ConversionStatusChangeMutation) SetField(name string, value ent.Value) 
 // this mutation.
 func (m *ConversionStatusChangeMutation) AddedFields() []string {
 	var fields []string
+	if m.addold_amount != nil {
+		fields = append(fields, conversionstatuschange.FieldOldAmount)
+	}
+	if m.addnew_amount != nil {
+		fields = append(fields, conversionstatuschange.FieldNewAmount)
+	}
+	if m.addold_payout != nil {
+		fields = append(fields, conversionstatuschange.FieldOldPayout)
+	}
+	if m.addnew_payout != nil {
+		fields = append(fields, conversionstatuschange.FieldNewPayout)
+	}
 	return fields
 }
 
@@ -11321,6 +11782,14 @@ func (m *ConversionStatusChangeMutation) AddedFields() []string {
 // was not set, or was not defined in the schema.
 func (m *ConversionStatusChangeMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
+	case conversionstatuschange.FieldOldAmount:
+		return m.AddedOldAmount()
+	case conversionstatuschange.FieldNewAmount:
+		return m.AddedNewAmount()
+	case conversionstatuschange.FieldOldPayout:
+		return m.AddedOldPayout()
+	case conversionstatuschange.FieldNewPayout:
+		return m.AddedNewPayout()
 	}
 	return nil, false
 }
@@ -11330,6 +11799,34 @@ func (m *ConversionStatusChangeMutation) AddedField(name string) (ent.Value, boo
 // type.
 func (m *ConversionStatusChangeMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case conversionstatuschange.FieldOldAmount:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddOldAmount(v)
+		return nil
+	case conversionstatuschange.FieldNewAmount:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddNewAmount(v)
+		return nil
+	case conversionstatuschange.FieldOldPayout:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddOldPayout(v)
+		return nil
+	case conversionstatuschange.FieldNewPayout:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddNewPayout(v)
+		return nil
 	}
 	return fmt.Errorf("unknown ConversionStatusChange numeric field %s", name)
 }
@@ -11343,6 +11840,18 @@ func (m *ConversionStatusChangeMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(conversionstatuschange.FieldReason) {
 		fields = append(fields, conversionstatuschange.FieldReason)
+	}
+	if m.FieldCleared(conversionstatuschange.FieldOldAmount) {
+		fields = append(fields, conversionstatuschange.FieldOldAmount)
+	}
+	if m.FieldCleared(conversionstatuschange.FieldNewAmount) {
+		fields = append(fields, conversionstatuschange.FieldNewAmount)
+	}
+	if m.FieldCleared(conversionstatuschange.FieldOldPayout) {
+		fields = append(fields, conversionstatuschange.FieldOldPayout)
+	}
+	if m.FieldCleared(conversionstatuschange.FieldNewPayout) {
+		fields = append(fields, conversionstatuschange.FieldNewPayout)
 	}
 	return fields
 }
@@ -11363,6 +11872,18 @@ func (m *ConversionStatusChangeMutation) ClearField(name string) error {
 		return nil
 	case conversionstatuschange.FieldReason:
 		m.ClearReason()
+		return nil
+	case conversionstatuschange.FieldOldAmount:
+		m.ClearOldAmount()
+		return nil
+	case conversionstatuschange.FieldNewAmount:
+		m.ClearNewAmount()
+		return nil
+	case conversionstatuschange.FieldOldPayout:
+		m.ClearOldPayout()
+		return nil
+	case conversionstatuschange.FieldNewPayout:
+		m.ClearNewPayout()
 		return nil
 	}
 	return fmt.Errorf("unknown ConversionStatusChange nullable field %s", name)
@@ -11392,6 +11913,21 @@ func (m *ConversionStatusChangeMutation) ResetField(name string) error {
 		return nil
 	case conversionstatuschange.FieldCreatedAt:
 		m.ResetCreatedAt()
+		return nil
+	case conversionstatuschange.FieldKind:
+		m.ResetKind()
+		return nil
+	case conversionstatuschange.FieldOldAmount:
+		m.ResetOldAmount()
+		return nil
+	case conversionstatuschange.FieldNewAmount:
+		m.ResetNewAmount()
+		return nil
+	case conversionstatuschange.FieldOldPayout:
+		m.ResetOldPayout()
+		return nil
+	case conversionstatuschange.FieldNewPayout:
+		m.ResetNewPayout()
 		return nil
 	}
 	return fmt.Errorf("unknown ConversionStatusChange field %s", name)
@@ -16031,6 +16567,12 @@ type OfferEventMutation struct {
 	addcap_monthly     *int
 	cap_total          *int
 	addcap_total       *int
+	payout_type        *offerevent.PayoutType
+	payout_percent     *money.Micros
+	addpayout_percent  *money.Micros
+	payout_cap         *money.Micros
+	addpayout_cap      *money.Micros
+	allow_repeats      *bool
 	clearedFields      map[string]struct{}
 	account            *int
 	clearedaccount     bool
@@ -16786,6 +17328,218 @@ func (m *OfferEventMutation) ResetCapTotal() {
 	delete(m.clearedFields, offerevent.FieldCapTotal)
 }
 
+// SetPayoutType sets the "payout_type" field.
+func (m *OfferEventMutation) SetPayoutType(ot offerevent.PayoutType) {
+	m.payout_type = &ot
+}
+
+// PayoutType returns the value of the "payout_type" field in the mutation.
+func (m *OfferEventMutation) PayoutType() (r offerevent.PayoutType, exists bool) {
+	v := m.payout_type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPayoutType returns the old "payout_type" field's value of the OfferEvent entity.
+// If the OfferEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OfferEventMutation) OldPayoutType(ctx context.Context) (v offerevent.PayoutType, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPayoutType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPayoutType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPayoutType: %w", err)
+	}
+	return oldValue.PayoutType, nil
+}
+
+// ResetPayoutType resets all changes to the "payout_type" field.
+func (m *OfferEventMutation) ResetPayoutType() {
+	m.payout_type = nil
+}
+
+// SetPayoutPercent sets the "payout_percent" field.
+func (m *OfferEventMutation) SetPayoutPercent(value money.Micros) {
+	m.payout_percent = &value
+	m.addpayout_percent = nil
+}
+
+// PayoutPercent returns the value of the "payout_percent" field in the mutation.
+func (m *OfferEventMutation) PayoutPercent() (r money.Micros, exists bool) {
+	v := m.payout_percent
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPayoutPercent returns the old "payout_percent" field's value of the OfferEvent entity.
+// If the OfferEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OfferEventMutation) OldPayoutPercent(ctx context.Context) (v *money.Micros, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPayoutPercent is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPayoutPercent requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPayoutPercent: %w", err)
+	}
+	return oldValue.PayoutPercent, nil
+}
+
+// AddPayoutPercent adds value to the "payout_percent" field.
+func (m *OfferEventMutation) AddPayoutPercent(value money.Micros) {
+	if m.addpayout_percent != nil {
+		*m.addpayout_percent += value
+	} else {
+		m.addpayout_percent = &value
+	}
+}
+
+// AddedPayoutPercent returns the value that was added to the "payout_percent" field in this mutation.
+func (m *OfferEventMutation) AddedPayoutPercent() (r money.Micros, exists bool) {
+	v := m.addpayout_percent
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearPayoutPercent clears the value of the "payout_percent" field.
+func (m *OfferEventMutation) ClearPayoutPercent() {
+	m.payout_percent = nil
+	m.addpayout_percent = nil
+	m.clearedFields[offerevent.FieldPayoutPercent] = struct{}{}
+}
+
+// PayoutPercentCleared returns if the "payout_percent" field was cleared in this mutation.
+func (m *OfferEventMutation) PayoutPercentCleared() bool {
+	_, ok := m.clearedFields[offerevent.FieldPayoutPercent]
+	return ok
+}
+
+// ResetPayoutPercent resets all changes to the "payout_percent" field.
+func (m *OfferEventMutation) ResetPayoutPercent() {
+	m.payout_percent = nil
+	m.addpayout_percent = nil
+	delete(m.clearedFields, offerevent.FieldPayoutPercent)
+}
+
+// SetPayoutCap sets the "payout_cap" field.
+func (m *OfferEventMutation) SetPayoutCap(value money.Micros) {
+	m.payout_cap = &value
+	m.addpayout_cap = nil
+}
+
+// PayoutCap returns the value of the "payout_cap" field in the mutation.
+func (m *OfferEventMutation) PayoutCap() (r money.Micros, exists bool) {
+	v := m.payout_cap
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPayoutCap returns the old "payout_cap" field's value of the OfferEvent entity.
+// If the OfferEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OfferEventMutation) OldPayoutCap(ctx context.Context) (v *money.Micros, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPayoutCap is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPayoutCap requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPayoutCap: %w", err)
+	}
+	return oldValue.PayoutCap, nil
+}
+
+// AddPayoutCap adds value to the "payout_cap" field.
+func (m *OfferEventMutation) AddPayoutCap(value money.Micros) {
+	if m.addpayout_cap != nil {
+		*m.addpayout_cap += value
+	} else {
+		m.addpayout_cap = &value
+	}
+}
+
+// AddedPayoutCap returns the value that was added to the "payout_cap" field in this mutation.
+func (m *OfferEventMutation) AddedPayoutCap() (r money.Micros, exists bool) {
+	v := m.addpayout_cap
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearPayoutCap clears the value of the "payout_cap" field.
+func (m *OfferEventMutation) ClearPayoutCap() {
+	m.payout_cap = nil
+	m.addpayout_cap = nil
+	m.clearedFields[offerevent.FieldPayoutCap] = struct{}{}
+}
+
+// PayoutCapCleared returns if the "payout_cap" field was cleared in this mutation.
+func (m *OfferEventMutation) PayoutCapCleared() bool {
+	_, ok := m.clearedFields[offerevent.FieldPayoutCap]
+	return ok
+}
+
+// ResetPayoutCap resets all changes to the "payout_cap" field.
+func (m *OfferEventMutation) ResetPayoutCap() {
+	m.payout_cap = nil
+	m.addpayout_cap = nil
+	delete(m.clearedFields, offerevent.FieldPayoutCap)
+}
+
+// SetAllowRepeats sets the "allow_repeats" field.
+func (m *OfferEventMutation) SetAllowRepeats(b bool) {
+	m.allow_repeats = &b
+}
+
+// AllowRepeats returns the value of the "allow_repeats" field in the mutation.
+func (m *OfferEventMutation) AllowRepeats() (r bool, exists bool) {
+	v := m.allow_repeats
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAllowRepeats returns the old "allow_repeats" field's value of the OfferEvent entity.
+// If the OfferEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OfferEventMutation) OldAllowRepeats(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAllowRepeats is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAllowRepeats requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAllowRepeats: %w", err)
+	}
+	return oldValue.AllowRepeats, nil
+}
+
+// ResetAllowRepeats resets all changes to the "allow_repeats" field.
+func (m *OfferEventMutation) ResetAllowRepeats() {
+	m.allow_repeats = nil
+}
+
 // ClearAccount clears the "account" edge to the Account entity.
 func (m *OfferEventMutation) ClearAccount() {
 	m.clearedaccount = true
@@ -16928,7 +17682,7 @@ func (m *OfferEventMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OfferEventMutation) Fields() []string {
-	fields := make([]string, 0, 13)
+	fields := make([]string, 0, 17)
 	if m.account != nil {
 		fields = append(fields, offerevent.FieldAccountID)
 	}
@@ -16968,6 +17722,18 @@ func (m *OfferEventMutation) Fields() []string {
 	if m.cap_total != nil {
 		fields = append(fields, offerevent.FieldCapTotal)
 	}
+	if m.payout_type != nil {
+		fields = append(fields, offerevent.FieldPayoutType)
+	}
+	if m.payout_percent != nil {
+		fields = append(fields, offerevent.FieldPayoutPercent)
+	}
+	if m.payout_cap != nil {
+		fields = append(fields, offerevent.FieldPayoutCap)
+	}
+	if m.allow_repeats != nil {
+		fields = append(fields, offerevent.FieldAllowRepeats)
+	}
 	return fields
 }
 
@@ -17002,6 +17768,14 @@ func (m *OfferEventMutation) Field(name string) (ent.Value, bool) {
 		return m.CapMonthly()
 	case offerevent.FieldCapTotal:
 		return m.CapTotal()
+	case offerevent.FieldPayoutType:
+		return m.PayoutType()
+	case offerevent.FieldPayoutPercent:
+		return m.PayoutPercent()
+	case offerevent.FieldPayoutCap:
+		return m.PayoutCap()
+	case offerevent.FieldAllowRepeats:
+		return m.AllowRepeats()
 	}
 	return nil, false
 }
@@ -17037,6 +17811,14 @@ func (m *OfferEventMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldCapMonthly(ctx)
 	case offerevent.FieldCapTotal:
 		return m.OldCapTotal(ctx)
+	case offerevent.FieldPayoutType:
+		return m.OldPayoutType(ctx)
+	case offerevent.FieldPayoutPercent:
+		return m.OldPayoutPercent(ctx)
+	case offerevent.FieldPayoutCap:
+		return m.OldPayoutCap(ctx)
+	case offerevent.FieldAllowRepeats:
+		return m.OldAllowRepeats(ctx)
 	}
 	return nil, fmt.Errorf("unknown OfferEvent field %s", name)
 }
@@ -17137,6 +17919,34 @@ func (m *OfferEventMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetCapTotal(v)
 		return nil
+	case offerevent.FieldPayoutType:
+		v, ok := value.(offerevent.PayoutType)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPayoutType(v)
+		return nil
+	case offerevent.FieldPayoutPercent:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPayoutPercent(v)
+		return nil
+	case offerevent.FieldPayoutCap:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPayoutCap(v)
+		return nil
+	case offerevent.FieldAllowRepeats:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAllowRepeats(v)
+		return nil
 	}
 	return fmt.Errorf("unknown OfferEvent field %s", name)
 }
@@ -17163,6 +17973,12 @@ func (m *OfferEventMutation) AddedFields() []string {
 	if m.addcap_total != nil {
 		fields = append(fields, offerevent.FieldCapTotal)
 	}
+	if m.addpayout_percent != nil {
+		fields = append(fields, offerevent.FieldPayoutPercent)
+	}
+	if m.addpayout_cap != nil {
+		fields = append(fields, offerevent.FieldPayoutCap)
+	}
 	return fields
 }
 
@@ -17183,6 +17999,10 @@ func (m *OfferEventMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedCapMonthly()
 	case offerevent.FieldCapTotal:
 		return m.AddedCapTotal()
+	case offerevent.FieldPayoutPercent:
+		return m.AddedPayoutPercent()
+	case offerevent.FieldPayoutCap:
+		return m.AddedPayoutCap()
 	}
 	return nil, false
 }
@@ -17234,6 +18054,20 @@ func (m *OfferEventMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddCapTotal(v)
 		return nil
+	case offerevent.FieldPayoutPercent:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPayoutPercent(v)
+		return nil
+	case offerevent.FieldPayoutCap:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPayoutCap(v)
+		return nil
 	}
 	return fmt.Errorf("unknown OfferEvent numeric field %s", name)
 }
@@ -17253,6 +18087,12 @@ func (m *OfferEventMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(offerevent.FieldCapTotal) {
 		fields = append(fields, offerevent.FieldCapTotal)
+	}
+	if m.FieldCleared(offerevent.FieldPayoutPercent) {
+		fields = append(fields, offerevent.FieldPayoutPercent)
+	}
+	if m.FieldCleared(offerevent.FieldPayoutCap) {
+		fields = append(fields, offerevent.FieldPayoutCap)
 	}
 	return fields
 }
@@ -17279,6 +18119,12 @@ func (m *OfferEventMutation) ClearField(name string) error {
 		return nil
 	case offerevent.FieldCapTotal:
 		m.ClearCapTotal()
+		return nil
+	case offerevent.FieldPayoutPercent:
+		m.ClearPayoutPercent()
+		return nil
+	case offerevent.FieldPayoutCap:
+		m.ClearPayoutCap()
 		return nil
 	}
 	return fmt.Errorf("unknown OfferEvent nullable field %s", name)
@@ -17326,6 +18172,18 @@ func (m *OfferEventMutation) ResetField(name string) error {
 		return nil
 	case offerevent.FieldCapTotal:
 		m.ResetCapTotal()
+		return nil
+	case offerevent.FieldPayoutType:
+		m.ResetPayoutType()
+		return nil
+	case offerevent.FieldPayoutPercent:
+		m.ResetPayoutPercent()
+		return nil
+	case offerevent.FieldPayoutCap:
+		m.ResetPayoutCap()
+		return nil
+	case offerevent.FieldAllowRepeats:
+		m.ResetAllowRepeats()
 		return nil
 	}
 	return fmt.Errorf("unknown OfferEvent field %s", name)

@@ -46,6 +46,14 @@ type OfferEvent struct {
 	CapMonthly *int `json:"cap_monthly,omitempty"`
 	// Most conversions of this event in all.
 	CapTotal *int `json:"cap_total,omitempty"`
+	// FIXED pays `payout`; PERCENT pays `payoutPercent` of the postback's sale amount (`cnv_amount`), at most `payoutCap`.
+	PayoutType offerevent.PayoutType `json:"payout_type,omitempty"`
+	// PERCENT: the share of the sale amount paid, in percent (e.g. `12.5`); null for FIXED.
+	PayoutPercent *money.Micros `json:"payout_percent,omitempty"`
+	// PERCENT: the most one conversion pays, in the offer's currency; null for no cap.
+	PayoutCap *money.Micros `json:"payout_cap,omitempty"`
+	// Whether a click may convert on this event more than once: each new network conversion id (`cnv_conversion_id`) is then a new conversion, charged and capped like any. Off, a new id on a click that already converted here is refused (409 `repeat_conversion`).
+	AllowRepeats bool `json:"allow_repeats,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the OfferEventQuery when eager-loading is set.
 	Edges        OfferEventEdges `json:"edges"`
@@ -105,9 +113,11 @@ func (*OfferEvent) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case offerevent.FieldID, offerevent.FieldAccountID, offerevent.FieldOfferID, offerevent.FieldPosition, offerevent.FieldPayout, offerevent.FieldCapDaily, offerevent.FieldCapWeekly, offerevent.FieldCapMonthly, offerevent.FieldCapTotal:
+		case offerevent.FieldAllowRepeats:
+			values[i] = new(sql.NullBool)
+		case offerevent.FieldID, offerevent.FieldAccountID, offerevent.FieldOfferID, offerevent.FieldPosition, offerevent.FieldPayout, offerevent.FieldCapDaily, offerevent.FieldCapWeekly, offerevent.FieldCapMonthly, offerevent.FieldCapTotal, offerevent.FieldPayoutPercent, offerevent.FieldPayoutCap:
 			values[i] = new(sql.NullInt64)
-		case offerevent.FieldName, offerevent.FieldEventID, offerevent.FieldMatchKey:
+		case offerevent.FieldName, offerevent.FieldEventID, offerevent.FieldMatchKey, offerevent.FieldPayoutType:
 			values[i] = new(sql.NullString)
 		case offerevent.FieldCreatedAt, offerevent.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
@@ -214,6 +224,32 @@ func (_m *OfferEvent) assignValues(columns []string, values []any) error {
 				_m.CapTotal = new(int)
 				*_m.CapTotal = int(value.Int64)
 			}
+		case offerevent.FieldPayoutType:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field payout_type", values[i])
+			} else if value.Valid {
+				_m.PayoutType = offerevent.PayoutType(value.String)
+			}
+		case offerevent.FieldPayoutPercent:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field payout_percent", values[i])
+			} else if value.Valid {
+				_m.PayoutPercent = new(money.Micros)
+				*_m.PayoutPercent = money.Micros(value.Int64)
+			}
+		case offerevent.FieldPayoutCap:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field payout_cap", values[i])
+			} else if value.Valid {
+				_m.PayoutCap = new(money.Micros)
+				*_m.PayoutCap = money.Micros(value.Int64)
+			}
+		case offerevent.FieldAllowRepeats:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field allow_repeats", values[i])
+			} else if value.Valid {
+				_m.AllowRepeats = value.Bool
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -311,6 +347,22 @@ func (_m *OfferEvent) String() string {
 		builder.WriteString("cap_total=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("payout_type=")
+	builder.WriteString(fmt.Sprintf("%v", _m.PayoutType))
+	builder.WriteString(", ")
+	if v := _m.PayoutPercent; v != nil {
+		builder.WriteString("payout_percent=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.PayoutCap; v != nil {
+		builder.WriteString("payout_cap=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("allow_repeats=")
+	builder.WriteString(fmt.Sprintf("%v", _m.AllowRepeats))
 	builder.WriteByte(')')
 	return builder.String()
 }

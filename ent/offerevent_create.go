@@ -168,6 +168,62 @@ func (_c *OfferEventCreate) SetNillableCapTotal(v *int) *OfferEventCreate {
 	return _c
 }
 
+// SetPayoutType sets the "payout_type" field.
+func (_c *OfferEventCreate) SetPayoutType(v offerevent.PayoutType) *OfferEventCreate {
+	_c.mutation.SetPayoutType(v)
+	return _c
+}
+
+// SetNillablePayoutType sets the "payout_type" field if the given value is not nil.
+func (_c *OfferEventCreate) SetNillablePayoutType(v *offerevent.PayoutType) *OfferEventCreate {
+	if v != nil {
+		_c.SetPayoutType(*v)
+	}
+	return _c
+}
+
+// SetPayoutPercent sets the "payout_percent" field.
+func (_c *OfferEventCreate) SetPayoutPercent(v money.Micros) *OfferEventCreate {
+	_c.mutation.SetPayoutPercent(v)
+	return _c
+}
+
+// SetNillablePayoutPercent sets the "payout_percent" field if the given value is not nil.
+func (_c *OfferEventCreate) SetNillablePayoutPercent(v *money.Micros) *OfferEventCreate {
+	if v != nil {
+		_c.SetPayoutPercent(*v)
+	}
+	return _c
+}
+
+// SetPayoutCap sets the "payout_cap" field.
+func (_c *OfferEventCreate) SetPayoutCap(v money.Micros) *OfferEventCreate {
+	_c.mutation.SetPayoutCap(v)
+	return _c
+}
+
+// SetNillablePayoutCap sets the "payout_cap" field if the given value is not nil.
+func (_c *OfferEventCreate) SetNillablePayoutCap(v *money.Micros) *OfferEventCreate {
+	if v != nil {
+		_c.SetPayoutCap(*v)
+	}
+	return _c
+}
+
+// SetAllowRepeats sets the "allow_repeats" field.
+func (_c *OfferEventCreate) SetAllowRepeats(v bool) *OfferEventCreate {
+	_c.mutation.SetAllowRepeats(v)
+	return _c
+}
+
+// SetNillableAllowRepeats sets the "allow_repeats" field if the given value is not nil.
+func (_c *OfferEventCreate) SetNillableAllowRepeats(v *bool) *OfferEventCreate {
+	if v != nil {
+		_c.SetAllowRepeats(*v)
+	}
+	return _c
+}
+
 // SetAccount sets the "account" edge to the Account entity.
 func (_c *OfferEventCreate) SetAccount(v *Account) *OfferEventCreate {
 	return _c.SetAccountID(v.ID)
@@ -252,6 +308,14 @@ func (_c *OfferEventCreate) defaults() error {
 		v := offerevent.DefaultPayout
 		_c.mutation.SetPayout(v)
 	}
+	if _, ok := _c.mutation.PayoutType(); !ok {
+		v := offerevent.DefaultPayoutType
+		_c.mutation.SetPayoutType(v)
+	}
+	if _, ok := _c.mutation.AllowRepeats(); !ok {
+		v := offerevent.DefaultAllowRepeats
+		_c.mutation.SetAllowRepeats(v)
+	}
 	return nil
 }
 
@@ -318,6 +382,17 @@ func (_c *OfferEventCreate) check() error {
 		if err := offerevent.CapTotalValidator(v); err != nil {
 			return &ValidationError{Name: "cap_total", err: fmt.Errorf(`ent: validator failed for field "OfferEvent.cap_total": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.PayoutType(); !ok {
+		return &ValidationError{Name: "payout_type", err: errors.New(`ent: missing required field "OfferEvent.payout_type"`)}
+	}
+	if v, ok := _c.mutation.PayoutType(); ok {
+		if err := offerevent.PayoutTypeValidator(v); err != nil {
+			return &ValidationError{Name: "payout_type", err: fmt.Errorf(`ent: validator failed for field "OfferEvent.payout_type": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.AllowRepeats(); !ok {
+		return &ValidationError{Name: "allow_repeats", err: errors.New(`ent: missing required field "OfferEvent.allow_repeats"`)}
 	}
 	if len(_c.mutation.AccountIDs()) == 0 {
 		return &ValidationError{Name: "account", err: errors.New(`ent: missing required edge "OfferEvent.account"`)}
@@ -395,6 +470,22 @@ func (_c *OfferEventCreate) createSpec() (*OfferEvent, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.CapTotal(); ok {
 		_spec.SetField(offerevent.FieldCapTotal, field.TypeInt, value)
 		_node.CapTotal = &value
+	}
+	if value, ok := _c.mutation.PayoutType(); ok {
+		_spec.SetField(offerevent.FieldPayoutType, field.TypeEnum, value)
+		_node.PayoutType = value
+	}
+	if value, ok := _c.mutation.PayoutPercent(); ok {
+		_spec.SetField(offerevent.FieldPayoutPercent, field.TypeInt64, value)
+		_node.PayoutPercent = &value
+	}
+	if value, ok := _c.mutation.PayoutCap(); ok {
+		_spec.SetField(offerevent.FieldPayoutCap, field.TypeInt64, value)
+		_node.PayoutCap = &value
+	}
+	if value, ok := _c.mutation.AllowRepeats(); ok {
+		_spec.SetField(offerevent.FieldAllowRepeats, field.TypeBool, value)
+		_node.AllowRepeats = value
 	}
 	if nodes := _c.mutation.AccountIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -678,6 +769,78 @@ func (u *OfferEventUpsert) ClearCapTotal() *OfferEventUpsert {
 	return u
 }
 
+// SetPayoutType sets the "payout_type" field.
+func (u *OfferEventUpsert) SetPayoutType(v offerevent.PayoutType) *OfferEventUpsert {
+	u.Set(offerevent.FieldPayoutType, v)
+	return u
+}
+
+// UpdatePayoutType sets the "payout_type" field to the value that was provided on create.
+func (u *OfferEventUpsert) UpdatePayoutType() *OfferEventUpsert {
+	u.SetExcluded(offerevent.FieldPayoutType)
+	return u
+}
+
+// SetPayoutPercent sets the "payout_percent" field.
+func (u *OfferEventUpsert) SetPayoutPercent(v money.Micros) *OfferEventUpsert {
+	u.Set(offerevent.FieldPayoutPercent, v)
+	return u
+}
+
+// UpdatePayoutPercent sets the "payout_percent" field to the value that was provided on create.
+func (u *OfferEventUpsert) UpdatePayoutPercent() *OfferEventUpsert {
+	u.SetExcluded(offerevent.FieldPayoutPercent)
+	return u
+}
+
+// AddPayoutPercent adds v to the "payout_percent" field.
+func (u *OfferEventUpsert) AddPayoutPercent(v money.Micros) *OfferEventUpsert {
+	u.Add(offerevent.FieldPayoutPercent, v)
+	return u
+}
+
+// ClearPayoutPercent clears the value of the "payout_percent" field.
+func (u *OfferEventUpsert) ClearPayoutPercent() *OfferEventUpsert {
+	u.SetNull(offerevent.FieldPayoutPercent)
+	return u
+}
+
+// SetPayoutCap sets the "payout_cap" field.
+func (u *OfferEventUpsert) SetPayoutCap(v money.Micros) *OfferEventUpsert {
+	u.Set(offerevent.FieldPayoutCap, v)
+	return u
+}
+
+// UpdatePayoutCap sets the "payout_cap" field to the value that was provided on create.
+func (u *OfferEventUpsert) UpdatePayoutCap() *OfferEventUpsert {
+	u.SetExcluded(offerevent.FieldPayoutCap)
+	return u
+}
+
+// AddPayoutCap adds v to the "payout_cap" field.
+func (u *OfferEventUpsert) AddPayoutCap(v money.Micros) *OfferEventUpsert {
+	u.Add(offerevent.FieldPayoutCap, v)
+	return u
+}
+
+// ClearPayoutCap clears the value of the "payout_cap" field.
+func (u *OfferEventUpsert) ClearPayoutCap() *OfferEventUpsert {
+	u.SetNull(offerevent.FieldPayoutCap)
+	return u
+}
+
+// SetAllowRepeats sets the "allow_repeats" field.
+func (u *OfferEventUpsert) SetAllowRepeats(v bool) *OfferEventUpsert {
+	u.Set(offerevent.FieldAllowRepeats, v)
+	return u
+}
+
+// UpdateAllowRepeats sets the "allow_repeats" field to the value that was provided on create.
+func (u *OfferEventUpsert) UpdateAllowRepeats() *OfferEventUpsert {
+	u.SetExcluded(offerevent.FieldAllowRepeats)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -936,6 +1099,90 @@ func (u *OfferEventUpsertOne) UpdateCapTotal() *OfferEventUpsertOne {
 func (u *OfferEventUpsertOne) ClearCapTotal() *OfferEventUpsertOne {
 	return u.Update(func(s *OfferEventUpsert) {
 		s.ClearCapTotal()
+	})
+}
+
+// SetPayoutType sets the "payout_type" field.
+func (u *OfferEventUpsertOne) SetPayoutType(v offerevent.PayoutType) *OfferEventUpsertOne {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.SetPayoutType(v)
+	})
+}
+
+// UpdatePayoutType sets the "payout_type" field to the value that was provided on create.
+func (u *OfferEventUpsertOne) UpdatePayoutType() *OfferEventUpsertOne {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.UpdatePayoutType()
+	})
+}
+
+// SetPayoutPercent sets the "payout_percent" field.
+func (u *OfferEventUpsertOne) SetPayoutPercent(v money.Micros) *OfferEventUpsertOne {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.SetPayoutPercent(v)
+	})
+}
+
+// AddPayoutPercent adds v to the "payout_percent" field.
+func (u *OfferEventUpsertOne) AddPayoutPercent(v money.Micros) *OfferEventUpsertOne {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.AddPayoutPercent(v)
+	})
+}
+
+// UpdatePayoutPercent sets the "payout_percent" field to the value that was provided on create.
+func (u *OfferEventUpsertOne) UpdatePayoutPercent() *OfferEventUpsertOne {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.UpdatePayoutPercent()
+	})
+}
+
+// ClearPayoutPercent clears the value of the "payout_percent" field.
+func (u *OfferEventUpsertOne) ClearPayoutPercent() *OfferEventUpsertOne {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.ClearPayoutPercent()
+	})
+}
+
+// SetPayoutCap sets the "payout_cap" field.
+func (u *OfferEventUpsertOne) SetPayoutCap(v money.Micros) *OfferEventUpsertOne {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.SetPayoutCap(v)
+	})
+}
+
+// AddPayoutCap adds v to the "payout_cap" field.
+func (u *OfferEventUpsertOne) AddPayoutCap(v money.Micros) *OfferEventUpsertOne {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.AddPayoutCap(v)
+	})
+}
+
+// UpdatePayoutCap sets the "payout_cap" field to the value that was provided on create.
+func (u *OfferEventUpsertOne) UpdatePayoutCap() *OfferEventUpsertOne {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.UpdatePayoutCap()
+	})
+}
+
+// ClearPayoutCap clears the value of the "payout_cap" field.
+func (u *OfferEventUpsertOne) ClearPayoutCap() *OfferEventUpsertOne {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.ClearPayoutCap()
+	})
+}
+
+// SetAllowRepeats sets the "allow_repeats" field.
+func (u *OfferEventUpsertOne) SetAllowRepeats(v bool) *OfferEventUpsertOne {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.SetAllowRepeats(v)
+	})
+}
+
+// UpdateAllowRepeats sets the "allow_repeats" field to the value that was provided on create.
+func (u *OfferEventUpsertOne) UpdateAllowRepeats() *OfferEventUpsertOne {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.UpdateAllowRepeats()
 	})
 }
 
@@ -1363,6 +1610,90 @@ func (u *OfferEventUpsertBulk) UpdateCapTotal() *OfferEventUpsertBulk {
 func (u *OfferEventUpsertBulk) ClearCapTotal() *OfferEventUpsertBulk {
 	return u.Update(func(s *OfferEventUpsert) {
 		s.ClearCapTotal()
+	})
+}
+
+// SetPayoutType sets the "payout_type" field.
+func (u *OfferEventUpsertBulk) SetPayoutType(v offerevent.PayoutType) *OfferEventUpsertBulk {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.SetPayoutType(v)
+	})
+}
+
+// UpdatePayoutType sets the "payout_type" field to the value that was provided on create.
+func (u *OfferEventUpsertBulk) UpdatePayoutType() *OfferEventUpsertBulk {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.UpdatePayoutType()
+	})
+}
+
+// SetPayoutPercent sets the "payout_percent" field.
+func (u *OfferEventUpsertBulk) SetPayoutPercent(v money.Micros) *OfferEventUpsertBulk {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.SetPayoutPercent(v)
+	})
+}
+
+// AddPayoutPercent adds v to the "payout_percent" field.
+func (u *OfferEventUpsertBulk) AddPayoutPercent(v money.Micros) *OfferEventUpsertBulk {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.AddPayoutPercent(v)
+	})
+}
+
+// UpdatePayoutPercent sets the "payout_percent" field to the value that was provided on create.
+func (u *OfferEventUpsertBulk) UpdatePayoutPercent() *OfferEventUpsertBulk {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.UpdatePayoutPercent()
+	})
+}
+
+// ClearPayoutPercent clears the value of the "payout_percent" field.
+func (u *OfferEventUpsertBulk) ClearPayoutPercent() *OfferEventUpsertBulk {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.ClearPayoutPercent()
+	})
+}
+
+// SetPayoutCap sets the "payout_cap" field.
+func (u *OfferEventUpsertBulk) SetPayoutCap(v money.Micros) *OfferEventUpsertBulk {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.SetPayoutCap(v)
+	})
+}
+
+// AddPayoutCap adds v to the "payout_cap" field.
+func (u *OfferEventUpsertBulk) AddPayoutCap(v money.Micros) *OfferEventUpsertBulk {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.AddPayoutCap(v)
+	})
+}
+
+// UpdatePayoutCap sets the "payout_cap" field to the value that was provided on create.
+func (u *OfferEventUpsertBulk) UpdatePayoutCap() *OfferEventUpsertBulk {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.UpdatePayoutCap()
+	})
+}
+
+// ClearPayoutCap clears the value of the "payout_cap" field.
+func (u *OfferEventUpsertBulk) ClearPayoutCap() *OfferEventUpsertBulk {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.ClearPayoutCap()
+	})
+}
+
+// SetAllowRepeats sets the "allow_repeats" field.
+func (u *OfferEventUpsertBulk) SetAllowRepeats(v bool) *OfferEventUpsertBulk {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.SetAllowRepeats(v)
+	})
+}
+
+// UpdateAllowRepeats sets the "allow_repeats" field to the value that was provided on create.
+func (u *OfferEventUpsertBulk) UpdateAllowRepeats() *OfferEventUpsertBulk {
+	return u.Update(func(s *OfferEventUpsert) {
+		s.UpdateAllowRepeats()
 	})
 }
 

@@ -229,6 +229,88 @@ func (_u *OfferEventUpdate) ClearCapTotal() *OfferEventUpdate {
 	return _u
 }
 
+// SetPayoutType sets the "payout_type" field.
+func (_u *OfferEventUpdate) SetPayoutType(v offerevent.PayoutType) *OfferEventUpdate {
+	_u.mutation.SetPayoutType(v)
+	return _u
+}
+
+// SetNillablePayoutType sets the "payout_type" field if the given value is not nil.
+func (_u *OfferEventUpdate) SetNillablePayoutType(v *offerevent.PayoutType) *OfferEventUpdate {
+	if v != nil {
+		_u.SetPayoutType(*v)
+	}
+	return _u
+}
+
+// SetPayoutPercent sets the "payout_percent" field.
+func (_u *OfferEventUpdate) SetPayoutPercent(v money.Micros) *OfferEventUpdate {
+	_u.mutation.ResetPayoutPercent()
+	_u.mutation.SetPayoutPercent(v)
+	return _u
+}
+
+// SetNillablePayoutPercent sets the "payout_percent" field if the given value is not nil.
+func (_u *OfferEventUpdate) SetNillablePayoutPercent(v *money.Micros) *OfferEventUpdate {
+	if v != nil {
+		_u.SetPayoutPercent(*v)
+	}
+	return _u
+}
+
+// AddPayoutPercent adds value to the "payout_percent" field.
+func (_u *OfferEventUpdate) AddPayoutPercent(v money.Micros) *OfferEventUpdate {
+	_u.mutation.AddPayoutPercent(v)
+	return _u
+}
+
+// ClearPayoutPercent clears the value of the "payout_percent" field.
+func (_u *OfferEventUpdate) ClearPayoutPercent() *OfferEventUpdate {
+	_u.mutation.ClearPayoutPercent()
+	return _u
+}
+
+// SetPayoutCap sets the "payout_cap" field.
+func (_u *OfferEventUpdate) SetPayoutCap(v money.Micros) *OfferEventUpdate {
+	_u.mutation.ResetPayoutCap()
+	_u.mutation.SetPayoutCap(v)
+	return _u
+}
+
+// SetNillablePayoutCap sets the "payout_cap" field if the given value is not nil.
+func (_u *OfferEventUpdate) SetNillablePayoutCap(v *money.Micros) *OfferEventUpdate {
+	if v != nil {
+		_u.SetPayoutCap(*v)
+	}
+	return _u
+}
+
+// AddPayoutCap adds value to the "payout_cap" field.
+func (_u *OfferEventUpdate) AddPayoutCap(v money.Micros) *OfferEventUpdate {
+	_u.mutation.AddPayoutCap(v)
+	return _u
+}
+
+// ClearPayoutCap clears the value of the "payout_cap" field.
+func (_u *OfferEventUpdate) ClearPayoutCap() *OfferEventUpdate {
+	_u.mutation.ClearPayoutCap()
+	return _u
+}
+
+// SetAllowRepeats sets the "allow_repeats" field.
+func (_u *OfferEventUpdate) SetAllowRepeats(v bool) *OfferEventUpdate {
+	_u.mutation.SetAllowRepeats(v)
+	return _u
+}
+
+// SetNillableAllowRepeats sets the "allow_repeats" field if the given value is not nil.
+func (_u *OfferEventUpdate) SetNillableAllowRepeats(v *bool) *OfferEventUpdate {
+	if v != nil {
+		_u.SetAllowRepeats(*v)
+	}
+	return _u
+}
+
 // AddConversionIDs adds the "conversions" edge to the Conversion entity by IDs.
 func (_u *OfferEventUpdate) AddConversionIDs(ids ...int) *OfferEventUpdate {
 	_u.mutation.AddConversionIDs(ids...)
@@ -349,6 +431,11 @@ func (_u *OfferEventUpdate) check() error {
 			return &ValidationError{Name: "cap_total", err: fmt.Errorf(`ent: validator failed for field "OfferEvent.cap_total": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.PayoutType(); ok {
+		if err := offerevent.PayoutTypeValidator(v); err != nil {
+			return &ValidationError{Name: "payout_type", err: fmt.Errorf(`ent: validator failed for field "OfferEvent.payout_type": %w`, err)}
+		}
+	}
 	if _u.mutation.AccountCleared() && len(_u.mutation.AccountIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "OfferEvent.account"`)
 	}
@@ -435,6 +522,30 @@ func (_u *OfferEventUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	}
 	if _u.mutation.CapTotalCleared() {
 		_spec.ClearField(offerevent.FieldCapTotal, field.TypeInt)
+	}
+	if value, ok := _u.mutation.PayoutType(); ok {
+		_spec.SetField(offerevent.FieldPayoutType, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.PayoutPercent(); ok {
+		_spec.SetField(offerevent.FieldPayoutPercent, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedPayoutPercent(); ok {
+		_spec.AddField(offerevent.FieldPayoutPercent, field.TypeInt64, value)
+	}
+	if _u.mutation.PayoutPercentCleared() {
+		_spec.ClearField(offerevent.FieldPayoutPercent, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.PayoutCap(); ok {
+		_spec.SetField(offerevent.FieldPayoutCap, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedPayoutCap(); ok {
+		_spec.AddField(offerevent.FieldPayoutCap, field.TypeInt64, value)
+	}
+	if _u.mutation.PayoutCapCleared() {
+		_spec.ClearField(offerevent.FieldPayoutCap, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.AllowRepeats(); ok {
+		_spec.SetField(offerevent.FieldAllowRepeats, field.TypeBool, value)
 	}
 	if _u.mutation.ConversionsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -701,6 +812,88 @@ func (_u *OfferEventUpdateOne) ClearCapTotal() *OfferEventUpdateOne {
 	return _u
 }
 
+// SetPayoutType sets the "payout_type" field.
+func (_u *OfferEventUpdateOne) SetPayoutType(v offerevent.PayoutType) *OfferEventUpdateOne {
+	_u.mutation.SetPayoutType(v)
+	return _u
+}
+
+// SetNillablePayoutType sets the "payout_type" field if the given value is not nil.
+func (_u *OfferEventUpdateOne) SetNillablePayoutType(v *offerevent.PayoutType) *OfferEventUpdateOne {
+	if v != nil {
+		_u.SetPayoutType(*v)
+	}
+	return _u
+}
+
+// SetPayoutPercent sets the "payout_percent" field.
+func (_u *OfferEventUpdateOne) SetPayoutPercent(v money.Micros) *OfferEventUpdateOne {
+	_u.mutation.ResetPayoutPercent()
+	_u.mutation.SetPayoutPercent(v)
+	return _u
+}
+
+// SetNillablePayoutPercent sets the "payout_percent" field if the given value is not nil.
+func (_u *OfferEventUpdateOne) SetNillablePayoutPercent(v *money.Micros) *OfferEventUpdateOne {
+	if v != nil {
+		_u.SetPayoutPercent(*v)
+	}
+	return _u
+}
+
+// AddPayoutPercent adds value to the "payout_percent" field.
+func (_u *OfferEventUpdateOne) AddPayoutPercent(v money.Micros) *OfferEventUpdateOne {
+	_u.mutation.AddPayoutPercent(v)
+	return _u
+}
+
+// ClearPayoutPercent clears the value of the "payout_percent" field.
+func (_u *OfferEventUpdateOne) ClearPayoutPercent() *OfferEventUpdateOne {
+	_u.mutation.ClearPayoutPercent()
+	return _u
+}
+
+// SetPayoutCap sets the "payout_cap" field.
+func (_u *OfferEventUpdateOne) SetPayoutCap(v money.Micros) *OfferEventUpdateOne {
+	_u.mutation.ResetPayoutCap()
+	_u.mutation.SetPayoutCap(v)
+	return _u
+}
+
+// SetNillablePayoutCap sets the "payout_cap" field if the given value is not nil.
+func (_u *OfferEventUpdateOne) SetNillablePayoutCap(v *money.Micros) *OfferEventUpdateOne {
+	if v != nil {
+		_u.SetPayoutCap(*v)
+	}
+	return _u
+}
+
+// AddPayoutCap adds value to the "payout_cap" field.
+func (_u *OfferEventUpdateOne) AddPayoutCap(v money.Micros) *OfferEventUpdateOne {
+	_u.mutation.AddPayoutCap(v)
+	return _u
+}
+
+// ClearPayoutCap clears the value of the "payout_cap" field.
+func (_u *OfferEventUpdateOne) ClearPayoutCap() *OfferEventUpdateOne {
+	_u.mutation.ClearPayoutCap()
+	return _u
+}
+
+// SetAllowRepeats sets the "allow_repeats" field.
+func (_u *OfferEventUpdateOne) SetAllowRepeats(v bool) *OfferEventUpdateOne {
+	_u.mutation.SetAllowRepeats(v)
+	return _u
+}
+
+// SetNillableAllowRepeats sets the "allow_repeats" field if the given value is not nil.
+func (_u *OfferEventUpdateOne) SetNillableAllowRepeats(v *bool) *OfferEventUpdateOne {
+	if v != nil {
+		_u.SetAllowRepeats(*v)
+	}
+	return _u
+}
+
 // AddConversionIDs adds the "conversions" edge to the Conversion entity by IDs.
 func (_u *OfferEventUpdateOne) AddConversionIDs(ids ...int) *OfferEventUpdateOne {
 	_u.mutation.AddConversionIDs(ids...)
@@ -834,6 +1027,11 @@ func (_u *OfferEventUpdateOne) check() error {
 			return &ValidationError{Name: "cap_total", err: fmt.Errorf(`ent: validator failed for field "OfferEvent.cap_total": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.PayoutType(); ok {
+		if err := offerevent.PayoutTypeValidator(v); err != nil {
+			return &ValidationError{Name: "payout_type", err: fmt.Errorf(`ent: validator failed for field "OfferEvent.payout_type": %w`, err)}
+		}
+	}
 	if _u.mutation.AccountCleared() && len(_u.mutation.AccountIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "OfferEvent.account"`)
 	}
@@ -937,6 +1135,30 @@ func (_u *OfferEventUpdateOne) sqlSave(ctx context.Context) (_node *OfferEvent, 
 	}
 	if _u.mutation.CapTotalCleared() {
 		_spec.ClearField(offerevent.FieldCapTotal, field.TypeInt)
+	}
+	if value, ok := _u.mutation.PayoutType(); ok {
+		_spec.SetField(offerevent.FieldPayoutType, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.PayoutPercent(); ok {
+		_spec.SetField(offerevent.FieldPayoutPercent, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedPayoutPercent(); ok {
+		_spec.AddField(offerevent.FieldPayoutPercent, field.TypeInt64, value)
+	}
+	if _u.mutation.PayoutPercentCleared() {
+		_spec.ClearField(offerevent.FieldPayoutPercent, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.PayoutCap(); ok {
+		_spec.SetField(offerevent.FieldPayoutCap, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedPayoutCap(); ok {
+		_spec.AddField(offerevent.FieldPayoutCap, field.TypeInt64, value)
+	}
+	if _u.mutation.PayoutCapCleared() {
+		_spec.ClearField(offerevent.FieldPayoutCap, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.AllowRepeats(); ok {
+		_spec.SetField(offerevent.FieldAllowRepeats, field.TypeBool, value)
 	}
 	if _u.mutation.ConversionsCleared() {
 		edge := &sqlgraph.EdgeSpec{

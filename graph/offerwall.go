@@ -235,7 +235,11 @@ func (r *Resolver) card(o *ent.Offer, member string) *model.OfferCard {
 		c.ImageURLs = []string{}
 	}
 	for _, e := range o.Edges.Events {
-		c.Events = append(c.Events, &model.OfferCardEvent{Name: e.Name, Payout: e.Payout})
+		ce := &model.OfferCardEvent{Name: e.Name, Payout: e.Payout}
+		if e.PayoutType == offerevent.PayoutTypePERCENT {
+			ce.PayoutPercent, ce.PayoutCap = e.PayoutPercent, e.PayoutCap
+		}
+		c.Events = append(c.Events, ce)
 	}
 	return c
 }

@@ -15,7 +15,7 @@ import (
 
 const offerFields = `id name type status integrationSystem trackingLink clickURLTemplate clickURL postbackURL
 	missingSteps currency totalBudget dailyBudget capDaily countries platforms timeZone headline callToAction imageURLs
-	advertiser { id name } events { id name eventID payout position postbackURL }`
+	advertiser { id name } events { id name eventID payout position postbackURL allowRepeats }`
 
 type offerView struct {
 	ID, Name, Type, Status, IntegrationSystem, TrackingLink, ClickURLTemplate, ClickURL string
@@ -32,6 +32,7 @@ type offerView struct {
 		ID, Name, EventID, Payout string
 		Position                  int
 		PostbackURL               *string
+		AllowRepeats              bool
 	}
 }
 
@@ -140,13 +141,16 @@ func TestMultiEventImpactOfferGoesThroughEveryWizardStep(t *testing.T) {
 			"currency": "EUR", "totalBudget": "500"}})
 		o = step(t, srv, k.APIKey, `setOfferEvents(id: $id, events: $events)`, map[string]any{"id": id, "events": []map[string]any{
 			{"name": "Sign Up", "eventID": "Sign Up", "payout": "1.00"},
-			{"name": "First Purchase", "eventID": "First Purchase", "payout": "10", "capDaily": 5}}})
+			{"name": "First Purchase", "eventID": "First Purchase", "payout": "10", "capDaily": 5, "allowRepeats": true}}})
 		o = step(t, srv, k.APIKey, `publishOffer(id: $id)`, map[string]any{"id": id})
 		if o.Status != "ACTIVE" || o.ClickURLTemplate != "https://shoply.pxf.io/c/1/2/3?subid1={gk_click_id}&sharedid=x" {
 			t.Fatalf("published: status %s, template %q", o.Status, o.ClickURLTemplate)
 		}
 		if len(o.Events) != 2 || o.Events[0].Name != "Sign Up" || o.Events[1].Name != "First Purchase" || o.Events[1].Position != 1 {
 			t.Fatalf("events = %+v, want Sign Up then First Purchase", o.Events)
+		}
+		if o.Events[0].AllowRepeats || !o.Events[1].AllowRepeats {
+			t.Errorf("allowRepeats = %v, %v; want false (the default), true", o.Events[0].AllowRepeats, o.Events[1].AllowRepeats)
 		}
 		base := srv.URL + "/postback?key=" + url.QueryEscape(k.PostbackKey) + "&gk_click_id={SubId1}&cnv_event_id="
 		rest := "&cnv_conversion_id={ActionId}&cnv_status={Status}&cnv_payout={Payout}&cnv_amount={Amount}&cnv_currency={Currency}"
@@ -163,6 +167,10 @@ func TestMultiEventImpactOfferGoesThroughEveryWizardStep(t *testing.T) {
 			{"id": o.Events[0].ID, "name": "Join", "eventID": "Sign Up", "payout": "1"}}})
 		if o2.Events[0].ID != o.Events[1].ID || o2.Events[0].Name != "Buy something" || o2.Events[1].ID != o.Events[0].ID {
 			t.Errorf("reordered events = %+v", o2.Events)
+		}
+		// An event saved without allowRepeats turns it off again.
+		if o2.Events[0].AllowRepeats {
+			t.Errorf("First Purchase saved without allowRepeats still allows repeats")
 		}
 	})
 }

@@ -52,6 +52,8 @@ const (
 	FieldPubMemberID = "pub_member_id"
 	// FieldExtras holds the string denoting the extras field in the database.
 	FieldExtras = "extras"
+	// FieldRepeatKey holds the string denoting the repeat_key field in the database.
+	FieldRepeatKey = "repeat_key"
 	// FieldBudgetShard holds the string denoting the budget_shard field in the database.
 	FieldBudgetShard = "budget_shard"
 	// FieldChargedCounters holds the string denoting the charged_counters field in the database.
@@ -133,6 +135,7 @@ var Columns = []string{
 	FieldReportedCurrency,
 	FieldPubMemberID,
 	FieldExtras,
+	FieldRepeatKey,
 	FieldBudgetShard,
 	FieldChargedCounters,
 }
@@ -173,6 +176,10 @@ var (
 	ReportedCurrencyValidator func(string) error
 	// PubMemberIDValidator is a validator for the "pub_member_id" field. It is called by the builders before save.
 	PubMemberIDValidator func(string) error
+	// DefaultRepeatKey holds the default value on creation for the "repeat_key" field.
+	DefaultRepeatKey string
+	// RepeatKeyValidator is a validator for the "repeat_key" field. It is called by the builders before save.
+	RepeatKeyValidator func(string) error
 )
 
 // IntegrationSystemValidator is a validator for the "integration_system" field enum values. It is called by the builders before save.
@@ -276,6 +283,11 @@ func ByReportedCurrency(opts ...sql.OrderTermOption) OrderOption {
 // ByPubMemberID orders the results by the pub_member_id field.
 func ByPubMemberID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPubMemberID, opts...).ToFunc()
+}
+
+// ByRepeatKey orders the results by the repeat_key field.
+func ByRepeatKey(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRepeatKey, opts...).ToFunc()
 }
 
 // ByBudgetShard orders the results by the budget_shard field.

@@ -125,6 +125,11 @@ func PubMemberID(v string) predicate.Conversion {
 	return predicate.Conversion(sql.FieldEQ(FieldPubMemberID, v))
 }
 
+// RepeatKey applies equality check predicate on the "repeat_key" field. It's identical to RepeatKeyEQ.
+func RepeatKey(v string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldEQ(FieldRepeatKey, v))
+}
+
 // BudgetShard applies equality check predicate on the "budget_shard" field. It's identical to BudgetShardEQ.
 func BudgetShard(v int) predicate.Conversion {
 	return predicate.Conversion(sql.FieldEQ(FieldBudgetShard, v))
@@ -841,6 +846,71 @@ func ExtrasIsNil() predicate.Conversion {
 // ExtrasNotNil applies the NotNil predicate on the "extras" field.
 func ExtrasNotNil() predicate.Conversion {
 	return predicate.Conversion(sql.FieldNotNull(FieldExtras))
+}
+
+// RepeatKeyEQ applies the EQ predicate on the "repeat_key" field.
+func RepeatKeyEQ(v string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldEQ(FieldRepeatKey, v))
+}
+
+// RepeatKeyNEQ applies the NEQ predicate on the "repeat_key" field.
+func RepeatKeyNEQ(v string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldNEQ(FieldRepeatKey, v))
+}
+
+// RepeatKeyIn applies the In predicate on the "repeat_key" field.
+func RepeatKeyIn(vs ...string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldIn(FieldRepeatKey, vs...))
+}
+
+// RepeatKeyNotIn applies the NotIn predicate on the "repeat_key" field.
+func RepeatKeyNotIn(vs ...string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldNotIn(FieldRepeatKey, vs...))
+}
+
+// RepeatKeyGT applies the GT predicate on the "repeat_key" field.
+func RepeatKeyGT(v string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldGT(FieldRepeatKey, v))
+}
+
+// RepeatKeyGTE applies the GTE predicate on the "repeat_key" field.
+func RepeatKeyGTE(v string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldGTE(FieldRepeatKey, v))
+}
+
+// RepeatKeyLT applies the LT predicate on the "repeat_key" field.
+func RepeatKeyLT(v string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldLT(FieldRepeatKey, v))
+}
+
+// RepeatKeyLTE applies the LTE predicate on the "repeat_key" field.
+func RepeatKeyLTE(v string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldLTE(FieldRepeatKey, v))
+}
+
+// RepeatKeyContains applies the Contains predicate on the "repeat_key" field.
+func RepeatKeyContains(v string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldContains(FieldRepeatKey, v))
+}
+
+// RepeatKeyHasPrefix applies the HasPrefix predicate on the "repeat_key" field.
+func RepeatKeyHasPrefix(v string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldHasPrefix(FieldRepeatKey, v))
+}
+
+// RepeatKeyHasSuffix applies the HasSuffix predicate on the "repeat_key" field.
+func RepeatKeyHasSuffix(v string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldHasSuffix(FieldRepeatKey, v))
+}
+
+// RepeatKeyEqualFold applies the EqualFold predicate on the "repeat_key" field.
+func RepeatKeyEqualFold(v string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldEqualFold(FieldRepeatKey, v))
+}
+
+// RepeatKeyContainsFold applies the ContainsFold predicate on the "repeat_key" field.
+func RepeatKeyContainsFold(v string) predicate.Conversion {
+	return predicate.Conversion(sql.FieldContainsFold(FieldRepeatKey, v))
 }
 
 // BudgetShardEQ applies the EQ predicate on the "budget_shard" field.

@@ -34,6 +34,16 @@ const (
 	FieldSource = "source"
 	// FieldCreatedAt holds the string denoting the created_at field in the database.
 	FieldCreatedAt = "created_at"
+	// FieldKind holds the string denoting the kind field in the database.
+	FieldKind = "kind"
+	// FieldOldAmount holds the string denoting the old_amount field in the database.
+	FieldOldAmount = "old_amount"
+	// FieldNewAmount holds the string denoting the new_amount field in the database.
+	FieldNewAmount = "new_amount"
+	// FieldOldPayout holds the string denoting the old_payout field in the database.
+	FieldOldPayout = "old_payout"
+	// FieldNewPayout holds the string denoting the new_payout field in the database.
+	FieldNewPayout = "new_payout"
 	// EdgeAccount holds the string denoting the account edge name in mutations.
 	EdgeAccount = "account"
 	// EdgeConversion holds the string denoting the conversion edge name in mutations.
@@ -66,6 +76,11 @@ var Columns = []string{
 	FieldReason,
 	FieldSource,
 	FieldCreatedAt,
+	FieldKind,
+	FieldOldAmount,
+	FieldNewAmount,
+	FieldOldPayout,
+	FieldNewPayout,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -136,6 +151,32 @@ func SourceValidator(s Source) error {
 	}
 }
 
+// Kind defines the type for the "kind" enum field.
+type Kind string
+
+// KindSTATUS is the default value of the Kind enum.
+const DefaultKind = KindSTATUS
+
+// Kind values.
+const (
+	KindSTATUS   Kind = "STATUS"
+	KindMODIFIED Kind = "MODIFIED"
+)
+
+func (k Kind) String() string {
+	return string(k)
+}
+
+// KindValidator is a validator for the "kind" field enum values. It is called by the builders before save.
+func KindValidator(k Kind) error {
+	switch k {
+	case KindSTATUS, KindMODIFIED:
+		return nil
+	default:
+		return fmt.Errorf("conversionstatuschange: invalid enum value for kind field: %q", k)
+	}
+}
+
 // OrderOption defines the ordering options for the ConversionStatusChange queries.
 type OrderOption func(*sql.Selector)
 
@@ -177,6 +218,31 @@ func BySource(opts ...sql.OrderTermOption) OrderOption {
 // ByCreatedAt orders the results by the created_at field.
 func ByCreatedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCreatedAt, opts...).ToFunc()
+}
+
+// ByKind orders the results by the kind field.
+func ByKind(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldKind, opts...).ToFunc()
+}
+
+// ByOldAmount orders the results by the old_amount field.
+func ByOldAmount(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldOldAmount, opts...).ToFunc()
+}
+
+// ByNewAmount orders the results by the new_amount field.
+func ByNewAmount(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldNewAmount, opts...).ToFunc()
+}
+
+// ByOldPayout orders the results by the old_payout field.
+func ByOldPayout(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldOldPayout, opts...).ToFunc()
+}
+
+// ByNewPayout orders the results by the new_payout field.
+func ByNewPayout(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldNewPayout, opts...).ToFunc()
 }
 
 // ByAccountField orders the results by account field.
@@ -235,6 +301,24 @@ func (e *Source) UnmarshalGQL(val interface{}) error {
 	*e = Source(str)
 	if err := SourceValidator(*e); err != nil {
 		return fmt.Errorf("%s is not a valid Source", str)
+	}
+	return nil
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e Kind) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *Kind) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = Kind(str)
+	if err := KindValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid Kind", str)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/gokart/gokart/ent/predicate"
 	"github.com/gokart/gokart/internal/lifecycle"
+	"github.com/gokart/gokart/internal/money"
 )
 
 // ID filters vertices based on their ID field.
@@ -74,6 +75,30 @@ func Reason(v string) predicate.ConversionStatusChange {
 // CreatedAt applies equality check predicate on the "created_at" field. It's identical to CreatedAtEQ.
 func CreatedAt(v time.Time) predicate.ConversionStatusChange {
 	return predicate.ConversionStatusChange(sql.FieldEQ(FieldCreatedAt, v))
+}
+
+// OldAmount applies equality check predicate on the "old_amount" field. It's identical to OldAmountEQ.
+func OldAmount(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldEQ(FieldOldAmount, vc))
+}
+
+// NewAmount applies equality check predicate on the "new_amount" field. It's identical to NewAmountEQ.
+func NewAmount(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldEQ(FieldNewAmount, vc))
+}
+
+// OldPayout applies equality check predicate on the "old_payout" field. It's identical to OldPayoutEQ.
+func OldPayout(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldEQ(FieldOldPayout, vc))
+}
+
+// NewPayout applies equality check predicate on the "new_payout" field. It's identical to NewPayoutEQ.
+func NewPayout(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldEQ(FieldNewPayout, vc))
 }
 
 // AccountIDEQ applies the EQ predicate on the "account_id" field.
@@ -319,6 +344,282 @@ func CreatedAtLT(v time.Time) predicate.ConversionStatusChange {
 // CreatedAtLTE applies the LTE predicate on the "created_at" field.
 func CreatedAtLTE(v time.Time) predicate.ConversionStatusChange {
 	return predicate.ConversionStatusChange(sql.FieldLTE(FieldCreatedAt, v))
+}
+
+// KindEQ applies the EQ predicate on the "kind" field.
+func KindEQ(v Kind) predicate.ConversionStatusChange {
+	return predicate.ConversionStatusChange(sql.FieldEQ(FieldKind, v))
+}
+
+// KindNEQ applies the NEQ predicate on the "kind" field.
+func KindNEQ(v Kind) predicate.ConversionStatusChange {
+	return predicate.ConversionStatusChange(sql.FieldNEQ(FieldKind, v))
+}
+
+// KindIn applies the In predicate on the "kind" field.
+func KindIn(vs ...Kind) predicate.ConversionStatusChange {
+	return predicate.ConversionStatusChange(sql.FieldIn(FieldKind, vs...))
+}
+
+// KindNotIn applies the NotIn predicate on the "kind" field.
+func KindNotIn(vs ...Kind) predicate.ConversionStatusChange {
+	return predicate.ConversionStatusChange(sql.FieldNotIn(FieldKind, vs...))
+}
+
+// OldAmountEQ applies the EQ predicate on the "old_amount" field.
+func OldAmountEQ(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldEQ(FieldOldAmount, vc))
+}
+
+// OldAmountNEQ applies the NEQ predicate on the "old_amount" field.
+func OldAmountNEQ(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldNEQ(FieldOldAmount, vc))
+}
+
+// OldAmountIn applies the In predicate on the "old_amount" field.
+func OldAmountIn(vs ...money.Micros) predicate.ConversionStatusChange {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.ConversionStatusChange(sql.FieldIn(FieldOldAmount, v...))
+}
+
+// OldAmountNotIn applies the NotIn predicate on the "old_amount" field.
+func OldAmountNotIn(vs ...money.Micros) predicate.ConversionStatusChange {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.ConversionStatusChange(sql.FieldNotIn(FieldOldAmount, v...))
+}
+
+// OldAmountGT applies the GT predicate on the "old_amount" field.
+func OldAmountGT(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldGT(FieldOldAmount, vc))
+}
+
+// OldAmountGTE applies the GTE predicate on the "old_amount" field.
+func OldAmountGTE(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldGTE(FieldOldAmount, vc))
+}
+
+// OldAmountLT applies the LT predicate on the "old_amount" field.
+func OldAmountLT(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldLT(FieldOldAmount, vc))
+}
+
+// OldAmountLTE applies the LTE predicate on the "old_amount" field.
+func OldAmountLTE(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldLTE(FieldOldAmount, vc))
+}
+
+// OldAmountIsNil applies the IsNil predicate on the "old_amount" field.
+func OldAmountIsNil() predicate.ConversionStatusChange {
+	return predicate.ConversionStatusChange(sql.FieldIsNull(FieldOldAmount))
+}
+
+// OldAmountNotNil applies the NotNil predicate on the "old_amount" field.
+func OldAmountNotNil() predicate.ConversionStatusChange {
+	return predicate.ConversionStatusChange(sql.FieldNotNull(FieldOldAmount))
+}
+
+// NewAmountEQ applies the EQ predicate on the "new_amount" field.
+func NewAmountEQ(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldEQ(FieldNewAmount, vc))
+}
+
+// NewAmountNEQ applies the NEQ predicate on the "new_amount" field.
+func NewAmountNEQ(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldNEQ(FieldNewAmount, vc))
+}
+
+// NewAmountIn applies the In predicate on the "new_amount" field.
+func NewAmountIn(vs ...money.Micros) predicate.ConversionStatusChange {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.ConversionStatusChange(sql.FieldIn(FieldNewAmount, v...))
+}
+
+// NewAmountNotIn applies the NotIn predicate on the "new_amount" field.
+func NewAmountNotIn(vs ...money.Micros) predicate.ConversionStatusChange {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.ConversionStatusChange(sql.FieldNotIn(FieldNewAmount, v...))
+}
+
+// NewAmountGT applies the GT predicate on the "new_amount" field.
+func NewAmountGT(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldGT(FieldNewAmount, vc))
+}
+
+// NewAmountGTE applies the GTE predicate on the "new_amount" field.
+func NewAmountGTE(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldGTE(FieldNewAmount, vc))
+}
+
+// NewAmountLT applies the LT predicate on the "new_amount" field.
+func NewAmountLT(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldLT(FieldNewAmount, vc))
+}
+
+// NewAmountLTE applies the LTE predicate on the "new_amount" field.
+func NewAmountLTE(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldLTE(FieldNewAmount, vc))
+}
+
+// NewAmountIsNil applies the IsNil predicate on the "new_amount" field.
+func NewAmountIsNil() predicate.ConversionStatusChange {
+	return predicate.ConversionStatusChange(sql.FieldIsNull(FieldNewAmount))
+}
+
+// NewAmountNotNil applies the NotNil predicate on the "new_amount" field.
+func NewAmountNotNil() predicate.ConversionStatusChange {
+	return predicate.ConversionStatusChange(sql.FieldNotNull(FieldNewAmount))
+}
+
+// OldPayoutEQ applies the EQ predicate on the "old_payout" field.
+func OldPayoutEQ(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldEQ(FieldOldPayout, vc))
+}
+
+// OldPayoutNEQ applies the NEQ predicate on the "old_payout" field.
+func OldPayoutNEQ(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldNEQ(FieldOldPayout, vc))
+}
+
+// OldPayoutIn applies the In predicate on the "old_payout" field.
+func OldPayoutIn(vs ...money.Micros) predicate.ConversionStatusChange {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.ConversionStatusChange(sql.FieldIn(FieldOldPayout, v...))
+}
+
+// OldPayoutNotIn applies the NotIn predicate on the "old_payout" field.
+func OldPayoutNotIn(vs ...money.Micros) predicate.ConversionStatusChange {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.ConversionStatusChange(sql.FieldNotIn(FieldOldPayout, v...))
+}
+
+// OldPayoutGT applies the GT predicate on the "old_payout" field.
+func OldPayoutGT(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldGT(FieldOldPayout, vc))
+}
+
+// OldPayoutGTE applies the GTE predicate on the "old_payout" field.
+func OldPayoutGTE(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldGTE(FieldOldPayout, vc))
+}
+
+// OldPayoutLT applies the LT predicate on the "old_payout" field.
+func OldPayoutLT(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldLT(FieldOldPayout, vc))
+}
+
+// OldPayoutLTE applies the LTE predicate on the "old_payout" field.
+func OldPayoutLTE(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldLTE(FieldOldPayout, vc))
+}
+
+// OldPayoutIsNil applies the IsNil predicate on the "old_payout" field.
+func OldPayoutIsNil() predicate.ConversionStatusChange {
+	return predicate.ConversionStatusChange(sql.FieldIsNull(FieldOldPayout))
+}
+
+// OldPayoutNotNil applies the NotNil predicate on the "old_payout" field.
+func OldPayoutNotNil() predicate.ConversionStatusChange {
+	return predicate.ConversionStatusChange(sql.FieldNotNull(FieldOldPayout))
+}
+
+// NewPayoutEQ applies the EQ predicate on the "new_payout" field.
+func NewPayoutEQ(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldEQ(FieldNewPayout, vc))
+}
+
+// NewPayoutNEQ applies the NEQ predicate on the "new_payout" field.
+func NewPayoutNEQ(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldNEQ(FieldNewPayout, vc))
+}
+
+// NewPayoutIn applies the In predicate on the "new_payout" field.
+func NewPayoutIn(vs ...money.Micros) predicate.ConversionStatusChange {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.ConversionStatusChange(sql.FieldIn(FieldNewPayout, v...))
+}
+
+// NewPayoutNotIn applies the NotIn predicate on the "new_payout" field.
+func NewPayoutNotIn(vs ...money.Micros) predicate.ConversionStatusChange {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.ConversionStatusChange(sql.FieldNotIn(FieldNewPayout, v...))
+}
+
+// NewPayoutGT applies the GT predicate on the "new_payout" field.
+func NewPayoutGT(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldGT(FieldNewPayout, vc))
+}
+
+// NewPayoutGTE applies the GTE predicate on the "new_payout" field.
+func NewPayoutGTE(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldGTE(FieldNewPayout, vc))
+}
+
+// NewPayoutLT applies the LT predicate on the "new_payout" field.
+func NewPayoutLT(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldLT(FieldNewPayout, vc))
+}
+
+// NewPayoutLTE applies the LTE predicate on the "new_payout" field.
+func NewPayoutLTE(v money.Micros) predicate.ConversionStatusChange {
+	vc := int64(v)
+	return predicate.ConversionStatusChange(sql.FieldLTE(FieldNewPayout, vc))
+}
+
+// NewPayoutIsNil applies the IsNil predicate on the "new_payout" field.
+func NewPayoutIsNil() predicate.ConversionStatusChange {
+	return predicate.ConversionStatusChange(sql.FieldIsNull(FieldNewPayout))
+}
+
+// NewPayoutNotNil applies the NotNil predicate on the "new_payout" field.
+func NewPayoutNotNil() predicate.ConversionStatusChange {
+	return predicate.ConversionStatusChange(sql.FieldNotNull(FieldNewPayout))
 }
 
 // HasAccount applies the HasEdge predicate on the "account" edge.

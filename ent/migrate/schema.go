@@ -332,6 +332,7 @@ var (
 		{Name: "reported_currency", Type: field.TypeString, Nullable: true, Size: 3},
 		{Name: "pub_member_id", Type: field.TypeString, Nullable: true, Size: 255},
 		{Name: "extras", Type: field.TypeJSON, Nullable: true},
+		{Name: "repeat_key", Type: field.TypeString, Size: 255, Default: ""},
 		{Name: "budget_shard", Type: field.TypeInt, Nullable: true},
 		{Name: "charged_counters", Type: field.TypeJSON, Nullable: true},
 		{Name: "click_id", Type: field.TypeInt},
@@ -347,25 +348,25 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "conversions_clicks_conversions",
-				Columns:    []*schema.Column{ConversionsColumns[15]},
+				Columns:    []*schema.Column{ConversionsColumns[16]},
 				RefColumns: []*schema.Column{ClicksColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "conversions_accounts_account",
-				Columns:    []*schema.Column{ConversionsColumns[16]},
+				Columns:    []*schema.Column{ConversionsColumns[17]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "conversions_offers_conversions",
-				Columns:    []*schema.Column{ConversionsColumns[17]},
+				Columns:    []*schema.Column{ConversionsColumns[18]},
 				RefColumns: []*schema.Column{OffersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "conversions_offer_events_conversions",
-				Columns:    []*schema.Column{ConversionsColumns[18]},
+				Columns:    []*schema.Column{ConversionsColumns[19]},
 				RefColumns: []*schema.Column{OfferEventsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -374,37 +375,37 @@ var (
 			{
 				Name:    "conversion_account_id_integration_system_network_conversion_id",
 				Unique:  true,
-				Columns: []*schema.Column{ConversionsColumns[16], ConversionsColumns[3], ConversionsColumns[4]},
+				Columns: []*schema.Column{ConversionsColumns[17], ConversionsColumns[3], ConversionsColumns[4]},
 			},
 			{
-				Name:    "conversion_account_id_click_id_offer_event_id",
+				Name:    "conversion_account_id_click_id_offer_event_id_repeat_key",
 				Unique:  true,
-				Columns: []*schema.Column{ConversionsColumns[16], ConversionsColumns[15], ConversionsColumns[18]},
+				Columns: []*schema.Column{ConversionsColumns[17], ConversionsColumns[16], ConversionsColumns[19], ConversionsColumns[13]},
 			},
 			{
 				Name:    "conversion_account_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionsColumns[16], ConversionsColumns[1]},
+				Columns: []*schema.Column{ConversionsColumns[17], ConversionsColumns[1]},
 			},
 			{
 				Name:    "conversion_account_id_offer_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionsColumns[16], ConversionsColumns[17], ConversionsColumns[1]},
+				Columns: []*schema.Column{ConversionsColumns[17], ConversionsColumns[18], ConversionsColumns[1]},
 			},
 			{
 				Name:    "conversion_account_id_offer_event_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionsColumns[16], ConversionsColumns[18], ConversionsColumns[1]},
+				Columns: []*schema.Column{ConversionsColumns[17], ConversionsColumns[19], ConversionsColumns[1]},
 			},
 			{
 				Name:    "conversion_account_id_offer_id_pub_member_id",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionsColumns[16], ConversionsColumns[17], ConversionsColumns[11]},
+				Columns: []*schema.Column{ConversionsColumns[17], ConversionsColumns[18], ConversionsColumns[11]},
 			},
 			{
 				Name:    "conversion_account_id_offer_id_status_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionsColumns[16], ConversionsColumns[17], ConversionsColumns[5], ConversionsColumns[1]},
+				Columns: []*schema.Column{ConversionsColumns[17], ConversionsColumns[18], ConversionsColumns[5], ConversionsColumns[1]},
 			},
 		},
 	}
@@ -416,6 +417,11 @@ var (
 		{Name: "reason", Type: field.TypeString, Nullable: true, Size: 500},
 		{Name: "source", Type: field.TypeEnum, Enums: []string{"POSTBACK", "MANUAL", "AUTO"}},
 		{Name: "created_at", Type: field.TypeTime},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"STATUS", "MODIFIED"}, Default: "STATUS"},
+		{Name: "old_amount", Type: field.TypeInt64, Nullable: true},
+		{Name: "new_amount", Type: field.TypeInt64, Nullable: true},
+		{Name: "old_payout", Type: field.TypeInt64, Nullable: true},
+		{Name: "new_payout", Type: field.TypeInt64, Nullable: true},
 		{Name: "conversion_id", Type: field.TypeInt},
 		{Name: "account_id", Type: field.TypeInt},
 	}
@@ -427,13 +433,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "conversion_status_changes_conversions_history",
-				Columns:    []*schema.Column{ConversionStatusChangesColumns[6]},
+				Columns:    []*schema.Column{ConversionStatusChangesColumns[11]},
 				RefColumns: []*schema.Column{ConversionsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "conversion_status_changes_accounts_account",
-				Columns:    []*schema.Column{ConversionStatusChangesColumns[7]},
+				Columns:    []*schema.Column{ConversionStatusChangesColumns[12]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -442,12 +448,12 @@ var (
 			{
 				Name:    "conversionstatuschange_account_id_conversion_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionStatusChangesColumns[7], ConversionStatusChangesColumns[6], ConversionStatusChangesColumns[5]},
+				Columns: []*schema.Column{ConversionStatusChangesColumns[12], ConversionStatusChangesColumns[11], ConversionStatusChangesColumns[5]},
 			},
 			{
 				Name:    "conversionstatuschange_account_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionStatusChangesColumns[7], ConversionStatusChangesColumns[5]},
+				Columns: []*schema.Column{ConversionStatusChangesColumns[12], ConversionStatusChangesColumns[5]},
 			},
 		},
 	}
@@ -604,6 +610,10 @@ var (
 		{Name: "cap_weekly", Type: field.TypeInt, Nullable: true},
 		{Name: "cap_monthly", Type: field.TypeInt, Nullable: true},
 		{Name: "cap_total", Type: field.TypeInt, Nullable: true},
+		{Name: "payout_type", Type: field.TypeEnum, Enums: []string{"FIXED", "PERCENT"}, Default: "FIXED"},
+		{Name: "payout_percent", Type: field.TypeInt64, Nullable: true},
+		{Name: "payout_cap", Type: field.TypeInt64, Nullable: true},
+		{Name: "allow_repeats", Type: field.TypeBool, Default: false},
 		{Name: "offer_id", Type: field.TypeInt},
 		{Name: "account_id", Type: field.TypeInt},
 	}
@@ -615,13 +625,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "offer_events_offers_events",
-				Columns:    []*schema.Column{OfferEventsColumns[12]},
+				Columns:    []*schema.Column{OfferEventsColumns[16]},
 				RefColumns: []*schema.Column{OffersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "offer_events_accounts_account",
-				Columns:    []*schema.Column{OfferEventsColumns[13]},
+				Columns:    []*schema.Column{OfferEventsColumns[17]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -630,17 +640,17 @@ var (
 			{
 				Name:    "offerevent_account_id_offer_id_event_id",
 				Unique:  true,
-				Columns: []*schema.Column{OfferEventsColumns[13], OfferEventsColumns[12], OfferEventsColumns[4]},
+				Columns: []*schema.Column{OfferEventsColumns[17], OfferEventsColumns[16], OfferEventsColumns[4]},
 			},
 			{
 				Name:    "offerevent_account_id_offer_id_match_key",
 				Unique:  true,
-				Columns: []*schema.Column{OfferEventsColumns[13], OfferEventsColumns[12], OfferEventsColumns[5]},
+				Columns: []*schema.Column{OfferEventsColumns[17], OfferEventsColumns[16], OfferEventsColumns[5]},
 			},
 			{
 				Name:    "offerevent_account_id_offer_id_position",
 				Unique:  false,
-				Columns: []*schema.Column{OfferEventsColumns[13], OfferEventsColumns[12], OfferEventsColumns[6]},
+				Columns: []*schema.Column{OfferEventsColumns[17], OfferEventsColumns[16], OfferEventsColumns[6]},
 			},
 		},
 	}
@@ -649,7 +659,7 @@ var (
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "raw_query", Type: field.TypeString, Size: 2147483647},
 		{Name: "source_ip", Type: field.TypeString, Nullable: true, Size: 64},
-		{Name: "outcome", Type: field.TypeEnum, Enums: []string{"ACCEPTED", "DUPLICATE", "STATUS_UPDATED", "REJECTED", "MALFORMED", "UNAUTHORIZED", "NOT_FOUND", "ERROR"}},
+		{Name: "outcome", Type: field.TypeEnum, Enums: []string{"ACCEPTED", "DUPLICATE", "STATUS_UPDATED", "REJECTED", "MALFORMED", "UNAUTHORIZED", "NOT_FOUND", "ERROR", "REPEAT_REFUSED", "MODIFIED"}},
 		{Name: "http_status", Type: field.TypeInt},
 		{Name: "reason", Type: field.TypeString, Nullable: true, Size: 500},
 		{Name: "offer_id", Type: field.TypeInt, Nullable: true},

@@ -3,6 +3,9 @@
 package offerevent
 
 import (
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 
 	"entgo.io/ent"
@@ -42,6 +45,14 @@ const (
 	FieldCapMonthly = "cap_monthly"
 	// FieldCapTotal holds the string denoting the cap_total field in the database.
 	FieldCapTotal = "cap_total"
+	// FieldPayoutType holds the string denoting the payout_type field in the database.
+	FieldPayoutType = "payout_type"
+	// FieldPayoutPercent holds the string denoting the payout_percent field in the database.
+	FieldPayoutPercent = "payout_percent"
+	// FieldPayoutCap holds the string denoting the payout_cap field in the database.
+	FieldPayoutCap = "payout_cap"
+	// FieldAllowRepeats holds the string denoting the allow_repeats field in the database.
+	FieldAllowRepeats = "allow_repeats"
 	// EdgeAccount holds the string denoting the account edge name in mutations.
 	EdgeAccount = "account"
 	// EdgeOffer holds the string denoting the offer edge name in mutations.
@@ -89,6 +100,10 @@ var Columns = []string{
 	FieldCapWeekly,
 	FieldCapMonthly,
 	FieldCapTotal,
+	FieldPayoutType,
+	FieldPayoutPercent,
+	FieldPayoutCap,
+	FieldAllowRepeats,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -133,7 +148,35 @@ var (
 	CapMonthlyValidator func(int) error
 	// CapTotalValidator is a validator for the "cap_total" field. It is called by the builders before save.
 	CapTotalValidator func(int) error
+	// DefaultAllowRepeats holds the default value on creation for the "allow_repeats" field.
+	DefaultAllowRepeats bool
 )
+
+// PayoutType defines the type for the "payout_type" enum field.
+type PayoutType string
+
+// PayoutTypeFIXED is the default value of the PayoutType enum.
+const DefaultPayoutType = PayoutTypeFIXED
+
+// PayoutType values.
+const (
+	PayoutTypeFIXED   PayoutType = "FIXED"
+	PayoutTypePERCENT PayoutType = "PERCENT"
+)
+
+func (pt PayoutType) String() string {
+	return string(pt)
+}
+
+// PayoutTypeValidator is a validator for the "payout_type" field enum values. It is called by the builders before save.
+func PayoutTypeValidator(pt PayoutType) error {
+	switch pt {
+	case PayoutTypeFIXED, PayoutTypePERCENT:
+		return nil
+	default:
+		return fmt.Errorf("offerevent: invalid enum value for payout_type field: %q", pt)
+	}
+}
 
 // OrderOption defines the ordering options for the OfferEvent queries.
 type OrderOption func(*sql.Selector)
@@ -208,6 +251,26 @@ func ByCapTotal(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCapTotal, opts...).ToFunc()
 }
 
+// ByPayoutType orders the results by the payout_type field.
+func ByPayoutType(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPayoutType, opts...).ToFunc()
+}
+
+// ByPayoutPercent orders the results by the payout_percent field.
+func ByPayoutPercent(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPayoutPercent, opts...).ToFunc()
+}
+
+// ByPayoutCap orders the results by the payout_cap field.
+func ByPayoutCap(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPayoutCap, opts...).ToFunc()
+}
+
+// ByAllowRepeats orders the results by the allow_repeats field.
+func ByAllowRepeats(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAllowRepeats, opts...).ToFunc()
+}
+
 // ByAccountField orders the results by account field.
 func ByAccountField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -255,4 +318,22 @@ func newConversionsStep() *sqlgraph.Step {
 		sqlgraph.To(ConversionsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, ConversionsTable, ConversionsColumn),
 	)
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e PayoutType) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *PayoutType) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = PayoutType(str)
+	if err := PayoutTypeValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid PayoutType", str)
+	}
+	return nil
 }

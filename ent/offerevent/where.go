@@ -122,6 +122,23 @@ func CapTotal(v int) predicate.OfferEvent {
 	return predicate.OfferEvent(sql.FieldEQ(FieldCapTotal, v))
 }
 
+// PayoutPercent applies equality check predicate on the "payout_percent" field. It's identical to PayoutPercentEQ.
+func PayoutPercent(v money.Micros) predicate.OfferEvent {
+	vc := int64(v)
+	return predicate.OfferEvent(sql.FieldEQ(FieldPayoutPercent, vc))
+}
+
+// PayoutCap applies equality check predicate on the "payout_cap" field. It's identical to PayoutCapEQ.
+func PayoutCap(v money.Micros) predicate.OfferEvent {
+	vc := int64(v)
+	return predicate.OfferEvent(sql.FieldEQ(FieldPayoutCap, vc))
+}
+
+// AllowRepeats applies equality check predicate on the "allow_repeats" field. It's identical to AllowRepeatsEQ.
+func AllowRepeats(v bool) predicate.OfferEvent {
+	return predicate.OfferEvent(sql.FieldEQ(FieldAllowRepeats, v))
+}
+
 // AccountIDEQ applies the EQ predicate on the "account_id" field.
 func AccountIDEQ(v int) predicate.OfferEvent {
 	return predicate.OfferEvent(sql.FieldEQ(FieldAccountID, v))
@@ -729,6 +746,164 @@ func CapTotalIsNil() predicate.OfferEvent {
 // CapTotalNotNil applies the NotNil predicate on the "cap_total" field.
 func CapTotalNotNil() predicate.OfferEvent {
 	return predicate.OfferEvent(sql.FieldNotNull(FieldCapTotal))
+}
+
+// PayoutTypeEQ applies the EQ predicate on the "payout_type" field.
+func PayoutTypeEQ(v PayoutType) predicate.OfferEvent {
+	return predicate.OfferEvent(sql.FieldEQ(FieldPayoutType, v))
+}
+
+// PayoutTypeNEQ applies the NEQ predicate on the "payout_type" field.
+func PayoutTypeNEQ(v PayoutType) predicate.OfferEvent {
+	return predicate.OfferEvent(sql.FieldNEQ(FieldPayoutType, v))
+}
+
+// PayoutTypeIn applies the In predicate on the "payout_type" field.
+func PayoutTypeIn(vs ...PayoutType) predicate.OfferEvent {
+	return predicate.OfferEvent(sql.FieldIn(FieldPayoutType, vs...))
+}
+
+// PayoutTypeNotIn applies the NotIn predicate on the "payout_type" field.
+func PayoutTypeNotIn(vs ...PayoutType) predicate.OfferEvent {
+	return predicate.OfferEvent(sql.FieldNotIn(FieldPayoutType, vs...))
+}
+
+// PayoutPercentEQ applies the EQ predicate on the "payout_percent" field.
+func PayoutPercentEQ(v money.Micros) predicate.OfferEvent {
+	vc := int64(v)
+	return predicate.OfferEvent(sql.FieldEQ(FieldPayoutPercent, vc))
+}
+
+// PayoutPercentNEQ applies the NEQ predicate on the "payout_percent" field.
+func PayoutPercentNEQ(v money.Micros) predicate.OfferEvent {
+	vc := int64(v)
+	return predicate.OfferEvent(sql.FieldNEQ(FieldPayoutPercent, vc))
+}
+
+// PayoutPercentIn applies the In predicate on the "payout_percent" field.
+func PayoutPercentIn(vs ...money.Micros) predicate.OfferEvent {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.OfferEvent(sql.FieldIn(FieldPayoutPercent, v...))
+}
+
+// PayoutPercentNotIn applies the NotIn predicate on the "payout_percent" field.
+func PayoutPercentNotIn(vs ...money.Micros) predicate.OfferEvent {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.OfferEvent(sql.FieldNotIn(FieldPayoutPercent, v...))
+}
+
+// PayoutPercentGT applies the GT predicate on the "payout_percent" field.
+func PayoutPercentGT(v money.Micros) predicate.OfferEvent {
+	vc := int64(v)
+	return predicate.OfferEvent(sql.FieldGT(FieldPayoutPercent, vc))
+}
+
+// PayoutPercentGTE applies the GTE predicate on the "payout_percent" field.
+func PayoutPercentGTE(v money.Micros) predicate.OfferEvent {
+	vc := int64(v)
+	return predicate.OfferEvent(sql.FieldGTE(FieldPayoutPercent, vc))
+}
+
+// PayoutPercentLT applies the LT predicate on the "payout_percent" field.
+func PayoutPercentLT(v money.Micros) predicate.OfferEvent {
+	vc := int64(v)
+	return predicate.OfferEvent(sql.FieldLT(FieldPayoutPercent, vc))
+}
+
+// PayoutPercentLTE applies the LTE predicate on the "payout_percent" field.
+func PayoutPercentLTE(v money.Micros) predicate.OfferEvent {
+	vc := int64(v)
+	return predicate.OfferEvent(sql.FieldLTE(FieldPayoutPercent, vc))
+}
+
+// PayoutPercentIsNil applies the IsNil predicate on the "payout_percent" field.
+func PayoutPercentIsNil() predicate.OfferEvent {
+	return predicate.OfferEvent(sql.FieldIsNull(FieldPayoutPercent))
+}
+
+// PayoutPercentNotNil applies the NotNil predicate on the "payout_percent" field.
+func PayoutPercentNotNil() predicate.OfferEvent {
+	return predicate.OfferEvent(sql.FieldNotNull(FieldPayoutPercent))
+}
+
+// PayoutCapEQ applies the EQ predicate on the "payout_cap" field.
+func PayoutCapEQ(v money.Micros) predicate.OfferEvent {
+	vc := int64(v)
+	return predicate.OfferEvent(sql.FieldEQ(FieldPayoutCap, vc))
+}
+
+// PayoutCapNEQ applies the NEQ predicate on the "payout_cap" field.
+func PayoutCapNEQ(v money.Micros) predicate.OfferEvent {
+	vc := int64(v)
+	return predicate.OfferEvent(sql.FieldNEQ(FieldPayoutCap, vc))
+}
+
+// PayoutCapIn applies the In predicate on the "payout_cap" field.
+func PayoutCapIn(vs ...money.Micros) predicate.OfferEvent {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.OfferEvent(sql.FieldIn(FieldPayoutCap, v...))
+}
+
+// PayoutCapNotIn applies the NotIn predicate on the "payout_cap" field.
+func PayoutCapNotIn(vs ...money.Micros) predicate.OfferEvent {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.OfferEvent(sql.FieldNotIn(FieldPayoutCap, v...))
+}
+
+// PayoutCapGT applies the GT predicate on the "payout_cap" field.
+func PayoutCapGT(v money.Micros) predicate.OfferEvent {
+	vc := int64(v)
+	return predicate.OfferEvent(sql.FieldGT(FieldPayoutCap, vc))
+}
+
+// PayoutCapGTE applies the GTE predicate on the "payout_cap" field.
+func PayoutCapGTE(v money.Micros) predicate.OfferEvent {
+	vc := int64(v)
+	return predicate.OfferEvent(sql.FieldGTE(FieldPayoutCap, vc))
+}
+
+// PayoutCapLT applies the LT predicate on the "payout_cap" field.
+func PayoutCapLT(v money.Micros) predicate.OfferEvent {
+	vc := int64(v)
+	return predicate.OfferEvent(sql.FieldLT(FieldPayoutCap, vc))
+}
+
+// PayoutCapLTE applies the LTE predicate on the "payout_cap" field.
+func PayoutCapLTE(v money.Micros) predicate.OfferEvent {
+	vc := int64(v)
+	return predicate.OfferEvent(sql.FieldLTE(FieldPayoutCap, vc))
+}
+
+// PayoutCapIsNil applies the IsNil predicate on the "payout_cap" field.
+func PayoutCapIsNil() predicate.OfferEvent {
+	return predicate.OfferEvent(sql.FieldIsNull(FieldPayoutCap))
+}
+
+// PayoutCapNotNil applies the NotNil predicate on the "payout_cap" field.
+func PayoutCapNotNil() predicate.OfferEvent {
+	return predicate.OfferEvent(sql.FieldNotNull(FieldPayoutCap))
+}
+
+// AllowRepeatsEQ applies the EQ predicate on the "allow_repeats" field.
+func AllowRepeatsEQ(v bool) predicate.OfferEvent {
+	return predicate.OfferEvent(sql.FieldEQ(FieldAllowRepeats, v))
+}
+
+// AllowRepeatsNEQ applies the NEQ predicate on the "allow_repeats" field.
+func AllowRepeatsNEQ(v bool) predicate.OfferEvent {
+	return predicate.OfferEvent(sql.FieldNEQ(FieldAllowRepeats, v))
 }
 
 // HasAccount applies the HasEdge predicate on the "account" edge.

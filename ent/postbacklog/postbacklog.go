@@ -111,6 +111,8 @@ const (
 	OutcomeUNAUTHORIZED   Outcome = "UNAUTHORIZED"
 	OutcomeNOT_FOUND      Outcome = "NOT_FOUND"
 	OutcomeERROR          Outcome = "ERROR"
+	OutcomeREPEAT_REFUSED Outcome = "REPEAT_REFUSED"
+	OutcomeMODIFIED       Outcome = "MODIFIED"
 )
 
 func (o Outcome) String() string {
@@ -120,7 +122,7 @@ func (o Outcome) String() string {
 // OutcomeValidator is a validator for the "outcome" field enum values. It is called by the builders before save.
 func OutcomeValidator(o Outcome) error {
 	switch o {
-	case OutcomeACCEPTED, OutcomeDUPLICATE, OutcomeSTATUS_UPDATED, OutcomeREJECTED, OutcomeMALFORMED, OutcomeUNAUTHORIZED, OutcomeNOT_FOUND, OutcomeERROR:
+	case OutcomeACCEPTED, OutcomeDUPLICATE, OutcomeSTATUS_UPDATED, OutcomeREJECTED, OutcomeMALFORMED, OutcomeUNAUTHORIZED, OutcomeNOT_FOUND, OutcomeERROR, OutcomeREPEAT_REFUSED, OutcomeMODIFIED:
 		return nil
 	default:
 		return fmt.Errorf("postbacklog: invalid enum value for outcome field: %q", o)

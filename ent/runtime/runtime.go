@@ -365,6 +365,12 @@ func init() {
 	conversionDescPubMemberID := conversionFields[11].Descriptor()
 	// conversion.PubMemberIDValidator is a validator for the "pub_member_id" field. It is called by the builders before save.
 	conversion.PubMemberIDValidator = conversionDescPubMemberID.Validators[0].(func(string) error)
+	// conversionDescRepeatKey is the schema descriptor for repeat_key field.
+	conversionDescRepeatKey := conversionFields[13].Descriptor()
+	// conversion.DefaultRepeatKey holds the default value on creation for the repeat_key field.
+	conversion.DefaultRepeatKey = conversionDescRepeatKey.Default.(string)
+	// conversion.RepeatKeyValidator is a validator for the "repeat_key" field. It is called by the builders before save.
+	conversion.RepeatKeyValidator = conversionDescRepeatKey.Validators[0].(func(string) error)
 	conversionstatuschangeMixin := schema.ConversionStatusChange{}.Mixin()
 	conversionstatuschangeMixinHooks0 := conversionstatuschangeMixin[0].Hooks()
 	conversionstatuschange.Hooks[0] = conversionstatuschangeMixinHooks0[0]
@@ -626,6 +632,10 @@ func init() {
 	offereventDescCapTotal := offereventFields[9].Descriptor()
 	// offerevent.CapTotalValidator is a validator for the "cap_total" field. It is called by the builders before save.
 	offerevent.CapTotalValidator = offereventDescCapTotal.Validators[0].(func(int) error)
+	// offereventDescAllowRepeats is the schema descriptor for allow_repeats field.
+	offereventDescAllowRepeats := offereventFields[13].Descriptor()
+	// offerevent.DefaultAllowRepeats holds the default value on creation for the allow_repeats field.
+	offerevent.DefaultAllowRepeats = offereventDescAllowRepeats.Default.(bool)
 	postbacklogMixin := schema.PostbackLog{}.Mixin()
 	postbacklogMixinHooks0 := postbacklogMixin[0].Hooks()
 	postbacklog.Hooks[0] = postbacklogMixinHooks0[0]

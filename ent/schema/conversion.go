@@ -52,6 +52,10 @@ func (Conversion) Fields() []ent.Field {
 		field.JSON("extras", map[string]string{}).Optional().
 			Comment("Optional extras from the postback: cnv_user_id, cnv_email, cnv_conversion_ip_address, cnv_sub_1..5.").
 			Annotations(entgql.Skip()),
+		field.String("repeat_key").Default("").MaxLen(MaxIDLength).Immutable().
+			Comment("The network conversion id when the event allows repeats, else empty: with the click and event, the conversion's identity, " +
+				"so that an event without repeats converts once per click (one empty key) and one with repeats once per network id.").
+			Annotations(entgql.Skip()),
 		field.Int("budget_shard").Optional().Nillable().
 			Comment("The budget shard the payout was charged to while the conversion counts; null when nothing is charged.").
 			Annotations(entgql.Skip()),
@@ -76,12 +80,12 @@ func (Conversion) Edges() []ent.Edge {
 	}
 }
 
-// Indexes of the Conversion: a network's conversion id, or else the click and event, make a
-// conversion once.
+// Indexes of the Conversion: a network's conversion id, or else the click, event and repeat
+// key, make a conversion once.
 func (Conversion) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("account_id", "integration_system", "network_conversion_id").Unique(),
-		index.Fields("account_id", "click_id", "offer_event_id").Unique(),
+		index.Fields("account_id", "click_id", "offer_event_id", "repeat_key").Unique(),
 		index.Fields("account_id", "created_at"),
 		index.Fields("account_id", "offer_id", "created_at"),
 		index.Fields("account_id", "offer_event_id", "created_at"),

@@ -11,6 +11,7 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"github.com/gokart/gokart/internal/lifecycle"
+	"github.com/gokart/gokart/internal/money"
 )
 
 // ConversionStatusChange is one step of a conversion's history.
@@ -20,7 +21,7 @@ type ConversionStatusChange struct{ ent.Schema }
 func (ConversionStatusChange) Annotations() []schema.Annotation {
 	return []schema.Annotation{
 		entgql.Skip(entgql.SkipWhereInput),
-		schema.Comment("One change of a conversion's status, by a postback or by manual review."),
+		schema.Comment("One change of a conversion's status, by a postback, by manual review or by maturing; or a change of its amount or payout reported by the network (kind MODIFIED)."),
 	}
 }
 
@@ -42,6 +43,13 @@ func (ConversionStatusChange) Fields() []ent.Field {
 			Comment("Whether a network's postback, a person (manual review) or gokart itself (maturing: autoApproveAfter) made the change.").
 			Annotations(entgql.Type("StatusChangeSource")),
 		field.Time("created_at").Default(time.Now).Immutable().Comment("When it changed."),
+		field.Enum("kind").Values("STATUS", "MODIFIED").Default("STATUS").Immutable().
+			Comment("STATUS for a change of status alone; MODIFIED when the network changed the action's amount or payout (the status may change with it), with the values before and after.").
+			Annotations(entgql.Type("ConversionChangeKind")),
+		field.Int64("old_amount").GoType(money.Micros(0)).Optional().Nillable().Immutable().Comment("MODIFIED: the sale amount before.").Annotations(entgql.Type("Decimal")),
+		field.Int64("new_amount").GoType(money.Micros(0)).Optional().Nillable().Immutable().Comment("MODIFIED: the sale amount after.").Annotations(entgql.Type("Decimal")),
+		field.Int64("old_payout").GoType(money.Micros(0)).Optional().Nillable().Immutable().Comment("MODIFIED: what the conversion paid before, in its currency.").Annotations(entgql.Type("Decimal")),
+		field.Int64("new_payout").GoType(money.Micros(0)).Optional().Nillable().Immutable().Comment("MODIFIED: what the conversion pays after.").Annotations(entgql.Type("Decimal")),
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gokart/gokart/ent/intercept"
 	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/money"
 )
 
 // OfferEvent is one trackable action of an offer ("Sign Up", "First Purchase").
@@ -49,6 +50,18 @@ func (OfferEvent) Fields() []ent.Field {
 		optionalInt("cap_weekly", "Most conversions of this event per week."),
 		optionalInt("cap_monthly", "Most conversions of this event per month."),
 		optionalInt("cap_total", "Most conversions of this event in all."),
+		field.Enum("payout_type").Values("FIXED", "PERCENT").Default("FIXED").
+			Comment("FIXED pays `payout`; PERCENT pays `payoutPercent` of the postback's sale amount (`cnv_amount`), at most `payoutCap`.").
+			Annotations(entgql.Type("PayoutType")),
+		field.Int64("payout_percent").GoType(money.Micros(0)).Optional().Nillable().
+			Comment("PERCENT: the share of the sale amount paid, in percent (e.g. `12.5`); null for FIXED.").
+			Annotations(entgql.Type("Decimal")),
+		field.Int64("payout_cap").GoType(money.Micros(0)).Optional().Nillable().
+			Comment("PERCENT: the most one conversion pays, in the offer's currency; null for no cap.").
+			Annotations(entgql.Type("Decimal")),
+		field.Bool("allow_repeats").Default(false).
+			Comment("Whether a click may convert on this event more than once: each new network conversion id (`cnv_conversion_id`) is then a new conversion, charged and capped like any. " +
+				"Off, a new id on a click that already converted here is refused (409 `repeat_conversion`)."),
 	}
 }
 

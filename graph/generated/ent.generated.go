@@ -17,6 +17,7 @@ import (
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/ent/conversionstatuschange"
 	"github.com/gokart/gokart/ent/offer"
+	"github.com/gokart/gokart/ent/offerevent"
 	"github.com/gokart/gokart/ent/postbacklog"
 	"github.com/gokart/gokart/graph/model"
 	"github.com/gokart/gokart/graph/scalars"
@@ -3984,6 +3985,121 @@ func (ec *executionContext) fieldContext_ConversionStatusChange_createdAt(_ cont
 	return graphql.NewScalarFieldContext("ConversionStatusChange", field, false, false, "Time")
 }
 
+func (ec *executionContext) _ConversionStatusChange_kind(ctx context.Context, field graphql.CollectedField, obj *ent.ConversionStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConversionStatusChange_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v conversionstatuschange.Kind) graphql.Marshaler {
+			return ec.marshalNConversionChangeKind2githubᚗcomᚋgokartᚋgokartᚋentᚋconversionstatuschangeᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConversionStatusChange_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConversionStatusChange", field, false, false, "ConversionChangeKind")
+}
+
+func (ec *executionContext) _ConversionStatusChange_oldAmount(ctx context.Context, field graphql.CollectedField, obj *ent.ConversionStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConversionStatusChange_oldAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OldAmount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConversionStatusChange_oldAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConversionStatusChange", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ConversionStatusChange_newAmount(ctx context.Context, field graphql.CollectedField, obj *ent.ConversionStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConversionStatusChange_newAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NewAmount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConversionStatusChange_newAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConversionStatusChange", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ConversionStatusChange_oldPayout(ctx context.Context, field graphql.CollectedField, obj *ent.ConversionStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConversionStatusChange_oldPayout(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OldPayout, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConversionStatusChange_oldPayout(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConversionStatusChange", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ConversionStatusChange_newPayout(ctx context.Context, field graphql.CollectedField, obj *ent.ConversionStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConversionStatusChange_newPayout(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NewPayout, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConversionStatusChange_newPayout(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConversionStatusChange", field, false, false, "Decimal")
+}
+
 func (ec *executionContext) _ConversionStatusChange_conversion(ctx context.Context, field graphql.CollectedField, obj *ent.ConversionStatusChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5502,6 +5618,98 @@ func (ec *executionContext) _OfferEvent_capTotal(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_OfferEvent_capTotal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OfferEvent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OfferEvent_payoutType(ctx context.Context, field graphql.CollectedField, obj *ent.OfferEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OfferEvent_payoutType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PayoutType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v offerevent.PayoutType) graphql.Marshaler {
+			return ec.marshalNPayoutType2githubᚗcomᚋgokartᚋgokartᚋentᚋoffereventᚐPayoutType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OfferEvent_payoutType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OfferEvent", field, false, false, "PayoutType")
+}
+
+func (ec *executionContext) _OfferEvent_payoutPercent(ctx context.Context, field graphql.CollectedField, obj *ent.OfferEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OfferEvent_payoutPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PayoutPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OfferEvent_payoutPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OfferEvent", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _OfferEvent_payoutCap(ctx context.Context, field graphql.CollectedField, obj *ent.OfferEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OfferEvent_payoutCap(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PayoutCap, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OfferEvent_payoutCap(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OfferEvent", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _OfferEvent_allowRepeats(ctx context.Context, field graphql.CollectedField, obj *ent.OfferEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OfferEvent_allowRepeats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AllowRepeats, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OfferEvent_allowRepeats(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OfferEvent", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _OfferEvent_offer(ctx context.Context, field graphql.CollectedField, obj *ent.OfferEvent) (ret graphql.Marshaler) {
@@ -11512,7 +11720,7 @@ func (ec *executionContext) unmarshalInputOfferEventWhereInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "offerID", "offerIDNEQ", "offerIDIn", "offerIDNotIn", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "eventID", "eventIDNEQ", "eventIDIn", "eventIDNotIn", "eventIDGT", "eventIDGTE", "eventIDLT", "eventIDLTE", "eventIDContains", "eventIDHasPrefix", "eventIDHasSuffix", "eventIDEqualFold", "eventIDContainsFold", "position", "positionNEQ", "positionIn", "positionNotIn", "positionGT", "positionGTE", "positionLT", "positionLTE", "payout", "payoutNEQ", "payoutIn", "payoutNotIn", "payoutGT", "payoutGTE", "payoutLT", "payoutLTE", "capDaily", "capDailyNEQ", "capDailyIn", "capDailyNotIn", "capDailyGT", "capDailyGTE", "capDailyLT", "capDailyLTE", "capDailyIsNil", "capDailyNotNil", "capWeekly", "capWeeklyNEQ", "capWeeklyIn", "capWeeklyNotIn", "capWeeklyGT", "capWeeklyGTE", "capWeeklyLT", "capWeeklyLTE", "capWeeklyIsNil", "capWeeklyNotNil", "capMonthly", "capMonthlyNEQ", "capMonthlyIn", "capMonthlyNotIn", "capMonthlyGT", "capMonthlyGTE", "capMonthlyLT", "capMonthlyLTE", "capMonthlyIsNil", "capMonthlyNotNil", "capTotal", "capTotalNEQ", "capTotalIn", "capTotalNotIn", "capTotalGT", "capTotalGTE", "capTotalLT", "capTotalLTE", "capTotalIsNil", "capTotalNotNil", "hasOffer", "hasOfferWith", "hasConversions", "hasConversionsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "offerID", "offerIDNEQ", "offerIDIn", "offerIDNotIn", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "eventID", "eventIDNEQ", "eventIDIn", "eventIDNotIn", "eventIDGT", "eventIDGTE", "eventIDLT", "eventIDLTE", "eventIDContains", "eventIDHasPrefix", "eventIDHasSuffix", "eventIDEqualFold", "eventIDContainsFold", "position", "positionNEQ", "positionIn", "positionNotIn", "positionGT", "positionGTE", "positionLT", "positionLTE", "payout", "payoutNEQ", "payoutIn", "payoutNotIn", "payoutGT", "payoutGTE", "payoutLT", "payoutLTE", "capDaily", "capDailyNEQ", "capDailyIn", "capDailyNotIn", "capDailyGT", "capDailyGTE", "capDailyLT", "capDailyLTE", "capDailyIsNil", "capDailyNotNil", "capWeekly", "capWeeklyNEQ", "capWeeklyIn", "capWeeklyNotIn", "capWeeklyGT", "capWeeklyGTE", "capWeeklyLT", "capWeeklyLTE", "capWeeklyIsNil", "capWeeklyNotNil", "capMonthly", "capMonthlyNEQ", "capMonthlyIn", "capMonthlyNotIn", "capMonthlyGT", "capMonthlyGTE", "capMonthlyLT", "capMonthlyLTE", "capMonthlyIsNil", "capMonthlyNotNil", "capTotal", "capTotalNEQ", "capTotalIn", "capTotalNotIn", "capTotalGT", "capTotalGTE", "capTotalLT", "capTotalLTE", "capTotalIsNil", "capTotalNotNil", "payoutType", "payoutTypeNEQ", "payoutTypeIn", "payoutTypeNotIn", "payoutPercent", "payoutPercentNEQ", "payoutPercentIn", "payoutPercentNotIn", "payoutPercentGT", "payoutPercentGTE", "payoutPercentLT", "payoutPercentLTE", "payoutPercentIsNil", "payoutPercentNotNil", "payoutCap", "payoutCapNEQ", "payoutCapIn", "payoutCapNotIn", "payoutCapGT", "payoutCapGTE", "payoutCapLT", "payoutCapLTE", "payoutCapIsNil", "payoutCapNotNil", "allowRepeats", "allowRepeatsNEQ", "hasOffer", "hasOfferWith", "hasConversions", "hasConversionsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -12310,6 +12518,188 @@ func (ec *executionContext) unmarshalInputOfferEventWhereInput(ctx context.Conte
 				return it, err
 			}
 			it.CapTotalNotNil = data
+		case "payoutType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutType"))
+			data, err := ec.unmarshalOPayoutType2ᚖgithubᚗcomᚋgokartᚋgokartᚋentᚋoffereventᚐPayoutType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayoutType = data
+		case "payoutTypeNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutTypeNEQ"))
+			data, err := ec.unmarshalOPayoutType2ᚖgithubᚗcomᚋgokartᚋgokartᚋentᚋoffereventᚐPayoutType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayoutTypeNEQ = data
+		case "payoutTypeIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutTypeIn"))
+			data, err := ec.unmarshalOPayoutType2ᚕgithubᚗcomᚋgokartᚋgokartᚋentᚋoffereventᚐPayoutTypeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayoutTypeIn = data
+		case "payoutTypeNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutTypeNotIn"))
+			data, err := ec.unmarshalOPayoutType2ᚕgithubᚗcomᚋgokartᚋgokartᚋentᚋoffereventᚐPayoutTypeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayoutTypeNotIn = data
+		case "payoutPercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutPercent"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayoutPercent = data
+		case "payoutPercentNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutPercentNEQ"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayoutPercentNEQ = data
+		case "payoutPercentIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutPercentIn"))
+			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicrosᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayoutPercentIn = data
+		case "payoutPercentNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutPercentNotIn"))
+			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicrosᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayoutPercentNotIn = data
+		case "payoutPercentGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutPercentGT"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayoutPercentGT = data
+		case "payoutPercentGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutPercentGTE"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayoutPercentGTE = data
+		case "payoutPercentLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutPercentLT"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayoutPercentLT = data
+		case "payoutPercentLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutPercentLTE"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayoutPercentLTE = data
+		case "payoutPercentIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutPercentIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayoutPercentIsNil = data
+		case "payoutPercentNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutPercentNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayoutPercentNotNil = data
+		case "payoutCap":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutCap"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayoutCap = data
+		case "payoutCapNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutCapNEQ"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayoutCapNEQ = data
+		case "payoutCapIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutCapIn"))
+			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicrosᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayoutCapIn = data
+		case "payoutCapNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutCapNotIn"))
+			data, err := ec.unmarshalODecimal2ᚕgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicrosᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayoutCapNotIn = data
+		case "payoutCapGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutCapGT"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayoutCapGT = data
+		case "payoutCapGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutCapGTE"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayoutCapGTE = data
+		case "payoutCapLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutCapLT"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayoutCapLT = data
+		case "payoutCapLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutCapLTE"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayoutCapLTE = data
+		case "payoutCapIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutCapIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayoutCapIsNil = data
+		case "payoutCapNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutCapNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayoutCapNotNil = data
+		case "allowRepeats":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allowRepeats"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AllowRepeats = data
+		case "allowRepeatsNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allowRepeatsNEQ"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AllowRepeatsNEQ = data
 		case "hasOffer":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasOffer"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -16275,6 +16665,31 @@ func (ec *executionContext) _ConversionStatusChange(ctx context.Context, sel ast
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "kind":
+			out.Values[i] = ec._ConversionStatusChange_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "oldAmount":
+			out.Values[i] = ec._ConversionStatusChange_oldAmount(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "newAmount":
+			out.Values[i] = ec._ConversionStatusChange_newAmount(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "oldPayout":
+			out.Values[i] = ec._ConversionStatusChange_oldPayout(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "newPayout":
+			out.Values[i] = ec._ConversionStatusChange_newPayout(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "conversion":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -16701,6 +17116,26 @@ func (ec *executionContext) _OfferEvent(ctx context.Context, sel ast.SelectionSe
 		case "capTotal":
 			out.Values[i] = ec._OfferEvent_capTotal(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "payoutType":
+			out.Values[i] = ec._OfferEvent_payoutType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "payoutPercent":
+			out.Values[i] = ec._OfferEvent_payoutPercent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "payoutCap":
+			out.Values[i] = ec._OfferEvent_payoutCap(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "allowRepeats":
+			out.Values[i] = ec._OfferEvent_allowRepeats(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "offer":
@@ -17335,6 +17770,16 @@ func (ec *executionContext) marshalNConversion2ᚖgithubᚗcomᚋgokartᚋgokart
 	return ec._Conversion(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNConversionChangeKind2githubᚗcomᚋgokartᚋgokartᚋentᚋconversionstatuschangeᚐKind(ctx context.Context, v any) (conversionstatuschange.Kind, error) {
+	var res conversionstatuschange.Kind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConversionChangeKind2githubᚗcomᚋgokartᚋgokartᚋentᚋconversionstatuschangeᚐKind(ctx context.Context, sel ast.SelectionSet, v conversionstatuschange.Kind) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNConversionConnection2ᚖgithubᚗcomᚋgokartᚋgokartᚋentᚐConversionConnection(ctx context.Context, sel ast.SelectionSet, v *ent.ConversionConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ConversionConnection!")
@@ -17524,6 +17969,16 @@ func (ec *executionContext) marshalNPageInfo2ᚖentgoᚗioᚋcontribᚋentgqlᚐ
 		return graphql.Null
 	}
 	return ec._PageInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPayoutType2githubᚗcomᚋgokartᚋgokartᚋentᚋoffereventᚐPayoutType(ctx context.Context, v any) (offerevent.PayoutType, error) {
+	var res offerevent.PayoutType
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPayoutType2githubᚗcomᚋgokartᚋgokartᚋentᚋoffereventᚐPayoutType(ctx context.Context, sel ast.SelectionSet, v offerevent.PayoutType) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNPostbackLogConnection2ᚖgithubᚗcomᚋgokartᚋgokartᚋentᚐPostbackLogConnection(ctx context.Context, sel ast.SelectionSet, v *ent.PostbackLogConnection) graphql.Marshaler {
@@ -18292,6 +18747,58 @@ func (ec *executionContext) unmarshalOOfferWhereInput2ᚖgithubᚗcomᚋgokart�
 	}
 	res, err := ec.unmarshalInputOfferWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOPayoutType2ᚕgithubᚗcomᚋgokartᚋgokartᚋentᚋoffereventᚐPayoutTypeᚄ(ctx context.Context, v any) ([]offerevent.PayoutType, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]offerevent.PayoutType, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPayoutType2githubᚗcomᚋgokartᚋgokartᚋentᚋoffereventᚐPayoutType(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOPayoutType2ᚕgithubᚗcomᚋgokartᚋgokartᚋentᚋoffereventᚐPayoutTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []offerevent.PayoutType) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPayoutType2githubᚗcomᚋgokartᚋgokartᚋentᚋoffereventᚐPayoutType(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOPayoutType2ᚖgithubᚗcomᚋgokartᚋgokartᚋentᚋoffereventᚐPayoutType(ctx context.Context, v any) (*offerevent.PayoutType, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(offerevent.PayoutType)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPayoutType2ᚖgithubᚗcomᚋgokartᚋgokartᚋentᚋoffereventᚐPayoutType(ctx context.Context, sel ast.SelectionSet, v *offerevent.PayoutType) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOPostbackLog2ᚖgithubᚗcomᚋgokartᚋgokartᚋentᚐPostbackLog(ctx context.Context, sel ast.SelectionSet, v *ent.PostbackLog) graphql.Marshaler {

@@ -429,6 +429,52 @@ func (ec *executionContext) fieldContext_OfferCardEvent_payout(_ context.Context
 	return graphql.NewScalarFieldContext("OfferCardEvent", field, false, false, "Decimal")
 }
 
+func (ec *executionContext) _OfferCardEvent_payoutPercent(ctx context.Context, field graphql.CollectedField, obj *model.OfferCardEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OfferCardEvent_payoutPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PayoutPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OfferCardEvent_payoutPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OfferCardEvent", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _OfferCardEvent_payoutCap(ctx context.Context, field graphql.CollectedField, obj *model.OfferCardEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OfferCardEvent_payoutCap(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PayoutCap, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OfferCardEvent_payoutCap(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OfferCardEvent", field, false, false, "Decimal")
+}
+
 // endregion **************************** field.gotpl *****************************
 
 // region    **************************** input.gotpl *****************************
@@ -670,6 +716,16 @@ func (ec *executionContext) _OfferCardEvent(ctx context.Context, sel ast.Selecti
 		case "payout":
 			out.Values[i] = ec._OfferCardEvent_payout(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "payoutPercent":
+			out.Values[i] = ec._OfferCardEvent_payoutPercent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "payoutCap":
+			out.Values[i] = ec._OfferCardEvent_payoutCap(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:

@@ -247,6 +247,11 @@ type ComplexityRoot struct {
 		CreatedAt    func(childComplexity int) int
 		FromStatus   func(childComplexity int) int
 		ID           func(childComplexity int) int
+		Kind         func(childComplexity int) int
+		NewAmount    func(childComplexity int) int
+		NewPayout    func(childComplexity int) int
+		OldAmount    func(childComplexity int) int
+		OldPayout    func(childComplexity int) int
 		Reason       func(childComplexity int) int
 		Source       func(childComplexity int) int
 		ToStatus     func(childComplexity int) int
@@ -374,8 +379,10 @@ type ComplexityRoot struct {
 	}
 
 	OfferCardEvent struct {
-		Name   func(childComplexity int) int
-		Payout func(childComplexity int) int
+		Name          func(childComplexity int) int
+		Payout        func(childComplexity int) int
+		PayoutCap     func(childComplexity int) int
+		PayoutPercent func(childComplexity int) int
 	}
 
 	OfferConnection struct {
@@ -390,22 +397,26 @@ type ComplexityRoot struct {
 	}
 
 	OfferEvent struct {
-		CapDaily    func(childComplexity int) int
-		CapMonthly  func(childComplexity int) int
-		CapTotal    func(childComplexity int) int
-		CapWeekly   func(childComplexity int) int
-		Conversions func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ConversionOrder, where *ent.ConversionWhereInput) int
-		CreatedAt   func(childComplexity int) int
-		EventID     func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Name        func(childComplexity int) int
-		Offer       func(childComplexity int) int
-		OfferID     func(childComplexity int) int
-		Payout      func(childComplexity int) int
-		Position    func(childComplexity int) int
-		PostbackURL func(childComplexity int) int
-		Stats       func(childComplexity int, from time.Time, to time.Time, granularity stats.Granularity) int
-		UpdatedAt   func(childComplexity int) int
+		AllowRepeats  func(childComplexity int) int
+		CapDaily      func(childComplexity int) int
+		CapMonthly    func(childComplexity int) int
+		CapTotal      func(childComplexity int) int
+		CapWeekly     func(childComplexity int) int
+		Conversions   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ConversionOrder, where *ent.ConversionWhereInput) int
+		CreatedAt     func(childComplexity int) int
+		EventID       func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Name          func(childComplexity int) int
+		Offer         func(childComplexity int) int
+		OfferID       func(childComplexity int) int
+		Payout        func(childComplexity int) int
+		PayoutCap     func(childComplexity int) int
+		PayoutPercent func(childComplexity int) int
+		PayoutType    func(childComplexity int) int
+		Position      func(childComplexity int) int
+		PostbackURL   func(childComplexity int) int
+		Stats         func(childComplexity int, from time.Time, to time.Time, granularity stats.Granularity) int
+		UpdatedAt     func(childComplexity int) int
 	}
 
 	OfferEventConnection struct {
@@ -1416,6 +1427,36 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ConversionStatusChange.ID(childComplexity), true
+	case "ConversionStatusChange.kind":
+		if e.ComplexityRoot.ConversionStatusChange.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionStatusChange.Kind(childComplexity), true
+	case "ConversionStatusChange.newAmount":
+		if e.ComplexityRoot.ConversionStatusChange.NewAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionStatusChange.NewAmount(childComplexity), true
+	case "ConversionStatusChange.newPayout":
+		if e.ComplexityRoot.ConversionStatusChange.NewPayout == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionStatusChange.NewPayout(childComplexity), true
+	case "ConversionStatusChange.oldAmount":
+		if e.ComplexityRoot.ConversionStatusChange.OldAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionStatusChange.OldAmount(childComplexity), true
+	case "ConversionStatusChange.oldPayout":
+		if e.ComplexityRoot.ConversionStatusChange.OldPayout == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionStatusChange.OldPayout(childComplexity), true
 	case "ConversionStatusChange.reason":
 		if e.ComplexityRoot.ConversionStatusChange.Reason == nil {
 			break
@@ -2182,6 +2223,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OfferCardEvent.Payout(childComplexity), true
+	case "OfferCardEvent.payoutCap":
+		if e.ComplexityRoot.OfferCardEvent.PayoutCap == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferCardEvent.PayoutCap(childComplexity), true
+	case "OfferCardEvent.payoutPercent":
+		if e.ComplexityRoot.OfferCardEvent.PayoutPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferCardEvent.PayoutPercent(childComplexity), true
 
 	case "OfferConnection.edges":
 		if e.ComplexityRoot.OfferConnection.Edges == nil {
@@ -2215,6 +2268,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.OfferEdge.Node(childComplexity), true
 
+	case "OfferEvent.allowRepeats":
+		if e.ComplexityRoot.OfferEvent.AllowRepeats == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferEvent.AllowRepeats(childComplexity), true
 	case "OfferEvent.capDaily":
 		if e.ComplexityRoot.OfferEvent.CapDaily == nil {
 			break
@@ -2292,6 +2351,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OfferEvent.Payout(childComplexity), true
+	case "OfferEvent.payoutCap":
+		if e.ComplexityRoot.OfferEvent.PayoutCap == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferEvent.PayoutCap(childComplexity), true
+	case "OfferEvent.payoutPercent":
+		if e.ComplexityRoot.OfferEvent.PayoutPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferEvent.PayoutPercent(childComplexity), true
+	case "OfferEvent.payoutType":
+		if e.ComplexityRoot.OfferEvent.PayoutType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferEvent.PayoutType(childComplexity), true
 	case "OfferEvent.position":
 		if e.ComplexityRoot.OfferEvent.Position == nil {
 			break
@@ -5518,6 +5595,19 @@ type Conversion implements Node {
   history: [ConversionStatusChange!]
 }
 """
+ConversionChangeKind is enum for the field kind
+"""
+enum ConversionChangeKind @goModel(model: "github.com/gokart/gokart/ent/conversionstatuschange.Kind") {
+  """
+  The status changed.
+  """
+  STATUS
+  """
+  The network changed the action's amount or payout; the step keeps the values before and after.
+  """
+  MODIFIED
+}
+"""
 A connection to a list of items.
 """
 type ConversionConnection {
@@ -5599,7 +5689,7 @@ enum ConversionStatus @goModel(model: "github.com/gokart/gokart/internal/lifecyc
   REJECTED
 }
 """
-One change of a conversion's status, by a postback or by manual review.
+One change of a conversion's status, by a postback, by manual review or by maturing; or a change of its amount or payout reported by the network (kind MODIFIED).
 """
 type ConversionStatusChange implements Node {
   """
@@ -5630,6 +5720,26 @@ type ConversionStatusChange implements Node {
   When it changed.
   """
   createdAt: Time!
+  """
+  STATUS for a change of status alone; MODIFIED when the network changed the action's amount or payout (the status may change with it), with the values before and after.
+  """
+  kind: ConversionChangeKind!
+  """
+  MODIFIED: the sale amount before.
+  """
+  oldAmount: Decimal
+  """
+  MODIFIED: the sale amount after.
+  """
+  newAmount: Decimal
+  """
+  MODIFIED: what the conversion paid before, in its currency.
+  """
+  oldPayout: Decimal
+  """
+  MODIFIED: what the conversion pays after.
+  """
+  newPayout: Decimal
   """
   The conversion that changed.
   """
@@ -6565,6 +6675,22 @@ type OfferEvent implements Node {
   """
   capTotal: Int
   """
+  FIXED pays ` + "`" + `payout` + "`" + `; PERCENT pays ` + "`" + `payoutPercent` + "`" + ` of the postback's sale amount (` + "`" + `cnv_amount` + "`" + `), at most ` + "`" + `payoutCap` + "`" + `.
+  """
+  payoutType: PayoutType!
+  """
+  PERCENT: the share of the sale amount paid, in percent (e.g. ` + "`" + `12.5` + "`" + `); null for FIXED.
+  """
+  payoutPercent: Decimal
+  """
+  PERCENT: the most one conversion pays, in the offer's currency; null for no cap.
+  """
+  payoutCap: Decimal
+  """
+  Whether a click may convert on this event more than once: each new network conversion id (` + "`" + `cnv_conversion_id` + "`" + `) is then a new conversion, charged and capped like any. Off, a new id on a click that already converted here is refused (409 ` + "`" + `repeat_conversion` + "`" + `).
+  """
+  allowRepeats: Boolean!
+  """
   The offer the event belongs to.
   """
   offer: Offer!
@@ -7124,6 +7250,110 @@ input OfferEventWhereInput {
   Matches when capTotal is not null.
   """
   capTotalNotNil: Boolean
+  """
+  Matches when payoutType equals the value.
+  """
+  payoutType: PayoutType
+  """
+  Matches when payoutType is not equal to the value.
+  """
+  payoutTypeNEQ: PayoutType
+  """
+  Matches when payoutType is one of the values.
+  """
+  payoutTypeIn: [PayoutType!]
+  """
+  Matches when payoutType is none of the values.
+  """
+  payoutTypeNotIn: [PayoutType!]
+  """
+  Matches when payoutPercent equals the value.
+  """
+  payoutPercent: Decimal
+  """
+  Matches when payoutPercent is not equal to the value.
+  """
+  payoutPercentNEQ: Decimal
+  """
+  Matches when payoutPercent is one of the values.
+  """
+  payoutPercentIn: [Decimal!]
+  """
+  Matches when payoutPercent is none of the values.
+  """
+  payoutPercentNotIn: [Decimal!]
+  """
+  Matches when payoutPercent is greater than the value.
+  """
+  payoutPercentGT: Decimal
+  """
+  Matches when payoutPercent is greater than or equal to the value.
+  """
+  payoutPercentGTE: Decimal
+  """
+  Matches when payoutPercent is less than the value.
+  """
+  payoutPercentLT: Decimal
+  """
+  Matches when payoutPercent is less than or equal to the value.
+  """
+  payoutPercentLTE: Decimal
+  """
+  Matches when payoutPercent is null.
+  """
+  payoutPercentIsNil: Boolean
+  """
+  Matches when payoutPercent is not null.
+  """
+  payoutPercentNotNil: Boolean
+  """
+  Matches when payoutCap equals the value.
+  """
+  payoutCap: Decimal
+  """
+  Matches when payoutCap is not equal to the value.
+  """
+  payoutCapNEQ: Decimal
+  """
+  Matches when payoutCap is one of the values.
+  """
+  payoutCapIn: [Decimal!]
+  """
+  Matches when payoutCap is none of the values.
+  """
+  payoutCapNotIn: [Decimal!]
+  """
+  Matches when payoutCap is greater than the value.
+  """
+  payoutCapGT: Decimal
+  """
+  Matches when payoutCap is greater than or equal to the value.
+  """
+  payoutCapGTE: Decimal
+  """
+  Matches when payoutCap is less than the value.
+  """
+  payoutCapLT: Decimal
+  """
+  Matches when payoutCap is less than or equal to the value.
+  """
+  payoutCapLTE: Decimal
+  """
+  Matches when payoutCap is null.
+  """
+  payoutCapIsNil: Boolean
+  """
+  Matches when payoutCap is not null.
+  """
+  payoutCapNotNil: Boolean
+  """
+  Matches when allowRepeats equals the value.
+  """
+  allowRepeats: Boolean
+  """
+  Matches when allowRepeats is not equal to the value.
+  """
+  allowRepeatsNEQ: Boolean
   """
   offer edge predicates
   """
@@ -8339,6 +8569,19 @@ type PageInfo {
   endCursor: Cursor
 }
 """
+PayoutType is enum for the field payout_type
+"""
+enum PayoutType @goModel(model: "github.com/gokart/gokart/ent/offerevent.PayoutType") {
+  """
+  The event pays a fixed amount, its payout.
+  """
+  FIXED
+  """
+  The event pays a percentage of the sale amount (revenue share), at most its cap.
+  """
+  PERCENT
+}
+"""
 A postback request as received, with its outcome: the place to look when a network's test postback fails.
 """
 type PostbackLog implements Node {
@@ -8355,7 +8598,7 @@ type PostbackLog implements Node {
   """
   sourceIP: String
   """
-  What became of the request.
+  What became of the request. REPEAT_REFUSED is a warning: a new network conversion id on a click and event that converted already, on an event without allowRepeats (answered 409 ` + "`" + `repeat_conversion` + "`" + `, nothing recorded).
   """
   outcome: PostbackOutcome!
   """
@@ -8849,6 +9092,14 @@ enum PostbackOutcome @goModel(model: "github.com/gokart/gokart/ent/postbacklog.O
   We could not process it; the network should retry.
   """
   ERROR
+  """
+  A warning: a new network conversion id on a click and event that converted already, on an event without allowRepeats; refused (409 repeat_conversion), nothing recorded.
+  """
+  REPEAT_REFUSED
+  """
+  An existing conversion's amount or payout changed (a modified action); answered 200 updated.
+  """
+  MODIFIED
 }
 """
 Queries: everything a frontend reads, scoped to the account of the API key in use.
@@ -9269,8 +9520,12 @@ type OfferCard {
 type OfferCardEvent {
   """The event's name as shown on the card, e.g. ` + "`" + `Sign Up` + "`" + `."""
   name: String!
-  """What the event pays, in the card's currency."""
+  """What the event pays, in the card's currency; 0 for a revenue-share event, which pays ` + "`" + `payoutPercent` + "`" + `."""
   payout: Decimal!
+  """A revenue-share event's share of the sale amount, in percent (e.g. ` + "`" + `12.5` + "`" + `); null when it pays a fixed ` + "`" + `payout` + "`" + `."""
+  payoutPercent: Decimal
+  """A revenue-share event's most per conversion; null for no cap or a fixed payout."""
+  payoutCap: Decimal
 }
 
 """A page of offer cards."""
@@ -9690,8 +9945,14 @@ input OfferEventInput {
   name: String!
   """The value expected in the postback's ` + "`" + `cnv_event_id` + "`" + `; for Impact, the Action Tracker name."""
   eventID: String!
-  """What a conversion of this event pays."""
+  """What a conversion of this event pays; for a PERCENT event it is ignored (send ` + "`" + `"0"` + "`" + `) and stored as 0."""
   payout: Decimal!
+  """FIXED (the default) pays ` + "`" + `payout` + "`" + `; PERCENT pays ` + "`" + `payoutPercent` + "`" + ` of the postback's ` + "`" + `cnv_amount` + "`" + ` (revenue share)."""
+  payoutType: PayoutType
+  """PERCENT: the share of the sale amount, in percent: more than 0, at most 100, e.g. ` + "`" + `"12.5"` + "`" + `. Required for PERCENT, refused for FIXED."""
+  payoutPercent: Decimal
+  """PERCENT: the most one conversion pays, in the offer's currency (more than 0); left out, no cap. Refused for FIXED."""
+  payoutCap: Decimal
   """Most conversions of this event per day."""
   capDaily: Int
   """Most conversions of this event per week."""
@@ -9700,6 +9961,8 @@ input OfferEventInput {
   capMonthly: Int
   """Most conversions of this event in all."""
   capTotal: Int
+  """Whether a click may convert on this event more than once (each new ` + "`" + `cnv_conversion_id` + "`" + ` a new conversion, e.g. repeat purchases); default false, when a new id on a converted click is refused ` + "`" + `409 repeat_conversion` + "`" + `."""
+  allowRepeats: Boolean
 }
 
 """Mutations: the offer wizard, offer status changes, advertisers and keys."""
@@ -10207,6 +10470,16 @@ func (ec *executionContext) childFields_ConversionStatusChange(ctx context.Conte
 		return ec.fieldContext_ConversionStatusChange_source(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_ConversionStatusChange_createdAt(ctx, field)
+	case "kind":
+		return ec.fieldContext_ConversionStatusChange_kind(ctx, field)
+	case "oldAmount":
+		return ec.fieldContext_ConversionStatusChange_oldAmount(ctx, field)
+	case "newAmount":
+		return ec.fieldContext_ConversionStatusChange_newAmount(ctx, field)
+	case "oldPayout":
+		return ec.fieldContext_ConversionStatusChange_oldPayout(ctx, field)
+	case "newPayout":
+		return ec.fieldContext_ConversionStatusChange_newPayout(ctx, field)
 	case "conversion":
 		return ec.fieldContext_ConversionStatusChange_conversion(ctx, field)
 	}
@@ -10401,6 +10674,10 @@ func (ec *executionContext) childFields_OfferCardEvent(ctx context.Context, fiel
 		return ec.fieldContext_OfferCardEvent_name(ctx, field)
 	case "payout":
 		return ec.fieldContext_OfferCardEvent_payout(ctx, field)
+	case "payoutPercent":
+		return ec.fieldContext_OfferCardEvent_payoutPercent(ctx, field)
+	case "payoutCap":
+		return ec.fieldContext_OfferCardEvent_payoutCap(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OfferCardEvent", field.Name)
 }
@@ -10453,6 +10730,14 @@ func (ec *executionContext) childFields_OfferEvent(ctx context.Context, field gr
 		return ec.fieldContext_OfferEvent_capMonthly(ctx, field)
 	case "capTotal":
 		return ec.fieldContext_OfferEvent_capTotal(ctx, field)
+	case "payoutType":
+		return ec.fieldContext_OfferEvent_payoutType(ctx, field)
+	case "payoutPercent":
+		return ec.fieldContext_OfferEvent_payoutPercent(ctx, field)
+	case "payoutCap":
+		return ec.fieldContext_OfferEvent_payoutCap(ctx, field)
+	case "allowRepeats":
+		return ec.fieldContext_OfferEvent_allowRepeats(ctx, field)
 	case "offer":
 		return ec.fieldContext_OfferEvent_offer(ctx, field)
 	case "conversions":

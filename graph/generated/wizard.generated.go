@@ -2499,7 +2499,7 @@ func (ec *executionContext) unmarshalInputOfferEventInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"id", "name", "eventID", "payout", "capDaily", "capWeekly", "capMonthly", "capTotal"}
+	fieldsInOrder := [...]string{"id", "name", "eventID", "payout", "payoutType", "payoutPercent", "payoutCap", "capDaily", "capWeekly", "capMonthly", "capTotal", "allowRepeats"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -2534,6 +2534,27 @@ func (ec *executionContext) unmarshalInputOfferEventInput(ctx context.Context, o
 				return it, err
 			}
 			it.Payout = data
+		case "payoutType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutType"))
+			data, err := ec.unmarshalOPayoutType2ᚖgithubᚗcomᚋgokartᚋgokartᚋentᚋoffereventᚐPayoutType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayoutType = data
+		case "payoutPercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutPercent"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayoutPercent = data
+		case "payoutCap":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payoutCap"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋgokartᚋgokartᚋinternalᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayoutCap = data
 		case "capDaily":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("capDaily"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
@@ -2562,6 +2583,13 @@ func (ec *executionContext) unmarshalInputOfferEventInput(ctx context.Context, o
 				return it, err
 			}
 			it.CapTotal = data
+		case "allowRepeats":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allowRepeats"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AllowRepeats = data
 		}
 	}
 	return it, nil

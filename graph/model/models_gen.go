@@ -110,8 +110,12 @@ type OfferCardEdge struct {
 type OfferCardEvent struct {
 	// The event's name as shown on the card, e.g. `Sign Up`.
 	Name string `json:"name"`
-	// What the event pays, in the card's currency.
+	// What the event pays, in the card's currency; 0 for a revenue-share event, which pays `payoutPercent`.
 	Payout money.Micros `json:"payout"`
+	// A revenue-share event's share of the sale amount, in percent (e.g. `12.5`); null when it pays a fixed `payout`.
+	PayoutPercent *money.Micros `json:"payoutPercent,omitempty"`
+	// A revenue-share event's most per conversion; null for no cap or a fixed payout.
+	PayoutCap *money.Micros `json:"payoutCap,omitempty"`
 }
 
 // The member an offerwall shows offers to.

@@ -27,6 +27,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -888,4 +889,87 @@ WHERE account_id = $1 AND id IN (` + in.String() + `)`}
 		return fmt.Errorf("refresh spend: %w", err)
 	}
 	return nil
+}
+
+// Adjust moves a charged conversion's spend from s.Payout to payout, when the network modified
+// the action: the daily budget counter and the budget shard it holds move by the difference,
+// in ChargeConversion's lock order. An increase is checked like a charge (daily budget, then
+// total budget) and refused with the rule's *errcode.Refusal, leaving everything as it was; a
+// decrease always applies. It returns the conversion's charge now (one that held no shard,
+// having paid nothing, gets one).
+func Adjust(ctx context.Context, c *ent.Client, dialectName string, s Subject, ch Charge, payout money.Micros) (Charge, error) {
+	delta := int64(payout) - int64(s.Payout)
+	if delta == 0 {
+		return ch, nil
+	}
+	out := Charge{Shard: ch.Shard, Counters: slices.Clone(ch.Counters)}
+	daily := ""
+	for _, k := range ch.Counters {
+		if strings.HasPrefix(k, counterPrefixBudget) {
+			daily = k
+		}
+	}
+	if daily == "" && s.Terms.BudgetDaily != nil && payout > 0 {
+		// Charged nothing before, so no daily counter: it starts counting now.
+		daily = counterPrefixBudget + periodDay + ":" + PeriodKeys(s.At, s.Terms.TimeZone)[periodDay]
+		out.Counters = append(out.Counters, daily)
+	}
+	if daily != "" {
+		max := int64(math.MaxInt64)
+		if s.Terms.BudgetDaily != nil && delta > 0 {
+			max = int64(*s.Terms.BudgetDaily)
+		}
+		ok, err := bumpCounter(ctx, c, s.AccountID, s.Terms.OfferID, daily, delta, max)
+		if err != nil {
+			return Charge{}, err
+		}
+		if !ok {
+			return Charge{}, errcode.RefuseRule(RuleBudgetDaily)
+		}
+	}
+	undoDaily := func(err error) (Charge, error) {
+		if daily != "" {
+			if _, uerr := bumpCounter(ctx, c, s.AccountID, s.Terms.OfferID, daily, -delta, math.MaxInt64); uerr != nil {
+				return Charge{}, uerr
+			}
+		}
+		return Charge{}, err
+	}
+	postgres := dialectName == dialect.Postgres
+	switch {
+	case ch.Shard == nil && delta > 0:
+		shard, err := chargeShards(ctx, c, postgres, s.AccountID, s.Terms.OfferID, s.Terms.BudgetTotal, delta)
+		if err != nil {
+			return undoDaily(err)
+		}
+		out.Shard = &shard
+	case ch.Shard == nil:
+		// Nothing on a shard to give back.
+	case delta < 0:
+		if _, err := c.ExecContext(ctx, `UPDATE offer_budget_shards SET spent = spent + CAST($1 AS BIGINT)
+WHERE account_id = $2 AND offer_id = $3 AND shard = $4`, delta, s.AccountID, s.Terms.OfferID, *ch.Shard); err != nil {
+			return Charge{}, fmt.Errorf("adjust budget shard: %w", err)
+		}
+	default:
+		// The increase goes on the conversion's own shard (its release gives the whole payout
+		// back there): with room, at once; else the slow path re-allots the room to it.
+		var totalArg any
+		if s.Terms.BudgetTotal != nil {
+			totalArg = int64(*s.Terms.BudgetTotal)
+		}
+		res, err := c.ExecContext(ctx, `UPDATE offer_budget_shards SET spent = spent + CAST($1 AS BIGINT)
+WHERE account_id = $2 AND offer_id = $3 AND shard = $4 AND budget_total IS NOT DISTINCT FROM CAST($5 AS BIGINT)
+AND (budget_total IS NULL OR spent + CAST($1 AS BIGINT) <= allotted)`, delta, s.AccountID, s.Terms.OfferID, *ch.Shard, totalArg)
+		if err != nil {
+			return Charge{}, fmt.Errorf("adjust budget shard: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return Charge{}, err
+		} else if n == 0 {
+			if _, err := rebalance(ctx, c, postgres, s.AccountID, s.Terms.OfferID, s.Terms.BudgetTotal, delta, *ch.Shard); err != nil {
+				return undoDaily(err)
+			}
+		}
+	}
+	return out, nil
 }

@@ -7,13 +7,19 @@
 //
 //	200 accepted   a new conversion (pending, approved, or reported reversed straight away)
 //	200 duplicate  the same conversion and status again, or a stale update: nothing changed
-//	200 updated    a status change of a known conversion (approved, reversed, restored)
+//	200 updated    a status change of a known conversion (approved, reversed, restored), or a
+//	               modified action: the same conversion with another cnv_amount or cnv_payout
+//	               (modify.go: new amounts, spend moved by the difference, a MODIFIED step)
 //	400            malformed: missing or bad gk_click_id, bad number, currency or status word
+//	422            amount_required / amount_currency: a revenue-share event's new conversion
+//	               without a sale amount in the offer's currency
 //	403            missing or unknown key, or a source address outside the account's allowlist
 //	404            unknown click id (in the key's account), or no such event on the offer
 //	409            refused by a rule; the body names it (offer_ended, one_completion_per_member,
 //	               event_cap_daily, offer_cap_total, budget_daily, budget_total, ...), and the
-//	               conversion is kept as REJECTED with that reason
+//	               conversion is kept as REJECTED with that reason; or repeat_conversion: a new
+//	               network conversion id on a click and event that converted already, on an event
+//	               without allowRepeats (nothing is recorded but the log row)
 //	503            the database failed; nothing was written, and the network's retry lands later
 //
 // Every request lands in the postback log, in the same transaction as its effects; one that
@@ -22,15 +28,22 @@
 // # Identity and idempotency
 //
 // A conversion is the network's cnv_conversion_id within the account and integration system;
-// without one, the click and event. Both are unique indexes, so of concurrent copies exactly
-// one inserts and the others find it. A second network conversion id for a click and event
-// that already converted is a duplicate too: a member completes an event once per click.
+// and the click, event and repeat key: the key is empty unless the event allows repeats
+// (allowRepeats), when it is the network's conversion id. Both are unique indexes, so of
+// concurrent copies exactly one inserts and the others find it. On an event without repeats a
+// second network conversion id for a click that already converted there is refused
+// (409 repeat_conversion, logged REPEAT_REFUSED, nothing recorded); with repeats it is a new
+// conversion, charged and capped like any. A true copy (the same id) is a duplicate.
 //
 // # Payout
 //
 // The offer event's configured payout is what a conversion costs and what is charged to the
 // budget and caps: the account set it, and budgets are in the offer's currency. The network's
 // own cnv_payout and cnv_currency are kept in the conversion's extras, cnv_amount in amount.
+// A revenue-share event (payoutType PERCENT) pays its payoutPercent of cnv_amount, exactly
+// (money.Percent, rounded down to the micro-unit) and at most its payoutCap; a new conversion
+// of one without cnv_amount, or with a cnv_currency other than the offer's, is answered
+// 422 amount_required (amount_currency) and not recorded, so the report with it still counts.
 //
 // # Lifecycle and out-of-order updates
 //
@@ -82,6 +95,24 @@ const (
 	BodyDuplicate = "duplicate"
 	BodyUpdated   = "updated"
 )
+
+// RuleRepeatConversion answers a new network conversion id on a click and event that
+// converted already, when the event does not allow repeats.
+const RuleRepeatConversion = "repeat_conversion"
+
+// RuleAmountRequired answers a new conversion of a revenue-share event without cnv_amount, and
+// RuleAmountCurrency one whose cnv_currency is not the offer's: the share cannot be computed.
+const (
+	RuleAmountRequired = "amount_required"
+	RuleAmountCurrency = "amount_currency"
+)
+
+func strOr(s *string, or string) string {
+	if s == nil {
+		return or
+	}
+	return *s
+}
 
 // Timeout bounds one postback's work. The work does not stop when the caller hangs up: a
 // half-done postback is rolled back either way, and finishing it spares the retry.
@@ -286,8 +317,18 @@ func truncate(s string, n int) string {
 // apply records the postback's conversion, or applies it to the known one: a new conversion
 // is inserted first (ON CONFLICT DO NOTHING), and only when one exists is it found and locked.
 func (s *Service) apply(ctx context.Context, c *ent.Client, b *batch, p Params, now time.Time, t target, to lifecycle.Status) (outcome, error) {
-	cv, err := insertConversion(ctx, c, t, p, to, now)
-	if err != nil {
+	var cv *conv
+	var err error
+	if t.percent != nil {
+		// A revenue share pays by the sale amount: a new conversion needs one, in the offer's
+		// currency (updates of a known conversion do not). Not the common path: its extra
+		// look-up costs nothing on fixed payouts.
+		if p.Amount == nil || p.Currency != "" && p.Currency != t.currency {
+			return s.shareWithoutAmount(ctx, c, b, p, now, t, to)
+		}
+		t.payout = t.payoutFor(p.Amount, 0)
+	}
+	if cv, err = insertConversion(ctx, c, t, p, to, now); err != nil {
 		return outcome{}, err
 	}
 	if cv != nil {
@@ -304,7 +345,34 @@ func (s *Service) apply(ctx context.Context, c *ent.Client, b *batch, p Params, 
 	if cv == nil {
 		return outcome{}, fmt.Errorf("conversion vanished after a unique conflict")
 	}
-	out, err := update(ctx, c, s.Dialect, b, t, cv, p.ConversionID, to, now)
+	out, err := update(ctx, c, s.Dialect, b, t, cv, p, to, now)
+	convID := cv.id
+	out.conversionID = &convID
+	return out, err
+}
+
+// shareWithoutAmount applies a revenue-share postback that has no usable sale amount: to its
+// conversion when it exists, else it is refused 422 amount_required (or amount_currency, for
+// an amount in another currency than the offer's), with nothing recorded but the log row, so
+// that the network's report with the amount is still taken.
+func (s *Service) shareWithoutAmount(ctx context.Context, c *ent.Client, b *batch, p Params, now time.Time, t target, to lifecycle.Status) (outcome, error) {
+	cv, err := findConversion(ctx, c, s.postgres(), t, p.ConversionID)
+	if err != nil {
+		return outcome{}, err
+	}
+	if cv == nil {
+		if p.Amount == nil {
+			return answer(http.StatusUnprocessableEntity, postbacklog.OutcomeMALFORMED, RuleAmountRequired,
+				RuleAmountRequired+": the event pays a percentage of cnv_amount, and the postback has none"), nil
+		}
+		return answer(http.StatusUnprocessableEntity, postbacklog.OutcomeMALFORMED, RuleAmountCurrency,
+			fmt.Sprintf("%s: the event pays a percentage of cnv_amount, which is in %s, not the offer's %s", RuleAmountCurrency, p.Currency, t.currency)), nil
+	}
+	if p.Amount != nil {
+		// Another currency's amount never reprices the share.
+		p.Amount = nil
+	}
+	out, err := update(ctx, c, s.Dialect, b, t, cv, p, to, now)
 	convID := cv.id
 	out.conversionID = &convID
 	return out, err
@@ -353,12 +421,13 @@ func accept(ctx context.Context, c *ent.Client, dialectName string, b *batch, t 
 			b.changeConversion(conversionChange{accountID: cv.accountID, id: cv.id, charge: &ch, at: now})
 		}
 	}
-	b.statusChange(cv.accountID, cv.id, t.offerID, cv.eventID, nil, status, reason, conversionstatuschange.SourcePOSTBACK, cv.createdAt)
+	b.statusChange(cv.accountID, cv.id, t.offerID, cv.eventID, nil, status, reason, conversionstatuschange.SourcePOSTBACK, cv.createdAt, nil)
 	return out, nil
 }
 
 // update applies a postback to a known (locked) conversion.
-func update(ctx context.Context, c *ent.Client, dialectName string, b *batch, t target, cv *conv, ncid string, to lifecycle.Status, now time.Time) (outcome, error) {
+func update(ctx context.Context, c *ent.Client, dialectName string, b *batch, t target, cv *conv, p Params, to lifecycle.Status, now time.Time) (outcome, error) {
+	ncid := p.ConversionID
 	// The first report came without the network's conversion id and this one names it: it is
 	// the same conversion (one per click and event), so it takes the id and the update applies.
 	// Answering "duplicate" here would drop a reversal the network will never resend.
@@ -366,23 +435,62 @@ func update(ctx context.Context, c *ent.Client, dialectName string, b *batch, t 
 		b.changeConversion(conversionChange{accountID: cv.accountID, id: cv.id, networkConversionID: &ncid, at: now})
 		cv.networkConversionID = &ncid
 	}
-	// Another network conversion of the same click and event: the member completed it already.
-	if cv.eventID != t.terms.EventID || cv.clickID != t.clickID ||
-		ncid != "" && (cv.networkConversionID == nil || *cv.networkConversionID != ncid) {
+	// The network's id was reported before for another click or event: the first attribution stands.
+	if cv.eventID != t.terms.EventID || cv.clickID != t.clickID {
 		return answer(http.StatusOK, postbacklog.OutcomeDUPLICATE, BodyDuplicate,
-			fmt.Sprintf("click already converted on this event as conversion %d", cv.id)), nil
+			fmt.Sprintf("cnv_conversion_id already reported as conversion %d, of another click or event", cv.id)), nil
 	}
-	switch lifecycle.OnReport(cv.status, to) {
-	case lifecycle.Refused:
+	// Another network conversion of the same click and event, which does not allow repeats.
+	if ncid != "" && (cv.networkConversionID == nil || *cv.networkConversionID != ncid) {
+		return answer(http.StatusConflict, postbacklog.OutcomeREPEAT_REFUSED, RuleRepeatConversion,
+			fmt.Sprintf("repeat_conversion: click already converted on this event as conversion %d (cnv_conversion_id %s), and the event does not allow repeats",
+				cv.id, strOr(cv.networkConversionID, "none"))), nil
+	}
+	report := lifecycle.OnReport(cv.status, to)
+	if report == lifecycle.Refused {
 		return answer(http.StatusConflict, postbacklog.OutcomeREJECTED, cv.reason, "conversion was rejected: "+cv.reason), nil
-	case lifecycle.Same:
+	}
+	// A modified action: the same conversion with another amount or payout.
+	mod := modificationOf(t, cv, p)
+	switch {
+	case report == lifecycle.Same && mod == nil:
 		return answer(http.StatusOK, postbacklog.OutcomeDUPLICATE, BodyDuplicate, "same conversion and status again"), nil
-	case lifecycle.Stale:
+	case report == lifecycle.Stale && mod == nil:
 		return answer(http.StatusOK, postbacklog.OutcomeDUPLICATE, BodyDuplicate,
 			"stale pending after "+strings.ToLower(string(cv.status))+": ignored"), nil
+	case report != lifecycle.Move:
+		// The status stays (a stale pending keeps it too: Impact sends no status with a modification).
+		return modify(ctx, c, dialectName, b, t, cv, mod, now)
 	}
 	from := cv.status
-	res, err := transition(ctx, c, dialectName, b, t, cv, to, "reported "+strings.ToLower(string(to))+" by the network", conversionstatuschange.SourcePOSTBACK, true, now)
+	reason := "reported " + strings.ToLower(string(to)) + " by the network"
+	spendMoved := false
+	if mod != nil {
+		// Both statuses spend: the charge moves by the difference first. Entering one charges
+		// the new payout; leaving one releases what was charged, the old payout.
+		switch lifecycle.SpendOf(from, to) {
+		case lifecycle.Keep:
+			moved, refusal, err := moveSpend(ctx, c, dialectName, b, t, cv, mod, now)
+			if err != nil {
+				return outcome{}, err
+			}
+			if refusal != nil {
+				return answer(http.StatusConflict, postbacklog.OutcomeREJECTED, refusal.Rule,
+					refusal.Rule+": the modified payout does not fit; nothing changed ("+mod.note+")"), nil
+			}
+			spendMoved = moved
+		case lifecycle.Charge:
+			cv.payout = mod.newPayout
+		}
+		change := conversionChange{accountID: cv.accountID, id: cv.id, at: now}
+		if err := mod.columns(&change); err != nil {
+			return outcome{}, fmt.Errorf("modify conversion %d: %w", cv.id, err)
+		}
+		b.changeConversion(change)
+		cv.mod = mod
+		reason += "; " + mod.note
+	}
+	res, err := transition(ctx, c, dialectName, b, t, cv, to, reason, conversionstatuschange.SourcePOSTBACK, true, now)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -391,7 +499,10 @@ func update(ctx context.Context, c *ent.Client, dialectName string, b *batch, t 
 	}
 	out := answer(http.StatusOK, postbacklog.OutcomeSTATUS_UPDATED, BodyUpdated,
 		strings.ToLower(string(from))+" to "+strings.ToLower(string(to)))
-	if res.spendMoved {
+	if mod != nil {
+		out.log, out.reason = postbacklog.OutcomeMODIFIED, out.reason+"; "+mod.note
+	}
+	if res.spendMoved || spendMoved {
 		out.syncOffer = t.offerID
 	}
 	return out, nil
@@ -435,6 +546,6 @@ func transition(ctx context.Context, c *ent.Client, dialectName string, b *batch
 	reason = truncate(reason, schema.MaxReasonLength)
 	change.status, change.reason = &to, &reason
 	b.changeConversion(change)
-	b.statusChange(cv.accountID, cv.id, t.offerID, cv.eventID, &from, to, reason, source, now)
+	b.statusChange(cv.accountID, cv.id, t.offerID, cv.eventID, &from, to, reason, source, now, cv.mod)
 	return res, nil
 }

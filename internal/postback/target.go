@@ -34,6 +34,36 @@ type target struct {
 	// terms.EventID is 0 until the event is resolved.
 	terms  budget.Terms
 	payout money.Micros
+	// allowRepeats is the event's: a click converts on it once per network conversion id.
+	allowRepeats bool
+	// percent is a revenue-share event's share of the sale amount (nil: a fixed payout), at
+	// most payoutCap per conversion (nil: no cap).
+	percent, payoutCap *money.Micros
+}
+
+// payoutFor is what a conversion of the target's event pays for a sale amount; was is what it
+// paid so far (a fixed payout is not repriced when the event's payout is edited later).
+func (t target) payoutFor(amount *money.Micros, was money.Micros) money.Micros {
+	if t.percent == nil {
+		return was
+	}
+	if amount == nil {
+		return 0
+	}
+	p := money.Percent(*amount, *t.percent)
+	if t.payoutCap != nil && p > *t.payoutCap {
+		p = *t.payoutCap
+	}
+	return p
+}
+
+// repeatKey is the part of a new conversion's identity beside its click and event: empty on
+// an event without repeats (one conversion per click), else the network's conversion id.
+func (t target) repeatKey(ncid string) string {
+	if t.allowRepeats {
+		return ncid
+	}
+	return ""
 }
 
 // lookupSQL reads everything a postback needs before it writes, for the common case in one
@@ -46,7 +76,8 @@ const lookupSQL = `SELECT a.id, a.postback_key, a.postback_allowlist,
  c.id, c.pub_member_id,
  o.id, o.integration_system, o.status, o.currency, o.budget_total, o.budget_daily, o.one_completion_per_member,
  o.cap_daily, o.cap_weekly, o.cap_monthly, o.cap_total, o.time_zone,
- e.id, e.payout, e.cap_daily, e.cap_weekly, e.cap_monthly, e.cap_total
+ e.id, e.payout, e.cap_daily, e.cap_weekly, e.cap_monthly, e.cap_total, e.allow_repeats,
+ e.payout_type = 'PERCENT', e.payout_percent, e.payout_cap
 FROM accounts a
 LEFT JOIN clicks c ON c.account_id = $4 AND c.gk_click_id = $2
 LEFT JOIN offers o ON o.account_id = $4 AND o.id = c.offer_id
@@ -138,9 +169,10 @@ func accountOfKey(ctx context.Context, q rowQuerier, key string) (id int, found 
 func lookupIn(ctx context.Context, q rowQuerier, accountID int, key, clickID, eventID string) (t target, found bool, err error) {
 	var (
 		allowlist, member, system, status, currency, tz sql.NullString
+		payoutPercent, payoutCap                        sql.NullInt64
 		clID, offerID, evID, evPayout                   sql.NullInt64
 		budgetTotal, budgetDaily                        sql.NullInt64
-		oneCompletion                                   sql.NullBool
+		oneCompletion, allowRepeats, share              sql.NullBool
 		oCaps, eCaps                                    [4]sql.NullInt64
 	)
 	rows, err := q.QueryContext(ctx, lookupSQL, key, clickID, eventID, accountID)
@@ -152,7 +184,8 @@ func lookupIn(ctx context.Context, q rowQuerier, accountID int, key, clickID, ev
 		err = rows.Scan(&t.accountID, &t.key, &allowlist, &clID, &member,
 			&offerID, &system, &status, &currency, &budgetTotal, &budgetDaily, &oneCompletion,
 			&oCaps[0], &oCaps[1], &oCaps[2], &oCaps[3], &tz,
-			&evID, &evPayout, &eCaps[0], &eCaps[1], &eCaps[2], &eCaps[3])
+			&evID, &evPayout, &eCaps[0], &eCaps[1], &eCaps[2], &eCaps[3], &allowRepeats,
+			&share, &payoutPercent, &payoutCap)
 	}
 	if cerr := rows.Close(); err == nil {
 		err = cerr
@@ -183,6 +216,13 @@ func lookupIn(ctx context.Context, q rowQuerier, accountID int, key, clickID, ev
 	if evID.Valid {
 		t.terms.EventID, t.payout = int(evID.Int64), money.Micros(evPayout.Int64)
 		t.terms.EventCaps = budget.Caps{intOrNil(eCaps[0]), intOrNil(eCaps[1]), intOrNil(eCaps[2]), intOrNil(eCaps[3])}
+		t.allowRepeats = allowRepeats.Bool
+		if share.Bool {
+			t.percent, t.payoutCap = microsOrNil(payoutPercent), microsOrNil(payoutCap)
+			if t.percent == nil {
+				t.percent = new(money.Micros) // a share of nothing rather than a fixed payout
+			}
+		}
 	}
 	return t, true, nil
 }
@@ -191,6 +231,14 @@ func lookupIn(ctx context.Context, q rowQuerier, accountID int, key, clickID, ev
 func (t *target) withEvent(ev *ent.OfferEvent) {
 	t.terms.EventID, t.payout = ev.ID, ev.Payout
 	t.terms.EventCaps = budget.Caps{ev.CapDaily, ev.CapWeekly, ev.CapMonthly, ev.CapTotal}
+	t.allowRepeats = ev.AllowRepeats
+	t.percent, t.payoutCap = nil, nil
+	if ev.PayoutType == offerevent.PayoutTypePERCENT {
+		t.percent, t.payoutCap = ev.PayoutPercent, ev.PayoutCap
+		if t.percent == nil {
+			t.percent = new(money.Micros)
+		}
+	}
 }
 
 // targetOf is the target of a known conversion, for manual review.
@@ -201,12 +249,17 @@ func targetOf(o *ent.Offer, ev *ent.OfferEvent, conv *ent.Conversion) target {
 	return t
 }
 
+// eventColumns are the columns of an event that withEvent reads: the postback path reads no more.
+var eventColumns = []string{offerevent.FieldID, offerevent.FieldPayout, offerevent.FieldCapDaily, offerevent.FieldCapWeekly,
+	offerevent.FieldCapMonthly, offerevent.FieldCapTotal, offerevent.FieldAllowRepeats, offerevent.FieldPayoutType,
+	offerevent.FieldPayoutPercent, offerevent.FieldPayoutCap}
+
 // resolveEvent finds the event when the postback's cnv_event_id is not an exact event id: a
 // single-event offer's only event when the postback names none, else the tolerant match key
 // (catalogue.EventMatchKey). missing says why there is none.
 func resolveEvent(ctx context.Context, c *ent.Client, t *target, eventID string) (missing string, err error) {
 	if eventID == "" {
-		evs, err := c.OfferEvent.Query().Where(offerevent.OfferID(t.offerID)).Limit(2).All(ctx)
+		evs, err := c.OfferEvent.Query().Where(offerevent.OfferID(t.offerID)).Limit(2).Select(eventColumns...).All(ctx)
 		if err != nil {
 			return "", fmt.Errorf("load events of offer %d: %w", t.offerID, err)
 		}
@@ -216,7 +269,8 @@ func resolveEvent(ctx context.Context, c *ent.Client, t *target, eventID string)
 		t.withEvent(evs[0])
 		return "", nil
 	}
-	ev, err := c.OfferEvent.Query().Where(offerevent.OfferID(t.offerID), offerevent.MatchKey(catalogue.EventMatchKey(eventID))).Only(ctx)
+	ev, err := c.OfferEvent.Query().Where(offerevent.OfferID(t.offerID), offerevent.MatchKey(catalogue.EventMatchKey(eventID))).
+		Select(eventColumns...).Only(ctx)
 	if ent.IsNotFound(err) {
 		return "unknown event", nil
 	}
@@ -233,15 +287,19 @@ type conv struct {
 	status                          lifecycle.Status
 	reason                          string
 	payout                          money.Micros
+	amount                          *money.Micros
+	extras                          map[string]string
 	member                          string
 	networkConversionID             *string
 	createdAt                       time.Time
 	charge                          budget.Charge
+	// mod is the network's modification that a status change carries, for its history step.
+	mod *modification
 }
 
 func convOf(c *ent.Conversion) *conv {
 	return &conv{id: c.ID, accountID: c.AccountID, clickID: c.ClickID, eventID: c.OfferEventID, status: c.Status,
-		reason: c.Reason, payout: c.Payout, member: c.PubMemberID, networkConversionID: c.NetworkConversionID,
+		reason: c.Reason, payout: c.Payout, amount: c.Amount, extras: c.Extras, member: c.PubMemberID, networkConversionID: c.NetworkConversionID,
 		createdAt: c.CreatedAt, charge: budget.Charge{Shard: c.BudgetShard, Counters: c.ChargedCounters}}
 }
 
@@ -250,11 +308,13 @@ func (cv *conv) subject(t target) budget.Subject {
 		At: cv.createdAt, ConversionID: cv.id}
 }
 
-// insertConversionSQL inserts a conversion unless one with its identity exists: of concurrent
-// copies exactly one inserts, and the others (which wait for it to commit) insert nothing.
+// insertConversionSQL inserts a conversion unless one with its identity exists (its network
+// conversion id, or its click, event and repeat key): of concurrent copies, and of concurrent
+// repeats on an event without allowRepeats, exactly one inserts, and the others (which wait
+// for it to commit) insert nothing.
 const insertConversionSQL = `INSERT INTO conversions (created_at, updated_at, integration_system, network_conversion_id,
- status, payout, amount, currency, pub_member_id, extras, click_id, account_id, offer_id, offer_event_id, reported_currency)
-VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+ status, payout, amount, currency, pub_member_id, extras, click_id, account_id, offer_id, offer_event_id, reported_currency, repeat_key)
+VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 ON CONFLICT DO NOTHING RETURNING id`
 
 // insertConversion inserts the conversion; nil without an error means one with its network
@@ -290,7 +350,7 @@ func insertConversion(ctx context.Context, q rowQuerier, t target, p Params, to 
 	}
 	rows, err := q.QueryContext(ctx, insertConversionSQL, now, string(t.system), ncidArg,
 		string(to), int64(t.payout), amountArg, t.currency, t.member, extrasArg,
-		t.clickID, t.accountID, t.offerID, t.terms.EventID, reportedArg)
+		t.clickID, t.accountID, t.offerID, t.terms.EventID, reportedArg, t.repeatKey(p.ConversionID))
 	if err != nil {
 		return nil, fmt.Errorf("insert conversion: %w", err)
 	}
@@ -309,7 +369,7 @@ func insertConversion(ctx context.Context, q rowQuerier, t target, p Params, to 
 		return nil, nil
 	}
 	cv := &conv{id: id, accountID: t.accountID, clickID: t.clickID, eventID: t.terms.EventID, status: to,
-		payout: t.payout, member: t.member, createdAt: now}
+		payout: t.payout, amount: p.Amount, extras: extras, member: t.member, createdAt: now}
 	if p.ConversionID != "" {
 		ncid := p.ConversionID
 		cv.networkConversionID = &ncid
@@ -318,8 +378,8 @@ func insertConversion(ctx context.Context, q rowQuerier, t target, p Params, to 
 }
 
 // findConversion finds (and on PostgreSQL locks) the conversion the postback is about: by the
-// network's conversion id, or else by click and event; a different network conversion of the
-// same click and event is returned too (the caller answers it as a duplicate).
+// network's conversion id, or else by click, event and repeat key; a different network
+// conversion of the same click and event is returned too (the caller refuses it as a repeat).
 func findConversion(ctx context.Context, c *ent.Client, postgres bool, t target, ncid string) (*conv, error) {
 	lock := func(q *ent.ConversionQuery) *ent.ConversionQuery {
 		if postgres {
@@ -337,7 +397,8 @@ func findConversion(ctx context.Context, c *ent.Client, postgres bool, t target,
 			return nil, fmt.Errorf("find conversion: %w", err)
 		}
 	}
-	found, err := lock(c.Conversion.Query().Where(conversion.ClickID(t.clickID), conversion.OfferEventID(t.terms.EventID))).Only(ctx)
+	found, err := lock(c.Conversion.Query().Where(conversion.ClickID(t.clickID), conversion.OfferEventID(t.terms.EventID),
+		conversion.RepeatKey(t.repeatKey(ncid)))).Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, nil
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/gokart/gokart/internal/budget"
 	"github.com/gokart/gokart/internal/callbacks"
 	"github.com/gokart/gokart/internal/lifecycle"
+	"github.com/gokart/gokart/internal/money"
 	"github.com/gokart/gokart/internal/unmatched"
 )
 
@@ -58,7 +59,10 @@ type conversionChange struct {
 	// networkConversionID is adopted once, from NULL, by an update that names the id the
 	// first report lacked (the conversion is locked, so it is still NULL).
 	networkConversionID *string
-	at                  time.Time
+	// amount, payout and extras change when the network modifies the action.
+	amount, payout *money.Micros
+	extras         *string
+	at             time.Time
 }
 
 // changeConversion merges a change of the conversion's columns into the batch.
@@ -83,20 +87,37 @@ func (b *batch) changeConversion(c conversionChange) {
 	if c.networkConversionID != nil {
 		m.networkConversionID = c.networkConversionID
 	}
+	if c.amount != nil {
+		m.amount = c.amount
+	}
+	if c.payout != nil {
+		m.payout = c.payout
+	}
+	if c.extras != nil {
+		m.extras = c.extras
+	}
 	m.at = c.at
 }
 
 // statusChange appends a step to a conversion's status history (from is nil for the first)
-// and queues the callbacks it causes.
-func (b *batch) statusChange(accountID, convID, offerID, eventID int, from *lifecycle.Status, to lifecycle.Status, reason string, source conversionstatuschange.Source, at time.Time) {
+// and queues the callbacks it causes; mod makes it a MODIFIED step with the values before and
+// after.
+func (b *batch) statusChange(accountID, convID, offerID, eventID int, from *lifecycle.Status, to lifecycle.Status, reason string, source conversionstatuschange.Source, at time.Time, mod *modification) {
 	b.callbacks = append(b.callbacks, callbacks.Change{AccountID: accountID, ConversionID: convID, OfferID: offerID,
 		OfferEventID: eventID, From: from, To: to, At: at})
 	var fromArg any
 	if from != nil {
 		fromArg = string(*from)
 	}
-	b.stmts = append(b.stmts, stmt{`INSERT INTO conversion_status_changes (account_id, conversion_id, from_status, to_status, reason, source, created_at)
+	if mod == nil {
+		b.stmts = append(b.stmts, stmt{`INSERT INTO conversion_status_changes (account_id, conversion_id, from_status, to_status, reason, source, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7)`, []any{accountID, convID, fromArg, string(to), truncate(reason, schema.MaxReasonLength), string(source), at}})
+		return
+	}
+	b.stmts = append(b.stmts, stmt{`INSERT INTO conversion_status_changes (account_id, conversion_id, from_status, to_status, reason, source, created_at,
+ kind, old_amount, new_amount, old_payout, new_payout)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, []any{accountID, convID, fromArg, string(to), truncate(reason, schema.MaxReasonLength), string(source), at,
+		string(conversionstatuschange.KindMODIFIED), microsArg(mod.oldAmount), microsArg(mod.newAmount), int64(mod.oldPayout), int64(mod.newPayout)}})
 }
 
 // postbackLog appends the postback's log row. A postback whose key names no account (accountID
@@ -149,11 +170,27 @@ func (c *conversionChange) stmt() (stmt, error) {
 	if c.networkConversionID != nil {
 		set("network_conversion_id", *c.networkConversionID)
 	}
+	if c.amount != nil {
+		set("amount", int64(*c.amount))
+	}
+	if c.payout != nil {
+		set("payout", int64(*c.payout))
+	}
+	if c.extras != nil {
+		set("extras", *c.extras)
+	}
 	set("updated_at", c.at)
 	args = append(args, c.accountID, c.id)
 	n := len(args)
 	return stmt{"UPDATE conversions SET " + strings.Join(sets, ", ") +
 		" WHERE account_id = $" + strconv.Itoa(n-1) + " AND id = $" + strconv.Itoa(n), args}, nil
+}
+
+func microsArg(m *money.Micros) any {
+	if m == nil {
+		return nil
+	}
+	return int64(*m)
 }
 
 var placeholder = regexp.MustCompile(`\$(\d+)`)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gokart/gokart/ent/offer"
+	"github.com/gokart/gokart/ent/offerevent"
 	"github.com/gokart/gokart/internal/catalogue"
 	"github.com/gokart/gokart/internal/lifecycle"
 	"github.com/gokart/gokart/internal/money"
@@ -96,4 +97,10 @@ type EventInput struct {
 	CapWeekly  *int
 	CapMonthly *int
 	CapTotal   *int
+	// AllowRepeats lets a click convert on the event once per network conversion id; nil is false.
+	AllowRepeats *bool
+	// PayoutType is FIXED (nil) or PERCENT: a revenue share of PayoutPercent, at most PayoutCap.
+	PayoutType    *offerevent.PayoutType
+	PayoutPercent *money.Micros
+	PayoutCap     *money.Micros
 }

@@ -431,6 +431,26 @@ func SetEvents(ctx context.Context, c *ent.Client, id int, events []EventInput) 
 		if e.Payout < 0 {
 			errs.Add(at("payout"), "must be 0 or more")
 		}
+		if e.PayoutType != nil && *e.PayoutType == offerevent.PayoutTypePERCENT {
+			switch {
+			case e.PayoutPercent == nil:
+				errs.Add(at("payoutPercent"), "is required for a PERCENT payout")
+			case *e.PayoutPercent <= 0 || *e.PayoutPercent > money.Hundred:
+				errs.Add(at("payoutPercent"), "must be more than 0 and at most 100")
+			}
+			if e.PayoutCap != nil && *e.PayoutCap <= 0 {
+				errs.Add(at("payoutCap"), "must be more than 0")
+			}
+			// A share pays by the sale amount; the fixed payout is not used.
+			events[i].Payout = 0
+		} else {
+			if e.PayoutPercent != nil {
+				errs.Add(at("payoutPercent"), "is only for a PERCENT payout")
+			}
+			if e.PayoutCap != nil {
+				errs.Add(at("payoutCap"), "is only for a PERCENT payout")
+			}
+		}
 		for name, v := range map[string]*int{"capDaily": e.CapDaily, "capWeekly": e.CapWeekly, "capMonthly": e.CapMonthly, "capTotal": e.CapTotal} {
 			if v != nil && *v < 1 {
 				errs.Add(at(name), "must be at least 1")
@@ -480,19 +500,28 @@ func SetEvents(ctx context.Context, c *ent.Client, id int, events []EventInput) 
 	for i, e := range events {
 		if e.ID != nil {
 			upd := c.OfferEvent.UpdateOneID(*e.ID).SetName(e.Name).SetEventID(e.EventID).SetPosition(i).SetPayout(e.Payout).
-				ClearCapDaily().ClearCapWeekly().ClearCapMonthly().ClearCapTotal()
+				ClearCapDaily().ClearCapWeekly().ClearCapMonthly().ClearCapTotal().ClearPayoutPercent().ClearPayoutCap()
 			err = upd.SetNillableCapDaily(e.CapDaily).SetNillableCapWeekly(e.CapWeekly).
-				SetNillableCapMonthly(e.CapMonthly).SetNillableCapTotal(e.CapTotal).Exec(ctx)
+				SetNillableCapMonthly(e.CapMonthly).SetNillableCapTotal(e.CapTotal).SetAllowRepeats(e.AllowRepeats != nil && *e.AllowRepeats).
+				SetPayoutType(payoutType(e)).SetNillablePayoutPercent(e.PayoutPercent).SetNillablePayoutCap(e.PayoutCap).Exec(ctx)
 		} else {
 			err = c.OfferEvent.Create().SetOfferID(o.ID).SetName(e.Name).SetEventID(e.EventID).SetPosition(i).SetPayout(e.Payout).
 				SetNillableCapDaily(e.CapDaily).SetNillableCapWeekly(e.CapWeekly).
-				SetNillableCapMonthly(e.CapMonthly).SetNillableCapTotal(e.CapTotal).Exec(ctx)
+				SetNillableCapMonthly(e.CapMonthly).SetNillableCapTotal(e.CapTotal).SetAllowRepeats(e.AllowRepeats != nil && *e.AllowRepeats).
+				SetPayoutType(payoutType(e)).SetNillablePayoutPercent(e.PayoutPercent).SetNillablePayoutCap(e.PayoutCap).Exec(ctx)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("save event %d of offer %d: %w", i, o.ID, err)
 		}
 	}
 	return o.Update().Save(ctx) // touches updated_at
+}
+
+func payoutType(e EventInput) offerevent.PayoutType {
+	if e.PayoutType == nil {
+		return offerevent.PayoutTypeFIXED
+	}
+	return *e.PayoutType
 }
 
 func deref(s *string) string {

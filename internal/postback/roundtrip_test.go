@@ -1,0 +1,123 @@
+package postback_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+
+	"github.com/gokart/gokart/ent"
+	"github.com/gokart/gokart/ent/offerevent"
+	"github.com/gokart/gokart/internal/apitest"
+	"github.com/gokart/gokart/internal/dbtest"
+	"github.com/gokart/gokart/internal/storage"
+)
+
+// countingDriver counts the statements that reach the database, in transactions too.
+type countingDriver struct {
+	dialect.Driver
+	n atomic.Int64
+}
+
+func (d *countingDriver) Query(ctx context.Context, q string, args, v any) error {
+	d.n.Add(1)
+	return d.Driver.Query(ctx, q, args, v)
+}
+
+func (d *countingDriver) Exec(ctx context.Context, q string, args, v any) error {
+	d.n.Add(1)
+	return d.Driver.Exec(ctx, q, args, v)
+}
+
+func (d *countingDriver) Tx(ctx context.Context) (dialect.Tx, error) {
+	tx, err := d.Driver.Tx(ctx)
+	return &countingTx{Tx: tx, n: &d.n}, err
+}
+
+type countingTx struct {
+	dialect.Tx
+	n *atomic.Int64
+}
+
+func (t *countingTx) Query(ctx context.Context, q string, args, v any) error {
+	t.n.Add(1)
+	return t.Tx.Query(ctx, q, args, v)
+}
+
+func (t *countingTx) Exec(ctx context.Context, q string, args, v any) error {
+	t.n.Add(1)
+	return t.Tx.Exec(ctx, q, args, v)
+}
+
+// TestAcceptedPostbacksStayFourStatementsOnPostgres: repeats and revenue share add no round
+// trip to an accepted postback: the lookup, the insert, the budget shard and the batch of
+// writes, whatever the event's payout type and allowRepeats.
+func TestAcceptedPostbacksStayFourStatementsOnPostgres(t *testing.T) {
+	t.Parallel()
+	db := dbtest.Open(t, dialect.Postgres)
+	counter := &countingDriver{Driver: entsql.OpenDB(db.Dialect, db.SQL)}
+	// Clicks go through a server of their own; postbacks through one whose statements count.
+	srv := apitest.Start(t, db)
+	counted := apitest.Start(t, &storage.DB{SQL: db.SQL, Dialect: db.Dialect, Client: ent.NewClient(ent.Driver(counter))})
+	keys := srv.NewAccount(t, "round trips")
+	o := newOffer(t, db.Client, keys.ID, nil,
+		eventSpec{id: "Fixed", payout: payout},
+		eventSpec{id: "Repeat", payout: payout, adjust: func(c *ent.OfferEventCreate) { c.SetAllowRepeats(true) }},
+		eventSpec{id: "Share", adjust: func(c *ent.OfferEventCreate) {
+			c.SetPayoutType(offerevent.PayoutTypePERCENT).SetPayoutPercent(10_000_000).SetPayoutCap(payout)
+		}})
+	warm := click(t, srv, o.ID, "warm")
+	// The offer's first charge makes its budget shards; later ones find them in one statement.
+	if status, body := pb(t, counted.URL, keys.PostbackKey, "gk_click_id="+warm, "cnv_event_id=Fixed", "cnv_conversion_id=W"); status != 200 {
+		t.Fatalf("warm-up: %d %s", status, body)
+	}
+	gk := ""
+	for _, c := range []struct{ name, params, want string }{
+		{"a fixed payout", "cnv_event_id=Fixed&cnv_conversion_id=F1", "200 accepted"},
+		{"a repeat-allowing event", "cnv_event_id=Repeat&cnv_conversion_id=R1", "200 accepted"},
+		{"its repeat on the same click", "cnv_event_id=Repeat&cnv_conversion_id=R2", "200 accepted"},
+		{"a revenue share", "cnv_event_id=Share&cnv_conversion_id=S1&cnv_amount=12.34", "200 accepted"},
+	} {
+		if c.name != "its repeat on the same click" {
+			gk = click(t, srv, o.ID, "m")
+		}
+		before := counter.n.Load()
+		status, body := pb(t, counted.URL, keys.PostbackKey, "gk_click_id="+gk, c.params)
+		if got := fmt.Sprint(status, " ", body); got != c.want {
+			t.Fatalf("%s: %s, want %s", c.name, got, c.want)
+		}
+		if n := counter.n.Load() - before; n != 4 {
+			t.Errorf("%s: %d statements, want 4", c.name, n)
+		}
+	}
+}
+
+// The raw statements of the postback path (ent's ExecContext and QueryContext) count too.
+type rawQuerier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func (d *countingDriver) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	d.n.Add(1)
+	return d.Driver.(rawQuerier).ExecContext(ctx, q, args...)
+}
+
+func (d *countingDriver) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	d.n.Add(1)
+	return d.Driver.(rawQuerier).QueryContext(ctx, q, args...)
+}
+
+func (t *countingTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	t.n.Add(1)
+	return t.Tx.(rawQuerier).ExecContext(ctx, q, args...)
+}
+
+func (t *countingTx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	t.n.Add(1)
+	return t.Tx.(rawQuerier).QueryContext(ctx, q, args...)
+}
