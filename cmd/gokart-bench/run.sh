@@ -107,7 +107,7 @@ if [[ -r /proc/stat ]]; then
   pct=$(busy_pct)
   if [[ $pct -gt 15 ]]; then
     say "!!!!! the machine is already ${pct}% busy before the benchmark: the figures will be low and noisy"
-    ps -eo pcpu,pid,args --sort=-pcpu | head -n 4 >&2
+    ps -eo pcpu,pid,args --sort=-pcpu | head -n 4 | cut -c 1-160 >&2
   fi
 fi
 
