@@ -16,6 +16,7 @@
 #   without and with the endpoint, and the ratio of postbacks/s with it to without)
 #   KILL9_SECONDS=4 (the kill -9 phase's load; it always runs) PROFILE_SECONDS=5 (CPU profile
 #   of each measured phase) OUT_DIR=/tmp/gokart-bench-out.<time> (kept: report, profiles, top 10s)
+#   SERVER_BIN=<a server built elsewhere, e.g. from an older commit, to compare with>
 
 # The body is one brace group, read whole before it runs, so that editing this file does not
 # derail a run already going.
@@ -112,7 +113,12 @@ if [[ -r /proc/stat ]]; then
 fi
 
 say "build: server -> $server_bin, load generator -> $tool_bin"
-(cd "$repo" && go build -o "$server_bin" . && go build -o "$tool_bin" ./cmd/gokart-bench)
+if [[ -n ${SERVER_BIN:-} ]]; then
+  cp "$SERVER_BIN" "$server_bin"
+  (cd "$repo" && go build -o "$tool_bin" ./cmd/gokart-bench)
+else
+  (cd "$repo" && go build -o "$server_bin" . && go build -o "$tool_bin" ./cmd/gokart-bench)
+fi
 
 say "fresh database $db on 127.0.0.1"
 psql -q "$pg_url" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
@@ -192,6 +198,8 @@ if [[ ${#profiles[@]} -gt 0 ]]; then
       go tool pprof -top -nodecount=10 "$server_bin" "$f" 2>/dev/null | sed -n '/^Showing nodes/,$p' | sed 1d
       echo "--- $name: cum"
       go tool pprof -top -cum -nodecount=10 "$server_bin" "$f" 2>/dev/null | sed -n '/^ *flat/,$p'
+      echo "--- $name: gokart's own functions by cum"
+      go tool pprof -top -cum -nodecount=10 -show='gokart/gokart/internal' "$server_bin" "$f" 2>/dev/null | sed -n '/^ *flat/,$p'
     } >>"$out/profile-summary.txt"
   done
   cat "$out/profile-summary.txt"
