@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"net"
@@ -52,6 +53,11 @@ func bench(ctx context.Context, cfg config, logf func(string, ...any)) (*Report,
 		return nil, err
 	}
 	logf("account %d created", keys.ID)
+	if statDB, err := sql.Open("postgres", cfg.DatabaseURL); err == nil {
+		statDB.SetMaxOpenConns(1)
+		defer statDB.Close()
+		cfg.backends = pgBackendsOf(statDB)
+	}
 	gql := &gqlClient{http: client, url: cfg.Server + "/query", apiKey: keys.APIKey}
 	advertiserID, err := createAdvertiser(ctx, gql)
 	if err != nil {
@@ -288,7 +294,7 @@ func measure(ctx context.Context, cfg config, n int, limit time.Duration, do doe
 	details := make([]string, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	cpu0 := takeCPUSnapshot(cfg.ServerPID)
+	cpu0 := takeCPUSnapshot(cfg.ServerPID, cfg.backends)
 	start := time.Now()
 	var deadline time.Time
 	if limit > 0 {
@@ -314,7 +320,7 @@ func measure(ctx context.Context, cfg config, n int, limit time.Duration, do doe
 	p := summarize(durs[:sent], outcomes[:sent], details[:sent], elapsed)
 	p.Planned = n
 	p.StoppedAtLimit = sent < n && ctx.Err() == nil
-	p.CPU = cpuBetween(cpu0, takeCPUSnapshot(cfg.ServerPID), p.OK)
+	p.CPU = cpuBetween(cpu0, takeCPUSnapshot(cfg.ServerPID, cfg.backends), p.OK)
 	if rss != nil {
 		p.PeakRSSMB = float64(rss.stop()) / 1024
 	}

@@ -61,6 +61,8 @@ type config struct {
 	Kill9      time.Duration
 	Kill9File  string
 	Kill9Check string
+	// backends lists the database's backends, for their CPU time per phase (set by bench).
+	backends backendPIDs
 }
 
 func main() {

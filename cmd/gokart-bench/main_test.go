@@ -189,6 +189,12 @@ func TestCPUTimesAreReadFromProc(t *testing.T) {
 	if c.MachineBusy != 0.5 || c.ServerMsPerRequest != 2 {
 		t.Errorf("between: %+v; want half busy and 2 ms of server CPU per request", c)
 	}
+	// Backend 7 ran 300 ms during the phase, backend 9 appeared and ran 200 ms, backend 8 left.
+	c = cpuBetween(cpuSnapshot{backends: map[int]time.Duration{7: time.Second, 8: time.Second}},
+		cpuSnapshot{backends: map[int]time.Duration{7: 1300 * time.Millisecond, 9: 200 * time.Millisecond}}, 100)
+	if c.DatabaseSeconds != 0.5 || c.DatabaseMsPerRequest != 5 {
+		t.Errorf("database CPU: %+v; want 0.5 s, 5 ms per request", c)
+	}
 }
 
 func TestMeasureCountsWhatItSentAndStopsAtTheLimit(t *testing.T) {

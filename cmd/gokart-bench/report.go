@@ -204,7 +204,7 @@ func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "gokart-bench against %s: %d concurrent clients, %d clicks per case, %s-event offers, %d CPUs\n\n",
 		r.Server, r.Concurrency, r.ClicksPerCase, r.OfferType, r.NumCPU)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "case\toffers\tphase\trequests\terrors\treq/s\tp50 ms\tp99 ms\tmax ms\tpeak RSS MB\tserver CPU µs/req\tmachine busy\ttool CPU s\t")
+	fmt.Fprintln(tw, "case\toffers\tphase\trequests\terrors\treq/s\tp50 ms\tp99 ms\tmax ms\tpeak RSS MB\tserver CPU µs/req\tdb CPU µs/req\tmachine busy\ttool CPU s\t")
 	for _, c := range r.Cases {
 		for _, ph := range []struct {
 			name string
@@ -218,9 +218,13 @@ func (r *Report) WriteText(w io.Writer) {
 			if ph.p.CPU.ServerMsPerRequest > 0 {
 				srvCPU = fmt.Sprintf("%.0f", 1000*ph.p.CPU.ServerMsPerRequest)
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%s\t%s\t%.0f%%\t%.1f\t\n", c.Name, c.Offers, ph.name,
+			dbCPU := "-"
+			if ph.p.CPU.DatabaseMsPerRequest > 0 {
+				dbCPU = fmt.Sprintf("%.0f", 1000*ph.p.CPU.DatabaseMsPerRequest)
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%s\t%s\t%s\t%.0f%%\t%.1f\t\n", c.Name, c.Offers, ph.name,
 				ph.p.Requests, ph.p.Errors, ph.p.RPS, ph.p.P50Ms, ph.p.P99Ms, ph.p.MaxMs, rss,
-				srvCPU, 100*ph.p.CPU.MachineBusy, ph.p.CPU.ClientSeconds)
+				srvCPU, dbCPU, 100*ph.p.CPU.MachineBusy, ph.p.CPU.ClientSeconds)
 		}
 	}
 	tw.Flush()
