@@ -1,6 +1,7 @@
 package main
 
 import (
+	"database/sql"
 	"fmt"
 	"os"
 	"strconv"
@@ -19,10 +20,43 @@ type cpuSnapshot struct {
 	server      time.Duration
 	machineBusy int64 // in ticks
 	machineAll  int64
+	// backends is the CPU time of each PostgreSQL backend serving the bench database, by pid.
+	backends map[int]time.Duration
 }
 
-func takeCPUSnapshot(serverPID int) cpuSnapshot {
+// backendPIDs lists the PostgreSQL backends connected to the bench database (the server's
+// pool, the tool's own connection aside); nil when unknown.
+type backendPIDs func() []int
+
+// pgBackendsOf lists, through db, the backends of db's database other than db's own.
+func pgBackendsOf(db *sql.DB) backendPIDs {
+	return func() []int {
+		rows, err := db.Query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+		if err != nil {
+			return nil
+		}
+		defer rows.Close()
+		var pids []int
+		for rows.Next() {
+			var pid int
+			if rows.Scan(&pid) == nil {
+				pids = append(pids, pid)
+			}
+		}
+		return pids
+	}
+}
+
+func takeCPUSnapshot(serverPID int, backends backendPIDs) cpuSnapshot {
 	var s cpuSnapshot
+	if backends != nil {
+		s.backends = map[int]time.Duration{}
+		for _, pid := range backends() {
+			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+				s.backends[pid], _ = parseProcStatCPU(string(b))
+			}
+		}
+	}
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		s.client = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
@@ -46,12 +80,28 @@ type CPU struct {
 	ServerMsPerRequest float64 `json:"serverMsPerRequest,omitempty"`
 	// MachineBusy is the share of all CPUs that was busy (everything: server, PostgreSQL, this tool).
 	MachineBusy float64 `json:"machineBusy"`
+	// DatabaseSeconds is the CPU time of the PostgreSQL backends serving the bench database
+	// (a backend that appeared during the phase counts whole), and DatabaseMsPerRequest the same
+	// per request answered as expected: the database's work per request, which other load on
+	// the machine hardly moves (its throughput it does).
+	DatabaseSeconds      float64 `json:"databaseSeconds,omitempty"`
+	DatabaseMsPerRequest float64 `json:"databaseMsPerRequest,omitempty"`
 }
 
 func cpuBetween(a, b cpuSnapshot, ok int) CPU {
 	c := CPU{ClientSeconds: (b.client - a.client).Seconds(), ServerSeconds: (b.server - a.server).Seconds()}
 	if ok > 0 && c.ServerSeconds > 0 {
 		c.ServerMsPerRequest = c.ServerSeconds * 1000 / float64(ok)
+	}
+	if b.backends != nil {
+		var d time.Duration
+		for pid, t := range b.backends {
+			d += t - a.backends[pid] // 0 for a backend that is new
+		}
+		c.DatabaseSeconds = d.Seconds()
+		if ok > 0 && d > 0 {
+			c.DatabaseMsPerRequest = c.DatabaseSeconds * 1000 / float64(ok)
+		}
 	}
 	if all := b.machineAll - a.machineAll; all > 0 {
 		c.MachineBusy = float64(b.machineBusy-a.machineBusy) / float64(all)

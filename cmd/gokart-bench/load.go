@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"net"
@@ -52,13 +53,18 @@ func bench(ctx context.Context, cfg config, logf func(string, ...any)) (*Report,
 		return nil, err
 	}
 	logf("account %d created", keys.ID)
+	if statDB, err := sql.Open("postgres", cfg.DatabaseURL); err == nil {
+		statDB.SetMaxOpenConns(1)
+		defer statDB.Close()
+		cfg.backends = pgBackendsOf(statDB)
+	}
 	gql := &gqlClient{http: client, url: cfg.Server + "/query", apiKey: keys.APIKey}
 	advertiserID, err := createAdvertiser(ctx, gql)
 	if err != nil {
 		return nil, err
 	}
 
-	var received *atomic.Int64
+	var received *callbackReceiver
 	if cfg.CallbackReceiver {
 		if received, err = startCallbackReceiver(ctx, gql); err != nil {
 			return nil, err
@@ -97,8 +103,15 @@ func bench(ctx context.Context, cfg config, logf func(string, ...any)) (*Report,
 		// likewise warm up and are measured separately.
 		clickIDs := make([]string, cfg.Warmup+cfg.Clicks)
 		clicker := clickDoer(client, cfg.Server, c.name, offers, clickIDs)
+		// The server's CPU profile covers the measured phases of the cases on an empty account.
+		profile := func(phase string) string {
+			if strings.HasSuffix(c.name, prefilledSuffix) {
+				return ""
+			}
+			return phase + "-" + c.name
+		}
 		warm := measure(ctx, cfg, cfg.Warmup, 0, clicker)
-		cr.Clicks = measure(ctx, cfg, cfg.Clicks, cfg.Duration, shifted(clicker, cfg.Warmup))
+		cr.Clicks = measureProfiled(ctx, cfg, cfg.Clicks, cfg.Duration, shifted(clicker, cfg.Warmup), profile("clicks"), logf)
 		converting := func(ids []string) []string {
 			var out []string
 			for _, id := range ids {
@@ -113,7 +126,8 @@ func bench(ctx context.Context, cfg config, logf func(string, ...any)) (*Report,
 			c.name, cr.Clicks.OK, cr.Clicks.RPS, cr.Clicks.Errors, len(ids))
 		convPrefix := runID + "-" + c.name
 		warmPB := measure(ctx, cfg, len(warmIDs), 0, postbackDoer(client, cfg.Server, keys.PostbackKey, convPrefix+"-warmup", warmIDs))
-		cr.Postbacks = measure(ctx, cfg, len(ids), cfg.Duration, postbackDoer(client, cfg.Server, keys.PostbackKey, convPrefix, ids))
+		cr.Postbacks = measureProfiled(ctx, cfg, len(ids), cfg.Duration, postbackDoer(client, cfg.Server, keys.PostbackKey, convPrefix, ids), profile("postbacks"), logf)
+		cr.WarmupPostbacksOK = warmPB.OK
 		logf("%s case: %d postbacks at %.0f/s (%d errors)", c.name, cr.Postbacks.OK, cr.Postbacks.RPS, cr.Postbacks.Errors)
 		cr.WarmupErrors = warm.Errors + warmPB.Errors
 		for _, p := range []Phase{warm, warmPB} {
@@ -151,14 +165,16 @@ func bench(ctx context.Context, cfg config, logf func(string, ...any)) (*Report,
 	if received != nil {
 		want := 0
 		for _, c := range rep.Cases {
-			want += c.Postbacks.OK
+			want += c.Postbacks.OK + c.WarmupPostbacksOK
 		}
 		t0 := time.Now()
-		for received.Load() < int64(want) && time.Since(t0) < time.Minute && ctx.Err() == nil {
-			time.Sleep(100 * time.Millisecond)
+		for received.count() < want && time.Since(t0) < time.Minute && ctx.Err() == nil {
+			time.Sleep(20 * time.Millisecond)
 		}
-		logf("callbacks: %d received for %d measured postbacks (plus warm-up), the last %s after the load ended",
-			received.Load(), want, time.Since(t0).Round(time.Millisecond))
+		cb := received.summary(want, time.Since(t0))
+		rep.Callbacks = &cb
+		logf("callbacks: %d delivered for %d accepted postbacks, the last %s after the load ended",
+			cb.Delivered, want, time.Since(t0).Round(time.Millisecond))
 	}
 	if cfg.ServerPID > 0 {
 		if hwm, err := readProcStatusKB(cfg.ServerPID, "VmHWM"); err == nil {
@@ -278,7 +294,7 @@ func measure(ctx context.Context, cfg config, n int, limit time.Duration, do doe
 	details := make([]string, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	cpu0 := takeCPUSnapshot(cfg.ServerPID)
+	cpu0 := takeCPUSnapshot(cfg.ServerPID, cfg.backends)
 	start := time.Now()
 	var deadline time.Time
 	if limit > 0 {
@@ -304,7 +320,7 @@ func measure(ctx context.Context, cfg config, n int, limit time.Duration, do doe
 	p := summarize(durs[:sent], outcomes[:sent], details[:sent], elapsed)
 	p.Planned = n
 	p.StoppedAtLimit = sent < n && ctx.Err() == nil
-	p.CPU = cpuBetween(cpu0, takeCPUSnapshot(cfg.ServerPID), p.OK)
+	p.CPU = cpuBetween(cpu0, takeCPUSnapshot(cfg.ServerPID, cfg.backends), p.OK)
 	if rss != nil {
 		p.PeakRSSMB = float64(rss.stop()) / 1024
 	}

@@ -50,6 +50,19 @@ type config struct {
 	// CallbackReceiver registers an account-wide JSON callback endpoint on a receiver the tool
 	// runs on 127.0.0.1, so the postbacks are measured with the callback outbox and worker busy.
 	CallbackReceiver bool
+	// PprofURL is the server's PPROF_ADDR as a URL; with it, each measured phase of the
+	// cases on an empty account is profiled into ProfileDir.
+	PprofURL       string
+	ProfileDir     string
+	ProfileSeconds int
+	// Kill9 is the kill -9 phase's length (load, then kill -9 of -server-pid halfway); the
+	// answered clicks and postbacks are written to Kill9File. Kill9Check reads that file and
+	// looks for every one of them in the database.
+	Kill9      time.Duration
+	Kill9File  string
+	Kill9Check string
+	// backends lists the database's backends, for their CPU time per phase (set by bench).
+	backends backendPIDs
 }
 
 func main() {
@@ -59,7 +72,8 @@ func main() {
 }
 
 // Exit codes: 0 every request answered as expected; 1 set-up failed; 2 bad flags; 3 the load
-// ran but some requests failed (they are listed by status).
+// ran but some requests failed (they are listed by status); 4 (-kill9-check) an answered click
+// or postback is not in the database.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -73,6 +87,36 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "gokart-bench: "+format+"\n", a...) }
+	switch {
+	case cfg.Kill9 > 0:
+		if err := kill9Load(ctx, cfg, logf); err != nil {
+			fmt.Fprintln(stderr, "gokart-bench: kill -9 phase:", err)
+			return 1
+		}
+		return 0
+	case cfg.Kill9Check != "":
+		res, err := kill9Check(ctx, cfg)
+		if err != nil {
+			fmt.Fprintln(stderr, "gokart-bench: kill -9 check:", err)
+			return 1
+		}
+		fmt.Fprintln(stdout, res)
+		for i, l := range res.Lost {
+			if i == 10 {
+				fmt.Fprintf(stdout, "  … and %d more\n", len(res.Lost)-i)
+				break
+			}
+			fmt.Fprintln(stdout, "  lost:", l)
+		}
+		if len(res.Lost) > 0 {
+			return 4
+		}
+		if res.ClicksAnswered == 0 || res.PostbacksAnswered == 0 {
+			fmt.Fprintln(stderr, "gokart-bench: kill -9 check: nothing was answered before the kill, so nothing was checked")
+			return 1
+		}
+		return 0
+	}
 	rep, err := bench(ctx, cfg, logf)
 	if err != nil {
 		fmt.Fprintln(stderr, "gokart-bench:", err)
@@ -114,6 +158,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&cfg.CeilingClick, "ceiling-click-tps", 0, "pgbench's click tps on this machine, for the ratios")
 	fs.IntVar(&cfg.PrefillClicks, "prefill-clicks", 0, "after the cases, give the account this many clicks (and half as many conversions) of history and run the cases again")
 	fs.BoolVar(&cfg.CallbackReceiver, "callback-receiver", false, "register an account-wide JSON callback endpoint on a receiver run by the tool on 127.0.0.1 (the server needs CALLBACKS_ALLOW_PRIVATE=true)")
+	fs.StringVar(&cfg.PprofURL, "pprof", "", "the server's pprof listener (PPROF_ADDR), e.g. http://127.0.0.1:6060: profile each measured phase (loopback only)")
+	fs.StringVar(&cfg.ProfileDir, "profile-dir", ".", "where the -pprof profiles are saved, as <phase>-<case>.pprof")
+	fs.IntVar(&cfg.ProfileSeconds, "profile-seconds", 5, "length of each phase's CPU profile, from the phase's start")
+	fs.DurationVar(&cfg.Kill9, "kill9", 0, "instead of the cases: clicks and postbacks for this long, kill -9 of -server-pid halfway, answers written to -kill9-file")
+	fs.StringVar(&cfg.Kill9File, "kill9-file", "kill9.json", "where -kill9 writes the clicks and postbacks that were answered")
+	fs.StringVar(&cfg.Kill9Check, "kill9-check", "", "instead of the cases: look up every answer in this -kill9 file in the database and report what is lost")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -130,7 +180,21 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if err := checkLoopbackURL("-database-url", cfg.DatabaseURL, "postgres", "postgresql"); err != nil {
 		return cfg, err
 	}
+	if cfg.PprofURL != "" {
+		cfg.PprofURL = strings.TrimRight(cfg.PprofURL, "/")
+		if err := checkLoopbackURL("-pprof", cfg.PprofURL, "http"); err != nil {
+			return cfg, err
+		}
+	}
 	switch {
+	case cfg.Kill9 < 0:
+		return cfg, errors.New("-kill9 must not be negative")
+	case cfg.Kill9 > 0 && cfg.ServerPID <= 0:
+		return cfg, errors.New("-kill9 needs -server-pid: the process it kills")
+	case cfg.Kill9 > 0 && cfg.Kill9Check != "":
+		return cfg, errors.New("-kill9 and -kill9-check are separate runs: the server is restarted between them")
+	case cfg.ProfileSeconds < 1:
+		return cfg, errors.New("-profile-seconds must be at least 1")
 	case cfg.Offers < 1:
 		return cfg, errors.New("-offers must be at least 1")
 	case cfg.Clicks < 1:

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -123,10 +125,11 @@ func TestTargetsCompareWithTheCeilingAndTheSpreadCase(t *testing.T) {
 	t.Parallel()
 	r := &Report{Concurrency: 32, Ceiling: &Ceiling{PostbackTPS: 1000, ClickTPS: 2000},
 		Cases: []CaseReport{
-			{Name: "spread", Clicks: Phase{Requests: 1, RPS: 1600, P99Ms: 10}, Postbacks: Phase{Requests: 1, RPS: 800, P99Ms: 20}},
-			{Name: "hot", Clicks: Phase{Requests: 1, RPS: 1400, P99Ms: 10}, Postbacks: Phase{Requests: 1, RPS: 400, P99Ms: 60}},
+			{Name: "spread", Clicks: Phase{Requests: 1, RPS: 3200, P99Ms: 10}, Postbacks: Phase{Requests: 1, RPS: 1050, P99Ms: 15}},
+			{Name: "hot", Clicks: Phase{Requests: 1, RPS: 2800, P99Ms: 10}, Postbacks: Phase{Requests: 1, RPS: 900, P99Ms: 25}},
 		},
 		ServerVmHWMMB: 90,
+		Callbacks:     &Callbacks{Expected: 10, Delivered: 9},
 	}
 	r.evaluate()
 	got := map[string]bool{}
@@ -134,18 +137,40 @@ func TestTargetsCompareWithTheCeilingAndTheSpreadCase(t *testing.T) {
 		got[tg.Name] = tg.Pass
 	}
 	want := map[string]bool{
-		"postbacks/s spread / ceiling postback tps": true,  // 0.8
-		"postbacks/s hot / spread":                  false, // 0.5
-		"clicks/s spread / ceiling click tps":       true,  // 0.8
-		"clicks/s hot / ceiling click tps":          false, // 0.7
-		"p99 ms hot postbacks at 32 clients":        false,
-		"p99 ms spread postbacks at 32 clients":     true,
-		"server peak RSS MB":                        true,
+		"postbacks/s spread / ceiling postback tps": true,  // 1.05
+		"postbacks/s hot / spread":                  false, // 0.86
+		"clicks/s spread / ceiling click tps":       true,  // 1.6
+		"clicks/s hot / ceiling click tps":          false, // 1.4
+		"p99 ms hot postbacks at 32 clients":        false, // 25
+		"p99 ms spread postbacks at 32 clients":     true,  // 15
+		"server peak RSS MB":                        true,  // 90
+		"callbacks delivered / accepted postbacks":  false, // 9 of 10
 	}
 	for name, pass := range want {
 		if p, ok := got[name]; !ok || p != pass {
 			t.Errorf("target %q: present %v, pass %v; want pass %v", name, ok, p, pass)
 		}
+	}
+}
+
+func TestCallbackLagIsFromTheConversionToTheReceiver(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	rcv := &callbackReceiver{now: func() time.Time { return at }}
+	for _, body := range []string{
+		`{"type":"CONVERSION_PENDING","data":{"convertedAt":"2026-01-02T03:04:04.990Z"}}`, // 10 ms
+		`{"type":"CONVERSION_PENDING","data":{"convertedAt":"2026-01-02T03:04:04.970Z"}}`, // 30 ms
+		`not json`, // delivered, lag unknown
+	} {
+		rec := httptest.NewRecorder()
+		rcv.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/callbacks", strings.NewReader(body)))
+		if rec.Code != http.StatusNoContent {
+			t.Fatalf("receiver answered %d, want 204", rec.Code)
+		}
+	}
+	s := rcv.summary(4, 5*time.Millisecond)
+	if s.Delivered != 3 || s.Expected != 4 || s.P50LagMs != 10 || s.P99LagMs != 30 || s.MaxLagMs != 30 || s.DrainMs != 5 {
+		t.Errorf("summary %+v; want 3 of 4 delivered, lag p50 10 ms, p99 and max 30 ms", s)
 	}
 }
 
@@ -163,6 +188,12 @@ func TestCPUTimesAreReadFromProc(t *testing.T) {
 	c := cpuBetween(cpuSnapshot{machineBusy: 100, machineAll: 1000}, cpuSnapshot{server: time.Second, machineBusy: 600, machineAll: 2000}, 500)
 	if c.MachineBusy != 0.5 || c.ServerMsPerRequest != 2 {
 		t.Errorf("between: %+v; want half busy and 2 ms of server CPU per request", c)
+	}
+	// Backend 7 ran 300 ms during the phase, backend 9 appeared and ran 200 ms, backend 8 left.
+	c = cpuBetween(cpuSnapshot{backends: map[int]time.Duration{7: time.Second, 8: time.Second}},
+		cpuSnapshot{backends: map[int]time.Duration{7: 1300 * time.Millisecond, 9: 200 * time.Millisecond}}, 100)
+	if c.DatabaseSeconds != 0.5 || c.DatabaseMsPerRequest != 5 {
+		t.Errorf("database CPU: %+v; want 0.5 s, 5 ms per request", c)
 	}
 }
 
@@ -184,5 +215,39 @@ func TestMeasureCountsWhatItSentAndStopsAtTheLimit(t *testing.T) {
 	if !p.StoppedAtLimit || p.Requests == 0 || p.Requests >= 100000 || p.Errors != 0 || p.OK != p.Requests {
 		t.Errorf("with a 30ms limit: planned %d, sent %d, ok %d, errors %d, stopped %v",
 			p.Planned, p.Requests, p.OK, p.Errors, p.StoppedAtLimit)
+	}
+}
+
+func TestKill9CheckFindsEveryAnswerOrNamesWhatIsLost(t *testing.T) {
+	t.Parallel()
+	a := kill9Answers{
+		Clicks:    []string{"c1", "c2", "c3"},
+		Postbacks: []answeredPostback{{"c1", "v1"}, {"c2", "v2"}, {"c3", "v3"}},
+	}
+	all := checkAnswers(a, map[string]bool{"c1": true, "c2": true, "c3": true, "unanswered": true},
+		map[string]string{"v1": "c1", "v2": "c2", "v3": "c3", "v-unanswered": "unanswered"})
+	if got, want := all.String(), "kill -9: 3 clicks answered, 3 found; 3 postbacks answered, 3 found; lost 0"; got != want || len(all.Lost) != 0 {
+		t.Errorf("everything found: %q (lost %q), want %q", got, all.Lost, want)
+	}
+	// A click missing, a conversion missing, and one on another click than the postback named.
+	some := checkAnswers(a, map[string]bool{"c1": true, "c3": true}, map[string]string{"v1": "c1", "v3": "c2"})
+	if some.ClicksFound != 2 || some.PostbacksFound != 1 || len(some.Lost) != 3 ||
+		!strings.HasSuffix(some.String(), "lost 3") || some.Lost[0] != "click c2" || some.Lost[1] != "postback v2" ||
+		!strings.Contains(some.Lost[2], "v3 (on click c2, want c3)") {
+		t.Errorf("with losses: %q, lost %q", some, some.Lost)
+	}
+}
+
+func TestKill9FlagsNeedTheServersPid(t *testing.T) {
+	t.Parallel()
+	base := []string{"-server", "http://127.0.0.1:1", "-database-url", "postgres://postgres@127.0.0.1:5432/x"}
+	if _, err := parseFlags(append(base, "-kill9", "4s"), io.Discard); err == nil || !strings.Contains(err.Error(), "-server-pid") {
+		t.Errorf("-kill9 without -server-pid: %v", err)
+	}
+	if _, err := parseFlags(append(base, "-kill9", "4s", "-server-pid", "1", "-kill9-check", "f"), io.Discard); err == nil {
+		t.Error("-kill9 with -kill9-check in one run was accepted")
+	}
+	if _, err := parseFlags(append(base, "-pprof", "http://10.0.0.1:6060"), io.Discard); err == nil {
+		t.Error("a pprof listener off loopback was accepted")
 	}
 }

@@ -10,8 +10,13 @@
 #   OFFER_TYPE=multi SHARED_DIR=<repo>/../shared JSON=1 (print the tool's report as JSON)
 #   PREFILL_CLICKS=2000000 (then give the account that many clicks and half as many conversions
 #   of history and run both cases again: the flat-cost check; adds several minutes)
-#   CALLBACKS=1 (then the spread case again with an account-wide JSON callback endpoint on a
-#   receiver on 127.0.0.1, and the ratio of postbacks/s with it to without)
+#   CALLBACKS=1 (the default: the account has an account-wide JSON callback endpoint on a
+#   receiver the tool runs on 127.0.0.1, so every postback also goes through the callback
+#   outbox; CALLBACKS=0 measures without) CALLBACKS_COMPARE=1 (then the spread case again
+#   without and with the endpoint, and the ratio of postbacks/s with it to without)
+#   KILL9_SECONDS=4 (the kill -9 phase's load; it always runs) PROFILE_SECONDS=5 (CPU profile
+#   of each measured phase) OUT_DIR=/tmp/gokart-bench-out.<time> (kept: report, profiles, top 10s)
+#   SERVER_BIN=<a server built elsewhere, e.g. from an older commit, to compare with>
 
 # The body is one brace group, read whole before it runs, so that editing this file does not
 # derail a run already going.
@@ -28,6 +33,10 @@ pg_url=${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 db=${BENCH_DB:-gokart_bench_$$}
 offer_type=${OFFER_TYPE:-multi}
 prefill_clicks=${PREFILL_CLICKS:-0}
+callbacks=${CALLBACKS:-1}
+kill9_secs=${KILL9_SECONDS:-4}
+profile_secs=${PROFILE_SECONDS:-5}
+out=${OUT_DIR:-/tmp/gokart-bench-out.$(date -u +%Y%m%dT%H%M%SZ)}
 
 say() { printf '\n== %s\n' "$*" >&2; }
 die() { printf 'cmd/gokart-bench/run.sh: %s\n' "$*" >&2; exit 1; }
@@ -99,37 +108,50 @@ if [[ -r /proc/stat ]]; then
   pct=$(busy_pct)
   if [[ $pct -gt 15 ]]; then
     say "!!!!! the machine is already ${pct}% busy before the benchmark: the figures will be low and noisy"
-    ps -eo pcpu,pid,args --sort=-pcpu | head -n 4 >&2
+    ps -eo pcpu,pid,args --sort=-pcpu | head -n 4 | cut -c 1-160 >&2
   fi
 fi
 
 say "build: server -> $server_bin, load generator -> $tool_bin"
-(cd "$repo" && go build -o "$server_bin" . && go build -o "$tool_bin" ./cmd/gokart-bench)
+if [[ -n ${SERVER_BIN:-} ]]; then
+  cp "$SERVER_BIN" "$server_bin"
+  (cd "$repo" && go build -o "$tool_bin" ./cmd/gokart-bench)
+else
+  (cd "$repo" && go build -o "$server_bin" . && go build -o "$tool_bin" ./cmd/gokart-bench)
+fi
 
 say "fresh database $db on 127.0.0.1"
 psql -q "$pg_url" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
 
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 if [[ -z $port ]]; then
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  port=$(free_port)
 fi
+pprof_port=$(free_port)
+mkdir -p "$out"
 # Another server already on the port would answer our readiness check and take the load.
 if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/"; then
   die "something already answers on 127.0.0.1:$port: choose another BENCH_PORT"
 fi
 
-say "server on 127.0.0.1:$port (log: $work/server.log)"
-DATABASE_URL=$db_url ADDR=127.0.0.1:$port BASE_URL=http://127.0.0.1:$port LOG_LEVEL=warn CALLBACKS_ALLOW_PRIVATE=true \
-  CLICK_RATE_LIMIT=0 POSTBACK_FAILURE_LIMIT=0 \
-  "$server_bin" serve >"$work/server.log" 2>&1 9>&- &
-server_pid=$!
-for i in $(seq 150); do
-  kill -0 "$server_pid" 2>/dev/null || die "the server exited during start-up"
-  curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && break
-  [[ $i -eq 150 ]] && die "the server is not ready after 30 s"
+# start_server starts the server (again, after the kill -9) and waits until it is ready.
+start_server() {
+  DATABASE_URL=$db_url ADDR=127.0.0.1:$port BASE_URL=http://127.0.0.1:$port LOG_LEVEL=warn CALLBACKS_ALLOW_PRIVATE=true \
+    CLICK_RATE_LIMIT=0 POSTBACK_FAILURE_LIMIT=0 PPROF_ADDR=127.0.0.1:$pprof_port \
+    "$server_bin" serve >>"$work/server.log" 2>&1 9>&- &
+  server_pid=$!
+  local i
+  for i in $(seq 150); do
+    kill -0 "$server_pid" 2>/dev/null || die "the server exited during start-up"
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && break
+    [[ $i -eq 150 ]] && die "the server is not ready after 30 s"
+    sleep 0.2
+  done
   sleep 0.2
-done
-sleep 0.2
-kill -0 "$server_pid" 2>/dev/null || die "the server exited during start-up"
+  kill -0 "$server_pid" 2>/dev/null || die "the server exited during start-up"
+}
+say "server on 127.0.0.1:$port, pprof on 127.0.0.1:$pprof_port (log: $work/server.log)"
+start_server
 
 ceiling_pb=0 ceiling_click=0
 if ! command -v pgbench >/dev/null; then
@@ -152,12 +174,40 @@ fi
 say "load: $clicks clicks then as many postbacks per case, $concurrency concurrent clients, spread over $offers offers, then one hot offer"
 json_flag=()
 [[ ${JSON:-} == 1 ]] && json_flag=(-json)
+cb_flag=()
+[[ $callbacks == 1 ]] && cb_flag=(-callback-receiver)
+uptime_before=$(uptime)
 rc=0
 "$tool_bin" -server "http://127.0.0.1:$port" -database-url "$db_url" -server-pid "$server_pid" \
   -concurrency "$concurrency" -clicks "$clicks" -offers "$offers" -offer-type "$offer_type" -case both -duration "${phase_secs}s" \
   -ceiling-postback-tps "$ceiling_pb" -ceiling-click-tps "$ceiling_click" -prefill-clicks "$prefill_clicks" \
-  -timeout 40m "${json_flag[@]}" || rc=$?
-if [[ ${CALLBACKS:-} == 1 && $rc -eq 0 ]]; then
+  -pprof "http://127.0.0.1:$pprof_port" -profile-dir "$out" -profile-seconds "$profile_secs" \
+  -timeout 40m "${cb_flag[@]}" "${json_flag[@]}" | tee "$out/report.txt" || rc=${PIPESTATUS[0]}
+{ echo "load average before the load: $uptime_before"; echo "load average after the load:  $(uptime)"; } | tee -a "$out/report.txt"
+
+# The server's CPU per request is in the table above (server CPU µs/req, from /proc); the
+# profiles say where it goes. Top 10 by flat (own) time and by cumulative time, per phase.
+shopt -s nullglob
+profiles=("$out"/*.pprof)
+if [[ ${#profiles[@]} -gt 0 ]]; then
+  say "server CPU profiles (${profile_secs}s from the start of each measured phase): top 10 by flat and by cum"
+  for f in "${profiles[@]}"; do
+    name=$(basename "$f" .pprof)
+    {
+      echo "--- $name: flat"
+      go tool pprof -top -nodecount=10 "$server_bin" "$f" 2>/dev/null | sed -n '/^Showing nodes/,$p' | sed 1d
+      echo "--- $name: cum"
+      go tool pprof -top -cum -nodecount=10 "$server_bin" "$f" 2>/dev/null | sed -n '/^ *flat/,$p'
+      echo "--- $name: gokart's own functions by cum"
+      go tool pprof -top -cum -nodecount=10 -show='gokart/gokart/internal' "$server_bin" "$f" 2>/dev/null | sed -n '/^ *flat/,$p'
+    } >>"$out/profile-summary.txt"
+  done
+  cat "$out/profile-summary.txt"
+else
+  say "!!!!! no CPU profiles were taken (see the load generator's messages above)"
+fi
+
+if [[ $callbacks == 1 && ${CALLBACKS_COMPARE:-} == 1 && $rc -eq 0 ]]; then
   say "callbacks: the spread case without and then with an account-wide JSON endpoint (receiver on 127.0.0.1)"
   for mode in without with; do
     flags=(-case spread -json)
@@ -166,13 +216,32 @@ if [[ ${CALLBACKS:-} == 1 && $rc -eq 0 ]]; then
       -concurrency "$concurrency" -clicks "$clicks" -offers "$offers" -offer-type "$offer_type" -duration "${phase_secs}s" \
       -timeout 5m "${flags[@]}" >"$work/callbacks-$mode.json" || rc=$?
   done
-  python3 - "$work/callbacks-without.json" "$work/callbacks-with.json" <<'PY' >&2
+  python3 - "$work/callbacks-without.json" "$work/callbacks-with.json" <<'PY' | tee -a "$out/report.txt"
 import json, sys
 a, b = (json.load(open(f)) for f in sys.argv[1:3])
 pa, pb = (x["cases"][0]["postbacks"] for x in (a, b))
 print(f"postbacks/s without callbacks {pa['rps']:.0f} (p99 {pa['p99Ms']:.1f} ms), with one JSON endpoint {pb['rps']:.0f} (p99 {pb['p99Ms']:.1f} ms): ratio {pb['rps'] / pa['rps']:.2f} (target >= 0.90)")
 PY
 fi
+
+# kill -9: clicks and postbacks at full concurrency, SIGKILL to the server halfway, a restart,
+# then every click answered 302 and every postback answered 200 must be in the database.
+say "kill -9: ${kill9_secs}s of clicks and postbacks, kill -9 of the server (pid $server_pid) halfway, restart, look up every answer in PostgreSQL"
+kill9_rc=0
+"$tool_bin" -server "http://127.0.0.1:$port" -database-url "$db_url" -server-pid "$server_pid" \
+  -concurrency "$concurrency" -offer-type "$offer_type" -kill9 "${kill9_secs}s" -kill9-file "$out/kill9.json" -timeout 5m || kill9_rc=$?
+if [[ $kill9_rc -eq 0 ]]; then
+  status=0
+  wait "$server_pid" 2>/dev/null || status=$?
+  [[ $status -eq 137 ]] || die "after kill -9 the server's exit status is $status, want 137 (SIGKILL)"
+  start_server
+  "$tool_bin" -database-url "$db_url" -kill9-check "$out/kill9.json" | tee -a "$out/report.txt" || kill9_rc=${PIPESTATUS[0]}
+fi
+if [[ $kill9_rc -ne 0 ]]; then
+  say "!!!!! the kill -9 phase FAILED (exit $kill9_rc): see above"
+  [[ $rc -eq 0 ]] && rc=4
+fi
+say "report, profiles and their top 10s kept in $out"
 if [[ $rc -eq 3 ]]; then
   say "some requests failed: see the error counts above (server log: $work/server.log)"
   # Keep the log for a look: cleanup keeps $work when the exit code is not 0.

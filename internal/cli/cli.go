@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -183,6 +184,11 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	// Reward callbacks; stopped after Serve returns, so in-flight sends are recorded.
 	cbw := callbacks.Start(ctx, db, callbacks.Options{AllowPrivate: cfg.CallbacksAllowPrivate, Logger: log})
 	defer cbw.Stop()
+	if cfg.PprofAddr != "" {
+		if _, err := servePprof(ctx, cfg.PprofAddr, log); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -197,6 +203,27 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		ClickLimit: cfg.ClickLimit, FailedPostbackLimit: cfg.FailedPostbackLimit, MetricsToken: cfg.MetricsToken,
 	})
 	return Serve(ctx, ln, h, log)
+}
+
+// servePprof serves Go's profiles (net/http/pprof) on addr, a loopback address config.Load
+// checked, until ctx is done. Its own mux: nothing else is reachable there, and the profiles
+// are never on the public listener.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) (net.Addr, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("PPROF_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	go func() { <-ctx.Done(); _ = srv.Close() }()
+	log.Warn("pprof profiles served", "addr", ln.Addr().String())
+	return ln.Addr(), nil
 }
 
 // Serve serves h on ln until ctx is done, then stops taking connections and waits up to

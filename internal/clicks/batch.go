@@ -161,9 +161,14 @@ var rowNames, rowTypes = func() (names, types []string) {
 	return append(names, termNames...), append(types, termTypes...)
 }()
 
-// statement is the batch's INSERT: the rows as a VALUES list (typed, for PostgreSQL's sake),
-// each inserted only if its offer is ACTIVE and budget.ClickGuard lets it.
+// statement is the batch's INSERT, each row inserted only if its offer is ACTIVE and
+// budget.ClickGuard lets it. On PostgreSQL the rows go as one array per column (unnest): one
+// statement text for every batch size, so the connection's one prepared statement serves
+// them all, with a parameter per column instead of one per value to encode and bind.
 func (b *batcher) statement(batch []*row) (string, []any) {
+	if b.postgres {
+		return pgStatement, pgArrays(batch)
+	}
 	names, types := rowNames, rowTypes
 	var q strings.Builder
 	q.WriteString("WITH v (" + strings.Join(names, ", ") + ") AS (VALUES ")
@@ -188,9 +193,71 @@ func (b *batcher) statement(batch []*row) (string, []any) {
 		}
 		q.WriteString(")")
 	}
-	own := strings.Join(names[:len(clickColumns)], ", ")
-	q.WriteString(")\nINSERT INTO clicks (" + own + ")\nSELECT v." + strings.Join(names[:len(clickColumns)], ", v.") +
-		"\nFROM v JOIN offers o ON o.id = v.offer_id AND o.account_id = v.account_id\nWHERE o.status = 'ACTIVE'" +
-		budget.ClickGuard + "\nRETURNING gk_click_id")
+	q.WriteString(")" + insertFromV)
 	return q.String(), args
+}
+
+// insertFromV inserts the click rows of v whose offer takes them.
+var insertFromV = "\nINSERT INTO clicks (" + strings.Join(rowNames[:len(clickColumns)], ", ") + ")\nSELECT v." +
+	strings.Join(rowNames[:len(clickColumns)], ", v.") +
+	"\nFROM v JOIN offers o ON o.id = v.offer_id AND o.account_id = v.account_id\nWHERE o.status = 'ACTIVE'" +
+	budget.ClickGuard + "\nRETURNING gk_click_id"
+
+// pgStatement is PostgreSQL's batch INSERT: v is the columns' arrays side by side.
+var pgStatement = func() string {
+	var q strings.Builder
+	q.WriteString("WITH v AS (SELECT * FROM unnest(")
+	for j, typ := range rowTypes {
+		if j > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("CAST($" + strconv.Itoa(j+1) + " AS " + typ + "[])")
+	}
+	q.WriteString(") AS v (" + strings.Join(rowNames, ", ") + "))" + insertFromV)
+	return q.String()
+}()
+
+// pgArrays turns the batch's rows into one PostgreSQL array literal per column.
+func pgArrays(batch []*row) []any {
+	args := make([]any, len(rowNames))
+	var buf []byte
+	for j := range rowNames {
+		buf = append(buf[:0], '{')
+		for i, r := range batch {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = appendArrayElem(buf, r.args[j])
+		}
+		args[j] = string(append(buf, '}'))
+	}
+	return args
+}
+
+// appendArrayElem writes one element of an array literal: NULL, a number, a time in UTC with
+// microseconds (PostgreSQL's precision), or a string quoted with its quotes and backslashes
+// escaped.
+func appendArrayElem(buf []byte, v any) []byte {
+	switch v := v.(type) {
+	case nil:
+		return append(buf, "NULL"...)
+	case int:
+		return strconv.AppendInt(buf, int64(v), 10)
+	case int64:
+		return strconv.AppendInt(buf, v, 10)
+	case time.Time:
+		buf = append(buf, '"')
+		buf = v.UTC().AppendFormat(buf, "2006-01-02 15:04:05.999999Z07:00")
+		return append(buf, '"')
+	case string:
+		buf = append(buf, '"')
+		for i := 0; i < len(v); i++ {
+			if c := v[i]; c == '"' || c == '\\' {
+				buf = append(buf, '\\')
+			}
+			buf = append(buf, v[i])
+		}
+		return append(buf, '"')
+	}
+	panic(fmt.Sprintf("click column value of type %T", v))
 }

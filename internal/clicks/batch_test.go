@@ -70,3 +70,43 @@ func TestABatchWithOneBadRowRefusesOnlyThatRow(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchedClickParametersAreStoredAsSent sends, in one batch, parameters that an array
+// literal or a VALUES list must escape (quotes, backslashes, braces, commas, the word NULL,
+// empty strings, non-ASCII text): each click is stored with exactly what it was sent.
+func TestBatchedClickParametersAreStoredAsSent(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		keys, err := accounts.Demo(ctx, db.Client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sys := viewer.AsSystem(ctx)
+		o := db.Client.Offer.Query().Where(offer.AccountID(keys.ID), offer.TypeEQ(offer.TypeSINGLE_EVENT)).OnlyX(sys)
+		now := time.Date(2026, 3, 4, 5, 6, 7, 123456000, time.UTC)
+		values := []string{`a"b`, `back\slash`, `\"`, `{x,y}`, `NULL`, ``, `with space`, `zoë ✓`, `trailing\`, `"`}
+		b := newBatcher(db.Client, db.Dialect)
+		var wg sync.WaitGroup
+		errs := make([]error, len(values))
+		for i, v := range values {
+			wg.Go(func() {
+				gk := fmt.Sprintf("esc%02d", i)
+				args := append([]any{gk, o.ID, o.AccountID, v, "pc-" + v, v, "", "", "", "", "127.0.0.1", v, now},
+					budget.ClickTerms(o, 0, now)...)
+				errs[i] = b.insert(ctx, &row{args: args, gkID: gk})
+			})
+		}
+		wg.Wait()
+		for i, v := range values {
+			if errs[i] != nil {
+				t.Fatalf("click with %q: %v", v, errs[i])
+			}
+			c := db.Client.Click.Query().Where(click.GkClickID(fmt.Sprintf("esc%02d", i))).OnlyX(sys)
+			if c.PubMemberID != v || c.PubClickID != "pc-"+v || c.PubSub1 != v || c.UserAgent != v || !c.CreatedAt.Equal(now) {
+				t.Errorf("sent %q at %v, stored member %q, click %q, sub1 %q, agent %q at %v",
+					v, now, c.PubMemberID, c.PubClickID, c.PubSub1, c.UserAgent, c.CreatedAt)
+			}
+		}
+	})
+}

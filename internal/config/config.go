@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -51,6 +52,9 @@ type Config struct {
 	MatureInterval time.Duration
 	// CallbacksAllowPrivate lets callbacks reach loopback and private addresses (development).
 	CallbacksAllowPrivate bool
+	// PprofAddr, when set, is a loopback address that serves net/http/pprof (profiling); unset,
+	// nothing listens.
+	PprofAddr string
 }
 
 // Limit is a rate: Events per Per, with bursts of up to Events at once. The zero Limit is off.
@@ -121,6 +125,7 @@ var Settings = []setting{
 	{"MATURE_INTERVAL", "mature-interval", "1m", "how often PENDING conversions older than their offer's (or account's) autoApproveAfter are approved (safe on every replica); 0 turns maturing off"},
 	{"DEV", "dev", "false", "local development: load the demo account, fill a fresh API key for it into the playground, and listen on 127.0.0.1:8080 unless ADDR or --addr is set"},
 	{"CALLBACKS_ALLOW_PRIVATE", "callbacks-allow-private", "false", "let reward callbacks reach loopback, private and link-local addresses (development and tests only)"},
+	{"PPROF_ADDR", "pprof-addr", "", "loopback address (e.g. 127.0.0.1:6060) for Go's /debug/pprof profiles; unset, none are served"},
 }
 
 // DevAddr is where --dev listens unless ADDR or --addr says otherwise: the playground page of
@@ -156,6 +161,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		Addr:         *vals["ADDR"],
 		BaseURL:      strings.TrimRight(*vals["BASE_URL"], "/"),
 		MetricsToken: *vals["METRICS_TOKEN"],
+		PprofAddr:    *vals["PPROF_ADDR"],
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(*vals["LOG_LEVEL"])); err != nil {
 		return Config{}, fmt.Errorf("LOG_LEVEL: %w", err)
@@ -212,10 +218,27 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	if c.ComplexityLimit, err = strconv.Atoi(*vals["COMPLEXITY_LIMIT"]); err != nil || c.ComplexityLimit < 1 {
 		return Config{}, fmt.Errorf("COMPLEXITY_LIMIT: want a positive integer, got %q", *vals["COMPLEXITY_LIMIT"])
 	}
+	if c.PprofAddr != "" && !loopbackAddr(c.PprofAddr) {
+		// Profiles show the code's insides and cost CPU: never on a reachable interface.
+		return Config{}, fmt.Errorf("PPROF_ADDR: want a loopback host:port such as 127.0.0.1:6060, got %q", c.PprofAddr)
+	}
 	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return Config{}, fmt.Errorf("BASE_URL: want an absolute http(s) URL, got %q", c.BaseURL)
 	}
 	return c, nil
+}
+
+// loopbackAddr reports whether addr is host:port with a loopback IP or localhost as host.
+func loopbackAddr(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // kindOf names a setting's type after its default: "bool", "int", "duration" or "string".

@@ -141,3 +141,20 @@ func TestFlagsAreTypedByTheirDefaults(t *testing.T) {
 		}
 	}
 }
+
+func TestPprofListensOnlyOnLoopbackAndOnlyWhenAsked(t *testing.T) {
+	t.Parallel()
+	if c, err := Load(nil, env(nil), io.Discard); err != nil || c.PprofAddr != "" {
+		t.Errorf("by default PprofAddr = %q (err %v), want none", c.PprofAddr, err)
+	}
+	for _, addr := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:6060"} {
+		if c, err := Load(nil, env(map[string]string{"PPROF_ADDR": addr}), io.Discard); err != nil || c.PprofAddr != addr {
+			t.Errorf("PPROF_ADDR=%s: config %q, err %v", addr, c.PprofAddr, err)
+		}
+	}
+	for _, addr := range []string{":6060", "0.0.0.0:6060", "10.0.0.1:6060", "127.0.0.1", "example.com:6060"} {
+		if _, err := Load([]string{"--pprof-addr", addr}, env(nil), io.Discard); err == nil || !contains(err.Error(), "PPROF_ADDR") {
+			t.Errorf("--pprof-addr %s: error %v, want one naming PPROF_ADDR", addr, err)
+		}
+	}
+}

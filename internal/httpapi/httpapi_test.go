@@ -69,13 +69,15 @@ func TestMetricsCountRequestsByRouteAndOperation(t *testing.T) {
 		k := srv.NewAccount(t, "Metered")
 		srv.GraphQL(t, k.APIKey, `query OffersWithEvents { offers { totalCount } }`, nil)
 		srv.Get(t, "/healthz")
+		srv.Get(t, "/healthz") // the second through the series the first looked up
 		resp, body := srv.Get(t, "/metrics")
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("/metrics: %d", resp.StatusCode)
 		}
 		for _, want := range []string{
 			`gokart_http_requests_total{code="200",method="POST",route="/query"} 1`,
-			`gokart_http_requests_total{code="200",method="GET",route="GET /healthz"} 1`,
+			`gokart_http_requests_total{code="200",method="GET",route="GET /healthz"} 2`,
+			`gokart_http_request_duration_seconds_count{route="GET /healthz"} 2`,
 			`gokart_graphql_operations_total{operation="OffersWithEvents",outcome="ok",type="query"} 1`,
 			`gokart_graphql_operation_duration_seconds_count{operation="OffersWithEvents",type="query"} 1`,
 		} {

@@ -28,6 +28,20 @@ type metrics struct {
 	latency    *prometheus.HistogramVec
 	operations *prometheus.CounterVec
 	opLatency  *prometheus.HistogramVec
+	// series holds each (route, method, code)'s counter and histogram once looked up: the
+	// vectors hash and compare every label on each lookup, on every click and postback. Routes
+	// are patterns and codes few, so it stays small.
+	series sync.Map // requestLabels → requestSeries
+}
+
+type requestLabels struct {
+	route, method string
+	code          int
+}
+
+type requestSeries struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
 }
 
 func newMetrics() *metrics {
@@ -75,8 +89,17 @@ func (m *metrics) handler(token string) http.Handler {
 // observe records one HTTP request under its route pattern (never the raw path, whose ids
 // would make a series per offer).
 func (m *metrics) observe(route, method string, code int, d time.Duration) {
-	m.requests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
-	m.latency.WithLabelValues(route).Observe(d.Seconds())
+	key := requestLabels{route, method, code}
+	v, ok := m.series.Load(key)
+	if !ok {
+		v, _ = m.series.LoadOrStore(key, requestSeries{
+			count:   m.requests.WithLabelValues(route, method, strconv.Itoa(code)),
+			latency: m.latency.WithLabelValues(route),
+		})
+	}
+	s := v.(requestSeries)
+	s.count.Inc()
+	s.latency.Observe(d.Seconds())
 }
 
 // knownOperations are the operation names that get a series of their own: those of the

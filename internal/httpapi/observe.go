@@ -53,6 +53,10 @@ func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 			}
 			d := time.Since(start)
 			m.observe(route, r.Method, rec.status, d)
+			// Checked first: the line's attributes cost allocations even when the level is off.
+			if !log.Enabled(r.Context(), slog.LevelInfo) {
+				return
+			}
 			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),
 				slog.Int("status", rec.status), slog.Int("bytes", rec.bytes), slog.Duration("duration", d),
