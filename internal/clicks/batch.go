@@ -198,10 +198,19 @@ func (b *batcher) statement(batch []*row) (string, []any) {
 }
 
 // insertFromV inserts the click rows of v whose offer takes them.
-var insertFromV = "\nINSERT INTO clicks (" + strings.Join(rowNames[:len(clickColumns)], ", ") + ")\nSELECT v." +
-	strings.Join(rowNames[:len(clickColumns)], ", v.") +
-	"\nFROM v JOIN offers o ON o.id = v.offer_id AND o.account_id = v.account_id\nWHERE o.status = 'ACTIVE'" +
-	budget.ClickGuard + "\nRETURNING gk_click_id"
+var insertFromV = insertClicks("\nFROM v JOIN offers o ON o.id = v.offer_id AND o.account_id = v.account_id\nWHERE o.status = 'ACTIVE'")
+
+// insertClicks is the INSERT … SELECT of v's rows with from as its FROM and WHERE clauses.
+func insertClicks(from string) string {
+	return "\nINSERT INTO clicks (" + strings.Join(rowNames[:len(clickColumns)], ", ") + ")\nSELECT v." +
+		strings.Join(rowNames[:len(clickColumns)], ", v.") + from + budget.ClickGuard + "\nRETURNING gk_click_id"
+}
+
+// pgFromV reads each row's offer by its key (account_id, id). PostgreSQL cannot tell how
+// many rows unnest gives, so with a plain join it may hash every ACTIVE offer of every
+// account instead; OFFSET 0 keeps the subquery apart, which leaves one key probe per row.
+const pgFromV = "\nFROM v CROSS JOIN LATERAL (SELECT * FROM offers o WHERE o.account_id = v.account_id AND o.id = v.offer_id OFFSET 0) o" +
+	"\nWHERE o.status = 'ACTIVE'"
 
 // pgStatement is PostgreSQL's batch INSERT: v is the columns' arrays side by side.
 var pgStatement = func() string {
@@ -213,7 +222,7 @@ var pgStatement = func() string {
 		}
 		q.WriteString("CAST($" + strconv.Itoa(j+1) + " AS " + typ + "[])")
 	}
-	q.WriteString(") AS v (" + strings.Join(rowNames, ", ") + "))" + insertFromV)
+	q.WriteString(") AS v (" + strings.Join(rowNames, ", ") + "))" + insertClicks(pgFromV))
 	return q.String()
 }()
 
