@@ -252,6 +252,15 @@ type ComplexityRoot struct {
 		ToStatus     func(childComplexity int) int
 	}
 
+	ConversionStatusResult struct {
+		Code                func(childComplexity int) int
+		Conversion          func(childComplexity int) int
+		ID                  func(childComplexity int) int
+		Message             func(childComplexity int) int
+		NetworkConversionID func(childComplexity int) int
+		Outcome             func(childComplexity int) int
+	}
+
 	CreatedAPIKey struct {
 		APIKey func(childComplexity int) int
 		Secret func(childComplexity int) int
@@ -298,6 +307,7 @@ type ComplexityRoot struct {
 		UpdateAdvertiser           func(childComplexity int, id int, input wizard.UpdateAdvertiserInput) int
 		UpdateCallbackEndpoint     func(childComplexity int, id int, input model.UpdateCallbackEndpointInput) int
 		UpdateConversionStatus     func(childComplexity int, id int, status lifecycle.Status, reason *string) int
+		UpdateConversionStatuses   func(childComplexity int, input model.UpdateConversionStatusesInput) int
 		UpdateOfferAdvertiserInfo  func(childComplexity int, id int, input wizard.AdvertiserInfoInput) int
 		UpdateOfferBudgetTargeting func(childComplexity int, id int, input wizard.BudgetTargetingInput) int
 		UpdateOfferCreative        func(childComplexity int, id int, input wizard.CreativeInput) int
@@ -512,6 +522,13 @@ type ComplexityRoot struct {
 	StatusWord struct {
 		Status func(childComplexity int) int
 		Word   func(childComplexity int) int
+	}
+
+	UpdateConversionStatusesPayload struct {
+		Changed   func(childComplexity int) int
+		Failed    func(childComplexity int) int
+		Results   func(childComplexity int) int
+		Unchanged func(childComplexity int) int
 	}
 }
 
@@ -1435,6 +1452,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ConversionStatusChange.ToStatus(childComplexity), true
 
+	case "ConversionStatusResult.code":
+		if e.ComplexityRoot.ConversionStatusResult.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionStatusResult.Code(childComplexity), true
+	case "ConversionStatusResult.conversion":
+		if e.ComplexityRoot.ConversionStatusResult.Conversion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionStatusResult.Conversion(childComplexity), true
+	case "ConversionStatusResult.id":
+		if e.ComplexityRoot.ConversionStatusResult.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionStatusResult.ID(childComplexity), true
+	case "ConversionStatusResult.message":
+		if e.ComplexityRoot.ConversionStatusResult.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionStatusResult.Message(childComplexity), true
+	case "ConversionStatusResult.networkConversionID":
+		if e.ComplexityRoot.ConversionStatusResult.NetworkConversionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionStatusResult.NetworkConversionID(childComplexity), true
+	case "ConversionStatusResult.outcome":
+		if e.ComplexityRoot.ConversionStatusResult.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionStatusResult.Outcome(childComplexity), true
+
 	case "CreatedAPIKey.apiKey":
 		if e.ComplexityRoot.CreatedAPIKey.APIKey == nil {
 			break
@@ -1764,6 +1818,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateConversionStatus(childComplexity, args["id"].(int), args["status"].(lifecycle.Status), args["reason"].(*string)), true
+	case "Mutation.updateConversionStatuses":
+		if e.ComplexityRoot.Mutation.UpdateConversionStatuses == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateConversionStatuses_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateConversionStatuses(childComplexity, args["input"].(model.UpdateConversionStatusesInput)), true
 	case "Mutation.updateOfferAdvertiserInfo":
 		if e.ComplexityRoot.Mutation.UpdateOfferAdvertiserInfo == nil {
 			break
@@ -2815,6 +2880,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.StatusWord.Word(childComplexity), true
 
+	case "UpdateConversionStatusesPayload.changed":
+		if e.ComplexityRoot.UpdateConversionStatusesPayload.Changed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateConversionStatusesPayload.Changed(childComplexity), true
+	case "UpdateConversionStatusesPayload.failed":
+		if e.ComplexityRoot.UpdateConversionStatusesPayload.Failed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateConversionStatusesPayload.Failed(childComplexity), true
+	case "UpdateConversionStatusesPayload.results":
+		if e.ComplexityRoot.UpdateConversionStatusesPayload.Results == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateConversionStatusesPayload.Results(childComplexity), true
+	case "UpdateConversionStatusesPayload.unchanged":
+		if e.ComplexityRoot.UpdateConversionStatusesPayload.Unchanged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateConversionStatusesPayload.Unchanged(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -2853,6 +2943,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("UpdateAccountInput", ec.unmarshalInputUpdateAccountInput),
 			graphql.NewInputUnmarshaler("UpdateAdvertiserInput", ec.unmarshalInputUpdateAdvertiserInput),
 			graphql.NewInputUnmarshaler("UpdateCallbackEndpointInput", ec.unmarshalInputUpdateCallbackEndpointInput),
+			graphql.NewInputUnmarshaler("UpdateConversionStatusesInput", ec.unmarshalInputUpdateConversionStatusesInput),
 			graphql.NewInputUnmarshaler("UpdateOfferTypeInput", ec.unmarshalInputUpdateOfferTypeInput),
 		)
 	}
@@ -3104,6 +3195,71 @@ extend type Mutation {
     """Why, for the history (e.g. "fraud check failed")."""
     reason: String
   ): Conversion!
+}
+
+extend type Mutation {
+  """
+  Review many conversions at once: each gets the status with the rules of
+  updateConversionStatus (history source MANUAL, spend, callbacks), in its own transaction, so
+  one unknown or refused conversion does not undo the others. At most 1000 conversions per call
+  (ids and networkConversionIDs together); more is a VALIDATION error on input.ids. Runs
+  outside the mutation's transaction: the conversions changed stay changed whatever else the
+  document does.
+  """
+  updateConversionStatuses(
+    """Which conversions, the status and the reason."""
+    input: UpdateConversionStatusesInput!
+  ): UpdateConversionStatusesPayload!
+}
+
+"""The conversions of a bulk review and the status they get."""
+input UpdateConversionStatusesInput {
+  """Conversions by id."""
+  ids: [ID!]
+  """Conversions by the network's conversion id (cnv_conversion_id), within the account."""
+  networkConversionIDs: [String!]
+  """The new status."""
+  status: ConversionStatus!
+  """Why, for each conversion's history (e.g. "fraud check failed")."""
+  reason: String
+}
+
+"""What a bulk review did to one conversion."""
+enum ConversionStatusOutcome {
+  """The status changed: a MANUAL history step, spend moved, callbacks queued."""
+  CHANGED
+  """The conversion had the status already: nothing was written."""
+  UNCHANGED
+  """Not changed; see code and message."""
+  ERROR
+}
+
+"""The result of a bulk review for one conversion asked for, in the order asked."""
+type ConversionStatusResult {
+  """The conversion's id: as asked, or the one a network conversion id named (null when none)."""
+  id: ID
+  """The network conversion id asked for, when asked by it."""
+  networkConversionID: String
+  """What happened."""
+  outcome: ConversionStatusOutcome!
+  """The conversion after the change; null on ERROR."""
+  conversion: Conversion
+  """On ERROR, the error code: NOT_FOUND, CONFLICT (a rule refused; the message names it) or INTERNAL."""
+  code: String
+  """On ERROR, why."""
+  message: String
+}
+
+"""The results of updateConversionStatuses."""
+type UpdateConversionStatusesPayload {
+  """One result per conversion asked for, in the order asked (ids first, then networkConversionIDs)."""
+  results: [ConversionStatusResult!]!
+  """How many changed."""
+  changed: Int!
+  """How many had the status already."""
+  unchanged: Int!
+  """How many failed."""
+  failed: Int!
 }
 `, BuiltIn: false},
 	{Name: "../../schema/ent.graphql", Input: `directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
@@ -10213,6 +10369,24 @@ func (ec *executionContext) childFields_ConversionStatusChange(ctx context.Conte
 	return nil, fmt.Errorf("no field named %q was found under type ConversionStatusChange", field.Name)
 }
 
+func (ec *executionContext) childFields_ConversionStatusResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ConversionStatusResult_id(ctx, field)
+	case "networkConversionID":
+		return ec.fieldContext_ConversionStatusResult_networkConversionID(ctx, field)
+	case "outcome":
+		return ec.fieldContext_ConversionStatusResult_outcome(ctx, field)
+	case "conversion":
+		return ec.fieldContext_ConversionStatusResult_conversion(ctx, field)
+	case "code":
+		return ec.fieldContext_ConversionStatusResult_code(ctx, field)
+	case "message":
+		return ec.fieldContext_ConversionStatusResult_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConversionStatusResult", field.Name)
+}
+
 func (ec *executionContext) childFields_CreatedAPIKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "apiKey":
@@ -10641,6 +10815,20 @@ func (ec *executionContext) childFields_StatusWord(ctx context.Context, field gr
 		return ec.fieldContext_StatusWord_status(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StatusWord", field.Name)
+}
+
+func (ec *executionContext) childFields_UpdateConversionStatusesPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "results":
+		return ec.fieldContext_UpdateConversionStatusesPayload_results(ctx, field)
+	case "changed":
+		return ec.fieldContext_UpdateConversionStatusesPayload_changed(ctx, field)
+	case "unchanged":
+		return ec.fieldContext_UpdateConversionStatusesPayload_unchanged(ctx, field)
+	case "failed":
+		return ec.fieldContext_UpdateConversionStatusesPayload_failed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UpdateConversionStatusesPayload", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -72,7 +72,7 @@ func New(db *storage.DB, opts Options) http.Handler {
 	// After persisted queries, so that it checks the query a hash stands for.
 	gql.Use(graph.Bounds{Limits: graph.DefaultLimits, Validated: validated})
 	gql.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
-	gql.Use(entgql.Transactioner{TxOpener: db.Client})
+	gql.Use(entgql.Transactioner{TxOpener: db.Client, SkipTxFunc: graph.OwnTransactions})
 	// Before anything else reads a root field: a publishable key calls the offerwall feed only.
 	gql.AroundRootFields(graph.PublishableOnly)
 	gql.AroundFields(graph.CheckArguments)
