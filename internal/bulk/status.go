@@ -131,7 +131,8 @@ func run(ctx context.Context, client *ent.Client, dialectName string, accountID 
 			defer wg.Done()
 			for i := range items {
 				it := &items[i]
-				if it.Err != nil || it.ID%workers != w {
+				// Ownership first: another worker's items are written by it.
+				if it.ID%workers != w || it.Err != nil {
 					continue
 				}
 				if ctx.Err() != nil {
