@@ -16,7 +16,6 @@ import (
 
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/ent/conversion"
-	"github.com/gokart/gokart/internal/budget"
 	"github.com/gokart/gokart/internal/errcode"
 	"github.com/gokart/gokart/internal/lifecycle"
 	"github.com/gokart/gokart/internal/postback"
@@ -59,6 +58,10 @@ type Item struct {
 	// Err is why the item failed: NOT_FOUND, CONFLICT (a rule refused, or a network id that
 	// several networks use), or INTERNAL.
 	Err *errcode.Error
+
+	// to and reason are what the item asks for.
+	to     lifecycle.Status
+	reason string
 }
 
 // UpdateStatuses moves each conversion to the status with the rules of a single review, each in
@@ -85,7 +88,7 @@ func UpdateStatuses(ctx context.Context, client *ent.Client, dialectName string,
 	}
 	items := make([]Item, 0, n)
 	for _, id := range req.IDs {
-		items = append(items, Item{ID: id})
+		items = append(items, Item{ID: id, to: req.Status, reason: req.Reason})
 	}
 	if len(req.NetworkConversionIDs) > 0 {
 		byNetwork, err := resolveNetworkIDs(ctx, client, accountID, req.NetworkConversionIDs)
@@ -93,7 +96,7 @@ func UpdateStatuses(ctx context.Context, client *ent.Client, dialectName string,
 			return nil, err
 		}
 		for _, ncid := range req.NetworkConversionIDs {
-			it := Item{NetworkConversionID: ncid}
+			it := Item{NetworkConversionID: ncid, to: req.Status, reason: req.Reason}
 			switch ids := byNetwork[ncid]; len(ids) {
 			case 0:
 				it.Outcome, it.Err = Failed, errcode.New(errcode.NotFound, "no conversion with network conversion id %q", ncid)
@@ -105,7 +108,7 @@ func UpdateStatuses(ctx context.Context, client *ent.Client, dialectName string,
 			items = append(items, it)
 		}
 	}
-	run(ctx, client, dialectName, accountID, items, req.Status, req.Reason)
+	syncOffers(ctx, client, dialectName, accountID, run(ctx, client, dialectName, accountID, items))
 	return items, nil
 }
 
@@ -115,9 +118,10 @@ func UpdateStatuses(ctx context.Context, client *ent.Client, dialectName string,
 var Workers = 4
 
 // run reviews the items not failed yet, in place. The items of one conversion go to one worker,
-// in the order asked, so a repeated id is CHANGED first and UNCHANGED after. Each offer's stored
-// spend is refreshed once at the end rather than after every conversion.
-func run(ctx context.Context, client *ent.Client, dialectName string, accountID int, items []Item, to lifecycle.Status, reason string) {
+// in the order asked, so a repeated id is CHANGED first and UNCHANGED after. It returns the
+// offers whose spend moved, for the caller to refresh each once (syncOffers) rather than after
+// every conversion.
+func run(ctx context.Context, client *ent.Client, dialectName string, accountID int, items []Item) map[int]bool {
 	workers := 1
 	if dialectName == dialect.Postgres {
 		workers = max(1, Workers)
@@ -140,32 +144,29 @@ func run(ctx context.Context, client *ent.Client, dialectName string, accountID 
 					it.Outcome, it.Err = Failed, errcode.New(errcode.Internal, "not tried: the request ended")
 					continue
 				}
-				if offerID := review(ctx, client, dialectName, accountID, it, to, reason); offerID != 0 {
+				if offerID := review(ctx, client, dialectName, accountID, it); offerID != 0 {
 					moved[w][offerID] = true
 				}
 			}
 		}(w)
 	}
 	wg.Wait()
-	synced := map[int]bool{}
+	all := map[int]bool{}
 	for _, m := range moved {
 		for offerID := range m {
-			if synced[offerID] {
-				continue
-			}
-			synced[offerID] = true
-			// The changes are committed; a failed refresh of the copy is repaired by the next one.
-			if err := budget.Sync(context.WithoutCancel(ctx), client, dialectName, accountID, offerID); err != nil {
-				slog.WarnContext(ctx, "refresh budget_spent after bulk review", "offer", offerID, "err", err)
-			}
+			all[offerID] = true
 		}
 	}
+	return all
 }
+
+// checkReview is postback.CheckReview.
+var checkReview = postback.CheckReview
 
 // review changes one conversion; every error becomes the item's. It returns the offer whose
 // spend moved, or 0.
-func review(ctx context.Context, client *ent.Client, dialectName string, accountID int, it *Item, to lifecycle.Status, reason string) int {
-	conv, changed, spendMoved, err := postback.ReviewUnsynced(ctx, client, dialectName, accountID, it.ID, to, reason)
+func review(ctx context.Context, client *ent.Client, dialectName string, accountID int, it *Item) int {
+	conv, changed, spendMoved, err := postback.ReviewUnsynced(ctx, client, dialectName, accountID, it.ID, it.to, it.reason)
 	if err != nil {
 		it.Outcome = Failed
 		if e, ok := errcode.As(err); ok {

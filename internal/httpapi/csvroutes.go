@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -56,6 +58,76 @@ func mountCSV(mux *http.ServeMux, db *storage.DB, log *slog.Logger) {
 			panic(http.ErrAbortHandler)
 		}
 	})
+}
+
+// mountImport mounts POST /import/conversion-statuses.
+func mountImport(mux *http.ServeMux, db *storage.DB, log *slog.Logger) {
+	mux.HandleFunc("POST /import/conversion-statuses", func(w http.ResponseWriter, r *http.Request) {
+		accountID, ok := csvCaller(w, r, db, log)
+		if !ok {
+			return
+		}
+		if r.ContentLength > bulk.MaxImportBytes {
+			writeText(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body may be at most %d bytes; split the file", bulk.MaxImportBytes))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, bulk.MaxImportBytes)
+		rc := http.NewResponseController(w)
+		// Result lines go out while the body is still being read.
+		_ = rc.EnableFullDuplex()
+		_ = rc.SetReadDeadline(time.Now().Add(StreamTimeout))
+		extendWriteDeadline(w)
+		var pending bytes.Buffer // the header row, until the body's header is known to be good
+		started := false
+		out := &lazyWriter{w: w, pending: &pending, start: func() {
+			started = true
+			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-store")
+		}}
+		sum, err := bulk.ImportStatuses(r.Context(), db.Client, db.Dialect, accountID, r.Body, out, func() {
+			out.flush()
+			_ = rc.Flush()
+		})
+		if e, ok := errcode.As(err); ok && !started && sum == (bulk.ImportSummary{}) {
+			writeText(w, http.StatusBadRequest, e.Error())
+			return
+		}
+		if err != nil {
+			log.ErrorContext(r.Context(), "import conversion statuses", "err", err)
+			if !started {
+				writeText(w, http.StatusServiceUnavailable, "import failed; lines before it are applied, retry the file")
+				return
+			}
+			panic(http.ErrAbortHandler)
+		}
+		out.flush()
+		log.InfoContext(r.Context(), "import conversion statuses", "account", accountID, "changed", sum.Changed, "unchanged", sum.Unchanged, "failed", sum.Failed)
+	})
+}
+
+// lazyWriter holds what is written until the first flush, so that a refused header can still
+// answer 400 instead of a CSV.
+type lazyWriter struct {
+	w       http.ResponseWriter
+	pending *bytes.Buffer
+	start   func()
+	live    bool
+}
+
+func (l *lazyWriter) Write(p []byte) (int, error) {
+	if l.live {
+		return l.w.Write(p)
+	}
+	return l.pending.Write(p)
+}
+
+func (l *lazyWriter) flush() {
+	if !l.live {
+		l.live = true
+		l.start()
+		_, _ = l.w.Write(l.pending.Bytes())
+		l.pending.Reset()
+	}
 }
 
 // csvCaller authenticates the API key; a publishable key may not export or import.

@@ -101,6 +101,7 @@ func New(db *storage.DB, opts Options) http.Handler {
 	mux.Handle("GET /metrics", m.handler(opts.MetricsToken))
 	mountTracking(mux, db, log, opts.TrustedProxies)
 	mountCSV(mux, db, log)
+	mountImport(mux, db, log)
 	limited := withLimits(opts.ClickLimit, opts.FailedPostbackLimit, opts.TrustedProxies, mux)
 	return observe(log, m, cors(withDeadlines(mux, opts.GraphQLTimeout, opts.TrackingTimeout, limited)))
 }
