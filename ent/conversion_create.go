@@ -211,6 +211,20 @@ func (_c *ConversionCreate) SetChargedCounters(v []string) *ConversionCreate {
 	return _c
 }
 
+// SetTest sets the "test" field.
+func (_c *ConversionCreate) SetTest(v bool) *ConversionCreate {
+	_c.mutation.SetTest(v)
+	return _c
+}
+
+// SetNillableTest sets the "test" field if the given value is not nil.
+func (_c *ConversionCreate) SetNillableTest(v *bool) *ConversionCreate {
+	if v != nil {
+		_c.SetTest(*v)
+	}
+	return _c
+}
+
 // SetAccount sets the "account" edge to the Account entity.
 func (_c *ConversionCreate) SetAccount(v *Account) *ConversionCreate {
 	return _c.SetAccountID(v.ID)
@@ -322,6 +336,10 @@ func (_c *ConversionCreate) defaults() error {
 		v := conversion.DefaultPayout
 		_c.mutation.SetPayout(v)
 	}
+	if _, ok := _c.mutation.Test(); !ok {
+		v := conversion.DefaultTest
+		_c.mutation.SetTest(v)
+	}
 	return nil
 }
 
@@ -391,6 +409,9 @@ func (_c *ConversionCreate) check() error {
 		if err := conversion.PubMemberIDValidator(v); err != nil {
 			return &ValidationError{Name: "pub_member_id", err: fmt.Errorf(`ent: validator failed for field "Conversion.pub_member_id": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.Test(); !ok {
+		return &ValidationError{Name: "test", err: errors.New(`ent: missing required field "Conversion.test"`)}
 	}
 	if len(_c.mutation.AccountIDs()) == 0 {
 		return &ValidationError{Name: "account", err: errors.New(`ent: missing required edge "Conversion.account"`)}
@@ -486,6 +507,10 @@ func (_c *ConversionCreate) createSpec() (*Conversion, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.ChargedCounters(); ok {
 		_spec.SetField(conversion.FieldChargedCounters, field.TypeJSON, value)
 		_node.ChargedCounters = value
+	}
+	if value, ok := _c.mutation.Test(); ok {
+		_spec.SetField(conversion.FieldTest, field.TypeBool, value)
+		_node.Test = value
 	}
 	if nodes := _c.mutation.AccountIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -877,6 +902,9 @@ func (u *ConversionUpsertOne) UpdateNewValues() *ConversionUpsertOne {
 		}
 		if _, exists := u.create.mutation.IntegrationSystem(); exists {
 			s.SetIgnore(conversion.FieldIntegrationSystem)
+		}
+		if _, exists := u.create.mutation.Test(); exists {
+			s.SetIgnore(conversion.FieldTest)
 		}
 	}))
 	return u
@@ -1347,6 +1375,9 @@ func (u *ConversionUpsertBulk) UpdateNewValues() *ConversionUpsertBulk {
 			}
 			if _, exists := b.mutation.IntegrationSystem(); exists {
 				s.SetIgnore(conversion.FieldIntegrationSystem)
+			}
+			if _, exists := b.mutation.Test(); exists {
+				s.SetIgnore(conversion.FieldTest)
 			}
 		}
 	}))

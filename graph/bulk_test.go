@@ -191,4 +191,3 @@ func TestBulkStatusChangesRaceExactly(t *testing.T) {
 		}
 	})
 }
-

@@ -308,6 +308,10 @@ func init() {
 	clickDescCreatedAt := clickFields[11].Descriptor()
 	// click.DefaultCreatedAt holds the default value on creation for the created_at field.
 	click.DefaultCreatedAt = clickDescCreatedAt.Default.(func() time.Time)
+	// clickDescTest is the schema descriptor for test field.
+	clickDescTest := clickFields[12].Descriptor()
+	// click.DefaultTest holds the default value on creation for the test field.
+	click.DefaultTest = clickDescTest.Default.(bool)
 	conversionMixin := schema.Conversion{}.Mixin()
 	conversionMixinHooks0 := conversionMixin[0].Hooks()
 	conversion.Hooks[0] = conversionMixinHooks0[0]
@@ -365,6 +369,10 @@ func init() {
 	conversionDescPubMemberID := conversionFields[11].Descriptor()
 	// conversion.PubMemberIDValidator is a validator for the "pub_member_id" field. It is called by the builders before save.
 	conversion.PubMemberIDValidator = conversionDescPubMemberID.Validators[0].(func(string) error)
+	// conversionDescTest is the schema descriptor for test field.
+	conversionDescTest := conversionFields[15].Descriptor()
+	// conversion.DefaultTest holds the default value on creation for the test field.
+	conversion.DefaultTest = conversionDescTest.Default.(bool)
 	conversionstatuschangeMixin := schema.ConversionStatusChange{}.Mixin()
 	conversionstatuschangeMixinHooks0 := conversionstatuschangeMixin[0].Hooks()
 	conversionstatuschange.Hooks[0] = conversionstatuschangeMixinHooks0[0]

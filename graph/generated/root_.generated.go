@@ -186,6 +186,7 @@ type ComplexityRoot struct {
 		PubSub3     func(childComplexity int) int
 		PubSub4     func(childComplexity int) int
 		PubSub5     func(childComplexity int) int
+		Test        func(childComplexity int) int
 		UserAgent   func(childComplexity int) int
 	}
 
@@ -218,6 +219,7 @@ type ComplexityRoot struct {
 		Reason              func(childComplexity int) int
 		ReportedCurrency    func(childComplexity int) int
 		Status              func(childComplexity int) int
+		Test                func(childComplexity int) int
 		UpdatedAt           func(childComplexity int) int
 	}
 
@@ -291,6 +293,7 @@ type ComplexityRoot struct {
 		CreateCallbackEndpoint     func(childComplexity int, input model.CreateCallbackEndpointInput) int
 		CreateOffer                func(childComplexity int, input wizard.CreateOfferInput) int
 		CreatePublishableKey       func(childComplexity int, name string) int
+		CreateTestClick            func(childComplexity int, offerID int, pubMemberID *string) int
 		DisableCallbackEndpoint    func(childComplexity int, id int) int
 		EnableCallbackEndpoint     func(childComplexity int, id int) int
 		EndOffer                   func(childComplexity int, id int) int
@@ -522,6 +525,12 @@ type ComplexityRoot struct {
 	StatusWord struct {
 		Status func(childComplexity int) int
 		Word   func(childComplexity int) int
+	}
+
+	TestClick struct {
+		Click       func(childComplexity int) int
+		GkClickID   func(childComplexity int) int
+		PostbackURL func(childComplexity int) int
 	}
 
 	UpdateConversionStatusesPayload struct {
@@ -1186,6 +1195,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Click.PubSub5(childComplexity), true
+	case "Click.test":
+		if e.ComplexityRoot.Click.Test == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Click.Test(childComplexity), true
 	case "Click.userAgent":
 		if e.ComplexityRoot.Click.UserAgent == nil {
 			break
@@ -1327,6 +1342,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Conversion.Status(childComplexity), true
+	case "Conversion.test":
+		if e.ComplexityRoot.Conversion.Test == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Conversion.Test(childComplexity), true
 	case "Conversion.updatedAt":
 		if e.ComplexityRoot.Conversion.UpdatedAt == nil {
 			break
@@ -1647,6 +1668,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreatePublishableKey(childComplexity, args["name"].(string)), true
+	case "Mutation.createTestClick":
+		if e.ComplexityRoot.Mutation.CreateTestClick == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createTestClick_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateTestClick(childComplexity, args["offerID"].(int), args["pubMemberID"].(*string)), true
 	case "Mutation.disableCallbackEndpoint":
 		if e.ComplexityRoot.Mutation.DisableCallbackEndpoint == nil {
 			break
@@ -2879,6 +2911,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StatusWord.Word(childComplexity), true
+
+	case "TestClick.click":
+		if e.ComplexityRoot.TestClick.Click == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TestClick.Click(childComplexity), true
+	case "TestClick.gkClickID":
+		if e.ComplexityRoot.TestClick.GkClickID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TestClick.GkClickID(childComplexity), true
+	case "TestClick.postbackURL":
+		if e.ComplexityRoot.TestClick.PostbackURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TestClick.PostbackURL(childComplexity), true
 
 	case "UpdateConversionStatusesPayload.changed":
 		if e.ComplexityRoot.UpdateConversionStatusesPayload.Changed == nil {
@@ -4830,6 +4881,10 @@ type Click implements Node {
   """
   createdAt: Time!
   """
+  A test click (createTestClick): its conversions are marked test, never charged and never counted in reports.
+  """
+  test: Boolean!
+  """
   The clicked offer.
   """
   offer: Offer!
@@ -5580,6 +5635,14 @@ input ClickWhereInput {
   """
   createdAtLTE: Time
   """
+  Matches when test equals the value.
+  """
+  test: Boolean
+  """
+  Matches when test is not equal to the value.
+  """
+  testNEQ: Boolean
+  """
   offer edge predicates
   """
   hasOffer: Boolean
@@ -5656,6 +5719,10 @@ type Conversion implements Node {
   The member, copied from the click.
   """
   pubMemberID: String
+  """
+  A conversion of a test click: never charged to budgets or caps, never counted in reports; its callbacks say test.
+  """
+  test: Boolean!
   """
   The attributed click.
   """
@@ -6332,6 +6399,14 @@ input ConversionWhereInput {
   Matches when pubMemberID contains the value, ignoring case.
   """
   pubMemberIDContainsFold: String
+  """
+  Matches when test equals the value.
+  """
+  test: Boolean
+  """
+  Matches when test is not equal to the value.
+  """
+  testNEQ: Boolean
   """
   click edge predicates
   """
@@ -9642,6 +9717,36 @@ extend type Account {
   ): AccountStats!
 }
 `, BuiltIn: false},
+	{Name: "../../schema/testmode.graphql", Input: `extend type Mutation {
+  """
+  Mint a test click on one of the account's offers, in any status (a draft or paused offer
+  too), to check the network integration before going live: fire the returned postbackURL (or
+  let the network fire its own with this gkClickID). Conversions of a test click are marked
+  test: never charged to budgets or caps, never counted in reports, and their callbacks carry
+  "test": true.
+  """
+  createTestClick(
+    """The offer."""
+    offerID: ID!
+    """The member to click as; default "test-member"."""
+    pubMemberID: String
+  ): TestClick!
+}
+
+"""A test click and how to convert it."""
+type TestClick {
+  """The click (test: true)."""
+  click: Click!
+  """Its click id, what the network echoes back as gk_click_id."""
+  gkClickID: String!
+  """
+  Our postback URL with this click's values filled in: gk_click_id, the offer's first event as
+  cnv_event_id and a cnv_conversion_id of its own. Calling it records a pending test
+  conversion; add cnv_status=approved (or the network's word) to move it on.
+  """
+  postbackURL: String!
+}
+`, BuiltIn: false},
 	{Name: "../../schema/wizard.graphql", Input: `# The offer wizard: one mutation per step of the seed's "Building Campaign in GoKart", the
 # status changes, and the URLs a brand manager copies into the network.
 
@@ -10235,6 +10340,8 @@ func (ec *executionContext) childFields_Click(ctx context.Context, field graphql
 		return ec.fieldContext_Click_userAgent(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Click_createdAt(ctx, field)
+	case "test":
+		return ec.fieldContext_Click_test(ctx, field)
 	case "offer":
 		return ec.fieldContext_Click_offer(ctx, field)
 	case "conversions":
@@ -10295,6 +10402,8 @@ func (ec *executionContext) childFields_Conversion(ctx context.Context, field gr
 		return ec.fieldContext_Conversion_reportedCurrency(ctx, field)
 	case "pubMemberID":
 		return ec.fieldContext_Conversion_pubMemberID(ctx, field)
+	case "test":
+		return ec.fieldContext_Conversion_test(ctx, field)
 	case "click":
 		return ec.fieldContext_Conversion_click(ctx, field)
 	case "offer":
@@ -10815,6 +10924,18 @@ func (ec *executionContext) childFields_StatusWord(ctx context.Context, field gr
 		return ec.fieldContext_StatusWord_status(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StatusWord", field.Name)
+}
+
+func (ec *executionContext) childFields_TestClick(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "click":
+		return ec.fieldContext_TestClick_click(ctx, field)
+	case "gkClickID":
+		return ec.fieldContext_TestClick_gkClickID(ctx, field)
+	case "postbackURL":
+		return ec.fieldContext_TestClick_postbackURL(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TestClick", field.Name)
 }
 
 func (ec *executionContext) childFields_UpdateConversionStatusesPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

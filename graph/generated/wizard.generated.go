@@ -49,6 +49,7 @@ type MutationResolver interface {
 	CreateAPIKey(ctx context.Context, name string) (*accounts.CreatedKey, error)
 	RevokeAPIKey(ctx context.Context, id int) (*ent.APIKey, error)
 	CreatePublishableKey(ctx context.Context, name string) (*accounts.CreatedKey, error)
+	CreateTestClick(ctx context.Context, offerID int, pubMemberID *string) (*model.TestClick, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -150,6 +151,28 @@ func (ec *executionContext) field_Mutation_createPublishableKey_args(ctx context
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createTestClick_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "offerID",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["offerID"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "pubMemberID",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["pubMemberID"] = arg1
 	return args, nil
 }
 
@@ -1954,6 +1977,50 @@ func (ec *executionContext) fieldContext_Mutation_createPublishableKey(ctx conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createTestClick(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createTestClick(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateTestClick(ctx, fc.Args["offerID"].(int), fc.Args["pubMemberID"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TestClick) graphql.Marshaler {
+			return ec.marshalNTestClick2ᚖgithubᚗcomᚋgokartᚋgokartᚋgraphᚋmodelᚐTestClick(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createTestClick(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TestClick(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createTestClick_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PostbackMacro_parameter(ctx context.Context, field graphql.CollectedField, obj *model.PostbackMacro) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3056,6 +3123,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "createPublishableKey":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createPublishableKey(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createTestClick":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createTestClick(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

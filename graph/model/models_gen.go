@@ -157,6 +157,18 @@ type StatusWord struct {
 	Status lifecycle.Status `json:"status"`
 }
 
+// A test click and how to convert it.
+type TestClick struct {
+	// The click (test: true).
+	Click *ent.Click `json:"click"`
+	// Its click id, what the network echoes back as gk_click_id.
+	GkClickID string `json:"gkClickID"`
+	// Our postback URL with this click's values filled in: gk_click_id, the offer's first event as
+	// cnv_event_id and a cnv_conversion_id of its own. Calling it records a pending test
+	// conversion; add cnv_status=approved (or the network's word) to move it on.
+	PostbackURL string `json:"postbackURL"`
+}
+
 // Changes to a callback endpoint; omitted fields stay as they are.
 type UpdateCallbackEndpointInput struct {
 	// The new URL or template.

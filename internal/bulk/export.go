@@ -29,7 +29,7 @@ const (
 
 // ExportColumns is the export's header row.
 var ExportColumns = []string{"id", "created_at", "updated_at", "status", "reason", "offer_id", "event_id",
-	"network_conversion_id", "gk_click_id", "pub_member_id", "payout", "amount", "currency", "reported_currency"}
+	"network_conversion_id", "gk_click_id", "pub_member_id", "payout", "amount", "currency", "reported_currency", "test"}
 
 // ExportFilter selects the conversions of one export.
 type ExportFilter struct {
@@ -77,7 +77,7 @@ func (f *ExportFilter) Normalize(now time.Time) error {
 // (from, 0 at first): created_at >= $2 alone bounds the index range, so each chunk starts
 // where the last ended instead of at from.
 const exportSQL = `SELECT cv.id, cv.created_at, cv.updated_at, cv.status, cv.reason, cv.offer_id, e.event_id,
- cv.network_conversion_id, c.gk_click_id, cv.pub_member_id, cv.payout, cv.amount, cv.currency, cv.reported_currency
+ cv.network_conversion_id, c.gk_click_id, cv.pub_member_id, cv.payout, cv.amount, cv.currency, cv.reported_currency, cv.test
 FROM conversions cv
 JOIN clicks c ON c.account_id = cv.account_id AND c.id = cv.click_id
 JOIN offer_events e ON e.account_id = cv.account_id AND e.id = cv.offer_event_id
@@ -174,11 +174,12 @@ type exportRow struct {
 	reported             sql.NullString
 	payout               int64
 	amount               sql.NullInt64
+	test                 bool
 }
 
 func (r *exportRow) scan(rows *sql.Rows) error {
 	return rows.Scan(&r.id, &r.createdAt, &r.updatedAt, &r.status, &r.reason, &r.offerID, &r.eventID,
-		&r.ncid, &r.gkClickID, &r.member, &r.payout, &r.amount, &r.currency, &r.reported)
+		&r.ncid, &r.gkClickID, &r.member, &r.payout, &r.amount, &r.currency, &r.reported, &r.test)
 }
 
 func (r *exportRow) record(out []string) {
@@ -199,4 +200,5 @@ func (r *exportRow) record(out []string) {
 	}
 	out[12] = r.currency
 	out[13] = r.reported.String
+	out[14] = strconv.FormatBool(r.test)
 }

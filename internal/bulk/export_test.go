@@ -45,7 +45,7 @@ func TestExportStreamsTheRangeInOrderAndContinues(t *testing.T) {
 		}
 		first, last := recs[1], recs[2400]
 		if first[1] != t0.Format(time.RFC3339Nano) || first[3] != "PENDING" || first[6] != "sale" || first[7] != "x-0" ||
-			first[8] != "x-click-0" || first[9] != "m0" || first[10] != "2.50" || first[12] != "USD" || first[5] != strconv.Itoa(o.ID) {
+			first[8] != "x-click-0" || first[9] != "m0" || first[10] != "2.50" || first[12] != "USD" || first[14] != "false" || first[5] != strconv.Itoa(o.ID) {
 			t.Errorf("first row %v", first)
 		}
 		if last[7] != "x-2399" {

@@ -33,6 +33,9 @@ type target struct {
 	// terms.EventID is 0 until the event is resolved.
 	terms  budget.Terms
 	payout money.Micros
+	// test is a test click's (createTestClick): its conversions are marked test and never
+	// charged (chargeable).
+	test bool
 }
 
 // lookupSQL reads everything a postback needs before it writes, for the common case in one
@@ -40,7 +43,7 @@ type target struct {
 // in the postback's transaction, so the offer's status and limits are the committed ones (never
 // a cache): an ENDED offer refuses at once.
 const lookupSQL = `SELECT a.id, a.postback_key, a.postback_allowlist,
- c.id, c.pub_member_id,
+ c.id, c.pub_member_id, c.test,
  o.id, o.integration_system, o.status, o.currency, o.budget_total, o.budget_daily, o.one_completion_per_member,
  o.cap_daily, o.cap_weekly, o.cap_monthly, o.cap_total, o.time_zone,
  e.id, e.payout, e.cap_daily, e.cap_weekly, e.cap_monthly, e.cap_total
@@ -60,7 +63,7 @@ func lookup(ctx context.Context, q rowQuerier, key, clickID, eventID string) (t 
 		allowlist, member, system, status, currency, tz sql.NullString
 		clID, offerID, evID, evPayout                   sql.NullInt64
 		budgetTotal, budgetDaily                        sql.NullInt64
-		oneCompletion                                   sql.NullBool
+		oneCompletion, test                             sql.NullBool
 		oCaps, eCaps                                    [4]sql.NullInt64
 	)
 	rows, err := q.QueryContext(ctx, lookupSQL, key, clickID, eventID)
@@ -69,7 +72,7 @@ func lookup(ctx context.Context, q rowQuerier, key, clickID, eventID string) (t 
 	}
 	if rows.Next() {
 		found = true
-		err = rows.Scan(&t.accountID, &t.key, &allowlist, &clID, &member,
+		err = rows.Scan(&t.accountID, &t.key, &allowlist, &clID, &member, &test,
 			&offerID, &system, &status, &currency, &budgetTotal, &budgetDaily, &oneCompletion,
 			&oCaps[0], &oCaps[1], &oCaps[2], &oCaps[3], &tz,
 			&evID, &evPayout, &eCaps[0], &eCaps[1], &eCaps[2], &eCaps[3])
@@ -92,7 +95,7 @@ func lookup(ctx context.Context, q rowQuerier, key, clickID, eventID string) (t 
 	if !clID.Valid || !offerID.Valid {
 		return t, true, nil
 	}
-	t.clickID, t.member = int(clID.Int64), member.String
+	t.clickID, t.member, t.test = int(clID.Int64), member.String, test.Bool
 	t.offerID, t.system, t.currency = int(offerID.Int64), catalogue.Code(system.String), currency.String
 	t.terms = budget.Terms{
 		OfferID: t.offerID, Status: offer.Status(status.String), TimeZone: tz.String,
@@ -115,7 +118,7 @@ func (t *target) withEvent(ev *ent.OfferEvent) {
 
 // targetOf is the target of a known conversion, for manual review.
 func targetOf(o *ent.Offer, ev *ent.OfferEvent, conv *ent.Conversion) target {
-	t := target{accountID: conv.AccountID, clickID: conv.ClickID, member: conv.PubMemberID,
+	t := target{accountID: conv.AccountID, clickID: conv.ClickID, member: conv.PubMemberID, test: conv.Test,
 		offerID: o.ID, system: o.IntegrationSystem, currency: o.Currency, terms: budget.TermsOf(o, nil)}
 	t.withEvent(ev)
 	return t
@@ -173,8 +176,8 @@ func (cv *conv) subject(t target) budget.Subject {
 // insertConversionSQL inserts a conversion unless one with its identity exists: of concurrent
 // copies exactly one inserts, and the others (which wait for it to commit) insert nothing.
 const insertConversionSQL = `INSERT INTO conversions (created_at, updated_at, integration_system, network_conversion_id,
- status, payout, amount, currency, pub_member_id, extras, click_id, account_id, offer_id, offer_event_id, reported_currency)
-VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+ status, payout, amount, currency, pub_member_id, extras, click_id, account_id, offer_id, offer_event_id, reported_currency, test)
+VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 ON CONFLICT DO NOTHING RETURNING id`
 
 // insertConversion inserts the conversion; nil without an error means one with its network
@@ -210,7 +213,7 @@ func insertConversion(ctx context.Context, q rowQuerier, t target, p Params, to 
 	}
 	rows, err := q.QueryContext(ctx, insertConversionSQL, now, string(t.system), ncidArg,
 		string(to), int64(t.payout), amountArg, t.currency, t.member, extrasArg,
-		t.clickID, t.accountID, t.offerID, t.terms.EventID, reportedArg)
+		t.clickID, t.accountID, t.offerID, t.terms.EventID, reportedArg, t.test)
 	if err != nil {
 		return nil, fmt.Errorf("insert conversion: %w", err)
 	}
