@@ -2,9 +2,11 @@ package bulk_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"runtime/metrics"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -86,5 +88,45 @@ func watchHeap() func() uint64 {
 		mu.Lock()
 		defer mu.Unlock()
 		return peak
+	}
+}
+
+// BenchmarkImportStatuses imports 2 000 lines that alternate every conversion between
+// APPROVED and REVERSED (so each line is a real change with history, spend and callbacks):
+// allocations and bytes per line, and the peak of live heap.
+//
+//	go test ./internal/bulk -run '^$' -bench ImportStatuses -benchmem
+func BenchmarkImportStatuses(b *testing.B) {
+	const lines = 2000
+	for _, dialectName := range []string{"sqlite3", "postgres"} {
+		b.Run(dialectName, func(b *testing.B) {
+			db := dbtest.Open(b, dialectName)
+			keys, err := accounts.Create(context.Background(), db.Client, "bench")
+			if err != nil {
+				b.Fatal(err)
+			}
+			seed(b, db, keys.ID, lines, "i")
+			files := [2]string{}
+			for k, status := range []string{"APPROVED", "REVERSED"} {
+				var in strings.Builder
+				in.WriteString("network_conversion_id,status,reason\n")
+				for i := 0; i < lines; i++ {
+					fmt.Fprintf(&in, "i-%d,%s,bench\n", i, status)
+				}
+				files[k] = in.String()
+			}
+			peak := watchHeap()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for n := 0; n < b.N; n++ {
+				sum, err := bulk.ImportStatuses(context.Background(), db.Client, db.Dialect, keys.ID, strings.NewReader(files[n%2]), io.Discard, nil)
+				if err != nil || sum.Failed != 0 {
+					b.Fatalf("import: %+v %v", sum, err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(peak())/1024, "peak-heap-KB")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*lines), "ns/line")
+		})
 	}
 }
