@@ -45,6 +45,8 @@ type Click struct {
 	UserAgent string `json:"user_agent,omitempty"`
 	// When the click happened.
 	CreatedAt time.Time `json:"created_at,omitempty"`
+	// A test click (createTestClick): its conversions are marked test, never charged and never counted in reports.
+	Test bool `json:"test,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ClickQuery when eager-loading is set.
 	Edges        ClickEdges `json:"edges"`
@@ -104,6 +106,8 @@ func (*Click) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
+		case click.FieldTest:
+			values[i] = new(sql.NullBool)
 		case click.FieldID, click.FieldAccountID, click.FieldOfferID:
 			values[i] = new(sql.NullInt64)
 		case click.FieldGkClickID, click.FieldPubMemberID, click.FieldPubClickID, click.FieldPubSub1, click.FieldPubSub2, click.FieldPubSub3, click.FieldPubSub4, click.FieldPubSub5, click.FieldIP, click.FieldUserAgent:
@@ -209,6 +213,12 @@ func (_m *Click) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.CreatedAt = value.Time
 			}
+		case click.FieldTest:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field test", values[i])
+			} else if value.Valid {
+				_m.Test = value.Bool
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -298,6 +308,9 @@ func (_m *Click) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("created_at=")
 	builder.WriteString(_m.CreatedAt.Format(time.ANSIC))
+	builder.WriteString(", ")
+	builder.WriteString("test=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Test))
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -183,6 +183,20 @@ func (_c *ClickCreate) SetNillableCreatedAt(v *time.Time) *ClickCreate {
 	return _c
 }
 
+// SetTest sets the "test" field.
+func (_c *ClickCreate) SetTest(v bool) *ClickCreate {
+	_c.mutation.SetTest(v)
+	return _c
+}
+
+// SetNillableTest sets the "test" field if the given value is not nil.
+func (_c *ClickCreate) SetNillableTest(v *bool) *ClickCreate {
+	if v != nil {
+		_c.SetTest(*v)
+	}
+	return _c
+}
+
 // SetAccount sets the "account" edge to the Account entity.
 func (_c *ClickCreate) SetAccount(v *Account) *ClickCreate {
 	return _c.SetAccountID(v.ID)
@@ -252,6 +266,10 @@ func (_c *ClickCreate) defaults() error {
 		v := click.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
+	if _, ok := _c.mutation.Test(); !ok {
+		v := click.DefaultTest
+		_c.mutation.SetTest(v)
+	}
 	return nil
 }
 
@@ -318,6 +336,9 @@ func (_c *ClickCreate) check() error {
 	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
 		return &ValidationError{Name: "created_at", err: errors.New(`ent: missing required field "Click.created_at"`)}
+	}
+	if _, ok := _c.mutation.Test(); !ok {
+		return &ValidationError{Name: "test", err: errors.New(`ent: missing required field "Click.test"`)}
 	}
 	if len(_c.mutation.AccountIDs()) == 0 {
 		return &ValidationError{Name: "account", err: errors.New(`ent: missing required edge "Click.account"`)}
@@ -395,6 +416,10 @@ func (_c *ClickCreate) createSpec() (*Click, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.CreatedAt(); ok {
 		_spec.SetField(click.FieldCreatedAt, field.TypeTime, value)
 		_node.CreatedAt = value
+	}
+	if value, ok := _c.mutation.Test(); ok {
+		_spec.SetField(click.FieldTest, field.TypeBool, value)
+		_node.Test = value
 	}
 	if nodes := _c.mutation.AccountIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -682,6 +707,9 @@ func (u *ClickUpsertOne) UpdateNewValues() *ClickUpsertOne {
 		}
 		if _, exists := u.create.mutation.CreatedAt(); exists {
 			s.SetIgnore(click.FieldCreatedAt)
+		}
+		if _, exists := u.create.mutation.Test(); exists {
+			s.SetIgnore(click.FieldTest)
 		}
 	}))
 	return u
@@ -1090,6 +1118,9 @@ func (u *ClickUpsertBulk) UpdateNewValues() *ClickUpsertBulk {
 			}
 			if _, exists := b.mutation.CreatedAt(); exists {
 				s.SetIgnore(click.FieldCreatedAt)
+			}
+			if _, exists := b.mutation.Test(); exists {
+				s.SetIgnore(click.FieldTest)
 			}
 		}
 	}))

@@ -63,6 +63,8 @@ type Conversion struct {
 	BudgetShard *int `json:"budget_shard,omitempty"`
 	// The period counters (caps, daily budget) the conversion was charged to, for an exact release.
 	ChargedCounters []string `json:"charged_counters,omitempty"`
+	// A conversion of a test click: never charged to budgets or caps, never counted in reports; its callbacks say test.
+	Test bool `json:"test,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ConversionQuery when eager-loading is set.
 	Edges        ConversionEdges `json:"edges"`
@@ -162,6 +164,8 @@ func (*Conversion) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case conversion.FieldExtras, conversion.FieldChargedCounters:
 			values[i] = new([]byte)
+		case conversion.FieldTest:
+			values[i] = new(sql.NullBool)
 		case conversion.FieldID, conversion.FieldAccountID, conversion.FieldClickID, conversion.FieldOfferID, conversion.FieldOfferEventID, conversion.FieldPayout, conversion.FieldAmount, conversion.FieldBudgetShard:
 			values[i] = new(sql.NullInt64)
 		case conversion.FieldIntegrationSystem, conversion.FieldNetworkConversionID, conversion.FieldStatus, conversion.FieldReason, conversion.FieldCurrency, conversion.FieldReportedCurrency, conversion.FieldPubMemberID, conversion.FieldRepeatKey:
@@ -311,6 +315,12 @@ func (_m *Conversion) assignValues(columns []string, values []any) error {
 					return fmt.Errorf("unmarshal field charged_counters: %w", err)
 				}
 			}
+		case conversion.FieldTest:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field test", values[i])
+			} else if value.Valid {
+				_m.Test = value.Bool
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -441,6 +451,9 @@ func (_m *Conversion) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("charged_counters=")
 	builder.WriteString(fmt.Sprintf("%v", _m.ChargedCounters))
+	builder.WriteString(", ")
+	builder.WriteString("test=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Test))
 	builder.WriteByte(')')
 	return builder.String()
 }

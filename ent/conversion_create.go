@@ -225,6 +225,20 @@ func (_c *ConversionCreate) SetChargedCounters(v []string) *ConversionCreate {
 	return _c
 }
 
+// SetTest sets the "test" field.
+func (_c *ConversionCreate) SetTest(v bool) *ConversionCreate {
+	_c.mutation.SetTest(v)
+	return _c
+}
+
+// SetNillableTest sets the "test" field if the given value is not nil.
+func (_c *ConversionCreate) SetNillableTest(v *bool) *ConversionCreate {
+	if v != nil {
+		_c.SetTest(*v)
+	}
+	return _c
+}
+
 // SetAccount sets the "account" edge to the Account entity.
 func (_c *ConversionCreate) SetAccount(v *Account) *ConversionCreate {
 	return _c.SetAccountID(v.ID)
@@ -340,6 +354,10 @@ func (_c *ConversionCreate) defaults() error {
 		v := conversion.DefaultRepeatKey
 		_c.mutation.SetRepeatKey(v)
 	}
+	if _, ok := _c.mutation.Test(); !ok {
+		v := conversion.DefaultTest
+		_c.mutation.SetTest(v)
+	}
 	return nil
 }
 
@@ -417,6 +435,9 @@ func (_c *ConversionCreate) check() error {
 		if err := conversion.RepeatKeyValidator(v); err != nil {
 			return &ValidationError{Name: "repeat_key", err: fmt.Errorf(`ent: validator failed for field "Conversion.repeat_key": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.Test(); !ok {
+		return &ValidationError{Name: "test", err: errors.New(`ent: missing required field "Conversion.test"`)}
 	}
 	if len(_c.mutation.AccountIDs()) == 0 {
 		return &ValidationError{Name: "account", err: errors.New(`ent: missing required edge "Conversion.account"`)}
@@ -516,6 +537,10 @@ func (_c *ConversionCreate) createSpec() (*Conversion, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.ChargedCounters(); ok {
 		_spec.SetField(conversion.FieldChargedCounters, field.TypeJSON, value)
 		_node.ChargedCounters = value
+	}
+	if value, ok := _c.mutation.Test(); ok {
+		_spec.SetField(conversion.FieldTest, field.TypeBool, value)
+		_node.Test = value
 	}
 	if nodes := _c.mutation.AccountIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -910,6 +935,9 @@ func (u *ConversionUpsertOne) UpdateNewValues() *ConversionUpsertOne {
 		}
 		if _, exists := u.create.mutation.RepeatKey(); exists {
 			s.SetIgnore(conversion.FieldRepeatKey)
+		}
+		if _, exists := u.create.mutation.Test(); exists {
+			s.SetIgnore(conversion.FieldTest)
 		}
 	}))
 	return u
@@ -1383,6 +1411,9 @@ func (u *ConversionUpsertBulk) UpdateNewValues() *ConversionUpsertBulk {
 			}
 			if _, exists := b.mutation.RepeatKey(); exists {
 				s.SetIgnore(conversion.FieldRepeatKey)
+			}
+			if _, exists := b.mutation.Test(); exists {
+				s.SetIgnore(conversion.FieldTest)
 			}
 		}
 	}))

@@ -834,6 +834,11 @@ func (_q *ClickQuery) collectField(ctx context.Context, oneNode bool, opCtx *gra
 				selectedFields = append(selectedFields, click.FieldCreatedAt)
 				fieldSeen[click.FieldCreatedAt] = struct{}{}
 			}
+		case "test":
+			if _, ok := fieldSeen[click.FieldTest]; !ok {
+				selectedFields = append(selectedFields, click.FieldTest)
+				fieldSeen[click.FieldTest] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:
@@ -1040,6 +1045,11 @@ func (_q *ConversionQuery) collectField(ctx context.Context, oneNode bool, opCtx
 			if _, ok := fieldSeen[conversion.FieldPubMemberID]; !ok {
 				selectedFields = append(selectedFields, conversion.FieldPubMemberID)
 				fieldSeen[conversion.FieldPubMemberID] = struct{}{}
+			}
+		case "test":
+			if _, ok := fieldSeen[conversion.FieldTest]; !ok {
+				selectedFields = append(selectedFields, conversion.FieldTest)
+				fieldSeen[conversion.FieldTest] = struct{}{}
 			}
 		case "id":
 		case "__typename":

@@ -472,7 +472,7 @@ func (_m *Click) Node(ctx context.Context) (node *Node, err error) {
 	node = &Node{
 		ID:     _m.ID,
 		Type:   "Click",
-		Fields: make([]*Field, 12),
+		Fields: make([]*Field, 13),
 		Edges:  make([]*Edge, 2),
 	}
 	var buf []byte
@@ -572,6 +572,14 @@ func (_m *Click) Node(ctx context.Context) (node *Node, err error) {
 		Name:  "created_at",
 		Value: string(buf),
 	}
+	if buf, err = json.Marshal(_m.Test); err != nil {
+		return nil, err
+	}
+	node.Fields[12] = &Field{
+		Type:  "bool",
+		Name:  "test",
+		Value: string(buf),
+	}
 	node.Edges[0] = &Edge{
 		Type: "Offer",
 		Name: "offer",
@@ -600,7 +608,7 @@ func (_m *Conversion) Node(ctx context.Context) (node *Node, err error) {
 	node = &Node{
 		ID:     _m.ID,
 		Type:   "Conversion",
-		Fields: make([]*Field, 13),
+		Fields: make([]*Field, 14),
 		Edges:  make([]*Edge, 4),
 	}
 	var buf []byte
@@ -706,6 +714,14 @@ func (_m *Conversion) Node(ctx context.Context) (node *Node, err error) {
 	node.Fields[12] = &Field{
 		Type:  "string",
 		Name:  "pub_member_id",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.Test); err != nil {
+		return nil, err
+	}
+	node.Fields[13] = &Field{
+		Type:  "bool",
+		Name:  "test",
 		Value: string(buf),
 	}
 	node.Edges[0] = &Edge{

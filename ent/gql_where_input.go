@@ -1640,6 +1640,10 @@ type ClickWhereInput struct {
 	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
 	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
 
+	// "test" field predicates.
+	Test    *bool `json:"test,omitempty"`
+	TestNEQ *bool `json:"testNEQ,omitempty"`
+
 	// "offer" edge predicates.
 	HasOffer     *bool              `json:"hasOffer,omitempty"`
 	HasOfferWith []*OfferWhereInput `json:"hasOfferWith,omitempty"`
@@ -2224,6 +2228,12 @@ func (i *ClickWhereInput) P() (predicate.Click, error) {
 	if i.CreatedAtLTE != nil {
 		predicates = append(predicates, click.CreatedAtLTE(*i.CreatedAtLTE))
 	}
+	if i.Test != nil {
+		predicates = append(predicates, click.TestEQ(*i.Test))
+	}
+	if i.TestNEQ != nil {
+		predicates = append(predicates, click.TestNEQ(*i.TestNEQ))
+	}
 
 	if i.HasOffer != nil {
 		p := click.HasOffer()
@@ -2436,6 +2446,10 @@ type ConversionWhereInput struct {
 	PubMemberIDNotNil       bool     `json:"pubMemberIDNotNil,omitempty"`
 	PubMemberIDEqualFold    *string  `json:"pubMemberIDEqualFold,omitempty"`
 	PubMemberIDContainsFold *string  `json:"pubMemberIDContainsFold,omitempty"`
+
+	// "test" field predicates.
+	Test    *bool `json:"test,omitempty"`
+	TestNEQ *bool `json:"testNEQ,omitempty"`
 
 	// "click" edge predicates.
 	HasClick     *bool              `json:"hasClick,omitempty"`
@@ -2913,6 +2927,12 @@ func (i *ConversionWhereInput) P() (predicate.Conversion, error) {
 	}
 	if i.PubMemberIDContainsFold != nil {
 		predicates = append(predicates, conversion.PubMemberIDContainsFold(*i.PubMemberIDContainsFold))
+	}
+	if i.Test != nil {
+		predicates = append(predicates, conversion.TestEQ(*i.Test))
+	}
+	if i.TestNEQ != nil {
+		predicates = append(predicates, conversion.TestNEQ(*i.TestNEQ))
 	}
 
 	if i.HasClick != nil {

@@ -7483,6 +7483,7 @@ type ClickMutation struct {
 	ip                 *string
 	user_agent         *string
 	created_at         *time.Time
+	test               *bool
 	clearedFields      map[string]struct{}
 	account            *int
 	clearedaccount     bool
@@ -8179,6 +8180,42 @@ func (m *ClickMutation) ResetCreatedAt() {
 	m.created_at = nil
 }
 
+// SetTest sets the "test" field.
+func (m *ClickMutation) SetTest(b bool) {
+	m.test = &b
+}
+
+// Test returns the value of the "test" field in the mutation.
+func (m *ClickMutation) Test() (r bool, exists bool) {
+	v := m.test
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTest returns the old "test" field's value of the Click entity.
+// If the Click object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ClickMutation) OldTest(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTest is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTest requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTest: %w", err)
+	}
+	return oldValue.Test, nil
+}
+
+// ResetTest resets all changes to the "test" field.
+func (m *ClickMutation) ResetTest() {
+	m.test = nil
+}
+
 // ClearAccount clears the "account" edge to the Account entity.
 func (m *ClickMutation) ClearAccount() {
 	m.clearedaccount = true
@@ -8321,7 +8358,7 @@ func (m *ClickMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ClickMutation) Fields() []string {
-	fields := make([]string, 0, 13)
+	fields := make([]string, 0, 14)
 	if m.account != nil {
 		fields = append(fields, click.FieldAccountID)
 	}
@@ -8361,6 +8398,9 @@ func (m *ClickMutation) Fields() []string {
 	if m.created_at != nil {
 		fields = append(fields, click.FieldCreatedAt)
 	}
+	if m.test != nil {
+		fields = append(fields, click.FieldTest)
+	}
 	return fields
 }
 
@@ -8395,6 +8435,8 @@ func (m *ClickMutation) Field(name string) (ent.Value, bool) {
 		return m.UserAgent()
 	case click.FieldCreatedAt:
 		return m.CreatedAt()
+	case click.FieldTest:
+		return m.Test()
 	}
 	return nil, false
 }
@@ -8430,6 +8472,8 @@ func (m *ClickMutation) OldField(ctx context.Context, name string) (ent.Value, e
 		return m.OldUserAgent(ctx)
 	case click.FieldCreatedAt:
 		return m.OldCreatedAt(ctx)
+	case click.FieldTest:
+		return m.OldTest(ctx)
 	}
 	return nil, fmt.Errorf("unknown Click field %s", name)
 }
@@ -8529,6 +8573,13 @@ func (m *ClickMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetCreatedAt(v)
+		return nil
+	case click.FieldTest:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTest(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Click field %s", name)
@@ -8677,6 +8728,9 @@ func (m *ClickMutation) ResetField(name string) error {
 		return nil
 	case click.FieldCreatedAt:
 		m.ResetCreatedAt()
+		return nil
+	case click.FieldTest:
+		m.ResetTest()
 		return nil
 	}
 	return fmt.Errorf("unknown Click field %s", name)
@@ -8827,6 +8881,7 @@ type ConversionMutation struct {
 	addbudget_shard        *int
 	charged_counters       *[]string
 	appendcharged_counters []string
+	test                   *bool
 	clearedFields          map[string]struct{}
 	account                *int
 	clearedaccount         bool
@@ -9811,6 +9866,42 @@ func (m *ConversionMutation) ResetChargedCounters() {
 	delete(m.clearedFields, conversion.FieldChargedCounters)
 }
 
+// SetTest sets the "test" field.
+func (m *ConversionMutation) SetTest(b bool) {
+	m.test = &b
+}
+
+// Test returns the value of the "test" field in the mutation.
+func (m *ConversionMutation) Test() (r bool, exists bool) {
+	v := m.test
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTest returns the old "test" field's value of the Conversion entity.
+// If the Conversion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversionMutation) OldTest(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTest is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTest requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTest: %w", err)
+	}
+	return oldValue.Test, nil
+}
+
+// ResetTest resets all changes to the "test" field.
+func (m *ConversionMutation) ResetTest() {
+	m.test = nil
+}
+
 // ClearAccount clears the "account" edge to the Account entity.
 func (m *ConversionMutation) ClearAccount() {
 	m.clearedaccount = true
@@ -10074,7 +10165,7 @@ func (m *ConversionMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ConversionMutation) Fields() []string {
-	fields := make([]string, 0, 19)
+	fields := make([]string, 0, 20)
 	if m.account != nil {
 		fields = append(fields, conversion.FieldAccountID)
 	}
@@ -10132,6 +10223,9 @@ func (m *ConversionMutation) Fields() []string {
 	if m.charged_counters != nil {
 		fields = append(fields, conversion.FieldChargedCounters)
 	}
+	if m.test != nil {
+		fields = append(fields, conversion.FieldTest)
+	}
 	return fields
 }
 
@@ -10178,6 +10272,8 @@ func (m *ConversionMutation) Field(name string) (ent.Value, bool) {
 		return m.BudgetShard()
 	case conversion.FieldChargedCounters:
 		return m.ChargedCounters()
+	case conversion.FieldTest:
+		return m.Test()
 	}
 	return nil, false
 }
@@ -10225,6 +10321,8 @@ func (m *ConversionMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldBudgetShard(ctx)
 	case conversion.FieldChargedCounters:
 		return m.OldChargedCounters(ctx)
+	case conversion.FieldTest:
+		return m.OldTest(ctx)
 	}
 	return nil, fmt.Errorf("unknown Conversion field %s", name)
 }
@@ -10366,6 +10464,13 @@ func (m *ConversionMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetChargedCounters(v)
+		return nil
+	case conversion.FieldTest:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTest(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Conversion field %s", name)
@@ -10562,6 +10667,9 @@ func (m *ConversionMutation) ResetField(name string) error {
 		return nil
 	case conversion.FieldChargedCounters:
 		m.ResetChargedCounters()
+		return nil
+	case conversion.FieldTest:
+		m.ResetTest()
 		return nil
 	}
 	return fmt.Errorf("unknown Conversion field %s", name)

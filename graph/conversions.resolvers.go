@@ -9,7 +9,9 @@ import (
 	"context"
 
 	"github.com/gokart/gokart/ent"
+	"github.com/gokart/gokart/graph/model"
 	"github.com/gokart/gokart/internal/accounts"
+	"github.com/gokart/gokart/internal/bulk"
 	"github.com/gokart/gokart/internal/lifecycle"
 	"github.com/gokart/gokart/internal/postback"
 	"github.com/gokart/gokart/internal/viewer"
@@ -26,4 +28,22 @@ func (r *mutationResolver) UpdateConversionStatus(ctx context.Context, id int, s
 		reasonText = *reason
 	}
 	return postback.ChangeStatus(ctx, r.db(ctx), r.dialect, v.AccountID, id, status, reasonText)
+}
+
+// UpdateConversionStatuses is the resolver for the updateConversionStatuses field.
+func (r *mutationResolver) UpdateConversionStatuses(ctx context.Context, input model.UpdateConversionStatusesInput) (*model.UpdateConversionStatusesPayload, error) {
+	v, ok := viewer.FromContext(ctx)
+	if !ok || v.System {
+		return nil, accounts.ErrUnauthenticated
+	}
+	req := bulk.StatusChange{IDs: input.Ids, NetworkConversionIDs: input.NetworkConversionIDs, Status: input.Status}
+	if input.Reason != nil {
+		req.Reason = *input.Reason
+	}
+	// r.client, not r.db(ctx): each conversion commits on its own (OwnTransactions).
+	items, err := bulk.UpdateStatuses(ctx, r.client, r.dialect, v.AccountID, req)
+	if err != nil {
+		return nil, err
+	}
+	return statusesPayload(items), nil
 }

@@ -41,6 +41,8 @@ const (
 	FieldUserAgent = "user_agent"
 	// FieldCreatedAt holds the string denoting the created_at field in the database.
 	FieldCreatedAt = "created_at"
+	// FieldTest holds the string denoting the test field in the database.
+	FieldTest = "test"
 	// EdgeAccount holds the string denoting the account edge name in mutations.
 	EdgeAccount = "account"
 	// EdgeOffer holds the string denoting the offer edge name in mutations.
@@ -88,6 +90,7 @@ var Columns = []string{
 	FieldIP,
 	FieldUserAgent,
 	FieldCreatedAt,
+	FieldTest,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -130,6 +133,8 @@ var (
 	UserAgentValidator func(string) error
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
 	DefaultCreatedAt func() time.Time
+	// DefaultTest holds the default value on creation for the "test" field.
+	DefaultTest bool
 )
 
 // OrderOption defines the ordering options for the Click queries.
@@ -203,6 +208,11 @@ func ByUserAgent(opts ...sql.OrderTermOption) OrderOption {
 // ByCreatedAt orders the results by the created_at field.
 func ByCreatedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCreatedAt, opts...).ToFunc()
+}
+
+// ByTest orders the results by the test field.
+func ByTest(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTest, opts...).ToFunc()
 }
 
 // ByAccountField orders the results by account field.

@@ -120,6 +120,11 @@ func CreatedAt(v time.Time) predicate.Click {
 	return predicate.Click(sql.FieldEQ(FieldCreatedAt, v))
 }
 
+// Test applies equality check predicate on the "test" field. It's identical to TestEQ.
+func Test(v bool) predicate.Click {
+	return predicate.Click(sql.FieldEQ(FieldTest, v))
+}
+
 // AccountIDEQ applies the EQ predicate on the "account_id" field.
 func AccountIDEQ(v int) predicate.Click {
 	return predicate.Click(sql.FieldEQ(FieldAccountID, v))
@@ -938,6 +943,16 @@ func CreatedAtLT(v time.Time) predicate.Click {
 // CreatedAtLTE applies the LTE predicate on the "created_at" field.
 func CreatedAtLTE(v time.Time) predicate.Click {
 	return predicate.Click(sql.FieldLTE(FieldCreatedAt, v))
+}
+
+// TestEQ applies the EQ predicate on the "test" field.
+func TestEQ(v bool) predicate.Click {
+	return predicate.Click(sql.FieldEQ(FieldTest, v))
+}
+
+// TestNEQ applies the NEQ predicate on the "test" field.
+func TestNEQ(v bool) predicate.Click {
+	return predicate.Click(sql.FieldNEQ(FieldTest, v))
 }
 
 // HasAccount applies the HasEdge predicate on the "account" edge.

@@ -58,6 +58,8 @@ const (
 	FieldBudgetShard = "budget_shard"
 	// FieldChargedCounters holds the string denoting the charged_counters field in the database.
 	FieldChargedCounters = "charged_counters"
+	// FieldTest holds the string denoting the test field in the database.
+	FieldTest = "test"
 	// EdgeAccount holds the string denoting the account edge name in mutations.
 	EdgeAccount = "account"
 	// EdgeClick holds the string denoting the click edge name in mutations.
@@ -138,6 +140,7 @@ var Columns = []string{
 	FieldRepeatKey,
 	FieldBudgetShard,
 	FieldChargedCounters,
+	FieldTest,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -180,6 +183,8 @@ var (
 	DefaultRepeatKey string
 	// RepeatKeyValidator is a validator for the "repeat_key" field. It is called by the builders before save.
 	RepeatKeyValidator func(string) error
+	// DefaultTest holds the default value on creation for the "test" field.
+	DefaultTest bool
 )
 
 // IntegrationSystemValidator is a validator for the "integration_system" field enum values. It is called by the builders before save.
@@ -293,6 +298,11 @@ func ByRepeatKey(opts ...sql.OrderTermOption) OrderOption {
 // ByBudgetShard orders the results by the budget_shard field.
 func ByBudgetShard(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldBudgetShard, opts...).ToFunc()
+}
+
+// ByTest orders the results by the test field.
+func ByTest(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTest, opts...).ToFunc()
 }
 
 // ByAccountField orders the results by account field.

@@ -135,6 +135,11 @@ func BudgetShard(v int) predicate.Conversion {
 	return predicate.Conversion(sql.FieldEQ(FieldBudgetShard, v))
 }
 
+// Test applies equality check predicate on the "test" field. It's identical to TestEQ.
+func Test(v bool) predicate.Conversion {
+	return predicate.Conversion(sql.FieldEQ(FieldTest, v))
+}
+
 // AccountIDEQ applies the EQ predicate on the "account_id" field.
 func AccountIDEQ(v int) predicate.Conversion {
 	return predicate.Conversion(sql.FieldEQ(FieldAccountID, v))
@@ -971,6 +976,16 @@ func ChargedCountersIsNil() predicate.Conversion {
 // ChargedCountersNotNil applies the NotNil predicate on the "charged_counters" field.
 func ChargedCountersNotNil() predicate.Conversion {
 	return predicate.Conversion(sql.FieldNotNull(FieldChargedCounters))
+}
+
+// TestEQ applies the EQ predicate on the "test" field.
+func TestEQ(v bool) predicate.Conversion {
+	return predicate.Conversion(sql.FieldEQ(FieldTest, v))
+}
+
+// TestNEQ applies the NEQ predicate on the "test" field.
+func TestNEQ(v bool) predicate.Conversion {
+	return predicate.Conversion(sql.FieldNEQ(FieldTest, v))
 }
 
 // HasAccount applies the HasEdge predicate on the "account" edge.

@@ -277,6 +277,7 @@ var (
 		{Name: "ip", Type: field.TypeString, Nullable: true, Size: 64},
 		{Name: "user_agent", Type: field.TypeString, Nullable: true, Size: 1024},
 		{Name: "created_at", Type: field.TypeTime},
+		{Name: "test", Type: field.TypeBool, Default: false},
 		{Name: "account_id", Type: field.TypeInt},
 		{Name: "offer_id", Type: field.TypeInt},
 	}
@@ -288,13 +289,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "clicks_accounts_account",
-				Columns:    []*schema.Column{ClicksColumns[12]},
+				Columns:    []*schema.Column{ClicksColumns[13]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "clicks_offers_clicks",
-				Columns:    []*schema.Column{ClicksColumns[13]},
+				Columns:    []*schema.Column{ClicksColumns[14]},
 				RefColumns: []*schema.Column{OffersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -303,17 +304,17 @@ var (
 			{
 				Name:    "click_account_id_gk_click_id",
 				Unique:  true,
-				Columns: []*schema.Column{ClicksColumns[12], ClicksColumns[1]},
+				Columns: []*schema.Column{ClicksColumns[13], ClicksColumns[1]},
 			},
 			{
 				Name:    "click_account_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ClicksColumns[12], ClicksColumns[11]},
+				Columns: []*schema.Column{ClicksColumns[13], ClicksColumns[11]},
 			},
 			{
 				Name:    "click_account_id_offer_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ClicksColumns[12], ClicksColumns[13], ClicksColumns[11]},
+				Columns: []*schema.Column{ClicksColumns[13], ClicksColumns[14], ClicksColumns[11]},
 			},
 		},
 	}
@@ -335,6 +336,7 @@ var (
 		{Name: "repeat_key", Type: field.TypeString, Size: 255, Default: ""},
 		{Name: "budget_shard", Type: field.TypeInt, Nullable: true},
 		{Name: "charged_counters", Type: field.TypeJSON, Nullable: true},
+		{Name: "test", Type: field.TypeBool, Default: false},
 		{Name: "click_id", Type: field.TypeInt},
 		{Name: "account_id", Type: field.TypeInt},
 		{Name: "offer_id", Type: field.TypeInt},
@@ -348,25 +350,25 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "conversions_clicks_conversions",
-				Columns:    []*schema.Column{ConversionsColumns[16]},
+				Columns:    []*schema.Column{ConversionsColumns[17]},
 				RefColumns: []*schema.Column{ClicksColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "conversions_accounts_account",
-				Columns:    []*schema.Column{ConversionsColumns[17]},
+				Columns:    []*schema.Column{ConversionsColumns[18]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "conversions_offers_conversions",
-				Columns:    []*schema.Column{ConversionsColumns[18]},
+				Columns:    []*schema.Column{ConversionsColumns[19]},
 				RefColumns: []*schema.Column{OffersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "conversions_offer_events_conversions",
-				Columns:    []*schema.Column{ConversionsColumns[19]},
+				Columns:    []*schema.Column{ConversionsColumns[20]},
 				RefColumns: []*schema.Column{OfferEventsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -375,37 +377,37 @@ var (
 			{
 				Name:    "conversion_account_id_integration_system_network_conversion_id",
 				Unique:  true,
-				Columns: []*schema.Column{ConversionsColumns[17], ConversionsColumns[3], ConversionsColumns[4]},
+				Columns: []*schema.Column{ConversionsColumns[18], ConversionsColumns[3], ConversionsColumns[4]},
 			},
 			{
 				Name:    "conversion_account_id_click_id_offer_event_id_repeat_key",
 				Unique:  true,
-				Columns: []*schema.Column{ConversionsColumns[17], ConversionsColumns[16], ConversionsColumns[19], ConversionsColumns[13]},
+				Columns: []*schema.Column{ConversionsColumns[18], ConversionsColumns[17], ConversionsColumns[20], ConversionsColumns[13]},
 			},
 			{
 				Name:    "conversion_account_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionsColumns[17], ConversionsColumns[1]},
+				Columns: []*schema.Column{ConversionsColumns[18], ConversionsColumns[1]},
 			},
 			{
 				Name:    "conversion_account_id_offer_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionsColumns[17], ConversionsColumns[18], ConversionsColumns[1]},
+				Columns: []*schema.Column{ConversionsColumns[18], ConversionsColumns[19], ConversionsColumns[1]},
 			},
 			{
 				Name:    "conversion_account_id_offer_event_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionsColumns[17], ConversionsColumns[19], ConversionsColumns[1]},
+				Columns: []*schema.Column{ConversionsColumns[18], ConversionsColumns[20], ConversionsColumns[1]},
 			},
 			{
 				Name:    "conversion_account_id_offer_id_pub_member_id",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionsColumns[17], ConversionsColumns[18], ConversionsColumns[11]},
+				Columns: []*schema.Column{ConversionsColumns[18], ConversionsColumns[19], ConversionsColumns[11]},
 			},
 			{
 				Name:    "conversion_account_id_offer_id_status_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionsColumns[17], ConversionsColumns[18], ConversionsColumns[5], ConversionsColumns[1]},
+				Columns: []*schema.Column{ConversionsColumns[18], ConversionsColumns[19], ConversionsColumns[5], ConversionsColumns[1]},
 			},
 		},
 	}

@@ -308,6 +308,10 @@ func init() {
 	clickDescCreatedAt := clickFields[11].Descriptor()
 	// click.DefaultCreatedAt holds the default value on creation for the created_at field.
 	click.DefaultCreatedAt = clickDescCreatedAt.Default.(func() time.Time)
+	// clickDescTest is the schema descriptor for test field.
+	clickDescTest := clickFields[12].Descriptor()
+	// click.DefaultTest holds the default value on creation for the test field.
+	click.DefaultTest = clickDescTest.Default.(bool)
 	conversionMixin := schema.Conversion{}.Mixin()
 	conversionMixinHooks0 := conversionMixin[0].Hooks()
 	conversion.Hooks[0] = conversionMixinHooks0[0]
@@ -371,6 +375,10 @@ func init() {
 	conversion.DefaultRepeatKey = conversionDescRepeatKey.Default.(string)
 	// conversion.RepeatKeyValidator is a validator for the "repeat_key" field. It is called by the builders before save.
 	conversion.RepeatKeyValidator = conversionDescRepeatKey.Validators[0].(func(string) error)
+	// conversionDescTest is the schema descriptor for test field.
+	conversionDescTest := conversionFields[16].Descriptor()
+	// conversion.DefaultTest holds the default value on creation for the test field.
+	conversion.DefaultTest = conversionDescTest.Default.(bool)
 	conversionstatuschangeMixin := schema.ConversionStatusChange{}.Mixin()
 	conversionstatuschangeMixinHooks0 := conversionstatuschangeMixin[0].Hooks()
 	conversionstatuschange.Hooks[0] = conversionstatuschangeMixinHooks0[0]

@@ -48,6 +48,8 @@ func (Click) Fields() []ent.Field {
 		optionalString("user_agent", MaxUserAgentLength, "The client's User-Agent header."),
 		field.Time("created_at").Default(time.Now).Immutable().Comment("When the click happened.").
 			Annotations(entgql.OrderField("CREATED_AT")),
+		field.Bool("test").Default(false).Immutable().
+			Comment("A test click (createTestClick): its conversions are marked test, never charged and never counted in reports."),
 	}
 }
 

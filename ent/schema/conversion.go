@@ -62,6 +62,8 @@ func (Conversion) Fields() []ent.Field {
 		field.Strings("charged_counters").Optional().
 			Comment("The period counters (caps, daily budget) the conversion was charged to, for an exact release.").
 			Annotations(entgql.Skip()),
+		field.Bool("test").Default(false).Immutable().
+			Comment("A conversion of a test click: never charged to budgets or caps, never counted in reports; its callbacks say test."),
 	}
 }
 

@@ -3026,6 +3026,29 @@ func (ec *executionContext) fieldContext_Click_createdAt(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Click", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Click_test(ctx context.Context, field graphql.CollectedField, obj *ent.Click) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Click_test(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Test, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Click_test(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Click", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _Click_offer(ctx context.Context, field graphql.CollectedField, obj *ent.Click) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3552,6 +3575,29 @@ func (ec *executionContext) _Conversion_pubMemberID(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_Conversion_pubMemberID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Conversion", field, false, false, "String")
+}
+
+func (ec *executionContext) _Conversion_test(ctx context.Context, field graphql.CollectedField, obj *ent.Conversion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Conversion_test(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Test, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Conversion_test(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Conversion", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Conversion_click(ctx context.Context, field graphql.CollectedField, obj *ent.Conversion) (ret graphql.Marshaler) {
@@ -9339,7 +9385,7 @@ func (ec *executionContext) unmarshalInputClickWhereInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "gkClickID", "gkClickIDNEQ", "gkClickIDIn", "gkClickIDNotIn", "gkClickIDGT", "gkClickIDGTE", "gkClickIDLT", "gkClickIDLTE", "gkClickIDContains", "gkClickIDHasPrefix", "gkClickIDHasSuffix", "gkClickIDEqualFold", "gkClickIDContainsFold", "offerID", "offerIDNEQ", "offerIDIn", "offerIDNotIn", "pubMemberID", "pubMemberIDNEQ", "pubMemberIDIn", "pubMemberIDNotIn", "pubMemberIDGT", "pubMemberIDGTE", "pubMemberIDLT", "pubMemberIDLTE", "pubMemberIDContains", "pubMemberIDHasPrefix", "pubMemberIDHasSuffix", "pubMemberIDIsNil", "pubMemberIDNotNil", "pubMemberIDEqualFold", "pubMemberIDContainsFold", "pubClickID", "pubClickIDNEQ", "pubClickIDIn", "pubClickIDNotIn", "pubClickIDGT", "pubClickIDGTE", "pubClickIDLT", "pubClickIDLTE", "pubClickIDContains", "pubClickIDHasPrefix", "pubClickIDHasSuffix", "pubClickIDIsNil", "pubClickIDNotNil", "pubClickIDEqualFold", "pubClickIDContainsFold", "pubSub1", "pubSub1NEQ", "pubSub1In", "pubSub1NotIn", "pubSub1GT", "pubSub1GTE", "pubSub1LT", "pubSub1LTE", "pubSub1Contains", "pubSub1HasPrefix", "pubSub1HasSuffix", "pubSub1IsNil", "pubSub1NotNil", "pubSub1EqualFold", "pubSub1ContainsFold", "pubSub2", "pubSub2NEQ", "pubSub2In", "pubSub2NotIn", "pubSub2GT", "pubSub2GTE", "pubSub2LT", "pubSub2LTE", "pubSub2Contains", "pubSub2HasPrefix", "pubSub2HasSuffix", "pubSub2IsNil", "pubSub2NotNil", "pubSub2EqualFold", "pubSub2ContainsFold", "pubSub3", "pubSub3NEQ", "pubSub3In", "pubSub3NotIn", "pubSub3GT", "pubSub3GTE", "pubSub3LT", "pubSub3LTE", "pubSub3Contains", "pubSub3HasPrefix", "pubSub3HasSuffix", "pubSub3IsNil", "pubSub3NotNil", "pubSub3EqualFold", "pubSub3ContainsFold", "pubSub4", "pubSub4NEQ", "pubSub4In", "pubSub4NotIn", "pubSub4GT", "pubSub4GTE", "pubSub4LT", "pubSub4LTE", "pubSub4Contains", "pubSub4HasPrefix", "pubSub4HasSuffix", "pubSub4IsNil", "pubSub4NotNil", "pubSub4EqualFold", "pubSub4ContainsFold", "pubSub5", "pubSub5NEQ", "pubSub5In", "pubSub5NotIn", "pubSub5GT", "pubSub5GTE", "pubSub5LT", "pubSub5LTE", "pubSub5Contains", "pubSub5HasPrefix", "pubSub5HasSuffix", "pubSub5IsNil", "pubSub5NotNil", "pubSub5EqualFold", "pubSub5ContainsFold", "ip", "ipNEQ", "ipIn", "ipNotIn", "ipGT", "ipGTE", "ipLT", "ipLTE", "ipContains", "ipHasPrefix", "ipHasSuffix", "ipIsNil", "ipNotNil", "ipEqualFold", "ipContainsFold", "userAgent", "userAgentNEQ", "userAgentIn", "userAgentNotIn", "userAgentGT", "userAgentGTE", "userAgentLT", "userAgentLTE", "userAgentContains", "userAgentHasPrefix", "userAgentHasSuffix", "userAgentIsNil", "userAgentNotNil", "userAgentEqualFold", "userAgentContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "hasOffer", "hasOfferWith", "hasConversions", "hasConversionsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "gkClickID", "gkClickIDNEQ", "gkClickIDIn", "gkClickIDNotIn", "gkClickIDGT", "gkClickIDGTE", "gkClickIDLT", "gkClickIDLTE", "gkClickIDContains", "gkClickIDHasPrefix", "gkClickIDHasSuffix", "gkClickIDEqualFold", "gkClickIDContainsFold", "offerID", "offerIDNEQ", "offerIDIn", "offerIDNotIn", "pubMemberID", "pubMemberIDNEQ", "pubMemberIDIn", "pubMemberIDNotIn", "pubMemberIDGT", "pubMemberIDGTE", "pubMemberIDLT", "pubMemberIDLTE", "pubMemberIDContains", "pubMemberIDHasPrefix", "pubMemberIDHasSuffix", "pubMemberIDIsNil", "pubMemberIDNotNil", "pubMemberIDEqualFold", "pubMemberIDContainsFold", "pubClickID", "pubClickIDNEQ", "pubClickIDIn", "pubClickIDNotIn", "pubClickIDGT", "pubClickIDGTE", "pubClickIDLT", "pubClickIDLTE", "pubClickIDContains", "pubClickIDHasPrefix", "pubClickIDHasSuffix", "pubClickIDIsNil", "pubClickIDNotNil", "pubClickIDEqualFold", "pubClickIDContainsFold", "pubSub1", "pubSub1NEQ", "pubSub1In", "pubSub1NotIn", "pubSub1GT", "pubSub1GTE", "pubSub1LT", "pubSub1LTE", "pubSub1Contains", "pubSub1HasPrefix", "pubSub1HasSuffix", "pubSub1IsNil", "pubSub1NotNil", "pubSub1EqualFold", "pubSub1ContainsFold", "pubSub2", "pubSub2NEQ", "pubSub2In", "pubSub2NotIn", "pubSub2GT", "pubSub2GTE", "pubSub2LT", "pubSub2LTE", "pubSub2Contains", "pubSub2HasPrefix", "pubSub2HasSuffix", "pubSub2IsNil", "pubSub2NotNil", "pubSub2EqualFold", "pubSub2ContainsFold", "pubSub3", "pubSub3NEQ", "pubSub3In", "pubSub3NotIn", "pubSub3GT", "pubSub3GTE", "pubSub3LT", "pubSub3LTE", "pubSub3Contains", "pubSub3HasPrefix", "pubSub3HasSuffix", "pubSub3IsNil", "pubSub3NotNil", "pubSub3EqualFold", "pubSub3ContainsFold", "pubSub4", "pubSub4NEQ", "pubSub4In", "pubSub4NotIn", "pubSub4GT", "pubSub4GTE", "pubSub4LT", "pubSub4LTE", "pubSub4Contains", "pubSub4HasPrefix", "pubSub4HasSuffix", "pubSub4IsNil", "pubSub4NotNil", "pubSub4EqualFold", "pubSub4ContainsFold", "pubSub5", "pubSub5NEQ", "pubSub5In", "pubSub5NotIn", "pubSub5GT", "pubSub5GTE", "pubSub5LT", "pubSub5LTE", "pubSub5Contains", "pubSub5HasPrefix", "pubSub5HasSuffix", "pubSub5IsNil", "pubSub5NotNil", "pubSub5EqualFold", "pubSub5ContainsFold", "ip", "ipNEQ", "ipIn", "ipNotIn", "ipGT", "ipGTE", "ipLT", "ipLTE", "ipContains", "ipHasPrefix", "ipHasSuffix", "ipIsNil", "ipNotNil", "ipEqualFold", "ipContainsFold", "userAgent", "userAgentNEQ", "userAgentIn", "userAgentNotIn", "userAgentGT", "userAgentGTE", "userAgentLT", "userAgentLTE", "userAgentContains", "userAgentHasPrefix", "userAgentHasSuffix", "userAgentIsNil", "userAgentNotNil", "userAgentEqualFold", "userAgentContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "test", "testNEQ", "hasOffer", "hasOfferWith", "hasConversions", "hasConversionsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -10543,6 +10589,20 @@ func (ec *executionContext) unmarshalInputClickWhereInput(ctx context.Context, o
 				return it, err
 			}
 			it.CreatedAtLTE = data
+		case "test":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("test"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Test = data
+		case "testNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("testNEQ"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TestNEQ = data
 		case "hasOffer":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasOffer"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -10652,7 +10712,7 @@ func (ec *executionContext) unmarshalInputConversionWhereInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "clickID", "clickIDNEQ", "clickIDIn", "clickIDNotIn", "offerID", "offerIDNEQ", "offerIDIn", "offerIDNotIn", "offerEventID", "offerEventIDNEQ", "offerEventIDIn", "offerEventIDNotIn", "networkConversionID", "networkConversionIDNEQ", "networkConversionIDIn", "networkConversionIDNotIn", "networkConversionIDGT", "networkConversionIDGTE", "networkConversionIDLT", "networkConversionIDLTE", "networkConversionIDContains", "networkConversionIDHasPrefix", "networkConversionIDHasSuffix", "networkConversionIDIsNil", "networkConversionIDNotNil", "networkConversionIDEqualFold", "networkConversionIDContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "reason", "reasonNEQ", "reasonIn", "reasonNotIn", "reasonGT", "reasonGTE", "reasonLT", "reasonLTE", "reasonContains", "reasonHasPrefix", "reasonHasSuffix", "reasonIsNil", "reasonNotNil", "reasonEqualFold", "reasonContainsFold", "payout", "payoutNEQ", "payoutIn", "payoutNotIn", "payoutGT", "payoutGTE", "payoutLT", "payoutLTE", "amount", "amountNEQ", "amountIn", "amountNotIn", "amountGT", "amountGTE", "amountLT", "amountLTE", "amountIsNil", "amountNotNil", "currency", "currencyNEQ", "currencyIn", "currencyNotIn", "currencyGT", "currencyGTE", "currencyLT", "currencyLTE", "currencyContains", "currencyHasPrefix", "currencyHasSuffix", "currencyEqualFold", "currencyContainsFold", "reportedCurrency", "reportedCurrencyNEQ", "reportedCurrencyIn", "reportedCurrencyNotIn", "reportedCurrencyGT", "reportedCurrencyGTE", "reportedCurrencyLT", "reportedCurrencyLTE", "reportedCurrencyContains", "reportedCurrencyHasPrefix", "reportedCurrencyHasSuffix", "reportedCurrencyIsNil", "reportedCurrencyNotNil", "reportedCurrencyEqualFold", "reportedCurrencyContainsFold", "pubMemberID", "pubMemberIDNEQ", "pubMemberIDIn", "pubMemberIDNotIn", "pubMemberIDGT", "pubMemberIDGTE", "pubMemberIDLT", "pubMemberIDLTE", "pubMemberIDContains", "pubMemberIDHasPrefix", "pubMemberIDHasSuffix", "pubMemberIDIsNil", "pubMemberIDNotNil", "pubMemberIDEqualFold", "pubMemberIDContainsFold", "hasClick", "hasClickWith", "hasOffer", "hasOfferWith", "hasEvent", "hasEventWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "clickID", "clickIDNEQ", "clickIDIn", "clickIDNotIn", "offerID", "offerIDNEQ", "offerIDIn", "offerIDNotIn", "offerEventID", "offerEventIDNEQ", "offerEventIDIn", "offerEventIDNotIn", "networkConversionID", "networkConversionIDNEQ", "networkConversionIDIn", "networkConversionIDNotIn", "networkConversionIDGT", "networkConversionIDGTE", "networkConversionIDLT", "networkConversionIDLTE", "networkConversionIDContains", "networkConversionIDHasPrefix", "networkConversionIDHasSuffix", "networkConversionIDIsNil", "networkConversionIDNotNil", "networkConversionIDEqualFold", "networkConversionIDContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "reason", "reasonNEQ", "reasonIn", "reasonNotIn", "reasonGT", "reasonGTE", "reasonLT", "reasonLTE", "reasonContains", "reasonHasPrefix", "reasonHasSuffix", "reasonIsNil", "reasonNotNil", "reasonEqualFold", "reasonContainsFold", "payout", "payoutNEQ", "payoutIn", "payoutNotIn", "payoutGT", "payoutGTE", "payoutLT", "payoutLTE", "amount", "amountNEQ", "amountIn", "amountNotIn", "amountGT", "amountGTE", "amountLT", "amountLTE", "amountIsNil", "amountNotNil", "currency", "currencyNEQ", "currencyIn", "currencyNotIn", "currencyGT", "currencyGTE", "currencyLT", "currencyLTE", "currencyContains", "currencyHasPrefix", "currencyHasSuffix", "currencyEqualFold", "currencyContainsFold", "reportedCurrency", "reportedCurrencyNEQ", "reportedCurrencyIn", "reportedCurrencyNotIn", "reportedCurrencyGT", "reportedCurrencyGTE", "reportedCurrencyLT", "reportedCurrencyLTE", "reportedCurrencyContains", "reportedCurrencyHasPrefix", "reportedCurrencyHasSuffix", "reportedCurrencyIsNil", "reportedCurrencyNotNil", "reportedCurrencyEqualFold", "reportedCurrencyContainsFold", "pubMemberID", "pubMemberIDNEQ", "pubMemberIDIn", "pubMemberIDNotIn", "pubMemberIDGT", "pubMemberIDGTE", "pubMemberIDLT", "pubMemberIDLTE", "pubMemberIDContains", "pubMemberIDHasPrefix", "pubMemberIDHasSuffix", "pubMemberIDIsNil", "pubMemberIDNotNil", "pubMemberIDEqualFold", "pubMemberIDContainsFold", "test", "testNEQ", "hasClick", "hasClickWith", "hasOffer", "hasOfferWith", "hasEvent", "hasEventWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -11597,6 +11657,20 @@ func (ec *executionContext) unmarshalInputConversionWhereInput(ctx context.Conte
 				return it, err
 			}
 			it.PubMemberIDContainsFold = data
+		case "test":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("test"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Test = data
+		case "testNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("testNEQ"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TestNEQ = data
 		case "hasClick":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasClick"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -16306,6 +16380,11 @@ func (ec *executionContext) _Click(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "test":
+			out.Values[i] = ec._Click_test(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "offer":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -16495,6 +16574,11 @@ func (ec *executionContext) _Conversion(ctx context.Context, sel ast.SelectionSe
 		case "pubMemberID":
 			out.Values[i] = ec._Conversion_pubMemberID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "test":
+			out.Values[i] = ec._Conversion_test(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "click":

@@ -186,6 +186,7 @@ type ComplexityRoot struct {
 		PubSub3     func(childComplexity int) int
 		PubSub4     func(childComplexity int) int
 		PubSub5     func(childComplexity int) int
+		Test        func(childComplexity int) int
 		UserAgent   func(childComplexity int) int
 	}
 
@@ -218,6 +219,7 @@ type ComplexityRoot struct {
 		Reason              func(childComplexity int) int
 		ReportedCurrency    func(childComplexity int) int
 		Status              func(childComplexity int) int
+		Test                func(childComplexity int) int
 		UpdatedAt           func(childComplexity int) int
 	}
 
@@ -257,6 +259,15 @@ type ComplexityRoot struct {
 		ToStatus     func(childComplexity int) int
 	}
 
+	ConversionStatusResult struct {
+		Code                func(childComplexity int) int
+		Conversion          func(childComplexity int) int
+		ID                  func(childComplexity int) int
+		Message             func(childComplexity int) int
+		NetworkConversionID func(childComplexity int) int
+		Outcome             func(childComplexity int) int
+	}
+
 	CreatedAPIKey struct {
 		APIKey func(childComplexity int) int
 		Secret func(childComplexity int) int
@@ -287,6 +298,7 @@ type ComplexityRoot struct {
 		CreateCallbackEndpoint     func(childComplexity int, input model.CreateCallbackEndpointInput) int
 		CreateOffer                func(childComplexity int, input wizard.CreateOfferInput) int
 		CreatePublishableKey       func(childComplexity int, name string) int
+		CreateTestClick            func(childComplexity int, offerID int, pubMemberID *string) int
 		DisableCallbackEndpoint    func(childComplexity int, id int) int
 		EnableCallbackEndpoint     func(childComplexity int, id int) int
 		EndOffer                   func(childComplexity int, id int) int
@@ -303,6 +315,7 @@ type ComplexityRoot struct {
 		UpdateAdvertiser           func(childComplexity int, id int, input wizard.UpdateAdvertiserInput) int
 		UpdateCallbackEndpoint     func(childComplexity int, id int, input model.UpdateCallbackEndpointInput) int
 		UpdateConversionStatus     func(childComplexity int, id int, status lifecycle.Status, reason *string) int
+		UpdateConversionStatuses   func(childComplexity int, input model.UpdateConversionStatusesInput) int
 		UpdateOfferAdvertiserInfo  func(childComplexity int, id int, input wizard.AdvertiserInfoInput) int
 		UpdateOfferBudgetTargeting func(childComplexity int, id int, input wizard.BudgetTargetingInput) int
 		UpdateOfferCreative        func(childComplexity int, id int, input wizard.CreativeInput) int
@@ -523,6 +536,19 @@ type ComplexityRoot struct {
 	StatusWord struct {
 		Status func(childComplexity int) int
 		Word   func(childComplexity int) int
+	}
+
+	TestClick struct {
+		Click       func(childComplexity int) int
+		GkClickID   func(childComplexity int) int
+		PostbackURL func(childComplexity int) int
+	}
+
+	UpdateConversionStatusesPayload struct {
+		Changed   func(childComplexity int) int
+		Failed    func(childComplexity int) int
+		Results   func(childComplexity int) int
+		Unchanged func(childComplexity int) int
 	}
 }
 
@@ -1180,6 +1206,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Click.PubSub5(childComplexity), true
+	case "Click.test":
+		if e.ComplexityRoot.Click.Test == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Click.Test(childComplexity), true
 	case "Click.userAgent":
 		if e.ComplexityRoot.Click.UserAgent == nil {
 			break
@@ -1321,6 +1353,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Conversion.Status(childComplexity), true
+	case "Conversion.test":
+		if e.ComplexityRoot.Conversion.Test == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Conversion.Test(childComplexity), true
 	case "Conversion.updatedAt":
 		if e.ComplexityRoot.Conversion.UpdatedAt == nil {
 			break
@@ -1475,6 +1513,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ConversionStatusChange.ToStatus(childComplexity), true
+
+	case "ConversionStatusResult.code":
+		if e.ComplexityRoot.ConversionStatusResult.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionStatusResult.Code(childComplexity), true
+	case "ConversionStatusResult.conversion":
+		if e.ComplexityRoot.ConversionStatusResult.Conversion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionStatusResult.Conversion(childComplexity), true
+	case "ConversionStatusResult.id":
+		if e.ComplexityRoot.ConversionStatusResult.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionStatusResult.ID(childComplexity), true
+	case "ConversionStatusResult.message":
+		if e.ComplexityRoot.ConversionStatusResult.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionStatusResult.Message(childComplexity), true
+	case "ConversionStatusResult.networkConversionID":
+		if e.ComplexityRoot.ConversionStatusResult.NetworkConversionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionStatusResult.NetworkConversionID(childComplexity), true
+	case "ConversionStatusResult.outcome":
+		if e.ComplexityRoot.ConversionStatusResult.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionStatusResult.Outcome(childComplexity), true
 
 	case "CreatedAPIKey.apiKey":
 		if e.ComplexityRoot.CreatedAPIKey.APIKey == nil {
@@ -1634,6 +1709,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreatePublishableKey(childComplexity, args["name"].(string)), true
+	case "Mutation.createTestClick":
+		if e.ComplexityRoot.Mutation.CreateTestClick == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createTestClick_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateTestClick(childComplexity, args["offerID"].(int), args["pubMemberID"].(*string)), true
 	case "Mutation.disableCallbackEndpoint":
 		if e.ComplexityRoot.Mutation.DisableCallbackEndpoint == nil {
 			break
@@ -1805,6 +1891,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateConversionStatus(childComplexity, args["id"].(int), args["status"].(lifecycle.Status), args["reason"].(*string)), true
+	case "Mutation.updateConversionStatuses":
+		if e.ComplexityRoot.Mutation.UpdateConversionStatuses == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateConversionStatuses_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateConversionStatuses(childComplexity, args["input"].(model.UpdateConversionStatusesInput)), true
 	case "Mutation.updateOfferAdvertiserInfo":
 		if e.ComplexityRoot.Mutation.UpdateOfferAdvertiserInfo == nil {
 			break
@@ -2892,6 +2989,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.StatusWord.Word(childComplexity), true
 
+	case "TestClick.click":
+		if e.ComplexityRoot.TestClick.Click == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TestClick.Click(childComplexity), true
+	case "TestClick.gkClickID":
+		if e.ComplexityRoot.TestClick.GkClickID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TestClick.GkClickID(childComplexity), true
+	case "TestClick.postbackURL":
+		if e.ComplexityRoot.TestClick.PostbackURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TestClick.PostbackURL(childComplexity), true
+
+	case "UpdateConversionStatusesPayload.changed":
+		if e.ComplexityRoot.UpdateConversionStatusesPayload.Changed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateConversionStatusesPayload.Changed(childComplexity), true
+	case "UpdateConversionStatusesPayload.failed":
+		if e.ComplexityRoot.UpdateConversionStatusesPayload.Failed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateConversionStatusesPayload.Failed(childComplexity), true
+	case "UpdateConversionStatusesPayload.results":
+		if e.ComplexityRoot.UpdateConversionStatusesPayload.Results == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateConversionStatusesPayload.Results(childComplexity), true
+	case "UpdateConversionStatusesPayload.unchanged":
+		if e.ComplexityRoot.UpdateConversionStatusesPayload.Unchanged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateConversionStatusesPayload.Unchanged(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -2930,6 +3071,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("UpdateAccountInput", ec.unmarshalInputUpdateAccountInput),
 			graphql.NewInputUnmarshaler("UpdateAdvertiserInput", ec.unmarshalInputUpdateAdvertiserInput),
 			graphql.NewInputUnmarshaler("UpdateCallbackEndpointInput", ec.unmarshalInputUpdateCallbackEndpointInput),
+			graphql.NewInputUnmarshaler("UpdateConversionStatusesInput", ec.unmarshalInputUpdateConversionStatusesInput),
 			graphql.NewInputUnmarshaler("UpdateOfferTypeInput", ec.unmarshalInputUpdateOfferTypeInput),
 		)
 	}
@@ -3181,6 +3323,71 @@ extend type Mutation {
     """Why, for the history (e.g. "fraud check failed")."""
     reason: String
   ): Conversion!
+}
+
+extend type Mutation {
+  """
+  Review many conversions at once: each gets the status with the rules of
+  updateConversionStatus (history source MANUAL, spend, callbacks), in its own transaction, so
+  one unknown or refused conversion does not undo the others. At most 1000 conversions per call
+  (ids and networkConversionIDs together); more is a VALIDATION error on input.ids. Runs
+  outside the mutation's transaction: the conversions changed stay changed whatever else the
+  document does.
+  """
+  updateConversionStatuses(
+    """Which conversions, the status and the reason."""
+    input: UpdateConversionStatusesInput!
+  ): UpdateConversionStatusesPayload!
+}
+
+"""The conversions of a bulk review and the status they get."""
+input UpdateConversionStatusesInput {
+  """Conversions by id."""
+  ids: [ID!]
+  """Conversions by the network's conversion id (cnv_conversion_id), within the account."""
+  networkConversionIDs: [String!]
+  """The new status."""
+  status: ConversionStatus!
+  """Why, for each conversion's history (e.g. "fraud check failed")."""
+  reason: String
+}
+
+"""What a bulk review did to one conversion."""
+enum ConversionStatusOutcome {
+  """The status changed: a MANUAL history step, spend moved, callbacks queued."""
+  CHANGED
+  """The conversion had the status already: nothing was written."""
+  UNCHANGED
+  """Not changed; see code and message."""
+  ERROR
+}
+
+"""The result of a bulk review for one conversion asked for, in the order asked."""
+type ConversionStatusResult {
+  """The conversion's id: as asked, or the one a network conversion id named (null when none)."""
+  id: ID
+  """The network conversion id asked for, when asked by it."""
+  networkConversionID: String
+  """What happened."""
+  outcome: ConversionStatusOutcome!
+  """The conversion after the change; null on ERROR."""
+  conversion: Conversion
+  """On ERROR, the error code: NOT_FOUND, CONFLICT (a rule refused; the message names it) or INTERNAL."""
+  code: String
+  """On ERROR, why."""
+  message: String
+}
+
+"""The results of updateConversionStatuses."""
+type UpdateConversionStatusesPayload {
+  """One result per conversion asked for, in the order asked (ids first, then networkConversionIDs)."""
+  results: [ConversionStatusResult!]!
+  """How many changed."""
+  changed: Int!
+  """How many had the status already."""
+  unchanged: Int!
+  """How many failed."""
+  failed: Int!
 }
 `, BuiltIn: false},
 	{Name: "../../schema/ent.graphql", Input: `directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
@@ -4751,6 +4958,10 @@ type Click implements Node {
   """
   createdAt: Time!
   """
+  A test click (createTestClick): its conversions are marked test, never charged and never counted in reports.
+  """
+  test: Boolean!
+  """
   The clicked offer.
   """
   offer: Offer!
@@ -5501,6 +5712,14 @@ input ClickWhereInput {
   """
   createdAtLTE: Time
   """
+  Matches when test equals the value.
+  """
+  test: Boolean
+  """
+  Matches when test is not equal to the value.
+  """
+  testNEQ: Boolean
+  """
   offer edge predicates
   """
   hasOffer: Boolean
@@ -5577,6 +5796,10 @@ type Conversion implements Node {
   The member, copied from the click.
   """
   pubMemberID: String
+  """
+  A conversion of a test click: never charged to budgets or caps, never counted in reports; its callbacks say test.
+  """
+  test: Boolean!
   """
   The attributed click.
   """
@@ -6286,6 +6509,14 @@ input ConversionWhereInput {
   Matches when pubMemberID contains the value, ignoring case.
   """
   pubMemberIDContainsFold: String
+  """
+  Matches when test equals the value.
+  """
+  test: Boolean
+  """
+  Matches when test is not equal to the value.
+  """
+  testNEQ: Boolean
   """
   click edge predicates
   """
@@ -9741,6 +9972,36 @@ extend type Account {
   ): AccountStats!
 }
 `, BuiltIn: false},
+	{Name: "../../schema/testmode.graphql", Input: `extend type Mutation {
+  """
+  Mint a test click on one of the account's offers, in any status (a draft or paused offer
+  too), to check the network integration before going live: fire the returned postbackURL (or
+  let the network fire its own with this gkClickID). Conversions of a test click are marked
+  test: never charged to budgets or caps, never counted in reports, and their callbacks carry
+  "test": true.
+  """
+  createTestClick(
+    """The offer."""
+    offerID: ID!
+    """The member to click as; default "test-member"."""
+    pubMemberID: String
+  ): TestClick!
+}
+
+"""A test click and how to convert it."""
+type TestClick {
+  """The click (test: true)."""
+  click: Click!
+  """Its click id, what the network echoes back as gk_click_id."""
+  gkClickID: String!
+  """
+  Our postback URL with this click's values filled in: gk_click_id, the offer's first event as
+  cnv_event_id and a cnv_conversion_id of its own. Calling it records a pending test
+  conversion; add cnv_status=approved (or the network's word) to move it on.
+  """
+  postbackURL: String!
+}
+`, BuiltIn: false},
 	{Name: "../../schema/wizard.graphql", Input: `# The offer wizard: one mutation per step of the seed's "Building Campaign in GoKart", the
 # status changes, and the URLs a brand manager copies into the network.
 
@@ -10342,6 +10603,8 @@ func (ec *executionContext) childFields_Click(ctx context.Context, field graphql
 		return ec.fieldContext_Click_userAgent(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Click_createdAt(ctx, field)
+	case "test":
+		return ec.fieldContext_Click_test(ctx, field)
 	case "offer":
 		return ec.fieldContext_Click_offer(ctx, field)
 	case "conversions":
@@ -10402,6 +10665,8 @@ func (ec *executionContext) childFields_Conversion(ctx context.Context, field gr
 		return ec.fieldContext_Conversion_reportedCurrency(ctx, field)
 	case "pubMemberID":
 		return ec.fieldContext_Conversion_pubMemberID(ctx, field)
+	case "test":
+		return ec.fieldContext_Conversion_test(ctx, field)
 	case "click":
 		return ec.fieldContext_Conversion_click(ctx, field)
 	case "offer":
@@ -10484,6 +10749,24 @@ func (ec *executionContext) childFields_ConversionStatusChange(ctx context.Conte
 		return ec.fieldContext_ConversionStatusChange_conversion(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ConversionStatusChange", field.Name)
+}
+
+func (ec *executionContext) childFields_ConversionStatusResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ConversionStatusResult_id(ctx, field)
+	case "networkConversionID":
+		return ec.fieldContext_ConversionStatusResult_networkConversionID(ctx, field)
+	case "outcome":
+		return ec.fieldContext_ConversionStatusResult_outcome(ctx, field)
+	case "conversion":
+		return ec.fieldContext_ConversionStatusResult_conversion(ctx, field)
+	case "code":
+		return ec.fieldContext_ConversionStatusResult_code(ctx, field)
+	case "message":
+		return ec.fieldContext_ConversionStatusResult_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConversionStatusResult", field.Name)
 }
 
 func (ec *executionContext) childFields_CreatedAPIKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -10926,6 +11209,32 @@ func (ec *executionContext) childFields_StatusWord(ctx context.Context, field gr
 		return ec.fieldContext_StatusWord_status(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StatusWord", field.Name)
+}
+
+func (ec *executionContext) childFields_TestClick(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "click":
+		return ec.fieldContext_TestClick_click(ctx, field)
+	case "gkClickID":
+		return ec.fieldContext_TestClick_gkClickID(ctx, field)
+	case "postbackURL":
+		return ec.fieldContext_TestClick_postbackURL(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TestClick", field.Name)
+}
+
+func (ec *executionContext) childFields_UpdateConversionStatusesPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "results":
+		return ec.fieldContext_UpdateConversionStatusesPayload_results(ctx, field)
+	case "changed":
+		return ec.fieldContext_UpdateConversionStatusesPayload_changed(ctx, field)
+	case "unchanged":
+		return ec.fieldContext_UpdateConversionStatusesPayload_unchanged(ctx, field)
+	case "failed":
+		return ec.fieldContext_UpdateConversionStatusesPayload_failed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UpdateConversionStatusesPayload", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

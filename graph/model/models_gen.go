@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"entgo.io/contrib/entgql"
+	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/internal/callbacks/vocab"
 	"github.com/gokart/gokart/internal/catalogue"
 	"github.com/gokart/gokart/internal/lifecycle"
@@ -24,6 +25,22 @@ type CallbackDeliveryWhereInput struct {
 	ConversionID *int `json:"conversionID,omitempty"`
 	// Only deliveries in this status.
 	Status *vocab.DeliveryStatus `json:"status,omitempty"`
+}
+
+// The result of a bulk review for one conversion asked for, in the order asked.
+type ConversionStatusResult struct {
+	// The conversion's id: as asked, or the one a network conversion id named (null when none).
+	ID *int `json:"id,omitempty"`
+	// The network conversion id asked for, when asked by it.
+	NetworkConversionID *string `json:"networkConversionID,omitempty"`
+	// What happened.
+	Outcome ConversionStatusOutcome `json:"outcome"`
+	// The conversion after the change; null on ERROR.
+	Conversion *ent.Conversion `json:"conversion,omitempty"`
+	// On ERROR, the error code: NOT_FOUND, CONFLICT (a rule refused; the message names it) or INTERNAL.
+	Code *string `json:"code,omitempty"`
+	// On ERROR, why.
+	Message *string `json:"message,omitempty"`
 }
 
 // A new callback endpoint.
@@ -144,6 +161,18 @@ type StatusWord struct {
 	Status lifecycle.Status `json:"status"`
 }
 
+// A test click and how to convert it.
+type TestClick struct {
+	// The click (test: true).
+	Click *ent.Click `json:"click"`
+	// Its click id, what the network echoes back as gk_click_id.
+	GkClickID string `json:"gkClickID"`
+	// Our postback URL with this click's values filled in: gk_click_id, the offer's first event as
+	// cnv_event_id and a cnv_conversion_id of its own. Calling it records a pending test
+	// conversion; add cnv_status=approved (or the network's word) to move it on.
+	PostbackURL string `json:"postbackURL"`
+}
+
 // Changes to a callback endpoint; omitted fields stay as they are.
 type UpdateCallbackEndpointInput struct {
 	// The new URL or template.
@@ -156,6 +185,91 @@ type UpdateCallbackEndpointInput struct {
 	HeaderName *string `json:"headerName,omitempty"`
 	// The new header value.
 	HeaderValue *string `json:"headerValue,omitempty"`
+}
+
+// The conversions of a bulk review and the status they get.
+type UpdateConversionStatusesInput struct {
+	// Conversions by id.
+	Ids []int `json:"ids,omitempty"`
+	// Conversions by the network's conversion id (cnv_conversion_id), within the account.
+	NetworkConversionIDs []string `json:"networkConversionIDs,omitempty"`
+	// The new status.
+	Status lifecycle.Status `json:"status"`
+	// Why, for each conversion's history (e.g. "fraud check failed").
+	Reason *string `json:"reason,omitempty"`
+}
+
+// The results of updateConversionStatuses.
+type UpdateConversionStatusesPayload struct {
+	// One result per conversion asked for, in the order asked (ids first, then networkConversionIDs).
+	Results []*ConversionStatusResult `json:"results"`
+	// How many changed.
+	Changed int `json:"changed"`
+	// How many had the status already.
+	Unchanged int `json:"unchanged"`
+	// How many failed.
+	Failed int `json:"failed"`
+}
+
+// What a bulk review did to one conversion.
+type ConversionStatusOutcome string
+
+const (
+	// The status changed: a MANUAL history step, spend moved, callbacks queued.
+	ConversionStatusOutcomeChanged ConversionStatusOutcome = "CHANGED"
+	// The conversion had the status already: nothing was written.
+	ConversionStatusOutcomeUnchanged ConversionStatusOutcome = "UNCHANGED"
+	// Not changed; see code and message.
+	ConversionStatusOutcomeError ConversionStatusOutcome = "ERROR"
+)
+
+var AllConversionStatusOutcome = []ConversionStatusOutcome{
+	ConversionStatusOutcomeChanged,
+	ConversionStatusOutcomeUnchanged,
+	ConversionStatusOutcomeError,
+}
+
+func (e ConversionStatusOutcome) IsValid() bool {
+	switch e {
+	case ConversionStatusOutcomeChanged, ConversionStatusOutcomeUnchanged, ConversionStatusOutcomeError:
+		return true
+	}
+	return false
+}
+
+func (e ConversionStatusOutcome) String() string {
+	return string(e)
+}
+
+func (e *ConversionStatusOutcome) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ConversionStatusOutcome(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ConversionStatusOutcome", str)
+	}
+	return nil
+}
+
+func (e ConversionStatusOutcome) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ConversionStatusOutcome) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ConversionStatusOutcome) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // Whether an offer takes clicks now and, if not, why: the click route's own rules on the committed state, so a dashboard never shows a used-up offer as live.

@@ -32,6 +32,8 @@ type Conversion struct {
 	NetworkConversionID *string   `json:"networkConversionID"`
 	ClickedAt           time.Time `json:"clickedAt"`
 	ConvertedAt         time.Time `json:"convertedAt"`
+	// Test marks a test click's conversion (createTestClick); left out of live ones.
+	Test bool `json:"test,omitempty"`
 }
 
 // OfferRef names the converted offer.
@@ -82,6 +84,7 @@ func MacrosOf(c Conversion) Macros {
 		"cnv_event_id": c.Event.EventID, "cnv_event_name": c.Event.Name,
 		"cnv_status": strings.ToLower(c.Status), "cnv_payout": c.Payout, "cnv_currency": c.Currency,
 		"gk_conversion_id": c.ID, "sequence": strconv.Itoa(c.Sequence), "cnv_amount": "",
+		"gk_test": strconv.FormatBool(c.Test),
 	}
 	if c.Amount != nil {
 		m["cnv_amount"] = *c.Amount

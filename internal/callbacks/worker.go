@@ -268,7 +268,7 @@ const loadSQL = `SELECT d.id, d.account_id, d.endpoint_id, d.attempts, d.event, 
  e.url, e.format, e.secret, e.header_name, e.header_value, e.failing_since,
  c.id, c.payout, c.amount, c.currency, c.pub_member_id, c.network_conversion_id, c.created_at,
  o.id, o.name, ev.event_id, ev.name,
- k.gk_click_id, k.pub_click_id, k.pub_sub_1, k.pub_sub_2, k.pub_sub_3, k.pub_sub_4, k.pub_sub_5, k.created_at
+ k.gk_click_id, k.pub_click_id, k.pub_sub_1, k.pub_sub_2, k.pub_sub_3, k.pub_sub_4, k.pub_sub_5, k.created_at, c.test
 FROM callback_deliveries d
 JOIN callback_endpoints e ON e.id = d.endpoint_id AND e.account_id = d.account_id
 LEFT JOIN conversions c ON c.id = d.conversion_id AND c.account_id = d.account_id
@@ -315,12 +315,13 @@ func (w *Worker) load(ctx context.Context, q queryer, ids []int) ([]job, error) 
 			gk, pubClick                  sql.NullString
 			subs                          [5]sql.NullString
 			seq                           int
+			test                          sql.NullBool
 		)
 		if err := rows.Scan(&j.id, &j.accountID, &j.endpointID, &j.attempts, &j.event, &seq, &from, &to,
 			&j.url, &j.format, &j.secret, &headerName, &headerValue, &failingSince,
 			&convID, &payout, &amount, &currency, &member, &ncid, &convAt,
 			&offerID, &offerName, &eventID, &eventName,
-			&gk, &pubClick, &subs[0], &subs[1], &subs[2], &subs[3], &subs[4], &clickAt); err != nil {
+			&gk, &pubClick, &subs[0], &subs[1], &subs[2], &subs[3], &subs[4], &clickAt, &test); err != nil {
 			return nil, fmt.Errorf("load callbacks: %w", err)
 		}
 		j.headerName, j.headerValue = headerName.String, headerValue.String
@@ -334,7 +335,7 @@ func (w *Worker) load(ctx context.Context, q queryer, ids []int) ([]job, error) 
 				Event:  EventRef{EventID: eventID.String, Name: eventName.String},
 				Payout: money.Micros(payout.Int64).String(), Currency: currency.String,
 				PubMemberID: member.String, PubClickID: pubClick.String, GkClickID: gk.String,
-				ClickedAt: clickAt.Time.UTC(), ConvertedAt: convAt.Time.UTC(),
+				ClickedAt: clickAt.Time.UTC(), ConvertedAt: convAt.Time.UTC(), Test: test.Bool,
 			}
 			if from.Valid {
 				c.PreviousStatus = &from.String

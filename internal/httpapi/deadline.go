@@ -27,6 +27,8 @@ const (
 // left holding it. The response is buffered until the handler returns, so the client sees
 // either the whole answer or the 503.
 //
+// The CSV routes (/export/, /import/) stream instead: they get StreamTimeout and no buffer.
+//
 // The wrapped mux's pattern is copied to the request so that the request log and metrics,
 // outside this handler, still name the route.
 func withDeadlines(mux *http.ServeMux, graphQL, tracking time.Duration, next http.Handler) http.Handler {
@@ -38,6 +40,14 @@ func withDeadlines(mux *http.ServeMux, graphQL, tracking time.Duration, next htt
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, r.Pattern = mux.Handler(r)
+		if streamed(r.URL.Path) {
+			// Streamed CSV: rows go out as they are read, so nothing is buffered here; the
+			// handler answers its own errors before the first row.
+			ctx, cancel := context.WithTimeout(r.Context(), StreamTimeout)
+			defer cancel()
+			next.ServeHTTP(w, r.WithContext(ctx))
+			return
+		}
 		limit := otherTimeout
 		switch p := r.URL.Path; {
 		case p == "/query":

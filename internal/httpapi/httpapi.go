@@ -72,7 +72,7 @@ func New(db *storage.DB, opts Options) http.Handler {
 	// After persisted queries, so that it checks the query a hash stands for.
 	gql.Use(graph.Bounds{Limits: graph.DefaultLimits, Validated: validated})
 	gql.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
-	gql.Use(entgql.Transactioner{TxOpener: db.Client})
+	gql.Use(entgql.Transactioner{TxOpener: db.Client, SkipTxFunc: graph.OwnTransactions})
 	// Before anything else reads a root field: a publishable key calls the offerwall feed only.
 	gql.AroundRootFields(graph.PublishableOnly)
 	gql.AroundFields(graph.CheckArguments)
@@ -100,6 +100,8 @@ func New(db *storage.DB, opts Options) http.Handler {
 	})
 	mux.Handle("GET /metrics", m.handler(opts.MetricsToken))
 	mountTracking(mux, db, log, opts.TrustedProxies)
+	mountCSV(mux, db, log)
+	mountImport(mux, db, log)
 	limited := withLimits(opts.ClickLimit, opts.FailedPostbackLimit, opts.TrustedProxies, mux)
 	return observe(log, m, cors(withDeadlines(mux, opts.GraphQLTimeout, opts.TrackingTimeout, limited)))
 }

@@ -407,7 +407,7 @@ func accept(ctx context.Context, c *ent.Client, dialectName string, b *batch, t 
 	out := answer(http.StatusOK, postbacklog.OutcomeACCEPTED, BodyAccepted, "new conversion, "+strings.ToLower(string(cv.status)))
 	out.conversionID = &convID
 	status, reason := cv.status, ""
-	if cv.status.Spends() {
+	if cv.status.Spends() && chargeable(t) {
 		ch, err := budget.ChargeConversion(ctx, c, dialectName, cv.subject(t))
 		if r, ok := errcode.AsRefusal(err); ok {
 			status, reason = lifecycle.Rejected, r.Rule
@@ -521,7 +521,7 @@ func transition(ctx context.Context, c *ent.Client, dialectName string, b *batch
 	subj := cv.subject(t)
 	change := conversionChange{accountID: cv.accountID, id: cv.id, at: now}
 	var res transitionResult
-	switch lifecycle.SpendOf(from, to) {
+	switch spendOf(t, from, to) {
 	case lifecycle.Release:
 		if err := budget.Release(ctx, c, subj, cv.charge); err != nil {
 			return res, err

@@ -39,6 +39,9 @@ type target struct {
 	// percent is a revenue-share event's share of the sale amount (nil: a fixed payout), at
 	// most payoutCap per conversion (nil: no cap).
 	percent, payoutCap *money.Micros
+	// test is a test click's (createTestClick): its conversions are marked test and never
+	// charged (chargeable).
+	test bool
 }
 
 // payoutFor is what a conversion of the target's event pays for a sale amount; was is what it
@@ -73,7 +76,7 @@ func (t target) repeatKey(ncid string) string {
 // the offer's status and limits are the committed ones (never a cache): an ENDED offer refuses
 // at once.
 const lookupSQL = `SELECT a.id, a.postback_key, a.postback_allowlist,
- c.id, c.pub_member_id,
+ c.id, c.pub_member_id, c.test,
  o.id, o.integration_system, o.status, o.currency, o.budget_total, o.budget_daily, o.one_completion_per_member,
  o.cap_daily, o.cap_weekly, o.cap_monthly, o.cap_total, o.time_zone,
  e.id, e.payout, e.cap_daily, e.cap_weekly, e.cap_monthly, e.cap_total, e.allow_repeats,
@@ -172,7 +175,7 @@ func lookupIn(ctx context.Context, q rowQuerier, accountID int, key, clickID, ev
 		payoutPercent, payoutCap                        sql.NullInt64
 		clID, offerID, evID, evPayout                   sql.NullInt64
 		budgetTotal, budgetDaily                        sql.NullInt64
-		oneCompletion, allowRepeats, share              sql.NullBool
+		oneCompletion, allowRepeats, share, test        sql.NullBool
 		oCaps, eCaps                                    [4]sql.NullInt64
 	)
 	rows, err := q.QueryContext(ctx, lookupSQL, key, clickID, eventID, accountID)
@@ -181,7 +184,7 @@ func lookupIn(ctx context.Context, q rowQuerier, accountID int, key, clickID, ev
 	}
 	if rows.Next() {
 		found = true
-		err = rows.Scan(&t.accountID, &t.key, &allowlist, &clID, &member,
+		err = rows.Scan(&t.accountID, &t.key, &allowlist, &clID, &member, &test,
 			&offerID, &system, &status, &currency, &budgetTotal, &budgetDaily, &oneCompletion,
 			&oCaps[0], &oCaps[1], &oCaps[2], &oCaps[3], &tz,
 			&evID, &evPayout, &eCaps[0], &eCaps[1], &eCaps[2], &eCaps[3], &allowRepeats,
@@ -205,7 +208,7 @@ func lookupIn(ctx context.Context, q rowQuerier, accountID int, key, clickID, ev
 	if !clID.Valid || !offerID.Valid {
 		return t, true, nil
 	}
-	t.clickID, t.member = int(clID.Int64), member.String
+	t.clickID, t.member, t.test = int(clID.Int64), member.String, test.Bool
 	t.offerID, t.system, t.currency = int(offerID.Int64), catalogue.Code(system.String), currency.String
 	t.terms = budget.Terms{
 		OfferID: t.offerID, Status: offer.Status(status.String), TimeZone: tz.String,
@@ -243,7 +246,7 @@ func (t *target) withEvent(ev *ent.OfferEvent) {
 
 // targetOf is the target of a known conversion, for manual review.
 func targetOf(o *ent.Offer, ev *ent.OfferEvent, conv *ent.Conversion) target {
-	t := target{accountID: conv.AccountID, clickID: conv.ClickID, member: conv.PubMemberID,
+	t := target{accountID: conv.AccountID, clickID: conv.ClickID, member: conv.PubMemberID, test: conv.Test,
 		offerID: o.ID, system: o.IntegrationSystem, currency: o.Currency, terms: budget.TermsOf(o, nil)}
 	t.withEvent(ev)
 	return t
@@ -313,8 +316,8 @@ func (cv *conv) subject(t target) budget.Subject {
 // repeats on an event without allowRepeats, exactly one inserts, and the others (which wait
 // for it to commit) insert nothing.
 const insertConversionSQL = `INSERT INTO conversions (created_at, updated_at, integration_system, network_conversion_id,
- status, payout, amount, currency, pub_member_id, extras, click_id, account_id, offer_id, offer_event_id, reported_currency, repeat_key)
-VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+ status, payout, amount, currency, pub_member_id, extras, click_id, account_id, offer_id, offer_event_id, reported_currency, repeat_key, test)
+VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 ON CONFLICT DO NOTHING RETURNING id`
 
 // insertConversion inserts the conversion; nil without an error means one with its network
@@ -350,7 +353,7 @@ func insertConversion(ctx context.Context, q rowQuerier, t target, p Params, to 
 	}
 	rows, err := q.QueryContext(ctx, insertConversionSQL, now, string(t.system), ncidArg,
 		string(to), int64(t.payout), amountArg, t.currency, t.member, extrasArg,
-		t.clickID, t.accountID, t.offerID, t.terms.EventID, reportedArg, t.repeatKey(p.ConversionID))
+		t.clickID, t.accountID, t.offerID, t.terms.EventID, reportedArg, t.repeatKey(p.ConversionID), t.test)
 	if err != nil {
 		return nil, fmt.Errorf("insert conversion: %w", err)
 	}

@@ -35,7 +35,7 @@ type activitySink interface {
 // on the account's shard.
 const recentHistorySQL = `SELECT v.offer_id, v.offer_event_id, v.created_at, v.payout, h.from_status, h.to_status
 		FROM conversion_status_changes h JOIN conversions v ON v.account_id = h.account_id AND v.id = h.conversion_id
-		WHERE h.account_id = $1 AND h.created_at >= $2 AND v.created_at >= $3 AND v.created_at < $4`
+		WHERE h.account_id = $1 AND h.created_at >= $2 AND v.created_at >= $3 AND v.created_at < $4 AND NOT v.test`
 
 // readActivity is the one reader of "rollups before the watermark, raw rows after it": it
 // reads both between two reads of the watermark and reads again when a roll-up or rebuild
@@ -114,7 +114,7 @@ func readActivityOnce(ctx context.Context, c querier, q activityQuery, sink acti
 	if q.to.After(w) {
 		filter, args := offers("offer_id", []any{q.accountID, arg(maxTime(q.from, w)), arg(q.to)})
 		err := eachRow(ctx, c, `SELECT `+rawClickCols+` FROM clicks
-			WHERE account_id = $1 AND created_at >= $2 AND created_at < $3`+filter+group, args,
+			WHERE account_id = $1 AND created_at >= $2 AND created_at < $3 AND NOT test`+filter+group, args,
 			func(rows *sql.Rows) error {
 				var offerID int
 				var at any

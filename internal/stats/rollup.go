@@ -326,7 +326,7 @@ func addRange(ctx context.Context, c querier, from, to time.Time) error {
 	clicks := map[clickKey]*clickAgg{}
 	err := eachRow(ctx, c, `SELECT c.account_id, c.offer_id, c.created_at, c.pub_member_id
 		FROM accounts a JOIN clicks c ON c.account_id = a.id
-		WHERE c.created_at >= $1 AND c.created_at < $2`, []any{arg(from), arg(to)},
+		WHERE c.created_at >= $1 AND c.created_at < $2 AND NOT c.test`, []any{arg(from), arg(to)},
 		func(rows *sql.Rows) error {
 			var k clickKey
 			var at any
@@ -353,7 +353,7 @@ func addRange(ctx context.Context, c querier, from, to time.Time) error {
 	convs := map[convKey]*counts{}
 	err = eachRow(ctx, c, `SELECT h.account_id, v.offer_id, v.offer_event_id, v.created_at, v.payout, h.from_status, h.to_status
 		FROM accounts a JOIN conversion_status_changes h ON h.account_id = a.id JOIN conversions v ON v.account_id = h.account_id AND v.id = h.conversion_id
-		WHERE h.created_at >= $1 AND h.created_at < $2`, []any{arg(from), arg(to)},
+		WHERE h.created_at >= $1 AND h.created_at < $2 AND NOT v.test`, []any{arg(from), arg(to)},
 		func(rows *sql.Rows) error {
 			var k convKey
 			var at any
