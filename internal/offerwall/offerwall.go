@@ -16,6 +16,7 @@ import (
 
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/ent/offer"
+	"github.com/gokart/gokart/ent/offerevent"
 	"github.com/gokart/gokart/internal/clicks"
 	"github.com/gokart/gokart/internal/money"
 	"github.com/gokart/gokart/internal/targeting"
@@ -144,12 +145,17 @@ func candidates(ctx context.Context, c *ent.Client, dialectName string, accountI
 			ID     int          `json:"id"`
 			Name   string       `json:"name"`
 			Payout money.Micros `json:"payout"`
+			// A revenue share's terms, shown on its card (payout is 0 for those).
+			PayoutType    offerevent.PayoutType `json:"payout_type"`
+			PayoutPercent *money.Micros         `json:"payout_percent"`
+			PayoutCap     *money.Micros         `json:"payout_cap"`
 		}
 		if err := json.Unmarshal(events, &evs); err != nil {
 			return nil, fmt.Errorf("offer %d: events: %w", o.ID, err)
 		}
 		for _, e := range evs {
-			o.Edges.Events = append(o.Edges.Events, &ent.OfferEvent{ID: e.ID, AccountID: accountID, OfferID: o.ID, Name: e.Name, Payout: e.Payout})
+			o.Edges.Events = append(o.Edges.Events, &ent.OfferEvent{ID: e.ID, AccountID: accountID, OfferID: o.ID, Name: e.Name, Payout: e.Payout,
+				PayoutType: e.PayoutType, PayoutPercent: e.PayoutPercent, PayoutCap: e.PayoutCap})
 		}
 		o.AccountID, o.Status = accountID, offer.StatusACTIVE
 		o.Headline, o.Description, o.CallToAction, o.Terms, o.ClickURLTemplate = headline.String, description.String, cta.String, terms.String, tmpl.String
@@ -200,9 +206,11 @@ func feedSQL(dialectName string, accountID int, member Member, after, limit int,
 	}
 	// The events of a row, in card order, as one JSON array: a lookup per row of the page,
 	// whatever plan the page gets.
-	events := `json_agg(json_build_object('id', e.id, 'name', e.name, 'payout', e.payout) ORDER BY e.position, e.id)`
+	events := `json_agg(json_build_object('id', e.id, 'name', e.name, 'payout', e.payout,
+		'payout_type', e.payout_type, 'payout_percent', e.payout_percent, 'payout_cap', e.payout_cap) ORDER BY e.position, e.id)`
 	if dialectName != dialect.Postgres {
-		events = `json_group_array(json_object('id', e.id, 'name', e.name, 'payout', e.payout) ORDER BY e.position, e.id)`
+		events = `json_group_array(json_object('id', e.id, 'name', e.name, 'payout', e.payout,
+		'payout_type', e.payout_type, 'payout_percent', e.payout_percent, 'payout_cap', e.payout_cap) ORDER BY e.position, e.id)`
 	}
 	return `SELECT o.id, o.name, o.headline, o.description, o.call_to_action, o.image_urls, o.terms, o.currency,
 	o.click_url_template, o.time_zone, o.budget_daily, o.cap_daily, o.cap_weekly, o.cap_monthly, o.cap_total,
