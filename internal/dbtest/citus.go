@@ -1,0 +1,123 @@
+package dbtest
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/lib/pq"
+
+	"github.com/gokart/gokart/migrations"
+)
+
+// With TEST_CITUS=1 and TEST_DATABASE_URL pointing at a Citus coordinator, the PostgreSQL half of
+// the suite runs with gokart's tables distributed as docs/citus.md says: every table with an
+// account_id column is distributed by it (all colocated), the others become reference tables.
+//
+// Each test keeps its own schema on the one coordinator database rather than a database of its
+// own: Citus propagates CREATE SCHEMA and DROP SCHEMA ... CASCADE to the workers, while a new
+// database would need the citus extension created in it and propagated by hand on every node.
+// The hook runs after every migrations.Apply, wherever a test migrates, so the tables are
+// distributed before any row is written.
+func init() {
+	if os.Getenv("TEST_CITUS") == "1" {
+		migrations.AfterApply = distribute
+	}
+}
+
+// citusShardCount keeps each test's set-up short (every shard is a table on a worker) while still
+// spreading accounts over both workers, so a statement without account_id still fans out.
+const citusShardCount = 4
+
+// notDistributed are tables that stay local to the coordinator: gokart's own bookkeeping.
+var notDistributed = []string{"gokart_schema_revisions"}
+
+// distribute makes every table of the current schema a distributed or reference table, as an
+// operator would on an empty database. The foreign keys between the tables are dropped first and
+// added back after: a local table with a key to a reference table becomes a "Citus local table",
+// which create_distributed_table then has to convert, and Citus refuses to convert a table with
+// an identity column (every gokart table has one). Adding them back is where Citus checks them
+// (colocated, on account_id, no SET NULL of the distribution column). A second Apply finds the
+// tables distributed and does nothing.
+func distribute(ctx context.Context, conn *sql.Conn) error {
+	var schema string
+	if err := conn.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		return err
+	}
+	var undistributed int
+	if err := conn.QueryRowContext(ctx, `
+		SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = $1 AND c.relkind = 'r' AND c.relname <> ALL($2)
+		  AND NOT EXISTS (SELECT 1 FROM pg_dist_partition p WHERE p.logicalrelid = c.oid)`,
+		schema, pq.Array(notDistributed)).Scan(&undistributed); err != nil {
+		return fmt.Errorf("list tables (is the citus extension installed on %s?): %w", redact(PostgresURL()), err)
+	}
+	if undistributed == 0 {
+		return nil
+	}
+	var stmts, readd []string
+	if err := collect(ctx, conn, &readd, `
+		SELECT format('ALTER TABLE %I.%I ADD CONSTRAINT %I %s', $1::text, c.relname, k.conname, pg_get_constraintdef(k.oid))
+		FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = $1 AND k.contype = 'f' ORDER BY c.relname, k.conname`, schema); err != nil {
+		return err
+	}
+	if err := collect(ctx, conn, &stmts, `
+		SELECT format('ALTER TABLE %I.%I DROP CONSTRAINT %I', $1::text, c.relname, k.conname)
+		FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = $1 AND k.contype = 'f' ORDER BY c.relname, k.conname`, schema); err != nil {
+		return err
+	}
+	// Tables with account_id are distributed by it, the first with citusShardCount shards and the
+	// others colocated with it; the rest are reference tables.
+	if err := collect(ctx, conn, &stmts, `
+		WITH t AS (
+			SELECT format('%I.%I', $1::text, c.relname) AS name,
+			       EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'account_id' AND NOT a.attisdropped) AS tenant
+			FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE n.nspname = $1 AND c.relkind = 'r' AND c.relname <> ALL($2))
+		SELECT CASE
+			WHEN NOT tenant THEN format('SELECT create_reference_table(%L)', name)
+			WHEN row_number() OVER (PARTITION BY tenant ORDER BY name) = 1
+				THEN format('SELECT create_distributed_table(%L, ''account_id'', shard_count => %s)', name, $3::int)
+			ELSE format('SELECT create_distributed_table(%L, ''account_id'', colocate_with => %L)', name,
+				first_value(name) OVER (PARTITION BY tenant ORDER BY name))
+			END
+		FROM t ORDER BY tenant, name`, schema, pq.Array(notDistributed), citusShardCount); err != nil {
+		return err
+	}
+	for _, s := range stmts {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("distribute on Citus: %s: %w", s, err)
+		}
+	}
+	var errs []error
+	for _, s := range readd {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s, err))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("foreign keys Citus refuses on distributed tables: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// collect appends the one text column of every row the query returns.
+func collect(ctx context.Context, conn *sql.Conn, into *[]string, query string, args ...any) error {
+	rows, err := conn.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return err
+		}
+		*into = append(*into, s)
+	}
+	return rows.Err()
+}
