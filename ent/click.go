@@ -21,7 +21,7 @@ type Click struct {
 	ID int `json:"id,omitempty"`
 	// The owning account.
 	AccountID int `json:"account_id,omitempty"`
-	// Our click id, sent to the network and echoed back in postbacks.
+	// Our click id, sent to the network and echoed back in postbacks; unique in the account.
 	GkClickID string `json:"gk_click_id,omitempty"`
 	// The clicked offer.
 	OfferID int `json:"offer_id,omitempty"`

@@ -17605,22 +17605,9 @@ func (m *PostbackLogMutation) OldAccountID(ctx context.Context) (v int, err erro
 	return oldValue.AccountID, nil
 }
 
-// ClearAccountID clears the value of the "account_id" field.
-func (m *PostbackLogMutation) ClearAccountID() {
-	m.account = nil
-	m.clearedFields[postbacklog.FieldAccountID] = struct{}{}
-}
-
-// AccountIDCleared returns if the "account_id" field was cleared in this mutation.
-func (m *PostbackLogMutation) AccountIDCleared() bool {
-	_, ok := m.clearedFields[postbacklog.FieldAccountID]
-	return ok
-}
-
 // ResetAccountID resets all changes to the "account_id" field.
 func (m *PostbackLogMutation) ResetAccountID() {
 	m.account = nil
-	delete(m.clearedFields, postbacklog.FieldAccountID)
 }
 
 // SetRawQuery sets the "raw_query" field.
@@ -18012,7 +17999,7 @@ func (m *PostbackLogMutation) ClearAccount() {
 
 // AccountCleared reports if the "account" edge to the Account entity was cleared.
 func (m *PostbackLogMutation) AccountCleared() bool {
-	return m.AccountIDCleared() || m.clearedaccount
+	return m.clearedaccount
 }
 
 // AccountIDs returns the "account" edge IDs in the mutation.
@@ -18302,9 +18289,6 @@ func (m *PostbackLogMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *PostbackLogMutation) ClearedFields() []string {
 	var fields []string
-	if m.FieldCleared(postbacklog.FieldAccountID) {
-		fields = append(fields, postbacklog.FieldAccountID)
-	}
 	if m.FieldCleared(postbacklog.FieldSourceIP) {
 		fields = append(fields, postbacklog.FieldSourceIP)
 	}
@@ -18331,9 +18315,6 @@ func (m *PostbackLogMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *PostbackLogMutation) ClearField(name string) error {
 	switch name {
-	case postbacklog.FieldAccountID:
-		m.ClearAccountID()
-		return nil
 	case postbacklog.FieldSourceIP:
 		m.ClearSourceIP()
 		return nil

@@ -30,14 +30,6 @@ func (_c *PostbackLogCreate) SetAccountID(v int) *PostbackLogCreate {
 	return _c
 }
 
-// SetNillableAccountID sets the "account_id" field if the given value is not nil.
-func (_c *PostbackLogCreate) SetNillableAccountID(v *int) *PostbackLogCreate {
-	if v != nil {
-		_c.SetAccountID(*v)
-	}
-	return _c
-}
-
 // SetRawQuery sets the "raw_query" field.
 func (_c *PostbackLogCreate) SetRawQuery(v string) *PostbackLogCreate {
 	_c.mutation.SetRawQuery(v)
@@ -185,6 +177,9 @@ func (_c *PostbackLogCreate) defaults() error {
 
 // check runs all checks and user-defined validators on the builder.
 func (_c *PostbackLogCreate) check() error {
+	if _, ok := _c.mutation.AccountID(); !ok {
+		return &ValidationError{Name: "account_id", err: errors.New(`ent: missing required field "PostbackLog.account_id"`)}
+	}
 	if _, ok := _c.mutation.RawQuery(); !ok {
 		return &ValidationError{Name: "raw_query", err: errors.New(`ent: missing required field "PostbackLog.raw_query"`)}
 	}
@@ -211,6 +206,9 @@ func (_c *PostbackLogCreate) check() error {
 	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
 		return &ValidationError{Name: "created_at", err: errors.New(`ent: missing required field "PostbackLog.created_at"`)}
+	}
+	if len(_c.mutation.AccountIDs()) == 0 {
+		return &ValidationError{Name: "account", err: errors.New(`ent: missing required edge "PostbackLog.account"`)}
 	}
 	return nil
 }

@@ -60,6 +60,14 @@ func (_u *PostbackLogUpdate) ExecX(ctx context.Context) {
 	}
 }
 
+// check runs all checks and user-defined validators on the builder.
+func (_u *PostbackLogUpdate) check() error {
+	if _u.mutation.AccountCleared() && len(_u.mutation.AccountIDs()) > 0 {
+		return errors.New(`ent: clearing a required unique edge "PostbackLog.account"`)
+	}
+	return nil
+}
+
 // Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
 func (_u *PostbackLogUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *PostbackLogUpdate {
 	_u.modifiers = append(_u.modifiers, modifiers...)
@@ -67,6 +75,9 @@ func (_u *PostbackLogUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *Po
 }
 
 func (_u *PostbackLogUpdate) sqlSave(ctx context.Context) (_node int, err error) {
+	if err := _u.check(); err != nil {
+		return _node, err
+	}
 	_spec := sqlgraph.NewUpdateSpec(postbacklog.Table, postbacklog.Columns, sqlgraph.NewFieldSpec(postbacklog.FieldID, field.TypeInt))
 	if ps := _u.mutation.predicates; len(ps) > 0 {
 		_spec.Predicate = func(selector *sql.Selector) {
@@ -151,6 +162,14 @@ func (_u *PostbackLogUpdateOne) ExecX(ctx context.Context) {
 	}
 }
 
+// check runs all checks and user-defined validators on the builder.
+func (_u *PostbackLogUpdateOne) check() error {
+	if _u.mutation.AccountCleared() && len(_u.mutation.AccountIDs()) > 0 {
+		return errors.New(`ent: clearing a required unique edge "PostbackLog.account"`)
+	}
+	return nil
+}
+
 // Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
 func (_u *PostbackLogUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)) *PostbackLogUpdateOne {
 	_u.modifiers = append(_u.modifiers, modifiers...)
@@ -158,6 +177,9 @@ func (_u *PostbackLogUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)) 
 }
 
 func (_u *PostbackLogUpdateOne) sqlSave(ctx context.Context) (_node *PostbackLog, err error) {
+	if err := _u.check(); err != nil {
+		return _node, err
+	}
 	_spec := sqlgraph.NewUpdateSpec(postbacklog.Table, postbacklog.Columns, sqlgraph.NewFieldSpec(postbacklog.FieldID, field.TypeInt))
 	id, ok := _u.mutation.ID()
 	if !ok {

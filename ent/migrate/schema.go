@@ -266,7 +266,7 @@ var (
 	// ClicksColumns holds the columns for the "clicks" table.
 	ClicksColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
-		{Name: "gk_click_id", Type: field.TypeString, Unique: true, Size: 64},
+		{Name: "gk_click_id", Type: field.TypeString, Size: 64},
 		{Name: "pub_member_id", Type: field.TypeString, Nullable: true, Size: 255},
 		{Name: "pub_click_id", Type: field.TypeString, Nullable: true, Size: 255},
 		{Name: "pub_sub_1", Type: field.TypeString, Nullable: true, Size: 255},
@@ -300,6 +300,11 @@ var (
 			},
 		},
 		Indexes: []*schema.Index{
+			{
+				Name:    "click_account_id_gk_click_id",
+				Unique:  true,
+				Columns: []*schema.Column{ClicksColumns[12], ClicksColumns[1]},
+			},
 			{
 				Name:    "click_account_id_created_at",
 				Unique:  false,
@@ -645,7 +650,7 @@ var (
 		{Name: "offer_id", Type: field.TypeInt, Nullable: true},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "conversion_id", Type: field.TypeInt, Nullable: true},
-		{Name: "account_id", Type: field.TypeInt, Nullable: true},
+		{Name: "account_id", Type: field.TypeInt},
 	}
 	// PostbackLogsTable holds the schema information for the "postback_logs" table.
 	PostbackLogsTable = &schema.Table{
@@ -663,7 +668,7 @@ var (
 				Symbol:     "postback_logs_accounts_account",
 				Columns:    []*schema.Column{PostbackLogsColumns[9]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
-				OnDelete:   schema.SetNull,
+				OnDelete:   schema.NoAction,
 			},
 		},
 		Indexes: []*schema.Index{

@@ -115,16 +115,6 @@ func AccountIDNotIn(vs ...int) predicate.PostbackLog {
 	return predicate.PostbackLog(sql.FieldNotIn(FieldAccountID, vs...))
 }
 
-// AccountIDIsNil applies the IsNil predicate on the "account_id" field.
-func AccountIDIsNil() predicate.PostbackLog {
-	return predicate.PostbackLog(sql.FieldIsNull(FieldAccountID))
-}
-
-// AccountIDNotNil applies the NotNil predicate on the "account_id" field.
-func AccountIDNotNil() predicate.PostbackLog {
-	return predicate.PostbackLog(sql.FieldNotNull(FieldAccountID))
-}
-
 // RawQueryEQ applies the EQ predicate on the "raw_query" field.
 func RawQueryEQ(v string) predicate.PostbackLog {
 	return predicate.PostbackLog(sql.FieldEQ(FieldRawQuery, v))

@@ -33,8 +33,8 @@ func optionalString(name string, max int, comment string) ent.Field {
 // Fields of the Click.
 func (Click) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("gk_click_id").NotEmpty().MaxLen(MaxClickIDLength).Immutable().Unique().
-			Comment("Our click id, sent to the network and echoed back in postbacks.").
+		field.String("gk_click_id").NotEmpty().MaxLen(MaxClickIDLength).Immutable().
+			Comment("Our click id, sent to the network and echoed back in postbacks; unique in the account.").
 			Annotations(entgql.Type("String")),
 		field.Int("offer_id").Immutable().Comment("The clicked offer."),
 		optionalString("pub_member_id", MaxIDLength, "The publisher's id of the member who clicked."),
@@ -63,6 +63,8 @@ func (Click) Edges() []ent.Edge {
 // Indexes of the Click.
 func (Click) Indexes() []ent.Index {
 	return []ent.Index{
+		// A postback finds its click inside the account of its key.
+		index.Fields("account_id", "gk_click_id").Unique(),
 		index.Fields("account_id", "created_at"),
 		index.Fields("account_id", "offer_id", "created_at"),
 	}

@@ -9,6 +9,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
+	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/mixin"
@@ -37,31 +38,32 @@ func (TimeMixin) Fields() []ent.Field {
 }
 
 // TenantMixin puts a row in one account and keeps every query and mutation inside the
-// viewer's account, so no resolver can forget the filter.
-type TenantMixin struct {
-	mixin.Schema
-	// Optional is for rows that may belong to no account (a postback with a bad key).
-	Optional bool
-}
+// viewer's account, so no resolver can forget the filter. Rows that belong to no account (a
+// postback whose key names none) have a table of their own (UnmatchedPostback).
+type TenantMixin struct{ mixin.Schema }
+
+// Tenant marks the table of a TenantMixin schema. On PostgreSQL the migration generator
+// (migrations/internal/gen) leads the table's primary key, unique keys and foreign keys to
+// other tenant tables with account_id, so that the table can be distributed by account
+// (Citus) and every lookup by id is a lookup inside one account.
+type Tenant struct{}
+
+// Name of the Tenant annotation.
+func (Tenant) Name() string { return "Tenant" }
+
+// Annotations of the TenantMixin.
+func (TenantMixin) Annotations() []schema.Annotation { return []schema.Annotation{Tenant{}} }
 
 // Fields of the TenantMixin.
-func (m TenantMixin) Fields() []ent.Field {
-	f := field.Int("account_id").Immutable().Comment("The owning account.").
-		Annotations(entgql.Skip())
-	if m.Optional {
-		f = f.Optional()
-	}
-	return []ent.Field{f}
+func (TenantMixin) Fields() []ent.Field {
+	return []ent.Field{field.Int("account_id").Immutable().Comment("The owning account.").
+		Annotations(entgql.Skip())}
 }
 
 // Edges of the TenantMixin.
-func (m TenantMixin) Edges() []ent.Edge {
-	e := edge.To("account", Account.Type).Field("account_id").Unique().Immutable().
-		Annotations(entgql.Skip())
-	if !m.Optional {
-		e = e.Required()
-	}
-	return []ent.Edge{e}
+func (TenantMixin) Edges() []ent.Edge {
+	return []ent.Edge{edge.To("account", Account.Type).Field("account_id").Unique().Required().Immutable().
+		Annotations(entgql.Skip())}
 }
 
 // Interceptors of the TenantMixin filter every read by the viewer's account.

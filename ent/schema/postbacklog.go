@@ -25,7 +25,7 @@ func (PostbackLog) Annotations() []schema.Annotation {
 }
 
 // Mixin of the PostbackLog: a request with a bad key belongs to no account.
-func (PostbackLog) Mixin() []ent.Mixin { return []ent.Mixin{TenantMixin{Optional: true}} }
+func (PostbackLog) Mixin() []ent.Mixin { return []ent.Mixin{TenantMixin{}} }
 
 // Fields of the PostbackLog.
 func (PostbackLog) Fields() []ent.Field {

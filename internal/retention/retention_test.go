@@ -20,11 +20,12 @@ func TestPruneDeletesOldRowsInBatchesAndKeepsNewOnes(t *testing.T) {
 		ctx := viewer.AsSystem(context.Background())
 		now := time.Now().UTC()
 		old, recent := now.Add(-100*24*time.Hour), now.Add(-time.Hour)
+		acc := db.Client.Account.Create().SetName("Retained").SetPostbackKey("pk-retained").SaveX(ctx)
 		add := func(n int, at time.Time) {
 			for done := 0; done < n; done += 200 {
 				var bulk []*ent.PostbackLogCreate
 				for i := done; i < min(n, done+200); i++ {
-					bulk = append(bulk, db.Client.PostbackLog.Create().SetRawQuery("key=REDACTED").
+					bulk = append(bulk, db.Client.PostbackLog.Create().SetAccountID(acc.ID).SetRawQuery("key=REDACTED").
 						SetOutcome(postbacklog.OutcomeNOT_FOUND).SetHTTPStatus(404).SetCreatedAt(at))
 				}
 				db.Client.PostbackLog.CreateBulk(bulk...).ExecX(ctx)

@@ -4,6 +4,10 @@
 // doubles as the staleness check.
 //
 // PostgreSQL needs a dev server: GOKART_DEV_DATABASE_URL, or the local one on 127.0.0.1:5432.
+//
+// On PostgreSQL the tables of the Ent schemas annotated schema.Tenant get keys by account
+// (package tenantkeys): Ent knows only single-column keys, so the desired schema is rewritten before the
+// diff, and the files stay the only place the composite keys are spelled out.
 package main
 
 import (
@@ -24,13 +28,27 @@ import (
 	_ "modernc.org/sqlite"
 
 	entmigrate "github.com/gokart/gokart/ent/migrate"
+	"github.com/gokart/gokart/migrations/internal/tenantkeys"
 )
 
 func main() {
 	name := flag.String("name", "change", "name of a new migration")
+	rehash := flag.Bool("rehash", false, "only rewrite atlas.sum of both directories, after a hand edit of a new file")
 	flag.Parse()
 	ctx := context.Background()
-	if err := diff(ctx, dialect.SQLite, "sqlite", "file:migrategen?mode=memory&_pragma=foreign_keys(1)", "sqlite", *name); err != nil {
+	if *rehash {
+		for _, d := range []string{"sqlite", "postgres"} {
+			if err := writeSum(d); err != nil {
+				log.Fatal(err)
+			}
+		}
+		return
+	}
+	hook, err := tenantkeys.Hook("../ent/schema")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := diff(ctx, dialect.SQLite, "sqlite", "file:migrategen?mode=memory&_pragma=foreign_keys(1)", "sqlite", *name, nil); err != nil {
 		log.Fatal(err)
 	}
 	pgURL := os.Getenv("GOKART_DEV_DATABASE_URL")
@@ -42,13 +60,13 @@ func main() {
 		log.Fatalf("postgres dev database (set GOKART_DEV_DATABASE_URL): %v", err)
 	}
 	defer drop()
-	if err := diff(ctx, dialect.Postgres, "postgres", devURL, "postgres", *name); err != nil {
+	if err := diff(ctx, dialect.Postgres, "postgres", devURL, "postgres", *name, hook); err != nil {
 		drop()
 		log.Fatal(err)
 	}
 }
 
-func diff(ctx context.Context, dialectName, driver, dsn, dirName, name string) error {
+func diff(ctx context.Context, dialectName, driver, dsn, dirName, name string, hook schema.DiffHook) error {
 	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		return err
@@ -59,14 +77,18 @@ func diff(ctx context.Context, dialectName, driver, dsn, dirName, name string) e
 	if err != nil {
 		return fmt.Errorf("open %s: %w", dirName, err)
 	}
-	m, err := schema.NewMigrate(entsql.OpenDB(dialectName, db),
+	opts := []schema.MigrateOption{
 		schema.WithDir(dir),
 		schema.WithMigrationMode(schema.ModeReplay),
 		schema.WithDialect(dialectName),
 		schema.WithFormatter(migrate.DefaultFormatter),
 		schema.WithDropColumn(true),
 		schema.WithDropIndex(true),
-	)
+	}
+	if hook != nil {
+		opts = append(opts, schema.WithDiffHook(hook))
+	}
+	m, err := schema.NewMigrate(entsql.OpenDB(dialectName, db), opts...)
 	if err != nil {
 		return err
 	}
@@ -96,4 +118,17 @@ func scratchDatabase(ctx context.Context, serverURL string) (string, func(), err
 		_, _ = admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 		admin.Close()
 	}, nil
+}
+
+// writeSum rewrites a directory's atlas.sum.
+func writeSum(dirName string) error {
+	dir, err := migrate.NewLocalDir(dirName)
+	if err != nil {
+		return err
+	}
+	sum, err := dir.Checksum()
+	if err != nil {
+		return err
+	}
+	return migrate.WriteSumFile(dir, sum)
 }
