@@ -34,6 +34,10 @@ const citusShardCount = 4
 // notDistributed are tables that stay local to the coordinator: gokart's own bookkeeping.
 var notDistributed = []string{"gokart_schema_revisions"}
 
+// sharedWithAccountID are tables with an account_id that are still reference tables: an API key
+// is found by its hash before its account is known.
+var sharedWithAccountID = []string{"api_keys"}
+
 // distribute makes every table of the current schema a distributed or reference table, as an
 // operator would on an empty database. The foreign keys between the tables are dropped first and
 // added back after: a local table with a key to a reference table becomes a "Citus local table",
@@ -71,11 +75,12 @@ func distribute(ctx context.Context, conn *sql.Conn) error {
 		return err
 	}
 	// Tables with account_id are distributed by it, the first with citusShardCount shards and the
-	// others colocated with it; the rest are reference tables.
+	// others colocated with it; the rest (and sharedWithAccountID) are reference tables.
 	if err := collect(ctx, conn, &stmts, `
 		WITH t AS (
 			SELECT format('%I.%I', $1::text, c.relname) AS name,
-			       EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'account_id' AND NOT a.attisdropped) AS tenant
+			       EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'account_id' AND NOT a.attisdropped)
+			       AND c.relname <> ALL($4) AS tenant
 			FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 			WHERE n.nspname = $1 AND c.relkind = 'r' AND c.relname <> ALL($2))
 		SELECT CASE
@@ -85,7 +90,7 @@ func distribute(ctx context.Context, conn *sql.Conn) error {
 			ELSE format('SELECT create_distributed_table(%L, ''account_id'', colocate_with => %L)', name,
 				first_value(name) OVER (PARTITION BY tenant ORDER BY name))
 			END
-		FROM t ORDER BY tenant, name`, schema, pq.Array(notDistributed), citusShardCount); err != nil {
+		FROM t ORDER BY tenant, name`, schema, pq.Array(notDistributed), citusShardCount, pq.Array(sharedWithAccountID)); err != nil {
 		return err
 	}
 	for _, s := range stmts {
