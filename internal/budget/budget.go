@@ -298,6 +298,17 @@ VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING`, accountID, offerID, key); err !=
 	return false, nil
 }
 
+// chargeShardSQL charges the first shard with room, from a random one, on PostgreSQL.
+var chargeShardSQL = `UPDATE offer_budget_shards SET spent = spent + CAST($1 AS BIGINT)
+WHERE account_id = $2 AND offer_id = $3 AND id = (SELECT id FROM offer_budget_shards
+  WHERE account_id = $2 AND offer_id = $3 AND budget_total IS NOT DISTINCT FROM CAST($5 AS BIGINT)
+  AND (budget_total IS NULL OR spent + CAST($1 AS BIGINT) <= allotted)
+  ORDER BY (shard + $4) % ` + strconv.Itoa(Shards) + ` LIMIT 1 FOR UPDATE SKIP LOCKED)
+RETURNING shard`
+
+// lockOfferSQL serializes the writers of an offer's budget_spent (syncIn).
+const lockOfferSQL = "SELECT id FROM offers WHERE account_id = $1 AND id = $2 FOR NO KEY UPDATE"
+
 // chargeShards puts payout on one shard of the offer's budget and returns the shard.
 func chargeShards(ctx context.Context, c *ent.Client, postgres bool, accountID, offerID int, total *money.Micros, payout int64) (int, error) {
 	var totalArg any
@@ -310,12 +321,7 @@ func chargeShards(ctx context.Context, c *ent.Client, postgres bool, accountID, 
 		// starting at a random one: concurrent conversions of a hot offer never queue on a
 		// shard while another has room. The row lock taken by FOR UPDATE re-checks the room
 		// on the newest version of the row.
-		rows, err := c.QueryContext(ctx, `UPDATE offer_budget_shards SET spent = spent + CAST($1 AS BIGINT)
-WHERE account_id = $2 AND offer_id = $3 AND id = (SELECT id FROM offer_budget_shards
-  WHERE account_id = $2 AND offer_id = $3 AND budget_total IS NOT DISTINCT FROM CAST($5 AS BIGINT)
-  AND (budget_total IS NULL OR spent + CAST($1 AS BIGINT) <= allotted)
-  ORDER BY (shard + $4) % `+strconv.Itoa(Shards)+` LIMIT 1 FOR UPDATE SKIP LOCKED)
-RETURNING shard`, payout, accountID, offerID, start, totalArg)
+		rows, err := c.QueryContext(ctx, chargeShardSQL, payout, accountID, offerID, start, totalArg)
 		if err != nil {
 			return 0, fmt.Errorf("charge budget shard: %w", err)
 		}
@@ -484,7 +490,7 @@ func syncIn(ctx context.Context, ex execer, postgres, asyncCommit bool, accountI
 				return fmt.Errorf("sync spend of offer %d: %w", offerID, err)
 			}
 		}
-		if _, err := ex.ExecContext(ctx, "SELECT id FROM offers WHERE id = $1 FOR NO KEY UPDATE", offerID); err != nil {
+		if _, err := ex.ExecContext(ctx, lockOfferSQL, accountID, offerID); err != nil {
 			return fmt.Errorf("sync spend of offer %d: lock: %w", offerID, err)
 		}
 	}

@@ -221,7 +221,7 @@ func (w *Worker) sendAll(ctx context.Context, jobs []job, now time.Time) []resul
 
 // dueSQL selects the due deliveries of enabled endpoints whose earlier changes (of the same
 // conversion, to the same endpoint) are no longer pending.
-const dueSQL = `SELECT d.id FROM callback_deliveries d JOIN callback_endpoints e ON e.id = d.endpoint_id AND e.enabled
+const dueSQL = `SELECT d.id FROM callback_deliveries d JOIN callback_endpoints e ON e.account_id = d.account_id AND e.id = d.endpoint_id AND e.enabled
  WHERE d.status = 'PENDING' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until < $1)
   AND NOT EXISTS (SELECT 1 FROM callback_deliveries p WHERE p.account_id = d.account_id
    AND p.conversion_id = d.conversion_id AND p.endpoint_id = d.endpoint_id AND p.sequence < d.sequence AND p.status = 'PENDING')
@@ -463,6 +463,8 @@ func (w *Worker) record(ctx context.Context, tx execer, jobs []job, results []re
 	attempts.WriteString(`INSERT INTO callback_attempts (account_id, delivery_id, created_at, http_status, duration_ms, response, error) VALUES `)
 	var args []any
 	var delivered []any
+	// endpointAccount is each endpoint's account: every write below is by (account_id, id).
+	endpointAccount := map[int]int{}
 	healed := map[int]bool{}
 	failedEndpoints := map[int]string{}
 	for i, j := range jobs {
@@ -475,10 +477,11 @@ func (w *Worker) record(ctx context.Context, tx execer, jobs []job, results []re
 		if r.status > 0 {
 			status = r.status
 		}
+		endpointAccount[j.endpointID] = j.accountID
 		args = append(args, j.accountID, j.id, now, status, r.duration.Milliseconds(), truncate(r.response, 1024), truncate(r.err, 1024))
 		switch {
 		case r.delivered():
-			delivered = append(delivered, j.id)
+			delivered = append(delivered, j.accountID, j.id)
 			deliveriesTotal.WithLabelValues("delivered").Inc()
 			if j.failing {
 				healed[j.endpointID] = true
@@ -499,9 +502,9 @@ func (w *Worker) record(ctx context.Context, tx execer, jobs []job, results []re
 			if outcome == "failed" {
 				st = vocab.Failed
 			}
-			cond, condArgs := held(5)
+			cond, condArgs := held(6)
 			if _, err := tx.ExecContext(ctx, `UPDATE callback_deliveries SET status = $1, attempts = attempts + 1, next_attempt_at = $2,
- last_error = $3, lease_until = NULL WHERE id = $4`+cond, append([]any{string(st), next, truncate(why, 1024), j.id}, condArgs...)...); err != nil {
+ last_error = $3, lease_until = NULL WHERE account_id = $4 AND id = $5`+cond, append([]any{string(st), next, truncate(why, 1024), j.accountID, j.id}, condArgs...)...); err != nil {
 				return fmt.Errorf("record callback %d: %w", j.id, err)
 			}
 		}
@@ -511,14 +514,18 @@ func (w *Worker) record(ctx context.Context, tx execer, jobs []job, results []re
 	}
 	if len(delivered) > 0 {
 		cond, condArgs := held(len(delivered) + 2)
+		var pairs []string
+		for i := 0; i < len(delivered); i += 2 {
+			pairs = append(pairs, "(account_id = $"+strconv.Itoa(i+2)+" AND id = $"+strconv.Itoa(i+3)+")")
+		}
 		q := `UPDATE callback_deliveries SET status = 'DELIVERED', attempts = attempts + 1, delivered_at = $1, last_error = '',
- lease_until = NULL WHERE id IN (` + placeholders(2, len(delivered)) + `)` + cond
+ lease_until = NULL WHERE (` + strings.Join(pairs, " OR ") + `)` + cond
 		if _, err := tx.ExecContext(ctx, q, append(append([]any{now}, delivered...), condArgs...)...); err != nil {
 			return fmt.Errorf("record delivered callbacks: %w", err)
 		}
 	}
 	for id := range healed {
-		if _, err := tx.ExecContext(ctx, `UPDATE callback_endpoints SET failing_since = NULL WHERE id = $1`, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE callback_endpoints SET failing_since = NULL WHERE account_id = $1 AND id = $2`, endpointAccount[id], id); err != nil {
 			return fmt.Errorf("clear failure streak of endpoint %d: %w", id, err)
 		}
 	}
@@ -526,12 +533,12 @@ func (w *Worker) record(ctx context.Context, tx execer, jobs []job, results []re
 		if healed[id] {
 			continue // a success in the same batch: the endpoint answers
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE callback_endpoints SET failing_since = COALESCE(failing_since, $1) WHERE id = $2`, now, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE callback_endpoints SET failing_since = COALESCE(failing_since, $1) WHERE account_id = $2 AND id = $3`, now, endpointAccount[id], id); err != nil {
 			return fmt.Errorf("record failure streak of endpoint %d: %w", id, err)
 		}
 		reason := truncate("every attempt failed for 72 hours; last: "+why, 500)
 		if _, err := tx.ExecContext(ctx, `UPDATE callback_endpoints SET enabled = false, disabled_reason = $1, updated_at = $2
- WHERE id = $3 AND enabled AND failing_since <= $4`, reason, now, id, now.Add(-DisableAfter)); err != nil {
+ WHERE account_id = $3 AND id = $4 AND enabled AND failing_since <= $5`, reason, now, endpointAccount[id], id, now.Add(-DisableAfter)); err != nil {
 			return fmt.Errorf("disable failing endpoint %d: %w", id, err)
 		}
 	}

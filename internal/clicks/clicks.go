@@ -105,10 +105,14 @@ type Recorder struct {
 	// Dialect is the database's (entgo.io/ent/dialect names), from the storage layer.
 	Dialect string
 
-	mu      sync.Mutex
-	offers  map[int]*cachedOffer
-	batch   *batcher
-	batchMu sync.Once
+	mu     sync.Mutex
+	offers map[int]*cachedOffer
+	// accounts is each offer's account (immutable), kept past CacheTTL: only the first read of
+	// an offer in a process looks it up by id alone; every reload reads it inside its account
+	// (one primary-key probe, one shard on Citus).
+	accounts map[int]int
+	batch    *batcher
+	batchMu  sync.Once
 }
 
 func (r *Recorder) cached(id int) *cachedOffer {
@@ -132,9 +136,17 @@ func (r *Recorder) forget(id int) {
 func (r *Recorder) load(ctx context.Context, id int) (*cachedOffer, error) {
 	client := r.Client
 	loaded := time.Now()
-	o, err := client.Offer.Query().Where(offer.ID(id)).
-		WithEvents(func(q *ent.OfferEventQuery) { q.Select(offerevent.FieldPayout) }).
-		WithAccount(func(q *ent.AccountQuery) { q.Select(account.FieldFallbackURL) }).Only(viewer.AsSystem(ctx))
+	r.mu.Lock()
+	accountID, known := r.accounts[id]
+	r.mu.Unlock()
+	q := client.Offer.Query().Where(offer.ID(id))
+	if known {
+		// The account's viewer puts account_id on the events' query too (TenantMixin).
+		q, ctx = q.Where(offer.AccountID(accountID)), viewer.ForAccount(ctx, accountID)
+	} else {
+		ctx = viewer.AsSystem(ctx)
+	}
+	o, err := q.WithEvents(func(q *ent.OfferEventQuery) { q.Select(offerevent.FieldPayout) }).WithAccount(func(q *ent.AccountQuery) { q.Select(account.FieldFallbackURL) }).Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, ErrUnknownOffer
 	}
@@ -151,6 +163,10 @@ func (r *Recorder) load(ctx context.Context, id int) (*cachedOffer, error) {
 		r.offers = map[int]*cachedOffer{}
 	}
 	r.offers[id] = e
+	if r.accounts == nil || len(r.accounts) >= cacheMax {
+		r.accounts = map[int]int{}
+	}
+	r.accounts[id] = o.AccountID
 	r.mu.Unlock()
 	return e, nil
 }

@@ -30,6 +30,13 @@ type activitySink interface {
 	addCounts(offerID, eventID int, at time.Time, n counts)
 }
 
+// recentHistorySQL reads the account's status changes since the rollups' watermark with their
+// conversions: joined on (account_id, id), the conversions' key, so that on Citus the join stays
+// on the account's shard.
+const recentHistorySQL = `SELECT v.offer_id, v.offer_event_id, v.created_at, v.payout, h.from_status, h.to_status
+		FROM conversion_status_changes h JOIN conversions v ON v.account_id = h.account_id AND v.id = h.conversion_id
+		WHERE h.account_id = $1 AND h.created_at >= $2 AND v.created_at >= $3 AND v.created_at < $4`
+
 // readActivity is the one reader of "rollups before the watermark, raw rows after it": it
 // reads both between two reads of the watermark and reads again when a roll-up or rebuild
 // committed in between, so every committed click and status change counts exactly once.
@@ -148,9 +155,7 @@ func readActivityOnce(ctx context.Context, c querier, q activityQuery, sink acti
 		return false, fmt.Errorf("stats: read conversion rollups: %w", err)
 	}
 	filter, args = offers("v.offer_id", []any{q.accountID, arg(w), arg(q.from), arg(q.to)})
-	err = eachRow(ctx, c, `SELECT v.offer_id, v.offer_event_id, v.created_at, v.payout, h.from_status, h.to_status
-		FROM conversion_status_changes h JOIN conversions v ON v.account_id = h.account_id AND v.id = h.conversion_id
-		WHERE h.account_id = $1 AND h.created_at >= $2 AND v.created_at >= $3 AND v.created_at < $4`+filter, args,
+	err = eachRow(ctx, c, recentHistorySQL+filter, args,
 		func(rows *sql.Rows) error {
 			var offerID, eventID int
 			var at any

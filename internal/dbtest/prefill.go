@@ -1,0 +1,136 @@
+package dbtest
+
+import (
+	"context"
+	"database/sql"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// Prefill gives an account history on PostgreSQL, fast (generate_series, no round trip per
+// row): clicks on the offer, and one APPROVED conversion with its history step for each of the
+// first conversions of them, on the event; and 200 more offers of 5 events each. Plans and costs measured after it are those of an
+// account with history, not of tables so small that any plan is a sequential scan. The tables
+// are analyzed afterwards, as autovacuum would.
+func Prefill(t testing.TB, db *sql.DB, accountID, offerID, eventID, clicks, conversions int) {
+	t.Helper()
+	ctx := context.Background()
+	for _, s := range []struct {
+		q    string
+		args []any
+	}{
+		{`INSERT INTO clicks (account_id, offer_id, gk_click_id, pub_member_id, created_at)
+SELECT CAST($1 AS BIGINT), CAST($2 AS BIGINT), 'prefill-' || CAST($1 AS BIGINT) || '-' || g, 'pm-' || g, now() - make_interval(secs => g)
+FROM generate_series(1, $3) g`, []any{accountID, offerID, clicks}},
+		{`INSERT INTO conversions (account_id, click_id, offer_id, offer_event_id, integration_system, network_conversion_id,
+ status, payout, currency, pub_member_id, created_at, updated_at)
+SELECT c.account_id, c.id, c.offer_id, $3, o.integration_system, 'prefill-' || c.id, 'APPROVED', 1000000, o.currency,
+ c.pub_member_id, c.created_at, c.created_at
+FROM clicks c JOIN offers o ON o.account_id = c.account_id AND o.id = c.offer_id
+WHERE c.account_id = $1 AND c.offer_id = $2 AND c.gk_click_id LIKE 'prefill-%' ORDER BY c.id LIMIT $4`,
+			[]any{accountID, offerID, eventID, conversions}},
+		{`INSERT INTO conversion_status_changes (account_id, conversion_id, to_status, source, created_at)
+SELECT account_id, id, 'APPROVED', 'POSTBACK', created_at FROM conversions
+WHERE account_id = $1 AND network_conversion_id LIKE 'prefill-%'`, []any{accountID}},
+		// A catalogue beside the offer: 200 more offers of 5 events each.
+		{`INSERT INTO offers (created_at, updated_at, name, type, integration_system, status, currency, account_id)
+SELECT now(), now(), 'prefill ' || g, 'MULTI_EVENT', 'IMPACT', 'PAUSED', 'USD', CAST($1 AS BIGINT) FROM generate_series(1, 200) g`, []any{accountID}},
+		{`INSERT INTO offer_events (created_at, updated_at, name, event_id, match_key, payout, offer_id, account_id)
+SELECT now(), now(), 'e' || g, 'e' || g, 'e' || g, 1000, o.id, o.account_id
+FROM offers o CROSS JOIN generate_series(1, 5) g WHERE o.account_id = $1 AND o.name LIKE 'prefill %'`, []any{accountID}},
+		{`ANALYZE`, nil},
+	} {
+		if _, err := db.ExecContext(ctx, s.q, s.args...); err != nil {
+			t.Fatalf("prefill: %v\n%s", err, s.q)
+		}
+	}
+}
+
+// Explain returns PostgreSQL's plan of a statement with its arguments, as text. The statement
+// is planned, not run (no ANALYZE): the plan is what tests assert, and a write writes nothing.
+// Sequential scans are disabled for the plan: a test's accounts, offers and events are a few
+// rows, which a scan reads faster than an index, while production's are not; with scans
+// disabled the planner still scans a table that no index can answer, so a scan left in the plan
+// is a missing key. The big tables (clicks, conversions) are prefilled and would be planned the
+// same with scans enabled.
+func Explain(t testing.TB, db *sql.DB, query string, args ...any) string {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback() //nolint:errcheck
+	if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := tx.QueryContext(ctx, "EXPLAIN (COSTS OFF) "+query, args...)
+	if err != nil {
+		t.Fatalf("explain: %v\n%s", err, query)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString(line + "\n")
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// Tenant makes an account with an ACTIVE Impact offer and one event (payout 1 USD) on
+// PostgreSQL, by SQL, for the plan tests and benchmarks of packages that cannot import the
+// account helpers.
+func Tenant(t testing.TB, db *sql.DB, postbackKey string) (accountID, offerID, eventID int) {
+	t.Helper()
+	ctx := context.Background()
+	err := db.QueryRowContext(ctx, `INSERT INTO accounts (created_at, updated_at, name, postback_key)
+VALUES (now(), now(), $1, $1) RETURNING id`, postbackKey).Scan(&accountID)
+	if err == nil {
+		err = db.QueryRowContext(ctx, `INSERT INTO offers (created_at, updated_at, name, type, integration_system, status,
+ tracking_link, click_url_template, currency, one_completion_per_member, account_id)
+VALUES (now(), now(), 'plan offer', 'SINGLE_EVENT', 'IMPACT', 'ACTIVE', 'https://brand.sjv.io/c/1/2/3',
+ 'https://brand.sjv.io/c/1/2/3?subid1={gk_click_id}', 'USD', false, $1) RETURNING id`, accountID).Scan(&offerID)
+	}
+	if err == nil {
+		err = db.QueryRowContext(ctx, `INSERT INTO offer_events (created_at, updated_at, name, event_id, match_key, payout, offer_id, account_id)
+VALUES (now(), now(), 'sale', 'sale', 'sale', 1000000, $1, $2) RETURNING id`, offerID, accountID).Scan(&eventID)
+	}
+	if err != nil {
+		t.Fatalf("tenant fixture: %v", err)
+	}
+	return accountID, offerID, eventID
+}
+
+// seqScan is a sequential scan of a tenant table; scans of tiny relations such as a VALUES list
+// are not it.
+var seqScan = regexp.MustCompile(`Seq Scan on (\w+)`)
+
+// idFilter is a row's id compared after the index: the row was found some other way, reading
+// every row of the account the index returned (a redundant offer_id after a key probe is fine).
+var idFilter = regexp.MustCompile(`Filter: [^\n]*[(. ]id = `)
+
+// RequireKeyed fails the test unless the plan reads tenant tables only through indexes, with no
+// id left to a filter, and uses each of the indexes named, each with account_id as an index
+// condition.
+func RequireKeyed(t testing.TB, name, plan string, indexes ...string) {
+	t.Helper()
+	if m := seqScan.FindStringSubmatch(plan); m != nil {
+		t.Errorf("%s: sequential scan on %s:\n%s", name, m[1], plan)
+	}
+	if m := idFilter.FindString(plan); m != "" {
+		t.Errorf("%s: %q: an id is filtered, not looked up:\n%s", name, m, plan)
+	}
+	for _, idx := range indexes {
+		re := regexp.MustCompile(`(?:Index|Index Only|Bitmap Index) Scan (?:Backward )?(?:using|on) ` + regexp.QuoteMeta(idx) + `\b[^\n]*\n(?:[^\n]*\n)*?\s+Index Cond: \([^\n]*account_id = `)
+		if !re.MatchString(plan) {
+			t.Errorf("%s: no index scan of %s with account_id in its condition:\n%s", name, idx, plan)
+		}
+	}
+}
