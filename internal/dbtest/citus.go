@@ -21,8 +21,10 @@ import (
 // database would need the citus extension created in it and propagated by hand on every node.
 // The hook runs after every migrations.Apply, wherever a test migrates, so the tables are
 // distributed before any row is written.
+var citus = os.Getenv("TEST_CITUS") == "1"
+
 func init() {
-	if os.Getenv("TEST_CITUS") == "1" {
+	if citus {
 		migrations.AfterApply = distribute
 	}
 }
