@@ -3,9 +3,15 @@ package dbtest
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
 
 	"github.com/lib/pq"
 
@@ -127,4 +133,77 @@ func collect(ctx context.Context, conn *sql.Conn, into *[]string, query string, 
 		*into = append(*into, s)
 	}
 	return rows.Err()
+}
+
+// explainOnCitus makes the SET LOCAL that follows reach the workers, which plan each shard's
+// statement (without it they would plan with sequential scans enabled), and writes the arguments
+// into the statement: Citus cannot plan an EXPLAIN whose parameters feed a CTE ("could not
+// create distributed plan"), while the server's executions, with bound values, run fine.
+func explainOnCitus(t testing.TB, tx *sql.Tx, query string, args []any) (string, []any) {
+	t.Helper()
+	if !citus {
+		return query, args
+	}
+	if _, err := tx.Exec("SET LOCAL citus.propagate_set_commands = 'local'"); err != nil {
+		t.Fatal(err)
+	}
+	lits := make([]string, len(args))
+	for i, a := range args {
+		lits[i] = literal(t, a)
+	}
+	query = placeholder.ReplaceAllStringFunc(query, func(p string) string {
+		n, _ := strconv.Atoi(p[1:])
+		if n < 1 || n > len(lits) {
+			t.Fatalf("explain: %s without an argument", p)
+		}
+		return lits[n-1]
+	})
+	return query, nil
+}
+
+var placeholder = regexp.MustCompile(`\$\d+`)
+
+// literal writes one argument as SQL, typed by the context it lands in as a parameter would be.
+func literal(t testing.TB, a any) string {
+	t.Helper()
+	v, err := driver.DefaultParameterConverter.ConvertValue(a)
+	if err != nil {
+		t.Fatalf("explain argument %v: %v", a, err)
+	}
+	switch v := v.(type) {
+	case nil:
+		return "NULL"
+	case int64, float64, bool:
+		return fmt.Sprintf("'%v'", v)
+	case time.Time:
+		return pq.QuoteLiteral(v.UTC().Format(time.RFC3339Nano))
+	case []byte:
+		return pq.QuoteLiteral(string(v))
+	case string:
+		return pq.QuoteLiteral(v)
+	}
+	t.Fatalf("explain argument of type %T", v)
+	return ""
+}
+
+// shardSuffix is the number Citus appends to a table or index name on its shards.
+var shardSuffix = regexp.MustCompile(`\b(\w+?)_\d{6,}\b`)
+
+// citusShardNames names a shard's tables and indexes as the tables and indexes they are shards
+// of, so a plan assertion holds on Citus as on PostgreSQL.
+func citusShardNames(plan string) string {
+	if !citus {
+		return plan
+	}
+	return shardSuffix.ReplaceAllString(plan, "$1")
+}
+
+// requireRouter fails a hot statement's Citus plan unless it runs on one shard: a router
+// query, one task, never a fan-out to every shard. (Plans without Citus's scan are PostgreSQL's,
+// such as the ones RequireKeyed's own test feeds it.)
+func requireRouter(t testing.TB, name, plan string) {
+	t.Helper()
+	if citus && strings.Contains(plan, "Custom Scan (Citus") && !strings.Contains(plan, "Task Count: 1\n") {
+		t.Errorf("%s: not a single-shard router query on Citus:\n%s", name, plan)
+	}
 }
