@@ -82,8 +82,10 @@ func distribute(ctx context.Context, conn *sql.Conn) error {
 		WHERE n.nspname = $1 AND k.contype = 'f' ORDER BY c.relname, k.conname`, schema); err != nil {
 		return err
 	}
-	// Tables with account_id are distributed by it, the first with citusShardCount shards and the
-	// others colocated with it; the rest (and sharedWithAccountID) are reference tables.
+	// Tables with account_id are distributed by it, the first with citusShardCount shards in a
+	// colocation group of its own (tests run in parallel, and DDL on one group's tables takes the
+	// group's locks) and the others colocated with it; the rest (and sharedWithAccountID) are
+	// reference tables.
 	if err := collect(ctx, conn, &stmts, `
 		WITH t AS (
 			SELECT format('%I.%I', $1::text, c.relname) AS name,
@@ -94,7 +96,7 @@ func distribute(ctx context.Context, conn *sql.Conn) error {
 		SELECT CASE
 			WHEN NOT tenant THEN format('SELECT create_reference_table(%L)', name)
 			WHEN row_number() OVER (PARTITION BY tenant ORDER BY name) = 1
-				THEN format('SELECT create_distributed_table(%L, ''account_id'', shard_count => %s)', name, $3::int)
+				THEN format('SELECT create_distributed_table(%L, ''account_id'', shard_count => %s, colocate_with => ''none'')', name, $3::int)
 			ELSE format('SELECT create_distributed_table(%L, ''account_id'', colocate_with => %L)', name,
 				first_value(name) OVER (PARTITION BY tenant ORDER BY name))
 			END
@@ -102,13 +104,13 @@ func distribute(ctx context.Context, conn *sql.Conn) error {
 		return err
 	}
 	for _, s := range stmts {
-		if _, err := conn.ExecContext(ctx, s); err != nil {
+		if err := execRetried(ctx, conn, s); err != nil {
 			return fmt.Errorf("distribute on Citus: %s: %w", s, err)
 		}
 	}
 	var errs []error
 	for _, s := range readd {
-		if _, err := conn.ExecContext(ctx, s); err != nil {
+		if err := execRetried(ctx, conn, s); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", s, err))
 		}
 	}
@@ -116,6 +118,24 @@ func distribute(ctx context.Context, conn *sql.Conn) error {
 		return fmt.Errorf("foreign keys Citus refuses on distributed tables: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// execRetried runs a statement again when Citus cancels it as part of a distributed deadlock:
+// parallel tests add foreign keys to their reference tables at once, and these take locks on
+// every node.
+func execRetried(ctx context.Context, conn *sql.Conn, stmt string) error {
+	var err error
+	for range 5 {
+		if _, err = conn.ExecContext(ctx, stmt); err == nil {
+			return nil
+		}
+		var pqErr *pq.Error
+		if !errors.As(err, &pqErr) || pqErr.Code != "40P01" {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return err
 }
 
 // collect appends the one text column of every row the query returns.
