@@ -17,7 +17,6 @@ import (
 	"github.com/gokart/gokart/migrations/internal/tenantkeys"
 )
 
-
 func TestMigrationsApplyToAnEmptyDatabaseOnceAndOnlyOnce(t *testing.T) {
 	t.Parallel()
 	for _, d := range dbtest.Dialects {

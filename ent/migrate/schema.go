@@ -167,9 +167,9 @@ var (
 		},
 		Indexes: []*schema.Index{
 			{
-				Name:    "callbackattempt_delivery_id_created_at",
+				Name:    "callbackattempt_account_id_delivery_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{CallbackAttemptsColumns[7], CallbackAttemptsColumns[1]},
+				Columns: []*schema.Column{CallbackAttemptsColumns[6], CallbackAttemptsColumns[7], CallbackAttemptsColumns[1]},
 			},
 		},
 	}
@@ -392,14 +392,14 @@ var (
 				Columns: []*schema.Column{ConversionsColumns[16], ConversionsColumns[17], ConversionsColumns[1]},
 			},
 			{
-				Name:    "conversion_offer_event_id_created_at",
+				Name:    "conversion_account_id_offer_event_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionsColumns[18], ConversionsColumns[1]},
+				Columns: []*schema.Column{ConversionsColumns[16], ConversionsColumns[18], ConversionsColumns[1]},
 			},
 			{
-				Name:    "conversion_offer_id_pub_member_id",
+				Name:    "conversion_account_id_offer_id_pub_member_id",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionsColumns[17], ConversionsColumns[11]},
+				Columns: []*schema.Column{ConversionsColumns[16], ConversionsColumns[17], ConversionsColumns[11]},
 			},
 			{
 				Name:    "conversion_account_id_offer_id_status_created_at",
@@ -440,9 +440,9 @@ var (
 		},
 		Indexes: []*schema.Index{
 			{
-				Name:    "conversionstatuschange_conversion_id_created_at",
+				Name:    "conversionstatuschange_account_id_conversion_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversionStatusChangesColumns[6], ConversionStatusChangesColumns[5]},
+				Columns: []*schema.Column{ConversionStatusChangesColumns[7], ConversionStatusChangesColumns[6], ConversionStatusChangesColumns[5]},
 			},
 			{
 				Name:    "conversionstatuschange_account_id_created_at",
@@ -633,9 +633,9 @@ var (
 				Columns: []*schema.Column{OfferEventsColumns[13], OfferEventsColumns[12], OfferEventsColumns[5]},
 			},
 			{
-				Name:    "offerevent_offer_id_position",
+				Name:    "offerevent_account_id_offer_id_position",
 				Unique:  false,
-				Columns: []*schema.Column{OfferEventsColumns[12], OfferEventsColumns[6]},
+				Columns: []*schema.Column{OfferEventsColumns[13], OfferEventsColumns[12], OfferEventsColumns[6]},
 			},
 		},
 	}
@@ -683,9 +683,9 @@ var (
 				Columns: []*schema.Column{PostbackLogsColumns[9], PostbackLogsColumns[3], PostbackLogsColumns[7]},
 			},
 			{
-				Name:    "postbacklog_conversion_id",
+				Name:    "postbacklog_account_id_conversion_id",
 				Unique:  false,
-				Columns: []*schema.Column{PostbackLogsColumns[8]},
+				Columns: []*schema.Column{PostbackLogsColumns[9], PostbackLogsColumns[8]},
 			},
 		},
 	}

@@ -161,5 +161,5 @@ func (CallbackAttempt) Edges() []ent.Edge {
 
 // Indexes of the CallbackAttempt.
 func (CallbackAttempt) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("delivery_id", "created_at")}
+	return []ent.Index{index.Fields("account_id", "delivery_id", "created_at")}
 }

@@ -84,8 +84,8 @@ func (Conversion) Indexes() []ent.Index {
 		index.Fields("account_id", "click_id", "offer_event_id").Unique(),
 		index.Fields("account_id", "created_at"),
 		index.Fields("account_id", "offer_id", "created_at"),
-		index.Fields("offer_event_id", "created_at"),
-		index.Fields("offer_id", "pub_member_id"),
+		index.Fields("account_id", "offer_event_id", "created_at"),
+		index.Fields("account_id", "offer_id", "pub_member_id"),
 		// Maturing finds an offer's PENDING conversions older than its period (postback.Mature).
 		index.Fields("account_id", "offer_id", "status", "created_at"),
 	}

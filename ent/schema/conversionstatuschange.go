@@ -56,7 +56,7 @@ func (ConversionStatusChange) Edges() []ent.Edge {
 // Indexes of the ConversionStatusChange.
 func (ConversionStatusChange) Indexes() []ent.Index {
 	return []ent.Index{
-		index.Fields("conversion_id", "created_at"),
+		index.Fields("account_id", "conversion_id", "created_at"),
 		// The stats aggregator and the report's raw tail read the changes since the watermark.
 		index.Fields("account_id", "created_at"),
 	}

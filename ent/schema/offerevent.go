@@ -103,6 +103,6 @@ func (OfferEvent) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("account_id", "offer_id", "event_id").Unique(),
 		index.Fields("account_id", "offer_id", "match_key").Unique(),
-		index.Fields("offer_id", "position"),
+		index.Fields("account_id", "offer_id", "position"),
 	}
 }

@@ -57,6 +57,6 @@ func (PostbackLog) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("account_id", "created_at"),
 		index.Fields("account_id", "outcome", "created_at"),
-		index.Fields("conversion_id"),
+		index.Fields("account_id", "conversion_id"),
 	}
 }

@@ -4626,7 +4626,7 @@ type Click implements Node {
   """
   id: ID!
   """
-  Our click id, sent to the network and echoed back in postbacks.
+  Our click id, sent to the network and echoed back in postbacks; unique in the account.
   """
   gkClickID: String!
   """

@@ -113,6 +113,9 @@ VALUES (now(), now(), 'sale', 'sale', 'sale', 1000000, $1, $2) RETURNING id`, of
 // are not it.
 var seqScan = regexp.MustCompile(`Seq Scan on (\w+)`)
 
+// scanOf is the relation a plan line scans.
+var scanOf = regexp.MustCompile(`Scan (?:Backward )?(?:using \w+ )?on (\w+)`)
+
 // idFilter is a row's id compared after the index: the row was found some other way, reading
 // every row of the account the index returned (a redundant offer_id after a key probe is fine).
 var idFilter = regexp.MustCompile(`Filter: [^\n]*[(. ]id = `)
@@ -126,8 +129,16 @@ func RequireKeyed(t testing.TB, name, plan string, indexes ...string) {
 	if m := seqScan.FindStringSubmatch(plan); m != nil {
 		t.Errorf("%s: sequential scan on %s:\n%s", name, m[1], plan)
 	}
-	if m := idFilter.FindString(plan); m != "" {
-		t.Errorf("%s: %q: an id is filtered, not looked up:\n%s", name, m, plan)
+	// The account row, found by its unique postback key, may check its id as a filter: accounts
+	// is no tenant table (a reference table on Citus) and the key returns one row.
+	relation := ""
+	for _, line := range strings.Split(plan, "\n") {
+		if m := scanOf.FindStringSubmatch(line); m != nil {
+			relation = m[1]
+		}
+		if m := idFilter.FindString(line); m != "" && relation != "accounts" {
+			t.Errorf("%s: %q on %s: an id is filtered, not looked up:\n%s", name, m, relation, plan)
+		}
 	}
 	for _, idx := range indexes {
 		re := regexp.MustCompile(`(?:Index|Index Only|Bitmap Index) Scan (?:Backward )?(?:using|on) ` + regexp.QuoteMeta(idx) + `\b[^\n]*\n(?:[^\n]*\n)*?\s+Index Cond: \([^\n]*account_id = `)

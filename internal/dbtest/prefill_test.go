@@ -13,7 +13,9 @@ type failures struct {
 
 func (f *failures) Helper() {}
 
-func (f *failures) Errorf(format string, args ...any) { f.errs = append(f.errs, fmt.Sprintf(format, args...)) }
+func (f *failures) Errorf(format string, args ...any) {
+	f.errs = append(f.errs, fmt.Sprintf(format, args...))
+}
 
 // TestRequireKeyedRejectsThePlansOfIssue11 feeds RequireKeyed the plan PostgreSQL chose before
 // the keys by account (an id filtered out of an account's conversions), a scan, and a good probe.

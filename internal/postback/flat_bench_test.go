@@ -8,7 +8,6 @@ import (
 
 	"entgo.io/ent/dialect"
 
-	"github.com/gokart/gokart/ent/offerevent"
 	"github.com/gokart/gokart/internal/apitest"
 	"github.com/gokart/gokart/internal/dbtest"
 )
@@ -31,30 +30,30 @@ func BenchmarkFlatCost(b *testing.B) {
 		b.Run(fmt.Sprintf("history=%d", n), func(b *testing.B) {
 			db := dbtest.Open(b, dialect.Postgres)
 			srv := apitest.Start(b, db)
-			keys, single, _ := demo(b, srv)
-			ev := db.Client.OfferEvent.Query().Where(offerevent.OfferID(single.ID)).FirstX(sys)
+			// An offer without budget or caps: b.N postbacks must all be accepted.
+			accountID, offerID, eventID := dbtest.Tenant(b, db.SQL, "pk-flat")
 			start := time.Now()
-			dbtest.Prefill(b, db.SQL, keys.ID, single.ID, ev.ID, 2*n, n)
+			dbtest.Prefill(b, db.SQL, accountID, offerID, eventID, 2*n, n)
 			b.Logf("prefilled %d clicks and %d conversions in %s", 2*n, n, time.Since(start).Round(time.Millisecond))
 			round := 0
 			b.Run("postback", func(b *testing.B) {
 				round++
 				prefix := fmt.Sprintf("bench-%d-", round)
 				if _, err := db.SQL.Exec(`INSERT INTO clicks (account_id, offer_id, gk_click_id, pub_member_id, created_at)
-SELECT $1, $2, $3 || g, $3 || g, now() FROM generate_series(1, $4) g`, keys.ID, single.ID, prefix, b.N); err != nil {
+SELECT $1, $2, $3 || g, $3 || g, now() FROM generate_series(1, $4) g`, accountID, offerID, prefix, b.N); err != nil {
 					b.Fatal(err)
 				}
 				b.ResetTimer()
 				for i := 1; i <= b.N; i++ {
 					id := fmt.Sprint(prefix, i)
-					if status, body := pb(b, srv.URL, keys.PostbackKey, "gk_click_id="+id, "cnv_conversion_id=B"+id, "cnv_status=pending"); status != 200 {
+					if status, body := pb(b, srv.URL, "pk-flat", "gk_click_id="+id, "cnv_event_id=sale", "cnv_conversion_id=B"+id, "cnv_status=pending"); status != 200 {
 						b.Fatalf("postback %d: %d %s", i, status, body)
 					}
 				}
 			})
 			b.Run("click", func(b *testing.B) {
 				for i := range b.N {
-					click(b, srv, single.ID, fmt.Sprint("cm", i))
+					click(b, srv, offerID, fmt.Sprint("cm", i))
 				}
 			})
 		})

@@ -96,6 +96,8 @@ type Service struct {
 
 	refresher   budget.Refresher
 	refreshInit sync.Once
+	// keys are the accounts of the postback keys seen (lookup).
+	keys keyAccounts
 }
 
 // Request is one postback as received.
@@ -207,7 +209,7 @@ func (s *Service) decide(ctx context.Context, c *ent.Client, b *batch, req Reque
 	if key == "" {
 		return answer(http.StatusForbidden, postbacklog.OutcomeUNAUTHORIZED, "missing key", "missing key"), 0, nil
 	}
-	t, found, err := lookup(ctx, c, key, p.ClickID, p.EventID)
+	t, found, err := lookup(ctx, c, &s.keys, key, p.ClickID, p.EventID)
 	if err != nil {
 		return outcome{}, 0, err
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/gokart/gokart/ent"
@@ -36,26 +37,105 @@ type target struct {
 }
 
 // lookupSQL reads everything a postback needs before it writes, for the common case in one
-// statement. Outer joins tell which part is missing; every join carries account_id. It runs
-// in the postback's transaction, so the offer's status and limits are the committed ones (never
-// a cache): an ENDED offer refuses at once.
+// statement, inside the account its key resolved to ($4, see keyAccounts): every tenant table is
+// read by account_id equal to that one value, so on Citus the statement goes to the account's
+// shard alone. Outer joins tell which part is missing. It runs in the postback's transaction, so
+// the offer's status and limits are the committed ones (never a cache): an ENDED offer refuses
+// at once.
 const lookupSQL = `SELECT a.id, a.postback_key, a.postback_allowlist,
  c.id, c.pub_member_id,
  o.id, o.integration_system, o.status, o.currency, o.budget_total, o.budget_daily, o.one_completion_per_member,
  o.cap_daily, o.cap_weekly, o.cap_monthly, o.cap_total, o.time_zone,
  e.id, e.payout, e.cap_daily, e.cap_weekly, e.cap_monthly, e.cap_total
 FROM accounts a
-LEFT JOIN clicks c ON c.account_id = a.id AND c.gk_click_id = $2
-LEFT JOIN offers o ON o.account_id = c.account_id AND o.id = c.offer_id
-LEFT JOIN offer_events e ON e.account_id = o.account_id AND e.offer_id = o.id AND e.event_id = $3
-WHERE a.postback_key = $1`
+LEFT JOIN clicks c ON c.account_id = $4 AND c.gk_click_id = $2
+LEFT JOIN offers o ON o.account_id = $4 AND o.id = c.offer_id
+LEFT JOIN offer_events e ON e.account_id = $4 AND e.offer_id = o.id AND e.event_id = $3
+WHERE a.postback_key = $1 AND a.id = $4`
+
+// accountOfKeySQL resolves a postback key to its account (accounts is a reference table on
+// Citus: read on the coordinator).
+const accountOfKeySQL = `SELECT id FROM accounts WHERE postback_key = $1`
+
+// keyAccounts remembers the account of each postback key seen to name one, so that a postback
+// costs one lookup statement. A key rotated away stops matching lookupSQL (which checks the key
+// again), is forgotten and resolved afresh. Keys that name no account are never kept.
+type keyAccounts struct {
+	mu sync.Mutex
+	m  map[string]int
+}
+
+// keyAccountsMax bounds the map; past it the map starts over.
+const keyAccountsMax = 10_000
+
+func (k *keyAccounts) get(key string) (int, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	id, ok := k.m[key]
+	return id, ok
+}
+
+func (k *keyAccounts) put(key string, id int) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.m == nil || len(k.m) >= keyAccountsMax {
+		k.m = map[string]int{}
+	}
+	k.m[key] = id
+}
+
+func (k *keyAccounts) forget(key string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.m, key)
+}
 
 type rowQuerier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
 // lookup reads the target of a postback; found is false when the key names no account.
-func lookup(ctx context.Context, q rowQuerier, key, clickID, eventID string) (t target, found bool, err error) {
+func lookup(ctx context.Context, q rowQuerier, keys *keyAccounts, key, clickID, eventID string) (t target, found bool, err error) {
+	for attempt := 0; attempt < 2 && !found; attempt++ {
+		accountID, known := keys.get(key)
+		if !known {
+			if accountID, found, err = accountOfKey(ctx, q, key); err != nil || !found {
+				return target{}, false, err
+			}
+			keys.put(key, accountID)
+		}
+		t, found, err = lookupIn(ctx, q, accountID, key, clickID, eventID)
+		if err != nil {
+			return target{}, false, err
+		}
+		if !found {
+			keys.forget(key) // rotated since: resolve it again
+		}
+	}
+	return t, found, nil
+}
+
+// accountOfKey resolves a postback key.
+func accountOfKey(ctx context.Context, q rowQuerier, key string) (id int, found bool, err error) {
+	rows, err := q.QueryContext(ctx, accountOfKeySQL, key)
+	if err != nil {
+		return 0, false, fmt.Errorf("resolve postback key: %w", err)
+	}
+	if rows.Next() {
+		found = true
+		err = rows.Scan(&id)
+	}
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("resolve postback key: %w", err)
+	}
+	return id, found, nil
+}
+
+// lookupIn reads the target of a postback inside the account its key resolved to.
+func lookupIn(ctx context.Context, q rowQuerier, accountID int, key, clickID, eventID string) (t target, found bool, err error) {
 	var (
 		allowlist, member, system, status, currency, tz sql.NullString
 		clID, offerID, evID, evPayout                   sql.NullInt64
@@ -63,7 +143,7 @@ func lookup(ctx context.Context, q rowQuerier, key, clickID, eventID string) (t 
 		oneCompletion                                   sql.NullBool
 		oCaps, eCaps                                    [4]sql.NullInt64
 	)
-	rows, err := q.QueryContext(ctx, lookupSQL, key, clickID, eventID)
+	rows, err := q.QueryContext(ctx, lookupSQL, key, clickID, eventID, accountID)
 	if err != nil {
 		return target{}, false, fmt.Errorf("look up postback: %w", err)
 	}

@@ -42,7 +42,7 @@ func Hook(schemaPath string) (schema.DiffHook, error) {
 // Keys rewrites the desired PostgreSQL schema so that every tenant table is keyed by
 // account: primary key (account_id, id), each foreign key to another tenant table
 // (account_id, x) → (account_id, id), and no ON DELETE SET NULL (a composite key would null
-// account_id too; the code clears references itself). A unique key without account_id is an
+// account_id too; gokart deletes neither advertisers nor conversions). A unique key without account_id is an
 // error in the Ent schema, not something to rewrite: the schema says what is unique.
 func Keys(tenants map[string]bool) schema.DiffHook {
 	return func(next schema.Differ) schema.Differ {
