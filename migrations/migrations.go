@@ -52,6 +52,11 @@ func Dir(dialectName string) (migrate.Dir, error) {
 	return mem, nil
 }
 
+// AfterApply, when set, runs at the end of every Apply on PostgreSQL, on the migrating connection
+// while the migration lock is still held. Only tests set it: internal/dbtest distributes the
+// tables when the test server is a Citus coordinator (TEST_CITUS=1).
+var AfterApply func(ctx context.Context, conn *sql.Conn) error
+
 // Apply runs every migration file not yet applied, each in its own transaction, and returns the
 // versions it applied.
 func Apply(ctx context.Context, db *sql.DB, dialectName string) ([]string, error) {
@@ -101,6 +106,11 @@ func Apply(ctx context.Context, db *sql.DB, dialectName string) ([]string, error
 			return done, err
 		}
 		done = append(done, f.Version())
+	}
+	if AfterApply != nil && dialectName == dialect.Postgres {
+		if err := AfterApply(ctx, conn); err != nil {
+			return done, fmt.Errorf("after migrating: %w", err)
+		}
 	}
 	return done, nil
 }

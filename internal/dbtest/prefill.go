@@ -62,6 +62,7 @@ func Explain(t testing.TB, db *sql.DB, query string, args ...any) string {
 		t.Fatal(err)
 	}
 	defer tx.Rollback() //nolint:errcheck
+	query, args = explainOnCitus(t, tx, query, args)
 	if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +82,7 @@ func Explain(t testing.TB, db *sql.DB, query string, args ...any) string {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return b.String()
+	return citusShardNames(b.String())
 }
 
 // Tenant makes an account with an ACTIVE Impact offer and one event (payout 1 USD) on
@@ -124,6 +125,7 @@ var idFilter = regexp.MustCompile(`Filter: [^\n]*[(. ]id = `)
 // condition.
 func RequireKeyed(t testing.TB, name, plan string, indexes ...string) {
 	t.Helper()
+	requireRouter(t, name, plan)
 	if m := seqScan.FindStringSubmatch(plan); m != nil {
 		t.Errorf("%s: sequential scan on %s:\n%s", name, m[1], plan)
 	}
