@@ -869,7 +869,7 @@ func refresh(ctx context.Context, client *ent.Client, postgres bool, accountID i
 		fmt.Fprintf(&in, "$%d", len(args))
 	}
 	stmts := []string{`UPDATE offers SET budget_spent =
-(SELECT COALESCE(SUM(s.spent), 0) FROM offer_budget_shards s WHERE s.account_id = offers.account_id AND s.offer_id = offers.id)
+(SELECT COALESCE(SUM(s.spent), 0) FROM offer_budget_shards s WHERE s.account_id = $1 AND s.offer_id = offers.id)
 WHERE account_id = $1 AND id IN (` + in.String() + `)`}
 	if postgres {
 		stmts = append([]string{"SET LOCAL synchronous_commit = off",

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	neturl "net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -191,7 +192,12 @@ func TestTwoServerProcessesShareOneExactBudget(t *testing.T) {
 func TestDatabaseOutageAnswers503AndRetriesLand(t *testing.T) {
 	t.Parallel()
 	url := dbtest.URL(t, dialect.Postgres)
-	proxy, err := tcpproxy.Start("127.0.0.1:5432")
+	// The proxy stands before whichever server the test URL names (a Citus coordinator too).
+	u, err := neturl.Parse(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy, err := tcpproxy.Start(u.Host)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +206,7 @@ func TestDatabaseOutageAnswers503AndRetriesLand(t *testing.T) {
 	if _, err := migrations.Apply(context.Background(), direct.SQL, direct.Dialect); err != nil {
 		t.Fatal(err)
 	}
-	viaProxy := openPostgres(t, strings.Replace(url, "127.0.0.1:5432", proxy.Addr(), 1))
+	viaProxy := openPostgres(t, strings.Replace(url, u.Host, proxy.Addr(), 1))
 	// Setup through the direct connection; the server under test talks through the proxy.
 	setup := apitest.Start(t, direct)
 	keys := setup.NewAccount(t, "outage")
