@@ -17,6 +17,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"entgo.io/ent/dialect"
+
 	"github.com/gokart/gokart/internal/accounts"
 	"github.com/gokart/gokart/internal/callbacks"
 	"github.com/gokart/gokart/internal/config"
@@ -182,8 +184,14 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	go retention.Run(ctx, db, log, cfg.PostbackLogRetention)                     // prunes the postback log; see package retention
 	go postback.RunMaturing(ctx, db.Client, db.Dialect, log, cfg.MatureInterval) // approves due PENDING conversions; see postback.Mature
 	// Reward callbacks; stopped after Serve returns, so in-flight sends are recorded.
-	cbw := callbacks.Start(ctx, db, callbacks.Options{AllowPrivate: cfg.CallbacksAllowPrivate, Logger: log})
-	defer cbw.Stop()
+	workers := cfg.CallbackWorkers
+	if db.Dialect != dialect.Postgres {
+		workers = 1 // SQLite has one writer: a second worker would only wait for it
+	}
+	for range workers {
+		cbw := callbacks.Start(ctx, db, callbacks.Options{AllowPrivate: cfg.CallbacksAllowPrivate, Logger: log})
+		defer cbw.Stop()
+	}
 	if cfg.PprofAddr != "" {
 		if _, err := servePprof(ctx, cfg.PprofAddr, log); err != nil {
 			return err

@@ -52,6 +52,9 @@ type Config struct {
 	MatureInterval time.Duration
 	// CallbacksAllowPrivate lets callbacks reach loopback and private addresses (development).
 	CallbacksAllowPrivate bool
+	// CallbackWorkers is how many callback workers this replica runs; they claim disjoint
+	// batches, so more of them keep the outbox up with more conversions per second.
+	CallbackWorkers int
 	// PprofAddr, when set, is a loopback address that serves net/http/pprof (profiling); unset,
 	// nothing listens.
 	PprofAddr string
@@ -125,6 +128,7 @@ var Settings = []setting{
 	{"MATURE_INTERVAL", "mature-interval", "1m", "how often PENDING conversions older than their offer's (or account's) autoApproveAfter are approved (safe on every replica); 0 turns maturing off"},
 	{"DEV", "dev", "false", "local development: load the demo account, fill a fresh API key for it into the playground, and listen on 127.0.0.1:8080 unless ADDR or --addr is set"},
 	{"CALLBACKS_ALLOW_PRIVATE", "callbacks-allow-private", "false", "let reward callbacks reach loopback, private and link-local addresses (development and tests only)"},
+	{"CALLBACK_WORKERS", "callback-workers", "4", "callback workers per replica, each claiming its own batch of due deliveries (SQLite: 1 whatever is set, its single writer gains nothing)"},
 	{"PPROF_ADDR", "pprof-addr", "", "loopback address (e.g. 127.0.0.1:6060) for Go's /debug/pprof profiles; unset, none are served"},
 }
 
@@ -214,6 +218,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 			return Config{}, fmt.Errorf("TRUSTED_PROXIES: %q is not a CIDR such as 10.0.0.0/8", cidr)
 		}
 		c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+	}
+	if c.CallbackWorkers, err = strconv.Atoi(*vals["CALLBACK_WORKERS"]); err != nil || c.CallbackWorkers < 1 || c.CallbackWorkers > 64 {
+		return Config{}, fmt.Errorf("CALLBACK_WORKERS: want a number from 1 to 64, got %q", *vals["CALLBACK_WORKERS"])
 	}
 	if c.ComplexityLimit, err = strconv.Atoi(*vals["COMPLEXITY_LIMIT"]); err != nil || c.ComplexityLimit < 1 {
 		return Config{}, fmt.Errorf("COMPLEXITY_LIMIT: want a positive integer, got %q", *vals["COMPLEXITY_LIMIT"])
