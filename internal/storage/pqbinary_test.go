@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"entgo.io/ent/dialect"
@@ -65,5 +66,67 @@ func TestJSONAndBinaryArgumentsRoundTrip(t *testing.T) {
 	}
 	if j != `{"k": "a\"b"}` || string(b) != string(bin) {
 		t.Errorf("round trip: json %q, bytes %v", j, b)
+	}
+}
+
+// A statement prepared while its table was empty gets a generic plan that may read by any
+// index leading with account_id; after replanAfter executions it is prepared again, and the
+// new plan, made with the table's real size, probes the primary key.
+func TestAPreparedStatementIsPlannedAgainAsItsTableGrows(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := storage.Open(ctx, dbtest.URL(t, dialect.Postgres))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.SQL.Conn(ctx) // one connection: its cached statement is the one looked at
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE probe (account_id bigint, id bigint, k text, v int,
+		PRIMARY KEY (account_id, id)); CREATE UNIQUE INDEX probe_k ON probe (account_id, k)`); err != nil {
+		t.Fatal(err)
+	}
+	const q = "UPDATE probe SET v = v + 1 WHERE account_id = $1 AND id = $2"
+	plan := func() (name, text string, runs int64) {
+		if err := conn.QueryRowContext(ctx, "SELECT name, generic_plans + custom_plans FROM pg_prepared_statements WHERE statement = '"+q+"'").Scan(&name, &runs); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := conn.QueryContext(ctx, `EXPLAIN EXECUTE "`+name+`"(1, 5)`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			text += line + "\n"
+		}
+		return name, text, runs
+	}
+	for range 10 { // past PostgreSQL's five custom plans: the generic one is kept
+		if _, err := conn.ExecContext(ctx, q, 1, 5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, _, _ := plan()
+	if _, err := conn.ExecContext(ctx, `INSERT INTO probe SELECT 1, g, 'k' || g, 0 FROM generate_series(1, 20000) g`); err != nil {
+		t.Fatal(err)
+	}
+	for range 1000 {
+		if _, err := conn.ExecContext(ctx, q, 1, 5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	name, text, runs := plan()
+	if name == first || runs > 20 {
+		t.Fatalf("the statement was not prepared again (%s then %s, %d plans)", first, name, runs)
+	}
+	if !strings.Contains(text, "probe_pkey") || strings.Contains(text, "Filter") {
+		t.Errorf("the new plan does not probe the primary key:\n%s", text)
 	}
 }
