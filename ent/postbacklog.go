@@ -25,7 +25,7 @@ type PostbackLog struct {
 	RawQuery string `json:"raw_query,omitempty"`
 	// The caller's IP address.
 	SourceIP string `json:"source_ip,omitempty"`
-	// What became of the request. REPEAT_REFUSED is a warning: a new network conversion id on a click and event that converted already, on an event without allowRepeats (answered 409 `repeat_conversion`, nothing recorded).
+	// What became of the request. REPEAT_REFUSED is a warning: a new network conversion id on a click and event that converted already, on an event without allowRepeats (answered 409 `repeat_conversion`, kept as a REJECTED conversion with that reason).
 	Outcome postbacklog.Outcome `json:"outcome,omitempty"`
 	// The HTTP status we answered.
 	HTTPStatus int `json:"http_status,omitempty"`

@@ -33,7 +33,7 @@ func (PostbackLog) Fields() []ent.Field {
 		field.Text("raw_query").Immutable().Comment("The query string as received, with the key redacted."),
 		field.String("source_ip").Optional().Immutable().MaxLen(MaxSourceIPLength).Comment("The caller's IP address."),
 		field.Enum("outcome").Values("ACCEPTED", "DUPLICATE", "STATUS_UPDATED", "REJECTED", "MALFORMED", "UNAUTHORIZED", "NOT_FOUND", "ERROR", "REPEAT_REFUSED", "MODIFIED").Immutable().
-			Comment("What became of the request. REPEAT_REFUSED is a warning: a new network conversion id on a click and event that converted already, on an event without allowRepeats (answered 409 `repeat_conversion`, nothing recorded).").
+			Comment("What became of the request. REPEAT_REFUSED is a warning: a new network conversion id on a click and event that converted already, on an event without allowRepeats (answered 409 `repeat_conversion`, kept as a REJECTED conversion with that reason).").
 			Annotations(entgql.OrderField("OUTCOME"), entgql.Type("PostbackOutcome")),
 		field.Int("http_status").Immutable().Comment("The HTTP status we answered."),
 		field.String("reason").Optional().Immutable().MaxLen(MaxReasonLength).Comment("Why, in a few words."),

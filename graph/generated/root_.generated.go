@@ -8829,7 +8829,7 @@ type PostbackLog implements Node {
   """
   sourceIP: String
   """
-  What became of the request. REPEAT_REFUSED is a warning: a new network conversion id on a click and event that converted already, on an event without allowRepeats (answered 409 ` + "`" + `repeat_conversion` + "`" + `, nothing recorded).
+  What became of the request. REPEAT_REFUSED is a warning: a new network conversion id on a click and event that converted already, on an event without allowRepeats (answered 409 ` + "`" + `repeat_conversion` + "`" + `, kept as a REJECTED conversion with that reason).
   """
   outcome: PostbackOutcome!
   """

@@ -19,7 +19,8 @@
 //	               event_cap_daily, offer_cap_total, budget_daily, budget_total, ...), and the
 //	               conversion is kept as REJECTED with that reason; or repeat_conversion: a new
 //	               network conversion id on a click and event that converted already, on an event
-//	               without allowRepeats (nothing is recorded but the log row)
+//	               without allowRepeats (kept REJECTED with that reason, never charged; a copy
+//	               of it is 200 duplicate)
 //	503            the database failed; nothing was written, and the network's retry lands later
 //
 // Every request lands in the postback log, in the same transaction as its effects; one that
@@ -32,7 +33,8 @@
 // (allowRepeats), when it is the network's conversion id. Both are unique indexes, so of
 // concurrent copies exactly one inserts and the others find it. On an event without repeats a
 // second network conversion id for a click that already converted there is refused
-// (409 repeat_conversion, logged REPEAT_REFUSED, nothing recorded); with repeats it is a new
+// (409 repeat_conversion, logged REPEAT_REFUSED, kept as a REJECTED conversion whose repeat key
+// is its network id: refuseRepeat); with repeats it is a new
 // conversion, charged and capped like any. A true copy (the same id) is a duplicate.
 //
 // # Payout
@@ -328,7 +330,7 @@ func (s *Service) apply(ctx context.Context, c *ent.Client, b *batch, p Params, 
 		}
 		t.payout = t.payoutFor(p.Amount, 0)
 	}
-	if cv, err = insertConversion(ctx, c, t, p, to, now); err != nil {
+	if cv, err = insertConversion(ctx, c, t, p, to, "", t.repeatKey(p.ConversionID), now); err != nil {
 		return outcome{}, err
 	}
 	if cv != nil {
@@ -346,8 +348,10 @@ func (s *Service) apply(ctx context.Context, c *ent.Client, b *batch, p Params, 
 		return outcome{}, fmt.Errorf("conversion vanished after a unique conflict")
 	}
 	out, err := update(ctx, c, s.Dialect, b, t, cv, p, to, now)
-	convID := cv.id
-	out.conversionID = &convID
+	if out.conversionID == nil {
+		convID := cv.id
+		out.conversionID = &convID
+	}
 	return out, err
 }
 
@@ -373,9 +377,44 @@ func (s *Service) shareWithoutAmount(ctx context.Context, c *ent.Client, b *batc
 		p.Amount = nil
 	}
 	out, err := update(ctx, c, s.Dialect, b, t, cv, p, to, now)
-	convID := cv.id
-	out.conversionID = &convID
+	if out.conversionID == nil {
+		convID := cv.id
+		out.conversionID = &convID
+	}
 	return out, err
+}
+
+// refuseRepeat keeps a refused repeat (a new network conversion id on a click and event that
+// converted already, on an event without allowRepeats; counted is that conversion) as a
+// REJECTED conversion with reason repeat_conversion, never charged, and answers 409.
+//
+// Its repeat key is its network conversion id: on an event without repeats every counted
+// conversion has the empty key, so the refused one stays out of that one-per-click identity,
+// while (click, event, id) and the network id index still make it unique: of concurrent copies
+// one inserts, and a copy that finds it is a duplicate. It is the identity the conversion would
+// have had on an event with repeats, so review can count it once the event allows them.
+func refuseRepeat(ctx context.Context, c *ent.Client, b *batch, t target, counted *conv, p Params, now time.Time) (outcome, error) {
+	reason := fmt.Sprintf("repeat_conversion: click already converted on this event as conversion %d (cnv_conversion_id %s), and the event does not allow repeats",
+		counted.id, strOr(counted.networkConversionID, "none"))
+	cv, err := insertConversion(ctx, c, t, p, lifecycle.Rejected, RuleRepeatConversion, p.ConversionID, now)
+	if err != nil {
+		return outcome{}, err
+	}
+	if cv == nil {
+		// A concurrent copy kept it (and committed: the insert waited).
+		return answer(http.StatusOK, postbacklog.OutcomeDUPLICATE, BodyDuplicate, "cnv_conversion_id already refused as a repeat"), nil
+	}
+	b.statusChange(cv.accountID, cv.id, t.offerID, cv.eventID, nil, lifecycle.Rejected, RuleRepeatConversion,
+		conversionstatuschange.SourcePOSTBACK, now, nil)
+	out := answer(http.StatusConflict, postbacklog.OutcomeREPEAT_REFUSED, RuleRepeatConversion, reason)
+	id := cv.id
+	out.conversionID = &id
+	return out, nil
+}
+
+// refusedRepeat says whether the conversion is a refused repeat kept REJECTED.
+func refusedRepeat(cv *conv) bool {
+	return cv.status == lifecycle.Rejected && cv.reason == RuleRepeatConversion && cv.repeatKey != ""
 }
 
 // MapStatus translates the network's status word through the offer's integration system. A
@@ -442,9 +481,12 @@ func update(ctx context.Context, c *ent.Client, dialectName string, b *batch, t 
 	}
 	// Another network conversion of the same click and event, which does not allow repeats.
 	if ncid != "" && (cv.networkConversionID == nil || *cv.networkConversionID != ncid) {
-		return answer(http.StatusConflict, postbacklog.OutcomeREPEAT_REFUSED, RuleRepeatConversion,
-			fmt.Sprintf("repeat_conversion: click already converted on this event as conversion %d (cnv_conversion_id %s), and the event does not allow repeats",
-				cv.id, strOr(cv.networkConversionID, "none"))), nil
+		return refuseRepeat(ctx, c, b, t, cv, p, now)
+	}
+	// A refused repeat is kept REJECTED and never counts: any report of it again is a copy.
+	if refusedRepeat(cv) {
+		return answer(http.StatusOK, postbacklog.OutcomeDUPLICATE, BodyDuplicate,
+			fmt.Sprintf("cnv_conversion_id already refused as a repeat (conversion %d, REJECTED)", cv.id)), nil
 	}
 	report := lifecycle.OnReport(cv.status, to)
 	if report == lifecycle.Refused {
