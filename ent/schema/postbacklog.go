@@ -39,6 +39,8 @@ func (PostbackLog) Fields() []ent.Field {
 		field.String("reason").Optional().Immutable().MaxLen(MaxReasonLength).Comment("Why, in a few words."),
 		field.Int("conversion_id").Optional().Nillable().Immutable().Comment("The conversion it created or touched."),
 		field.Int("offer_id").Optional().Nillable().Immutable().Comment("The offer it was attributed to."),
+		field.Bool("test").Default(false).Immutable().
+			Comment("A postback of a test click (createTestClick): test traffic, whose conversion is never charged or counted."),
 		field.Time("created_at").Default(time.Now).Immutable().Comment("When it arrived.").
 			Annotations(entgql.OrderField("CREATED_AT")),
 	}

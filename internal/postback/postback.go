@@ -160,6 +160,8 @@ type outcome struct {
 	offerID      *int
 	// syncOffer is the offer whose spend changed, to refresh after commit.
 	syncOffer int
+	// test marks the log row of a test click's postback (test traffic).
+	test bool
 }
 
 func answer(status int, log postbacklog.Outcome, body, reason string) outcome {
@@ -263,7 +265,7 @@ func (s *Service) decide(ctx context.Context, c *ent.Client, b *batch, req Reque
 		return answer(http.StatusNotFound, postbacklog.OutcomeNOT_FOUND, "unknown click id", "unknown gk_click_id"), t.accountID, nil
 	}
 	offerID := t.offerID
-	withOffer := func(out outcome) outcome { out.offerID = &offerID; return out }
+	withOffer := func(out outcome) outcome { out.offerID, out.test = &offerID, t.test; return out }
 	to := lifecycle.Pending
 	if p.Status != "" {
 		st, ok := MapStatus(t.system, p.Status)
