@@ -57,7 +57,7 @@ type Conversion struct {
 	PubMemberID string `json:"pub_member_id,omitempty"`
 	// Optional extras from the postback: cnv_user_id, cnv_email, cnv_conversion_ip_address, cnv_sub_1..5.
 	Extras map[string]string `json:"extras,omitempty"`
-	// The network conversion id when the event allows repeats, else empty: with the click and event, the conversion's identity, so that an event without repeats converts once per click (one empty key) and one with repeats once per network id.
+	// The network conversion id when the event allows repeats, else empty: with the click and event, the conversion's identity, so that an event without repeats converts once per click (one empty key) and one with repeats once per network id. A refused repeat (REJECTED, reason repeat_conversion) keeps its network id here too, out of the one-per-click identity.
 	RepeatKey string `json:"repeat_key,omitempty"`
 	// The budget shard the payout was charged to while the conversion counts; null when nothing is charged.
 	BudgetShard *int `json:"budget_shard,omitempty"`

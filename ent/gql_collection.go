@@ -2032,6 +2032,11 @@ func (_q *PostbackLogQuery) collectField(ctx context.Context, oneNode bool, opCt
 				selectedFields = append(selectedFields, postbacklog.FieldOfferID)
 				fieldSeen[postbacklog.FieldOfferID] = struct{}{}
 			}
+		case "test":
+			if _, ok := fieldSeen[postbacklog.FieldTest]; !ok {
+				selectedFields = append(selectedFields, postbacklog.FieldTest)
+				fieldSeen[postbacklog.FieldTest] = struct{}{}
+			}
 		case "createdAt":
 			if _, ok := fieldSeen[postbacklog.FieldCreatedAt]; !ok {
 				selectedFields = append(selectedFields, postbacklog.FieldCreatedAt)

@@ -1350,7 +1350,7 @@ func (_m *PostbackLog) Node(ctx context.Context) (node *Node, err error) {
 	node = &Node{
 		ID:     _m.ID,
 		Type:   "PostbackLog",
-		Fields: make([]*Field, 8),
+		Fields: make([]*Field, 9),
 		Edges:  make([]*Edge, 1),
 	}
 	var buf []byte
@@ -1410,10 +1410,18 @@ func (_m *PostbackLog) Node(ctx context.Context) (node *Node, err error) {
 		Name:  "offer_id",
 		Value: string(buf),
 	}
-	if buf, err = json.Marshal(_m.CreatedAt); err != nil {
+	if buf, err = json.Marshal(_m.Test); err != nil {
 		return nil, err
 	}
 	node.Fields[7] = &Field{
+		Type:  "bool",
+		Name:  "test",
+		Value: string(buf),
+	}
+	if buf, err = json.Marshal(_m.CreatedAt); err != nil {
+		return nil, err
+	}
+	node.Fields[8] = &Field{
 		Type:  "time.Time",
 		Name:  "created_at",
 		Value: string(buf),

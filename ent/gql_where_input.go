@@ -5085,6 +5085,10 @@ type PostbackLogWhereInput struct {
 	OfferIDIsNil  bool  `json:"offerIDIsNil,omitempty"`
 	OfferIDNotNil bool  `json:"offerIDNotNil,omitempty"`
 
+	// "test" field predicates.
+	Test    *bool `json:"test,omitempty"`
+	TestNEQ *bool `json:"testNEQ,omitempty"`
+
 	// "created_at" field predicates.
 	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
 	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
@@ -5407,6 +5411,12 @@ func (i *PostbackLogWhereInput) P() (predicate.PostbackLog, error) {
 	}
 	if i.OfferIDNotNil {
 		predicates = append(predicates, postbacklog.OfferIDNotNil())
+	}
+	if i.Test != nil {
+		predicates = append(predicates, postbacklog.TestEQ(*i.Test))
+	}
+	if i.TestNEQ != nil {
+		predicates = append(predicates, postbacklog.TestNEQ(*i.TestNEQ))
 	}
 	if i.CreatedAt != nil {
 		predicates = append(predicates, postbacklog.CreatedAtEQ(*i.CreatedAt))

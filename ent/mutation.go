@@ -18431,6 +18431,7 @@ type PostbackLogMutation struct {
 	reason            *string
 	offer_id          *int
 	addoffer_id       *int
+	test              *bool
 	created_at        *time.Time
 	clearedFields     map[string]struct{}
 	account           *int
@@ -18921,6 +18922,42 @@ func (m *PostbackLogMutation) ResetOfferID() {
 	delete(m.clearedFields, postbacklog.FieldOfferID)
 }
 
+// SetTest sets the "test" field.
+func (m *PostbackLogMutation) SetTest(b bool) {
+	m.test = &b
+}
+
+// Test returns the value of the "test" field in the mutation.
+func (m *PostbackLogMutation) Test() (r bool, exists bool) {
+	v := m.test
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTest returns the old "test" field's value of the PostbackLog entity.
+// If the PostbackLog object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PostbackLogMutation) OldTest(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTest is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTest requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTest: %w", err)
+	}
+	return oldValue.Test, nil
+}
+
+// ResetTest resets all changes to the "test" field.
+func (m *PostbackLogMutation) ResetTest() {
+	m.test = nil
+}
+
 // SetCreatedAt sets the "created_at" field.
 func (m *PostbackLogMutation) SetCreatedAt(t time.Time) {
 	m.created_at = &t
@@ -19045,7 +19082,7 @@ func (m *PostbackLogMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *PostbackLogMutation) Fields() []string {
-	fields := make([]string, 0, 9)
+	fields := make([]string, 0, 10)
 	if m.account != nil {
 		fields = append(fields, postbacklog.FieldAccountID)
 	}
@@ -19069,6 +19106,9 @@ func (m *PostbackLogMutation) Fields() []string {
 	}
 	if m.offer_id != nil {
 		fields = append(fields, postbacklog.FieldOfferID)
+	}
+	if m.test != nil {
+		fields = append(fields, postbacklog.FieldTest)
 	}
 	if m.created_at != nil {
 		fields = append(fields, postbacklog.FieldCreatedAt)
@@ -19097,6 +19137,8 @@ func (m *PostbackLogMutation) Field(name string) (ent.Value, bool) {
 		return m.ConversionID()
 	case postbacklog.FieldOfferID:
 		return m.OfferID()
+	case postbacklog.FieldTest:
+		return m.Test()
 	case postbacklog.FieldCreatedAt:
 		return m.CreatedAt()
 	}
@@ -19124,6 +19166,8 @@ func (m *PostbackLogMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldConversionID(ctx)
 	case postbacklog.FieldOfferID:
 		return m.OldOfferID(ctx)
+	case postbacklog.FieldTest:
+		return m.OldTest(ctx)
 	case postbacklog.FieldCreatedAt:
 		return m.OldCreatedAt(ctx)
 	}
@@ -19190,6 +19234,13 @@ func (m *PostbackLogMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetOfferID(v)
+		return nil
+	case postbacklog.FieldTest:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTest(v)
 		return nil
 	case postbacklog.FieldCreatedAt:
 		v, ok := value.(time.Time)
@@ -19324,6 +19375,9 @@ func (m *PostbackLogMutation) ResetField(name string) error {
 		return nil
 	case postbacklog.FieldOfferID:
 		m.ResetOfferID()
+		return nil
+	case postbacklog.FieldTest:
+		m.ResetTest()
 		return nil
 	case postbacklog.FieldCreatedAt:
 		m.ResetCreatedAt()

@@ -25,7 +25,7 @@ type PostbackLog struct {
 	RawQuery string `json:"raw_query,omitempty"`
 	// The caller's IP address.
 	SourceIP string `json:"source_ip,omitempty"`
-	// What became of the request. REPEAT_REFUSED is a warning: a new network conversion id on a click and event that converted already, on an event without allowRepeats (answered 409 `repeat_conversion`, nothing recorded).
+	// What became of the request. REPEAT_REFUSED is a warning: a new network conversion id on a click and event that converted already, on an event without allowRepeats (answered 409 `repeat_conversion`, kept as a REJECTED conversion with that reason).
 	Outcome postbacklog.Outcome `json:"outcome,omitempty"`
 	// The HTTP status we answered.
 	HTTPStatus int `json:"http_status,omitempty"`
@@ -35,6 +35,8 @@ type PostbackLog struct {
 	ConversionID *int `json:"conversion_id,omitempty"`
 	// The offer it was attributed to.
 	OfferID *int `json:"offer_id,omitempty"`
+	// A postback of a test click (createTestClick): test traffic, whose conversion is never charged or counted.
+	Test bool `json:"test,omitempty"`
 	// When it arrived.
 	CreatedAt time.Time `json:"created_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -83,6 +85,8 @@ func (*PostbackLog) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
+		case postbacklog.FieldTest:
+			values[i] = new(sql.NullBool)
 		case postbacklog.FieldID, postbacklog.FieldAccountID, postbacklog.FieldHTTPStatus, postbacklog.FieldConversionID, postbacklog.FieldOfferID:
 			values[i] = new(sql.NullInt64)
 		case postbacklog.FieldRawQuery, postbacklog.FieldSourceIP, postbacklog.FieldOutcome, postbacklog.FieldReason:
@@ -159,6 +163,12 @@ func (_m *PostbackLog) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.OfferID = new(int)
 				*_m.OfferID = int(value.Int64)
+			}
+		case postbacklog.FieldTest:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field test", values[i])
+			} else if value.Valid {
+				_m.Test = value.Bool
 			}
 		case postbacklog.FieldCreatedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -239,6 +249,9 @@ func (_m *PostbackLog) String() string {
 		builder.WriteString("offer_id=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("test=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Test))
 	builder.WriteString(", ")
 	builder.WriteString("created_at=")
 	builder.WriteString(_m.CreatedAt.Format(time.ANSIC))

@@ -104,6 +104,20 @@ func (_c *PostbackLogCreate) SetNillableOfferID(v *int) *PostbackLogCreate {
 	return _c
 }
 
+// SetTest sets the "test" field.
+func (_c *PostbackLogCreate) SetTest(v bool) *PostbackLogCreate {
+	_c.mutation.SetTest(v)
+	return _c
+}
+
+// SetNillableTest sets the "test" field if the given value is not nil.
+func (_c *PostbackLogCreate) SetNillableTest(v *bool) *PostbackLogCreate {
+	if v != nil {
+		_c.SetTest(*v)
+	}
+	return _c
+}
+
 // SetCreatedAt sets the "created_at" field.
 func (_c *PostbackLogCreate) SetCreatedAt(v time.Time) *PostbackLogCreate {
 	_c.mutation.SetCreatedAt(v)
@@ -165,6 +179,10 @@ func (_c *PostbackLogCreate) ExecX(ctx context.Context) {
 
 // defaults sets the default values of the builder before save.
 func (_c *PostbackLogCreate) defaults() error {
+	if _, ok := _c.mutation.Test(); !ok {
+		v := postbacklog.DefaultTest
+		_c.mutation.SetTest(v)
+	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
 		if postbacklog.DefaultCreatedAt == nil {
 			return fmt.Errorf("ent: uninitialized postbacklog.DefaultCreatedAt (forgotten import ent/runtime?)")
@@ -203,6 +221,9 @@ func (_c *PostbackLogCreate) check() error {
 		if err := postbacklog.ReasonValidator(v); err != nil {
 			return &ValidationError{Name: "reason", err: fmt.Errorf(`ent: validator failed for field "PostbackLog.reason": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.Test(); !ok {
+		return &ValidationError{Name: "test", err: errors.New(`ent: missing required field "PostbackLog.test"`)}
 	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
 		return &ValidationError{Name: "created_at", err: errors.New(`ent: missing required field "PostbackLog.created_at"`)}
@@ -260,6 +281,10 @@ func (_c *PostbackLogCreate) createSpec() (*PostbackLog, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.OfferID(); ok {
 		_spec.SetField(postbacklog.FieldOfferID, field.TypeInt, value)
 		_node.OfferID = &value
+	}
+	if value, ok := _c.mutation.Test(); ok {
+		_spec.SetField(postbacklog.FieldTest, field.TypeBool, value)
+		_node.Test = value
 	}
 	if value, ok := _c.mutation.CreatedAt(); ok {
 		_spec.SetField(postbacklog.FieldCreatedAt, field.TypeTime, value)
@@ -385,6 +410,9 @@ func (u *PostbackLogUpsertOne) UpdateNewValues() *PostbackLogUpsertOne {
 		}
 		if _, exists := u.create.mutation.OfferID(); exists {
 			s.SetIgnore(postbacklog.FieldOfferID)
+		}
+		if _, exists := u.create.mutation.Test(); exists {
+			s.SetIgnore(postbacklog.FieldTest)
 		}
 		if _, exists := u.create.mutation.CreatedAt(); exists {
 			s.SetIgnore(postbacklog.FieldCreatedAt)
@@ -619,6 +647,9 @@ func (u *PostbackLogUpsertBulk) UpdateNewValues() *PostbackLogUpsertBulk {
 			}
 			if _, exists := b.mutation.OfferID(); exists {
 				s.SetIgnore(postbacklog.FieldOfferID)
+			}
+			if _, exists := b.mutation.Test(); exists {
+				s.SetIgnore(postbacklog.FieldTest)
 			}
 			if _, exists := b.mutation.CreatedAt(); exists {
 				s.SetIgnore(postbacklog.FieldCreatedAt)

@@ -87,6 +87,24 @@ func TestTestClickConvertsWithoutChargingOrCounting(t *testing.T) {
 			t.Errorf("conversions by test: %+v", list)
 		}
 
+		// The postback log shows test traffic as such: the test click's two postbacks, and one
+		// naming an unknown event, are marked test; the live one is not.
+		if resp, _ := f.srv.Get(t, strings.Replace(path, "cnv_event_id=sale", "cnv_event_id=nope", 1)); resp.StatusCode != 404 {
+			t.Fatalf("test postback of an unknown event: %d", resp.StatusCode)
+		}
+		var logs struct {
+			Test struct {
+				TotalCount int
+				Edges      []struct{ Node struct{ Test bool } }
+			}
+			Live struct{ TotalCount int }
+		}
+		f.srv.GraphQL(t, f.keys.APIKey, `{ test: postbackLogs(where: {test: true}) { totalCount edges { node { test } } }
+			live: postbackLogs(where: {test: false}) { totalCount } }`, nil).Decode(t, &logs)
+		if logs.Test.TotalCount != 3 || logs.Live.TotalCount != 1 || len(logs.Test.Edges) != 3 || !logs.Test.Edges[0].Node.Test {
+			t.Errorf("postback logs by test: %+v", logs)
+		}
+
 		var stats struct {
 			Node struct {
 				Stats struct {

@@ -665,6 +665,7 @@ var (
 		{Name: "http_status", Type: field.TypeInt},
 		{Name: "reason", Type: field.TypeString, Nullable: true, Size: 500},
 		{Name: "offer_id", Type: field.TypeInt, Nullable: true},
+		{Name: "test", Type: field.TypeBool, Default: false},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "conversion_id", Type: field.TypeInt, Nullable: true},
 		{Name: "account_id", Type: field.TypeInt},
@@ -677,13 +678,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "postback_logs_conversions_postback_logs",
-				Columns:    []*schema.Column{PostbackLogsColumns[8]},
+				Columns:    []*schema.Column{PostbackLogsColumns[9]},
 				RefColumns: []*schema.Column{ConversionsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "postback_logs_accounts_account",
-				Columns:    []*schema.Column{PostbackLogsColumns[9]},
+				Columns:    []*schema.Column{PostbackLogsColumns[10]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -692,17 +693,17 @@ var (
 			{
 				Name:    "postbacklog_account_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{PostbackLogsColumns[9], PostbackLogsColumns[7]},
+				Columns: []*schema.Column{PostbackLogsColumns[10], PostbackLogsColumns[8]},
 			},
 			{
 				Name:    "postbacklog_account_id_outcome_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{PostbackLogsColumns[9], PostbackLogsColumns[3], PostbackLogsColumns[7]},
+				Columns: []*schema.Column{PostbackLogsColumns[10], PostbackLogsColumns[3], PostbackLogsColumns[8]},
 			},
 			{
 				Name:    "postbacklog_account_id_conversion_id",
 				Unique:  false,
-				Columns: []*schema.Column{PostbackLogsColumns[9], PostbackLogsColumns[8]},
+				Columns: []*schema.Column{PostbackLogsColumns[10], PostbackLogsColumns[9]},
 			},
 		},
 	}

@@ -34,6 +34,8 @@ const (
 	FieldConversionID = "conversion_id"
 	// FieldOfferID holds the string denoting the offer_id field in the database.
 	FieldOfferID = "offer_id"
+	// FieldTest holds the string denoting the test field in the database.
+	FieldTest = "test"
 	// FieldCreatedAt holds the string denoting the created_at field in the database.
 	FieldCreatedAt = "created_at"
 	// EdgeAccount holds the string denoting the account edge name in mutations.
@@ -69,6 +71,7 @@ var Columns = []string{
 	FieldReason,
 	FieldConversionID,
 	FieldOfferID,
+	FieldTest,
 	FieldCreatedAt,
 }
 
@@ -94,6 +97,8 @@ var (
 	SourceIPValidator func(string) error
 	// ReasonValidator is a validator for the "reason" field. It is called by the builders before save.
 	ReasonValidator func(string) error
+	// DefaultTest holds the default value on creation for the "test" field.
+	DefaultTest bool
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
 	DefaultCreatedAt func() time.Time
 )
@@ -175,6 +180,11 @@ func ByConversionID(opts ...sql.OrderTermOption) OrderOption {
 // ByOfferID orders the results by the offer_id field.
 func ByOfferID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldOfferID, opts...).ToFunc()
+}
+
+// ByTest orders the results by the test field.
+func ByTest(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTest, opts...).ToFunc()
 }
 
 // ByCreatedAt orders the results by the created_at field.

@@ -90,6 +90,11 @@ func OfferID(v int) predicate.PostbackLog {
 	return predicate.PostbackLog(sql.FieldEQ(FieldOfferID, v))
 }
 
+// Test applies equality check predicate on the "test" field. It's identical to TestEQ.
+func Test(v bool) predicate.PostbackLog {
+	return predicate.PostbackLog(sql.FieldEQ(FieldTest, v))
+}
+
 // CreatedAt applies equality check predicate on the "created_at" field. It's identical to CreatedAtEQ.
 func CreatedAt(v time.Time) predicate.PostbackLog {
 	return predicate.PostbackLog(sql.FieldEQ(FieldCreatedAt, v))
@@ -468,6 +473,16 @@ func OfferIDIsNil() predicate.PostbackLog {
 // OfferIDNotNil applies the NotNil predicate on the "offer_id" field.
 func OfferIDNotNil() predicate.PostbackLog {
 	return predicate.PostbackLog(sql.FieldNotNull(FieldOfferID))
+}
+
+// TestEQ applies the EQ predicate on the "test" field.
+func TestEQ(v bool) predicate.PostbackLog {
+	return predicate.PostbackLog(sql.FieldEQ(FieldTest, v))
+}
+
+// TestNEQ applies the NEQ predicate on the "test" field.
+func TestNEQ(v bool) predicate.PostbackLog {
+	return predicate.PostbackLog(sql.FieldNEQ(FieldTest, v))
 }
 
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.

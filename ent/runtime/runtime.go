@@ -659,8 +659,12 @@ func init() {
 	postbacklogDescReason := postbacklogFields[4].Descriptor()
 	// postbacklog.ReasonValidator is a validator for the "reason" field. It is called by the builders before save.
 	postbacklog.ReasonValidator = postbacklogDescReason.Validators[0].(func(string) error)
+	// postbacklogDescTest is the schema descriptor for test field.
+	postbacklogDescTest := postbacklogFields[7].Descriptor()
+	// postbacklog.DefaultTest holds the default value on creation for the test field.
+	postbacklog.DefaultTest = postbacklogDescTest.Default.(bool)
 	// postbacklogDescCreatedAt is the schema descriptor for created_at field.
-	postbacklogDescCreatedAt := postbacklogFields[7].Descriptor()
+	postbacklogDescCreatedAt := postbacklogFields[8].Descriptor()
 	// postbacklog.DefaultCreatedAt holds the default value on creation for the created_at field.
 	postbacklog.DefaultCreatedAt = postbacklogDescCreatedAt.Default.(func() time.Time)
 	statsclickrollupMixin := schema.StatsClickRollup{}.Mixin()

@@ -54,7 +54,8 @@ func (Conversion) Fields() []ent.Field {
 			Annotations(entgql.Skip()),
 		field.String("repeat_key").Default("").MaxLen(MaxIDLength).Immutable().
 			Comment("The network conversion id when the event allows repeats, else empty: with the click and event, the conversion's identity, " +
-				"so that an event without repeats converts once per click (one empty key) and one with repeats once per network id.").
+				"so that an event without repeats converts once per click (one empty key) and one with repeats once per network id. " +
+				"A refused repeat (REJECTED, reason repeat_conversion) keeps its network id here too, out of the one-per-click identity.").
 			Annotations(entgql.Skip()),
 		field.Int("budget_shard").Optional().Nillable().
 			Comment("The budget shard the payout was charged to while the conversion counts; null when nothing is charged.").

@@ -33,12 +33,14 @@ func (PostbackLog) Fields() []ent.Field {
 		field.Text("raw_query").Immutable().Comment("The query string as received, with the key redacted."),
 		field.String("source_ip").Optional().Immutable().MaxLen(MaxSourceIPLength).Comment("The caller's IP address."),
 		field.Enum("outcome").Values("ACCEPTED", "DUPLICATE", "STATUS_UPDATED", "REJECTED", "MALFORMED", "UNAUTHORIZED", "NOT_FOUND", "ERROR", "REPEAT_REFUSED", "MODIFIED").Immutable().
-			Comment("What became of the request. REPEAT_REFUSED is a warning: a new network conversion id on a click and event that converted already, on an event without allowRepeats (answered 409 `repeat_conversion`, nothing recorded).").
+			Comment("What became of the request. REPEAT_REFUSED is a warning: a new network conversion id on a click and event that converted already, on an event without allowRepeats (answered 409 `repeat_conversion`, kept as a REJECTED conversion with that reason).").
 			Annotations(entgql.OrderField("OUTCOME"), entgql.Type("PostbackOutcome")),
 		field.Int("http_status").Immutable().Comment("The HTTP status we answered."),
 		field.String("reason").Optional().Immutable().MaxLen(MaxReasonLength).Comment("Why, in a few words."),
 		field.Int("conversion_id").Optional().Nillable().Immutable().Comment("The conversion it created or touched."),
 		field.Int("offer_id").Optional().Nillable().Immutable().Comment("The offer it was attributed to."),
+		field.Bool("test").Default(false).Immutable().
+			Comment("A postback of a test click (createTestClick): test traffic, whose conversion is never charged or counted."),
 		field.Time("created_at").Default(time.Now).Immutable().Comment("When it arrived.").
 			Annotations(entgql.OrderField("CREATED_AT")),
 	}

@@ -6319,6 +6319,29 @@ func (ec *executionContext) fieldContext_PostbackLog_offerID(_ context.Context, 
 	return graphql.NewScalarFieldContext("PostbackLog", field, false, false, "Int")
 }
 
+func (ec *executionContext) _PostbackLog_test(ctx context.Context, field graphql.CollectedField, obj *ent.PostbackLog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PostbackLog_test(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Test, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PostbackLog_test(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PostbackLog", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _PostbackLog_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.PostbackLog) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14884,7 +14907,7 @@ func (ec *executionContext) unmarshalInputPostbackLogWhereInput(ctx context.Cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "rawQuery", "rawQueryNEQ", "rawQueryIn", "rawQueryNotIn", "rawQueryGT", "rawQueryGTE", "rawQueryLT", "rawQueryLTE", "rawQueryContains", "rawQueryHasPrefix", "rawQueryHasSuffix", "rawQueryEqualFold", "rawQueryContainsFold", "sourceIP", "sourceIPNEQ", "sourceIPIn", "sourceIPNotIn", "sourceIPGT", "sourceIPGTE", "sourceIPLT", "sourceIPLTE", "sourceIPContains", "sourceIPHasPrefix", "sourceIPHasSuffix", "sourceIPIsNil", "sourceIPNotNil", "sourceIPEqualFold", "sourceIPContainsFold", "outcome", "outcomeNEQ", "outcomeIn", "outcomeNotIn", "httpStatus", "httpStatusNEQ", "httpStatusIn", "httpStatusNotIn", "httpStatusGT", "httpStatusGTE", "httpStatusLT", "httpStatusLTE", "reason", "reasonNEQ", "reasonIn", "reasonNotIn", "reasonGT", "reasonGTE", "reasonLT", "reasonLTE", "reasonContains", "reasonHasPrefix", "reasonHasSuffix", "reasonIsNil", "reasonNotNil", "reasonEqualFold", "reasonContainsFold", "conversionID", "conversionIDNEQ", "conversionIDIn", "conversionIDNotIn", "conversionIDIsNil", "conversionIDNotNil", "offerID", "offerIDNEQ", "offerIDIn", "offerIDNotIn", "offerIDGT", "offerIDGTE", "offerIDLT", "offerIDLTE", "offerIDIsNil", "offerIDNotNil", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "hasConversion", "hasConversionWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "rawQuery", "rawQueryNEQ", "rawQueryIn", "rawQueryNotIn", "rawQueryGT", "rawQueryGTE", "rawQueryLT", "rawQueryLTE", "rawQueryContains", "rawQueryHasPrefix", "rawQueryHasSuffix", "rawQueryEqualFold", "rawQueryContainsFold", "sourceIP", "sourceIPNEQ", "sourceIPIn", "sourceIPNotIn", "sourceIPGT", "sourceIPGTE", "sourceIPLT", "sourceIPLTE", "sourceIPContains", "sourceIPHasPrefix", "sourceIPHasSuffix", "sourceIPIsNil", "sourceIPNotNil", "sourceIPEqualFold", "sourceIPContainsFold", "outcome", "outcomeNEQ", "outcomeIn", "outcomeNotIn", "httpStatus", "httpStatusNEQ", "httpStatusIn", "httpStatusNotIn", "httpStatusGT", "httpStatusGTE", "httpStatusLT", "httpStatusLTE", "reason", "reasonNEQ", "reasonIn", "reasonNotIn", "reasonGT", "reasonGTE", "reasonLT", "reasonLTE", "reasonContains", "reasonHasPrefix", "reasonHasSuffix", "reasonIsNil", "reasonNotNil", "reasonEqualFold", "reasonContainsFold", "conversionID", "conversionIDNEQ", "conversionIDIn", "conversionIDNotIn", "conversionIDIsNil", "conversionIDNotNil", "offerID", "offerIDNEQ", "offerIDIn", "offerIDNotIn", "offerIDGT", "offerIDGTE", "offerIDLT", "offerIDLTE", "offerIDIsNil", "offerIDNotNil", "test", "testNEQ", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "hasConversion", "hasConversionWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15465,6 +15488,20 @@ func (ec *executionContext) unmarshalInputPostbackLogWhereInput(ctx context.Cont
 				return it, err
 			}
 			it.OfferIDNotNil = data
+		case "test":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("test"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Test = data
+		case "testNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("testNEQ"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TestNEQ = data
 		case "createdAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
@@ -17441,6 +17478,11 @@ func (ec *executionContext) _PostbackLog(ctx context.Context, sel ast.SelectionS
 		case "offerID":
 			out.Values[i] = ec._PostbackLog_offerID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "test":
+			out.Values[i] = ec._PostbackLog_test(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":

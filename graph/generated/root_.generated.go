@@ -487,6 +487,7 @@ type ComplexityRoot struct {
 		RawQuery     func(childComplexity int) int
 		Reason       func(childComplexity int) int
 		SourceIP     func(childComplexity int) int
+		Test         func(childComplexity int) int
 	}
 
 	PostbackLogConnection struct {
@@ -2735,6 +2736,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PostbackLog.SourceIP(childComplexity), true
+	case "PostbackLog.test":
+		if e.ComplexityRoot.PostbackLog.Test == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PostbackLog.Test(childComplexity), true
 
 	case "PostbackLogConnection.edges":
 		if e.ComplexityRoot.PostbackLogConnection.Edges == nil {
@@ -8829,7 +8836,7 @@ type PostbackLog implements Node {
   """
   sourceIP: String
   """
-  What became of the request. REPEAT_REFUSED is a warning: a new network conversion id on a click and event that converted already, on an event without allowRepeats (answered 409 ` + "`" + `repeat_conversion` + "`" + `, nothing recorded).
+  What became of the request. REPEAT_REFUSED is a warning: a new network conversion id on a click and event that converted already, on an event without allowRepeats (answered 409 ` + "`" + `repeat_conversion` + "`" + `, kept as a REJECTED conversion with that reason).
   """
   outcome: PostbackOutcome!
   """
@@ -8848,6 +8855,10 @@ type PostbackLog implements Node {
   The offer it was attributed to.
   """
   offerID: Int
+  """
+  A postback of a test click (createTestClick): test traffic, whose conversion is never charged or counted.
+  """
+  test: Boolean!
   """
   When it arrived.
   """
@@ -9246,6 +9257,14 @@ input PostbackLogWhereInput {
   Matches when offerID is not null.
   """
   offerIDNotNil: Boolean
+  """
+  Matches when test equals the value.
+  """
+  test: Boolean
+  """
+  Matches when test is not equal to the value.
+  """
+  testNEQ: Boolean
   """
   Matches when createdAt equals the value.
   """
@@ -11139,6 +11158,8 @@ func (ec *executionContext) childFields_PostbackLog(ctx context.Context, field g
 		return ec.fieldContext_PostbackLog_conversionID(ctx, field)
 	case "offerID":
 		return ec.fieldContext_PostbackLog_offerID(ctx, field)
+	case "test":
+		return ec.fieldContext_PostbackLog_test(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_PostbackLog_createdAt(ctx, field)
 	case "conversion":

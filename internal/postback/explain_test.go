@@ -42,7 +42,7 @@ func TestPostbackStatementsUseTheKeysByAccount(t *testing.T) {
 	t.Logf("postback lookup:\n%s", plan)
 
 	plan = dbtest.Explain(t, db.SQL, insertConversionSQL, now, "IMPACT", "plan-1", "PENDING", 1000000, nil, "USD", "m",
-		nil, clickID, acc, offerID, eventID, nil, "", false)
+		nil, clickID, acc, offerID, eventID, nil, "", false, nil)
 	dbtest.RequireKeyed(t, "conversion insert", plan)
 
 	approved := lifecycle.Approved

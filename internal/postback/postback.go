@@ -11,15 +11,17 @@
 //	               modified action: the same conversion with another cnv_amount or cnv_payout
 //	               (modify.go: new amounts, spend moved by the difference, a MODIFIED step)
 //	400            malformed: missing or bad gk_click_id, bad number, currency or status word
-//	422            amount_required / amount_currency: a revenue-share event's new conversion
-//	               without a sale amount in the offer's currency
+//	422            amount_required: a revenue-share event's new conversion without a sale amount,
+//	               kept REJECTED with that reason until a report with the amount counts it;
+//	               amount_currency: one with the amount in another currency (not recorded)
 //	403            missing or unknown key, or a source address outside the account's allowlist
 //	404            unknown click id (in the key's account), or no such event on the offer
 //	409            refused by a rule; the body names it (offer_ended, one_completion_per_member,
 //	               event_cap_daily, offer_cap_total, budget_daily, budget_total, ...), and the
 //	               conversion is kept as REJECTED with that reason; or repeat_conversion: a new
 //	               network conversion id on a click and event that converted already, on an event
-//	               without allowRepeats (nothing is recorded but the log row)
+//	               without allowRepeats (kept REJECTED with that reason, never charged; a copy
+//	               of it is 200 duplicate)
 //	503            the database failed; nothing was written, and the network's retry lands later
 //
 // Every request lands in the postback log, in the same transaction as its effects; one that
@@ -32,7 +34,8 @@
 // (allowRepeats), when it is the network's conversion id. Both are unique indexes, so of
 // concurrent copies exactly one inserts and the others find it. On an event without repeats a
 // second network conversion id for a click that already converted there is refused
-// (409 repeat_conversion, logged REPEAT_REFUSED, nothing recorded); with repeats it is a new
+// (409 repeat_conversion, logged REPEAT_REFUSED, kept as a REJECTED conversion whose repeat key
+// is its network id: refuseRepeat); with repeats it is a new
 // conversion, charged and capped like any. A true copy (the same id) is a duplicate.
 //
 // # Payout
@@ -42,8 +45,9 @@
 // own cnv_payout and cnv_currency are kept in the conversion's extras, cnv_amount in amount.
 // A revenue-share event (payoutType PERCENT) pays its payoutPercent of cnv_amount, exactly
 // (money.Percent, rounded down to the micro-unit) and at most its payoutCap; a new conversion
-// of one without cnv_amount, or with a cnv_currency other than the offer's, is answered
-// 422 amount_required (amount_currency) and not recorded, so the report with it still counts.
+// of one without cnv_amount is kept REJECTED (422 amount_required) and counted by the report
+// with the amount (completeShare); one with a cnv_currency other than the offer's is answered
+// 422 amount_currency and not recorded.
 //
 // # Lifecycle and out-of-order updates
 //
@@ -60,7 +64,9 @@
 //     rule again and charges budget and caps; leaving it gives them back, exactly what was
 //     charged. Spend moves in the transaction that changes the status.
 //   - REJECTED is ours, not the network's: postbacks never move a rejected conversion (they are
-//     answered 409 with its rule); manual review (ChangeStatus) may.
+//     answered 409 with its rule, a refused repeat 200 duplicate); manual review (ChangeStatus)
+//     may. The exception: a revenue share kept REJECTED for want of an amount is counted by a
+//     report that carries it.
 //   - Maturing (Mature) approves a conversion left PENDING longer than its offer's or account's
 //     autoApproveAfter, for networks that never send an approval (Impact); see mature.go.
 package postback
@@ -154,6 +160,8 @@ type outcome struct {
 	offerID      *int
 	// syncOffer is the offer whose spend changed, to refresh after commit.
 	syncOffer int
+	// test marks the log row of a test click's postback (test traffic).
+	test bool
 }
 
 func answer(status int, log postbacklog.Outcome, body, reason string) outcome {
@@ -257,7 +265,7 @@ func (s *Service) decide(ctx context.Context, c *ent.Client, b *batch, req Reque
 		return answer(http.StatusNotFound, postbacklog.OutcomeNOT_FOUND, "unknown click id", "unknown gk_click_id"), t.accountID, nil
 	}
 	offerID := t.offerID
-	withOffer := func(out outcome) outcome { out.offerID = &offerID; return out }
+	withOffer := func(out outcome) outcome { out.offerID, out.test = &offerID, t.test; return out }
 	to := lifecycle.Pending
 	if p.Status != "" {
 		st, ok := MapStatus(t.system, p.Status)
@@ -328,7 +336,7 @@ func (s *Service) apply(ctx context.Context, c *ent.Client, b *batch, p Params, 
 		}
 		t.payout = t.payoutFor(p.Amount, 0)
 	}
-	if cv, err = insertConversion(ctx, c, t, p, to, now); err != nil {
+	if cv, err = insertConversion(ctx, c, t, p, to, "", t.repeatKey(p.ConversionID), now); err != nil {
 		return outcome{}, err
 	}
 	if cv != nil {
@@ -346,36 +354,143 @@ func (s *Service) apply(ctx context.Context, c *ent.Client, b *batch, p Params, 
 		return outcome{}, fmt.Errorf("conversion vanished after a unique conflict")
 	}
 	out, err := update(ctx, c, s.Dialect, b, t, cv, p, to, now)
-	convID := cv.id
-	out.conversionID = &convID
+	if out.conversionID == nil {
+		convID := cv.id
+		out.conversionID = &convID
+	}
 	return out, err
 }
 
 // shareWithoutAmount applies a revenue-share postback that has no usable sale amount: to its
-// conversion when it exists, else it is refused 422 amount_required (or amount_currency, for
-// an amount in another currency than the offer's), with nothing recorded but the log row, so
-// that the network's report with the amount is still taken.
+// conversion when it exists. A new one without cnv_amount is kept REJECTED with reason
+// amount_required, paying and charging nothing, and answered 422 amount_required: 422, not the
+// 409 of the other rules, because it is not final: the network's report of the same conversion
+// with the amount still counts (completeShare). One with an amount in another currency than the
+// offer's is refused 422 amount_currency, with nothing recorded but the log row.
 func (s *Service) shareWithoutAmount(ctx context.Context, c *ent.Client, b *batch, p Params, now time.Time, t target, to lifecycle.Status) (outcome, error) {
 	cv, err := findConversion(ctx, c, s.postgres(), t, p.ConversionID)
 	if err != nil {
 		return outcome{}, err
 	}
-	if cv == nil {
-		if p.Amount == nil {
-			return answer(http.StatusUnprocessableEntity, postbacklog.OutcomeMALFORMED, RuleAmountRequired,
-				RuleAmountRequired+": the event pays a percentage of cnv_amount, and the postback has none"), nil
+	if cv == nil && p.Amount == nil {
+		t.payout = 0
+		if cv, err = insertConversion(ctx, c, t, p, lifecycle.Rejected, RuleAmountRequired, t.repeatKey(p.ConversionID), now); err != nil {
+			return outcome{}, err
 		}
+		if cv != nil {
+			b.statusChange(cv.accountID, cv.id, t.offerID, cv.eventID, nil, lifecycle.Rejected, RuleAmountRequired,
+				conversionstatuschange.SourcePOSTBACK, now, nil)
+			out := answer(http.StatusUnprocessableEntity, postbacklog.OutcomeREJECTED, RuleAmountRequired,
+				RuleAmountRequired+": the event pays a percentage of cnv_amount, and the postback has none; kept REJECTED until a report with it")
+			id := cv.id
+			out.conversionID = &id
+			return out, nil
+		}
+		// A concurrent copy kept it (and committed: the insert waited).
+		if cv, err = findConversion(ctx, c, s.postgres(), t, p.ConversionID); err != nil {
+			return outcome{}, err
+		}
+	}
+	if cv == nil {
 		return answer(http.StatusUnprocessableEntity, postbacklog.OutcomeMALFORMED, RuleAmountCurrency,
 			fmt.Sprintf("%s: the event pays a percentage of cnv_amount, which is in %s, not the offer's %s", RuleAmountCurrency, p.Currency, t.currency)), nil
+	}
+	if awaitsAmount(cv) && sameConversion(cv, t, p.ConversionID) {
+		// Still no usable amount for the conversion that waits for one.
+		rule, why := RuleAmountRequired, "the postback has none"
+		if p.Amount != nil {
+			rule, why = RuleAmountCurrency, fmt.Sprintf("the postback's is in %s, not the offer's %s", p.Currency, t.currency)
+		}
+		out := answer(http.StatusUnprocessableEntity, postbacklog.OutcomeREJECTED, rule,
+			fmt.Sprintf("%s: conversion %d (REJECTED amount_required) waits for cnv_amount, and %s", rule, cv.id, why))
+		id := cv.id
+		out.conversionID = &id
+		return out, nil
 	}
 	if p.Amount != nil {
 		// Another currency's amount never reprices the share.
 		p.Amount = nil
 	}
 	out, err := update(ctx, c, s.Dialect, b, t, cv, p, to, now)
-	convID := cv.id
-	out.conversionID = &convID
+	if out.conversionID == nil {
+		convID := cv.id
+		out.conversionID = &convID
+	}
 	return out, err
+}
+
+// refuseRepeat keeps a refused repeat (a new network conversion id on a click and event that
+// converted already, on an event without allowRepeats; counted is that conversion) as a
+// REJECTED conversion with reason repeat_conversion, never charged, and answers 409.
+//
+// Its repeat key is its network conversion id: on an event without repeats every counted
+// conversion has the empty key, so the refused one stays out of that one-per-click identity,
+// while (click, event, id) and the network id index still make it unique: of concurrent copies
+// one inserts, and a copy that finds it is a duplicate. It is the identity the conversion would
+// have had on an event with repeats, so review can count it once the event allows them.
+func refuseRepeat(ctx context.Context, c *ent.Client, b *batch, t target, counted *conv, p Params, now time.Time) (outcome, error) {
+	reason := fmt.Sprintf("repeat_conversion: click already converted on this event as conversion %d (cnv_conversion_id %s), and the event does not allow repeats",
+		counted.id, strOr(counted.networkConversionID, "none"))
+	cv, err := insertConversion(ctx, c, t, p, lifecycle.Rejected, RuleRepeatConversion, p.ConversionID, now)
+	if err != nil {
+		return outcome{}, err
+	}
+	if cv == nil {
+		// A concurrent copy kept it (and committed: the insert waited).
+		return answer(http.StatusOK, postbacklog.OutcomeDUPLICATE, BodyDuplicate, "cnv_conversion_id already refused as a repeat"), nil
+	}
+	b.statusChange(cv.accountID, cv.id, t.offerID, cv.eventID, nil, lifecycle.Rejected, RuleRepeatConversion,
+		conversionstatuschange.SourcePOSTBACK, now, nil)
+	out := answer(http.StatusConflict, postbacklog.OutcomeREPEAT_REFUSED, RuleRepeatConversion, reason)
+	id := cv.id
+	out.conversionID = &id
+	return out, nil
+}
+
+// awaitsAmount says whether the conversion is a revenue share kept REJECTED for want of an amount.
+func awaitsAmount(cv *conv) bool {
+	return cv.status == lifecycle.Rejected && cv.reason == RuleAmountRequired
+}
+
+// sameConversion says whether the postback is about the conversion itself: its network id (or
+// none) on its click and event, not a repeat or another click's report of the id.
+func sameConversion(cv *conv, t target, ncid string) bool {
+	return cv.clickID == t.clickID && cv.eventID == t.terms.EventID &&
+		(ncid == "" || cv.networkConversionID != nil && *cv.networkConversionID == ncid)
+}
+
+// completeShare counts a revenue-share conversion kept REJECTED for want of an amount
+// (awaitsAmount) now that a report carries it: like a rejected conversion restored, it takes
+// the amount and the payout computed from it, moves to the reported status and is charged with
+// every rule applied. A rule that refuses the charge keeps it REJECTED with that rule instead.
+func completeShare(ctx context.Context, c *ent.Client, dialectName string, b *batch, t target, cv *conv, p Params, to lifecycle.Status, now time.Time) (outcome, error) {
+	payout := t.payoutFor(p.Amount, 0)
+	cv.payout, cv.amount = payout, p.Amount
+	change := conversionChange{accountID: cv.accountID, id: cv.id, amount: p.Amount, payout: &payout, at: now}
+	note := fmt.Sprintf("cnv_amount %s pays %s", p.Amount.String(), payout.String())
+	res, err := transition(ctx, c, dialectName, b, t, cv, to, "reported "+strings.ToLower(string(to))+" with its amount; "+note,
+		conversionstatuschange.SourcePOSTBACK, false, now)
+	if err != nil {
+		return outcome{}, err
+	}
+	if r := res.refusal; r != nil {
+		// Still not counted, now for the rule's sake: its reason says so.
+		reason := r.Rule
+		change.reason = &reason
+		b.changeConversion(change)
+		return answer(http.StatusConflict, postbacklog.OutcomeREJECTED, r.Rule, r.Rule+": the amount came ("+note+"), the rule refuses it"), nil
+	}
+	b.changeConversion(change)
+	out := answer(http.StatusOK, postbacklog.OutcomeSTATUS_UPDATED, BodyUpdated, "rejected (amount_required) to "+strings.ToLower(string(to))+"; "+note)
+	if res.spendMoved {
+		out.syncOffer = t.offerID
+	}
+	return out, nil
+}
+
+// refusedRepeat says whether the conversion is a refused repeat kept REJECTED.
+func refusedRepeat(cv *conv) bool {
+	return cv.status == lifecycle.Rejected && cv.reason == RuleRepeatConversion && cv.repeatKey != ""
 }
 
 // MapStatus translates the network's status word through the offer's integration system. A
@@ -442,9 +557,15 @@ func update(ctx context.Context, c *ent.Client, dialectName string, b *batch, t 
 	}
 	// Another network conversion of the same click and event, which does not allow repeats.
 	if ncid != "" && (cv.networkConversionID == nil || *cv.networkConversionID != ncid) {
-		return answer(http.StatusConflict, postbacklog.OutcomeREPEAT_REFUSED, RuleRepeatConversion,
-			fmt.Sprintf("repeat_conversion: click already converted on this event as conversion %d (cnv_conversion_id %s), and the event does not allow repeats",
-				cv.id, strOr(cv.networkConversionID, "none"))), nil
+		return refuseRepeat(ctx, c, b, t, cv, p, now)
+	}
+	// A refused repeat is kept REJECTED and never counts: any report of it again is a copy.
+	if refusedRepeat(cv) {
+		return answer(http.StatusOK, postbacklog.OutcomeDUPLICATE, BodyDuplicate,
+			fmt.Sprintf("cnv_conversion_id already refused as a repeat (conversion %d, REJECTED)", cv.id)), nil
+	}
+	if awaitsAmount(cv) && t.percent != nil && p.Amount != nil {
+		return completeShare(ctx, c, dialectName, b, t, cv, p, to, now)
 	}
 	report := lifecycle.OnReport(cv.status, to)
 	if report == lifecycle.Refused {

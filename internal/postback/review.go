@@ -155,6 +155,11 @@ func moveStatus(ctx context.Context, c *ent.Client, dialectName string, found *e
 	if err != nil {
 		return transitionResult{}, fmt.Errorf("load event of conversion %d: %w", found.ID, err)
 	}
+	// A refused repeat (refuseRepeat) counts only on an event that allows repeats: on one that
+	// does not, the click's conversion there is counted already.
+	if found.RepeatKey != "" && !ev.AllowRepeats && lifecycle.SpendOf(found.Status, to) == lifecycle.Charge {
+		return transitionResult{refusal: errcode.RefuseRule(RuleRepeatConversion)}, nil
+	}
 	var b batch
 	res, err := transition(ctx, c, dialectName, &b, targetOf(o, ev, found), convOf(found), to, reason, source, false, now)
 	if err != nil || res.refusal != nil {

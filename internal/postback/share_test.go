@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gokart/gokart/ent"
+	entclick "github.com/gokart/gokart/ent/click"
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/conversionstatuschange"
 	"github.com/gokart/gokart/ent/offerevent"
@@ -37,7 +38,7 @@ func TestRevenueSharePaysAPercentageOfTheAmount(t *testing.T) {
 		}{
 			{"a sale without an amount", "cnv_conversion_id=S1", "422 amount_required", 0},
 			{"a sale with its amount in another currency", "cnv_conversion_id=S1&cnv_amount=20&cnv_currency=EUR", "422 amount_currency", 0},
-			{"the sale with its amount: 12.5% of 20.00", "cnv_conversion_id=S1&cnv_amount=20.00", "200 accepted", 2_500_000},
+			{"the sale with its amount: 12.5% of 20.00, the kept REJECTED conversion counts", "cnv_conversion_id=S1&cnv_amount=20.00", "200 updated", 2_500_000},
 			{"a second sale: 12.5% of 100.00, capped at 5.00", "cnv_conversion_id=S2&cnv_amount=100", "200 accepted", 7_500_000},
 			{"the first sale modified to 30.00 moves spend by +1.25", "cnv_conversion_id=S1&cnv_amount=30", "200 updated", 8_750_000},
 			{"and to 8.00 by -2.75", "cnv_conversion_id=S1&cnv_amount=8", "200 updated", 6_000_000},
@@ -66,7 +67,7 @@ func TestRevenueSharePaysAPercentageOfTheAmount(t *testing.T) {
 		if s3.Status != lifecycle.Rejected || s3.Reason != "budget_total" || s3.Payout != 5_000_000 {
 			t.Errorf("S3 %s %q pays %s", s3.Status, s3.Reason, s3.Payout)
 		}
-		if n := c.PostbackLog.Query().Where(postbacklog.OutcomeEQ(postbacklog.OutcomeMALFORMED), postbacklog.HTTPStatus(422)).CountX(sys); n != 2 {
+		if n := c.PostbackLog.Query().Where(postbacklog.OutcomeEQ(postbacklog.OutcomeREJECTED), postbacklog.HTTPStatus(422)).CountX(sys); n != 2 {
 			t.Errorf("%d refused share postbacks in the log, want 2", n)
 		}
 		// The modification to 30.00 recorded the payout before and after.
@@ -106,6 +107,75 @@ func TestRevenueShareModificationsKeepTheDailyBudgetExact(t *testing.T) {
 		}
 		if got := spentOf(t, db.Client, o.ID); got != 3_000_000 {
 			t.Errorf("spent %s, want 3.00", got)
+		}
+	})
+}
+
+func TestAmountRequiredIsKeptRejectedUntilTheAmountComes(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, db *storage.DB) {
+		srv := apitest.Start(t, db)
+		keys := srv.NewAccount(t, "amount required")
+		c := db.Client
+		// 10% of each sale from a budget of 6.00.
+		o := newOffer(t, c, keys.ID, func(c *ent.OfferCreate) { c.SetBudgetTotal(6_000_000) },
+			eventSpec{id: "Sale", adjust: func(c *ent.OfferEventCreate) {
+				c.SetPayoutType(offerevent.PayoutTypePERCENT).SetPayoutPercent(10_000_000)
+			}})
+		a, b, d := click(t, srv, o.ID, "a"), click(t, srv, o.ID, "b"), click(t, srv, o.ID, "d")
+		conv := func(gk string) *ent.Conversion {
+			return c.Conversion.Query().Where(conversion.HasClickWith(entclick.GkClickID(gk))).OnlyX(sys)
+		}
+		steps := []struct {
+			name, gk, params, want string
+			status                 lifecycle.Status
+			reason                 string
+			payout, spent          money.Micros
+		}{
+			{"a sale without an amount is kept REJECTED", a, "cnv_conversion_id=A", "422 amount_required", lifecycle.Rejected, "amount_required", 0, 0},
+			{"a copy of it", a, "cnv_conversion_id=A", "422 amount_required", lifecycle.Rejected, "amount_required", 0, 0},
+			{"its amount in another currency", a, "cnv_conversion_id=A&cnv_amount=10&cnv_currency=EUR", "422 amount_currency", lifecycle.Rejected, "amount_required", 0, 0},
+			{"the report with the amount counts it: 10% of 50.00", a, "cnv_conversion_id=A&cnv_amount=50", "200 updated", lifecycle.Pending, "", 5_000_000, 5_000_000},
+			{"a copy of that", a, "cnv_conversion_id=A&cnv_amount=50", "200 duplicate", lifecycle.Pending, "", 5_000_000, 5_000_000},
+			{"without a network id, kept REJECTED too", b, "cnv_status=approved", "422 amount_required", lifecycle.Rejected, "amount_required", 0, 5_000_000},
+			{"and counted approved with the amount", b, "cnv_status=approved&cnv_amount=7.5", "200 updated", lifecycle.Approved, "", 750_000, 5_750_000},
+			{"an amount the budget cannot pay keeps it REJECTED, with the rule", d, "cnv_conversion_id=D", "422 amount_required", lifecycle.Rejected, "amount_required", 0, 5_750_000},
+			{"10% of 30.00 is over the 0.25 left", d, "cnv_conversion_id=D&cnv_amount=30", "409 budget_total", lifecycle.Rejected, "budget_total", 3_000_000, 5_750_000},
+		}
+		for _, s := range steps {
+			status, body := pb(t, srv.URL, keys.PostbackKey, "gk_click_id="+s.gk, s.params)
+			if got := fmt.Sprint(status, " ", body); got != s.want {
+				t.Fatalf("%s: %s, want %s", s.name, got, s.want)
+			}
+			cv := conv(s.gk)
+			if cv.Status != s.status || (s.reason != "" && cv.Reason != s.reason) || cv.Payout != s.payout {
+				t.Fatalf("%s: conversion %s %q pays %s, want %s %q %s", s.name, cv.Status, cv.Reason, cv.Payout, s.status, s.reason, s.payout)
+			}
+			if got := spentOf(t, c, o.ID); got != s.spent {
+				t.Fatalf("%s: spent %s, want %s", s.name, got, s.spent)
+			}
+		}
+		// The kept conversion's history: REJECTED amount_required, then counted.
+		h := c.ConversionStatusChange.Query().Where(conversionstatuschange.ConversionID(conv(a).ID)).Order(ent.Asc(conversionstatuschange.FieldID)).AllX(sys)
+		if len(h) != 2 || h[0].ToStatus != lifecycle.Rejected || h[0].Reason != "amount_required" || h[0].FromStatus != nil ||
+			*h[1].FromStatus != lifecycle.Rejected || h[1].ToStatus != lifecycle.Pending {
+			t.Fatalf("history %v", h)
+		}
+		if amt := conv(a).Amount; amt == nil || *amt != 50_000_000 {
+			t.Errorf("amount %v, want 50.00", amt)
+		}
+
+		// Concurrent copies without an amount keep one conversion.
+		e := click(t, srv, o.ID, "e")
+		got := parallel(10, func(int) string {
+			status, body := pb(t, srv.URL, keys.PostbackKey, "gk_click_id="+e, "cnv_conversion_id=E")
+			return fmt.Sprint(status, " ", body)
+		})
+		if got["422 amount_required"] != 10 {
+			t.Errorf("concurrent copies without an amount: %v", got)
+		}
+		if n := c.Conversion.Query().Where(conversion.HasClickWith(entclick.GkClickID(e))).CountX(sys); n != 1 {
+			t.Errorf("%d conversions of the copies, want 1", n)
 		}
 	})
 }

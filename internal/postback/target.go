@@ -12,6 +12,7 @@ import (
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/ent/offerevent"
+	"github.com/gokart/gokart/ent/schema"
 	"github.com/gokart/gokart/internal/budget"
 	"github.com/gokart/gokart/internal/catalogue"
 	"github.com/gokart/gokart/internal/lifecycle"
@@ -294,8 +295,11 @@ type conv struct {
 	extras                          map[string]string
 	member                          string
 	networkConversionID             *string
-	createdAt                       time.Time
-	charge                          budget.Charge
+	// repeatKey is the conversion's (see Conversion.repeat_key): on an event without repeats
+	// it is non-empty only for a refused repeat kept REJECTED (refuseRepeat).
+	repeatKey string
+	createdAt time.Time
+	charge    budget.Charge
 	// mod is the network's modification that a status change carries, for its history step.
 	mod *modification
 }
@@ -303,7 +307,7 @@ type conv struct {
 func convOf(c *ent.Conversion) *conv {
 	return &conv{id: c.ID, accountID: c.AccountID, clickID: c.ClickID, eventID: c.OfferEventID, status: c.Status,
 		reason: c.Reason, payout: c.Payout, amount: c.Amount, extras: c.Extras, member: c.PubMemberID, networkConversionID: c.NetworkConversionID,
-		createdAt: c.CreatedAt, charge: budget.Charge{Shard: c.BudgetShard, Counters: c.ChargedCounters}}
+		repeatKey: c.RepeatKey, createdAt: c.CreatedAt, charge: budget.Charge{Shard: c.BudgetShard, Counters: c.ChargedCounters}}
 }
 
 func (cv *conv) subject(t target) budget.Subject {
@@ -316,13 +320,14 @@ func (cv *conv) subject(t target) budget.Subject {
 // repeats on an event without allowRepeats, exactly one inserts, and the others (which wait
 // for it to commit) insert nothing.
 const insertConversionSQL = `INSERT INTO conversions (created_at, updated_at, integration_system, network_conversion_id,
- status, payout, amount, currency, pub_member_id, extras, click_id, account_id, offer_id, offer_event_id, reported_currency, repeat_key, test)
-VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+ status, payout, amount, currency, pub_member_id, extras, click_id, account_id, offer_id, offer_event_id, reported_currency, repeat_key, test, reason)
+VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 ON CONFLICT DO NOTHING RETURNING id`
 
 // insertConversion inserts the conversion; nil without an error means one with its network
-// conversion id, or its click and event, exists already (committed: the insert waited).
-func insertConversion(ctx context.Context, q rowQuerier, t target, p Params, to lifecycle.Status, now time.Time) (*conv, error) {
+// conversion id, or its click, event and repeat key, exists already (committed: the insert
+// waited). A new conversion's reason is empty (NULL) unless it is kept REJECTED at once.
+func insertConversion(ctx context.Context, q rowQuerier, t target, p Params, to lifecycle.Status, reason, repeatKey string, now time.Time) (*conv, error) {
 	extras := map[string]string{}
 	for k, v := range p.Extras {
 		extras[k] = v
@@ -347,13 +352,16 @@ func insertConversion(ctx context.Context, q rowQuerier, t target, p Params, to 
 	if p.Amount != nil {
 		amountArg = int64(*p.Amount)
 	}
-	var reportedArg any
+	var reportedArg, reasonArg any
 	if p.Currency != "" && p.Currency != t.currency {
 		reportedArg = p.Currency
 	}
+	if reason != "" {
+		reasonArg = truncate(reason, schema.MaxReasonLength)
+	}
 	rows, err := q.QueryContext(ctx, insertConversionSQL, now, string(t.system), ncidArg,
 		string(to), int64(t.payout), amountArg, t.currency, t.member, extrasArg,
-		t.clickID, t.accountID, t.offerID, t.terms.EventID, reportedArg, t.repeatKey(p.ConversionID), t.test)
+		t.clickID, t.accountID, t.offerID, t.terms.EventID, reportedArg, repeatKey, t.test, reasonArg)
 	if err != nil {
 		return nil, fmt.Errorf("insert conversion: %w", err)
 	}
@@ -371,8 +379,8 @@ func insertConversion(ctx context.Context, q rowQuerier, t target, p Params, to 
 	if !inserted {
 		return nil, nil
 	}
-	cv := &conv{id: id, accountID: t.accountID, clickID: t.clickID, eventID: t.terms.EventID, status: to,
-		payout: t.payout, amount: p.Amount, extras: extras, member: t.member, createdAt: now}
+	cv := &conv{id: id, accountID: t.accountID, clickID: t.clickID, eventID: t.terms.EventID, status: to, reason: reason,
+		repeatKey: repeatKey, payout: t.payout, amount: p.Amount, extras: extras, member: t.member, createdAt: now}
 	if p.ConversionID != "" {
 		ncid := p.ConversionID
 		cv.networkConversionID = &ncid

@@ -134,9 +134,9 @@ func (b *batch) postbackLog(accountID int, req Request, out outcome) {
 	if out.offerID != nil {
 		offerArg = *out.offerID
 	}
-	b.stmts = append(b.stmts, stmt{`INSERT INTO postback_logs (account_id, raw_query, source_ip, outcome, http_status, reason, conversion_id, offer_id, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, []any{accountID, Redact(req.RawQuery), truncate(req.SourceIP, schema.MaxSourceIPLength), string(out.log),
-		out.status, truncate(out.reason, schema.MaxReasonLength), convArg, offerArg, req.Now}})
+	b.stmts = append(b.stmts, stmt{`INSERT INTO postback_logs (account_id, raw_query, source_ip, outcome, http_status, reason, conversion_id, offer_id, created_at, test)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, []any{accountID, Redact(req.RawQuery), truncate(req.SourceIP, schema.MaxSourceIPLength), string(out.log),
+		out.status, truncate(out.reason, schema.MaxReasonLength), convArg, offerArg, req.Now, out.test}})
 }
 
 func (c *conversionChange) stmt() (stmt, error) {
