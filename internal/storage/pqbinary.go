@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/lib/pq"
@@ -118,22 +119,22 @@ type textBytesConn struct {
 type cachedStmt struct {
 	query string
 	stmt  driver.Stmt
-	uses  int
+	at    time.Time // when it was prepared
 }
 
-// replanAfter is how many executions a prepared statement serves before it is prepared anew.
-// PostgreSQL keeps a statement's generic plan for the statement's life, and a plan made while a
-// table was nearly empty (a fresh database, before any ANALYZE) may pick any index that leads
-// with account_id: every one estimates one row, and the conversion update then read every
+// replanAfter is how long a prepared statement serves before it is prepared anew. PostgreSQL
+// keeps a statement's generic plan for the statement's life, and a plan made while a table was
+// nearly empty (a fresh database, before any ANALYZE) may pick any index that leads with
+// account_id: every one estimates one row, and the conversion update then read every
 // conversion of the account (seen in the benchmark). Preparing again lets the plan follow the
-// table's size, at the cost of a few custom plans every replanAfter executions.
-const replanAfter = 1000
+// table's size, at the cost of a few custom plans per statement and connection every period.
+var replanAfter = 10 * time.Second
 
 // prepared returns the connection's prepared statement for q, preparing it on first use.
 func (c *textBytesConn) prepared(ctx context.Context, q string) (driver.Stmt, error) {
 	if e, ok := c.stmts[q]; ok {
 		cs := e.Value.(*cachedStmt)
-		if cs.uses++; cs.uses <= replanAfter {
+		if time.Since(cs.at) < replanAfter {
 			c.lru.MoveToFront(e)
 			return cs.stmt, nil
 		}
@@ -145,7 +146,7 @@ func (c *textBytesConn) prepared(ctx context.Context, q string) (driver.Stmt, er
 	if err != nil {
 		return nil, err
 	}
-	c.stmts[q] = c.lru.PushFront(&cachedStmt{query: q, stmt: st})
+	c.stmts[q] = c.lru.PushFront(&cachedStmt{query: q, stmt: st, at: time.Now()})
 	if c.lru.Len() > maxCachedStatements {
 		old := c.lru.Back()
 		c.lru.Remove(old)
