@@ -15,6 +15,7 @@ import (
 	"github.com/gokart/gokart/internal/bulk"
 	"github.com/gokart/gokart/internal/errcode"
 	"github.com/gokart/gokart/internal/lifecycle"
+	"github.com/gokart/gokart/internal/postback"
 	"github.com/gokart/gokart/internal/storage"
 )
 
@@ -89,8 +90,50 @@ func serveExport(w http.ResponseWriter, r *http.Request, db *storage.DB, log *sl
 	}
 }
 
-// mountImport mounts POST /import/conversion-statuses.
+// mountImport mounts POST /import/conversion-statuses and POST /import/conversions.
 func mountImport(mux *http.ServeMux, db *storage.DB, log *slog.Logger) {
+	// Its own postback service: lines of an import are postbacks of the account's key.
+	pb := &postback.Service{Client: db.Client, Dialect: db.Dialect, Log: log}
+	mux.HandleFunc("POST /import/conversions", func(w http.ResponseWriter, r *http.Request) {
+		accountID, ok := csvCaller(w, r, db, log)
+		if !ok {
+			return
+		}
+		if r.ContentLength > bulk.MaxImportBytes {
+			writeText(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body may be at most %d bytes; split the file", bulk.MaxImportBytes))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, bulk.MaxImportBytes)
+		rc := http.NewResponseController(w)
+		_ = rc.EnableFullDuplex()
+		_ = rc.SetReadDeadline(time.Now().Add(StreamTimeout))
+		extendWriteDeadline(w)
+		var pending bytes.Buffer
+		started := false
+		out := &lazyWriter{w: w, pending: &pending, start: func() {
+			started = true
+			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-store")
+		}}
+		sum, err := bulk.ImportConversions(r.Context(), pb, accountID, r.Body, out, func() {
+			out.flush()
+			_ = rc.Flush()
+		}, time.Now)
+		if e, ok := errcode.As(err); ok && !started {
+			writeText(w, http.StatusBadRequest, e.Error())
+			return
+		}
+		if err != nil {
+			log.ErrorContext(r.Context(), "import conversions", "err", err)
+			if !started {
+				writeText(w, http.StatusServiceUnavailable, "import failed; lines before it are applied, retry the file (applied lines answer DUPLICATE)")
+				return
+			}
+			panic(http.ErrAbortHandler)
+		}
+		out.flush()
+		log.InfoContext(r.Context(), "import conversions", "account", accountID, "accepted", sum.Accepted, "duplicate", sum.Duplicate, "updated", sum.Updated, "failed", sum.Failed)
+	})
 	mux.HandleFunc("POST /import/conversion-statuses", func(w http.ResponseWriter, r *http.Request) {
 		accountID, ok := csvCaller(w, r, db, log)
 		if !ok {
