@@ -5,12 +5,16 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"entgo.io/ent/dialect"
 
 	"github.com/gokart/gokart/ent/account"
 	"github.com/gokart/gokart/internal/errcode"
@@ -100,7 +104,50 @@ func ImportConversions(ctx context.Context, svc *postback.Service, accountID int
 		}
 		return cw.Write(out)
 	}
-	lines, lastLine, pending := 0, 1, 0
+	// Lines are read in batches of importFlushEvery, applied (on PostgreSQL by Workers at
+	// once, the lines of one click by one worker in file order), and their results written in
+	// line order before the next batch is read.
+	type entry struct {
+		line int
+		rec  []string
+		o    Outcome
+		e    *errcode.Error
+	}
+	batch := make([]entry, 0, importFlushEvery)
+	workers := 1
+	if svc.Dialect == dialect.Postgres {
+		workers = max(1, Workers)
+	}
+	flushBatch := func() error {
+		at := now()
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for i := range batch {
+					en := &batch[i]
+					if en.rec == nil || workerOf(cell(en.rec, "gk_click_id"), workers) != w {
+						continue
+					}
+					en.o, en.e = importLine(ctx, svc, acc.PostbackKey, en.rec, cell, at)
+				}
+			}(w)
+		}
+		wg.Wait()
+		for _, en := range batch {
+			if err := emit(en.line, en.o, en.e); err != nil {
+				return err
+			}
+		}
+		batch = batch[:0]
+		cw.Flush()
+		if flush != nil {
+			flush()
+		}
+		return cw.Error()
+	}
+	lines, lastLine := 0, 1
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -116,11 +163,10 @@ func ImportConversions(ctx context.Context, svc *postback.Service, accountID int
 		}
 		lastLine = line
 		stop := false
-		var o Outcome
-		var e *errcode.Error
+		en := entry{line: line}
 		switch {
 		case perr != nil:
-			o, e = Failed, errcode.Invalid("line", "unreadable CSV: %v", perr.Err)
+			en.o, en.e = Failed, errcode.Invalid("line", "unreadable CSV: %v", perr.Err)
 		case err != nil:
 			// The body itself failed (too large, or the client went away): say so and stop.
 			msg := "the body could not be read further: " + err.Error()
@@ -128,27 +174,20 @@ func ImportConversions(ctx context.Context, svc *postback.Service, accountID int
 			if errors.As(err, &tooLarge) {
 				msg = fmt.Sprintf("the body is larger than %d bytes: this line and those after it were not read", tooLarge.Limit)
 			}
-			o, e, stop = Failed, errcode.Invalid("body", "%s", msg), true
+			en.o, en.e, stop = Failed, errcode.Invalid("body", "%s", msg), true
 		case ctx.Err() != nil:
-			o, e, stop = Failed, errcode.New(errcode.Internal, "not tried: the request ended; send this line and those after it again"), true
+			en.o, en.e, stop = Failed, errcode.New(errcode.Internal, "not tried: the request ended; send this line and those after it again"), true
 		default:
 			lines++
 			if lines > MaxImportLines {
-				o, e = Failed, errcode.Invalid("line", "more than %d lines in one import: not tried; send the rest again", MaxImportLines)
+				en.o, en.e = Failed, errcode.Invalid("line", "more than %d lines in one import: not tried; send the rest again", MaxImportLines)
 				break
 			}
-			o, e = importLine(ctx, svc, acc.PostbackKey, rec, cell, now())
+			en.rec = rec
 		}
-		if err := emit(line, o, e); err != nil {
-			return sum, err
-		}
-		if pending++; pending == importFlushEvery || stop {
-			pending = 0
-			cw.Flush()
-			if flush != nil {
-				flush()
-			}
-			if err := cw.Error(); err != nil {
+		batch = append(batch, en)
+		if len(batch) == importFlushEvery || stop {
+			if err := flushBatch(); err != nil {
 				return sum, err
 			}
 		}
@@ -156,11 +195,17 @@ func ImportConversions(ctx context.Context, svc *postback.Service, accountID int
 			break
 		}
 	}
-	cw.Flush()
-	if flush != nil {
-		flush()
+	if err := flushBatch(); err != nil {
+		return sum, err
 	}
-	return sum, cw.Error()
+	return sum, nil
+}
+
+// workerOf assigns a click to one of n workers, so that its lines are applied in file order.
+func workerOf(gkClickID string, n int) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(gkClickID))
+	return int(h.Sum32() % uint32(n))
 }
 
 // importLine checks one line's own columns and applies it as its postback.
@@ -204,4 +249,3 @@ func importLine(ctx context.Context, svc *postback.Service, key string, rec []st
 	}
 	return Failed, errcode.New(code, "%s", resp.Body)
 }
-

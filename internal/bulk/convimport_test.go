@@ -184,7 +184,7 @@ func TestImportConversionsReportsBadLines(t *testing.T) {
 				t.Errorf("line %d: %v, want %s", i+2, r, want[i])
 			}
 		}
-		convs := db.Client.Conversion.Query().Order(conversion.ByID()).AllX(sys)
+		convs := db.Client.Conversion.Query().Order(conversion.ByNetworkConversionID()).AllX(sys)
 		if len(convs) != 2 || convs[0].OfferID != o.ID || convs[0].Status != lifecycle.Approved ||
 			convs[1].Status != lifecycle.Pending || !convs[1].CreatedAt.Equal(t0.Add(time.Hour)) || convs[1].Amount == nil || *convs[1].Amount != 12_500_000 {
 			t.Errorf("conversions %+v", convs)
