@@ -10,6 +10,7 @@ import (
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/internal/apitest"
 	"github.com/gokart/gokart/internal/budget"
+	"github.com/gokart/gokart/internal/bulk"
 	"github.com/gokart/gokart/internal/dbtest"
 	"github.com/gokart/gokart/internal/lifecycle"
 	"github.com/gokart/gokart/internal/money"
@@ -198,6 +199,7 @@ func TestImportConversionsReportsBadLines(t *testing.T) {
 			{"", body, 401, ""},
 			{keys.APIKey, "", 400, "header"},
 			{keys.APIKey, "gk_click_id,event_id,status\nb-click-3,sale,\n", 400, "completed_at"},
+			{keys.APIKey, "gk_click_id,event_id,completed_at\n" + strings.Repeat("x", bulk.MaxImportBytes), 413, "at most"},
 		} {
 			status, resp := post(t, srv, c.key, "/import/conversions", c.body)
 			if status != c.status || !strings.Contains(resp, c.text) {
