@@ -26,6 +26,10 @@ func statusesPayload(items []bulk.Item) *model.UpdateConversionStatusesPayload {
 			ncid := it.NetworkConversionID
 			res.NetworkConversionID = &ncid
 		}
+		if it.GkClickID != "" {
+			gk := it.GkClickID
+			res.GkClickID = &gk
+		}
 		if it.Err != nil {
 			code, msg := string(it.Err.Code), it.Err.Message
 			res.Code, res.Message = &code, &msg

@@ -1,7 +1,10 @@
 package graph_test
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -188,6 +191,83 @@ func TestBulkStatusChangesRaceExactly(t *testing.T) {
 		}
 		if changed == 0 {
 			t.Error("no call changed anything")
+		}
+	})
+}
+
+// By click: every conversion of the click in the account (here two events of one click), a
+// click without conversions and another account's click are NOT_FOUND items, and the limit
+// counts the conversions found.
+func TestBulkStatusChangeByClick(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, db *storage.DB) {
+		f := newConvFixture(t, db, nil, "Clicker")
+		other := newConvFixture(t, db, f.srv, "Elsewhere")
+		a := f.convert(t, 2, "k", "pending")
+		other.convert(t, 1, "o", "pending")
+		db.Client.OfferEvent.Create().SetAccountID(f.keys.ID).SetOfferID(f.offer.ID).SetName("Lead").SetEventID("lead").
+			SetPosition(1).SetPayout(salePayout).SaveX(sysCtx)
+		q := url.Values{"key": {f.keys.PostbackKey}, "gk_click_id": {"k-click-0"}, "cnv_event_id": {"lead"}, "cnv_conversion_id": {"k-lead"}}
+		resp, err := http.Get(f.srv.URL + "/postback?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("lead postback: HTTP %d", resp.StatusCode)
+		}
+		lead := db.Client.Conversion.Query().Where(conversion.NetworkConversionID("k-lead")).OnlyIDX(sysCtx)
+		db.Client.Click.Create().SetAccountID(f.keys.ID).SetOfferID(f.offer.ID).SetGkClickID("k-bare").SetPubMemberID("m").ExecX(sysCtx)
+
+		var out struct {
+			UpdateConversionStatuses struct {
+				Results []struct {
+					ID, GkClickID, Code *string
+					Outcome             string
+				}
+				Changed, Failed int
+			}
+		}
+		f.srv.GraphQL(t, f.keys.APIKey, `mutation($in: UpdateConversionStatusesInput!) { updateConversionStatuses(input: $in) {
+  changed failed results { id gkClickID outcome code } } }`, map[string]any{"in": map[string]any{
+			"gkClickIDs": []string{"k-click-0", "k-bare", "o-click-0", "k-click-1"}, "status": "REVERSED", "reason": "chargeback"}}).Decode(t, &out)
+		got := []string{}
+		for _, r := range out.UpdateConversionStatuses.Results {
+			s := *r.GkClickID + " " + r.Outcome
+			if r.ID != nil {
+				s += " " + *r.ID
+			}
+			if r.Code != nil {
+				s += " " + *r.Code
+			}
+			got = append(got, s)
+		}
+		first, second := min(a[0], lead), max(a[0], lead)
+		want := fmt.Sprintf("k-click-0 CHANGED %d, k-click-0 CHANGED %d, k-bare ERROR NOT_FOUND, o-click-0 ERROR NOT_FOUND, k-click-1 CHANGED %d", first, second, a[1])
+		if g := strings.Join(got, ", "); g != want {
+			t.Errorf("results\n got %s\nwant %s", g, want)
+		}
+		if p := out.UpdateConversionStatuses; p.Changed != 3 || p.Failed != 2 {
+			t.Errorf("changed %d failed %d", p.Changed, p.Failed)
+		}
+		if n := db.Client.Conversion.Query().Where(conversion.StatusEQ(lifecycle.Reversed)).CountX(sysCtx); n != 3 {
+			t.Errorf("%d reversed conversions, want 3 (the other account's stays)", n)
+		}
+		if s := f.spent(t); s != 0 {
+			t.Errorf("spent %s after reversing all", s)
+		}
+
+		// 998 ids and two clicks' three conversions: over the limit, nothing changed.
+		ids := make([]string, 998)
+		for i := range ids {
+			ids[i] = strconv.Itoa(a[0])
+		}
+		r := f.srv.GraphQL(t, f.keys.APIKey, updateStatuses, map[string]any{"in": map[string]any{"ids": ids, "gkClickIDs": []string{"k-click-0", "k-click-1"}, "status": "APPROVED"}})
+		if len(r.Errors) != 1 || r.Errors[0].Code() != "VALIDATION" || r.Errors[0].Field() != "input.gkClickIDs" {
+			t.Errorf("over the limit by click: %+v", r.Errors)
+		}
+		if n := db.Client.Conversion.Query().Where(conversion.StatusEQ(lifecycle.Approved)).CountX(sysCtx); n != 0 {
+			t.Errorf("%d approved after a refused call", n)
 		}
 	})
 }

@@ -36,7 +36,7 @@ func (r *mutationResolver) UpdateConversionStatuses(ctx context.Context, input m
 	if !ok || v.System {
 		return nil, accounts.ErrUnauthenticated
 	}
-	req := bulk.StatusChange{IDs: input.Ids, NetworkConversionIDs: input.NetworkConversionIDs, Status: input.Status}
+	req := bulk.StatusChange{IDs: input.Ids, NetworkConversionIDs: input.NetworkConversionIDs, GkClickIDs: input.GkClickIDs, Status: input.Status}
 	if input.Reason != nil {
 		req.Reason = *input.Reason
 	}

@@ -70,6 +70,29 @@ func (ec *executionContext) fieldContext_ConversionStatusResult_networkConversio
 	return graphql.NewScalarFieldContext("ConversionStatusResult", field, false, false, "String")
 }
 
+func (ec *executionContext) _ConversionStatusResult_gkClickID(ctx context.Context, field graphql.CollectedField, obj *model.ConversionStatusResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConversionStatusResult_gkClickID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GkClickID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConversionStatusResult_gkClickID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConversionStatusResult", field, false, false, "String")
+}
+
 func (ec *executionContext) _ConversionStatusResult_outcome(ctx context.Context, field graphql.CollectedField, obj *model.ConversionStatusResult) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -287,7 +310,7 @@ func (ec *executionContext) unmarshalInputUpdateConversionStatusesInput(ctx cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"ids", "networkConversionIDs", "status", "reason"}
+	fieldsInOrder := [...]string{"ids", "networkConversionIDs", "gkClickIDs", "status", "reason"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -308,6 +331,13 @@ func (ec *executionContext) unmarshalInputUpdateConversionStatusesInput(ctx cont
 				return it, err
 			}
 			it.NetworkConversionIDs = data
+		case "gkClickIDs":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gkClickIDs"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GkClickIDs = data
 		case "status":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
 			data, err := ec.unmarshalNConversionStatus2githubᚗcomᚋgokartᚋgokartᚋinternalᚋlifecycleᚐStatus(ctx, v)
@@ -365,6 +395,11 @@ func (ec *executionContext) _ConversionStatusResult(ctx context.Context, sel ast
 			}
 		case "networkConversionID":
 			out.Values[i] = ec._ConversionStatusResult_networkConversionID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "gkClickID":
+			out.Values[i] = ec._ConversionStatusResult_gkClickID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}

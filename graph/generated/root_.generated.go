@@ -262,6 +262,7 @@ type ComplexityRoot struct {
 	ConversionStatusResult struct {
 		Code                func(childComplexity int) int
 		Conversion          func(childComplexity int) int
+		GkClickID           func(childComplexity int) int
 		ID                  func(childComplexity int) int
 		Message             func(childComplexity int) int
 		NetworkConversionID func(childComplexity int) int
@@ -1527,6 +1528,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ConversionStatusResult.Conversion(childComplexity), true
+	case "ConversionStatusResult.gkClickID":
+		if e.ComplexityRoot.ConversionStatusResult.GkClickID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversionStatusResult.GkClickID(childComplexity), true
 	case "ConversionStatusResult.id":
 		if e.ComplexityRoot.ConversionStatusResult.ID == nil {
 			break
@@ -3353,6 +3360,8 @@ input UpdateConversionStatusesInput {
   ids: [ID!]
   """Conversions by the network's conversion id (cnv_conversion_id), within the account."""
   networkConversionIDs: [String!]
+  """Every conversion of these clicks (gk_click_id), within the account; each conversion found is one item of the limit of 1000."""
+  gkClickIDs: [String!]
   """The new status."""
   status: ConversionStatus!
   """Why, for each conversion's history (e.g. "fraud check failed")."""
@@ -3375,6 +3384,8 @@ type ConversionStatusResult {
   id: ID
   """The network conversion id asked for, when asked by it."""
   networkConversionID: String
+  """The click asked for, when asked by gkClickIDs."""
+  gkClickID: String
   """What happened."""
   outcome: ConversionStatusOutcome!
   """The conversion after the change; null on ERROR."""
@@ -3387,7 +3398,7 @@ type ConversionStatusResult {
 
 """The results of updateConversionStatuses."""
 type UpdateConversionStatusesPayload {
-  """One result per conversion asked for, in the order asked (ids first, then networkConversionIDs)."""
+  """One result per conversion asked for, in the order asked (ids first, then networkConversionIDs, then each click's conversions by id; a click without conversions is one NOT_FOUND result)."""
   results: [ConversionStatusResult!]!
   """How many changed."""
   changed: Int!
@@ -10776,6 +10787,8 @@ func (ec *executionContext) childFields_ConversionStatusResult(ctx context.Conte
 		return ec.fieldContext_ConversionStatusResult_id(ctx, field)
 	case "networkConversionID":
 		return ec.fieldContext_ConversionStatusResult_networkConversionID(ctx, field)
+	case "gkClickID":
+		return ec.fieldContext_ConversionStatusResult_gkClickID(ctx, field)
 	case "outcome":
 		return ec.fieldContext_ConversionStatusResult_outcome(ctx, field)
 	case "conversion":

@@ -33,6 +33,8 @@ type ConversionStatusResult struct {
 	ID *int `json:"id,omitempty"`
 	// The network conversion id asked for, when asked by it.
 	NetworkConversionID *string `json:"networkConversionID,omitempty"`
+	// The click asked for, when asked by gkClickIDs.
+	GkClickID *string `json:"gkClickID,omitempty"`
 	// What happened.
 	Outcome ConversionStatusOutcome `json:"outcome"`
 	// The conversion after the change; null on ERROR.
@@ -193,6 +195,8 @@ type UpdateConversionStatusesInput struct {
 	Ids []int `json:"ids,omitempty"`
 	// Conversions by the network's conversion id (cnv_conversion_id), within the account.
 	NetworkConversionIDs []string `json:"networkConversionIDs,omitempty"`
+	// Every conversion of these clicks (gk_click_id), within the account; each conversion found is one item of the limit of 1000.
+	GkClickIDs []string `json:"gkClickIDs,omitempty"`
 	// The new status.
 	Status lifecycle.Status `json:"status"`
 	// Why, for each conversion's history (e.g. "fraud check failed").
@@ -201,7 +205,7 @@ type UpdateConversionStatusesInput struct {
 
 // The results of updateConversionStatuses.
 type UpdateConversionStatusesPayload struct {
-	// One result per conversion asked for, in the order asked (ids first, then networkConversionIDs).
+	// One result per conversion asked for, in the order asked (ids first, then networkConversionIDs, then each click's conversions by id; a click without conversions is one NOT_FOUND result).
 	Results []*ConversionStatusResult `json:"results"`
 	// How many changed.
 	Changed int `json:"changed"`

@@ -47,28 +47,36 @@ type ExportFilter struct {
 
 // Normalize fills the defaults and checks the bounds; errors name the query parameter.
 func (f *ExportFilter) Normalize(now time.Time) error {
-	if f.To.IsZero() {
-		f.To = now
-	}
-	if f.From.IsZero() {
-		f.From = f.To.Add(-DefaultSpan)
-	}
-	f.From, f.To = f.From.UTC(), f.To.UTC()
-	switch {
-	case !f.From.Before(f.To):
-		return errcode.Invalid("from", "must be before to")
-	case f.To.Sub(f.From) > MaxExportSpan:
-		return errcode.Invalid("from", "the range may span at most 366 days; export in parts")
-	case f.Limit < 0 || f.Limit > MaxExportRows:
-		return errcode.Invalid("limit", "must be between 1 and %d", MaxExportRows)
-	}
-	if f.Limit == 0 {
-		f.Limit = MaxExportRows
+	if err := normalizeRange(now, &f.From, &f.To, &f.Limit); err != nil {
+		return err
 	}
 	for _, s := range f.Statuses {
 		if !slices.Contains(s.Values(), string(s)) {
 			return errcode.Invalid("status", "%q is not a conversion status", s)
 		}
+	}
+	return nil
+}
+
+// normalizeRange fills the default range and limit of an export and checks their bounds.
+func normalizeRange(now time.Time, from, to *time.Time, limit *int) error {
+	if to.IsZero() {
+		*to = now
+	}
+	if from.IsZero() {
+		*from = to.Add(-DefaultSpan)
+	}
+	*from, *to = from.UTC(), to.UTC()
+	switch {
+	case !from.Before(*to):
+		return errcode.Invalid("from", "must be before to")
+	case to.Sub(*from) > MaxExportSpan:
+		return errcode.Invalid("from", "the range may span at most 366 days; export in parts")
+	case *limit < 0 || *limit > MaxExportRows:
+		return errcode.Invalid("limit", "must be between 1 and %d", MaxExportRows)
+	}
+	if *limit == 0 {
+		*limit = MaxExportRows
 	}
 	return nil
 }
@@ -93,48 +101,101 @@ func ExportConversions(ctx context.Context, db *sql.DB, f ExportFilter, w io.Wri
 		args = append(args, f.OfferID)
 		q += " AND cv.offer_id = $" + strconv.Itoa(len(args))
 	}
-	if len(f.Statuses) > 0 {
-		marks := make([]string, len(f.Statuses))
-		for i, s := range f.Statuses {
-			args = append(args, string(s))
-			marks[i] = "$" + strconv.Itoa(len(args))
-		}
-		q += " AND cv.status IN (" + strings.Join(marks, ", ") + ")"
+	q += inList("cv.status", statusStrings(f.Statuses), &args)
+	var r exportRow
+	return streamKeyset(ctx, db, keyset{
+		what:    "conversions",
+		table:   "conversions",
+		query:   q + " ORDER BY cv.created_at, cv.id LIMIT " + strconv.Itoa(exportChunk),
+		args:    args,
+		after:   f.After,
+		limit:   f.Limit,
+		columns: ExportColumns,
+		scan: func(rows *sql.Rows) (time.Time, int, error) {
+			err := r.scan(rows)
+			return r.createdAt, r.id, err
+		},
+		record: r.record,
+	}, w, flush)
+}
+
+func statusStrings(ss []lifecycle.Status) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = string(s)
 	}
-	q += " ORDER BY cv.created_at, cv.id LIMIT " + strconv.Itoa(exportChunk)
-	if f.After != 0 {
+	return out
+}
+
+// inList is " AND col IN ($n, …)" with vals appended to args, or "" without vals.
+func inList(col string, vals []string, args *[]any) string {
+	if len(vals) == 0 {
+		return ""
+	}
+	marks := make([]string, len(vals))
+	for i, v := range vals {
+		*args = append(*args, v)
+		marks[i] = "$" + strconv.Itoa(len(*args))
+	}
+	return " AND " + col + " IN (" + strings.Join(marks, ", ") + ")"
+}
+
+// keyset is one chunked export of an account's table in (created_at, id) order. query reads
+// the chunk after the keyset ($2, $4) = (created_at, id) of the last row read and ends in
+// ORDER BY created_at, id LIMIT exportChunk; args[1] and args[3] are that keyset.
+type keyset struct {
+	what, table string
+	query       string
+	args        []any
+	// after is the id of the row to continue after (0: from the start of the range).
+	after   int
+	limit   int
+	columns []string
+	// scan reads one row into the caller's variables and returns its keyset; record writes
+	// the last row scanned into a CSV record.
+	scan   func(*sql.Rows) (time.Time, int, error)
+	record func([]string)
+}
+
+// streamKeyset writes k's rows as CSV (header first) to w, reading them in chunks of
+// exportChunk by keyset (never one result in memory: rows are scanned and written one by
+// one), and flushes after every chunk. It returns the rows written.
+func streamKeyset(ctx context.Context, db *sql.DB, k keyset, w io.Writer, flush func()) (int, error) {
+	args := k.args
+	if k.after != 0 {
 		// The row to continue after, if it is in the range (else nothing comes after it).
 		var at time.Time
-		err := db.QueryRowContext(ctx, `SELECT created_at FROM conversions WHERE account_id = $1 AND id = $2`, f.AccountID, f.After).Scan(&at)
+		err := db.QueryRowContext(ctx, `SELECT created_at FROM `+k.table+` WHERE account_id = $1 AND id = $2`, args[0], k.after).Scan(&at)
 		if err == sql.ErrNoRows {
-			return 0, errcode.Invalid("after", "no conversion %d in this account", f.After)
+			return 0, errcode.Invalid("after", "no %s row %d in this account", k.what, k.after)
 		}
 		if err != nil {
-			return 0, fmt.Errorf("export: find the row to continue after: %w", err)
+			return 0, fmt.Errorf("export %s: find the row to continue after: %w", k.what, err)
 		}
-		args[1], args[3] = at, f.After
+		args[1], args[3] = at, k.after
 	}
 	cw := csv.NewWriter(w)
-	if err := cw.Write(ExportColumns); err != nil {
+	if err := cw.Write(k.columns); err != nil {
 		return 0, err
 	}
 	var (
-		r       exportRow
-		record  = make([]string, len(ExportColumns))
+		record  = make([]string, len(k.columns))
 		written int
+		lastAt  time.Time
+		lastID  int
 	)
-	for written < f.Limit {
-		rows, err := db.QueryContext(ctx, q, args...)
+	for written < k.limit {
+		rows, err := db.QueryContext(ctx, k.query, args...)
 		if err != nil {
-			return written, fmt.Errorf("export conversions: %w", err)
+			return written, fmt.Errorf("export %s: %w", k.what, err)
 		}
 		n := 0
-		for rows.Next() && written < f.Limit {
-			if err := r.scan(rows); err != nil {
+		for rows.Next() && written < k.limit {
+			if lastAt, lastID, err = k.scan(rows); err != nil {
 				rows.Close()
-				return written, fmt.Errorf("export conversions: %w", err)
+				return written, fmt.Errorf("export %s: %w", k.what, err)
 			}
-			r.record(record)
+			k.record(record)
 			if err := cw.Write(record); err != nil {
 				rows.Close()
 				return written, err
@@ -147,7 +208,7 @@ func ExportConversions(ctx context.Context, db *sql.DB, f ExportFilter, w io.Wri
 			err = cerr
 		}
 		if err != nil {
-			return written, fmt.Errorf("export conversions: %w", err)
+			return written, fmt.Errorf("export %s: %w", k.what, err)
 		}
 		cw.Flush()
 		if err := cw.Error(); err != nil {
@@ -159,7 +220,7 @@ func ExportConversions(ctx context.Context, db *sql.DB, f ExportFilter, w io.Wri
 		if n < exportChunk {
 			break
 		}
-		args[1], args[3] = r.createdAt, r.id
+		args[1], args[3] = lastAt, lastID
 	}
 	return written, nil
 }

@@ -15,6 +15,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/gokart/gokart/ent"
+	"github.com/gokart/gokart/ent/click"
 	"github.com/gokart/gokart/ent/conversion"
 	"github.com/gokart/gokart/internal/errcode"
 	"github.com/gokart/gokart/internal/lifecycle"
@@ -36,11 +37,12 @@ const (
 	Failed    Outcome = "ERROR"
 )
 
-// StatusChange asks for one status for several conversions, named by id or by the network's
-// conversion id.
+// StatusChange asks for one status for several conversions, named by id, by the network's
+// conversion id, or by click (every conversion of the click).
 type StatusChange struct {
 	IDs                  []int
 	NetworkConversionIDs []string
+	GkClickIDs           []string
 	Status               lifecycle.Status
 	Reason               string
 }
@@ -52,7 +54,9 @@ type Item struct {
 	ID int
 	// NetworkConversionID is set when the item was asked for by network id.
 	NetworkConversionID string
-	Outcome             Outcome
+	// GkClickID is set when the item was asked for by click.
+	GkClickID string
+	Outcome   Outcome
 	// Conversion is the conversion after the change (nil on error).
 	Conversion *ent.Conversion
 	// Err is why the item failed: NOT_FOUND, CONFLICT (a rule refused, or a network id that
@@ -69,14 +73,18 @@ type Item struct {
 // mutation runs outside the GraphQL transaction: see graph.OwnTransactions). Only a bad request
 // as a whole (no conversions, too many, a bad status or reason) is an error.
 func UpdateStatuses(ctx context.Context, client *ent.Client, dialectName string, accountID int, req StatusChange) ([]Item, error) {
-	n := len(req.IDs) + len(req.NetworkConversionIDs)
+	n := len(req.IDs) + len(req.NetworkConversionIDs) + len(req.GkClickIDs)
 	field := "input.ids"
-	if len(req.IDs) == 0 {
+	switch {
+	case len(req.IDs) > 0:
+	case len(req.NetworkConversionIDs) > 0:
 		field = "input.networkConversionIDs"
+	case len(req.GkClickIDs) > 0:
+		field = "input.gkClickIDs"
 	}
 	switch {
 	case n == 0:
-		return nil, errcode.Invalid("input.ids", "name at least one conversion, by ids or networkConversionIDs")
+		return nil, errcode.Invalid("input.ids", "name at least one conversion, by ids, networkConversionIDs or gkClickIDs")
 	case n > MaxItems:
 		return nil, errcode.Invalid(field, "at most %d conversions per call, got %d; split the list or use the CSV import", MaxItems, n)
 	}
@@ -106,6 +114,25 @@ func UpdateStatuses(ctx context.Context, client *ent.Client, dialectName string,
 				it.Outcome, it.Err = Failed, errcode.New(errcode.Conflict, "%d networks reported a conversion %q; name it by id", len(ids), ncid)
 			}
 			items = append(items, it)
+		}
+	}
+	if len(req.GkClickIDs) > 0 {
+		byClick, err := resolveClicks(ctx, client, accountID, req.GkClickIDs)
+		if err != nil {
+			return nil, err
+		}
+		for _, gk := range req.GkClickIDs {
+			ids := byClick[gk]
+			if len(ids) == 0 {
+				items = append(items, Item{GkClickID: gk, Outcome: Failed, Err: errcode.New(errcode.NotFound, "no conversion of click %q", gk)})
+			}
+			for _, id := range ids {
+				items = append(items, Item{ID: id, GkClickID: gk, to: req.Status, reason: req.Reason})
+			}
+		}
+		// The limit counts conversions, not clicks: a click can have many.
+		if len(items) > MaxItems {
+			return nil, errcode.Invalid("input.gkClickIDs", "at most %d conversions per call, these clicks have %d with the other items; split the list or use the CSV import", MaxItems, len(items))
 		}
 	}
 	syncOffers(ctx, client, dialectName, accountID, run(ctx, client, dialectName, accountID, items))
@@ -203,6 +230,41 @@ func resolveNetworkIDs(ctx context.Context, client *ent.Client, accountID int, n
 			if c.NetworkConversionID != nil {
 				out[*c.NetworkConversionID] = append(out[*c.NetworkConversionID], c.ID)
 			}
+		}
+	}
+	return out, nil
+}
+
+// resolveClicks maps the account's click ids to the ids of their conversions (ascending), in
+// chunks.
+func resolveClicks(ctx context.Context, client *ent.Client, accountID int, gkClickIDs []string) (map[string][]int, error) {
+	ctx = viewer.ForAccount(ctx, accountID)
+	out := make(map[string][]int, len(gkClickIDs))
+	const chunk = 500
+	for start := 0; start < len(gkClickIDs); start += chunk {
+		part := gkClickIDs[start:min(start+chunk, len(gkClickIDs))]
+		clicks, err := client.Click.Query().Where(click.GkClickIDIn(part...)).
+			Select(click.FieldID, click.FieldGkClickID).All(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("find clicks: %w", err)
+		}
+		if len(clicks) == 0 {
+			continue
+		}
+		byID := make(map[int]string, len(clicks))
+		ids := make([]int, len(clicks))
+		for i, c := range clicks {
+			byID[c.ID], ids[i] = c.GkClickID, c.ID
+		}
+		// One more than the limit is enough to refuse the call.
+		convs, err := client.Conversion.Query().Where(conversion.ClickIDIn(ids...)).
+			Order(conversion.ByID()).Limit(MaxItems+1).Select(conversion.FieldID, conversion.FieldClickID).All(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("find conversions by click: %w", err)
+		}
+		for _, c := range convs {
+			gk := byID[c.ClickID]
+			out[gk] = append(out[gk], c.ID)
 		}
 	}
 	return out, nil

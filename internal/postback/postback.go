@@ -142,6 +142,10 @@ type Request struct {
 	RawQuery string
 	SourceIP string
 	Now      time.Time
+	// Import marks a line of the CSV conversion import: its caller is the account's API key,
+	// not a network, so the source allowlist does not apply, and cnv_status is one of our
+	// statuses (PENDING, APPROVED, REVERSED) rather than the network's word.
+	Import bool
 }
 
 // Response is what to answer: an HTTP status and a one-line text body.
@@ -255,7 +259,7 @@ func (s *Service) decide(ctx context.Context, c *ent.Client, b *batch, req Reque
 	if !found || subtle.ConstantTimeCompare([]byte(t.key), []byte(key)) != 1 {
 		return answer(http.StatusForbidden, postbacklog.OutcomeUNAUTHORIZED, "invalid key", "invalid key"), 0, nil
 	}
-	if !allowed(t.allowlist, req.SourceIP) {
+	if !req.Import && !allowed(t.allowlist, req.SourceIP) {
 		return answer(http.StatusForbidden, postbacklog.OutcomeUNAUTHORIZED, "source address not allowed", "source address "+req.SourceIP+" not in the allowlist"), t.accountID, nil
 	}
 	if perr != nil {
@@ -269,6 +273,10 @@ func (s *Service) decide(ctx context.Context, c *ent.Client, b *batch, req Reque
 	to := lifecycle.Pending
 	if p.Status != "" {
 		st, ok := MapStatus(t.system, p.Status)
+		if req.Import {
+			st = lifecycle.Status(strings.ToUpper(strings.TrimSpace(p.Status)))
+			ok = st == lifecycle.Pending || st == lifecycle.Approved || st == lifecycle.Reversed
+		}
 		if !ok {
 			msg := fmt.Sprintf("unknown cnv_status %q", p.Status)
 			return withOffer(answer(http.StatusBadRequest, postbacklog.OutcomeMALFORMED, "malformed: "+msg, msg)), t.accountID, nil
