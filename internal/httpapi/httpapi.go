@@ -75,7 +75,7 @@ func New(db *storage.DB, opts Options) http.Handler {
 	gql.Use(entgql.Transactioner{TxOpener: db.Client, SkipTxFunc: graph.OwnTransactions})
 	// Before anything else reads a root field: a publishable key calls the offerwall feed only.
 	gql.AroundRootFields(graph.PublishableOnly)
-	gql.AroundFields(graph.CheckArguments)
+	gql.Use(graph.PagingArguments{})
 	gql.AroundOperations(m.aroundOperations)
 	gql.AroundOperations(graph.WithOperationCache)
 	gql.SetErrorPresenter(graph.ErrorPresenter(log))
