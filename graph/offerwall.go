@@ -206,7 +206,7 @@ func (r *queryResolver) offerwall(ctx context.Context, in model.OfferwallMember,
 	if after != nil {
 		start = after.ID
 	}
-	offers, more, next, err := offerwall.Feed(ctx, r.db(ctx), r.dialect, accountID, member, start, *first, time.Now())
+	offers, more, next, err := r.catalog.Feed(ctx, r.db(ctx), r.dialect, accountID, member, start, *first, time.Now())
 	if err != nil {
 		return nil, err
 	}

@@ -60,18 +60,21 @@ func benchmarkOfferwallFeed(b *testing.B, dialectName string) {
 			return err
 		}
 		defer resp.Body.Close()
-		var p struct {
-			Data   feedPage
-			Errors []any
-		}
 		raw, _ := io.ReadAll(resp.Body)
-		if err := json.Unmarshal(raw, &p); err != nil || len(p.Errors) > 0 || len(p.Data.Offerwall.Edges) != 50 {
+		// The load generator shares the machine's two cores with the server: it checks the
+		// page by counting its cards rather than decoding it (the warm-up below decodes one).
+		if resp.StatusCode != http.StatusOK || bytes.Contains(raw, []byte(`"errors"`)) || bytes.Count(raw, []byte(`"clickURL":`)) != 50 {
 			return fmt.Errorf("HTTP %d: %.300s", resp.StatusCode, raw)
 		}
 		return nil
 	}
 	if err := ask("warm", "US", nil); err != nil {
 		b.Fatal(err)
+	}
+	var first feedPage
+	srv.GraphQL(b, pub.Secret, feedQuery, map[string]any{"m": map[string]any{"pubMemberID": "warm", "country": "US"}, "n": 50}).Decode(b, &first)
+	if n := len(first.Offerwall.Edges); n != 50 || first.Offerwall.Edges[0].Node.ClickURL == "" {
+		b.Fatalf("the first page has %d cards: %+v", n, first.Offerwall.Edges)
 	}
 	for _, clients := range []int{32, 1} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) { loadFeed(b, clients, ids, ask) })

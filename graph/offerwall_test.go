@@ -296,12 +296,32 @@ func TestTheOfferwallShowsWhatTheMemberMayClickNow(t *testing.T) {
 var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 // TestAPageOfOfferCardsCostsAConstantNumberOfStatements: 5 cards and 50 cards cost the same,
-// and so do the offers left out before them (targeted elsewhere).
+// and so do the offers left out before them (targeted elsewhere), from the in-memory catalog
+// and without it. From the catalog: the key, the catalog's version, the member's completions,
+// the spend and the counters of the page's offers; a change to an offer adds the catalog's
+// read (offers, events) to the next page only. Without: the key, the offers with their events
+// (the rest decided in SQL), the counters.
 func TestAPageOfOfferCardsCostsAConstantNumberOfStatements(t *testing.T) {
 	t.Parallel()
+	for _, c := range []struct {
+		name          string
+		catalog       int
+		most, reading int64
+	}{
+		{"catalog", 0, 5, 2},
+		{"no catalog", -1, 3, 0},
+		// The account's 160 offers are more than a quarter of 8: its pages read the database,
+		// and the catalog only again after a change (its version, then the few rows that tell).
+		{"catalog too small for the account", 8, 4, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) { pageCost(t, c.catalog, c.most, c.reading) })
+	}
+}
+
+func pageCost(t *testing.T, catalog int, most, reading int64) {
 	dbtest.Run(t, func(t *testing.T, db *storage.DB) {
 		counter, counted := countingDB(db)
-		srv := apitest.Start(t, counted)
+		srv := apitest.StartWith(t, counted, func(o *httpapi.Options) { o.OfferwallCatalog = catalog })
 		k := srv.NewAccount(t, "Counter")
 		for i := range 100 {
 			liveOffer(t, db.Client, k.ID, fmt.Sprintf("German %02d", i), func(o *ent.OfferCreate) { o.SetCountries([]string{"DE"}) })
@@ -330,8 +350,14 @@ func TestAPageOfOfferCardsCostsAConstantNumberOfStatements(t *testing.T) {
 		cost(1)
 		small, large := cost(5), cost(50)
 		t.Logf("SQL statements per offerwall request: %d for 5 cards, %d for 50 (includes the key lookup)", small, large)
-		if large != small || large > 3 {
-			t.Errorf("50 cards cost %d statements, 5 cost %d; want equal and at most 3 (key, offers with their events, counters)", large, small)
+		if large != small || large > most {
+			t.Errorf("50 cards cost %d statements, 5 cost %d; want equal and at most %d", large, small, most)
+		}
+		// A change to one offer: the next page reads the catalog again, the one after does not.
+		ctx := viewer.ForAccount(context.Background(), k.ID)
+		db.Client.Offer.Update().Where(offer.AccountID(k.ID), offer.NameEQ("offer 07")).SetHeadline("New").ExecX(ctx)
+		if changed, after := cost(50), cost(50); changed != large+reading || after != large {
+			t.Errorf("after a change the pages cost %d then %d statements, want %d then %d", changed, after, large+reading, large)
 		}
 	})
 }
@@ -343,10 +369,16 @@ func TestAPageOfOfferCardsCostsAConstantNumberOfStatements(t *testing.T) {
 // click route's availability (clicks.Availabilities) and the member's completions
 // (budget.CompletedEvents) let through, in id order, without gaps or repeats, with hasNextPage false only on the last
 // page. A run of capped offers (left out after the read, in Go) outlasts a page's spare rows.
+// It runs from the in-memory catalog and without it.
 func TestTheOfferwallAgreesWithTheClickRulesOnEveryPage(t *testing.T) {
 	t.Parallel()
+	t.Run("catalog", func(t *testing.T) { agreesWithTheClickRules(t, 0) })
+	t.Run("no catalog", func(t *testing.T) { agreesWithTheClickRules(t, -1) })
+}
+
+func agreesWithTheClickRules(t *testing.T, catalog int) {
 	dbtest.Run(t, func(t *testing.T, db *storage.DB) {
-		srv := apitest.Start(t, db)
+		srv := apitest.StartWith(t, db, func(o *httpapi.Options) { o.OfferwallCatalog = catalog })
 		k := srv.NewAccount(t, "Rules")
 		c := db.Client
 		ctx := viewer.ForAccount(context.Background(), k.ID)
@@ -484,5 +516,65 @@ func TestTheOfferwallAgreesWithTheClickRulesOnEveryPage(t *testing.T) {
 				}
 			}
 		}
+	})
+}
+
+// TestTheOfferwallCatalogFollowsEveryChange: the in-memory catalog never shows a page older
+// than the account's last change through the API: a paused, retargeted, re-worded or archived
+// offer, new events, a new offer, each visible on the very next page. Another account's
+// changes are its own.
+func TestTheOfferwallCatalogFollowsEveryChange(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, db *storage.DB) {
+		srv := apitest.Start(t, db)
+		k := srv.NewAccount(t, "Fresh")
+		other := srv.NewAccount(t, "Other")
+		c := db.Client
+		a := liveOffer(t, c, k.ID, "a", nil)
+		b := liveOffer(t, c, k.ID, "b", nil)
+		liveOffer(t, c, other.ID, "theirs", nil)
+		pub, err := accounts.CreatePublishableKey(context.Background(), c, k.ID, "wall")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := func() feedPage {
+			var p feedPage
+			srv.GraphQL(t, pub.Secret, feedQuery, map[string]any{"m": map[string]any{"pubMemberID": "m1", "country": "US"}, "n": 50}).Decode(t, &p)
+			return p
+		}
+		mutate := func(query string, vars map[string]any) {
+			t.Helper()
+			if r := srv.GraphQL(t, k.APIKey, query, vars); len(r.Errors) > 0 {
+				t.Fatalf("%s: %+v", query, r.Errors)
+			}
+		}
+		expect := func(step string, want ...string) {
+			t.Helper()
+			if got := page().names(); !slices.Equal(got, want) {
+				t.Errorf("%s: the feed shows %v, want %v", step, got, want)
+			}
+		}
+		expect("at first", "a", "b")
+		mutate(`mutation($id: ID!) { pauseOffer(id: $id) { id } }`, map[string]any{"id": a.ID})
+		expect("a paused", "b")
+		mutate(`mutation($id: ID!) { resumeOffer(id: $id) { id } }`, map[string]any{"id": a.ID})
+		expect("a resumed", "a", "b")
+		mutate(`mutation($id: ID!) { updateOfferBudgetTargeting(id: $id, input: {currency: "USD", payout: "1.00", countries: ["DE"]}) { id } }`, map[string]any{"id": b.ID})
+		expect("b targeted to Germany", "a")
+		mutate(`mutation($id: ID!) { updateOfferBudgetTargeting(id: $id, input: {currency: "USD", payout: "1.00"}) { id } }`, map[string]any{"id": b.ID})
+		expect("b untargeted again", "a", "b")
+		mutate(`mutation($id: ID!) { updateOfferCreative(id: $id, input: {headline: "New headline", description: "d", callToAction: "Go", imageURLs: []}) { id } }`, map[string]any{"id": a.ID})
+		if p := page(); len(p.Offerwall.Edges) == 0 || p.Offerwall.Edges[0].Node.Headline != "New headline" {
+			t.Errorf("a re-worded: the card reads %+v", p.Offerwall.Edges)
+		}
+		mutate(`mutation($id: ID!) { setOfferEvents(id: $id, events: [{name: "Install", eventID: "install", payout: "2.50"}]) { id } }`, map[string]any{"id": a.ID})
+		if p := page(); len(p.Offerwall.Edges) == 0 || len(p.Offerwall.Edges[0].Node.Events) != 1 || p.Offerwall.Edges[0].Node.Events[0].Name != "Install" {
+			t.Errorf("a's events replaced: the card reads %+v", p.Offerwall.Edges)
+		}
+		liveOffer(t, c, k.ID, "c", nil)
+		expect("c added", "a", "b", "c")
+		liveOffer(t, c, other.ID, "theirs too", nil)
+		mutate(`mutation($id: ID!) { endOffer(id: $id) { id } }`, map[string]any{"id": b.ID})
+		expect("b ended", "a", "c")
 	})
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/graph/generated"
+	"github.com/gokart/gokart/internal/offerwall"
 )
 
 // Resolver is the root of every resolver; it holds what they share.
@@ -13,13 +14,15 @@ type Resolver struct {
 	client  *ent.Client
 	dialect string
 	baseURL string
+	catalog *offerwall.Catalog
 }
 
 // NewSchema builds the executable schema over an Ent client of the database dialectName
-// (entgo.io/ent/dialect names). baseURL prefixes the click and postback URLs handed out.
-func NewSchema(client *ent.Client, dialectName, baseURL string) graphql.ExecutableSchema {
+// (entgo.io/ent/dialect names). baseURL prefixes the click and postback URLs handed out; the
+// offerwall's pages read the accounts' offers from catalog (nil: from the database).
+func NewSchema(client *ent.Client, dialectName, baseURL string, catalog *offerwall.Catalog) graphql.ExecutableSchema {
 	return generated.NewExecutableSchema(generated.Config{
-		Resolvers:  &Resolver{client: client, dialect: dialectName, baseURL: baseURL},
+		Resolvers:  &Resolver{client: client, dialect: dialectName, baseURL: baseURL, catalog: catalog},
 		Complexity: withCallbackComplexity(complexity()),
 	})
 }

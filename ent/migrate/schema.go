@@ -567,6 +567,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{OffersColumns[35], OffersColumns[34]},
 			},
+			{
+				Name:    "offer_account_id_updated_at",
+				Unique:  false,
+				Columns: []*schema.Column{OffersColumns[35], OffersColumns[2]},
+			},
 		},
 	}
 	// OfferCountersColumns holds the columns for the "offer_counters" table.
@@ -653,6 +658,11 @@ var (
 				Name:    "offerevent_account_id_offer_id_position",
 				Unique:  false,
 				Columns: []*schema.Column{OfferEventsColumns[17], OfferEventsColumns[16], OfferEventsColumns[6]},
+			},
+			{
+				Name:    "offerevent_account_id_updated_at",
+				Unique:  false,
+				Columns: []*schema.Column{OfferEventsColumns[17], OfferEventsColumns[2]},
 			},
 		},
 	}

@@ -130,5 +130,7 @@ func (Offer) Indexes() []ent.Index {
 		// With id last, the offerwall walks an account's active offers in id order from a cursor.
 		index.Fields("account_id", "status", "id"),
 		index.Fields("account_id", "advertiser_id"),
+		// The offerwall catalog's version: the account's latest change, one index probe.
+		index.Fields("account_id", "updated_at"),
 	}
 }

@@ -117,5 +117,7 @@ func (OfferEvent) Indexes() []ent.Index {
 		index.Fields("account_id", "offer_id", "event_id").Unique(),
 		index.Fields("account_id", "offer_id", "match_key").Unique(),
 		index.Fields("account_id", "offer_id", "position"),
+		// The offerwall catalog's version: the account's latest change, one index probe.
+		index.Fields("account_id", "updated_at"),
 	}
 }

@@ -210,8 +210,18 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		TrustedProxies: cfg.TrustedProxies,
 		GraphQLTimeout: cfg.GraphQLTimeout, TrackingTimeout: cfg.TrackingTimeout,
 		ClickLimit: cfg.ClickLimit, FailedPostbackLimit: cfg.FailedPostbackLimit, MetricsToken: cfg.MetricsToken,
+		OfferwallCatalog: offerwallCatalog(cfg.OfferwallCatalog),
 	})
 	return Serve(ctx, ln, h, log)
+}
+
+// offerwallCatalog is OFFERWALL_CATALOG_OFFERS as httpapi.Options takes it (0 there is the
+// default, so none is -1).
+func offerwallCatalog(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // servePprof serves Go's profiles (net/http/pprof) on addr, a loopback address config.Load

@@ -55,6 +55,9 @@ type Config struct {
 	// CallbackWorkers is how many callback workers this replica runs; they claim disjoint
 	// batches, so more of them keep the outbox up with more conversions per second.
 	CallbackWorkers int
+	// OfferwallCatalog is how many offers the offerwall feed keeps in memory, all accounts
+	// together; 0 keeps none (every page reads the database).
+	OfferwallCatalog int
 	// PprofAddr, when set, is a loopback address that serves net/http/pprof (profiling); unset,
 	// nothing listens.
 	PprofAddr string
@@ -129,6 +132,7 @@ var Settings = []setting{
 	{"DEV", "dev", "false", "local development: load the demo account, fill a fresh API key for it into the playground, and listen on 127.0.0.1:8080 unless ADDR or --addr is set"},
 	{"CALLBACKS_ALLOW_PRIVATE", "callbacks-allow-private", "false", "let reward callbacks reach loopback, private and link-local addresses (development and tests only)"},
 	{"CALLBACK_WORKERS", "callback-workers", "4", "callback workers per replica, each claiming its own batch of due deliveries (SQLite: 1 whatever is set, its single writer gains nothing)"},
+	{"OFFERWALL_CATALOG_OFFERS", "offerwall-catalog-offers", "100000", "offers the offerwall feed keeps in memory, all accounts together (an account with more than a quarter of it is read from the database on every page); 0 keeps none"},
 	{"PPROF_ADDR", "pprof-addr", "", "loopback address (e.g. 127.0.0.1:6060) for Go's /debug/pprof profiles; unset, none are served"},
 }
 
@@ -221,6 +225,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	}
 	if c.CallbackWorkers, err = strconv.Atoi(*vals["CALLBACK_WORKERS"]); err != nil || c.CallbackWorkers < 1 || c.CallbackWorkers > 64 {
 		return Config{}, fmt.Errorf("CALLBACK_WORKERS: want a number from 1 to 64, got %q", *vals["CALLBACK_WORKERS"])
+	}
+	if c.OfferwallCatalog, err = strconv.Atoi(*vals["OFFERWALL_CATALOG_OFFERS"]); err != nil || c.OfferwallCatalog < 0 {
+		return Config{}, fmt.Errorf("OFFERWALL_CATALOG_OFFERS: want 0 or a positive number of offers, got %q", *vals["OFFERWALL_CATALOG_OFFERS"])
 	}
 	if c.ComplexityLimit, err = strconv.Atoi(*vals["COMPLEXITY_LIMIT"]); err != nil || c.ComplexityLimit < 1 {
 		return Config{}, fmt.Errorf("COMPLEXITY_LIMIT: want a positive integer, got %q", *vals["COMPLEXITY_LIMIT"])

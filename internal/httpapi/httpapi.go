@@ -47,6 +47,9 @@ type Options struct {
 	GraphQLTimeout, TrackingTimeout time.Duration
 	// ClickLimit and FailedPostbackLimit are per-source rate limits (ratelimit.go); zero is off.
 	ClickLimit, FailedPostbackLimit config.Limit
+	// OfferwallCatalog is how many offers the offerwall keeps in memory, all accounts together
+	// (offerwall.Catalog); zero means offerwall.DefaultCatalogOffers, below zero none.
+	OfferwallCatalog int
 }
 
 // New returns the server's handler.
@@ -58,7 +61,11 @@ func New(db *storage.DB, opts Options) http.Handler {
 	m := newMetrics()
 	mux := http.NewServeMux()
 
-	gql := handler.New(graph.NewSchema(db.Client, db.Dialect, opts.BaseURL))
+	catalog := opts.OfferwallCatalog
+	if catalog == 0 {
+		catalog = offerwall.DefaultCatalogOffers
+	}
+	gql := handler.New(graph.NewSchema(db.Client, db.Dialect, opts.BaseURL, offerwall.NewCatalog(catalog)))
 	gql.AddTransport(transport.Options{})
 	gql.AddTransport(transport.GET{})
 	gql.AddTransport(transport.POST{})
