@@ -578,3 +578,69 @@ func TestTheOfferwallCatalogFollowsEveryChange(t *testing.T) {
 		expect("b ended", "a", "c")
 	})
 }
+
+// TestTheOfferwallCatalogUnderConcurrentPagesAndChanges reads pages from several clients while
+// offers are paused and resumed (run with -race): every page is a whole one, and once the
+// changes stop the feed shows the final state.
+func TestTheOfferwallCatalogUnderConcurrentPagesAndChanges(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, db *storage.DB) {
+		srv := apitest.Start(t, db)
+		k := srv.NewAccount(t, "Busy")
+		var ids []int
+		for i := range 12 {
+			ids = append(ids, liveOffer(t, db.Client, k.ID, fmt.Sprintf("offer %02d", i), nil).ID)
+		}
+		pub, err := accounts.CreatePublishableKey(context.Background(), db.Client, k.ID, "wall")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := func() (feedPage, error) {
+			var p feedPage
+			r := srv.GraphQL(t, pub.Secret, feedQuery, map[string]any{"m": map[string]any{"pubMemberID": "m1"}, "n": 50})
+			if len(r.Errors) > 0 {
+				return p, fmt.Errorf("%+v", r.Errors)
+			}
+			r.Decode(t, &p)
+			return p, nil
+		}
+		done := make(chan struct{})
+		errs := make(chan error, 4)
+		for range 4 {
+			go func() {
+				for {
+					select {
+					case <-done:
+						errs <- nil
+						return
+					default:
+					}
+					p, err := page()
+					if err == nil && (len(p.Offerwall.Edges) < 12-3 || len(p.Offerwall.Edges) > 12) {
+						err = fmt.Errorf("a page of %d cards while at most 3 of 12 offers were paused", len(p.Offerwall.Edges))
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		pause := `mutation($id: ID!) { pauseOffer(id: $id) { id } }`
+		resume := `mutation($id: ID!) { resumeOffer(id: $id) { id } }`
+		for i := range 9 {
+			srv.GraphQL(t, k.APIKey, pause, map[string]any{"id": ids[i%3]})
+			srv.GraphQL(t, k.APIKey, resume, map[string]any{"id": ids[i%3]})
+		}
+		srv.GraphQL(t, k.APIKey, pause, map[string]any{"id": ids[5]})
+		close(done)
+		for range 4 {
+			if err := <-errs; err != nil {
+				t.Error(err)
+			}
+		}
+		if p, err := page(); err != nil || len(p.Offerwall.Edges) != 11 || slices.Contains(p.names(), "offer 05") {
+			t.Errorf("after the changes: %v %v, want the 11 offers but offer 05", p.names(), err)
+		}
+	})
+}
