@@ -1,7 +1,9 @@
 // Package offerwall builds the feed of offer cards a member may click now: clickable offers
 // (clicks.Availabilities, the click route's own rules), targeted to the member, and not yet
-// completed by them where an offer allows one completion per member. A page is one statement
-// that leaves out in SQL what it can, and one more for the caps of the offers read (see Feed).
+// completed by them where an offer allows one completion per member. From the database, a page
+// is one statement that leaves out in SQL what it can, and one more for the caps of the offers
+// read (see Feed); from an account's catalog kept in memory (Catalog), a version probe and the
+// live limits and completions of the page's offers.
 package offerwall
 
 import (
