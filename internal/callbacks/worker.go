@@ -151,7 +151,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 			return 0, fmt.Errorf("claim callbacks: %w", err)
 		}
 		defer func() { _ = tx.Rollback() }()
-		ids, err := w.claim(bg, tx, claimLocked, now, w.opts.Batch)
+		ids, err := w.claimByAccount(bg, tx, now)
 		if err != nil || len(ids) == 0 {
 			return 0, err
 		}
@@ -227,11 +227,82 @@ const dueSQL = `SELECT d.id FROM callback_deliveries d JOIN callback_endpoints e
    AND p.conversion_id = d.conversion_id AND p.endpoint_id = d.endpoint_id AND p.sequence < d.sequence AND p.status = 'PENDING')
  ORDER BY d.next_attempt_at`
 
-// claimLocked locks a batch on PostgreSQL; SKIP LOCKED lets workers claim side by side.
-const claimLocked = dueSQL + ` LIMIT $2 FOR UPDATE OF d SKIP LOCKED`
+// dueAccountsSQL finds accounts with due deliveries, without a lock: Citus refuses FOR UPDATE
+// across shards, so the lock is taken per account below. It reads every shard, bounded by LIMIT.
+const dueAccountsSQL = `SELECT DISTINCT d.account_id FROM callback_deliveries d
+ WHERE d.status = 'PENDING' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until < $1) LIMIT $2`
+
+// claimLocked locks one account's batch on PostgreSQL; SKIP LOCKED lets workers claim side by
+// side. Every table names the account ($3), so Citus runs it on that account's shard.
+const claimLocked = `SELECT d.id FROM callback_deliveries d JOIN callback_endpoints e ON e.account_id = $3 AND e.id = d.endpoint_id AND e.enabled
+ WHERE d.account_id = $3 AND d.status = 'PENDING' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until < $1)
+  AND NOT EXISTS (SELECT 1 FROM callback_deliveries p WHERE p.account_id = $3
+   AND p.conversion_id = d.conversion_id AND p.endpoint_id = d.endpoint_id AND p.sequence < d.sequence AND p.status = 'PENDING')
+ ORDER BY d.next_attempt_at LIMIT $2 FOR UPDATE OF d SKIP LOCKED`
 
 // claimLease leases a batch on SQLite: one writer, so the statement is atomic.
 const claimLease = `UPDATE callback_deliveries SET lease_until = $2, lease_owner = $3 WHERE id IN (` + dueSQL + ` LIMIT $4) RETURNING id`
+
+// claimByAccount locks up to a batch of due deliveries, account by account. The accounts are
+// shuffled and each gets an equal share of the batch first, so one busy account cannot starve
+// the others; what they leave is then offered to the accounts with more.
+func (w *Worker) claimByAccount(ctx context.Context, tx *sql.Tx, now time.Time) ([]int, error) {
+	accounts, err := w.dueAccounts(ctx, tx, now)
+	if err != nil || len(accounts) == 0 {
+		return nil, err
+	}
+	mrand.Shuffle(len(accounts), func(i, j int) { accounts[i], accounts[j] = accounts[j], accounts[i] })
+	share := max(1, w.opts.Batch/len(accounts))
+	var ids []int
+	full := accounts[:0:0]
+	for _, acc := range accounts {
+		if len(ids) >= w.opts.Batch {
+			break
+		}
+		got, err := w.claim(ctx, tx, claimLocked, now, min(share, w.opts.Batch-len(ids)), acc)
+		if err != nil {
+			return ids, err
+		}
+		ids = append(ids, got...)
+		if len(got) == share {
+			full = append(full, acc)
+		}
+	}
+	for _, acc := range full {
+		if len(ids) >= w.opts.Batch {
+			break
+		}
+		// Rows this transaction locked already are not skipped by SKIP LOCKED: leave them out.
+		got, err := w.claim(ctx, tx, claimLocked, now, w.opts.Batch-len(ids)+share, acc)
+		if err != nil {
+			return ids, err
+		}
+		ids = appendNew(ids, got, w.opts.Batch)
+	}
+	return ids, nil
+}
+
+// appendNew appends the ids of got not in ids, up to limit in all.
+func appendNew(ids, got []int, limit int) []int {
+	seen := make(map[int]bool, len(ids))
+	for _, id := range ids {
+		seen[id] = true
+	}
+	for _, id := range got {
+		if len(ids) >= limit {
+			break
+		}
+		if !seen[id] {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// dueAccounts lists up to a batch of accounts with due deliveries.
+func (w *Worker) dueAccounts(ctx context.Context, q queryer, now time.Time) ([]int, error) {
+	return w.claim(ctx, q, dueAccountsSQL, now, w.opts.Batch)
+}
 
 func (w *Worker) claim(ctx context.Context, q queryer, query string, args ...any) ([]int, error) {
 	rows, err := q.QueryContext(ctx, query, args...)

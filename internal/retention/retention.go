@@ -52,45 +52,104 @@ func Run(ctx context.Context, db *storage.DB, log *slog.Logger, retention time.D
 
 // The log is walked from its oldest id, a batch at a time, and a batch deletes only its rows
 // from before the cutoff: ids grow with arrival, so a batch that keeps a row has reached the
-// rows to keep, and no run scans more than a batch beyond them (postback_logs has no index on
-// created_at alone, and needs none for this).
+// rows to keep, and no run scans more than a batch beyond them.
+//
+// On PostgreSQL the log is pruned account by account: postback_logs is distributed by
+// account_id on Citus, which refuses FOR UPDATE across shards, so each batch names its account
+// (one shard) and reads the (account_id, created_at) index, bounded by LIMIT.
 const (
-	pruneLogsPostgres = `DELETE FROM postback_logs WHERE id IN (
-  SELECT id FROM postback_logs ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) AND created_at < $1`
+	pruneLogsPostgres = `DELETE FROM postback_logs WHERE account_id = $3 AND id IN (
+  SELECT id FROM postback_logs WHERE account_id = $3 AND created_at < $1 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)`
 	pruneLogsSQLite = `DELETE FROM postback_logs WHERE id IN (
   SELECT id FROM postback_logs ORDER BY id LIMIT $2) AND created_at < $1`
 	pruneUnmatched = `DELETE FROM unmatched_postbacks WHERE id IN (
   SELECT id FROM unmatched_postbacks WHERE hour < $1 ORDER BY hour LIMIT $2)`
+	// accountsAfter pages through accounts (a reference table on Citus: no fan-out).
+	accountsAfter = `SELECT id FROM accounts WHERE id > $1 ORDER BY id LIMIT $2`
 )
 
 // Prune deletes postback log rows and unmatched-postback counts from before cutoff and returns
 // how many rows it deleted.
 func Prune(ctx context.Context, db *storage.DB, cutoff time.Time) (int64, error) {
-	logs := pruneLogsSQLite
-	if db.Dialect == dialect.Postgres {
-		logs = pruneLogsPostgres
-	}
 	var total int64
-	for _, q := range []string{logs, pruneUnmatched} {
-		for {
-			res, err := db.SQL.ExecContext(ctx, q, cutoff.UTC(), BatchSize)
-			if err != nil {
-				return total, fmt.Errorf("prune postback log: %w", err)
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return total, fmt.Errorf("prune postback log: %w", err)
-			}
-			total += n
-			if n < BatchSize {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				return total, ctx.Err()
-			case <-time.After(pause):
-			}
+	if db.Dialect == dialect.Postgres {
+		n, err := pruneLogsByAccount(ctx, db, cutoff)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	} else {
+		n, err := pruneBatches(ctx, db, pruneLogsSQLite, cutoff)
+		total += n
+		if err != nil {
+			return total, err
 		}
 	}
-	return total, nil
+	n, err := pruneBatches(ctx, db, pruneUnmatched, cutoff)
+	return total + n, err
+}
+
+// pruneLogsByAccount prunes each account's old log rows in turn.
+func pruneLogsByAccount(ctx context.Context, db *storage.DB, cutoff time.Time) (int64, error) {
+	var total int64
+	after := 0
+	for {
+		ids, err := accountPage(ctx, db, after)
+		if err != nil {
+			return total, err
+		}
+		for _, id := range ids {
+			n, err := pruneBatches(ctx, db, pruneLogsPostgres, cutoff, id)
+			total += n
+			if err != nil {
+				return total, err
+			}
+		}
+		if len(ids) < BatchSize {
+			return total, nil
+		}
+		after = ids[len(ids)-1]
+	}
+}
+
+func accountPage(ctx context.Context, db *storage.DB, after int) ([]int, error) {
+	rows, err := db.SQL.QueryContext(ctx, accountsAfter, after, BatchSize)
+	if err != nil {
+		return nil, fmt.Errorf("prune postback log: accounts: %w", err)
+	}
+	defer rows.Close()
+	var ids []int
+	for rows.Next() {
+		var id int
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("prune postback log: accounts: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// pruneBatches runs q (cutoff, BatchSize, extra...) until a batch deletes less than a batch.
+func pruneBatches(ctx context.Context, db *storage.DB, q string, cutoff time.Time, extra ...any) (int64, error) {
+	var total int64
+	args := append([]any{cutoff.UTC(), BatchSize}, extra...)
+	for {
+		res, err := db.SQL.ExecContext(ctx, q, args...)
+		if err != nil {
+			return total, fmt.Errorf("prune postback log: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("prune postback log: %w", err)
+		}
+		total += n
+		if n < BatchSize {
+			return total, nil
+		}
+		select {
+		case <-ctx.Done():
+			return total, ctx.Err()
+		case <-time.After(pause):
+		}
+	}
 }
