@@ -228,9 +228,16 @@ const dueSQL = `SELECT d.id FROM callback_deliveries d JOIN callback_endpoints e
  ORDER BY d.next_attempt_at`
 
 // dueAccountsSQL finds accounts with due deliveries, without a lock: Citus refuses FOR UPDATE
-// across shards, so the lock is taken per account below. It reads every shard, bounded by LIMIT.
-const dueAccountsSQL = `SELECT DISTINCT d.account_id FROM callback_deliveries d
- WHERE d.status = 'PENDING' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until < $1) LIMIT $2`
+// across shards, so the lock is taken per account below. It reads every shard, and only the
+// oldest due rows ($3, on the (status, next_attempt_at) index): DISTINCT over every due row
+// would read a whole backlog each round.
+const dueAccountsSQL = `SELECT DISTINCT account_id FROM (SELECT d.account_id FROM callback_deliveries d
+ WHERE d.status = 'PENDING' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until < $1)
+ ORDER BY d.next_attempt_at LIMIT $3) due LIMIT $2`
+
+// dueRowsPerAccount is how many of the oldest due rows per account of a batch dueAccountsSQL
+// reads to find the batch's accounts.
+const dueRowsPerAccount = 16
 
 // claimLocked locks one account's batch on PostgreSQL; SKIP LOCKED lets workers claim side by
 // side. Every table names the account ($3), so Citus runs it on that account's shard.
@@ -301,7 +308,7 @@ func appendNew(ids, got []int, limit int) []int {
 
 // dueAccounts lists up to a batch of accounts with due deliveries.
 func (w *Worker) dueAccounts(ctx context.Context, q queryer, now time.Time) ([]int, error) {
-	return w.claim(ctx, q, dueAccountsSQL, now, w.opts.Batch)
+	return w.claim(ctx, q, dueAccountsSQL, now, w.opts.Batch, w.opts.Batch*dueRowsPerAccount)
 }
 
 func (w *Worker) claim(ctx context.Context, q queryer, query string, args ...any) ([]int, error) {

@@ -3,6 +3,7 @@ package offerwall
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -11,7 +12,6 @@ import (
 	"github.com/gokart/gokart/ent/membercompletion"
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/ent/offerevent"
-	"github.com/gokart/gokart/internal/clicks"
 	"github.com/gokart/gokart/internal/targeting"
 )
 
@@ -87,18 +87,9 @@ func (c *Catalog) Feed(ctx context.Context, db *ent.Client, dialectName string, 
 		if err != nil {
 			return nil, false, 0, err
 		}
-		avail, err := clicks.Availabilities(ctx, db, accountID, window, now)
-		if err != nil {
-			return nil, false, 0, err
-		}
-		for _, o := range window {
-			if avail[o.ID] != clicks.Clickable {
-				continue
-			}
-			if len(cards) == first {
-				return cards, true, cards[len(cards)-1].ID, nil
-			}
-			cards = append(cards, o)
+		var full bool
+		if cards, full, err = take(ctx, db, accountID, cards, window, first, now); err != nil || full {
+			return cards, full, lastID(cards), err
 		}
 		if i == len(offers) {
 			return cards, false, 0, nil
@@ -145,20 +136,11 @@ func uncompleted(ctx context.Context, db *ent.Client, accountID int, member stri
 	}
 	out := window[:0:0]
 	for _, o := range window {
-		if !o.OneCompletionPerMember || slicesAny(o.Edges.Events, func(e *ent.OfferEvent) bool { return !completed[e.ID] }) {
+		if !o.OneCompletionPerMember || slices.ContainsFunc(o.Edges.Events, func(e *ent.OfferEvent) bool { return !completed[e.ID] }) {
 			out = append(out, o)
 		}
 	}
 	return out, nil
-}
-
-func slicesAny[T any](s []T, f func(T) bool) bool {
-	for _, v := range s {
-		if f(v) {
-			return true
-		}
-	}
-	return false
 }
 
 // offers returns the account's catalog as of its current version, reading it when that

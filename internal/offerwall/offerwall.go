@@ -90,18 +90,9 @@ func Feed(ctx context.Context, c *ent.Client, dialectName string, accountID int,
 		if err != nil {
 			return nil, false, 0, err
 		}
-		avail, err := clicks.Availabilities(ctx, c, accountID, offers, now)
-		if err != nil {
-			return nil, false, 0, err
-		}
-		for _, o := range offers {
-			if avail[o.ID] != clicks.Clickable {
-				continue
-			}
-			if len(cards) == first {
-				return cards, true, cards[len(cards)-1].ID, nil
-			}
-			cards = append(cards, o)
+		var full bool
+		if cards, full, err = take(ctx, c, accountID, cards, offers, first, now); err != nil || full {
+			return cards, full, lastID(cards), err
 		}
 		if len(offers) < chunk {
 			return cards, false, 0, nil
@@ -109,6 +100,32 @@ func Feed(ctx context.Context, c *ent.Client, dialectName string, accountID int,
 		after = offers[len(offers)-1].ID
 	}
 	return cards, true, after, nil
+}
+
+// take appends to cards the offers of window that clicks.Availabilities finds clickable, up to
+// first; full is whether a clickable offer was left over, so more cards follow the page.
+func take(ctx context.Context, c *ent.Client, accountID int, cards, window []*ent.Offer, first int, now time.Time) (_ []*ent.Offer, full bool, err error) {
+	avail, err := clicks.Availabilities(ctx, c, accountID, window, now)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, o := range window {
+		if avail[o.ID] != clicks.Clickable {
+			continue
+		}
+		if len(cards) == first {
+			return cards, true, nil
+		}
+		cards = append(cards, o)
+	}
+	return cards, false, nil
+}
+
+func lastID(cards []*ent.Offer) int {
+	if len(cards) == 0 {
+		return 0
+	}
+	return cards[len(cards)-1].ID
 }
 
 // spare is how many rows past the page (and the one that tells whether more follow) a read
