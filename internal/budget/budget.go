@@ -733,21 +733,23 @@ func ClickTermColumns() (names, types []string) {
 // as committed: its total budget can pay the cheapest event (one shard allotted from the
 // current total with room is proof enough, and reads a few rows instead of summing all 64),
 // and its caps and daily budget have room (what Exhausted reads). v carries ClickTerms.
-var ClickGuard = func() string {
+// account is the SQL of the batch's account (a parameter): every table the guard reads is
+// filtered on it itself, so that Citus can tell the one shard the statement touches.
+func ClickGuard(account string) string {
 	var b strings.Builder
-	b.WriteString(`
+	fmt.Fprintf(&b, `
 AND (o.budget_total IS NULL
-  OR EXISTS (SELECT 1 FROM offer_budget_shards s WHERE s.account_id = o.account_id AND s.offer_id = o.id
+  OR EXISTS (SELECT 1 FROM offer_budget_shards s WHERE s.account_id = o.account_id AND s.account_id = %[1]s AND s.offer_id = o.id
     AND s.budget_total = o.budget_total AND s.allotted - s.spent >= v.cheapest)
   OR (SELECT COALESCE(SUM(s.spent), 0) FROM offer_budget_shards s
-    WHERE s.account_id = o.account_id AND s.offer_id = o.id) <= o.budget_total - v.cheapest)`)
+    WHERE s.account_id = o.account_id AND s.account_id = %[1]s AND s.offer_id = o.id) <= o.budget_total - v.cheapest)`, account)
 	for i := range ClickGuardSlots {
 		fmt.Fprintf(&b, `
-AND (v.k%[1]d IS NULL OR NOT EXISTS (SELECT 1 FROM offer_counters c WHERE c.account_id = o.account_id AND c.offer_id = o.id
-  AND c."key" = v.k%[1]d AND c."value" + v.d%[1]d > v.m%[1]d))`, i)
+AND (v.k%[1]d IS NULL OR NOT EXISTS (SELECT 1 FROM offer_counters c WHERE c.account_id = o.account_id AND c.account_id = %[2]s AND c.offer_id = o.id
+  AND c."key" = v.k%[1]d AND c."value" + v.d%[1]d > v.m%[1]d))`, i, account)
 	}
 	return b.String()
-}()
+}
 
 // DailySpent reads what each offer has spent of today's daily budget (today in each offer's
 // time zone, zones by offer id), in one statement; offers without a counter for today are 0.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,22 +94,47 @@ func (b *batcher) collect() {
 	}
 }
 
-// flush writes a batch and answers its clicks; it holds a slot until done.
+// flush writes a batch, one statement per account in it, and answers its clicks; it holds a
+// slot until done.
 func (b *batcher) flush(batch []*row) {
 	defer func() { <-b.slots }()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	inserted, err := b.write(ctx, batch)
-	if err != nil && len(batch) > 1 {
-		for _, r := range batch {
-			got, err := b.write(ctx, []*row{r})
-			r.done <- answerOf(got, r, err)
+	for _, rows := range byAccount(batch) {
+		inserted, err := b.write(ctx, rows)
+		if err != nil && len(rows) > 1 {
+			for _, r := range rows {
+				got, err := b.write(ctx, []*row{r})
+				r.done <- answerOf(got, r, err)
+			}
+			continue
 		}
-		return
+		for _, r := range rows {
+			r.done <- answerOf(inserted, r, err)
+		}
 	}
+}
+
+// byAccount splits a batch by the clicks' accounts, in the order each account first appears:
+// a statement reads and writes one account's rows only, so that on Citus it runs on the one
+// shard that holds them.
+func byAccount(batch []*row) [][]*row {
+	first := batch[0].args[accountArg]
+	if !slices.ContainsFunc(batch, func(r *row) bool { return r.args[accountArg] != first }) {
+		return [][]*row{batch} // the usual case
+	}
+	var groups [][]*row
+	at := map[any]int{}
 	for _, r := range batch {
-		r.done <- answerOf(inserted, r, err)
+		i, ok := at[r.args[accountArg]]
+		if !ok {
+			i = len(groups)
+			at[r.args[accountArg]] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], r)
 	}
+	return groups
 }
 
 func answerOf(inserted map[string]bool, r *row, err error) error {
@@ -151,44 +177,54 @@ var clickColumns = []struct{ name, typ string }{
 	{"created_at", "TIMESTAMPTZ"},
 }
 
-// rowNames and rowTypes are a click row's columns: its own, then budget.ClickTerms'. Built
-// once: every batch's statement is made of them.
-var rowNames, rowTypes = func() (names, types []string) {
-	for _, c := range clickColumns {
-		names, types = append(names, c.name), append(types, c.typ)
+// accountArg is where a row's args hold its account: the statement takes it once, as its
+// first parameter, not per row.
+const accountArg = 2
+
+// vNames and vTypes are the columns of the click rows v, in the order of a row's args but
+// without the account: its own, then budget.ClickTerms'. Built once: every batch's statement
+// is made of them.
+var vNames, vTypes = func() (names, types []string) {
+	for i, c := range clickColumns {
+		if i != accountArg {
+			names, types = append(names, c.name), append(types, c.typ)
+		}
 	}
 	termNames, termTypes := budget.ClickTermColumns()
 	return append(names, termNames...), append(types, termTypes...)
 }()
 
-// statement is the batch's INSERT, each row inserted only if its offer is ACTIVE and
-// budget.ClickGuard lets it. On PostgreSQL the rows go as one array per column (unnest): one
-// statement text for every batch size, so the connection's one prepared statement serves
-// them all, with a parameter per column instead of one per value to encode and bind.
+// vArgs are a row's values in the order of vNames.
+func vArgs(r *row) []any { return append(r.args[:accountArg:accountArg], r.args[accountArg+1:]...) }
+
+// statement is the INSERT of a batch of one account's clicks, each row inserted only if its
+// offer is ACTIVE and budget.ClickGuard lets it; $1 is the account. On PostgreSQL the rows go
+// as one array per column (unnest): one statement text for every batch size, so the
+// connection's one prepared statement serves them all, with a parameter per column instead of
+// one per value to encode and bind.
 func (b *batcher) statement(batch []*row) (string, []any) {
 	if b.postgres {
-		return pgStatement, pgArrays(batch)
+		return pgStatement, append([]any{batch[0].args[accountArg]}, pgArrays(batch)...)
 	}
-	names, types := rowNames, rowTypes
 	var q strings.Builder
-	q.WriteString("WITH v (" + strings.Join(names, ", ") + ") AS (VALUES ")
-	args := make([]any, 0, len(batch)*len(names))
+	q.WriteString("WITH v (" + strings.Join(vNames, ", ") + ") AS (VALUES ")
+	args := make([]any, 1, 1+len(batch)*len(vNames))
+	args[0] = batch[0].args[accountArg]
 	for i, r := range batch {
 		if i > 0 {
 			q.WriteString(", ")
 		}
 		q.WriteString("(")
-		for j := range names {
+		for j, a := range vArgs(r) {
 			if j > 0 {
 				q.WriteString(", ")
 			}
-			args = append(args, r.args[j])
+			args = append(args, a)
 			p := "$" + strconv.Itoa(len(args))
-			switch {
-			case types[j] == "TIMESTAMPTZ" && !b.postgres:
+			if vTypes[j] == "TIMESTAMPTZ" {
 				q.WriteString(p) // SQLite has no such type: a cast would make the time a number
-			default:
-				q.WriteString("CAST(" + p + " AS " + types[j] + ")")
+			} else {
+				q.WriteString("CAST(" + p + " AS " + vTypes[j] + ")")
 			}
 		}
 		q.WriteString(")")
@@ -198,39 +234,61 @@ func (b *batcher) statement(batch []*row) (string, []any) {
 }
 
 // insertFromV inserts the click rows of v whose offer takes them.
-var insertFromV = insertClicks("\nFROM v JOIN offers o ON o.id = v.offer_id AND o.account_id = v.account_id\nWHERE o.status = 'ACTIVE'")
+var insertFromV = insertClicks("\nFROM v JOIN offers o ON o.account_id = $1 AND o.id = v.offer_id\nWHERE o.status = 'ACTIVE'")
 
 // insertClicks is the INSERT … SELECT of v's rows with from as its FROM and WHERE clauses.
+// The account comes from the offer row, the table the clicks are distributed with on Citus.
 func insertClicks(from string) string {
-	return "\nINSERT INTO clicks (" + strings.Join(rowNames[:len(clickColumns)], ", ") + ")\nSELECT v." +
-		strings.Join(rowNames[:len(clickColumns)], ", v.") + from + budget.ClickGuard + "\nRETURNING gk_click_id"
+	cols := make([]string, len(clickColumns))
+	for i, c := range clickColumns {
+		cols[i] = "v." + c.name
+		if i == accountArg {
+			cols[i] = "o.account_id"
+		}
+	}
+	return "\nINSERT INTO clicks (" + strings.Join(clickNames, ", ") + ")\nSELECT " + strings.Join(cols, ", ") + from +
+		budget.ClickGuard("$1") + "\nRETURNING gk_click_id"
 }
 
-// pgFromV reads each row's offer by its key (account_id, id). PostgreSQL cannot tell how
-// many rows unnest gives, so with a plain join it may hash every ACTIVE offer of every
-// account instead; OFFSET 0 keeps the subquery apart, which leaves one key probe per row.
-const pgFromV = "\nFROM v CROSS JOIN LATERAL (SELECT * FROM offers o WHERE o.account_id = v.account_id AND o.id = v.offer_id OFFSET 0) o" +
+// clickNames are the columns of clicks a click row fills.
+var clickNames = func() []string {
+	names := make([]string, len(clickColumns))
+	for i, c := range clickColumns {
+		names[i] = c.name
+	}
+	return names
+}()
+
+// pgJoinOffer reads each row's offer by its key (account_id, id). PostgreSQL cannot tell how
+// many rows unnest gives, so with only the join it may read every ACTIVE offer of the account
+// instead; the batch's offer ids as an array of their own ($3, v's offer_id) leave one key
+// probe per offer. (Not a LATERAL subquery kept apart with OFFSET 0: Citus cannot push that
+// down.)
+const pgJoinOffer = "\nJOIN offers o ON o.account_id = $1 AND o.id = ANY(CAST($3 AS BIGINT[])) AND o.id = v.offer_id" +
 	"\nWHERE o.status = 'ACTIVE'"
 
-// pgStatement is PostgreSQL's batch INSERT: v is the columns' arrays side by side.
+// pgStatement is PostgreSQL's batch INSERT: $1 is the account, v the columns' arrays side by
+// side. v is in the FROM list, not a CTE: Citus would run a CTE as a statement of its own.
 var pgStatement = func() string {
 	var q strings.Builder
-	q.WriteString("WITH v AS (SELECT * FROM unnest(")
-	for j, typ := range rowTypes {
+	for j, typ := range vTypes {
 		if j > 0 {
 			q.WriteString(", ")
 		}
-		q.WriteString("CAST($" + strconv.Itoa(j+1) + " AS " + typ + "[])")
+		q.WriteString("CAST($" + strconv.Itoa(j+2) + " AS " + typ + "[])")
 	}
-	q.WriteString(") AS v (" + strings.Join(rowNames, ", ") + "))" + insertClicks(pgFromV))
-	return q.String()
+	return insertClicks("\nFROM unnest(" + q.String() + ") AS v (" + strings.Join(vNames, ", ") + ")" + pgJoinOffer)
 }()
 
-// pgArrays turns the batch's rows into one PostgreSQL array literal per column.
+// pgArrays turns the batch's rows into one PostgreSQL array literal per column of v.
 func pgArrays(batch []*row) []any {
-	args := make([]any, len(rowNames))
+	args := make([]any, len(vNames))
 	var buf []byte
-	for j := range rowNames {
+	for k := range vNames {
+		j := k // the position in a row's args, which hold the account too
+		if k >= accountArg {
+			j++
+		}
 		buf = append(buf[:0], '{')
 		for i, r := range batch {
 			if i > 0 {
@@ -238,7 +296,7 @@ func pgArrays(batch []*row) []any {
 			}
 			buf = appendArrayElem(buf, r.args[j])
 		}
-		args[j] = string(append(buf, '}'))
+		args[k] = string(append(buf, '}'))
 	}
 	return args
 }

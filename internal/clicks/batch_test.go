@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/ent/click"
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/internal/accounts"
@@ -107,6 +108,64 @@ func TestBatchedClickParametersAreStoredAsSent(t *testing.T) {
 				t.Errorf("sent %q at %v, stored member %q, click %q, sub1 %q, agent %q at %v",
 					v, now, c.PubMemberID, c.PubClickID, c.PubSub1, c.UserAgent, c.CreatedAt)
 			}
+		}
+	})
+}
+
+// TestABatchOfTwoAccountsRecordsEachInItsOwn sends concurrent clicks on two accounts' offers
+// through one batcher, so that batches mix them: each statement takes one account's rows, every
+// click is recorded once under its offer's account, and a row whose account is not its offer's
+// is not taken.
+func TestABatchOfTwoAccountsRecordsEachInItsOwn(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		sys := viewer.AsSystem(ctx)
+		var offers []*ent.Offer
+		for i := range 2 {
+			keys, err := accounts.Demo(ctx, db.Client)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Renamed, so that the next Demo loads a second account.
+			db.Client.Account.UpdateOneID(keys.ID).SetName(fmt.Sprintf("batch account %d", i)).ExecX(sys)
+			offers = append(offers, db.Client.Offer.Query().Where(offer.AccountID(keys.ID), offer.TypeEQ(offer.TypeSINGLE_EVENT)).OnlyX(sys))
+		}
+		now := time.Now().UTC()
+		rowFor := func(gk string, o *ent.Offer, accountID int) *row {
+			args := append([]any{gk, o.ID, accountID, "m-" + gk, "", "", "", "", "", "", "127.0.0.1", "test", now},
+				budget.ClickTerms(o, 0, now)...)
+			return &row{args: args, gkID: gk}
+		}
+		b := newBatcher(db.Client, db.Dialect)
+		const n = 120
+		errs := make([]error, n+1)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				o := offers[i%2]
+				errs[i] = b.insert(ctx, rowFor(fmt.Sprintf("two%03d", i), o, o.AccountID))
+			})
+		}
+		wg.Go(func() { errs[n] = b.insert(ctx, rowFor("crossed", offers[0], offers[1].AccountID)) })
+		wg.Wait()
+		for i, err := range errs[:n] {
+			if err != nil {
+				t.Errorf("click %d: %v", i, err)
+			}
+		}
+		if errs[n] != errNotTaken {
+			t.Errorf("a click on account %d's offer sent as account %d was answered %v, want not taken",
+				offers[0].AccountID, offers[1].AccountID, errs[n])
+		}
+		for _, o := range offers {
+			got := db.Client.Click.Query().Where(click.OfferID(o.ID), click.AccountID(o.AccountID)).CountX(sys)
+			if got != n/2 {
+				t.Errorf("offer %d of account %d: %d clicks recorded, want %d", o.ID, o.AccountID, got, n/2)
+			}
+		}
+		if all := db.Client.Click.Query().CountX(sys); all != n {
+			t.Errorf("%d clicks in all, want %d", all, n)
 		}
 	})
 }
