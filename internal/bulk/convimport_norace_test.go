@@ -5,7 +5,6 @@ package bulk_test
 import (
 	"testing"
 
-	"github.com/gokart/gokart/internal/dbtest"
 	"github.com/gokart/gokart/internal/storage"
 )
 
@@ -13,5 +12,5 @@ import (
 // a postback transaction, and under -race on SQLite the file takes minutes.
 func TestImportTenThousandConversionsTwice(t *testing.T) {
 	t.Parallel()
-	dbtest.Run(t, func(t *testing.T, db *storage.DB) { importTwice(t, db, 10_000) })
+	runDialects(t, func(t *testing.T, db *storage.DB) { importTwice(t, db, 10_000) })
 }

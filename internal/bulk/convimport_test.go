@@ -11,7 +11,6 @@ import (
 	"github.com/gokart/gokart/internal/apitest"
 	"github.com/gokart/gokart/internal/budget"
 	"github.com/gokart/gokart/internal/bulk"
-	"github.com/gokart/gokart/internal/dbtest"
 	"github.com/gokart/gokart/internal/lifecycle"
 	"github.com/gokart/gokart/internal/money"
 	"github.com/gokart/gokart/internal/storage"
@@ -132,12 +131,12 @@ func importTwice(t *testing.T, db *storage.DB, n int) {
 
 func TestImportConversionsTwiceChangesNothing(t *testing.T) {
 	t.Parallel()
-	dbtest.Run(t, func(t *testing.T, db *storage.DB) { importTwice(t, db, 300) })
+	runDialects(t, func(t *testing.T, db *storage.DB) { importTwice(t, db, 300) })
 }
 
 func TestImportConversionsReportsBadLines(t *testing.T) {
 	t.Parallel()
-	dbtest.Run(t, func(t *testing.T, db *storage.DB) {
+	runDialects(t, func(t *testing.T, db *storage.DB) {
 		srv := apitest.Start(t, db)
 		keys := srv.NewAccount(t, "Careful")
 		other := srv.NewAccount(t, "Other")

@@ -12,7 +12,6 @@ import (
 	"github.com/gokart/gokart/internal/accounts"
 	"github.com/gokart/gokart/internal/apitest"
 	"github.com/gokart/gokart/internal/bulk"
-	"github.com/gokart/gokart/internal/dbtest"
 	"github.com/gokart/gokart/internal/storage"
 )
 
@@ -27,7 +26,7 @@ func readCSV(t *testing.T, body string) [][]string {
 
 func TestExportStreamsTheRangeInOrderAndContinues(t *testing.T) {
 	t.Parallel()
-	dbtest.Run(t, func(t *testing.T, db *storage.DB) {
+	runDialects(t, func(t *testing.T, db *storage.DB) {
 		srv := apitest.Start(t, db)
 		keys := srv.NewAccount(t, "Exporter")
 		other := srv.NewAccount(t, "Other")

@@ -13,6 +13,7 @@ import (
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/internal/apitest"
 	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/dbtest"
 	"github.com/gokart/gokart/internal/lifecycle"
 	"github.com/gokart/gokart/internal/money"
 	"github.com/gokart/gokart/internal/storage"
@@ -20,6 +21,20 @@ import (
 )
 
 var sys = viewer.AsSystem(context.Background())
+
+// runDialects is dbtest.Run with the dialects' subtests in parallel: each has its own database
+// (a SQLite file, a PostgreSQL schema), and this package's tests are long enough (thousands of
+// rows, a transaction per line) that running SQLite's half beside PostgreSQL's, which waits on
+// the server, shortens the package's wall time.
+func runDialects(t *testing.T, fn func(t *testing.T, db *storage.DB)) {
+	t.Helper()
+	for _, d := range dbtest.Dialects {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			fn(t, dbtest.Open(t, d))
+		})
+	}
+}
 
 const payout = money.Micros(2_500_000)
 

@@ -12,7 +12,6 @@ import (
 	"github.com/gokart/gokart/internal/accounts"
 	"github.com/gokart/gokart/internal/apitest"
 	"github.com/gokart/gokart/internal/bulk"
-	"github.com/gokart/gokart/internal/dbtest"
 	"github.com/gokart/gokart/internal/storage"
 )
 
@@ -40,7 +39,7 @@ func seedLogs(t testing.TB, db *storage.DB, accountID, n int, prefix string) {
 
 func TestExportPostbackLogsStreamsTheRangeAndContinues(t *testing.T) {
 	t.Parallel()
-	dbtest.Run(t, func(t *testing.T, db *storage.DB) {
+	runDialects(t, func(t *testing.T, db *storage.DB) {
 		srv := apitest.Start(t, db)
 		keys := srv.NewAccount(t, "Logger")
 		other := srv.NewAccount(t, "Other")
