@@ -25,16 +25,17 @@ type Change struct {
 	// From is nil for a new conversion (its first status).
 	From *lifecycle.Status
 	To   lifecycle.Status
-	// At is when the change happened; the zero time means now.
+	// At is when the change happened: the time of its history step, by which the sequence
+	// count leaves that step out. The zero time means now.
 	At time.Time
-	// HistoryPending says the change's history step is written in the same statement (a
-	// batch of data-modifying CTEs, which do not see each other's rows), not before it.
-	HistoryPending bool
 }
 
 // enqueueSQL writes one delivery per enabled endpoint of the account that matches the
 // conversion's offer and event and listens to the event. The sequence of a change is its place
-// in the conversion's history, which the caller has written before (a new conversion is 1).
+// in the conversion's history (a new conversion is 1): the other steps, and this one. The step
+// of this change (its time and status) is left out of the count, whether it is written before
+// or in the same statement: PostgreSQL's data-modifying CTEs do not see each other's rows, while
+// Citus runs them one after another, so that they do.
 // Times are passed as parameters, never the database's clock, so both dialects store them alike.
 const enqueueSQL = `INSERT INTO callback_deliveries
  (account_id, endpoint_id, conversion_id, sequence, event, from_status, to_status, status, attempts, next_attempt_at, created_at)
@@ -48,7 +49,8 @@ WHERE e.account_id = $1 AND e.enabled
 var (
 	enqueueFirstSQL = fmt.Sprintf(enqueueSQL, "1")
 	enqueueNextSQL  = fmt.Sprintf(enqueueSQL,
-		"(SELECT COUNT(*) FROM conversion_status_changes h WHERE h.account_id = $1 AND h.conversion_id = $2) + $10")
+		"(SELECT COUNT(*) FROM conversion_status_changes h WHERE h.account_id = $1 AND h.conversion_id = $2"+
+			" AND NOT (h.created_at = $6 AND h.to_status = $5)) + 1")
 )
 
 // Enqueue queues the callbacks of a status change in the transaction q that writes it. An
@@ -76,9 +78,5 @@ func EnqueueStatement(ch Change) (string, []any) {
 		return enqueueFirstSQL, args
 	}
 	args[3] = string(*ch.From)
-	pending := 0
-	if ch.HistoryPending {
-		pending = 1
-	}
-	return enqueueNextSQL, append(args, pending)
+	return enqueueNextSQL, args
 }

@@ -135,7 +135,7 @@ func TestConcurrentRepeats(t *testing.T) {
 			return fmt.Sprint(status, " ", body)
 		}
 		count := func(gk string, event int) int {
-			return db.Client.Conversion.Query().Where(conversion.HasClickWith(entclick.GkClickID(gk)), conversion.OfferEventID(event)).CountX(sys)
+			return db.Client.Conversion.Query().Where(conversion.AccountID(keys.ID), conversion.HasClickWith(entclick.AccountID(keys.ID), entclick.GkClickID(gk)), conversion.OfferEventID(event)).CountX(sys)
 		}
 
 		off := click(t, srv, o.ID, "off")
@@ -143,7 +143,7 @@ func TestConcurrentRepeats(t *testing.T) {
 			t.Errorf("distinct ids without allowRepeats: %v", got)
 		}
 		rejected := func(gk string) int {
-			return db.Client.Conversion.Query().Where(conversion.HasClickWith(entclick.GkClickID(gk)), conversion.OfferEventID(purchase),
+			return db.Client.Conversion.Query().Where(conversion.AccountID(keys.ID), conversion.HasClickWith(entclick.AccountID(keys.ID), entclick.GkClickID(gk)), conversion.OfferEventID(purchase),
 				conversion.StatusEQ(lifecycle.Rejected), conversion.Reason("repeat_conversion")).CountX(sys)
 		}
 		// Each refused repeat is kept: one REJECTED conversion per network id.

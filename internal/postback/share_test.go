@@ -124,7 +124,7 @@ func TestAmountRequiredIsKeptRejectedUntilTheAmountComes(t *testing.T) {
 			}})
 		a, b, d := click(t, srv, o.ID, "a"), click(t, srv, o.ID, "b"), click(t, srv, o.ID, "d")
 		conv := func(gk string) *ent.Conversion {
-			return c.Conversion.Query().Where(conversion.HasClickWith(entclick.GkClickID(gk))).OnlyX(sys)
+			return c.Conversion.Query().Where(conversion.AccountID(keys.ID), conversion.HasClickWith(entclick.AccountID(keys.ID), entclick.GkClickID(gk))).OnlyX(sys)
 		}
 		steps := []struct {
 			name, gk, params, want string
@@ -174,7 +174,7 @@ func TestAmountRequiredIsKeptRejectedUntilTheAmountComes(t *testing.T) {
 		if got["422 amount_required"] != 10 {
 			t.Errorf("concurrent copies without an amount: %v", got)
 		}
-		if n := c.Conversion.Query().Where(conversion.HasClickWith(entclick.GkClickID(e))).CountX(sys); n != 1 {
+		if n := c.Conversion.Query().Where(conversion.AccountID(keys.ID), conversion.HasClickWith(entclick.AccountID(keys.ID), entclick.GkClickID(e))).CountX(sys); n != 1 {
 			t.Errorf("%d conversions of the copies, want 1", n)
 		}
 	})

@@ -103,6 +103,7 @@ func (b *batch) changeConversion(c conversionChange) {
 // and queues the callbacks it causes; mod makes it a MODIFIED step with the values before and
 // after.
 func (b *batch) statusChange(accountID, convID, offerID, eventID int, from *lifecycle.Status, to lifecycle.Status, reason string, source conversionstatuschange.Source, at time.Time, mod *modification) {
+	at = at.UTC() // the outbox finds the step by its time: the same value in both
 	b.callbacks = append(b.callbacks, callbacks.Change{AccountID: accountID, ConversionID: convID, OfferID: offerID,
 		OfferEventID: eventID, From: from, To: to, At: at})
 	var fromArg any
@@ -212,10 +213,7 @@ func (b *batch) flush(ctx context.Context, q *ent.Client, postgres bool) error {
 		}
 		stmts = append([]stmt{s}, stmts...)
 	}
-	// In one PostgreSQL statement the outbox does not see the history step written beside it.
-	combined := postgres && len(stmts)+len(b.callbacks) > 1
 	for _, ch := range b.callbacks {
-		ch.HistoryPending = combined
 		q, args := callbacks.EnqueueStatement(ch)
 		stmts = append(stmts, stmt{q, args})
 	}
