@@ -151,23 +151,31 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 			return 0, fmt.Errorf("claim callbacks: %w", err)
 		}
 		defer func() { _ = tx.Rollback() }()
-		ids, err := w.claimByAccount(bg, tx, now)
-		if err != nil || len(ids) == 0 {
+		claimed, n, err := w.claimByAccount(bg, tx, now)
+		if err != nil || n == 0 {
 			return 0, err
 		}
-		if err := w.sendAndRecord(bg, tx, tx, ids, now, ""); err != nil {
-			return len(ids), err
+		var jobs []job
+		for acc, ids := range claimed {
+			got, err := w.load(bg, tx, acc, ids)
+			if err != nil {
+				return n, err
+			}
+			jobs = append(jobs, got...)
+		}
+		if err := w.record(bg, tx, jobs, w.sendAll(bg, jobs, now), now, ""); err != nil {
+			return n, err
 		}
 		if err := tx.Commit(); err != nil {
-			return len(ids), fmt.Errorf("record callbacks: commit: %w", err)
+			return n, fmt.Errorf("record callbacks: commit: %w", err)
 		}
-		return len(ids), nil
+		return n, nil
 	}
 	ids, err := w.claim(bg, w.db.SQL, claimLease, now, now.Add(w.opts.Lease), w.owner, w.opts.Batch)
 	if err != nil || len(ids) == 0 {
 		return 0, err
 	}
-	jobs, err := w.load(bg, w.db.SQL, ids)
+	jobs, err := w.load(bg, w.db.SQL, 0, ids)
 	if err != nil {
 		return len(ids), err
 	}
@@ -192,14 +200,6 @@ type queryer interface {
 
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-func (w *Worker) sendAndRecord(ctx context.Context, q queryer, ex execer, ids []int, now time.Time, owner string) error {
-	jobs, err := w.load(ctx, q, ids)
-	if err != nil {
-		return err
-	}
-	return w.record(ctx, ex, jobs, w.sendAll(ctx, jobs, now), now, owner)
 }
 
 // sendAll sends a batch, at most 32 at a time.
@@ -250,43 +250,46 @@ const claimLocked = `SELECT d.id FROM callback_deliveries d JOIN callback_endpoi
 // claimLease leases a batch on SQLite: one writer, so the statement is atomic.
 const claimLease = `UPDATE callback_deliveries SET lease_until = $2, lease_owner = $3 WHERE id IN (` + dueSQL + ` LIMIT $4) RETURNING id`
 
-// claimByAccount locks up to a batch of due deliveries, account by account. The accounts are
-// shuffled and each gets an equal share of the batch first, so one busy account cannot starve
-// the others; what they leave is then offered to the accounts with more.
-func (w *Worker) claimByAccount(ctx context.Context, tx *sql.Tx, now time.Time) ([]int, error) {
+// claimByAccount locks up to a batch of due deliveries, account by account, and returns their
+// ids by account. The accounts are shuffled and each gets an equal share of the batch first, so
+// one busy account cannot starve the others; what they leave is then offered to the accounts
+// with more.
+func (w *Worker) claimByAccount(ctx context.Context, tx *sql.Tx, now time.Time) (map[int][]int, int, error) {
 	accounts, err := w.dueAccounts(ctx, tx, now)
 	if err != nil || len(accounts) == 0 {
-		return nil, err
+		return nil, 0, err
 	}
 	mrand.Shuffle(len(accounts), func(i, j int) { accounts[i], accounts[j] = accounts[j], accounts[i] })
 	share := max(1, w.opts.Batch/len(accounts))
-	var ids []int
+	claimed, n := map[int][]int{}, 0
 	full := accounts[:0:0]
 	for _, acc := range accounts {
-		if len(ids) >= w.opts.Batch {
+		if n >= w.opts.Batch {
 			break
 		}
-		got, err := w.claim(ctx, tx, claimLocked, now, min(share, w.opts.Batch-len(ids)), acc)
+		got, err := w.claim(ctx, tx, claimLocked, now, min(share, w.opts.Batch-n), acc)
 		if err != nil {
-			return ids, err
+			return claimed, n, err
 		}
-		ids = append(ids, got...)
+		claimed[acc], n = got, n+len(got)
 		if len(got) == share {
 			full = append(full, acc)
 		}
 	}
 	for _, acc := range full {
-		if len(ids) >= w.opts.Batch {
+		if n >= w.opts.Batch {
 			break
 		}
 		// Rows this transaction locked already are not skipped by SKIP LOCKED: leave them out.
-		got, err := w.claim(ctx, tx, claimLocked, now, w.opts.Batch-len(ids)+share, acc)
+		got, err := w.claim(ctx, tx, claimLocked, now, w.opts.Batch-n+share, acc)
 		if err != nil {
-			return ids, err
+			return claimed, n, err
 		}
-		ids = appendNew(ids, got, w.opts.Batch)
+		before := len(claimed[acc])
+		claimed[acc] = appendNew(claimed[acc], got, before+w.opts.Batch-n)
+		n += len(claimed[acc]) - before
 	}
-	return ids, nil
+	return claimed, n, nil
 }
 
 // appendNew appends the ids of got not in ids, up to limit in all.
@@ -355,6 +358,17 @@ LEFT JOIN offer_events ev ON ev.id = c.offer_event_id AND ev.account_id = d.acco
 LEFT JOIN clicks k ON k.id = c.click_id AND k.account_id = d.account_id
 WHERE d.id IN (%s)`
 
+// loadOfAccountSQL is loadSQL for one account's deliveries: each table keyed by the account
+// itself, so that on Citus the statement runs on that account's shard alone.
+var loadOfAccountSQL = strings.NewReplacer(
+	"e.account_id = d.account_id", "e.account_id = $1",
+	"c.account_id = d.account_id", "c.account_id = $1",
+	"o.account_id = d.account_id", "o.account_id = $1",
+	"ev.account_id = d.account_id", "ev.account_id = $1",
+	"k.account_id = d.account_id", "k.account_id = $1",
+	"WHERE d.id IN", "WHERE d.account_id = $1 AND d.id IN",
+).Replace(loadSQL)
+
 func placeholders(from, n int) string {
 	var b strings.Builder
 	for i := 0; i < n; i++ {
@@ -366,12 +380,17 @@ func placeholders(from, n int) string {
 	return b.String()
 }
 
-func (w *Worker) load(ctx context.Context, q queryer, ids []int) ([]job, error) {
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
+// load reads the claimed deliveries ids with what their requests need; accountID, when not 0,
+// is the account they all belong to.
+func (w *Worker) load(ctx context.Context, q queryer, accountID int, ids []int) ([]job, error) {
+	query, args := fmt.Sprintf(loadSQL, placeholders(1, len(ids))), make([]any, 0, len(ids)+1)
+	if accountID != 0 {
+		query, args = fmt.Sprintf(loadOfAccountSQL, placeholders(2, len(ids))), append(args, accountID)
 	}
-	rows, err := q.QueryContext(ctx, fmt.Sprintf(loadSQL, placeholders(1, len(ids))), args...)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("load callbacks: %w", err)
 	}
