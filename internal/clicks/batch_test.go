@@ -3,9 +3,14 @@ package clicks
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/ent/click"
@@ -166,6 +171,52 @@ func TestABatchOfTwoAccountsRecordsEachInItsOwn(t *testing.T) {
 		}
 		if all := db.Client.Click.Query().CountX(sys); all != n {
 			t.Errorf("%d clicks in all, want %d", all, n)
+		}
+	})
+}
+
+// offersRead is a read of the offers table, in either dialect's quotes.
+var offersRead = regexp.MustCompile("SELECT .* FROM [`\"]offers[`\"]")
+
+// TestConcurrentFirstClicksOnAnOfferReadItOnce loads an offer that is not cached from 32
+// goroutines while the first read is held up: they all wait for that one read (on Citus a read
+// by id alone goes to every shard) and get the same offer.
+func TestConcurrentFirstClicksOnAnOfferReadItOnce(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		keys, err := accounts.Demo(ctx, db.Client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := db.Client.Offer.Query().Where(offer.AccountID(keys.ID), offer.TypeEQ(offer.TypeSINGLE_EVENT)).OnlyX(viewer.AsSystem(ctx))
+		var reads atomic.Int32
+		drv := dialect.DebugWithContext(entsql.OpenDB(db.Dialect, db.SQL), func(_ context.Context, v ...any) {
+			if q := fmt.Sprint(v...); offersRead.MatchString(q) && reads.Add(1) == 1 {
+				time.Sleep(200 * time.Millisecond) // the others arrive meanwhile
+			}
+		})
+		r := &Recorder{Client: ent.NewClient(ent.Driver(drv)), Dialect: db.Dialect}
+		const n = 32
+		got := make([]*cachedOffer, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				e, err := r.load(ctx, o.ID)
+				if err != nil {
+					t.Error(err)
+				}
+				got[i] = e
+			})
+		}
+		wg.Wait()
+		if reads.Load() != 1 {
+			t.Errorf("%d concurrent first clicks read the offer %d times, want once", n, reads.Load())
+		}
+		for i, e := range got {
+			if e == nil || e != got[0] || e.o.ID != o.ID {
+				t.Fatalf("click %d got %+v, want the one read of offer %d", i, e, o.ID)
+			}
 		}
 	})
 }

@@ -17,6 +17,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/ent/account"
 	"github.com/gokart/gokart/ent/offer"
@@ -111,8 +113,12 @@ type Recorder struct {
 	// an offer in a process looks it up by id alone; every reload reads it inside its account
 	// (one primary-key probe, one shard on Citus).
 	accounts map[int]int
-	batch    *batcher
-	batchMu  sync.Once
+	// loading makes concurrent clicks on an offer that is not cached wait for one read of it,
+	// not read it each (a burst on a new offer would otherwise look it up by id alone as many
+	// times, on every shard on Citus).
+	loading singleflight.Group
+	batch   *batcher
+	batchMu sync.Once
 }
 
 func (r *Recorder) cached(id int) *cachedOffer {
@@ -132,8 +138,18 @@ func (r *Recorder) forget(id int) {
 	r.mu.Unlock()
 }
 
-// load reads the offer and its events' payouts.
+// load reads the offer and its events' payouts, once for all the clicks that ask meanwhile.
 func (r *Recorder) load(ctx context.Context, id int) (*cachedOffer, error) {
+	// The read is shared: one caller's going away must not fail the others'.
+	e, err, _ := r.loading.Do(strconv.Itoa(id), func() (any, error) { return r.read(context.WithoutCancel(ctx), id) })
+	if err != nil {
+		return nil, err
+	}
+	return e.(*cachedOffer), nil
+}
+
+// read reads the offer and its events' payouts and caches them.
+func (r *Recorder) read(ctx context.Context, id int) (*cachedOffer, error) {
 	client := r.Client
 	loaded := time.Now()
 	r.mu.Lock()
