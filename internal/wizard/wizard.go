@@ -93,7 +93,7 @@ func UpdateOfferType(ctx context.Context, c *ent.Client, id int, in UpdateOfferT
 		return nil, err
 	}
 	var errs errcode.List
-	upd := o.Update()
+	upd := c.Offer.Update().Where(offer.ID(o.ID))
 	if in.Name != nil {
 		upd.SetName(checkName(&errs, "input.name", *in.Name))
 	}
@@ -132,7 +132,7 @@ func UpdateOfferType(ctx context.Context, c *ent.Client, id int, in UpdateOfferT
 			}
 		}
 	}
-	return upd.Save(ctx)
+	return saveOffer(ctx, c, upd, o.ID)
 }
 
 // keepOneEvent makes a draft single-event: the first event in card order stays, or one is made.
@@ -176,7 +176,7 @@ func SaveAdvertiserInfo(ctx context.Context, c *ent.Client, id int, in Advertise
 	}
 	sys, _ := catalogue.Lookup(o.IntegrationSystem)
 	param := sys.ClickIDParam
-	upd := o.Update()
+	upd := c.Offer.Update().Where(offer.ID(o.ID))
 	if o.IntegrationSystem == catalogue.Custom {
 		param = ""
 		if in.CustomClickIDParameter != nil {
@@ -208,7 +208,7 @@ func SaveAdvertiserInfo(ctx context.Context, c *ent.Client, id int, in Advertise
 		}
 		advID = &adv.ID
 	}
-	return upd.SetAdvertiserID(*advID).SetTrackingLink(in.TrackingLink).SetClickURLTemplate(tmpl).Save(ctx)
+	return saveOffer(ctx, c, upd.SetAdvertiserID(*advID).SetTrackingLink(in.TrackingLink).SetClickURLTemplate(tmpl), o.ID)
 }
 
 // customMacros stores the account's macros for a CUSTOM network under our parameter names.
@@ -254,9 +254,9 @@ func SaveCreative(ctx context.Context, c *ent.Client, id int, in CreativeInput) 
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
-	upd := o.Update().SetHeadline(headline).SetCallToAction(cta).SetImageUrls(images).
+	upd := c.Offer.Update().Where(offer.ID(o.ID)).SetHeadline(headline).SetCallToAction(cta).SetImageUrls(images).
 		SetDescription(deref(in.Description)).SetTerms(deref(in.Terms))
-	return upd.Save(ctx)
+	return saveOffer(ctx, c, upd, o.ID)
 }
 
 // SaveBudgetTargeting is the budgeting and targeting step. For a single-event offer it also
@@ -331,7 +331,7 @@ func SaveBudgetTargeting(ctx context.Context, c *ent.Client, id int, in BudgetTa
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
-	upd := o.Update().SetCurrency(currency).SetNillableAutoApproveAfter(in.AutoApproveAfter).
+	upd := c.Offer.Update().Where(offer.ID(o.ID)).SetCurrency(currency).SetNillableAutoApproveAfter(in.AutoApproveAfter).
 		SetNillableBudgetTotal(in.TotalBudget).SetNillableBudgetDaily(in.DailyBudget).
 		SetNillableCapDaily(in.CapDaily).SetNillableCapWeekly(in.CapWeekly).
 		SetNillableCapMonthly(in.CapMonthly).SetNillableCapTotal(in.CapTotal).
@@ -373,7 +373,7 @@ func SaveBudgetTargeting(ctx context.Context, c *ent.Client, id int, in BudgetTa
 			return nil, err
 		}
 	}
-	return upd.Save(ctx)
+	return saveOffer(ctx, c, upd, o.ID)
 }
 
 func dedupePlatforms(ps []targeting.Platform) []targeting.Platform {
@@ -492,14 +492,14 @@ func SetEvents(ctx context.Context, c *ent.Client, id int, events []EventInput) 
 	}
 	for _, e := range events {
 		if e.ID != nil {
-			if err := c.OfferEvent.UpdateOneID(*e.ID).SetEventID(fmt.Sprintf("~moving~%d", *e.ID)).Exec(ctx); err != nil {
+			if err := c.OfferEvent.Update().Where(offerevent.ID(*e.ID)).SetEventID(fmt.Sprintf("~moving~%d", *e.ID)).Exec(ctx); err != nil {
 				return nil, err
 			}
 		}
 	}
 	for i, e := range events {
 		if e.ID != nil {
-			upd := c.OfferEvent.UpdateOneID(*e.ID).SetName(e.Name).SetEventID(e.EventID).SetPosition(i).SetPayout(e.Payout).
+			upd := c.OfferEvent.Update().Where(offerevent.ID(*e.ID)).SetName(e.Name).SetEventID(e.EventID).SetPosition(i).SetPayout(e.Payout).
 				ClearCapDaily().ClearCapWeekly().ClearCapMonthly().ClearCapTotal().ClearPayoutPercent().ClearPayoutCap()
 			err = upd.SetNillableCapDaily(e.CapDaily).SetNillableCapWeekly(e.CapWeekly).
 				SetNillableCapMonthly(e.CapMonthly).SetNillableCapTotal(e.CapTotal).SetAllowRepeats(e.AllowRepeats != nil && *e.AllowRepeats).
@@ -514,7 +514,16 @@ func SetEvents(ctx context.Context, c *ent.Client, id int, events []EventInput) 
 			return nil, fmt.Errorf("save event %d of offer %d: %w", i, o.ID, err)
 		}
 	}
-	return o.Update().Save(ctx) // touches updated_at
+	return saveOffer(ctx, c, c.Offer.Update().Where(offer.ID(o.ID)), o.ID) // touches updated_at
+}
+
+// saveOffer runs an update of one offer and reads the offer back inside the viewer's account.
+// Not Ent's UpdateOne: it reads the row back by id alone, which Citus sends to every shard.
+func saveOffer(ctx context.Context, c *ent.Client, upd *ent.OfferUpdate, id int) (*ent.Offer, error) {
+	if _, err := upd.Save(ctx); err != nil {
+		return nil, err
+	}
+	return c.Offer.Get(ctx, id)
 }
 
 func payoutType(e EventInput) offerevent.PayoutType {
