@@ -52,6 +52,11 @@ WHERE g % 2 = 0 AND c.offer_id = $1`,
 		for i, q := range steps {
 			args := []any{oid, accountID, from, to, clicks}
 			if i == 1 {
+				// Without statistics of the new clicks the planner takes the table for a few
+				// rows and scans it once per converted click (hours for a million).
+				if _, err := db.ExecContext(ctx, `ANALYZE clicks`); err != nil {
+					return fmt.Errorf("prefill: analyze clicks: %w", err)
+				}
 				args = []any{oid, accountID, from, to, eventID}
 			}
 			if _, err := db.ExecContext(ctx, q, args...); err != nil {
