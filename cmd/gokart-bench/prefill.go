@@ -76,8 +76,17 @@ FROM conversions WHERE account_id = $1 AND offer_id = $2`,
 			return fmt.Errorf("prefill history: %w", err)
 		}
 	}
-	if _, err := db.ExecContext(ctx, `ANALYZE`); err != nil {
-		return fmt.Errorf("prefill: analyze: %w", err)
+	// Vacuumed and checkpointed now, so that the measured phases after it do not pay for the
+	// prefill: autovacuum of millions of new rows, hint bits set on first read, full-page writes
+	// of the pages a checkpoint meanwhile would make dirty again.
+	for _, q := range []string{`VACUUM (ANALYZE) clicks, conversions, conversion_status_changes, postback_logs`, `ANALYZE`, `CHECKPOINT`} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			if q == `CHECKPOINT` { // needs superuser or pg_checkpoint: the figures are still right, only noisier
+				logf("prefill: !!! CHECKPOINT refused (%v): a checkpoint during the measured phases may lower them", err)
+				continue
+			}
+			return fmt.Errorf("prefill: %s: %w", q, err)
+		}
 	}
 	var nClicks, nConv int64
 	if err := db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM clicks WHERE account_id = $1), (SELECT count(*) FROM conversions WHERE account_id = $1)`,
