@@ -1,7 +1,6 @@
 package callbacks
 
 import (
-	"fmt"
 	"testing"
 
 	"entgo.io/ent/dialect"
@@ -35,7 +34,7 @@ FROM conversions c JOIN callback_endpoints e ON e.account_id = c.account_id WHER
 			t.Fatal(err)
 		}
 	}
-	plan := dbtest.Explain(t, db.SQL, fmt.Sprintf(loadOfAccountSQL, placeholders(2, 3)), acc, 1, 2, 3)
+	plan := dbtest.Explain(t, db.SQL, loadQuery(true, 3), acc, 1, 2, 3)
 	t.Logf("callback load:\n%s", plan)
 	dbtest.RequireKeyed(t, "callback load", plan, "callback_deliveries_pkey", "callback_endpoints_pkey",
 		"conversions_pkey", "offers_pkey", "offer_events_pkey", "clicks_pkey")

@@ -345,29 +345,29 @@ type job struct {
 	conv                      Conversion
 }
 
+// loadSQL reads claimed deliveries with what their requests need. %[1]s is the account every
+// table is keyed by: d.account_id, or a parameter when the deliveries are one account's, so that
+// on Citus the statement runs on that account's shard alone; %[2]s selects the deliveries.
 const loadSQL = `SELECT d.id, d.account_id, d.endpoint_id, d.attempts, d.event, d.sequence, d.from_status, d.to_status,
  e.url, e.format, e.secret, e.header_name, e.header_value, e.failing_since,
  c.id, c.payout, c.amount, c.currency, c.pub_member_id, c.network_conversion_id, c.created_at,
  o.id, o.name, ev.event_id, ev.name,
  k.gk_click_id, k.pub_click_id, k.pub_sub_1, k.pub_sub_2, k.pub_sub_3, k.pub_sub_4, k.pub_sub_5, k.created_at, c.test
 FROM callback_deliveries d
-JOIN callback_endpoints e ON e.id = d.endpoint_id AND e.account_id = d.account_id
-LEFT JOIN conversions c ON c.id = d.conversion_id AND c.account_id = d.account_id
-LEFT JOIN offers o ON o.id = c.offer_id AND o.account_id = d.account_id
-LEFT JOIN offer_events ev ON ev.id = c.offer_event_id AND ev.account_id = d.account_id
-LEFT JOIN clicks k ON k.id = c.click_id AND k.account_id = d.account_id
-WHERE d.id IN (%s)`
+JOIN callback_endpoints e ON e.id = d.endpoint_id AND e.account_id = %[1]s
+LEFT JOIN conversions c ON c.id = d.conversion_id AND c.account_id = %[1]s
+LEFT JOIN offers o ON o.id = c.offer_id AND o.account_id = %[1]s
+LEFT JOIN offer_events ev ON ev.id = c.offer_event_id AND ev.account_id = %[1]s
+LEFT JOIN clicks k ON k.id = c.click_id AND k.account_id = %[1]s
+WHERE %[2]s`
 
-// loadOfAccountSQL is loadSQL for one account's deliveries: each table keyed by the account
-// itself, so that on Citus the statement runs on that account's shard alone.
-var loadOfAccountSQL = strings.NewReplacer(
-	"e.account_id = d.account_id", "e.account_id = $1",
-	"c.account_id = d.account_id", "c.account_id = $1",
-	"o.account_id = d.account_id", "o.account_id = $1",
-	"ev.account_id = d.account_id", "ev.account_id = $1",
-	"k.account_id = d.account_id", "k.account_id = $1",
-	"WHERE d.id IN", "WHERE d.account_id = $1 AND d.id IN",
-).Replace(loadSQL)
+// loadQuery is loadSQL for n deliveries, of one account ($1, then the ids) or of any.
+func loadQuery(oneAccount bool, n int) string {
+	if oneAccount {
+		return fmt.Sprintf(loadSQL, "$1", "d.account_id = $1 AND d.id IN ("+placeholders(2, n)+")")
+	}
+	return fmt.Sprintf(loadSQL, "d.account_id", "d.id IN ("+placeholders(1, n)+")")
+}
 
 func placeholders(from, n int) string {
 	var b strings.Builder
@@ -383,10 +383,11 @@ func placeholders(from, n int) string {
 // load reads the claimed deliveries ids with what their requests need; accountID, when not 0,
 // is the account they all belong to.
 func (w *Worker) load(ctx context.Context, q queryer, accountID int, ids []int) ([]job, error) {
-	query, args := fmt.Sprintf(loadSQL, placeholders(1, len(ids))), make([]any, 0, len(ids)+1)
+	args := make([]any, 0, len(ids)+1)
 	if accountID != 0 {
-		query, args = fmt.Sprintf(loadOfAccountSQL, placeholders(2, len(ids))), append(args, accountID)
+		args = append(args, accountID)
 	}
+	query := loadQuery(accountID != 0, len(ids))
 	for _, id := range ids {
 		args = append(args, id)
 	}

@@ -181,21 +181,21 @@ var clickColumns = []struct{ name, typ string }{
 // first parameter, not per row.
 const accountArg = 2
 
-// vNames and vTypes are the columns of the click rows v, in the order of a row's args but
-// without the account: its own, then budget.ClickTerms'. Built once: every batch's statement
-// is made of them.
-var vNames, vTypes = func() (names, types []string) {
+// vNames and vTypes are the columns of the click rows v, and vArg where each is in a row's
+// args: a row's columns but the account, then budget.ClickTerms'. Built once: every batch's
+// statement is made of them.
+var vNames, vTypes, vArg = func() (names, types []string, at []int) {
+	termNames, termTypes := budget.ClickTermColumns()
 	for i, c := range clickColumns {
 		if i != accountArg {
-			names, types = append(names, c.name), append(types, c.typ)
+			names, types, at = append(names, c.name), append(types, c.typ), append(at, i)
 		}
 	}
-	termNames, termTypes := budget.ClickTermColumns()
-	return append(names, termNames...), append(types, termTypes...)
+	for i := range termNames {
+		at = append(at, len(clickColumns)+i)
+	}
+	return append(names, termNames...), append(types, termTypes...), at
 }()
-
-// vArgs are a row's values in the order of vNames.
-func vArgs(r *row) []any { return append(r.args[:accountArg:accountArg], r.args[accountArg+1:]...) }
 
 // statement is the INSERT of a batch of one account's clicks, each row inserted only if its
 // offer is ACTIVE and budget.ClickGuard lets it; $1 is the account. On PostgreSQL the rows go
@@ -215,11 +215,11 @@ func (b *batcher) statement(batch []*row) (string, []any) {
 			q.WriteString(", ")
 		}
 		q.WriteString("(")
-		for j, a := range vArgs(r) {
+		for j, at := range vArg {
 			if j > 0 {
 				q.WriteString(", ")
 			}
-			args = append(args, a)
+			args = append(args, r.args[at])
 			p := "$" + strconv.Itoa(len(args))
 			if vTypes[j] == "TIMESTAMPTZ" {
 				q.WriteString(p) // SQLite has no such type: a cast would make the time a number
@@ -284,17 +284,13 @@ var pgStatement = func() string {
 func pgArrays(batch []*row) []any {
 	args := make([]any, len(vNames))
 	var buf []byte
-	for k := range vNames {
-		j := k // the position in a row's args, which hold the account too
-		if k >= accountArg {
-			j++
-		}
+	for k, at := range vArg {
 		buf = append(buf[:0], '{')
 		for i, r := range batch {
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			buf = appendArrayElem(buf, r.args[j])
+			buf = appendArrayElem(buf, r.args[at])
 		}
 		args[k] = string(append(buf, '}'))
 	}

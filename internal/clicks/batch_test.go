@@ -29,18 +29,10 @@ func TestABatchWithOneBadRowRefusesOnlyThatRow(t *testing.T) {
 	t.Parallel()
 	dbtest.Run(t, func(t *testing.T, db *storage.DB) {
 		ctx := context.Background()
-		keys, err := accounts.Demo(ctx, db.Client)
-		if err != nil {
-			t.Fatal(err)
-		}
 		sys := viewer.AsSystem(ctx)
-		o := db.Client.Offer.Query().Where(offer.AccountID(keys.ID), offer.TypeEQ(offer.TypeSINGLE_EVENT)).OnlyX(sys)
+		o := demoOffer(t, db)
 		now := time.Now().UTC()
-		rowFor := func(gk string) *row {
-			args := append([]any{gk, o.ID, o.AccountID, "m-" + gk, "", "", "", "", "", "", "127.0.0.1", "test", now},
-				budget.ClickTerms(o, 0, now)...)
-			return &row{args: args, gkID: gk}
-		}
+		rowFor := func(gk string) *row { return clickRow(gk, o, o.AccountID, now) }
 		b := newBatcher(db.Client, db.Dialect)
 		if err := b.insert(ctx, rowFor("taken")); err != nil {
 			t.Fatalf("first click: %v", err)
@@ -84,12 +76,8 @@ func TestBatchedClickParametersAreStoredAsSent(t *testing.T) {
 	t.Parallel()
 	dbtest.Run(t, func(t *testing.T, db *storage.DB) {
 		ctx := context.Background()
-		keys, err := accounts.Demo(ctx, db.Client)
-		if err != nil {
-			t.Fatal(err)
-		}
 		sys := viewer.AsSystem(ctx)
-		o := db.Client.Offer.Query().Where(offer.AccountID(keys.ID), offer.TypeEQ(offer.TypeSINGLE_EVENT)).OnlyX(sys)
+		o := demoOffer(t, db)
 		now := time.Date(2026, 3, 4, 5, 6, 7, 123456000, time.UTC)
 		values := []string{`a"b`, `back\slash`, `\"`, `{x,y}`, `NULL`, ``, `with space`, `zoë ✓`, `trailing\`, `"`}
 		b := newBatcher(db.Client, db.Dialect)
@@ -128,20 +116,12 @@ func TestABatchOfTwoAccountsRecordsEachInItsOwn(t *testing.T) {
 		sys := viewer.AsSystem(ctx)
 		var offers []*ent.Offer
 		for i := range 2 {
-			keys, err := accounts.Demo(ctx, db.Client)
-			if err != nil {
-				t.Fatal(err)
-			}
+			o := demoOffer(t, db)
 			// Renamed, so that the next Demo loads a second account.
-			db.Client.Account.UpdateOneID(keys.ID).SetName(fmt.Sprintf("batch account %d", i)).ExecX(sys)
-			offers = append(offers, db.Client.Offer.Query().Where(offer.AccountID(keys.ID), offer.TypeEQ(offer.TypeSINGLE_EVENT)).OnlyX(sys))
+			db.Client.Account.UpdateOneID(o.AccountID).SetName(fmt.Sprintf("batch account %d", i)).ExecX(sys)
+			offers = append(offers, o)
 		}
 		now := time.Now().UTC()
-		rowFor := func(gk string, o *ent.Offer, accountID int) *row {
-			args := append([]any{gk, o.ID, accountID, "m-" + gk, "", "", "", "", "", "", "127.0.0.1", "test", now},
-				budget.ClickTerms(o, 0, now)...)
-			return &row{args: args, gkID: gk}
-		}
 		b := newBatcher(db.Client, db.Dialect)
 		const n = 120
 		errs := make([]error, n+1)
@@ -149,10 +129,10 @@ func TestABatchOfTwoAccountsRecordsEachInItsOwn(t *testing.T) {
 		for i := range n {
 			wg.Go(func() {
 				o := offers[i%2]
-				errs[i] = b.insert(ctx, rowFor(fmt.Sprintf("two%03d", i), o, o.AccountID))
+				errs[i] = b.insert(ctx, clickRow(fmt.Sprintf("two%03d", i), o, o.AccountID, now))
 			})
 		}
-		wg.Go(func() { errs[n] = b.insert(ctx, rowFor("crossed", offers[0], offers[1].AccountID)) })
+		wg.Go(func() { errs[n] = b.insert(ctx, clickRow("crossed", offers[0], offers[1].AccountID, now)) })
 		wg.Wait()
 		for i, err := range errs[:n] {
 			if err != nil {
@@ -185,11 +165,7 @@ func TestConcurrentFirstClicksOnAnOfferReadItOnce(t *testing.T) {
 	t.Parallel()
 	dbtest.Run(t, func(t *testing.T, db *storage.DB) {
 		ctx := context.Background()
-		keys, err := accounts.Demo(ctx, db.Client)
-		if err != nil {
-			t.Fatal(err)
-		}
-		o := db.Client.Offer.Query().Where(offer.AccountID(keys.ID), offer.TypeEQ(offer.TypeSINGLE_EVENT)).OnlyX(viewer.AsSystem(ctx))
+		o := demoOffer(t, db)
 		var reads atomic.Int32
 		drv := dialect.DebugWithContext(entsql.OpenDB(db.Dialect, db.SQL), func(_ context.Context, v ...any) {
 			if q := fmt.Sprint(v...); offersRead.MatchString(q) && reads.Add(1) == 1 {
@@ -219,4 +195,22 @@ func TestConcurrentFirstClicksOnAnOfferReadItOnce(t *testing.T) {
 			}
 		}
 	})
+}
+
+// demoOffer loads the demo account and returns its single-event offer.
+func demoOffer(t testing.TB, db *storage.DB) *ent.Offer {
+	t.Helper()
+	ctx := context.Background()
+	keys, err := accounts.Demo(ctx, db.Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db.Client.Offer.Query().Where(offer.AccountID(keys.ID), offer.TypeEQ(offer.TypeSINGLE_EVENT)).OnlyX(viewer.AsSystem(ctx))
+}
+
+// clickRow is a click on o sent as accountID's, with its guard's terms.
+func clickRow(gk string, o *ent.Offer, accountID int, now time.Time) *row {
+	args := append([]any{gk, o.ID, accountID, "m-" + gk, "", "", "", "", "", "", "127.0.0.1", "test", now},
+		budget.ClickTerms(o, 0, now)...)
+	return &row{args: args, gkID: gk}
 }
