@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	"github.com/gokart/gokart/internal/apitest"
 	"github.com/gokart/gokart/internal/catalogue"
 	"github.com/gokart/gokart/internal/dbtest"
+	"github.com/gokart/gokart/internal/httpapi"
 	"github.com/gokart/gokart/internal/money"
 	"github.com/gokart/gokart/internal/viewer"
 )
@@ -28,11 +30,20 @@ import (
 // BenchmarkOfferwallFeed asks for pages of 50 cards from an account of 10 000 offers (a third
 // of them US-only, every tenth with a total budget and a daily cap) at 32 concurrent clients
 // over loopback, on PostgreSQL and SQLite; it reports the latency percentiles and requests
-// per second. Each client sends its next request as soon as one returns, so at 32 clients the
-// latency is 32 divided by the throughput: what a request costs the machine, queued. One
-// client (clients=1) shows a request's own latency.
+// per second. Its sub-benchmarks, in the order they run:
 //
-//	go test ./graph/ -run '^$' -bench 'OfferwallFeed/postgres/clients=32' -benchtime 3000x
+// floor is the same load against a bare net/http server that answers every request with a page
+// the feed gave, as bytes: what this machine's HTTP and load generator cost alone; the closed
+// loop reports its p99 as a multiple of the floor's (p99_x_floor). clients=32 is the closed
+// loop: each client sends its next request as soon as one returns, so the latency is 32 divided
+// by the throughput, what a request costs the machine, queued. clients=32/load=0.25 and 0.5 are
+// open loops: requests sent on a fixed schedule at that fraction of the closed loop's
+// throughput, spread over 32 clients, each latency counted from the moment its request was due
+// (a late send counts as waiting). executor/clients=32 is the closed loop with the feed left
+// to gqlgen's executor instead of Resolver.RenderOfferwall. clients=1 is a request's own
+// latency.
+//
+//	go test ./graph/ -run '^$' -bench 'OfferwallFeed/postgres' -benchtime 3000x
 func BenchmarkOfferwallFeed(b *testing.B) {
 	for _, d := range dbtest.Dialects {
 		b.Run(d, func(b *testing.B) { benchmarkOfferwallFeed(b, d) })
@@ -50,23 +61,7 @@ func benchmarkOfferwallFeed(b *testing.B, dialectName string) {
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	ask := func(member, country string, after any) error {
-		body, _ := json.Marshal(map[string]any{"query": feedQuery, "variables": map[string]any{
-			"m": map[string]any{"pubMemberID": member, "country": country}, "n": 50, "after": after}})
-		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/query", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+pub.Secret)
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		// The load generator shares the machine's two cores with the server: it checks the
-		// page by counting its cards rather than decoding it (the warm-up below decodes one).
-		if resp.StatusCode != http.StatusOK || bytes.Contains(raw, []byte(`"errors"`)) || bytes.Count(raw, []byte(`"clickURL":`)) != 50 {
-			return fmt.Errorf("HTTP %d: %.300s", resp.StatusCode, raw)
-		}
-		return nil
+		return askPage(client, srv.URL, pub.Secret, member, country, after)
 	}
 	if err := ask("warm", "US", nil); err != nil {
 		b.Fatal(err)
@@ -76,15 +71,94 @@ func benchmarkOfferwallFeed(b *testing.B, dialectName string) {
 	if n := len(first.Offerwall.Edges); n != 50 || first.Offerwall.Edges[0].Node.ClickURL == "" {
 		b.Fatalf("the first page has %d cards: %+v", n, first.Offerwall.Edges)
 	}
-	for _, clients := range []int{32, 1} {
-		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) { loadFeed(b, clients, ids, ask) })
+	page := capturePage(b, client, srv.URL, pub.Secret)
+	floor := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(page)
+	}))
+	defer floor.Close()
+	askFloor := func(member, country string, after any) error {
+		return askPage(client, floor.URL, "", member, country, after)
 	}
+	var floorP99 float64
+	b.Run("floor", func(b *testing.B) { floorP99 = loadFeed(b, 32, 0, ids, askFloor).p99 })
+	var closed feedLoad
+	b.Run("clients=32", func(b *testing.B) {
+		closed = loadFeed(b, 32, 0, ids, ask)
+		if floorP99 > 0 {
+			b.ReportMetric(closed.p99/floorP99, "p99_x_floor")
+		}
+	})
+	// The same pages through gqlgen's executor (httpapi.Options.OfferwallByExecutor), for the
+	// renderer's gain in the same run.
+	executor := apitest.StartWith(b, db, func(o *httpapi.Options) { o.OfferwallByExecutor = true })
+	b.Run("executor/clients=32", func(b *testing.B) {
+		loadFeed(b, 32, 0, ids, func(member, country string, after any) error {
+			return askPage(client, executor.URL, pub.Secret, member, country, after)
+		})
+	})
+	for _, load := range []float64{0.25, 0.5} {
+		b.Run(fmt.Sprintf("clients=32/load=%g", load), func(b *testing.B) {
+			if closed.rps == 0 {
+				b.Skip("open-loop loads are fractions of the closed loop's throughput: run clients=32 too")
+			}
+			loadFeed(b, 32, load*closed.rps, ids, ask)
+		})
+	}
+	b.Run("clients=1", func(b *testing.B) { loadFeed(b, 1, 0, ids, ask) })
 }
+
+// capturePage is the bytes of one feed page as the server sends them, for the floor's server.
+func capturePage(b *testing.B, client *http.Client, url, key string) []byte {
+	body, _ := json.Marshal(map[string]any{"query": feedQuery, "variables": map[string]any{
+		"m": map[string]any{"pubMemberID": "m1", "country": "US"}, "n": 50}})
+	req, _ := http.NewRequest(http.MethodPost, url+"/query", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := client.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		b.Fatalf("HTTP %d: %v %.300s", resp.StatusCode, err, raw)
+	}
+	return raw
+}
+
+// askPage asks url for a page of 50 cards for the member and checks that 50 came back.
+func askPage(client *http.Client, url, key, member, country string, after any) error {
+	body, _ := json.Marshal(map[string]any{"query": feedQuery, "variables": map[string]any{
+		"m": map[string]any{"pubMemberID": member, "country": country}, "n": 50, "after": after}})
+	req, _ := http.NewRequest(http.MethodPost, url+"/query", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	// The load generator shares the machine's two cores with the server: it checks the page by
+	// counting its cards rather than decoding it (the warm-up decodes one).
+	if resp.StatusCode != http.StatusOK || bytes.Contains(raw, []byte(`"errors"`)) || bytes.Count(raw, []byte(`"clickURL":`)) != 50 {
+		return fmt.Errorf("HTTP %d: %.300s", resp.StatusCode, raw)
+	}
+	return nil
+}
+
+// feedLoad is what loadFeed measured: the 99th percentile latency in ms and requests/s.
+type feedLoad struct{ p99, rps float64 }
 
 // loadFeed sends b.N feed requests from that many concurrent clients, half of them for a
 // later page, and reports the latency percentiles, the throughput and this process's CPU
-// time per request.
-func loadFeed(b *testing.B, clients int, ids []int, ask func(member, country string, after any) error) {
+// time per request. With rate 0 each client sends as soon as its last request returned
+// (closed loop); with a rate (requests/s, all clients together) request i is due at i/rate
+// from the start, and its latency is counted from then, not from when a client was free to
+// send it.
+func loadFeed(b *testing.B, clients int, rate float64, ids []int, ask func(member, country string, after any) error) feedLoad {
 	lat := make([]time.Duration, b.N)
 	var next sync.Mutex
 	n := 0
@@ -109,6 +183,10 @@ func loadFeed(b *testing.B, clients int, ids []int, ask func(member, country str
 				}
 				country := []string{"US", "DE"}[i%2]
 				t0 := time.Now()
+				if rate > 0 {
+					t0 = began.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+					time.Sleep(time.Until(t0))
+				}
 				if err := ask(fmt.Sprintf("m%d", i%5000), country, after); err != nil {
 					b.Error(err)
 					return
@@ -122,12 +200,14 @@ func loadFeed(b *testing.B, clients int, ids []int, ask func(member, country str
 	b.StopTimer()
 	slices.Sort(lat)
 	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+	got := feedLoad{p99: pct(0.99), rps: float64(b.N) / elapsed.Seconds()}
 	b.ReportMetric(pct(0.50), "p50_ms")
-	b.ReportMetric(pct(0.99), "p99_ms")
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+	b.ReportMetric(got.p99, "p99_ms")
+	b.ReportMetric(got.rps, "req/s")
 	// What a request costs this process (server and client) in CPU, which the machine's other
 	// load changes far less than it changes latency.
 	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "go_cpu_ms/req")
+	return got
 }
 
 // seedFeedOffers makes n live single-event offers in the account, in bulk: every third

@@ -18,11 +18,14 @@ type Resolver struct {
 }
 
 // NewSchema builds the executable schema over an Ent client of the database dialectName
-// (entgo.io/ent/dialect names). baseURL prefixes the click and postback URLs handed out; the
-// offerwall's pages read the accounts' offers from catalog (nil: from the database).
-func NewSchema(client *ent.Client, dialectName, baseURL string, catalog *offerwall.Catalog) graphql.ExecutableSchema {
+// (entgo.io/ent/dialect names), and the root field middleware that renders the offerwall feed
+// (Resolver.RenderOfferwall) for the server to install. baseURL prefixes the click and
+// postback URLs handed out; the offerwall's pages read the accounts' offers from catalog (nil:
+// from the database).
+func NewSchema(client *ent.Client, dialectName, baseURL string, catalog *offerwall.Catalog) (graphql.ExecutableSchema, graphql.RootFieldMiddleware) {
+	r := &Resolver{client: client, dialect: dialectName, baseURL: baseURL, catalog: catalog}
 	return generated.NewExecutableSchema(generated.Config{
-		Resolvers:  &Resolver{client: client, dialect: dialectName, baseURL: baseURL, catalog: catalog},
+		Resolvers:  r,
 		Complexity: withCallbackComplexity(complexity()),
-	})
+	}), r.RenderOfferwall
 }

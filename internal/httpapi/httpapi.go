@@ -50,6 +50,9 @@ type Options struct {
 	// OfferwallCatalog is how many offers the offerwall keeps in memory, all accounts together
 	// (offerwall.Catalog); zero means offerwall.DefaultCatalogOffers, below zero none.
 	OfferwallCatalog int
+	// OfferwallByExecutor leaves the offerwall feed to gqlgen's executor instead of
+	// graph.Resolver.RenderOfferwall: for tests that compare the two.
+	OfferwallByExecutor bool
 }
 
 // New returns the server's handler.
@@ -65,7 +68,8 @@ func New(db *storage.DB, opts Options) http.Handler {
 	if catalog == 0 {
 		catalog = offerwall.DefaultCatalogOffers
 	}
-	gql := handler.New(graph.NewSchema(db.Client, db.Dialect, opts.BaseURL, offerwall.NewCatalog(catalog)))
+	schema, renderOfferwall := graph.NewSchema(db.Client, db.Dialect, opts.BaseURL, offerwall.NewCatalog(catalog))
+	gql := handler.New(schema)
 	gql.AddTransport(transport.Options{})
 	gql.AddTransport(transport.GET{})
 	gql.AddTransport(transport.POST{})
@@ -82,6 +86,9 @@ func New(db *storage.DB, opts Options) http.Handler {
 	gql.Use(entgql.Transactioner{TxOpener: db.Client, SkipTxFunc: graph.OwnTransactions})
 	// Before anything else reads a root field: a publishable key calls the offerwall feed only.
 	gql.AroundRootFields(graph.PublishableOnly)
+	if !opts.OfferwallByExecutor {
+		gql.AroundRootFields(renderOfferwall)
+	}
 	gql.Use(graph.PagingArguments{})
 	gql.AroundOperations(m.aroundOperations)
 	gql.AroundOperations(graph.WithOperationCache)

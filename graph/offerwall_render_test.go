@@ -1,0 +1,114 @@
+package graph_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/gokart/gokart/ent"
+	"github.com/gokart/gokart/ent/offerevent"
+	"github.com/gokart/gokart/internal/accounts"
+	"github.com/gokart/gokart/internal/apitest"
+	"github.com/gokart/gokart/internal/dbtest"
+	"github.com/gokart/gokart/internal/httpapi"
+	"github.com/gokart/gokart/internal/storage"
+	"github.com/gokart/gokart/internal/viewer"
+)
+
+// TestTheOfferwallRendererWritesWhatTheExecutorWrites asks two servers over one database, one
+// rendering the feed itself (the default) and one leaving it to gqlgen's executor, the same
+// operations, and wants the same bytes back: every field, aliases, fragments, __typename,
+// @skip and @include, null and escaped values, and the errors of bad arguments.
+func TestTheOfferwallRendererWritesWhatTheExecutorWrites(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, db *storage.DB) {
+		const base = "https://gokart.example"
+		rendered := apitest.StartWith(t, db, func(o *httpapi.Options) { o.BaseURL = base })
+		executed := apitest.StartWith(t, db, func(o *httpapi.Options) { o.BaseURL, o.OfferwallByExecutor = base, true })
+		k := rendered.NewAccount(t, "Render")
+		c := db.Client
+		liveOffer(t, c, k.ID, `quotes " and \ and <b>&</b> and ünïcödé`, nil)
+		liveOffer(t, c, k.ID, "no images", func(o *ent.OfferCreate) { o.SetImageUrls(nil) })
+		shared := liveOffer(t, c, k.ID, "revenue share", func(o *ent.OfferCreate) {
+			o.SetImageUrls([]string{"https://img.example.com/1.png", "https://img.example.com/2.png"})
+		})
+		ctx := viewer.ForAccount(context.Background(), k.ID)
+		c.OfferEvent.Create().SetOfferID(shared.ID).SetName("Purchase").SetEventID("sale").SetPosition(1).
+			SetPayoutType(offerevent.PayoutTypePERCENT).SetPayoutPercent(12_500_000).SetPayoutCap(5_000_000).ExecX(ctx)
+		c.OfferEvent.Create().SetOfferID(shared.ID).SetName("Renewal").SetEventID("renew").SetPosition(2).
+			SetPayoutType(offerevent.PayoutTypePERCENT).SetPayoutPercent(5_000_000).ExecX(ctx)
+		for i := range 4 {
+			liveOffer(t, c, k.ID, "filler "+string(rune('a'+i)), nil)
+		}
+		pub, err := accounts.CreatePublishableKey(context.Background(), c, k.ID, "render")
+		if err != nil {
+			t.Fatal(err)
+		}
+		member := map[string]any{"pubMemberID": "m 1&2=?", "country": "US"}
+		every := `edges { cursor node { __typename id name headline description callToAction imageURLs terms currency clickURL
+			events { __typename name payout payoutPercent payoutCap } } __typename }
+			pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor } __typename`
+		cases := []struct {
+			name, query string
+			vars        map[string]any
+		}{
+			{"every field", `query($m: OfferwallMember!) { offerwall(member: $m, first: 3) { ` + every + ` } }`, map[string]any{"m": member}},
+			{"the bench's page", feedQuery, map[string]any{"m": member, "n": 50}},
+			{"later page", `query($m: OfferwallMember!, $a: Cursor) { offerwall(member: $m, first: 2, after: $a) { ` + every + ` } }`,
+				map[string]any{"m": member, "a": cursorOf(shared.ID)}},
+			{"empty page", `query($m: OfferwallMember!, $a: Cursor) { offerwall(member: $m, after: $a) { ` + every + ` } }`,
+				map[string]any{"m": member, "a": cursorOf(1 << 40)}},
+			{"literal arguments", `{ offerwall(member: {pubMemberID: "lit", country: "de", platform: IOS}, first: 4) { edges { node { id clickURL } } } }`, nil},
+			{"aliases, repeats and fragments", `query($m: OfferwallMember!) { __typename wall: offerwall(member: $m) {
+				all: edges { ...E node { first: id id } } pageInfo { end: endCursor ... on PageInfo { hasNextPage } } }
+				again: offerwall(member: $m, first: 1) { edges { node { name } } } }
+				fragment E on OfferCardEdge { cursor node { ...C events { ... on OfferCardEvent { payout n: name } } } }
+				fragment C on OfferCard { name imageURLs }`, map[string]any{"m": member}},
+			{"skip and include", `query($m: OfferwallMember!, $yes: Boolean!, $no: Boolean!) { offerwall(member: $m) {
+				edges { node { id @include(if: $yes) name @include(if: $no) terms @skip(if: $yes) currency @skip(if: $no) } }
+				pageInfo @skip(if: $yes) { hasNextPage } } }`, map[string]any{"m": member, "yes": true, "no": false}},
+			{"bad country", `query($m: OfferwallMember!) { offerwall(member: $m) { edges { cursor } } }`,
+				map[string]any{"m": map[string]any{"pubMemberID": "m1", "country": "XX"}}},
+			{"empty member", `query($m: OfferwallMember!) { offerwall(member: $m) { edges { cursor } } }`,
+				map[string]any{"m": map[string]any{"pubMemberID": " "}}},
+			{"too many", `query($m: OfferwallMember!) { offerwall(member: $m, first: 1000) { edges { cursor } } }`, map[string]any{"m": member}},
+			{"bad cursor", `query($m: OfferwallMember!) { offerwall(member: $m, after: "nope") { edges { cursor } } }`, map[string]any{"m": member}},
+		}
+		for _, tc := range cases {
+			want := postRaw(t, executed.URL, pub.Secret, tc.query, tc.vars)
+			got := postRaw(t, rendered.URL, pub.Secret, tc.query, tc.vars)
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s:\nrendered %s\nexecuted %s", tc.name, got, want)
+			}
+		}
+		// The cases hold cards with the escaped name and the events' nulls, not only errors.
+		page := postRaw(t, rendered.URL, pub.Secret, cases[0].query, cases[0].vars)
+		for _, part := range []string{`\u003cb\u003e`, `"payoutCap":null`, `"payoutPercent":"12.50"`, `"imageURLs":[]`, `pub_member_id=m+1%262%3D%3F`} {
+			if !bytes.Contains(page, []byte(part)) {
+				t.Errorf("no %s in the pages: %s", part, page)
+			}
+		}
+	})
+}
+
+// postRaw posts one operation and returns the response body as sent.
+func postRaw(t *testing.T, url, key, query string, vars map[string]any) []byte {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, _ := http.NewRequest(http.MethodPost, url+"/query", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
