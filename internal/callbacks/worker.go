@@ -221,10 +221,10 @@ func (w *Worker) sendAll(ctx context.Context, jobs []job, now time.Time) []resul
 
 // dueSQL selects the due deliveries of enabled endpoints whose earlier changes (of the same
 // conversion, to the same endpoint) are no longer pending. The earlier change's status is
-// compared as an expression (p.status || ''), which no index covers: so the check probes the
-// unique (account, endpoint, conversion, sequence) key, whatever the statistics say of how
-// many are pending. On the status index it read the whole backlog for every due row
-// (TestClaimingChecksEarlierChangesByTheirKey).
+// compared as an expression (p.status concatenated with the empty string), which no index
+// covers: so the check probes the unique (account, endpoint, conversion, sequence) key,
+// whatever the statistics say of how many are pending. On the status index it read the whole
+// backlog for every due row (TestClaimingChecksEarlierChangesByTheirKey).
 const dueSQL = `SELECT d.id FROM callback_deliveries d JOIN callback_endpoints e ON e.account_id = d.account_id AND e.id = d.endpoint_id AND e.enabled
  WHERE d.status = 'PENDING' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until < $1)
   AND NOT EXISTS (SELECT 1 FROM callback_deliveries p WHERE p.account_id = d.account_id
