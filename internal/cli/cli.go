@@ -183,7 +183,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	go stats.Aggregate(ctx, db, log, cfg.StatsInterval, cfg.StatsLag)            // report rollups; see package stats
 	go retention.Run(ctx, db, log, cfg.PostbackLogRetention)                     // prunes the postback log; see package retention
 	go postback.RunMaturing(ctx, db.Client, db.Dialect, log, cfg.MatureInterval) // approves due PENDING conversions; see postback.Mature
-	go storage.KeepStatistics(ctx, db, log, 10*time.Second)                      // ANALYZE of tables that outgrew their statistics (PostgreSQL)
+	go storage.KeepStatistics(ctx, db, log, time.Second)                         // ANALYZE of tables that outgrew their statistics (PostgreSQL)
 	// Reward callbacks; stopped after Serve returns, so in-flight sends are recorded.
 	workers := cfg.CallbackWorkers
 	if db.Dialect != dialect.Postgres {
