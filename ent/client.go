@@ -29,6 +29,7 @@ import (
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/ent/offercounter"
 	"github.com/gokart/gokart/ent/offerevent"
+	"github.com/gokart/gokart/ent/offerroute"
 	"github.com/gokart/gokart/ent/postbacklog"
 	"github.com/gokart/gokart/ent/statsclickrollup"
 	"github.com/gokart/gokart/ent/statsconversionrollup"
@@ -71,6 +72,8 @@ type Client struct {
 	OfferCounter *OfferCounterClient
 	// OfferEvent is the client for interacting with the OfferEvent builders.
 	OfferEvent *OfferEventClient
+	// OfferRoute is the client for interacting with the OfferRoute builders.
+	OfferRoute *OfferRouteClient
 	// PostbackLog is the client for interacting with the PostbackLog builders.
 	PostbackLog *PostbackLogClient
 	// StatsClickRollup is the client for interacting with the StatsClickRollup builders.
@@ -106,6 +109,7 @@ func (c *Client) init() {
 	c.Offer = NewOfferClient(c.config)
 	c.OfferCounter = NewOfferCounterClient(c.config)
 	c.OfferEvent = NewOfferEventClient(c.config)
+	c.OfferRoute = NewOfferRouteClient(c.config)
 	c.PostbackLog = NewPostbackLogClient(c.config)
 	c.StatsClickRollup = NewStatsClickRollupClient(c.config)
 	c.StatsConversionRollup = NewStatsConversionRollupClient(c.config)
@@ -217,6 +221,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Offer:                  NewOfferClient(cfg),
 		OfferCounter:           NewOfferCounterClient(cfg),
 		OfferEvent:             NewOfferEventClient(cfg),
+		OfferRoute:             NewOfferRouteClient(cfg),
 		PostbackLog:            NewPostbackLogClient(cfg),
 		StatsClickRollup:       NewStatsClickRollupClient(cfg),
 		StatsConversionRollup:  NewStatsConversionRollupClient(cfg),
@@ -255,6 +260,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Offer:                  NewOfferClient(cfg),
 		OfferCounter:           NewOfferCounterClient(cfg),
 		OfferEvent:             NewOfferEventClient(cfg),
+		OfferRoute:             NewOfferRouteClient(cfg),
 		PostbackLog:            NewPostbackLogClient(cfg),
 		StatsClickRollup:       NewStatsClickRollupClient(cfg),
 		StatsConversionRollup:  NewStatsConversionRollupClient(cfg),
@@ -292,8 +298,8 @@ func (c *Client) Use(hooks ...Hook) {
 		c.APIKey, c.Account, c.Advertiser, c.BudgetShard, c.CallbackAttempt,
 		c.CallbackDelivery, c.CallbackEndpoint, c.Click, c.Conversion,
 		c.ConversionStatusChange, c.MemberCompletion, c.Offer, c.OfferCounter,
-		c.OfferEvent, c.PostbackLog, c.StatsClickRollup, c.StatsConversionRollup,
-		c.StatsWatermark, c.UnmatchedPostback,
+		c.OfferEvent, c.OfferRoute, c.PostbackLog, c.StatsClickRollup,
+		c.StatsConversionRollup, c.StatsWatermark, c.UnmatchedPostback,
 	} {
 		n.Use(hooks...)
 	}
@@ -306,8 +312,8 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.APIKey, c.Account, c.Advertiser, c.BudgetShard, c.CallbackAttempt,
 		c.CallbackDelivery, c.CallbackEndpoint, c.Click, c.Conversion,
 		c.ConversionStatusChange, c.MemberCompletion, c.Offer, c.OfferCounter,
-		c.OfferEvent, c.PostbackLog, c.StatsClickRollup, c.StatsConversionRollup,
-		c.StatsWatermark, c.UnmatchedPostback,
+		c.OfferEvent, c.OfferRoute, c.PostbackLog, c.StatsClickRollup,
+		c.StatsConversionRollup, c.StatsWatermark, c.UnmatchedPostback,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -344,6 +350,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.OfferCounter.mutate(ctx, m)
 	case *OfferEventMutation:
 		return c.OfferEvent.mutate(ctx, m)
+	case *OfferRouteMutation:
+		return c.OfferRoute.mutate(ctx, m)
 	case *PostbackLogMutation:
 		return c.PostbackLog.mutate(ctx, m)
 	case *StatsClickRollupMutation:
@@ -2775,6 +2783,139 @@ func (c *OfferEventClient) mutate(ctx context.Context, m *OfferEventMutation) (V
 	}
 }
 
+// OfferRouteClient is a client for the OfferRoute schema.
+type OfferRouteClient struct {
+	config
+}
+
+// NewOfferRouteClient returns a client for the OfferRoute from the given config.
+func NewOfferRouteClient(c config) *OfferRouteClient {
+	return &OfferRouteClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `offerroute.Hooks(f(g(h())))`.
+func (c *OfferRouteClient) Use(hooks ...Hook) {
+	c.hooks.OfferRoute = append(c.hooks.OfferRoute, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `offerroute.Intercept(f(g(h())))`.
+func (c *OfferRouteClient) Intercept(interceptors ...Interceptor) {
+	c.inters.OfferRoute = append(c.inters.OfferRoute, interceptors...)
+}
+
+// Create returns a builder for creating a OfferRoute entity.
+func (c *OfferRouteClient) Create() *OfferRouteCreate {
+	mutation := newOfferRouteMutation(c.config, OpCreate)
+	return &OfferRouteCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of OfferRoute entities.
+func (c *OfferRouteClient) CreateBulk(builders ...*OfferRouteCreate) *OfferRouteCreateBulk {
+	return &OfferRouteCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *OfferRouteClient) MapCreateBulk(slice any, setFunc func(*OfferRouteCreate, int)) *OfferRouteCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &OfferRouteCreateBulk{err: fmt.Errorf("calling to OfferRouteClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*OfferRouteCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &OfferRouteCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for OfferRoute.
+func (c *OfferRouteClient) Update() *OfferRouteUpdate {
+	mutation := newOfferRouteMutation(c.config, OpUpdate)
+	return &OfferRouteUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *OfferRouteClient) UpdateOne(_m *OfferRoute) *OfferRouteUpdateOne {
+	mutation := newOfferRouteMutation(c.config, OpUpdateOne, withOfferRoute(_m))
+	return &OfferRouteUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *OfferRouteClient) UpdateOneID(id int) *OfferRouteUpdateOne {
+	mutation := newOfferRouteMutation(c.config, OpUpdateOne, withOfferRouteID(id))
+	return &OfferRouteUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for OfferRoute.
+func (c *OfferRouteClient) Delete() *OfferRouteDelete {
+	mutation := newOfferRouteMutation(c.config, OpDelete)
+	return &OfferRouteDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *OfferRouteClient) DeleteOne(_m *OfferRoute) *OfferRouteDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *OfferRouteClient) DeleteOneID(id int) *OfferRouteDeleteOne {
+	builder := c.Delete().Where(offerroute.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &OfferRouteDeleteOne{builder}
+}
+
+// Query returns a query builder for OfferRoute.
+func (c *OfferRouteClient) Query() *OfferRouteQuery {
+	return &OfferRouteQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeOfferRoute},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a OfferRoute entity by its id.
+func (c *OfferRouteClient) Get(ctx context.Context, id int) (*OfferRoute, error) {
+	return c.Query().Where(offerroute.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *OfferRouteClient) GetX(ctx context.Context, id int) *OfferRoute {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *OfferRouteClient) Hooks() []Hook {
+	return c.hooks.OfferRoute
+}
+
+// Interceptors returns the client interceptors.
+func (c *OfferRouteClient) Interceptors() []Interceptor {
+	return c.inters.OfferRoute
+}
+
+func (c *OfferRouteClient) mutate(ctx context.Context, m *OfferRouteMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&OfferRouteCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&OfferRouteUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&OfferRouteUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&OfferRouteDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown OfferRoute mutation op: %q", m.Op())
+	}
+}
+
 // PostbackLogClient is a client for the PostbackLog schema.
 type PostbackLogClient struct {
 	config
@@ -3515,13 +3656,13 @@ type (
 	hooks struct {
 		APIKey, Account, Advertiser, BudgetShard, CallbackAttempt, CallbackDelivery,
 		CallbackEndpoint, Click, Conversion, ConversionStatusChange, MemberCompletion,
-		Offer, OfferCounter, OfferEvent, PostbackLog, StatsClickRollup,
+		Offer, OfferCounter, OfferEvent, OfferRoute, PostbackLog, StatsClickRollup,
 		StatsConversionRollup, StatsWatermark, UnmatchedPostback []ent.Hook
 	}
 	inters struct {
 		APIKey, Account, Advertiser, BudgetShard, CallbackAttempt, CallbackDelivery,
 		CallbackEndpoint, Click, Conversion, ConversionStatusChange, MemberCompletion,
-		Offer, OfferCounter, OfferEvent, PostbackLog, StatsClickRollup,
+		Offer, OfferCounter, OfferEvent, OfferRoute, PostbackLog, StatsClickRollup,
 		StatsConversionRollup, StatsWatermark, UnmatchedPostback []ent.Interceptor
 	}
 )

@@ -26,6 +26,7 @@ import (
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/ent/offercounter"
 	"github.com/gokart/gokart/ent/offerevent"
+	"github.com/gokart/gokart/ent/offerroute"
 	"github.com/gokart/gokart/ent/postbacklog"
 	"github.com/gokart/gokart/ent/statsclickrollup"
 	"github.com/gokart/gokart/ent/statsconversionrollup"
@@ -105,6 +106,7 @@ func checkColumn(t, c string) error {
 			offer.Table:                  offer.ValidColumn,
 			offercounter.Table:           offercounter.ValidColumn,
 			offerevent.Table:             offerevent.ValidColumn,
+			offerroute.Table:             offerroute.ValidColumn,
 			postbacklog.Table:            postbacklog.ValidColumn,
 			statsclickrollup.Table:       statsclickrollup.ValidColumn,
 			statsconversionrollup.Table:  statsconversionrollup.ValidColumn,

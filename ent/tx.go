@@ -42,6 +42,8 @@ type Tx struct {
 	OfferCounter *OfferCounterClient
 	// OfferEvent is the client for interacting with the OfferEvent builders.
 	OfferEvent *OfferEventClient
+	// OfferRoute is the client for interacting with the OfferRoute builders.
+	OfferRoute *OfferRouteClient
 	// PostbackLog is the client for interacting with the PostbackLog builders.
 	PostbackLog *PostbackLogClient
 	// StatsClickRollup is the client for interacting with the StatsClickRollup builders.
@@ -197,6 +199,7 @@ func (tx *Tx) init() {
 	tx.Offer = NewOfferClient(tx.config)
 	tx.OfferCounter = NewOfferCounterClient(tx.config)
 	tx.OfferEvent = NewOfferEventClient(tx.config)
+	tx.OfferRoute = NewOfferRouteClient(tx.config)
 	tx.PostbackLog = NewPostbackLogClient(tx.config)
 	tx.StatsClickRollup = NewStatsClickRollupClient(tx.config)
 	tx.StatsConversionRollup = NewStatsConversionRollupClient(tx.config)

@@ -169,6 +169,11 @@ func TestTenantKeysMigrateAnExistingDatabase(t *testing.T) {
 			if logs != 1 || clicks != 1 {
 				t.Errorf("after migrating: %d postback logs (want the 1 with an account), %d clicks (want 1)", logs, clicks)
 			}
+			// offer_routes: the existing offer is routed to its account.
+			var routed int
+			if err := db.SQL.QueryRowContext(ctx, "SELECT account_id FROM offer_routes WHERE id = 70").Scan(&routed); err != nil || routed != 7 {
+				t.Errorf("after migrating: offer 70 routed to account %d (%v), want 7", routed, err)
+			}
 			if d != dialect.Postgres {
 				return
 			}
@@ -184,8 +189,8 @@ func TestTenantKeysMigrateAnExistingDatabase(t *testing.T) {
 }
 
 // TestEveryTenantKeyIncludesAccountID is the schema check of issue 11 on PostgreSQL: in every
-// table with an account_id (api_keys aside: a key is found by its hash before its account is
-// known), the primary key and every unique index include account_id, every foreign key to a
+// table with an account_id (api_keys and offer_routes aside: an API key is found by its hash,
+// and an offer's account by the offer id, before the account is known), the primary key and every unique index include account_id, every foreign key to a
 // table other than accounts is by account, and no foreign key sets NULL on delete.
 func TestEveryTenantKeyIncludesAccountID(t *testing.T) {
 	t.Parallel()
@@ -201,7 +206,7 @@ func TestEveryTenantKeyIncludesAccountID(t *testing.T) {
 	rows, err := db.SQL.QueryContext(ctx, `
 WITH tenant AS (
   SELECT c.oid, c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'account_id'
-  WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace AND c.relname <> 'api_keys'),
+  WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace AND c.relname NOT IN ('api_keys', 'offer_routes')),
 keys AS (
   SELECT t.relname, i.indexrelid::regclass::text AS name, i.indisprimary AS primary_key,
     EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attname = 'account_id' AND a.attnum = ANY (i.indkey)) AS by_account

@@ -177,6 +177,18 @@ func (f OfferEventFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, 
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.OfferEventMutation", m)
 }
 
+// The OfferRouteFunc type is an adapter to allow the use of ordinary
+// function as OfferRoute mutator.
+type OfferRouteFunc func(context.Context, *ent.OfferRouteMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f OfferRouteFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.OfferRouteMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.OfferRouteMutation", m)
+}
+
 // The PostbackLogFunc type is an adapter to allow the use of ordinary
 // function as PostbackLog mutator.
 type PostbackLogFunc func(context.Context, *ent.PostbackLogMutation) (ent.Value, error)

@@ -22,6 +22,7 @@ import (
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/ent/offercounter"
 	"github.com/gokart/gokart/ent/offerevent"
+	"github.com/gokart/gokart/ent/offerroute"
 	"github.com/gokart/gokart/ent/postbacklog"
 	"github.com/gokart/gokart/ent/predicate"
 	"github.com/gokart/gokart/ent/statsclickrollup"
@@ -464,6 +465,33 @@ func (f TraverseOfferEvent) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.OfferEventQuery", q)
 }
 
+// The OfferRouteFunc type is an adapter to allow the use of ordinary function as a Querier.
+type OfferRouteFunc func(context.Context, *ent.OfferRouteQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f OfferRouteFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.OfferRouteQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.OfferRouteQuery", q)
+}
+
+// The TraverseOfferRoute type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseOfferRoute func(context.Context, *ent.OfferRouteQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseOfferRoute) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseOfferRoute) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.OfferRouteQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.OfferRouteQuery", q)
+}
+
 // The PostbackLogFunc type is an adapter to allow the use of ordinary function as a Querier.
 type PostbackLogFunc func(context.Context, *ent.PostbackLogQuery) (ent.Value, error)
 
@@ -630,6 +658,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.OfferCounterQuery, predicate.OfferCounter, offercounter.OrderOption]{typ: ent.TypeOfferCounter, tq: q}, nil
 	case *ent.OfferEventQuery:
 		return &query[*ent.OfferEventQuery, predicate.OfferEvent, offerevent.OrderOption]{typ: ent.TypeOfferEvent, tq: q}, nil
+	case *ent.OfferRouteQuery:
+		return &query[*ent.OfferRouteQuery, predicate.OfferRoute, offerroute.OrderOption]{typ: ent.TypeOfferRoute, tq: q}, nil
 	case *ent.PostbackLogQuery:
 		return &query[*ent.PostbackLogQuery, predicate.PostbackLog, postbacklog.OrderOption]{typ: ent.TypePostbackLog, tq: q}, nil
 	case *ent.StatsClickRollupQuery:

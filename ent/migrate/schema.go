@@ -666,6 +666,17 @@ var (
 			},
 		},
 	}
+	// OfferRoutesColumns holds the columns for the "offer_routes" table.
+	OfferRoutesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "account_id", Type: field.TypeInt},
+	}
+	// OfferRoutesTable holds the schema information for the "offer_routes" table.
+	OfferRoutesTable = &schema.Table{
+		Name:       "offer_routes",
+		Columns:    OfferRoutesColumns,
+		PrimaryKey: []*schema.Column{OfferRoutesColumns[0]},
+	}
 	// PostbackLogsColumns holds the columns for the "postback_logs" table.
 	PostbackLogsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -848,6 +859,7 @@ var (
 		OffersTable,
 		OfferCountersTable,
 		OfferEventsTable,
+		OfferRoutesTable,
 		PostbackLogsTable,
 		StatsClickRollupsTable,
 		StatsConversionRollupsTable,
@@ -922,6 +934,9 @@ func init() {
 	OfferEventsTable.ForeignKeys[1].RefTable = AccountsTable
 	OfferEventsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(30064771072),
+	}
+	OfferRoutesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(81604378624),
 	}
 	PostbackLogsTable.ForeignKeys[0].RefTable = ConversionsTable
 	PostbackLogsTable.ForeignKeys[1].RefTable = AccountsTable

@@ -48,6 +48,9 @@ type OfferCounter func(*sql.Selector)
 // OfferEvent is the predicate function for offerevent builders.
 type OfferEvent func(*sql.Selector)
 
+// OfferRoute is the predicate function for offerroute builders.
+type OfferRoute func(*sql.Selector)
+
 // PostbackLog is the predicate function for postbacklog builders.
 type PostbackLog func(*sql.Selector)
 

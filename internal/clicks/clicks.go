@@ -155,6 +155,18 @@ func (r *Recorder) read(ctx context.Context, id int) (*cachedOffer, error) {
 	r.mu.Lock()
 	accountID, known := r.accounts[id]
 	r.mu.Unlock()
+	if !known {
+		// The offer's route names its account (a reference table on Citus), so that the
+		// offer is read on its account's shard alone. An offer without one (written by SQL
+		// outside gokart) is read by id.
+		route, err := client.OfferRoute.Get(ctx, id)
+		switch {
+		case err == nil:
+			accountID, known = route.AccountID, true
+		case !ent.IsNotFound(err):
+			return nil, fmt.Errorf("load offer %d: its account: %w", id, err)
+		}
+	}
 	q := client.Offer.Query().Where(offer.ID(id))
 	if known {
 		// The account's viewer puts account_id on the events' query too (TenantMixin).

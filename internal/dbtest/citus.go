@@ -43,8 +43,8 @@ const citusShardCount = 4
 var notDistributed = []string{"gokart_schema_revisions"}
 
 // sharedWithAccountID are tables with an account_id that are still reference tables: an API key
-// is found by its hash before its account is known.
-var sharedWithAccountID = []string{"api_keys"}
+// is found by its hash, and an offer's account by the offer id, before the account is known.
+var sharedWithAccountID = []string{"api_keys", "offer_routes"}
 
 // distribute makes every table of the current schema a distributed or reference table, as an
 // operator would on an empty database. The foreign keys between the tables are dropped first and

@@ -14,6 +14,7 @@ import (
 	_ "modernc.org/sqlite" // registers "sqlite"
 
 	"github.com/gokart/gokart/ent"
+	"github.com/gokart/gokart/ent/hook"
 	_ "github.com/gokart/gokart/ent/runtime" // registers schema hooks and interceptors
 )
 
@@ -46,6 +47,7 @@ func Open(ctx context.Context, url string, opts ...ent.Option) (*DB, error) {
 		return nil, fmt.Errorf("connect to %s database: %w", name, err)
 	}
 	client := ent.NewClient(append([]ent.Option{ent.Driver(entsql.OpenDB(name, drv))}, opts...)...)
+	client.Offer.Use(hook.On(routeOffers, ent.OpCreate))
 	return &DB{SQL: drv, Dialect: name, Client: client}, nil
 }
 
