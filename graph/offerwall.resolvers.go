@@ -31,6 +31,9 @@ func (r *offerResolver) Availability(ctx context.Context, obj *ent.Offer) (model
 
 // Offerwall is the resolver for the offerwall field.
 func (r *queryResolver) Offerwall(ctx context.Context, member model.OfferwallMember, first *int, after *entgql.Cursor[int]) (*model.OfferCardConnection, error) {
+	if f, ok := ctx.Value(resolvedFeedKey{}).(*resolvedFeed); ok {
+		return f.conn, f.err
+	}
 	return r.offerwall(ctx, member, first, after)
 }
 

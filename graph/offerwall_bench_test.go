@@ -71,7 +71,7 @@ func benchmarkOfferwallFeed(b *testing.B, dialectName string) {
 	if n := len(first.Offerwall.Edges); n != 50 || first.Offerwall.Edges[0].Node.ClickURL == "" {
 		b.Fatalf("the first page has %d cards: %+v", n, first.Offerwall.Edges)
 	}
-	page := capturePage(b, client, srv.URL, pub.Secret)
+	page := capturePage(b, srv, pub.Secret)
 	floor := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
@@ -110,20 +110,11 @@ func benchmarkOfferwallFeed(b *testing.B, dialectName string) {
 }
 
 // capturePage is the bytes of one feed page as the server sends them, for the floor's server.
-func capturePage(b *testing.B, client *http.Client, url, key string) []byte {
-	body, _ := json.Marshal(map[string]any{"query": feedQuery, "variables": map[string]any{
-		"m": map[string]any{"pubMemberID": "m1", "country": "US"}, "n": 50}})
-	req, _ := http.NewRequest(http.MethodPost, url+"/query", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := client.Do(req)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		b.Fatalf("HTTP %d: %v %.300s", resp.StatusCode, err, raw)
+func capturePage(b *testing.B, srv *apitest.Server, key string) []byte {
+	status, raw := srv.GraphQLRaw(b, key, feedQuery, map[string]any{
+		"m": map[string]any{"pubMemberID": "m1", "country": "US"}, "n": 50})
+	if status != http.StatusOK {
+		b.Fatalf("HTTP %d: %.300s", status, raw)
 	}
 	return raw
 }

@@ -32,15 +32,43 @@ func (r *Resolver) RenderOfferwall(ctx context.Context, next graphql.RootResolve
 		return next(ctx)
 	}
 	conn, err := (&queryResolver{r}).offerwall(ctx, member, first, after)
+	// The executor gets the page already read (queryResolver.Offerwall), not a second read.
+	fallback := func() graphql.Marshaler {
+		return next(context.WithValue(ctx, resolvedFeedKey{}, &resolvedFeed{conn: conn, err: err}))
+	}
 	if err != nil {
-		return next(ctx)
+		return fallback()
 	}
 	var buf bytes.Buffer
 	buf.Grow(512 * (len(conn.Edges) + 1))
 	if !writeCardConnection(&buf, oc, fc.Field.Selections, conn) {
-		return next(ctx)
+		return fallback()
 	}
 	return graphql.WriterFunc(func(w io.Writer) { _, _ = w.Write(buf.Bytes()) })
+}
+
+// resolvedFeed is the page RenderOfferwall read before leaving it to the executor, under
+// resolvedFeedKey in the root field's context.
+type resolvedFeed struct {
+	conn *model.OfferCardConnection
+	err  error
+}
+
+type resolvedFeedKey struct{}
+
+// writeList writes [item,...]; it returns false at the first item write refuses.
+func writeList[T any](w *bytes.Buffer, items []T, write func(T) bool) bool {
+	w.WriteByte('[')
+	for i, it := range items {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		if !write(it) {
+			return false
+		}
+	}
+	w.WriteByte(']')
+	return true
 }
 
 // offerwallArgs reads Query.offerwall's arguments as validation left them; ok is false for
@@ -144,22 +172,11 @@ func writeCardConnection(w *bytes.Buffer, oc *graphql.OperationContext, sel ast.
 			if !ok {
 				return false
 			}
-			w.WriteByte('[')
-			for i, e := range c.Edges {
-				if i > 0 {
-					w.WriteByte(',')
-				}
-				if !writeCardEdge(w, oc, edge, e) {
-					return false
-				}
-			}
-			w.WriteByte(']')
+			return writeList(w, c.Edges, func(e *model.OfferCardEdge) bool { return writeCardEdge(w, oc, edge, e) })
 		case "pageInfo":
 			return writePageInfo(w, oc, f.Selections, c.PageInfo)
-		default:
-			return false
 		}
-		return true
+		return false
 	})
 }
 
@@ -198,29 +215,13 @@ func writeCard(w *bytes.Buffer, oc *graphql.OperationContext, sel ast.SelectionS
 		case "clickURL":
 			graphql.MarshalString(c.ClickURL).MarshalGQL(w)
 		case "imageURLs":
-			w.WriteByte('[')
-			for i, u := range c.ImageURLs {
-				if i > 0 {
-					w.WriteByte(',')
-				}
-				graphql.MarshalString(u).MarshalGQL(w)
-			}
-			w.WriteByte(']')
+			writeList(w, c.ImageURLs, func(u string) bool { graphql.MarshalString(u).MarshalGQL(w); return true })
 		case "events":
 			event, ok := fieldsOf(oc, f.Selections, "OfferCardEvent")
 			if !ok {
 				return false
 			}
-			w.WriteByte('[')
-			for i, e := range c.Events {
-				if i > 0 {
-					w.WriteByte(',')
-				}
-				if !writeCardEvent(w, event, e) {
-					return false
-				}
-			}
-			w.WriteByte(']')
+			return writeList(w, c.Events, func(e *model.OfferCardEvent) bool { return writeCardEvent(w, event, e) })
 		default:
 			return false
 		}

@@ -3,9 +3,6 @@ package graph_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
 	"testing"
 
 	"github.com/gokart/gokart/ent"
@@ -78,37 +75,18 @@ func TestTheOfferwallRendererWritesWhatTheExecutorWrites(t *testing.T) {
 			{"bad cursor", `query($m: OfferwallMember!) { offerwall(member: $m, after: "nope") { edges { cursor } } }`, map[string]any{"m": member}},
 		}
 		for _, tc := range cases {
-			want := postRaw(t, executed.URL, pub.Secret, tc.query, tc.vars)
-			got := postRaw(t, rendered.URL, pub.Secret, tc.query, tc.vars)
+			_, want := executed.GraphQLRaw(t, pub.Secret, tc.query, tc.vars)
+			_, got := rendered.GraphQLRaw(t, pub.Secret, tc.query, tc.vars)
 			if !bytes.Equal(got, want) {
 				t.Errorf("%s:\nrendered %s\nexecuted %s", tc.name, got, want)
 			}
 		}
 		// The cases hold cards with the escaped name and the events' nulls, not only errors.
-		page := postRaw(t, rendered.URL, pub.Secret, cases[0].query, cases[0].vars)
+		_, page := rendered.GraphQLRaw(t, pub.Secret, cases[0].query, cases[0].vars)
 		for _, part := range []string{`\u003cb\u003e`, `"payoutCap":null`, `"payoutPercent":"12.50"`, `"imageURLs":[]`, `pub_member_id=m+1%262%3D%3F`} {
 			if !bytes.Contains(page, []byte(part)) {
 				t.Errorf("no %s in the pages: %s", part, page)
 			}
 		}
 	})
-}
-
-// postRaw posts one operation and returns the response body as sent.
-func postRaw(t *testing.T, url, key, query string, vars map[string]any) []byte {
-	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, _ := http.NewRequest(http.MethodPost, url+"/query", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
 }

@@ -103,6 +103,19 @@ func (r Response) Codes() []string {
 // GraphQL posts one operation with the API key (none when key is "").
 func (s *Server) GraphQL(t testing.TB, key, query string, vars map[string]any) Response {
 	t.Helper()
+	status, raw := s.GraphQLRaw(t, key, query, vars)
+	out := Response{Status: status}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("POST /query: HTTP %d, body %q: %v", status, raw, err)
+	}
+	out.Status = status
+	return out
+}
+
+// GraphQLRaw posts one operation with the API key (none when key is "") and returns the HTTP
+// status and the body as the server sent it.
+func (s *Server) GraphQLRaw(t testing.TB, key, query string, vars map[string]any) (int, []byte) {
+	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	req, err := http.NewRequest(http.MethodPost, s.URL+"/query", bytes.NewReader(body))
 	if err != nil {
@@ -117,13 +130,11 @@ func (s *Server) GraphQL(t testing.TB, key, query string, vars map[string]any) R
 		t.Fatalf("POST /query: %v", err)
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	out := Response{Status: resp.StatusCode}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("POST /query: HTTP %d, body %q: %v", resp.StatusCode, raw, err)
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("POST /query: read the body: %v", err)
 	}
-	out.Status = resp.StatusCode
-	return out
+	return resp.StatusCode, raw
 }
 
 // Get performs a GET on the server without following redirects.

@@ -42,9 +42,10 @@ const citusShardCount = 4
 // notDistributed are tables that stay local to the coordinator: gokart's own bookkeeping.
 var notDistributed = []string{"gokart_schema_revisions"}
 
-// sharedWithAccountID are tables with an account_id that are still reference tables: an API key
-// is found by its hash, and an offer's account by the offer id, before the account is known.
-var sharedWithAccountID = []string{"api_keys", "offer_routes"}
+// SharedWithAccountID are the tables with an account_id that are not tenant tables (reference
+// tables on Citus): an API key is found by its hash, and an offer's account by the offer id,
+// before the account is known.
+var SharedWithAccountID = []string{"api_keys", "offer_routes"}
 
 // distribute makes every table of the current schema a distributed or reference table, as an
 // operator would on an empty database. The foreign keys between the tables are dropped first and
@@ -84,7 +85,7 @@ func distribute(ctx context.Context, conn *sql.Conn) error {
 	}
 	// Tables with account_id are distributed by it, the first with citusShardCount shards in a
 	// colocation group of its own (tests run in parallel, and DDL on one group's tables takes the
-	// group's locks) and the others colocated with it; the rest (and sharedWithAccountID) are
+	// group's locks) and the others colocated with it; the rest (and SharedWithAccountID) are
 	// reference tables.
 	if err := collect(ctx, conn, &stmts, `
 		WITH t AS (
@@ -100,7 +101,7 @@ func distribute(ctx context.Context, conn *sql.Conn) error {
 			ELSE format('SELECT create_distributed_table(%L, ''account_id'', colocate_with => %L)', name,
 				first_value(name) OVER (PARTITION BY tenant ORDER BY name))
 			END
-		FROM t ORDER BY tenant, name`, schema, pq.Array(notDistributed), citusShardCount, pq.Array(sharedWithAccountID)); err != nil {
+		FROM t ORDER BY tenant, name`, schema, pq.Array(notDistributed), citusShardCount, pq.Array(SharedWithAccountID)); err != nil {
 		return err
 	}
 	for _, s := range stmts {
