@@ -126,7 +126,7 @@ func (r *Resolver) judge(ctx context.Context, accountID int, offers []*ent.Offer
 		c.Edges.Events = byOffer[o.ID]
 		copies[i] = &c
 	}
-	return clicks.Availabilities(ctx, r.db(ctx), accountID, copies, now)
+	return clicks.Availabilities(ctx, r.db(ctx), r.dialect, accountID, copies, now)
 }
 
 // availabilityFilter is OfferWhereInput.availability as a predicate. The states an offer's row

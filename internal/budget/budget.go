@@ -40,6 +40,7 @@ import (
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/internal/errcode"
+	"github.com/gokart/gokart/internal/inlist"
 	"github.com/gokart/gokart/internal/money"
 )
 
@@ -547,54 +548,127 @@ WHERE account_id = $1 AND offer_id IN (`+in.String()+`) GROUP BY offer_id`, args
 // Exhausted tells the click route whether the offer can take no more conversions now: its
 // budget cannot pay its cheapest event, or an offer-level cap or the daily budget of the
 // current period is full. It reads without locking; the postback path decides exactly.
-func Exhausted(ctx context.Context, c *ent.Client, o *ent.Offer, cheapest money.Micros, now time.Time) (string, error) {
-	rules, err := ExhaustedByOffer(ctx, c, o.AccountID, []*ent.Offer{o}, map[int]money.Micros{o.ID: cheapest}, now)
+func Exhausted(ctx context.Context, c *ent.Client, dialectName string, o *ent.Offer, cheapest money.Micros, now time.Time) (string, error) {
+	rules, err := ExhaustedByOffer(ctx, c, dialectName, o.AccountID, []*ent.Offer{o}, map[int]money.Micros{o.ID: cheapest}, now)
 	return rules[o.ID], err
 }
 
-// ExhaustedByOffer is Exhausted for many offers of one account, in at most two statements
-// whatever their number: one sum of budget shards and one read of period counters. It maps
-// each offer that cannot take a conversion now to the rule that is full; cheapest is each
-// offer's cheapest event payout.
-func ExhaustedByOffer(ctx context.Context, q querier, accountID int, offers []*ent.Offer, cheapest map[int]money.Micros, now time.Time) (map[int]string, error) {
-	out := map[int]string{}
-	var withTotal []int
-	limits := map[int][]limit{}
-	keys := map[string]bool{}
+// ExhaustedByOffer is Exhausted for many offers of one account, in one statement whatever
+// their number (LimitCheck's reads, none when no offer has a limit). It maps each offer that
+// cannot take a conversion now to the rule that is full; cheapest is each offer's cheapest
+// event payout.
+func ExhaustedByOffer(ctx context.Context, q querier, dialectName string, accountID int, offers []*ent.Offer, cheapest map[int]money.Micros, now time.Time) (map[int]string, error) {
+	lc := NewLimitCheck(offers, cheapest, now)
+	args := []any{accountID}
+	selects := lc.Selects(dialectName, "$1", func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	})
+	if len(selects) == 0 {
+		return lc.Judge(), nil
+	}
+	rows, err := q.QueryContext(ctx, strings.Join(selects, "\nUNION ALL "), args...)
+	if err != nil {
+		return nil, fmt.Errorf("read offer spend and counters: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var offerID int
+		var key string
+		var value int64
+		if err := rows.Scan(&offerID, &key, &value); err != nil {
+			return nil, fmt.Errorf("read offer spend and counters: %w", err)
+		}
+		lc.Add(offerID, key, value)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read offer spend and counters: %w", err)
+	}
+	return lc.Judge(), nil
+}
+
+// LimitCheck is ExhaustedByOffer in parts, for a caller that reads the limits together with
+// rows of its own in one statement: Selects are the reads, Add takes each row they give, and
+// Judge judges what was added.
+type LimitCheck struct {
+	offers    []*ent.Offer
+	cheapest  map[int]money.Micros
+	withTotal []int64
+	limits    map[int][]limit
+	keys      []string
+	spent     map[int]money.Micros
+	counters  map[counterAt]int64
+}
+
+// NewLimitCheck plans the reads of the offers' total budgets, caps and daily budgets at now.
+func NewLimitCheck(offers []*ent.Offer, cheapest map[int]money.Micros, now time.Time) *LimitCheck {
+	lc := &LimitCheck{offers: offers, cheapest: cheapest, limits: map[int][]limit{},
+		spent: map[int]money.Micros{}, counters: map[counterAt]int64{}}
 	for _, o := range offers {
 		if o.BudgetTotal != nil {
-			withTotal = append(withTotal, o.ID)
+			lc.withTotal = append(lc.withTotal, int64(o.ID))
 		}
 		if ls := clickLimits(o, cheapest[o.ID], now); len(ls) > 0 {
-			limits[o.ID] = ls
+			lc.limits[o.ID] = ls
 			for _, l := range ls {
-				keys[l.key] = true
+				if !slices.Contains(lc.keys, l.key) {
+					lc.keys = append(lc.keys, l.key)
+				}
 			}
 		}
 	}
-	spent, err := SpentByOffer(ctx, q, accountID, withTotal)
-	if err != nil {
-		return nil, err
+	return lc
+}
+
+// Selects are at most two SELECTs of rows (offer_id, key, value) to join with UNION ALL: the
+// spend of the offers with a total budget (key ”) and their counters. account is the
+// account's argument; arg adds an argument and names it. Their texts depend only on which of
+// the two there are, not on the number of offers (inlist).
+func (lc *LimitCheck) Selects(dialectName, account string, arg func(any) string) []string {
+	var out []string
+	if len(lc.withTotal) > 0 {
+		out = append(out, `SELECT offer_id, '', CAST(COALESCE(SUM(spent), 0) AS BIGINT) FROM offer_budget_shards
+WHERE account_id = `+account+` AND `+inlist.Ints(dialectName, "offer_id", arg, lc.withTotal)+` GROUP BY offer_id`)
 	}
-	counters, err := readCounters(ctx, q, accountID, limits, keys)
-	if err != nil {
-		return nil, err
+	if len(lc.limits) > 0 {
+		ids := make([]int64, 0, len(lc.limits))
+		for id := range lc.limits {
+			ids = append(ids, int64(id))
+		}
+		slices.Sort(ids)
+		out = append(out, `SELECT offer_id, "key", "value" FROM offer_counters WHERE account_id = `+account+`
+AND `+inlist.Ints(dialectName, "offer_id", arg, ids)+` AND `+inlist.Texts(dialectName, `"key"`, arg, lc.keys))
 	}
-	for _, o := range offers {
+	return out
+}
+
+// Add takes a row of Selects.
+func (lc *LimitCheck) Add(offerID int, key string, value int64) {
+	if key == "" {
+		lc.spent[offerID] = money.Micros(value)
+		return
+	}
+	lc.counters[counterAt{offerID, key}] = value
+}
+
+// Judge maps each offer that cannot take a conversion now to the rule that is full.
+func (lc *LimitCheck) Judge() map[int]string {
+	out := map[int]string{}
+	for _, o := range lc.offers {
 		if o.BudgetTotal != nil {
-			if s := spent[o.ID]; s+cheapest[o.ID] > *o.BudgetTotal || s >= *o.BudgetTotal {
+			if s := lc.spent[o.ID]; s+lc.cheapest[o.ID] > *o.BudgetTotal || s >= *o.BudgetTotal {
 				out[o.ID] = RuleBudgetTotal
 				continue
 			}
 		}
-		for _, l := range limits[o.ID] {
-			if counters[counterAt{o.ID, l.key}]+l.delta > l.max {
+		for _, l := range lc.limits[o.ID] {
+			if lc.counters[counterAt{o.ID, l.key}]+l.delta > l.max {
 				out[o.ID] = l.rule
 				break
 			}
 		}
 	}
-	return out, nil
+	return out
 }
 
 type querier interface {
@@ -604,46 +678,6 @@ type querier interface {
 type counterAt struct {
 	offerID int
 	key     string
-}
-
-// readCounters reads the named counters of the offers in limits, in one statement.
-func readCounters(ctx context.Context, q querier, accountID int, limits map[int][]limit, keys map[string]bool) (map[counterAt]int64, error) {
-	out := map[counterAt]int64{}
-	if len(limits) == 0 {
-		return out, nil
-	}
-	args := []any{accountID}
-	var ids, names strings.Builder
-	for id := range limits {
-		if len(args) > 1 {
-			ids.WriteString(", ")
-		}
-		args = append(args, id)
-		fmt.Fprintf(&ids, "$%d", len(args))
-	}
-	first := len(args)
-	for k := range keys {
-		if len(args) > first {
-			names.WriteString(", ")
-		}
-		args = append(args, k)
-		fmt.Fprintf(&names, "$%d", len(args))
-	}
-	rows, err := q.QueryContext(ctx, `SELECT offer_id, "key", "value" FROM offer_counters WHERE account_id = $1
-AND offer_id IN (`+ids.String()+`) AND "key" IN (`+names.String()+`)`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("read offer counters: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var c counterAt
-		var v int64
-		if err := rows.Scan(&c.offerID, &c.key, &v); err != nil {
-			return nil, err
-		}
-		out[c] = v
-	}
-	return out, rows.Err()
 }
 
 // CompletedEvents lists, for each of the offers, the events the member has a counted

@@ -39,29 +39,54 @@ func Cheapest(events []*ent.OfferEvent) money.Micros {
 
 // Availabilities judges offers of one account as read, with their events' payouts loaded, at
 // now: the rules of a click that are the offer's own (status, schedule, events, tracking link)
-// for each, then the budgets and caps of those that pass, read for all of them together in a
-// constant number of statements (budget.ExhaustedByOffer). Targeting and member rules are the
-// member's, not the offer's, and are left out.
-func Availabilities(ctx context.Context, c *ent.Client, accountID int, offers []*ent.Offer, now time.Time) (map[int]Availability, error) {
-	out := make(map[int]Availability, len(offers))
-	var live []*ent.Offer
-	cheapest := map[int]money.Micros{}
-	for _, o := range offers {
-		if a := ownAvailability(o, now); a != Clickable {
-			out[o.ID] = a
-			continue
-		}
-		live = append(live, o)
-		cheapest[o.ID] = Cheapest(o.Edges.Events)
-	}
-	rules, err := budget.ExhaustedByOffer(ctx, c, accountID, live, cheapest, now)
+// for each, then the budgets and caps of those that pass, read for all of them together in
+// one statement (budget.ExhaustedByOffer). Targeting and member rules are the member's, not
+// the offer's, and are left out.
+func Availabilities(ctx context.Context, c *ent.Client, dialectName string, accountID int, offers []*ent.Offer, now time.Time) (map[int]Availability, error) {
+	ac := NewAvailabilityCheck(offers, now)
+	rules, err := budget.ExhaustedByOffer(ctx, c, dialectName, accountID, ac.live, ac.cheapest, now)
 	if err != nil {
 		return nil, err
 	}
-	for _, o := range live {
-		out[o.ID] = limitAvailability(rules[o.ID])
+	return ac.judge(rules), nil
+}
+
+// AvailabilityCheck is Availabilities in parts, for a caller that reads the limits with rows
+// of its own in one statement: Limits' reads (budget.LimitCheck), then Judge.
+type AvailabilityCheck struct {
+	out      map[int]Availability
+	live     []*ent.Offer
+	cheapest map[int]money.Micros
+	limits   *budget.LimitCheck
+}
+
+// NewAvailabilityCheck judges the offers' own rules at now and plans the reads of the limits of
+// those that pass.
+func NewAvailabilityCheck(offers []*ent.Offer, now time.Time) *AvailabilityCheck {
+	ac := &AvailabilityCheck{out: make(map[int]Availability, len(offers)), cheapest: map[int]money.Micros{}}
+	for _, o := range offers {
+		if a := ownAvailability(o, now); a != Clickable {
+			ac.out[o.ID] = a
+			continue
+		}
+		ac.live = append(ac.live, o)
+		ac.cheapest[o.ID] = Cheapest(o.Edges.Events)
 	}
-	return out, nil
+	ac.limits = budget.NewLimitCheck(ac.live, ac.cheapest, now)
+	return ac
+}
+
+// Limits is what is left to read.
+func (ac *AvailabilityCheck) Limits() *budget.LimitCheck { return ac.limits }
+
+// Judge is each offer's availability, once the limits' rows are added.
+func (ac *AvailabilityCheck) Judge() map[int]Availability { return ac.judge(ac.limits.Judge()) }
+
+func (ac *AvailabilityCheck) judge(rules map[int]string) map[int]Availability {
+	for _, o := range ac.live {
+		ac.out[o.ID] = limitAvailability(rules[o.ID])
+	}
+	return ac.out
 }
 
 // ownAvailability applies checkOffer: Clickable means the offer's own rules let a click through.

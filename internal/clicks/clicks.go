@@ -264,7 +264,7 @@ func (r *Recorder) record(ctx context.Context, req Request) (*Click, *cachedOffe
 		if refusal := refuse(e, params, req, now); refusal != nil {
 			return nil, e, refusal
 		}
-		rule, err := budget.Exhausted(viewer.ForAccount(ctx, e.o.AccountID), client, e.o, e.cheapest, now)
+		rule, err := budget.Exhausted(viewer.ForAccount(ctx, e.o.AccountID), client, r.Dialect, e.o, e.cheapest, now)
 		if err != nil {
 			return nil, e, fmt.Errorf("check limits of offer %d: %w", id, err)
 		}

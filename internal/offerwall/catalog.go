@@ -5,13 +5,17 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/gokart/gokart/ent"
-	"github.com/gokart/gokart/ent/membercompletion"
 	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/ent/offerevent"
+	"github.com/gokart/gokart/internal/budget"
+	"github.com/gokart/gokart/internal/clicks"
+	"github.com/gokart/gokart/internal/inlist"
 	"github.com/gokart/gokart/internal/targeting"
 )
 
@@ -61,41 +65,148 @@ func NewCatalog(max int) *Catalog {
 }
 
 // Feed is the package's Feed, from the account's catalog when it is kept; see Feed for what it
-// returns.
+// returns. A window of the catalog is judged in one statement: the member's completions and
+// the offers' limits, and with the first window the catalog's version, so that a catalog read
+// less than catalogMaxAge ago costs no statement of its own. When the version has moved, the
+// catalog is read again and the page judged anew.
 func (c *Catalog) Feed(ctx context.Context, db *ent.Client, dialectName string, accountID int, member Member, after, first int, now time.Time) (cards []*ent.Offer, more bool, next int, err error) {
 	if c == nil || c.max < 1 {
 		return Feed(ctx, db, dialectName, accountID, member, after, first, now)
 	}
-	offers, ok, err := c.offers(ctx, db, accountID)
-	if err != nil {
-		return nil, false, 0, err
+	e, verify, version := c.recent(accountID), true, ""
+	for {
+		if e == nil {
+			if e, err = c.entry(ctx, db, accountID, version); err != nil {
+				return nil, false, 0, err
+			}
+			verify = false // entry has just read the version
+		}
+		if e.tooLarge {
+			return Feed(ctx, db, dialectName, accountID, member, after, first, now)
+		}
+		if cards, more, next, version, err = page(ctx, db, dialectName, accountID, e, verify, member, after, first, now); version == "" {
+			return cards, more, next, err
+		}
+		e = nil
 	}
-	if !ok {
-		return Feed(ctx, db, dialectName, accountID, member, after, first, now)
-	}
+}
+
+// page is Feed from the catalog entry e; with verify, moved is the account's version when it
+// is no longer e's (and nothing else is returned), "" when it is.
+func page(ctx context.Context, db *ent.Client, dialectName string, accountID int, e *catalogEntry, verify bool, member Member, after, first int, now time.Time) (cards []*ent.Offer, more bool, next int, moved string, err error) {
+	offers := e.offers
 	i := sort.Search(len(offers), func(i int) bool { return offers[i].ID > after })
 	chunk := first + 1 + spare(first)
 	for range maxChunks {
 		var window []*ent.Offer
 		for ; i < len(offers) && len(window) < chunk; i++ {
-			o := offers[i]
-			if shown(o, member, now) {
+			if o := offers[i]; shown(o, member, now) {
 				window = append(window, o)
 			}
 		}
-		window, err = uncompleted(ctx, db, accountID, member.ID, window)
+		j, err := judge(ctx, db, dialectName, accountID, member.ID, window, verify, now)
 		if err != nil {
-			return nil, false, 0, err
+			return nil, false, 0, "", err
 		}
+		if verify && j.version != e.version {
+			return nil, false, 0, j.version, nil
+		}
+		verify = false
 		var full bool
-		if cards, full, err = take(ctx, db, accountID, cards, window, first, now); err != nil || full {
-			return cards, full, lastID(cards), err
+		if cards, full = takeClickable(cards, j.window, j.avail, first); full {
+			return cards, true, lastID(cards), "", nil
 		}
 		if i == len(offers) {
-			return cards, false, 0, nil
+			return cards, false, 0, "", nil
 		}
 	}
-	return cards, true, offers[i-1].ID, nil
+	return cards, true, offers[i-1].ID, "", nil
+}
+
+// judged is a window of the catalog as judge left it: without the offers the member has
+// completed, with the availability of the others, and the catalog's version when asked.
+type judged struct {
+	window  []*ent.Offer
+	avail   map[int]clicks.Availability
+	version string
+}
+
+// judge reads, in one statement, what a window needs from the database: the catalog's version
+// (with version), the member's completions of the window's one-completion offers, and the
+// limits of the offers whose own rules let a click through (clicks.AvailabilityCheck). The
+// limits of an offer the member has completed are read too, and not used.
+func judge(ctx context.Context, db *ent.Client, dialectName string, accountID int, member string, window []*ent.Offer, version bool, now time.Time) (judged, error) {
+	ac := clicks.NewAvailabilityCheck(window, now)
+	query, args := judgeSQL(dialectName, accountID, member, window, version, ac.Limits())
+	j := judged{window: window}
+	completed := map[int]bool{}
+	if query != "" {
+		rows, err := db.QueryContext(ctx, query, args...)
+		if err != nil {
+			return j, fmt.Errorf("read the offerwall's completions and limits: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				kind, key string
+				id        int
+				value     int64
+			)
+			if err := rows.Scan(&kind, &id, &key, &value); err != nil {
+				return j, fmt.Errorf("read the offerwall's completions and limits: %w", err)
+			}
+			switch kind {
+			case "v":
+				j.version = key
+			case "c":
+				completed[id] = true
+			default:
+				ac.Limits().Add(id, key, value)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return j, fmt.Errorf("read the offerwall's completions and limits: %w", err)
+		}
+	}
+	if len(completed) > 0 {
+		j.window = window[:0:0]
+		for _, o := range window {
+			if !o.OneCompletionPerMember || slices.ContainsFunc(o.Edges.Events, func(e *ent.OfferEvent) bool { return !completed[e.ID] }) {
+				j.window = append(j.window, o)
+			}
+		}
+	}
+	j.avail = ac.Judge()
+	return j, nil
+}
+
+// judgeSQL is judge's statement, "" when it has nothing to read.
+func judgeSQL(dialectName string, accountID int, member string, window []*ent.Offer, version bool, limits *budget.LimitCheck) (string, []any) {
+	args := []any{accountID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	var selects []string
+	if version {
+		selects = append(selects, `SELECT 'v', 0, `+versionSQL+`, 0`)
+	}
+	var events []int64
+	for _, o := range window {
+		if o.OneCompletionPerMember {
+			for _, e := range o.Edges.Events {
+				events = append(events, int64(e.ID))
+			}
+		}
+	}
+	if len(events) > 0 {
+		selects = append(selects, `SELECT 'c', offer_event_id, '', 0 FROM member_completions
+WHERE account_id = $1 AND pub_member_id = `+arg(member)+` AND `+inlist.Ints(dialectName, "offer_event_id", arg, events))
+	}
+	for _, l := range limits.Selects(dialectName, "$1", arg) {
+		selects = append(selects, `SELECT 'l', l.* FROM (`+l+`) l`)
+	}
+	return strings.Join(selects, "\nUNION ALL "), args
 }
 
 // shown is what the catalog decides in memory: schedule and targeting.
@@ -106,50 +217,31 @@ func shown(o *ent.Offer, m Member, now time.Time) bool {
 	return targeting.Miss(o.Countries, o.Platforms, m.Country, m.Platform) == ""
 }
 
-// uncompleted leaves out the offers that allow one completion per member of which the member
-// has completed every event: one statement for the window, none when no offer of it allows
-// only one.
-func uncompleted(ctx context.Context, db *ent.Client, accountID int, member string, window []*ent.Offer) ([]*ent.Offer, error) {
-	var events []int
-	for _, o := range window {
-		if o.OneCompletionPerMember {
-			for _, e := range o.Edges.Events {
-				events = append(events, e.ID)
-			}
-		}
+// recent is the account's catalog when one was read less than catalogMaxAge ago, nil when none
+// is (or its read is still under way); its version is not checked.
+func (c *Catalog) recent(accountID int) *catalogEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.entries[accountID]
+	if e == nil || !e.isReady() || e.err != nil || time.Since(e.read) >= catalogMaxAge {
+		return nil
 	}
-	if len(events) == 0 {
-		return window, nil
-	}
-	done, err := db.MemberCompletion.Query().
-		Where(membercompletion.AccountID(accountID), membercompletion.PubMemberID(member), membercompletion.OfferEventIDIn(events...)).
-		Select(membercompletion.FieldOfferEventID).Ints(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read the member's completions: %w", err)
-	}
-	if len(done) == 0 {
-		return window, nil
-	}
-	completed := make(map[int]bool, len(done))
-	for _, id := range done {
-		completed[id] = true
-	}
-	out := window[:0:0]
-	for _, o := range window {
-		if !o.OneCompletionPerMember || slices.ContainsFunc(o.Edges.Events, func(e *ent.OfferEvent) bool { return !completed[e.ID] }) {
-			out = append(out, o)
-		}
-	}
-	return out, nil
+	c.tick++
+	e.used = c.tick
+	return e
 }
 
-// offers returns the account's catalog as of its current version, reading it when that
-// changed; ok is false when the catalog is too large to keep.
-func (c *Catalog) offers(ctx context.Context, db *ent.Client, accountID int) ([]*ent.Offer, bool, error) {
+// entry returns the account's catalog as of its current version, reading it when that
+// changed; known is that version when the caller has just read it ("" when not).
+func (c *Catalog) entry(ctx context.Context, db *ent.Client, accountID int, known string) (*catalogEntry, error) {
 	for {
-		version, err := catalogVersion(ctx, db, accountID)
-		if err != nil {
-			return nil, false, err
+		version := known
+		known = ""
+		if version == "" {
+			var err error
+			if version, err = catalogVersion(ctx, db, accountID); err != nil {
+				return nil, err
+			}
 		}
 		c.mu.Lock()
 		e := c.entries[accountID]
@@ -159,9 +251,9 @@ func (c *Catalog) offers(ctx context.Context, db *ent.Client, accountID int) ([]
 			c.mu.Unlock()
 			<-e.ready
 			if e.err != nil {
-				return nil, false, e.err
+				return nil, e.err
 			}
-			return e.offers, !e.tooLarge, nil
+			return e, nil
 		}
 		if e != nil {
 			select {
@@ -174,7 +266,7 @@ func (c *Catalog) offers(ctx context.Context, db *ent.Client, accountID int) ([]
 				case <-e.ready:
 					continue
 				case <-ctx.Done():
-					return nil, false, ctx.Err()
+					return nil, ctx.Err()
 				}
 			}
 			c.kept -= len(e.offers)
@@ -195,7 +287,10 @@ func (c *Catalog) offers(ctx context.Context, db *ent.Client, accountID int) ([]
 		}
 		close(e.ready)
 		c.mu.Unlock()
-		return e.offers, e.err == nil && !e.tooLarge, e.err
+		if e.err != nil {
+			return nil, e.err
+		}
+		return e, nil
 	}
 }
 
@@ -249,19 +344,23 @@ func (c *Catalog) read(ctx context.Context, db *ent.Client, accountID int) ([]*e
 	return kept, false, nil
 }
 
-// catalogVersion is the latest change to the account's offers and events, as text.
+// versionSQL is the catalog's version: the latest change to the account's offers and events
+// ($1), as text.
+const versionSQL = `COALESCE(CAST((SELECT MAX(updated_at) FROM offers WHERE account_id = $1) AS TEXT), '') || '|' ||
+	COALESCE(CAST((SELECT MAX(updated_at) FROM offer_events WHERE account_id = $1) AS TEXT), '')`
+
+// catalogVersion reads the account's catalog version (versionSQL).
 func catalogVersion(ctx context.Context, db *ent.Client, accountID int) (string, error) {
-	rows, err := db.QueryContext(ctx, `SELECT (SELECT MAX(updated_at) FROM offers WHERE account_id = $1),
-	(SELECT MAX(updated_at) FROM offer_events WHERE account_id = $1)`, accountID)
+	rows, err := db.QueryContext(ctx, `SELECT `+versionSQL, accountID)
 	if err != nil {
 		return "", fmt.Errorf("read the offerwall catalog's version: %w", err)
 	}
 	defer rows.Close()
-	var offers, events any
+	var version string
 	if rows.Next() {
-		if err := rows.Scan(&offers, &events); err != nil {
+		if err := rows.Scan(&version); err != nil {
 			return "", fmt.Errorf("read the offerwall catalog's version: %w", err)
 		}
 	}
-	return fmt.Sprint(offers, "|", events), rows.Err()
+	return version, rows.Err()
 }

@@ -91,7 +91,7 @@ func Feed(ctx context.Context, c *ent.Client, dialectName string, accountID int,
 			return nil, false, 0, err
 		}
 		var full bool
-		if cards, full, err = take(ctx, c, accountID, cards, offers, first, now); err != nil || full {
+		if cards, full, err = take(ctx, c, dialectName, accountID, cards, offers, first, now); err != nil || full {
 			return cards, full, lastID(cards), err
 		}
 		if len(offers) < chunk {
@@ -104,21 +104,27 @@ func Feed(ctx context.Context, c *ent.Client, dialectName string, accountID int,
 
 // take appends to cards the offers of window that clicks.Availabilities finds clickable, up to
 // first; full is whether a clickable offer was left over, so more cards follow the page.
-func take(ctx context.Context, c *ent.Client, accountID int, cards, window []*ent.Offer, first int, now time.Time) (_ []*ent.Offer, full bool, err error) {
-	avail, err := clicks.Availabilities(ctx, c, accountID, window, now)
+func take(ctx context.Context, c *ent.Client, dialectName string, accountID int, cards, window []*ent.Offer, first int, now time.Time) (_ []*ent.Offer, full bool, err error) {
+	avail, err := clicks.Availabilities(ctx, c, dialectName, accountID, window, now)
 	if err != nil {
 		return nil, false, err
 	}
+	cards, full = takeClickable(cards, window, avail, first)
+	return cards, full, nil
+}
+
+// takeClickable is take once the window is judged.
+func takeClickable(cards, window []*ent.Offer, avail map[int]clicks.Availability, first int) (_ []*ent.Offer, full bool) {
 	for _, o := range window {
 		if avail[o.ID] != clicks.Clickable {
 			continue
 		}
 		if len(cards) == first {
-			return cards, true, nil
+			return cards, true
 		}
 		cards = append(cards, o)
 	}
-	return cards, false, nil
+	return cards, false
 }
 
 func lastID(cards []*ent.Offer) int {
