@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gokart/gokart/ent"
@@ -81,13 +82,18 @@ type Caller struct {
 }
 
 // AuthenticateKey resolves an API key or a publishable key to its caller, as Authenticate.
+// A publishable key found valid is remembered for publishableKeyTTL (publishableKeys).
 func AuthenticateKey(ctx context.Context, client *ent.Client, key string) (Caller, error) {
 	if !strings.HasPrefix(key, apiKeyPrefix) {
 		return Caller{}, ErrUnauthenticated
 	}
+	hash := HashAPIKey(key)
+	if c, ok := publishableKeys.get(hash); ok {
+		return c, nil
+	}
 	ctx = viewer.AsSystem(ctx)
 	k, err := client.APIKey.Query().
-		Where(apikey.Hash(HashAPIKey(key)), apikey.RevokedAtIsNil()).
+		Where(apikey.Hash(hash), apikey.RevokedAtIsNil()).
 		Only(ctx)
 	if ent.IsNotFound(err) {
 		return Caller{}, ErrUnauthenticated
@@ -103,7 +109,65 @@ func AuthenticateKey(ctx context.Context, client *ent.Client, key string) (Calle
 			slog.WarnContext(ctx, "record API key use", "key", k.Prefix, "err", err)
 		}
 	}
-	return Caller{AccountID: k.AccountID, Publishable: k.Publishable}, nil
+	c := Caller{AccountID: k.AccountID, Publishable: k.Publishable}
+	if c.Publishable {
+		publishableKeys.put(hash, k.ID, c)
+	}
+	return c, nil
+}
+
+// publishableKeyTTL is how long a publishable key found valid is taken without asking the
+// database: one offerwall is read by every member's device with one key, and the key's lookup
+// was one of a page's two statements. A key revoked by this process is forgotten at once; one
+// revoked by another (a replica, the CLI) is taken for at most this much longer. API keys,
+// which may change an account, are always asked for.
+var publishableKeyTTL = time.Second
+
+// maxRememberedKeys bounds publishableKeys; past it, it starts afresh.
+const maxRememberedKeys = 10_000
+
+var publishableKeys = &keyMemory{keys: map[[sha256.Size]byte]rememberedKey{}}
+
+// keyMemory is the publishable keys found valid lately, by hash.
+type keyMemory struct {
+	mu   sync.Mutex
+	keys map[[sha256.Size]byte]rememberedKey
+}
+
+type rememberedKey struct {
+	id     int
+	caller Caller
+	until  time.Time
+}
+
+func (m *keyMemory) get(hash []byte) (Caller, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k, ok := m.keys[[sha256.Size]byte(hash)]
+	if !ok || !time.Now().Before(k.until) {
+		return Caller{}, false
+	}
+	return k.caller, true
+}
+
+func (m *keyMemory) put(hash []byte, id int, c Caller) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.keys) >= maxRememberedKeys {
+		clear(m.keys)
+	}
+	m.keys[[sha256.Size]byte(hash)] = rememberedKey{id: id, caller: c, until: time.Now().Add(publishableKeyTTL)}
+}
+
+// forget drops the key with that id.
+func (m *keyMemory) forget(id int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for h, k := range m.keys {
+		if k.id == id {
+			delete(m.keys, h)
+		}
+	}
 }
 
 // CreatedKey is a new API key: the row as listed, and the secret, shown only now.
@@ -157,6 +221,9 @@ func ListAPIKeys(ctx context.Context, c *ent.Client, accountID int, includeRevok
 // a revoked key again changes nothing. Another account's key reads as not found.
 func RevokeAPIKey(ctx context.Context, c *ent.Client, accountID, keyID int) (*ent.APIKey, error) {
 	ctx = viewer.AsSystem(ctx)
+	// Forgotten at once; a page that reads the row before the revocation commits may remember
+	// the key again, for at most publishableKeyTTL.
+	publishableKeys.forget(keyID)
 	if _, err := c.APIKey.Update().
 		Where(apikey.ID(keyID), apikey.AccountID(accountID), apikey.RevokedAtIsNil()).
 		SetRevokedAt(time.Now()).Save(ctx); err != nil {
