@@ -211,8 +211,9 @@ func (r *queryResolver) offerwall(ctx context.Context, in model.OfferwallMember,
 		return nil, err
 	}
 	conn := &model.OfferCardConnection{Edges: []*model.OfferCardEdge{}, PageInfo: &entgql.PageInfo[int]{HasNextPage: more, HasPreviousPage: start > 0}}
+	query := clickQuery(member.ID)
 	for _, o := range offers {
-		conn.Edges = append(conn.Edges, &model.OfferCardEdge{Node: r.card(o, member.ID), Cursor: entgql.Cursor[int]{ID: o.ID}})
+		conn.Edges = append(conn.Edges, &model.OfferCardEdge{Node: r.card(o, query), Cursor: entgql.Cursor[int]{ID: o.ID}})
 	}
 	if n := len(conn.Edges); n > 0 {
 		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &conn.Edges[0].Cursor, &conn.Edges[n-1].Cursor
@@ -224,12 +225,18 @@ func (r *queryResolver) offerwall(ctx context.Context, in model.OfferwallMember,
 	return conn, nil
 }
 
-// card is what an offerwall shows of an offer; its click URL names the member.
-func (r *Resolver) card(o *ent.Offer, member string) *model.OfferCard {
+// clickQuery is the query of a card's click URL for member, the same on every card of a page.
+func clickQuery(member string) string {
+	return "?" + url.Values{"pub_member_id": {member}}.Encode()
+}
+
+// card is what an offerwall shows of an offer; its click URL ends in query (clickQuery), which
+// names the member.
+func (r *Resolver) card(o *ent.Offer, query string) *model.OfferCard {
 	c := &model.OfferCard{
 		ID: o.ID, Name: o.Name, Headline: o.Headline, Description: o.Description, CallToAction: o.CallToAction,
-		ImageURLs: o.ImageUrls, Terms: o.Terms, Currency: o.Currency, Events: []*model.OfferCardEvent{},
-		ClickURL: r.baseURL + "/click/" + strconv.Itoa(o.ID) + "?" + url.Values{"pub_member_id": {member}}.Encode(),
+		ImageURLs: o.ImageUrls, Terms: o.Terms, Currency: o.Currency, Events: make([]*model.OfferCardEvent, 0, len(o.Edges.Events)),
+		ClickURL: r.baseURL + "/click/" + strconv.Itoa(o.ID) + query,
 	}
 	if c.ImageURLs == nil {
 		c.ImageURLs = []string{}

@@ -7,6 +7,7 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/gokart/gokart/graph/model"
@@ -149,10 +150,10 @@ func writeObject(w *bytes.Buffer, typeName string, fields []graphql.CollectedFie
 		if i > 0 {
 			w.WriteByte(',')
 		}
-		graphql.MarshalString(f.Alias).MarshalGQL(w)
+		writeString(w, f.Alias)
 		w.WriteByte(':')
 		if f.Name == "__typename" {
-			graphql.MarshalString(typeName).MarshalGQL(w)
+			writeString(w, typeName)
 			continue
 		}
 		if !value(f) {
@@ -184,7 +185,7 @@ func writeCardEdge(w *bytes.Buffer, oc *graphql.OperationContext, fields []graph
 	return writeObject(w, "OfferCardEdge", fields, func(f graphql.CollectedField) bool {
 		switch f.Name {
 		case "cursor":
-			scalars.MarshalCursor(e.Cursor).MarshalGQL(w)
+			writeCursor(w, e.Cursor)
 		case "node":
 			return writeCard(w, oc, f.Selections, e.Node)
 		default:
@@ -201,21 +202,21 @@ func writeCard(w *bytes.Buffer, oc *graphql.OperationContext, sel ast.SelectionS
 		case "id":
 			graphql.MarshalIntID(c.ID).MarshalGQL(w)
 		case "name":
-			graphql.MarshalString(c.Name).MarshalGQL(w)
+			writeString(w, c.Name)
 		case "headline":
-			graphql.MarshalString(c.Headline).MarshalGQL(w)
+			writeString(w, c.Headline)
 		case "description":
-			graphql.MarshalString(c.Description).MarshalGQL(w)
+			writeString(w, c.Description)
 		case "callToAction":
-			graphql.MarshalString(c.CallToAction).MarshalGQL(w)
+			writeString(w, c.CallToAction)
 		case "terms":
-			graphql.MarshalString(c.Terms).MarshalGQL(w)
+			writeString(w, c.Terms)
 		case "currency":
-			graphql.MarshalString(c.Currency).MarshalGQL(w)
+			writeString(w, c.Currency)
 		case "clickURL":
-			graphql.MarshalString(c.ClickURL).MarshalGQL(w)
+			writeString(w, c.ClickURL)
 		case "imageURLs":
-			writeList(w, c.ImageURLs, func(u string) bool { graphql.MarshalString(u).MarshalGQL(w); return true })
+			writeList(w, c.ImageURLs, func(u string) bool { writeString(w, u); return true })
 		case "events":
 			event, ok := fieldsOf(oc, f.Selections, "OfferCardEvent")
 			if !ok {
@@ -233,7 +234,7 @@ func writeCardEvent(w *bytes.Buffer, fields []graphql.CollectedField, e *model.O
 	return writeObject(w, "OfferCardEvent", fields, func(f graphql.CollectedField) bool {
 		switch f.Name {
 		case "name":
-			graphql.MarshalString(e.Name).MarshalGQL(w)
+			writeString(w, e.Name)
 		case "payout":
 			e.Payout.MarshalGQL(w)
 		case "payoutPercent", "payoutCap":
@@ -269,11 +270,46 @@ func writePageInfo(w *bytes.Buffer, oc *graphql.OperationContext, sel ast.Select
 			if c == nil {
 				graphql.Null.MarshalGQL(w)
 			} else {
-				scalars.MarshalCursor(*c).MarshalGQL(w)
+				writeCursor(w, *c)
 			}
 		default:
 			return false
 		}
 		return true
 	})
+}
+
+// writeString writes s as a JSON string, the bytes graphql.MarshalString writes: a string with
+// nothing to escape (most of a card's) goes as it is, without the marshaller's allocation.
+func writeString(w *bytes.Buffer, s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '\\' || c == '"' {
+			graphql.MarshalString(s).MarshalGQL(w)
+			return
+		}
+	}
+	w.WriteByte('"')
+	w.WriteString(s)
+	w.WriteByte('"')
+}
+
+// cursorTexts remembers the JSON of offer cursors by offer id: entgql writes a cursor through
+// msgpack and a base64 encoder (a score of allocations), and every page writes 50 of them, the
+// same ones again and again.
+var cursorTexts, _ = lru.New[int, string](1 << 16)
+
+// writeCursor writes c as scalars.MarshalCursor does.
+func writeCursor(w *bytes.Buffer, c entgql.Cursor[int]) {
+	if c.Value != nil {
+		scalars.MarshalCursor(c).MarshalGQL(w)
+		return
+	}
+	if s, ok := cursorTexts.Get(c.ID); ok {
+		w.WriteString(s)
+		return
+	}
+	var b bytes.Buffer
+	scalars.MarshalCursor(c).MarshalGQL(&b)
+	cursorTexts.Add(c.ID, b.String())
+	w.Write(b.Bytes())
 }

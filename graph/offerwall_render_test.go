@@ -40,6 +40,7 @@ func TestTheOfferwallRendererWritesWhatTheExecutorWrites(t *testing.T) {
 		for i := range 4 {
 			liveOffer(t, c, k.ID, "filler "+string(rune('a'+i)), nil)
 		}
+		liveOffer(t, c, k.ID, "control characters", func(o *ent.OfferCreate) { o.SetDescription("line\nbreak\ttab\r\x01 end") })
 		pub, err := accounts.CreatePublishableKey(context.Background(), c, k.ID, "render")
 		if err != nil {
 			t.Fatal(err)
@@ -87,6 +88,9 @@ func TestTheOfferwallRendererWritesWhatTheExecutorWrites(t *testing.T) {
 			if !bytes.Contains(page, []byte(part)) {
 				t.Errorf("no %s in the pages: %s", part, page)
 			}
+		}
+		if _, page := rendered.GraphQLRaw(t, pub.Secret, cases[1].query, cases[1].vars); !bytes.Contains(page, []byte(`"line\nbreak\ttab\r\u0001 end"`)) {
+			t.Errorf("no escaped control characters in the page: %s", page)
 		}
 	})
 }

@@ -219,6 +219,10 @@ type limit struct {
 
 // limitsOf lists the counters the subject's offer and event ask for, in charging order.
 func limitsOf(s Subject) []limit {
+	t := s.Terms
+	if t.OfferCaps == (Caps{}) && t.EventCaps == (Caps{}) && (t.BudgetDaily == nil || s.Payout <= 0) {
+		return nil // most offers: no period to name (an offerwall page judges dozens of them)
+	}
 	periods := PeriodKeys(s.At, s.Terms.TimeZone)
 	var ls []limit
 	caps := func(scope, rulePrefix string, caps Caps) {
@@ -229,7 +233,6 @@ func limitsOf(s Subject) []limit {
 			}
 		}
 	}
-	t := s.Terms
 	caps("event:"+strconv.Itoa(t.EventID), eventCapRulePrefix, t.EventCaps)
 	caps("offer", offerCapRulePrefix, t.OfferCaps)
 	if t.BudgetDaily != nil && s.Payout > 0 {

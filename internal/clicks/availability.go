@@ -63,7 +63,7 @@ type AvailabilityCheck struct {
 // NewAvailabilityCheck judges the offers' own rules at now and plans the reads of the limits of
 // those that pass.
 func NewAvailabilityCheck(offers []*ent.Offer, now time.Time) *AvailabilityCheck {
-	ac := &AvailabilityCheck{out: make(map[int]Availability, len(offers)), cheapest: map[int]money.Micros{}}
+	ac := &AvailabilityCheck{out: make(map[int]Availability, len(offers)), cheapest: make(map[int]money.Micros, len(offers))}
 	for _, o := range offers {
 		if a := ownAvailability(o, now); a != Clickable {
 			ac.out[o.ID] = a

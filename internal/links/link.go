@@ -10,6 +10,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 )
 
 // Macro is the placeholder that AppendClickMacro puts in the link and FillClickID replaces. It is
@@ -55,8 +57,17 @@ func Reason(err error) (string, bool) {
 // Validate runs the checks AppendClickMacro applies to a pasted link, so forms can reject a link
 // before a network preset is chosen.
 func Validate(link string) error {
-	return checkLink(link, 0)
+	if err, ok := validated.Get(link); ok {
+		return err
+	}
+	err := checkLink(link, 0)
+	validated.Add(link, err)
+	return err
 }
+
+// validated remembers Validate's answers for the links seen lately: the click route and every
+// offerwall page ask for each offer's link, and the answer depends on the link alone.
+var validated, _ = lru.New[string, error](4096)
 
 // AppendClickMacro tags link with param={gk_click_id}. The result is built from link itself rather
 // than from a re-encoded url.URL: networks compare signatures and deep links byte for byte, so
