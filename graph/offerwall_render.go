@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"sync"
 
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
@@ -40,12 +41,27 @@ func (r *Resolver) RenderOfferwall(ctx context.Context, next graphql.RootResolve
 	if err != nil {
 		return fallback()
 	}
-	var buf bytes.Buffer
-	buf.Grow(512 * (len(conn.Edges) + 1))
-	if !writeCardConnection(&buf, oc, fc.Field.Selections, conn) {
+	buf := pages.Get().(*bytes.Buffer)
+	if !writeCardConnection(buf, oc, fc.Field.Selections, conn) {
+		recyclePage(buf)
 		return fallback()
 	}
-	return graphql.WriterFunc(func(w io.Writer) { _, _ = w.Write(buf.Bytes()) })
+	// gqlgen writes a root field's value once; a value never written leaves its buffer to
+	// the garbage collector.
+	return graphql.WriterFunc(func(w io.Writer) {
+		_, _ = w.Write(buf.Bytes())
+		recyclePage(buf)
+	})
+}
+
+// pages are the buffers pages are written into (some 25 KB for 50 cards).
+var pages = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func recyclePage(b *bytes.Buffer) {
+	if b.Cap() <= 256<<10 {
+		b.Reset()
+		pages.Put(b)
+	}
 }
 
 // resolvedFeed is the page RenderOfferwall read before leaving it to the executor, under

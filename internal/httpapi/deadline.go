@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -57,7 +58,7 @@ func withDeadlines(mux *http.ServeMux, graphQL, tracking time.Duration, next htt
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), limit)
 		defer cancel()
-		bw := &bufferedWriter{header: http.Header{}}
+		bw := &bufferedWriter{header: http.Header{}, body: bodies.Get().(*bytes.Buffer)}
 		done := make(chan any, 1)
 		go func() {
 			defer func() {
@@ -73,6 +74,7 @@ func withDeadlines(mux *http.ServeMux, graphQL, tracking time.Duration, next htt
 				panic(p) // observe turns it into a 500, as for any handler
 			}
 			bw.flushTo(w)
+			bw.recycle()
 		case <-ctx.Done():
 			if !bw.expire() {
 				// The handler returned just as the deadline passed: its answer stands.
@@ -80,6 +82,7 @@ func withDeadlines(mux *http.ServeMux, graphQL, tracking time.Duration, next htt
 					panic(p)
 				}
 				bw.flushTo(w)
+				bw.recycle()
 				return
 			}
 			w.Header().Set("Retry-After", "1")
@@ -102,8 +105,8 @@ type bufferedWriter struct {
 	mu       sync.Mutex
 	header   http.Header
 	status   int
-	body     bytes.Buffer
-	finished bool // the handler returned, or the deadline passed first (expired)
+	body     *bytes.Buffer // from bodies
+	finished bool          // the handler returned, or the deadline passed first (expired)
 	expired  bool
 }
 
@@ -122,6 +125,9 @@ func (b *bufferedWriter) Write(p []byte) (int, error) {
 	defer b.mu.Unlock()
 	if b.expired {
 		return 0, http.ErrHandlerTimeout
+	}
+	if b.finished {
+		return 0, errWriteAfterReturn // its body may be recycled already
 	}
 	if b.status == 0 {
 		b.status = http.StatusOK
@@ -162,3 +168,25 @@ func (b *bufferedWriter) flushTo(w http.ResponseWriter) {
 	w.WriteHeader(b.status)
 	_, _ = w.Write(b.body.Bytes())
 }
+
+// bodies are the buffers of answers written: a page of offer cards is some 25 KB, and a new
+// buffer for each, grown by doubling, was a quarter of the feed's allocations.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxRecycled bounds the buffers kept for reuse: a rare large answer is not held on to.
+const maxRecycled = 256 << 10
+
+// recycle gives the body back to bodies once it has been written out and the handler has
+// returned (never after expire, when the handler may still hold it).
+func (b *bufferedWriter) recycle() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.body.Cap() > maxRecycled {
+		return
+	}
+	b.body.Reset()
+	bodies.Put(b.body)
+	b.body = nil
+}
+
+var errWriteAfterReturn = errors.New("write to an answer after its handler returned")
