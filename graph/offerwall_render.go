@@ -23,12 +23,20 @@ import (
 // any offerwall call it does not take whole (an argument it does not read, an error, a
 // deferred fragment, a field it does not know), goes to gqlgen's executor, which reports
 // errors with their path and code as for every other field.
-func (r *Resolver) RenderOfferwall(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
+func (r *Resolver) RenderOfferwall(ctx context.Context, next graphql.RootResolver) (m graphql.Marshaler) {
 	fc := graphql.GetRootFieldContext(ctx)
 	oc := graphql.GetOperationContext(ctx)
 	if fc == nil || oc == nil || oc.Operation == nil || oc.Operation.Operation != ast.Query || fc.Field.Name != "offerwall" {
 		return next(ctx)
 	}
+	// A root field middleware runs outside the executor's own recovery: a panic here is this
+	// field's error, as it would be in a resolver, not the process's end.
+	defer func() {
+		if p := recover(); p != nil {
+			oc.Error(ctx, oc.Recover(ctx, p))
+			m = graphql.Null
+		}
+	}()
 	member, first, after, ok := offerwallArgs(fc.Field.ArgumentMap(oc.Variables))
 	if !ok {
 		return next(ctx)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -119,4 +120,34 @@ func TestRenderOfferwallAnswersTheFeedItself(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestAPanicInTheRendererIsTheFieldsError: RenderOfferwall runs outside the executor's
+// recovery, so a panic under it (here a resolver without a database) must come back as the
+// field's error and a null, as it would from a resolver, not end the process.
+func TestAPanicInTheRendererIsTheFieldsError(t *testing.T) {
+	r := &Resolver{baseURL: "https://gokart.example", catalog: offerwall.NewCatalog(100)}
+	schema := generated.NewExecutableSchema(generated.Config{Resolvers: r}).Schema()
+	query := `{ offerwall(member: {pubMemberID: "m1", country: "US"}) { edges { cursor } } }`
+	doc, errs := gqlparser.LoadQuery(schema, query)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	recovered := func(context.Context, any) error { return errors.New("internal system error") }
+	oc := &graphql.OperationContext{RawQuery: query, Doc: doc, Operation: doc.Operations[0], RecoverFunc: recovered}
+	field := graphql.CollectFields(oc, doc.Operations[0].SelectionSet, []string{"Query"})[0]
+	ctx := graphql.WithResponseContext(viewer.ForAccount(context.Background(), 1), graphql.DefaultErrorPresenter, recovered)
+	ctx = graphql.WithRootFieldContext(graphql.WithOperationContext(ctx, oc), &graphql.RootFieldContext{Object: field.Name, Field: field})
+	out := r.RenderOfferwall(ctx, func(context.Context) graphql.Marshaler {
+		t.Error("left to the executor")
+		return graphql.Null
+	})
+	var buf bytes.Buffer
+	out.MarshalGQL(&buf)
+	if buf.String() != "null" {
+		t.Errorf("the field wrote %s, want null", buf.Bytes())
+	}
+	if got := graphql.GetErrors(ctx); len(got) != 1 || got[0].Message != "internal system error" {
+		t.Errorf("errors: %v, want one internal system error", got)
+	}
 }
