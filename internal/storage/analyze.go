@@ -24,8 +24,8 @@ WHERE s.schemaname = current_schema() AND s.n_mod_since_analyze >= 1000
 // visit may come minutes after a database starts filling; this one only acts while a table
 // is young relative to its statistics, so on a database with history it does nothing. The
 // server checks every second: on a fresh database every postback until the first ANALYZE
-// checks its conversion's key by scanning the account's conversions, and a 10 s interval
-// kept the first 10 s of postbacks at a third of the rate after it (cmd/gokart-bench).
+// checks its conversion's key by scanning the account's conversions, and with a 10 s interval
+// a fresh database's spread postbacks ran at 616/s against 848/s with 1 s (cmd/gokart-bench).
 func KeepStatistics(ctx context.Context, db *DB, log *slog.Logger, interval time.Duration) {
 	if db.Dialect != dialect.Postgres || interval <= 0 {
 		return
