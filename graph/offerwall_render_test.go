@@ -3,7 +3,11 @@ package graph_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"sync/atomic"
 	"testing"
+
+	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/ent/offerevent"
@@ -91,6 +95,47 @@ func TestTheOfferwallRendererWritesWhatTheExecutorWrites(t *testing.T) {
 		}
 		if _, page := rendered.GraphQLRaw(t, pub.Secret, cases[1].query, cases[1].vars); !bytes.Contains(page, []byte(`"line\nbreak\ttab\r\u0001 end"`)) {
 			t.Errorf("no escaped control characters in the page: %s", page)
+		}
+	})
+}
+
+// TestTheServerRendersTheFeedItself: on the server as httpapi.New builds it, a page of offer
+// cards is written by the renderer, so gqlgen's executor resolves none of the cards' fields;
+// with the feed left to the executor, the same counter sees them (so it counts what it should).
+func TestTheServerRendersTheFeedItself(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, db *storage.DB) {
+		cardFields := func(byExecutor bool) int64 {
+			var n atomic.Int64
+			srv := apitest.StartWith(t, db, func(o *httpapi.Options) {
+				o.OfferwallByExecutor = byExecutor
+				o.AroundFields = func(ctx context.Context, next graphql.Resolver) (any, error) {
+					if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Object == "OfferCard" {
+						n.Add(1)
+					}
+					return next(ctx)
+				}
+			})
+			k := srv.NewAccount(t, "Rendered")
+			for i := range 3 {
+				liveOffer(t, db.Client, k.ID, fmt.Sprintf("card %d", i), nil)
+			}
+			pub, err := accounts.CreatePublishableKey(context.Background(), db.Client, k.ID, "wall")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p feedPage
+			srv.GraphQL(t, pub.Secret, feedQuery, map[string]any{"m": map[string]any{"pubMemberID": "m1", "country": "US"}, "n": 50}).Decode(t, &p)
+			if len(p.Offerwall.Edges) != 3 {
+				t.Fatalf("%d cards, want 3", len(p.Offerwall.Edges))
+			}
+			return n.Load()
+		}
+		if n := cardFields(false); n != 0 {
+			t.Errorf("the executor resolved %d card fields of a page the server should have rendered", n)
+		}
+		if n := cardFields(true); n == 0 {
+			t.Error("the counter saw no card field of a page left to the executor")
 		}
 	})
 }

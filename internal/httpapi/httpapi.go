@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -53,6 +54,9 @@ type Options struct {
 	// OfferwallByExecutor leaves the offerwall feed to gqlgen's executor instead of
 	// graph.Resolver.RenderOfferwall: for tests that compare the two.
 	OfferwallByExecutor bool
+	// AroundFields, when set, runs around every field gqlgen's executor resolves: for tests
+	// that check which fields the executor resolved.
+	AroundFields graphql.FieldMiddleware
 }
 
 // New returns the server's handler.
@@ -88,6 +92,9 @@ func New(db *storage.DB, opts Options) http.Handler {
 	gql.AroundRootFields(graph.PublishableOnly)
 	if !opts.OfferwallByExecutor {
 		gql.AroundRootFields(renderOfferwall)
+	}
+	if opts.AroundFields != nil {
+		gql.AroundFields(opts.AroundFields)
 	}
 	gql.Use(graph.PagingArguments{})
 	gql.AroundOperations(m.aroundOperations)
