@@ -17,6 +17,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/gokart/gokart/ent"
@@ -117,8 +118,14 @@ type Recorder struct {
 	// not read it each (a burst on a new offer would otherwise look it up by id alone as many
 	// times, on every shard on Citus).
 	loading singleflight.Group
-	batch   *batcher
-	batchMu sync.Once
+	// unrouted is the ids lately found neither in offer_routes nor by id (unknown offers):
+	// the read by id alone goes to every shard on Citus, and anyone may ask for any id, so a
+	// miss is not read again for unroutedTTL. Every offer gokart writes has its route, so a
+	// new offer is never held back by it.
+	unrouted     *lru.Cache[int, time.Time]
+	unroutedOnce sync.Once
+	batch        *batcher
+	batchMu      sync.Once
 }
 
 func (r *Recorder) cached(id int) *cachedOffer {
@@ -137,6 +144,26 @@ func (r *Recorder) forget(id int) {
 	delete(r.offers, id)
 	r.mu.Unlock()
 }
+
+// unroutedTTL is how long an unknown offer id is answered without a read by id; maxUnrouted
+// bounds how many are kept.
+const (
+	unroutedTTL = 10 * time.Second
+	maxUnrouted = 4096
+)
+
+func (r *Recorder) unroutedIDs() *lru.Cache[int, time.Time] {
+	r.unroutedOnce.Do(func() { r.unrouted, _ = lru.New[int, time.Time](maxUnrouted) })
+	return r.unrouted
+}
+
+// missedLately is whether id was found unknown less than unroutedTTL ago.
+func (r *Recorder) missedLately(id int) bool {
+	at, ok := r.unroutedIDs().Get(id)
+	return ok && time.Since(at) < unroutedTTL
+}
+
+func (r *Recorder) missed(id int) { r.unroutedIDs().Add(id, time.Now()) }
 
 // load reads the offer and its events' payouts, once for all the clicks that ask meanwhile.
 func (r *Recorder) load(ctx context.Context, id int) (*cachedOffer, error) {
@@ -165,6 +192,8 @@ func (r *Recorder) read(ctx context.Context, id int) (*cachedOffer, error) {
 			accountID, known = route.AccountID, true
 		case !ent.IsNotFound(err):
 			return nil, fmt.Errorf("load offer %d: its account: %w", id, err)
+		case r.missedLately(id):
+			return nil, ErrUnknownOffer
 		}
 	}
 	q := client.Offer.Query().Where(offer.ID(id))
@@ -176,6 +205,9 @@ func (r *Recorder) read(ctx context.Context, id int) (*cachedOffer, error) {
 	}
 	o, err := q.WithEvents(func(q *ent.OfferEventQuery) { q.Select(offerevent.FieldPayout) }).WithAccount(func(q *ent.AccountQuery) { q.Select(account.FieldFallbackURL) }).Only(ctx)
 	if ent.IsNotFound(err) {
+		if !known {
+			r.missed(id)
+		}
 		return nil, ErrUnknownOffer
 	}
 	if err != nil {

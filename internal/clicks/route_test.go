@@ -104,5 +104,23 @@ func TestAnUncachedOfferIsReadInsideTheAccountItsRouteNames(t *testing.T) {
 		if _, err := r.load(context.Background(), gone.ID); err != ErrUnknownOffer {
 			t.Errorf("load a rolled-back offer: %v, want ErrUnknownOffer", err)
 		}
+		// Asked again, the unknown id costs its route's lookup alone, not another read by id
+		// (which goes to every shard on Citus).
+		mu.Lock()
+		sent = nil
+		mu.Unlock()
+		if _, err := r.load(context.Background(), gone.ID); err != ErrUnknownOffer {
+			t.Errorf("load a rolled-back offer again: %v, want ErrUnknownOffer", err)
+		}
+		mu.Lock()
+		for _, s := range sent {
+			if from(s, "offers") || from(s, "offer_events") {
+				t.Errorf("an unknown offer is read by id again within %v:\n%s", unroutedTTL, s)
+			}
+		}
+		if len(sent) != 1 {
+			t.Errorf("the unknown offer's second load: %d statements, want its route's lookup:\n%s", len(sent), strings.Join(sent, "\n"))
+		}
+		mu.Unlock()
 	})
 }
