@@ -605,13 +605,16 @@ type LimitCheck struct {
 
 // NewLimitCheck plans the reads of the offers' total budgets, caps and daily budgets at now.
 func NewLimitCheck(offers []*ent.Offer, cheapest map[int]money.Micros, now time.Time) *LimitCheck {
-	lc := &LimitCheck{offers: offers, cheapest: cheapest, limits: map[int][]limit{},
-		spent: map[int]money.Micros{}, counters: map[counterAt]int64{}}
+	// Maps made when first needed: most offers of a page have no limit to read.
+	lc := &LimitCheck{offers: offers, cheapest: cheapest}
 	for _, o := range offers {
 		if o.BudgetTotal != nil {
 			lc.withTotal = append(lc.withTotal, int64(o.ID))
 		}
 		if ls := clickLimits(o, cheapest[o.ID], now); len(ls) > 0 {
+			if lc.limits == nil {
+				lc.limits = map[int][]limit{}
+			}
 			lc.limits[o.ID] = ls
 			for _, l := range ls {
 				if !slices.Contains(lc.keys, l.key) {
@@ -648,8 +651,14 @@ AND `+inlist.Ints(dialectName, "offer_id", arg, ids)+` AND `+inlist.Texts(dialec
 // Add takes a row of Selects.
 func (lc *LimitCheck) Add(offerID int, key string, value int64) {
 	if key == "" {
+		if lc.spent == nil {
+			lc.spent = map[int]money.Micros{}
+		}
 		lc.spent[offerID] = money.Micros(value)
 		return
+	}
+	if lc.counters == nil {
+		lc.counters = map[counterAt]int64{}
 	}
 	lc.counters[counterAt{offerID, key}] = value
 }
