@@ -214,12 +214,33 @@ var (
 	shardAlias  = regexp.MustCompile(`\bon (\w+?)_\d{6,} (\w+)`)
 )
 
+// shortenedName is a shard index's name that Citus cut to fit 63 bytes with the shard id: a
+// prefix of the index's name, then an 8-digit hexadecimal hash (the shard id follows).
+var shortenedName = regexp.MustCompile(`\b(\w+)_[0-9a-f]{8}(_\d{6,})\b`)
+
 // citusShardNames names a shard's tables and indexes as the tables and indexes they are shards
-// of, so a plan assertion holds on Citus as on PostgreSQL.
-func citusShardNames(plan string) string {
+// of, so a plan assertion holds on Citus as on PostgreSQL; indexes are the schema's index
+// names, to name the shortened ones by (one prefix names one index among gokart's).
+func citusShardNames(plan string, indexes []string) string {
 	if !citus {
 		return plan
 	}
+	plan = shortenedName.ReplaceAllStringFunc(plan, func(m string) string {
+		p := shortenedName.FindStringSubmatch(m)
+		var match string
+		for _, name := range indexes {
+			if len(name) > len(p[1]) && strings.HasPrefix(name, p[1]) {
+				if match != "" {
+					return m // two indexes share the prefix: leave the name as Citus wrote it
+				}
+				match = name
+			}
+		}
+		if match == "" {
+			return m
+		}
+		return match + p[2]
+	})
 	plan = shardAlias.ReplaceAllStringFunc(plan, func(m string) string {
 		p := shardAlias.FindStringSubmatch(m)
 		if p[1] == p[2] {

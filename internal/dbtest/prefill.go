@@ -82,7 +82,33 @@ func Explain(t testing.TB, db *sql.DB, query string, args ...any) string {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return citusShardNames(b.String())
+	var indexes []string
+	if citus {
+		indexes = indexNames(t, tx)
+	}
+	return citusShardNames(b.String(), indexes)
+}
+
+// indexNames lists the indexes of the schema the transaction works in.
+func indexNames(t testing.TB, tx *sql.Tx) []string {
+	t.Helper()
+	rows, err := tx.Query(`SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, name)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // Tenant makes an account with an ACTIVE Impact offer and one event (payout 1 USD) on
