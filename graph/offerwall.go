@@ -131,8 +131,9 @@ func (r *Resolver) judge(ctx context.Context, accountID int, offers []*ent.Offer
 
 // availabilityFilter is OfferWhereInput.availability as a predicate. The states an offer's row
 // decides (status, schedule) are conditions on it; the others judge the account's active
-// offers within their schedule now, in four statements (offers, events, shards, counters), and name the few that are not
-// clickable (so CLICKABLE is "in schedule and not one of those", never a list of every offer).
+// offers within their schedule now (their spend and counters read in one statement,
+// budget.ExhaustedByOffer), and name the few that are not clickable (so CLICKABLE is "in
+// schedule and not one of those", never a list of every offer).
 func (r *Resolver) availabilityFilter(ctx context.Context, want []model.OfferAvailability) (predicate.Offer, error) {
 	accountID, err := viewerID(ctx)
 	if err != nil {

@@ -68,8 +68,9 @@ func BearerToken(r *http.Request) (string, bool) {
 // minute, not one per request.
 const lastUsedResolution = time.Minute
 
-// Authenticate resolves an API key to its account id. Nothing is cached, so a revoked key fails
-// from the next request on.
+// Authenticate resolves an API key to its account id. API keys are never remembered, so a
+// revoked one fails from the next request on; a publishable key may be remembered for
+// publishableKeyTTL (AuthenticateKey).
 func Authenticate(ctx context.Context, client *ent.Client, key string) (int, error) {
 	k, err := AuthenticateKey(ctx, client, key)
 	return k.AccountID, err
@@ -91,6 +92,9 @@ func AuthenticateKey(ctx context.Context, client *ent.Client, key string) (Calle
 	if c, ok := publishableKeys.get(hash); ok {
 		return c, nil
 	}
+	// Taken before the read: the key is remembered for at most the TTL after the row was read,
+	// and not at all if a revocation was noted meanwhile.
+	start, gen := time.Now(), publishableKeys.generation()
 	ctx = viewer.AsSystem(ctx)
 	k, err := client.APIKey.Query().
 		Where(apikey.Hash(hash), apikey.RevokedAtIsNil()).
@@ -111,7 +115,7 @@ func AuthenticateKey(ctx context.Context, client *ent.Client, key string) (Calle
 	}
 	c := Caller{AccountID: k.AccountID, Publishable: k.Publishable}
 	if c.Publishable {
-		publishableKeys.put(hash, k.ID, c)
+		publishableKeys.put(hash, k.ID, c, gen, start.Add(publishableKeyTTL))
 	}
 	return c, nil
 }
@@ -132,6 +136,8 @@ var publishableKeys = &keyMemory{keys: map[[sha256.Size]byte]rememberedKey{}}
 type keyMemory struct {
 	mu   sync.Mutex
 	keys map[[sha256.Size]byte]rememberedKey
+	// forgets counts revocations noted; a key read before one is not remembered.
+	forgets uint64
 }
 
 type rememberedKey struct {
@@ -150,19 +156,32 @@ func (m *keyMemory) get(hash []byte) (Caller, bool) {
 	return k.caller, true
 }
 
-func (m *keyMemory) put(hash []byte, id int, c Caller) {
+// generation is the count of revocations noted so far, for put.
+func (m *keyMemory) generation() uint64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.forgets
+}
+
+// put remembers a key read when the count of revocations was gen, until until; a revocation
+// noted since then may be this key's, so it is not remembered.
+func (m *keyMemory) put(hash []byte, id int, c Caller, gen uint64, until time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.forgets != gen {
+		return
+	}
 	if len(m.keys) >= maxRememberedKeys {
 		clear(m.keys)
 	}
-	m.keys[[sha256.Size]byte(hash)] = rememberedKey{id: id, caller: c, until: time.Now().Add(publishableKeyTTL)}
+	m.keys[[sha256.Size]byte(hash)] = rememberedKey{id: id, caller: c, until: until}
 }
 
 // forget drops the key with that id.
 func (m *keyMemory) forget(id int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.forgets++
 	for h, k := range m.keys {
 		if k.id == id {
 			delete(m.keys, h)
@@ -217,13 +236,23 @@ func ListAPIKeys(ctx context.Context, c *ent.Client, accountID int, includeRevok
 	return q.All(viewer.AsSystem(ctx))
 }
 
-// RevokeAPIKey revokes key keyID of account accountID; it stops authenticating at once. Revoking
-// a revoked key again changes nothing. Another account's key reads as not found.
+// RevokeAPIKey revokes key keyID of account accountID; on this server it stops authenticating
+// once the revocation commits. Revoking a revoked key again changes nothing. Another account's
+// key reads as not found.
 func RevokeAPIKey(ctx context.Context, c *ent.Client, accountID, keyID int) (*ent.APIKey, error) {
 	ctx = viewer.AsSystem(ctx)
-	// Forgotten at once; a page that reads the row before the revocation commits may remember
-	// the key again, for at most publishableKeyTTL.
+	// Forgotten now, and again when the transaction that revokes it commits (GraphQL mutations
+	// run in one): a page that read the row before the commit is not remembered (generation).
 	publishableKeys.forget(keyID)
+	if tx := ent.TxFromContext(ctx); tx != nil {
+		tx.OnCommit(func(next ent.Committer) ent.Committer {
+			return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
+				err := next.Commit(ctx, tx)
+				publishableKeys.forget(keyID)
+				return err
+			})
+		})
+	}
 	if _, err := c.APIKey.Update().
 		Where(apikey.ID(keyID), apikey.AccountID(accountID), apikey.RevokedAtIsNil()).
 		SetRevokedAt(time.Now()).Save(ctx); err != nil {

@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"entgo.io/ent/dialect"
+
+	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/internal/dbtest"
 	"github.com/gokart/gokart/internal/storage"
 )
@@ -66,6 +69,38 @@ func TestAPublishableKeyIsRememberedBrieflyAndForgottenWhenRevoked(t *testing.T)
 		}
 		if authenticates(pub.Secret) {
 			t.Error("a publishable key revoked through RevokeAPIKey still works")
+		}
+
+		// Revoked in a transaction (as a GraphQL mutation is), while a page reads the row
+		// before the commit: once it commits, the key is refused. PostgreSQL only: SQLite's one
+		// connection is the transaction's until it ends.
+		if db.Dialect == dialect.Postgres {
+			pub, err = CreatePublishableKey(ctx, db.Client, acc.ID, "wall 3")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Used once and forgotten, so that the read below has no last-use stamp to write
+			// (it would wait for the revoking transaction's row lock).
+			if !authenticates(pub.Secret) {
+				t.Fatal("a new publishable key is refused")
+			}
+			publishableKeys.forget(pub.APIKey.ID)
+			tx, err := db.Client.Tx(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := RevokeAPIKey(ent.NewTxContext(ctx, tx), tx.Client(), acc.ID, pub.APIKey.ID); err != nil {
+				t.Fatal(err)
+			}
+			if !authenticates(pub.Secret) {
+				t.Error("a publishable key whose revocation has not committed is refused")
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if authenticates(pub.Secret) {
+				t.Error("a publishable key revoked in a committed transaction still works")
+			}
 		}
 
 		if !authenticates(acc.APIKey) {

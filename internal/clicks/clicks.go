@@ -120,8 +120,10 @@ type Recorder struct {
 	loading singleflight.Group
 	// unrouted is the ids lately found neither in offer_routes nor by id (unknown offers):
 	// the read by id alone goes to every shard on Citus, and anyone may ask for any id, so a
-	// miss is not read again for unroutedTTL. Every offer gokart writes has its route, so a
-	// new offer is never held back by it.
+	// miss is not read again for unroutedTTL. An offer gokart writes in a transaction has its
+	// route from its first commit, so it is never held back by this; one without a route (written
+	// outside gokart, or whose route write failed after a one-statement create) is held back for
+	// up to unroutedTTL when its id was asked for before it existed.
 	unrouted     *lru.Cache[int, time.Time]
 	unroutedOnce sync.Once
 	batch        *batcher
