@@ -310,17 +310,39 @@ VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING`, accountID, offerID, key); err !=
 // with their row versions: 106 buffers a charge in cmd/gokart-bench, and the sort let a planner
 // without statistics scan the account's every shard). The second half runs only when the first
 // finds nothing.
-var chargeShardSQL = `WITH up AS (SELECT id FROM offer_budget_shards
-  WHERE account_id = $2 AND offer_id = $3 AND shard >= $4 AND budget_total IS NOT DISTINCT FROM CAST($5 AS BIGINT)
-  AND (budget_total IS NULL OR spent + CAST($1 AS BIGINT) <= allotted)
-  ORDER BY shard LIMIT 1 FOR UPDATE SKIP LOCKED),
-wrapped AS (SELECT id FROM offer_budget_shards
-  WHERE account_id = $2 AND offer_id = $3 AND shard < $4 AND budget_total IS NOT DISTINCT FROM CAST($5 AS BIGINT)
-  AND (budget_total IS NULL OR spent + CAST($1 AS BIGINT) <= allotted)
-  ORDER BY shard LIMIT 1 FOR UPDATE SKIP LOCKED)
+var chargeShardSQL = "WITH " + ShardPickSQL + `
 UPDATE offer_budget_shards SET spent = spent + CAST($1 AS BIGINT)
 WHERE account_id = $2 AND offer_id = $3 AND id = (SELECT id FROM up UNION ALL SELECT id FROM wrapped LIMIT 1)
 RETURNING shard`
+
+// ShardPickSQL is the two queries of chargeShardSQL that find and lock the shard to charge (up,
+// then wrapped; each yields at most one id and shard), for a statement that charges it along
+// with other writes (ShardPick gives the arguments $1 to $5).
+const ShardPickSQL = `up AS (SELECT id, shard FROM offer_budget_shards
+  WHERE account_id = $2 AND offer_id = $3 AND shard >= $4 AND budget_total IS NOT DISTINCT FROM CAST($5 AS BIGINT)
+  AND (budget_total IS NULL OR spent + CAST($1 AS BIGINT) <= allotted)
+  ORDER BY shard LIMIT 1 FOR UPDATE SKIP LOCKED),
+wrapped AS (SELECT id, shard FROM offer_budget_shards
+  WHERE account_id = $2 AND offer_id = $3 AND shard < $4 AND budget_total IS NOT DISTINCT FROM CAST($5 AS BIGINT)
+  AND (budget_total IS NULL OR spent + CAST($1 AS BIGINT) <= allotted)
+  ORDER BY shard LIMIT 1 FOR UPDATE SKIP LOCKED)`
+
+// ShardPick returns ShardPickSQL's arguments for a charge of s that ChargeConversion would make
+// with its budget shards alone, and false when it would do more or other: refuse the offer, record
+// a completion, bump a cap or daily budget counter, or charge nothing. Such a charge is
+// ChargeConversion's whole work when a shard has room; without one, ChargeConversion's slow path
+// (rebalance) decides.
+func ShardPick(s Subject) ([]any, bool) {
+	if CheckLive(s.Terms.Status) != nil || s.Terms.OneCompletionPerMember && s.Member != "" || limitsOf(s) != nil ||
+		s.Payout <= 0 && s.Terms.BudgetTotal == nil {
+		return nil, false
+	}
+	var totalArg any
+	if s.Terms.BudgetTotal != nil {
+		totalArg = int64(*s.Terms.BudgetTotal)
+	}
+	return []any{int64(s.Payout), s.AccountID, s.Terms.OfferID, rand.IntN(Shards), totalArg}, true
+}
 
 // lockOfferSQL serializes the writers of an offer's budget_spent (syncIn).
 const lockOfferSQL = "SELECT id FROM offers WHERE account_id = $1 AND id = $2 FOR NO KEY UPDATE"

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gokart/gokart/internal/callbacks/vocab"
@@ -52,6 +54,20 @@ var (
 		"(SELECT COUNT(*) FROM conversion_status_changes h WHERE h.account_id = $1 AND h.conversion_id = $2"+
 			" AND NOT (h.created_at = $6 AND h.to_status = $5)) + 1")
 )
+
+// EnqueueFirstFrom is EnqueueStatement for a new conversion's first change (ch.From nil) as one
+// query of a statement that also inserts the conversion: the conversion's id is the column id of
+// the statement's query named from, and nothing is queued unless that query yields a row. The
+// placeholders are EnqueueStatement's without the conversion id's ($1, then $2 to $8).
+func EnqueueFirstFrom(ch Change, from string) (string, []any) {
+	_, args := EnqueueStatement(ch)
+	q := strings.Replace(enqueueFirstSQL, "$2, 1,", from+".id, 1,", 1)
+	q = strings.Replace(q, "FROM callback_endpoints e\n", "FROM callback_endpoints e, "+from+"\n", 1)
+	for n := 3; n <= len(args); n++ {
+		q = strings.ReplaceAll(q, "$"+strconv.Itoa(n), "$"+strconv.Itoa(n-1))
+	}
+	return q, append(args[:1:1], args[2:]...)
+}
 
 // Enqueue queues the callbacks of a status change in the transaction q that writes it. An
 // account without matching endpoints costs one indexed read and writes nothing.

@@ -166,6 +166,8 @@ type outcome struct {
 	syncOffer int
 	// test marks the log row of a test click's postback (test traffic).
 	test bool
+	// written says the log row is written already, with the postback's effects (acceptInOne).
+	written bool
 }
 
 func answer(status int, log postbacklog.Outcome, body, reason string) outcome {
@@ -217,29 +219,65 @@ func (s *Service) logger() *slog.Logger {
 
 func (s *Service) postgres() bool { return s.Dialect == dialect.Postgres }
 
-// process decides the postback and writes its effects and its log row in one transaction; it
-// returns the account (0 when unknown) for the log of a failure.
-func (s *Service) process(ctx context.Context, req Request) (outcome, int, error) {
-	tx, err := s.Client.Tx(ctx)
-	if err != nil {
-		return outcome{}, 0, fmt.Errorf("begin: %w", err)
+// work is one postback's database work. Its reads (the look-up, the event) come first, outside
+// a transaction; the first write that needs one opens it (begin). A postback that writes in one
+// statement (acceptInOne, or a refusal whose only write is its log row, which flush writes as
+// one statement on PostgreSQL) never opens one: BEGIN and COMMIT were two of an accepted
+// postback's six round trips.
+type work struct {
+	s  *Service
+	tx *ent.Tx
+}
+
+// client is the transaction's client once it is open, else the service's.
+func (w *work) client() *ent.Client {
+	if w.tx != nil {
+		return w.tx.Client()
 	}
-	c := tx.Client()
+	return w.s.Client
+}
+
+// begin opens the transaction (once) and returns its client.
+func (w *work) begin(ctx context.Context) (*ent.Client, error) {
+	if w.tx == nil {
+		tx, err := w.s.Client.Tx(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("begin: %w", err)
+		}
+		w.tx = tx
+	}
+	return w.tx.Client(), nil
+}
+
+// process decides the postback and writes its effects and its log row atomically: in one
+// transaction, or in one statement; it returns the account (0 when unknown) for the log of a
+// failure.
+func (s *Service) process(ctx context.Context, req Request) (outcome, int, error) {
+	w := &work{s: s}
 	var b batch
 	p, perr := Parse(req.RawQuery)
-	out, accountID, err := s.decide(ctx, c, &b, req, p, perr)
-	if err == nil {
+	out, accountID, err := s.decide(ctx, w, &b, req, p, perr)
+	if err == nil && !out.written {
 		if len(p.Notes) > 0 {
 			out.reason += "; " + strings.Join(p.Notes, "; ")
 		}
 		b.postbackLog(accountID, req, out)
-		err = b.flush(ctx, c, s.postgres())
+		if !s.postgres() {
+			// SQLite writes the batch one statement at a time: in a transaction.
+			_, err = w.begin(ctx)
+		}
+		if err == nil {
+			err = b.flush(ctx, w.client(), s.postgres())
+		}
+	}
+	if w.tx == nil {
+		return out, accountID, err
 	}
 	if err != nil {
-		_ = tx.Rollback()
+		_ = w.tx.Rollback()
 		return outcome{}, accountID, err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := w.tx.Commit(); err != nil {
 		return outcome{}, accountID, fmt.Errorf("commit: %w", err)
 	}
 	return out, accountID, nil
@@ -247,12 +285,12 @@ func (s *Service) process(ctx context.Context, req Request) (outcome, int, error
 
 // decide authenticates and attributes the postback and applies it to the conversion; an error
 // is a store failure.
-func (s *Service) decide(ctx context.Context, c *ent.Client, b *batch, req Request, p Params, perr error) (outcome, int, error) {
+func (s *Service) decide(ctx context.Context, w *work, b *batch, req Request, p Params, perr error) (outcome, int, error) {
 	key := KeyOf(req.RawQuery)
 	if key == "" {
 		return answer(http.StatusForbidden, postbacklog.OutcomeUNAUTHORIZED, "missing key", "missing key"), 0, nil
 	}
-	t, found, err := lookup(ctx, c, &s.keys, key, p.ClickID, p.EventID)
+	t, found, err := lookup(ctx, w.client(), &s.keys, key, p.ClickID, p.EventID)
 	if err != nil {
 		return outcome{}, 0, err
 	}
@@ -285,7 +323,7 @@ func (s *Service) decide(ctx context.Context, c *ent.Client, b *batch, req Reque
 	}
 	actx := viewer.ForAccount(ctx, t.accountID)
 	if t.terms.EventID == 0 {
-		missing, err := resolveEvent(actx, c, &t, p.EventID)
+		missing, err := resolveEvent(actx, w.client(), &t, p.EventID)
 		if err != nil {
 			return outcome{}, t.accountID, err
 		}
@@ -297,7 +335,7 @@ func (s *Service) decide(ctx context.Context, c *ent.Client, b *batch, req Reque
 			return withOffer(answer(status, log, missing, missing)), t.accountID, nil
 		}
 	}
-	out, err := s.apply(actx, c, b, p, req.Now, t, to)
+	out, err := s.apply(actx, w, b, req, p, t, to)
 	return withOffer(out), t.accountID, err
 }
 
@@ -332,26 +370,37 @@ func truncate(s string, n int) string {
 
 // apply records the postback's conversion, or applies it to the known one: a new conversion
 // is inserted first (ON CONFLICT DO NOTHING), and only when one exists is it found and locked.
-func (s *Service) apply(ctx context.Context, c *ent.Client, b *batch, p Params, now time.Time, t target, to lifecycle.Status) (outcome, error) {
+func (s *Service) apply(ctx context.Context, w *work, b *batch, req Request, p Params, t target, to lifecycle.Status) (outcome, error) {
 	var cv *conv
-	var err error
+	now := req.Now
 	if t.percent != nil {
 		// A revenue share pays by the sale amount: a new conversion needs one, in the offer's
 		// currency (updates of a known conversion do not). Not the common path: its extra
 		// look-up costs nothing on fixed payouts.
 		if p.Amount == nil || p.Currency != "" && p.Currency != t.currency {
+			c, err := w.begin(ctx)
+			if err != nil {
+				return outcome{}, err
+			}
 			return s.shareWithoutAmount(ctx, c, b, p, now, t, to)
 		}
 		t.payout = t.payoutFor(p.Amount, 0)
+	}
+	if s.postgres() && !req.Import {
+		if out, done, err := acceptInOne(ctx, w.client(), req, p, t, to); err != nil || done {
+			return out, err
+		}
+	}
+	c, err := w.begin(ctx)
+	if err != nil {
+		return outcome{}, err
 	}
 	if cv, err = insertConversion(ctx, c, t, p, to, "", t.repeatKey(p.ConversionID), now); err != nil {
 		return outcome{}, err
 	}
 	if cv != nil {
 		out, err := accept(ctx, c, s.Dialect, b, t, cv, now)
-		if p.Currency != "" && p.Currency != t.currency {
-			out.reason += fmt.Sprintf("; cnv_currency %s differs from the offer's %s: kept as reportedCurrency, amount not converted", p.Currency, t.currency)
-		}
+		out.reason += currencyNote(p, t)
 		return out, err
 	}
 	// It exists (a concurrent copy's insert waited for it to commit): find and lock it.
@@ -367,6 +416,14 @@ func (s *Service) apply(ctx context.Context, c *ent.Client, b *batch, p Params, 
 		out.conversionID = &convID
 	}
 	return out, err
+}
+
+// currencyNote is what an accepted conversion's log says of a cnv_currency other than the offer's.
+func currencyNote(p Params, t target) string {
+	if p.Currency == "" || p.Currency == t.currency {
+		return ""
+	}
+	return fmt.Sprintf("; cnv_currency %s differs from the offer's %s: kept as reportedCurrency, amount not converted", p.Currency, t.currency)
 }
 
 // shareWithoutAmount applies a revenue-share postback that has no usable sale amount: to its

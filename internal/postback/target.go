@@ -327,7 +327,8 @@ ON CONFLICT DO NOTHING RETURNING id`
 // insertConversion inserts the conversion; nil without an error means one with its network
 // conversion id, or its click, event and repeat key, exists already (committed: the insert
 // waited). A new conversion's reason is empty (NULL) unless it is kept REJECTED at once.
-func insertConversion(ctx context.Context, q rowQuerier, t target, p Params, to lifecycle.Status, reason, repeatKey string, now time.Time) (*conv, error) {
+// conversionArgs are insertConversionSQL's arguments, and the extras they store.
+func conversionArgs(t target, p Params, to lifecycle.Status, reason, repeatKey string, now time.Time) ([]any, map[string]string, error) {
 	extras := map[string]string{}
 	for k, v := range p.Extras {
 		extras[k] = v
@@ -342,7 +343,7 @@ func insertConversion(ctx context.Context, q rowQuerier, t target, p Params, to 
 	if len(extras) > 0 {
 		b, err := json.Marshal(extras)
 		if err != nil {
-			return nil, fmt.Errorf("insert conversion: %w", err)
+			return nil, nil, fmt.Errorf("insert conversion: %w", err)
 		}
 		extrasArg = string(b)
 	}
@@ -359,9 +360,17 @@ func insertConversion(ctx context.Context, q rowQuerier, t target, p Params, to 
 	if reason != "" {
 		reasonArg = truncate(reason, schema.MaxReasonLength)
 	}
-	rows, err := q.QueryContext(ctx, insertConversionSQL, now, string(t.system), ncidArg,
+	return []any{now, string(t.system), ncidArg,
 		string(to), int64(t.payout), amountArg, t.currency, t.member, extrasArg,
-		t.clickID, t.accountID, t.offerID, t.terms.EventID, reportedArg, repeatKey, t.test, reasonArg)
+		t.clickID, t.accountID, t.offerID, t.terms.EventID, reportedArg, repeatKey, t.test, reasonArg}, extras, nil
+}
+
+func insertConversion(ctx context.Context, q rowQuerier, t target, p Params, to lifecycle.Status, reason, repeatKey string, now time.Time) (*conv, error) {
+	args, extras, err := conversionArgs(t, p, to, reason, repeatKey, now)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.QueryContext(ctx, insertConversionSQL, args...)
 	if err != nil {
 		return nil, fmt.Errorf("insert conversion: %w", err)
 	}
