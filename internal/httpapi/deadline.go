@@ -60,14 +60,14 @@ func withDeadlines(mux *http.ServeMux, graphQL, tracking time.Duration, next htt
 		defer cancel()
 		bw := &bufferedWriter{header: http.Header{}, body: bodies.Get().(*bytes.Buffer)}
 		done := make(chan any, 1)
-		go func() {
+		handlers.run(func() {
 			defer func() {
 				p := recover()
 				bw.finish()
 				done <- p
 			}()
 			next.ServeHTTP(bw, r.WithContext(ctx))
-		}()
+		})
 		select {
 		case p := <-done:
 			if p != nil {
