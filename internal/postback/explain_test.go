@@ -8,8 +8,11 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/gokart/gokart/ent/offer"
+	"github.com/gokart/gokart/internal/budget"
 	"github.com/gokart/gokart/internal/dbtest"
 	"github.com/gokart/gokart/internal/lifecycle"
+	"github.com/gokart/gokart/internal/money"
 )
 
 // TestPostbackStatementsUseTheKeysByAccount plans the statements of an accepted postback on
@@ -44,6 +47,24 @@ func TestPostbackStatementsUseTheKeysByAccount(t *testing.T) {
 	plan = dbtest.Explain(t, db.SQL, insertConversionSQL, now, "IMPACT", "plan-1", "PENDING", 1000000, nil, "USD", "m",
 		nil, clickID, acc, offerID, eventID, nil, "", false, nil)
 	dbtest.RequireKeyed(t, "conversion insert", plan)
+
+	// The common accepted postback's one statement (acceptInOne): the shard by the offer's
+	// key, the endpoints by the account's.
+	var clickOfOffer int
+	if err := db.SQL.QueryRow(`SELECT id FROM clicks WHERE account_id = $1 ORDER BY id LIMIT 1`, acc).Scan(&clickOfOffer); err != nil {
+		t.Fatal(err)
+	}
+	total := money.Micros(1_000_000_000)
+	args, _, ok, err := acceptInOneArgs(Request{RawQuery: "key=pk-plan&gk_click_id=x", SourceIP: "127.0.0.1", Now: now}, Params{ConversionID: "plan-one"},
+		target{accountID: acc, clickID: clickOfOffer, offerID: offerID, system: "IMPACT", currency: "USD", payout: 1_000_000,
+			terms: budget.Terms{OfferID: offerID, Status: offer.StatusACTIVE, BudgetTotal: &total, EventID: eventID}}, lifecycle.Pending)
+	if err != nil || !ok {
+		t.Fatalf("one-statement arguments: %v %v", ok, err)
+	}
+	plan = dbtest.Explain(t, db.SQL, acceptInOneSQL, args...)
+	dbtest.RequireKeyed(t, "accepted postback in one statement", plan,
+		"budgetshard_account_id_offer_id_shard", "offer_budget_shards_pkey", "callback_endpoints_pkey")
+	t.Logf("accepted postback in one statement:\n%s", plan)
 
 	approved := lifecycle.Approved
 	change := conversionChange{accountID: acc, id: convID, status: &approved, at: now}

@@ -51,8 +51,8 @@ pick AS (SELECT id, shard FROM up UNION ALL SELECT id, shard FROM wrapped LIMIT 
 ins AS (INSERT INTO conversions (` + cols + `, budget_shard, charged_counters)
 SELECT ` + shift(vals, pickArgs) + `, pick.shard, ` + counters + ` FROM pick
 ON CONFLICT DO NOTHING RETURNING id),
-charged AS (UPDATE offer_budget_shards s SET spent = s.spent + CAST($1 AS BIGINT) FROM pick, ins
-WHERE s.account_id = $2 AND s.offer_id = $3 AND s.id = pick.id),
+charged AS (UPDATE offer_budget_shards SET spent = spent + CAST($1 AS BIGINT)
+WHERE account_id = $2 AND offer_id = $3 AND id = (SELECT id FROM pick) AND EXISTS (SELECT 1 FROM ins)),
 history AS (` + hist + `),
 logged AS (` + log + `),
 queued AS (` + queue + `)
@@ -71,32 +71,10 @@ func shift(sqlText string, offset int) string {
 // conversion in a status that spends, of a chargeable click, whose charge is its shards'
 // alone); done is false when it wrote nothing, and the caller decides the postback itself.
 func acceptInOne(ctx context.Context, q rowQuerier, req Request, p Params, t target, to lifecycle.Status) (out outcome, done bool, err error) {
-	if !to.Spends() || !chargeable(t) {
-		return outcome{}, false, nil
-	}
-	now := req.Now
-	pick, ok := budget.ShardPick(budget.Subject{AccountID: t.accountID, Terms: t.terms, Payout: t.payout, Member: t.member, At: now})
-	if !ok {
-		return outcome{}, false, nil
-	}
-	conv, _, err := conversionArgs(t, p, to, "", t.repeatKey(p.ConversionID), now)
-	if err != nil {
+	args, out, ok, err := acceptInOneArgs(req, p, t, to)
+	if err != nil || !ok {
 		return outcome{}, false, err
 	}
-	out = answer(http.StatusOK, postbacklog.OutcomeACCEPTED, BodyAccepted, "new conversion, "+strings.ToLower(string(to)))
-	out.reason += currencyNote(p, t)
-	if len(p.Notes) > 0 {
-		out.reason += "; " + strings.Join(p.Notes, "; ")
-	}
-	// A shard-only charge has no counters: the batch path stores json.Marshal of none.
-	counters, _ := json.Marshal([]string(nil))
-	_, queue := callbacks.EnqueueFirstFrom(callbacks.Change{AccountID: t.accountID, OfferID: t.offerID,
-		OfferEventID: t.terms.EventID, To: to, At: now}, "ins")
-	args := append(append(pick, conv...), string(counters),
-		string(to), "", string(conversionstatuschange.SourcePOSTBACK), now.UTC(),
-		Redact(req.RawQuery), truncate(req.SourceIP, schema.MaxSourceIPLength), string(out.log), out.status,
-		truncate(out.reason, schema.MaxReasonLength), now, t.test)
-	args = append(args, queue...)
 	rows, err := q.QueryContext(ctx, acceptInOneSQL, args...)
 	if err != nil {
 		return outcome{}, false, fmt.Errorf("accept conversion: %w", err)
@@ -117,4 +95,35 @@ func acceptInOne(ctx context.Context, q rowQuerier, req Request, p Params, t tar
 	}
 	out.conversionID, out.syncOffer, out.written = &id, t.offerID, true
 	return out, true, nil
+}
+
+// acceptInOneArgs are acceptInOneSQL's arguments for the postback and the outcome it records;
+// ok is false when the postback is not one that the statement may record.
+func acceptInOneArgs(req Request, p Params, t target, to lifecycle.Status) (args []any, out outcome, ok bool, err error) {
+	if !to.Spends() || !chargeable(t) {
+		return nil, outcome{}, false, nil
+	}
+	now := req.Now
+	pick, ok := budget.ShardPick(budget.Subject{AccountID: t.accountID, Terms: t.terms, Payout: t.payout, Member: t.member, At: now})
+	if !ok {
+		return nil, outcome{}, false, nil
+	}
+	conv, _, err := conversionArgs(t, p, to, "", t.repeatKey(p.ConversionID), now)
+	if err != nil {
+		return nil, outcome{}, false, err
+	}
+	out = answer(http.StatusOK, postbacklog.OutcomeACCEPTED, BodyAccepted, "new conversion, "+strings.ToLower(string(to)))
+	out.reason += currencyNote(p, t)
+	if len(p.Notes) > 0 {
+		out.reason += "; " + strings.Join(p.Notes, "; ")
+	}
+	// A shard-only charge has no counters: the batch path stores json.Marshal of none.
+	counters, _ := json.Marshal([]string(nil))
+	_, queue := callbacks.EnqueueFirstFrom(callbacks.Change{AccountID: t.accountID, OfferID: t.offerID,
+		OfferEventID: t.terms.EventID, To: to, At: now}, "ins")
+	args = append(append(pick, conv...), string(counters),
+		string(to), "", string(conversionstatuschange.SourcePOSTBACK), now.UTC(),
+		Redact(req.RawQuery), truncate(req.SourceIP, schema.MaxSourceIPLength), string(out.log), out.status,
+		truncate(out.reason, schema.MaxReasonLength), now, t.test)
+	return append(args, queue...), out, true, nil
 }
