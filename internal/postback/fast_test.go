@@ -96,3 +96,43 @@ WHERE d.account_id = $1 ORDER BY d.id`)
 		t.Errorf("shards spent %d, want %d (both postbacks charged)", spent.Int64, 2*int64(payout))
 	}
 }
+
+// TestARefusedOneStatementFallsBackToTheTransaction: a database that refuses the one statement
+// as unsupported (feature_not_supported, as a distributed database may answer; planted here as
+// a trigger on the inserts only that statement makes, which carry their charge) loses no
+// postback: it and every later one are recorded by the general path.
+func TestARefusedOneStatementFallsBackToTheTransaction(t *testing.T) {
+	t.Parallel()
+	t.Log("PostgreSQL only: SQLite has no one-statement path")
+	db := dbtest.Open(t, dialect.Postgres)
+	if _, err := db.SQL.Exec(`CREATE FUNCTION refuse_charged_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.budget_shard IS NOT NULL THEN
+    RAISE EXCEPTION 'not supported here' USING ERRCODE = 'feature_not_supported';
+  END IF;
+  RETURN NEW;
+END $$`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL.Exec(`CREATE TRIGGER refuse_charged_insert BEFORE INSERT ON conversions FOR EACH ROW EXECUTE FUNCTION refuse_charged_insert()`); err != nil {
+		t.Fatal(err)
+	}
+	srv := apitest.Start(t, db)
+	keys := srv.NewAccount(t, "refused")
+	o := newOffer(t, db.Client, keys.ID, func(c *ent.OfferCreate) { c.SetBudgetTotal(100_000_000) }, eventSpec{id: "Sale", payout: payout})
+	for i := 1; i <= 3; i++ {
+		gk := click(t, srv, o.ID, fmt.Sprint("m", i))
+		if status, body := pb(t, srv.URL, keys.PostbackKey, "gk_click_id="+gk, "cnv_event_id=Sale", fmt.Sprintf("cnv_conversion_id=R%d", i)); status != 200 || body != "accepted" {
+			t.Fatalf("postback %d: %d %s", i, status, body)
+		}
+	}
+	var n int
+	var spent sql.NullInt64
+	if err := db.SQL.QueryRow(`SELECT COUNT(*), (SELECT SUM(spent) FROM offer_budget_shards WHERE account_id = $1) FROM conversions
+WHERE account_id = $1 AND budget_shard IS NOT NULL`, keys.ID).Scan(&n, &spent); err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 || spent.Int64 != 3*int64(payout) {
+		t.Errorf("%d charged conversions, %d spent; want 3 and %d", n, spent.Int64, 3*int64(payout))
+	}
+}

@@ -74,15 +74,18 @@ package postback
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"entgo.io/ent/dialect"
+	"github.com/lib/pq"
 
 	"github.com/gokart/gokart/ent"
 	"github.com/gokart/gokart/ent/conversionstatuschange"
@@ -135,6 +138,9 @@ type Service struct {
 	refreshInit sync.Once
 	// keys are the accounts of the postback keys seen (lookup).
 	keys keyAccounts
+	// generalOnly is set when the database refused acceptInOne's statement as a feature it
+	// does not support (a distributed database may): every postback then takes the general path.
+	generalOnly atomic.Bool
 }
 
 // Request is one postback as received.
@@ -386,8 +392,13 @@ func (s *Service) apply(ctx context.Context, w *work, b *batch, req Request, p P
 		}
 		t.payout = t.payoutFor(p.Amount, 0)
 	}
-	if s.postgres() && !req.Import {
-		if out, done, err := acceptInOne(ctx, w.client(), req, p, t, to); err != nil || done {
+	if s.postgres() && !req.Import && !s.generalOnly.Load() {
+		out, done, err := acceptInOne(ctx, w.client(), req, p, t, to)
+		if unsupported(err) {
+			// Nothing was written (one statement): the general path records the postback.
+			s.generalOnly.Store(true)
+			s.logger().WarnContext(ctx, "the database refused the one-statement postback; every postback takes the general path", "err", err)
+		} else if err != nil || done {
 			return out, err
 		}
 	}
@@ -416,6 +427,12 @@ func (s *Service) apply(ctx context.Context, w *work, b *batch, req Request, p P
 		out.conversionID = &convID
 	}
 	return out, err
+}
+
+// unsupported says whether err is PostgreSQL's feature_not_supported (0A000).
+func unsupported(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == "0A000"
 }
 
 // currencyNote is what an accepted conversion's log says of a cnv_currency other than the offer's.
