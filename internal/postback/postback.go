@@ -24,7 +24,8 @@
 //	               of it is 200 duplicate)
 //	503            the database failed; nothing was written, and the network's retry lands later
 //
-// Every request lands in the postback log, in the same transaction as its effects; one that
+// Every request lands in the postback log, atomically with its effects (in their transaction,
+// or in the one statement that writes them both: fast.go); one that
 // names no account (missing or unknown key) is counted instead (package unmatched).
 //
 // # Identity and idempotency
