@@ -29,6 +29,9 @@ import (
 // distributed before any row is written.
 var citus = os.Getenv("TEST_CITUS") == "1"
 
+// Citus says whether the tests run against a Citus coordinator (TEST_CITUS=1).
+func Citus() bool { return citus }
+
 func init() {
 	if citus {
 		migrations.AfterApply = distribute

@@ -61,10 +61,14 @@ func TestPostbackStatementsUseTheKeysByAccount(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("one-statement arguments: %v %v", ok, err)
 	}
-	plan = dbtest.Explain(t, db.SQL, acceptInOneSQL, args...)
-	dbtest.RequireKeyed(t, "accepted postback in one statement", plan,
-		"budgetshard_account_id_offer_id_shard", "offer_budget_shards_pkey", "callback_endpoints_pkey")
-	t.Logf("accepted postback in one statement:\n%s", plan)
+	if dbtest.Citus() {
+		t.Log("Citus: the one statement is not planned, the postbacks take the general path (Service.distributed)")
+	} else {
+		plan = dbtest.Explain(t, db.SQL, acceptInOneSQL, args...)
+		dbtest.RequireKeyed(t, "accepted postback in one statement", plan,
+			"budgetshard_account_id_offer_id_shard", "offer_budget_shards_pkey", "callback_endpoints_pkey")
+		t.Logf("accepted postback in one statement:\n%s", plan)
+	}
 
 	approved := lifecycle.Approved
 	change := conversionChange{accountID: acc, id: convID, status: &approved, at: now}

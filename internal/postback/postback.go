@@ -142,6 +142,9 @@ type Service struct {
 	// generalOnly is set when the database refused acceptInOne's statement as a feature it
 	// does not support (a distributed database may): every postback then takes the general path.
 	generalOnly atomic.Bool
+	// database is what kind of PostgreSQL the service writes to: 0 not known yet, plainDatabase,
+	// or distributedDatabase (Citus, on which every postback takes the general path).
+	database atomic.Int32
 }
 
 // Request is one postback as received.
@@ -393,7 +396,7 @@ func (s *Service) apply(ctx context.Context, w *work, b *batch, req Request, p P
 		}
 		t.payout = t.payoutFor(p.Amount, 0)
 	}
-	if s.postgres() && !req.Import && !s.generalOnly.Load() {
+	if s.postgres() && !req.Import && !s.generalOnly.Load() && !s.distributed(ctx) {
 		out, done, err := acceptInOne(ctx, w.client(), req, p, t, to)
 		if unsupported(err) {
 			// Nothing was written (one statement): the general path records the postback.
@@ -428,6 +431,45 @@ func (s *Service) apply(ctx context.Context, w *work, b *batch, req Request, p P
 		out.conversionID = &convID
 	}
 	return out, err
+}
+
+const (
+	plainDatabase       = 1
+	distributedDatabase = 2
+)
+
+// distributed says whether the database is a Citus coordinator. Citus takes acceptInOne's
+// statement but runs each of its queries as a subplan of its own through the coordinator
+// (checked on a 3-node cluster: eight single-shard tasks, the inserts pulled to the
+// coordinator), where the general path's statements are each one router query. Asked once; a
+// failed question is asked again on the next postback.
+func (s *Service) distributed(ctx context.Context) bool {
+	switch s.database.Load() {
+	case plainDatabase:
+		return false
+	case distributedDatabase:
+		return true
+	}
+	rows, err := s.Client.QueryContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')`)
+	if err != nil {
+		return true // not known: the general path is right everywhere
+	}
+	citus := false
+	if rows.Next() {
+		err = rows.Scan(&citus)
+	}
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return true
+	}
+	if citus {
+		s.database.Store(distributedDatabase)
+	} else {
+		s.database.Store(plainDatabase)
+	}
+	return citus
 }
 
 // unsupported says whether err is PostgreSQL's feature_not_supported (0A000).
