@@ -106,12 +106,20 @@ WHERE d.account_id = $1 ORDER BY d.id`)
 // postback: it and every later one are recorded by the general path.
 func TestARefusedOneStatementFallsBackToTheTransaction(t *testing.T) {
 	t.Parallel()
+	for _, code := range []string{"feature_not_supported", "deadlock_detected"} {
+		t.Run(code, func(t *testing.T) { t.Parallel(); refusedOneStatement(t, code) })
+	}
+}
+
+// refusedOneStatement: the one statement fails with the SQLSTATE named code; every postback is
+// still accepted and charged (deadlock_detected: the victim of a deadlock, which wrote nothing).
+func refusedOneStatement(t *testing.T, code string) {
 	t.Log("PostgreSQL only: SQLite has no one-statement path")
 	db := dbtest.Open(t, dialect.Postgres)
 	if _, err := db.SQL.Exec(`CREATE FUNCTION refuse_charged_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF NEW.budget_shard IS NOT NULL THEN
-    RAISE EXCEPTION 'not supported here' USING ERRCODE = 'feature_not_supported';
+    RAISE EXCEPTION 'refused here' USING ERRCODE = '` + code + `';
   END IF;
   RETURN NEW;
 END $$`); err != nil {

@@ -398,11 +398,16 @@ func (s *Service) apply(ctx context.Context, w *work, b *batch, req Request, p P
 	}
 	if s.postgres() && !req.Import && !s.generalOnly.Load() && !s.distributed(ctx) {
 		out, done, err := acceptInOne(ctx, w.client(), req, p, t, to)
-		if unsupported(err) {
+		switch {
+		case unsupported(err):
 			// Nothing was written (one statement): the general path records the postback.
 			s.generalOnly.Store(true)
 			s.logger().WarnContext(ctx, "the database refused the one-statement postback; every postback takes the general path", "err", err)
-		} else if err != nil || done {
+		case conflicted(err):
+			// Chosen as a deadlock's victim: its shard lock is taken before its insert, which
+			// may wait for a copy of the same conversion whose transaction waits for that shard
+			// (rebalance locks them all). It wrote nothing; the general path takes it from here.
+		case err != nil || done:
 			return out, err
 		}
 	}
@@ -470,6 +475,13 @@ func (s *Service) distributed(ctx context.Context) bool {
 		s.database.Store(plainDatabase)
 	}
 	return citus
+}
+
+// conflicted says whether err is a deadlock (40P01) or serialization failure (40001): the
+// statement was rolled back for another transaction's sake.
+func conflicted(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && (pqErr.Code == "40P01" || pqErr.Code == "40001")
 }
 
 // unsupported says whether err is PostgreSQL's feature_not_supported (0A000).
