@@ -84,6 +84,9 @@ func acceptInOne(ctx context.Context, q rowQuerier, req Request, p Params, t tar
 		done = true
 		err = rows.Scan(&id, &shard)
 	}
+	if err == nil {
+		err = rows.Err()
+	}
 	if cerr := rows.Close(); err == nil {
 		err = cerr
 	}

@@ -229,8 +229,9 @@ func (s *Service) logger() *slog.Logger {
 
 func (s *Service) postgres() bool { return s.Dialect == dialect.Postgres }
 
-// work is one postback's database work. Its reads (the look-up, the event) come first, outside
-// a transaction; the first write that needs one opens it (begin). A postback that writes in one
+// work is one postback's database work. On PostgreSQL its reads (the look-up, the event) come
+// first, outside a transaction, and the first write that needs one opens it (begin); on SQLite,
+// one writer, the transaction is opened first, as it always was. A postback that writes in one
 // statement (acceptInOne, or a refusal whose only write is its log row, which flush writes as
 // one statement on PostgreSQL) never opens one: BEGIN and COMMIT were two of an accepted
 // postback's six round trips.
@@ -264,6 +265,12 @@ func (w *work) begin(ctx context.Context) (*ent.Client, error) {
 // failure.
 func (s *Service) process(ctx context.Context, req Request) (outcome, int, error) {
 	w := &work{s: s}
+	if !s.postgres() {
+		// SQLite has one writer: the reads take its lock too (BEGIN IMMEDIATE), as before.
+		if _, err := w.begin(ctx); err != nil {
+			return outcome{}, 0, err
+		}
+	}
 	var b batch
 	p, perr := Parse(req.RawQuery)
 	out, accountID, err := s.decide(ctx, w, &b, req, p, perr)
@@ -272,13 +279,7 @@ func (s *Service) process(ctx context.Context, req Request) (outcome, int, error
 			out.reason += "; " + strings.Join(p.Notes, "; ")
 		}
 		b.postbackLog(accountID, req, out)
-		if !s.postgres() {
-			// SQLite writes the batch one statement at a time: in a transaction.
-			_, err = w.begin(ctx)
-		}
-		if err == nil {
-			err = b.flush(ctx, w.client(), s.postgres())
-		}
+		err = b.flush(ctx, w.client(), s.postgres())
 	}
 	if w.tx == nil {
 		return out, accountID, err
