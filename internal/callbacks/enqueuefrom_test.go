@@ -12,7 +12,7 @@ import (
 // that every placeholder it leaves is one of its arguments.
 func TestEnqueueFirstFromTakesTheConversionFromItsQuery(t *testing.T) {
 	ch := Change{AccountID: 1, ConversionID: 99, OfferID: 2, OfferEventID: 3, To: lifecycle.Pending, At: time.Unix(5, 0)}
-	q, args := EnqueueFirstFrom(ch, "ins")
+	q, args := EnqueueFirstFromSQL("ins"), EnqueueFirstFromArgs(ch)
 	if !strings.Contains(q, "ins.id, 1,") || !strings.Contains(q, "FROM callback_endpoints e, ins\n") {
 		t.Errorf("the conversion is not taken from ins:\n%s", q)
 	}

@@ -55,18 +55,24 @@ var (
 			" AND NOT (h.created_at = $6 AND h.to_status = $5)) + 1")
 )
 
-// EnqueueFirstFrom is EnqueueStatement for a new conversion's first change (ch.From nil) as one
-// query of a statement that also inserts the conversion: the conversion's id is the column id of
-// the statement's query named from, and nothing is queued unless that query yields a row. The
-// placeholders are EnqueueStatement's without the conversion id's ($1, then $2 to $8).
-func EnqueueFirstFrom(ch Change, from string) (string, []any) {
-	_, args := EnqueueStatement(ch)
+// EnqueueFirstFromSQL is EnqueueStatement's query for a new conversion's first change (From
+// nil) as one query of a statement that also inserts the conversion: the conversion's id is the
+// column id of the statement's query named from, and nothing is queued unless that query yields
+// a row. Its placeholders are EnqueueStatement's without the conversion id's ($1, then $2 to $8),
+// and EnqueueFirstFromArgs gives them. Build it once: it rewrites the query's text.
+func EnqueueFirstFromSQL(from string) string {
 	q := strings.Replace(enqueueFirstSQL, "$2, 1,", from+".id, 1,", 1)
 	q = strings.Replace(q, "FROM callback_endpoints e\n", "FROM callback_endpoints e, "+from+"\n", 1)
-	for n := 3; n <= len(args); n++ {
+	for n := 3; n <= 9; n++ {
 		q = strings.ReplaceAll(q, "$"+strconv.Itoa(n), "$"+strconv.Itoa(n-1))
 	}
-	return q, append(args[:1:1], args[2:]...)
+	return q
+}
+
+// EnqueueFirstFromArgs are EnqueueFirstFromSQL's arguments for the change.
+func EnqueueFirstFromArgs(ch Change) []any {
+	_, args := EnqueueStatement(ch)
+	return append(args[:1:1], args[2:]...)
 }
 
 // Enqueue queues the callbacks of a status change in the transaction q that writes it. An

@@ -62,7 +62,7 @@ func TestPostbackStatementsUseTheKeysByAccount(t *testing.T) {
 		t.Fatalf("one-statement arguments: %v %v", ok, err)
 	}
 	if dbtest.Citus() {
-		t.Log("Citus: the one statement is not planned, the postbacks take the general path (Service.distributed)")
+		t.Log("Citus: the one statement is not planned, the postbacks take the general path (Service.oneStatementOn)")
 	} else {
 		plan = dbtest.Explain(t, db.SQL, acceptInOneSQL, args...)
 		dbtest.RequireKeyed(t, "accepted postback in one statement", plan,

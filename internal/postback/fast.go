@@ -44,8 +44,7 @@ var acceptInOneSQL = func() string {
 SELECT $2, ins.id, NULL, %s, %s, %s, %s FROM ins`, next(), next(), next(), next())
 	log := fmt.Sprintf(`INSERT INTO postback_logs (account_id, raw_query, source_ip, outcome, http_status, reason, conversion_id, offer_id, created_at, test)
 SELECT $2, %s, %s, %s, %s, %s, ins.id, $3, %s, %s FROM ins`, next(), next(), next(), next(), next(), next(), next())
-	queue, _ := callbacks.EnqueueFirstFrom(callbacks.Change{}, "ins")
-	queue = shift(queue, n)
+	queue := shift(callbacks.EnqueueFirstFromSQL("ins"), n)
 	return "WITH " + budget.ShardPickSQL + `,
 pick AS (SELECT id, shard FROM up UNION ALL SELECT id, shard FROM wrapped LIMIT 1),
 ins AS (INSERT INTO conversions (` + cols + `, budget_shard, charged_counters)
@@ -58,6 +57,10 @@ logged AS (` + log + `),
 queued AS (` + queue + `)
 SELECT ins.id, pick.shard FROM ins, pick`
 }()
+
+// noCounters is a shard-only charge's charged_counters: what the batch path stores, json.Marshal
+// of none.
+var noCounters = func() string { b, _ := json.Marshal([]string(nil)); return string(b) }()
 
 // shift renumbers a statement's placeholders by offset.
 func shift(sqlText string, offset int) string {
@@ -75,21 +78,8 @@ func acceptInOne(ctx context.Context, q rowQuerier, req Request, p Params, t tar
 	if err != nil || !ok {
 		return outcome{}, false, err
 	}
-	rows, err := q.QueryContext(ctx, acceptInOneSQL, args...)
-	if err != nil {
-		return outcome{}, false, fmt.Errorf("accept conversion: %w", err)
-	}
 	var id, shard int
-	if rows.Next() {
-		done = true
-		err = rows.Scan(&id, &shard)
-	}
-	if err == nil {
-		err = rows.Err()
-	}
-	if cerr := rows.Close(); err == nil {
-		err = cerr
-	}
+	done, err = queryRow(ctx, q, acceptInOneSQL, args, &id, &shard)
 	if err != nil {
 		return outcome{}, false, fmt.Errorf("accept conversion: %w", err)
 	}
@@ -120,11 +110,9 @@ func acceptInOneArgs(req Request, p Params, t target, to lifecycle.Status) (args
 	if len(p.Notes) > 0 {
 		out.reason += "; " + strings.Join(p.Notes, "; ")
 	}
-	// A shard-only charge has no counters: the batch path stores json.Marshal of none.
-	counters, _ := json.Marshal([]string(nil))
-	_, queue := callbacks.EnqueueFirstFrom(callbacks.Change{AccountID: t.accountID, OfferID: t.offerID,
-		OfferEventID: t.terms.EventID, To: to, At: now}, "ins")
-	args = append(append(pick, conv...), string(counters),
+	queue := callbacks.EnqueueFirstFromArgs(callbacks.Change{AccountID: t.accountID, OfferID: t.offerID,
+		OfferEventID: t.terms.EventID, To: to, At: now})
+	args = append(append(pick, conv...), noCounters,
 		string(to), "", string(conversionstatuschange.SourcePOSTBACK), now.UTC(),
 		Redact(req.RawQuery), truncate(req.SourceIP, schema.MaxSourceIPLength), string(out.log), out.status,
 		truncate(out.reason, schema.MaxReasonLength), now, t.test)

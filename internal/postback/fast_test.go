@@ -22,7 +22,7 @@ func TestOneStatementWritesWhatTheTransactionWrites(t *testing.T) {
 	t.Parallel()
 	t.Log("PostgreSQL only: SQLite has no one-statement path")
 	if dbtest.Citus() {
-		t.Log("Citus: both postbacks take the general path (Service.distributed); the rows must still match")
+		t.Log("Citus: both postbacks take the general path (Service.oneStatementOn); the rows must still match")
 	}
 	db := dbtest.Open(t, dialect.Postgres)
 	srv := apitest.Start(t, db)

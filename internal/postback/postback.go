@@ -139,12 +139,10 @@ type Service struct {
 	refreshInit sync.Once
 	// keys are the accounts of the postback keys seen (lookup).
 	keys keyAccounts
-	// generalOnly is set when the database refused acceptInOne's statement as a feature it
-	// does not support (a distributed database may): every postback then takes the general path.
-	generalOnly atomic.Bool
-	// database is what kind of PostgreSQL the service writes to: 0 not known yet, plainDatabase,
-	// or distributedDatabase (Citus, on which every postback takes the general path).
-	database atomic.Int32
+	// oneStatement says whether accepted postbacks may take acceptInOne: 0 not known yet,
+	// oneStatementOn, or oneStatementOff (a Citus coordinator, or a database that refused the
+	// statement as unsupported), when every postback takes the general path.
+	oneStatement atomic.Int32
 }
 
 // Request is one postback as received.
@@ -397,12 +395,12 @@ func (s *Service) apply(ctx context.Context, w *work, b *batch, req Request, p P
 		}
 		t.payout = t.payoutFor(p.Amount, 0)
 	}
-	if s.postgres() && !req.Import && !s.generalOnly.Load() && !s.distributed(ctx) {
+	if s.postgres() && !req.Import && s.oneStatementOn(ctx) {
 		out, done, err := acceptInOne(ctx, w.client(), req, p, t, to)
 		switch {
 		case unsupported(err):
 			// Nothing was written (one statement): the general path records the postback.
-			s.generalOnly.Store(true)
+			s.oneStatement.Store(oneStatementOff)
 			s.logger().WarnContext(ctx, "the database refused the one-statement postback; every postback takes the general path", "err", err)
 		case conflicted(err):
 			// Chosen as a deadlock's victim: its shard lock is taken before its insert, which
@@ -440,42 +438,30 @@ func (s *Service) apply(ctx context.Context, w *work, b *batch, req Request, p P
 }
 
 const (
-	plainDatabase       = 1
-	distributedDatabase = 2
+	oneStatementOn  = 1
+	oneStatementOff = 2
 )
 
-// distributed says whether the database is a Citus coordinator. Citus takes acceptInOne's
-// statement but runs each of its queries as a subplan of its own through the coordinator
-// (checked on a 3-node cluster: eight single-shard tasks, the inserts pulled to the
-// coordinator), where the general path's statements are each one router query. Asked once; a
-// failed question is asked again on the next postback.
-func (s *Service) distributed(ctx context.Context) bool {
-	switch s.database.Load() {
-	case plainDatabase:
-		return false
-	case distributedDatabase:
-		return true
-	}
-	rows, err := s.Client.QueryContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')`)
-	if err != nil {
-		return true // not known: the general path is right everywhere
+// oneStatementOn says whether accepted postbacks may take acceptInOne. Not on a Citus
+// coordinator: Citus takes the statement but runs each of its queries as a subplan of its own
+// through the coordinator (checked on a 3-node cluster: eight single-shard tasks, the inserts
+// pulled to the coordinator), where the general path's statements are each one router query.
+// Asked once; a failed question is asked again on the next postback (the general path is right
+// meanwhile).
+func (s *Service) oneStatementOn(ctx context.Context) bool {
+	if st := s.oneStatement.Load(); st != 0 {
+		return st == oneStatementOn
 	}
 	citus := false
-	if rows.Next() {
-		err = rows.Scan(&citus)
-	}
-	if cerr := rows.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return true
+	if _, err := queryRow(ctx, s.Client, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')`, nil, &citus); err != nil {
+		return false
 	}
 	if citus {
-		s.database.Store(distributedDatabase)
+		s.oneStatement.CompareAndSwap(0, oneStatementOff)
 	} else {
-		s.database.Store(plainDatabase)
+		s.oneStatement.CompareAndSwap(0, oneStatementOn)
 	}
-	return citus
+	return s.oneStatement.Load() == oneStatementOn
 }
 
 // conflicted says whether err is a deadlock (40P01) or serialization failure (40001): the

@@ -82,7 +82,7 @@ func TestAcceptedPostbacksStayTwoStatementsOnPostgres(t *testing.T) {
 	// A case is tried up to three times (a new conversion id each time) and passes when one try
 	// takes two statements: on a loaded machine a try can find every shard locked by another
 	// statement of the same server and take the general path, which is not the one this test locks.
-	// On Citus every postback takes the general path (Service.distributed): the look-up, the
+	// On Citus every postback takes the general path (Service.oneStatementOn): the look-up, the
 	// insert, the shard and the batch of writes, in a transaction.
 	want, wantTxs := int64(2), int64(0)
 	if dbtest.Citus() {

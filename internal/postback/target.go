@@ -150,19 +150,29 @@ func lookup(ctx context.Context, q rowQuerier, keys *keyAccounts, key, clickID, 
 	return t, found, nil
 }
 
-// accountOfKey resolves a postback key.
-func accountOfKey(ctx context.Context, q rowQuerier, key string) (id int, found bool, err error) {
-	rows, err := q.QueryContext(ctx, accountOfKeySQL, key)
+// queryRow runs a query that yields at most one row and scans it into dest; found is false when
+// it yields none.
+func queryRow(ctx context.Context, q rowQuerier, query string, args []any, dest ...any) (found bool, err error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return 0, false, fmt.Errorf("resolve postback key: %w", err)
+		return false, err
 	}
 	if rows.Next() {
 		found = true
-		err = rows.Scan(&id)
+		err = rows.Scan(dest...)
+	}
+	if err == nil {
+		err = rows.Err()
 	}
 	if cerr := rows.Close(); err == nil {
 		err = cerr
 	}
+	return found, err
+}
+
+// accountOfKey resolves a postback key.
+func accountOfKey(ctx context.Context, q rowQuerier, key string) (id int, found bool, err error) {
+	found, err = queryRow(ctx, q, accountOfKeySQL, []any{key}, &id)
 	if err != nil {
 		return 0, false, fmt.Errorf("resolve postback key: %w", err)
 	}
@@ -179,21 +189,12 @@ func lookupIn(ctx context.Context, q rowQuerier, accountID int, key, clickID, ev
 		oneCompletion, allowRepeats, share, test        sql.NullBool
 		oCaps, eCaps                                    [4]sql.NullInt64
 	)
-	rows, err := q.QueryContext(ctx, lookupSQL, key, clickID, eventID, accountID)
-	if err != nil {
-		return target{}, false, fmt.Errorf("look up postback: %w", err)
-	}
-	if rows.Next() {
-		found = true
-		err = rows.Scan(&t.accountID, &t.key, &allowlist, &clID, &member, &test,
-			&offerID, &system, &status, &currency, &budgetTotal, &budgetDaily, &oneCompletion,
-			&oCaps[0], &oCaps[1], &oCaps[2], &oCaps[3], &tz,
-			&evID, &evPayout, &eCaps[0], &eCaps[1], &eCaps[2], &eCaps[3], &allowRepeats,
-			&share, &payoutPercent, &payoutCap)
-	}
-	if cerr := rows.Close(); err == nil {
-		err = cerr
-	}
+	found, err = queryRow(ctx, q, lookupSQL, []any{key, clickID, eventID, accountID},
+		&t.accountID, &t.key, &allowlist, &clID, &member, &test,
+		&offerID, &system, &status, &currency, &budgetTotal, &budgetDaily, &oneCompletion,
+		&oCaps[0], &oCaps[1], &oCaps[2], &oCaps[3], &tz,
+		&evID, &evPayout, &eCaps[0], &eCaps[1], &eCaps[2], &eCaps[3], &allowRepeats,
+		&share, &payoutPercent, &payoutCap)
 	if err != nil {
 		return target{}, false, fmt.Errorf("look up postback: %w", err)
 	}
@@ -370,18 +371,8 @@ func insertConversion(ctx context.Context, q rowQuerier, t target, p Params, to 
 	if err != nil {
 		return nil, err
 	}
-	rows, err := q.QueryContext(ctx, insertConversionSQL, args...)
-	if err != nil {
-		return nil, fmt.Errorf("insert conversion: %w", err)
-	}
-	id, inserted := 0, false
-	if rows.Next() {
-		inserted = true
-		err = rows.Scan(&id)
-	}
-	if cerr := rows.Close(); err == nil {
-		err = cerr
-	}
+	id := 0
+	inserted, err := queryRow(ctx, q, insertConversionSQL, args, &id)
 	if err != nil {
 		return nil, fmt.Errorf("insert conversion: %w", err)
 	}

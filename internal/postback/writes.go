@@ -232,11 +232,7 @@ func (b *batch) flush(ctx context.Context, q *ent.Client, postgres bool) error {
 	var sqlText strings.Builder
 	var args []any
 	for i, s := range stmts {
-		offset := len(args)
-		text := placeholder.ReplaceAllStringFunc(s.sql, func(p string) string {
-			n, _ := strconv.Atoi(p[1:])
-			return "$" + strconv.Itoa(n+offset)
-		})
+		text := shift(s.sql, len(args))
 		switch {
 		case i == 0:
 			fmt.Fprintf(&sqlText, "WITH w%d AS (%s)", i, text)
