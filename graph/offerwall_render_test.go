@@ -88,7 +88,7 @@ func TestTheOfferwallRendererWritesWhatTheExecutorWrites(t *testing.T) {
 		}
 		// The cases hold cards with the escaped name and the events' nulls, not only errors.
 		_, page := rendered.GraphQLRaw(t, pub.Secret, cases[0].query, cases[0].vars)
-		for _, part := range []string{`\u003cb\u003e`, `"payoutCap":null`, `"payoutPercent":"12.50"`, `"imageURLs":[]`, `pub_member_id=m+1%262%3D%3F`} {
+		for _, part := range []string{`quotes \" and \\ and <b>&</b>`, `"payoutCap":null`, `"payoutPercent":"12.50"`, `"imageURLs":[]`, `pub_member_id=m+1%262%3D%3F`} {
 			if !bytes.Contains(page, []byte(part)) {
 				t.Errorf("no %s in the pages: %s", part, page)
 			}
