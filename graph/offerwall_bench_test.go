@@ -14,17 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"entgo.io/contrib/entgql"
-
-	"github.com/gokart/gokart/ent"
-	"github.com/gokart/gokart/ent/offer"
 	"github.com/gokart/gokart/internal/accounts"
 	"github.com/gokart/gokart/internal/apitest"
-	"github.com/gokart/gokart/internal/catalogue"
+	"github.com/gokart/gokart/internal/benchdata"
 	"github.com/gokart/gokart/internal/dbtest"
 	"github.com/gokart/gokart/internal/httpapi"
-	"github.com/gokart/gokart/internal/money"
-	"github.com/gokart/gokart/internal/viewer"
 )
 
 // BenchmarkOfferwallFeed asks for pages of 50 cards from an account of 10 000 offers (a third
@@ -54,7 +48,10 @@ func benchmarkOfferwallFeed(b *testing.B, dialectName string) {
 	db := dbtest.Open(b, dialectName)
 	srv := apitest.Start(b, db)
 	k := srv.NewAccount(b, "Bench")
-	ids := seedFeedOffers(b, db.Client, k.ID, 10_000)
+	ids, err := benchdata.FeedOffers(context.Background(), db.Client, k.ID, 10_000)
+	if err != nil {
+		b.Fatal(err)
+	}
 	pub, err := accounts.CreatePublishableKey(context.Background(), db.Client, k.ID, "bench")
 	if err != nil {
 		b.Fatal(err)
@@ -208,51 +205,5 @@ func loadFeed(b *testing.B, clients int, rate float64, ids []int, ask func(membe
 	return got
 }
 
-// seedFeedOffers makes n live single-event offers in the account, in bulk: every third
-// US-only, every tenth with a total budget and a daily cap. It returns their ids in order.
-func seedFeedOffers(tb testing.TB, c *ent.Client, accountID, n int) []int {
-	tb.Helper()
-	ctx := viewer.ForAccount(context.Background(), accountID)
-	const batch = 1000
-	var ids []int
-	for start := 0; start < n; start += batch {
-		creates := make([]*ent.OfferCreate, 0, batch)
-		for i := start; i < min(start+batch, n); i++ {
-			o := c.Offer.Create().SetName(fmt.Sprintf("offer %05d", i)).SetType(offer.TypeSINGLE_EVENT).
-				SetIntegrationSystem(catalogue.Impact).SetStatus(offer.StatusACTIVE).
-				SetTrackingLink("https://track.example.com/c/1?x=1").
-				SetClickURLTemplate("https://track.example.com/c/1?x=1&subid1={gk_click_id}").
-				SetHeadline("Headline").SetDescription("Description").SetCallToAction("Go").
-				SetImageUrls([]string{"https://img.example.com/a.png"}).SetTerms("Terms")
-			if i%3 == 0 {
-				o.SetCountries([]string{"US"})
-			}
-			if i%10 == 0 {
-				o.SetBudgetTotal(1000 * money.Scale).SetCapDaily(100)
-			}
-			creates = append(creates, o)
-		}
-		made, err := c.Offer.CreateBulk(creates...).Save(ctx)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		events := make([]*ent.OfferEventCreate, 0, batch)
-		for _, o := range made {
-			ids = append(ids, o.ID)
-			events = append(events, c.OfferEvent.Create().SetOfferID(o.ID).SetName("Sign Up").SetEventID("signup").SetPayout(money.Scale))
-		}
-		if err := c.OfferEvent.CreateBulk(events...).Exec(ctx); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	return ids
-}
-
 // cursorOf is the Cursor a connection hands out for the offer id.
-func cursorOf(id int) string {
-	var buf bytes.Buffer
-	entgql.Cursor[int]{ID: id}.MarshalGQL(&buf)
-	var s string
-	_ = json.Unmarshal(buf.Bytes(), &s)
-	return s
-}
+func cursorOf(id int) string { return benchdata.Cursor(id) }

@@ -17,6 +17,7 @@ import (
 	"github.com/gokart/gokart/ent/offerevent"
 	"github.com/gokart/gokart/internal/accounts"
 	"github.com/gokart/gokart/internal/apitest"
+	"github.com/gokart/gokart/internal/benchdata"
 	"github.com/gokart/gokart/internal/budget"
 	"github.com/gokart/gokart/internal/clicks"
 	"github.com/gokart/gokart/internal/dbtest"
@@ -169,9 +170,8 @@ type feedPage struct {
 	}
 }
 
-const feedQuery = `query($m: OfferwallMember!, $n: Int, $after: Cursor) { offerwall(member: $m, first: $n, after: $after) {
-	edges { cursor node { id name headline description callToAction imageURLs terms currency clickURL events { name payout } } }
-	pageInfo { hasNextPage endCursor } } }`
+// feedQuery is the page the feed benchmarks ask for.
+const feedQuery = benchdata.FeedQuery
 
 func (p feedPage) names() []string {
 	var out []string

@@ -61,6 +61,10 @@ type config struct {
 	Kill9      time.Duration
 	Kill9File  string
 	Kill9Check string
+	// Feed, when set, replaces the cases: this many offerwall feed pages from an account of
+	// FeedOffers offers (feedBench).
+	Feed       int
+	FeedOffers int
 	// backends lists the database's backends, for their CPU time per phase (set by bench).
 	backends backendPIDs
 }
@@ -117,25 +121,47 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	if cfg.Feed > 0 {
+		rep, err := feedBench(ctx, cfg, logf)
+		if err != nil {
+			fmt.Fprintln(stderr, "gokart-bench: feed:", err)
+			return 1
+		}
+		if !writeReport(stdout, stderr, cfg.JSON, rep, rep.WriteText) {
+			return 1
+		}
+		if rep.Errors() > 0 {
+			return 3
+		}
+		return 0
+	}
 	rep, err := bench(ctx, cfg, logf)
 	if err != nil {
 		fmt.Fprintln(stderr, "gokart-bench:", err)
 		return 1
 	}
-	if cfg.JSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			fmt.Fprintln(stderr, "gokart-bench:", err)
-			return 1
-		}
-	} else {
-		rep.WriteText(stdout)
+	if !writeReport(stdout, stderr, cfg.JSON, rep, rep.WriteText) {
+		return 1
 	}
 	if rep.Errors() > 0 {
 		return 3
 	}
 	return 0
+}
+
+// writeReport prints rep as indented JSON or as text; false when it could not.
+func writeReport(stdout, stderr io.Writer, asJSON bool, rep any, text func(io.Writer)) bool {
+	if !asJSON {
+		text(stdout)
+		return true
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(rep); err != nil {
+		fmt.Fprintln(stderr, "gokart-bench:", err)
+		return false
+	}
+	return true
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -164,6 +190,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.Kill9, "kill9", 0, "instead of the cases: clicks and postbacks for this long, kill -9 of -server-pid halfway, answers written to -kill9-file")
 	fs.StringVar(&cfg.Kill9File, "kill9-file", "kill9.json", "where -kill9 writes the clicks and postbacks that were answered")
 	fs.StringVar(&cfg.Kill9Check, "kill9-check", "", "instead of the cases: look up every answer in this -kill9 file in the database and report what is lost")
+	fs.IntVar(&cfg.Feed, "feed", 0, "instead of the cases: this many offerwall feed pages of 50 cards at -concurrency clients (and a tenth as many at one), from a new account of -feed-offers offers")
+	fs.IntVar(&cfg.FeedOffers, "feed-offers", 10000, "offers of the -feed account")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -193,6 +221,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, errors.New("-kill9 needs -server-pid: the process it kills")
 	case cfg.Kill9 > 0 && cfg.Kill9Check != "":
 		return cfg, errors.New("-kill9 and -kill9-check are separate runs: the server is restarted between them")
+	case cfg.Feed < 0:
+		return cfg, errors.New("-feed must not be negative")
+	case cfg.Feed > 0 && cfg.FeedOffers < feedPageSize+200:
+		return cfg, fmt.Errorf("-feed-offers must be at least %d: a page of %d cards after any offer but the last 200", feedPageSize+200, feedPageSize)
 	case cfg.ProfileSeconds < 1:
 		return cfg, errors.New("-profile-seconds must be at least 1")
 	case cfg.Offers < 1:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -249,5 +250,69 @@ func TestKill9FlagsNeedTheServersPid(t *testing.T) {
 	}
 	if _, err := parseFlags(append(base, "-pprof", "http://10.0.0.1:6060"), io.Discard); err == nil {
 		t.Error("a pprof listener off loopback was accepted")
+	}
+}
+
+// A feed request is the member's page, asked with the publishable key; a page counts as
+// answered only with 200, no errors and 50 cards.
+func TestFeedPagesAreCheckedForTheirCards(t *testing.T) {
+	t.Parallel()
+	card := `{"cursor":"c","node":{"id":"1","clickURL":"https://x.example/click/1?pub_member_id=m"}}`
+	answers := map[string]struct {
+		status int
+		body   string
+	}{
+		"m0": {200, `{"data":{"offerwall":{"edges":[` + strings.TrimSuffix(strings.Repeat(card+",", 50), ",") + `]}}}`},
+		"m1": {200, `{"data":{"offerwall":{"edges":[` + card + `]}}}`},
+		"m2": {200, `{"errors":[{"message":"no"}],"data":null}`},
+		"m3": {401, `{"errors":[{"message":"who"}]}`},
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Query     string `json:"query"`
+			Variables struct {
+				M     map[string]string `json:"m"`
+				N     int               `json:"n"`
+				After *string           `json:"after"`
+			} `json:"variables"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || r.URL.Path != "/query" ||
+			r.Header.Get("Authorization") != "Bearer gk_pub_x" || req.Variables.N != 50 || !strings.Contains(req.Query, "offerwall") {
+			http.Error(w, "a request the feed does not send", http.StatusBadRequest)
+			return
+		}
+		member := req.Variables.M["pubMemberID"]
+		// Odd requests are DE members asking for a later page.
+		if odd := member == "m1" || member == "m3"; odd != (req.Variables.After != nil) || odd != (req.Variables.M["country"] == "DE") {
+			http.Error(w, "wrong page or country for "+member, http.StatusBadRequest)
+			return
+		}
+		a := answers[member]
+		w.WriteHeader(a.status)
+		_, _ = io.WriteString(w, a.body)
+	}))
+	defer srv.Close()
+	ids := make([]int, 300)
+	for i := range ids {
+		ids[i] = i + 1
+	}
+	do := feedDoer(srv.Client(), srv.URL, "gk_pub_x", ids)
+	for i, want := range []string{"", "200 short page", "200 errors", "401"} {
+		if got, detail := do(context.Background(), i); got != want {
+			t.Errorf("request %d: outcome %q (%s), want %q", i, got, detail, want)
+		}
+	}
+}
+
+func TestFeedFlagsNeedEnoughOffers(t *testing.T) {
+	t.Parallel()
+	db := "-database-url=postgres://u@127.0.0.1/db"
+	for _, args := range [][]string{{db, "-feed=-1"}, {db, "-feed=10", "-feed-offers=100"}} {
+		if _, err := parseFlags(args, io.Discard); err == nil {
+			t.Errorf("parseFlags(%q) accepted", args)
+		}
+	}
+	if cfg, err := parseFlags([]string{db, "-feed=10"}, io.Discard); err != nil || cfg.Feed != 10 || cfg.FeedOffers != 10000 {
+		t.Errorf("parseFlags(-feed=10) = %+v, %v", cfg, err)
 	}
 }

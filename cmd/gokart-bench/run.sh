@@ -17,6 +17,8 @@
 #   KILL9_SECONDS=4 (the kill -9 phase's load; it always runs) PROFILE_SECONDS=5 (CPU profile
 #   of each measured phase) OUT_DIR=/tmp/gokart-bench-out.<time> (kept: report, profiles, top 10s)
 #   SERVER_BIN=<a server built elsewhere, e.g. from an older commit, to compare with>
+#   FEED_PAGES=20000 FEED_OFFERS=10000 (the offerwall feed phase, from an account of its own;
+#   FEED_PAGES=0 skips it)
 
 # The body is one brace group, read whole before it runs, so that editing this file does not
 # derail a run already going.
@@ -36,6 +38,8 @@ prefill_clicks=${PREFILL_CLICKS:-0}
 callbacks=${CALLBACKS:-1}
 kill9_secs=${KILL9_SECONDS:-4}
 profile_secs=${PROFILE_SECONDS:-5}
+feed_pages=${FEED_PAGES:-20000}
+feed_offers=${FEED_OFFERS:-10000}
 out=${OUT_DIR:-/tmp/gokart-bench-out.$(date -u +%Y%m%dT%H%M%SZ)}
 
 say() { printf '\n== %s\n' "$*" >&2; }
@@ -222,6 +226,19 @@ a, b = (json.load(open(f)) for f in sys.argv[1:3])
 pa, pb = (x["cases"][0]["postbacks"] for x in (a, b))
 print(f"postbacks/s without callbacks {pa['rps']:.0f} (p99 {pa['p99Ms']:.1f} ms), with one JSON endpoint {pb['rps']:.0f} (p99 {pb['p99Ms']:.1f} ms): ratio {pb['rps'] / pa['rps']:.2f} (target >= 0.90)")
 PY
+fi
+
+# The offerwall feed: pages of 50 cards from an account of its own with FEED_OFFERS offers, asked
+# with a publishable key; the load generator in its own process, as for the cases.
+if [[ $feed_pages -gt 0 ]]; then
+  say "offerwall feed: $feed_pages pages of 50 cards at $concurrency clients (and a tenth as many at one) from $feed_offers offers"
+  feed_rc=0
+  "$tool_bin" -server "http://127.0.0.1:$port" -database-url "$db_url" -server-pid "$server_pid" \
+    -concurrency "$concurrency" -feed "$feed_pages" -feed-offers "$feed_offers" -timeout 10m | tee "$out/feed.txt" || feed_rc=${PIPESTATUS[0]}
+  if [[ $feed_rc -ne 0 ]]; then
+    say "!!!!! the feed phase FAILED (exit $feed_rc): see above"
+    [[ $rc -eq 0 ]] && rc=$feed_rc
+  fi
 fi
 
 # kill -9: clicks and postbacks at full concurrency, SIGKILL to the server halfway, a restart,
