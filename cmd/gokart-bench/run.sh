@@ -231,6 +231,16 @@ fi
 # The offerwall feed: pages of 50 cards from an account of its own with FEED_OFFERS offers, asked
 # with a publishable key; the load generator in its own process, as for the cases.
 if [[ $feed_pages -gt 0 ]]; then
+  # After the cases the server's background work and autovacuum may still be busy: wait (up
+  # to a minute) for a quiet machine, or say that it is not.
+  if [[ -r /proc/stat ]]; then
+    for _ in $(seq 30); do
+      pct=$(busy_pct)
+      [[ $pct -le 15 ]] && break
+      sleep 1
+    done
+    [[ $pct -le 15 ]] || say "!!!!! the machine is still ${pct}% busy before the feed phase: its figures will be low and noisy"
+  fi
   say "offerwall feed: $feed_pages pages of 50 cards at $concurrency clients (and a tenth as many at one) from $feed_offers offers"
   feed_rc=0
   "$tool_bin" -server "http://127.0.0.1:$port" -database-url "$db_url" -server-pid "$server_pid" \
