@@ -92,7 +92,7 @@ func TestRenderOfferwallAnswersTheFeedItself(t *testing.T) {
 			SetClickURLTemplate("https://track.example.com/c/1?subid1={gk_click_id}").SaveX(ctx)
 		db.Client.OfferEvent.Create().SetOfferID(o.ID).SetName("Sign Up").SetEventID("signup").SetPayout(money.Scale).ExecX(ctx)
 
-		r := &Resolver{client: db.Client, dialect: db.Dialect, baseURL: "https://gokart.example", catalog: offerwall.NewCatalog(100)}
+		r := &Resolver{client: db.Client, dialect: db.Dialect, baseURL: "https://gokart.example", catalog: offerwall.NewCatalog(100, nil)}
 		schema := generated.NewExecutableSchema(generated.Config{Resolvers: r}).Schema()
 		for _, tc := range []struct {
 			query string
@@ -126,7 +126,7 @@ func TestRenderOfferwallAnswersTheFeedItself(t *testing.T) {
 // recovery, so a panic under it (here a resolver without a database) must come back as the
 // field's error and a null, as it would from a resolver, not end the process.
 func TestAPanicInTheRendererIsTheFieldsError(t *testing.T) {
-	r := &Resolver{baseURL: "https://gokart.example", catalog: offerwall.NewCatalog(100)}
+	r := &Resolver{baseURL: "https://gokart.example", catalog: offerwall.NewCatalog(100, nil)}
 	schema := generated.NewExecutableSchema(generated.Config{Resolvers: r}).Schema()
 	query := `{ offerwall(member: {pubMemberID: "m1", country: "US"}) { edges { cursor } } }`
 	doc, errs := gqlparser.LoadQuery(schema, query)

@@ -72,7 +72,7 @@ func New(db *storage.DB, opts Options) http.Handler {
 	if catalog == 0 {
 		catalog = offerwall.DefaultCatalogOffers
 	}
-	schema, renderOfferwall := graph.NewSchema(db.Client, db.Dialect, opts.BaseURL, offerwall.NewCatalog(catalog))
+	schema, renderOfferwall := graph.NewSchema(db.Client, db.Dialect, opts.BaseURL, offerwall.NewCatalog(catalog, db.Generic()))
 	gql := handler.New(schema)
 	gql.AddTransport(transport.Options{})
 	gql.AddTransport(rawData{transport.GET{}})

@@ -40,7 +40,8 @@ const catalogMaxAge = time.Minute
 // shows a catalog older than the last committed change it can see. A catalog larger than a
 // quarter of the limit is not kept: those accounts' pages read the database (Feed) instead.
 type Catalog struct {
-	max int
+	max   int
+	reads *ent.Client // when set, the client of the catalog's statements (NewCatalog)
 
 	mu      sync.Mutex
 	entries map[int]*catalogEntry
@@ -59,9 +60,12 @@ type catalogEntry struct {
 }
 
 // NewCatalog returns a catalog keeping at most max offers; max < 1 keeps none (every page
-// reads the database).
-func NewCatalog(max int) *Catalog {
-	return &Catalog{max: max, entries: map[int]*catalogEntry{}}
+// reads the database). reads, when not nil, is the client the catalog reads and judges its
+// pages through instead of the one Feed is given: storage.DB.Generic, since judge's statement
+// is of many parts that PostgreSQL would otherwise plan afresh on every page, once its tables
+// have statistics (0.6-1 ms of planning for 0.1 ms of work).
+func NewCatalog(max int, reads *ent.Client) *Catalog {
+	return &Catalog{max: max, reads: reads, entries: map[int]*catalogEntry{}}
 }
 
 // Feed is the package's Feed, from the account's catalog when it is kept; see Feed for what it
@@ -73,10 +77,16 @@ func (c *Catalog) Feed(ctx context.Context, db *ent.Client, dialectName string, 
 	if c == nil || c.max < 1 {
 		return Feed(ctx, db, dialectName, accountID, member, after, first, now)
 	}
+	// The catalog's statements go through reads; Feed's (a page with a LIMIT of its own, whose
+	// plan depends on it) through db.
+	reads := db
+	if c.reads != nil {
+		reads = c.reads
+	}
 	e, verify, version := c.recent(accountID), true, ""
 	for {
 		if e == nil {
-			if e, err = c.entry(ctx, db, accountID, version); err != nil {
+			if e, err = c.entry(ctx, reads, accountID, version); err != nil {
 				return nil, false, 0, err
 			}
 			verify = false // entry has just read the version
@@ -84,7 +94,7 @@ func (c *Catalog) Feed(ctx context.Context, db *ent.Client, dialectName string, 
 		if e.tooLarge {
 			return Feed(ctx, db, dialectName, accountID, member, after, first, now)
 		}
-		if cards, more, next, version, err = page(ctx, db, dialectName, accountID, e, verify, member, after, first, now); version == "" {
+		if cards, more, next, version, err = page(ctx, reads, dialectName, accountID, e, verify, member, after, first, now); version == "" {
 			return cards, more, next, err
 		}
 		e = nil

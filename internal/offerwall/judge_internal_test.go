@@ -1,6 +1,10 @@
 package offerwall
 
 import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -74,8 +78,66 @@ ANALYZE offers; ANALYZE offer_budget_shards; ANALYZE offer_counters`); err != ni
 	if small != query {
 		t.Errorf("the statement's text depends on the window's size:\n%s\n---\n%s", small, query)
 	}
-	plan := dbtest.Explain(t, db.SQL, query, args...)
-	dbtest.RequireKeyed(t, "window", plan, "offer_account_id_updated_at", "offerevent_account_id_updated_at",
+	keys := []string{"offer_account_id_updated_at", "offerevent_account_id_updated_at",
 		"membercompletion_account_id_pub_member_id_offer_event_id", "budgetshard_account_id_offer_id_shard",
-		"offercounter_account_id_offer_id_key")
+		"offercounter_account_id_offer_id_key"}
+	dbtest.RequireKeyed(t, "window", dbtest.Explain(t, db.SQL, query, args...), keys...)
+	// The server prepares it on a session of the generic pool (NewCatalog's reads), where it is
+	// planned once for every window: that plan must read by the same keys.
+	generic := explainGeneric(t, db.GenericSQL, query, args)
+	if !strings.Contains(generic, "account_id = $1") {
+		t.Errorf("the generic pool's plan has its arguments filled in:\n%s", generic)
+	}
+	dbtest.RequireKeyed(t, "generic window", generic, keys...)
+}
+
+// explainGeneric prepares query on a session of pool and explains its execution with args,
+// written as literals, with sequential scans off as dbtest.Explain has them.
+func explainGeneric(t *testing.T, pool *sql.DB, query string, args []any) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, q := range []string{"SET enable_seqscan = off", "PREPARE judge_probe AS " + query} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%v\n%s", err, q)
+		}
+	}
+	defer conn.ExecContext(ctx, "DEALLOCATE judge_probe; RESET enable_seqscan") //nolint:errcheck
+	literals := make([]string, len(args))
+	for i, a := range args {
+		if v, ok := a.(driver.Valuer); ok {
+			a, _ = v.Value()
+		}
+		switch v := a.(type) {
+		case int, int64:
+			literals[i] = fmt.Sprint(v)
+		case string:
+			literals[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+		case time.Time:
+			literals[i] = "'" + v.UTC().Format(time.RFC3339Nano) + "'"
+		default:
+			t.Fatalf("argument %d: no literal for %T", i+1, a)
+		}
+	}
+	rows, err := conn.QueryContext(ctx, "EXPLAIN (COSTS OFF) EXECUTE judge_probe("+strings.Join(literals, ", ")+")")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString(line + "\n")
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }

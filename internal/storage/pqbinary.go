@@ -31,7 +31,7 @@ import (
 // Every connection is also guarded against a silent server (see guard.go): dialled with
 // keepalive and TCP_USER_TIMEOUT, with connect_timeout and statement_timeout unless the URL
 // sets them, and aborted when the context of the call it serves ends.
-func postgresConnector(rawURL string) (driver.Connector, error) {
+func postgresConnector(rawURL string, genericPlans bool) (driver.Connector, error) {
 	cfg, err := pq.NewConfig(rawURL)
 	if err != nil {
 		return nil, err
@@ -47,6 +47,12 @@ func postgresConnector(rawURL string) (driver.Connector, error) {
 			cfg.Runtime = map[string]string{}
 		}
 		cfg.Runtime["statement_timeout"] = strconv.FormatInt(StatementTimeout.Milliseconds(), 10)
+	}
+	if genericPlans {
+		if cfg.Runtime == nil {
+			cfg.Runtime = map[string]string{}
+		}
+		cfg.Runtime["plan_cache_mode"] = "force_generic_plan"
 	}
 	c, err := pq.NewConnectorConfig(cfg)
 	if err != nil {

@@ -21,9 +21,10 @@ import (
 // DefaultSQLitePath is where the database lives when DATABASE_URL is unset.
 const DefaultSQLitePath = "gokart.db"
 
-// PostgresPoolSize is the most connections to PostgreSQL one process opens. More connections
-// than the database has cores to run them only queue inside PostgreSQL, where waiting costs
-// lock and snapshot work; queueing in the pool is cheaper.
+// PostgresPoolSize is the most connections to PostgreSQL one process opens, DB.GenericSQL's
+// aside (GenericPoolSize more). More connections than the database has cores to run them only
+// queue inside PostgreSQL, where waiting costs lock and snapshot work; queueing in the pool is
+// cheaper.
 var PostgresPoolSize = 12
 
 // DB is an open database: the raw handle for migrations and health checks, and the Ent client.
@@ -31,6 +32,25 @@ type DB struct {
 	SQL     *sql.DB
 	Dialect string
 	Client  *ent.Client
+	// GenericSQL, on PostgreSQL, is a second, smaller pool whose sessions plan a prepared
+	// statement once for every argument (plan_cache_mode=force_generic_plan), and GenericClient
+	// the Ent client on it: for reads of many parts, such as the offerwall's, whose custom plans
+	// PostgreSQL estimates cheaper than the generic one and so makes afresh on every run, which
+	// costs more than running them. Nil on SQLite, where Generic is Client.
+	GenericSQL    *sql.DB
+	GenericClient *ent.Client
+}
+
+// GenericPoolSize is the most connections of DB.GenericSQL's pool, besides PostgresPoolSize.
+var GenericPoolSize = 4
+
+// Generic is the client for statements that cost more to plan than to run: GenericClient, or
+// Client where there is none.
+func (d *DB) Generic() *ent.Client {
+	if d.GenericClient != nil {
+		return d.GenericClient
+	}
+	return d.Client
 }
 
 // Open connects to url: "" or "sqlite:PATH" or a path ending in .db for SQLite, postgres:// or
@@ -46,22 +66,46 @@ func Open(ctx context.Context, url string, opts ...ent.Option) (*DB, error) {
 		drv.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", name, err)
 	}
-	client := ent.NewClient(append([]ent.Option{ent.Driver(entsql.OpenDB(name, drv))}, opts...)...)
+	db := &DB{SQL: drv, Dialect: name, Client: newClient(name, drv, opts)}
+	if name == dialect.Postgres {
+		generic, err := openPostgres(url, GenericPoolSize, true)
+		if err != nil {
+			drv.Close()
+			return nil, err
+		}
+		db.GenericSQL, db.GenericClient = generic, newClient(name, generic, opts)
+	}
+	return db, nil
+}
+
+// newClient is the Ent client on pool, with the hooks every client of the database needs.
+func newClient(name string, pool *sql.DB, opts []ent.Option) *ent.Client {
+	client := ent.NewClient(append([]ent.Option{ent.Driver(entsql.OpenDB(name, pool))}, opts...)...)
 	client.Offer.Use(hook.On(routeOffers, ent.OpCreate))
-	return &DB{SQL: drv, Dialect: name, Client: client}, nil
+	return client
+}
+
+// openPostgres is a pool of at most size connections to url; with genericPlans its sessions
+// plan prepared statements once (DB.GenericSQL). Connections open when first used.
+func openPostgres(url string, size int, genericPlans bool) (*sql.DB, error) {
+	conn, err := postgresConnector(url, genericPlans)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	db := sql.OpenDB(conn)
+	db.SetMaxOpenConns(size)
+	db.SetMaxIdleConns(size)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return db, nil
 }
 
 func openSQL(url string) (*sql.DB, string, error) {
 	switch {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		conn, err := postgresConnector(url)
+		db, err := openPostgres(url, PostgresPoolSize, false)
 		if err != nil {
-			return nil, "", fmt.Errorf("open postgres: %w", err)
+			return nil, "", err
 		}
-		db := sql.OpenDB(conn)
-		db.SetMaxOpenConns(PostgresPoolSize)
-		db.SetMaxIdleConns(PostgresPoolSize)
-		db.SetConnMaxIdleTime(5 * time.Minute)
 		return db, dialect.Postgres, nil
 	case url == "", strings.HasPrefix(url, "sqlite:"), strings.HasSuffix(url, ".db"):
 		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite://"), "sqlite:")
@@ -102,5 +146,10 @@ func redact(url string) string {
 	return url
 }
 
-// Close closes the client and the database.
-func (d *DB) Close() error { return d.Client.Close() }
+// Close closes the clients and their pools.
+func (d *DB) Close() error {
+	if d.GenericClient != nil {
+		_ = d.GenericClient.Close()
+	}
+	return d.Client.Close()
+}
