@@ -36,7 +36,7 @@ type DB struct {
 	// statement once for every argument (plan_cache_mode=force_generic_plan), and GenericClient
 	// the Ent client on it: for reads of many parts, such as the offerwall's, whose custom plans
 	// PostgreSQL estimates cheaper than the generic one and so makes afresh on every run, which
-	// costs more than running them. Nil on SQLite, where Generic is Client.
+	// costs more than running them. Nil on SQLite and on Citus (onCitus), where Generic is Client.
 	GenericSQL    *sql.DB
 	GenericClient *ent.Client
 }
@@ -67,7 +67,7 @@ func Open(ctx context.Context, url string, opts ...ent.Option) (*DB, error) {
 		return nil, fmt.Errorf("connect to %s database: %w", name, err)
 	}
 	db := &DB{SQL: drv, Dialect: name, Client: newClient(name, drv, opts)}
-	if name == dialect.Postgres {
+	if name == dialect.Postgres && !onCitus(pingCtx, drv) {
 		generic, err := openPostgres(url, GenericPoolSize, true)
 		if err != nil {
 			drv.Close()
@@ -76,6 +76,15 @@ func Open(ctx context.Context, url string, opts ...ent.Option) (*DB, error) {
 		db.GenericSQL, db.GenericClient = generic, newClient(name, generic, opts)
 	}
 	return db, nil
+}
+
+// onCitus says whether the database has the citus extension, true when it cannot tell. A Citus
+// coordinator keeps PostgreSQL's default planning: how it routes a multi-part statement planned
+// generically has not been checked on a cluster.
+func onCitus(ctx context.Context, db *sql.DB) bool {
+	citus := true
+	_ = db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')`).Scan(&citus)
+	return citus
 }
 
 // newClient is the Ent client on pool, with the hooks every client of the database needs.
