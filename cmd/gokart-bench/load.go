@@ -53,11 +53,13 @@ func bench(ctx context.Context, cfg config, logf func(string, ...any)) (*Report,
 		return nil, err
 	}
 	logf("account %d created", keys.ID)
-	if statDB, err := sql.Open("postgres", cfg.DatabaseURL); err == nil {
-		statDB.SetMaxOpenConns(1)
-		defer statDB.Close()
-		cfg.backends = pgBackendsOf(statDB)
+	statDB, err := sql.Open("postgres", cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
 	}
+	statDB.SetMaxOpenConns(1)
+	defer statDB.Close()
+	cfg.backends = pgBackendsOf(statDB)
 	gql := &gqlClient{http: client, url: cfg.Server + "/query", apiKey: keys.APIKey}
 	advertiserID, err := createAdvertiser(ctx, gql)
 	if err != nil {
@@ -98,6 +100,7 @@ func bench(ctx context.Context, cfg config, logf func(string, ...any)) (*Report,
 		}
 		logf("%s case: %d offers published in %s; minting %d clicks at concurrency %d",
 			c.name, len(offers), time.Since(t0).Round(time.Millisecond), cfg.Clicks, cfg.Concurrency)
+		checkpoint(ctx, statDB, logf)
 		cr := CaseReport{Name: c.name, Offers: len(offers), Warmup: cfg.Warmup}
 		// Warm-up clicks take indices [0, Warmup), measured ones the rest; their postbacks
 		// likewise warm up and are measured separately.
