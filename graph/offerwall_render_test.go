@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"context"
 	"fmt"
 	"sync/atomic"
@@ -84,6 +85,10 @@ func TestTheOfferwallRendererWritesWhatTheExecutorWrites(t *testing.T) {
 			_, got := rendered.GraphQLRaw(t, pub.Secret, tc.query, tc.vars)
 			if !bytes.Equal(got, want) {
 				t.Errorf("%s:\nrendered %s\nexecuted %s", tc.name, got, want)
+			}
+			// No json.Marshal checks the data on its way out any more (httpapi.rawData).
+			if !json.Valid(got) {
+				t.Errorf("%s: the rendered answer is not JSON: %s", tc.name, got)
 			}
 		}
 		// The cases hold cards with the escaped name and the events' nulls, not only errors.

@@ -71,11 +71,14 @@ func feedBench(ctx context.Context, cfg config, logf func(string, ...any)) (*Fee
 		return nil, err
 	}
 	logf("feed: account %d has %d offers (%s)", keys.ID, len(ids), time.Since(t0).Round(time.Millisecond))
-	if statDB, err := sql.Open("postgres", cfg.DatabaseURL); err == nil {
-		statDB.SetMaxOpenConns(1)
-		defer statDB.Close()
-		cfg.backends = pgBackendsOf(statDB)
+	statDB, err := sql.Open("postgres", cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
 	}
+	statDB.SetMaxOpenConns(1)
+	defer statDB.Close()
+	cfg.backends = pgBackendsOf(statDB)
+	checkpoint(ctx, statDB, logf) // as before every case: the seeding's writes flushed first
 
 	do := feedDoer(client, cfg.Server, pub.Secret, ids)
 	rep := &FeedReport{Server: cfg.Server, StartedAt: time.Now().UTC().Format(time.RFC3339), NumCPU: runtime.NumCPU(),

@@ -223,6 +223,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, errors.New("-kill9 and -kill9-check are separate runs: the server is restarted between them")
 	case cfg.Feed < 0:
 		return cfg, errors.New("-feed must not be negative")
+	case cfg.Feed > 0 && (cfg.Kill9 > 0 || cfg.Kill9Check != ""):
+		return cfg, errors.New("-feed and the kill -9 phase are separate runs")
 	case cfg.Feed > 0 && cfg.FeedOffers < feedPageSize+200:
 		return cfg, fmt.Errorf("-feed-offers must be at least %d: a page of %d cards after any offer but the last 200", feedPageSize+200, feedPageSize)
 	case cfg.ProfileSeconds < 1:

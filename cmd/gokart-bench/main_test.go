@@ -307,7 +307,7 @@ func TestFeedPagesAreCheckedForTheirCards(t *testing.T) {
 func TestFeedFlagsNeedEnoughOffers(t *testing.T) {
 	t.Parallel()
 	db := "-database-url=postgres://u@127.0.0.1/db"
-	for _, args := range [][]string{{db, "-feed=-1"}, {db, "-feed=10", "-feed-offers=100"}} {
+	for _, args := range [][]string{{db, "-feed=-1"}, {db, "-feed=10", "-feed-offers=100"}, {db, "-feed=10", "-kill9-check=f"}} {
 		if _, err := parseFlags(args, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q) accepted", args)
 		}

@@ -18,6 +18,8 @@ import (
 // The only difference in the bytes: <, > and & inside strings are sent as they are, where
 // json.Marshal escaped them (\u003c...); both are the same JSON, and the answers are JSON
 // with nosniff, never HTML.
+//
+// It is made for gqlgen's GET and POST transports, which write one response in one piece.
 type rawData struct{ graphql.Transport }
 
 func (t rawData) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {

@@ -107,12 +107,24 @@ func explainGeneric(t *testing.T, pool *sql.DB, query string, args []any) string
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	// Back to the pool as it came (but the driver's own prepared statements): the reset is
+	// registered before anything it undoes.
+	prepared := false
+	defer func() {
+		reset := "RESET enable_seqscan"
+		if prepared {
+			reset = "DEALLOCATE judge_probe; " + reset
+		}
+		if _, err := conn.ExecContext(ctx, reset); err != nil {
+			t.Errorf("reset the connection: %v", err)
+		}
+	}()
 	for _, q := range []string{"SET enable_seqscan = off", "PREPARE judge_probe AS " + query} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%v\n%s", err, q)
 		}
 	}
-	defer conn.ExecContext(ctx, "DEALLOCATE judge_probe; RESET enable_seqscan") //nolint:errcheck
+	prepared = true
 	literals := make([]string, len(args))
 	for i, a := range args {
 		if v, ok := a.(driver.Valuer); ok {

@@ -5,7 +5,9 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -72,6 +74,13 @@ func Open(ctx context.Context, url string, opts ...ent.Option) (*DB, error) {
 		if err != nil {
 			drv.Close()
 			return nil, err
+		}
+		// A server or pooler that refuses the setting (PgBouncer: "unsupported startup
+		// parameter") leaves those statements on the main pool, planned as before.
+		if err := generic.PingContext(pingCtx); err != nil {
+			generic.Close()
+			slog.Default().Warn("no generic-plan pool: the offerwall's page statement is planned on every page", "err", err)
+			return db, nil
 		}
 		db.GenericSQL, db.GenericClient = generic, newClient(name, generic, opts)
 	}
@@ -157,8 +166,9 @@ func redact(url string) string {
 
 // Close closes the clients and their pools.
 func (d *DB) Close() error {
+	var generic error
 	if d.GenericClient != nil {
-		_ = d.GenericClient.Close()
+		generic = d.GenericClient.Close()
 	}
-	return d.Client.Close()
+	return errors.Join(d.Client.Close(), generic)
 }
