@@ -189,6 +189,29 @@ rc=0
   -timeout 40m "${cb_flag[@]}" "${json_flag[@]}" | tee "$out/report.txt" || rc=${PIPESTATUS[0]}
 { echo "load average before the load: $uptime_before"; echo "load average after the load:  $(uptime)"; } | tee -a "$out/report.txt"
 
+# The ceiling again, after the cases: on a shared machine its speed moves during a run, and a
+# ratio to a ceiling measured minutes earlier moves with it. Both ceilings and the ratios to
+# each are printed; far apart, they say the run's ratios are not to be trusted.
+if [[ $ceiling_pb -gt 0 && $ceiling_click -gt 0 && ${JSON:-} != 1 ]]; then
+  say "database ceiling again, after the cases"
+  after_out=$(bash "$ceiling_sh" "$pg_url" "$concurrency" "$ceiling_secs") || after_out=""
+  after_pb=$(sed -n 's/^ceiling postback tps=\([0-9]*\).*/\1/p' <<<"$after_out")
+  after_click=$(sed -n 's/^ceiling click tps=\([0-9]*\).*/\1/p' <<<"$after_out")
+  python3 - "$out/report.txt" "$ceiling_pb" "$ceiling_click" "${after_pb:-0}" "${after_click:-0}" <<'PY' | tee -a "$out/report.txt" || say "!!!!! no ratios to the ceiling after the cases (see above)"
+import re, sys
+report, pb, click, pb2, click2 = sys.argv[1], *map(float, sys.argv[2:])
+if not pb2 or not click2:
+    sys.exit("the ceiling after the cases reported no tps")
+print(f"\nceiling before / after the cases: postback {pb:.0f} / {pb2:.0f} tps ({100 * (pb2 / pb - 1):+.0f} %), click {click:.0f} / {click2:.0f} tps ({100 * (click2 / click - 1):+.0f} %)")
+for line in open(report).read().splitlines():
+    m = re.match(r"\s+((postbacks|clicks)/s \S+(?: prefilled)? / ceiling (postback|click) tps)\s+([\d.]+)$", line)
+    if m:
+        before, after = (pb, pb2) if m.group(3) == "postback" else (click, click2)
+        r = float(m.group(4))
+        print(f"  {m.group(1):<45} {r:.2f} before, {r * before / after:.2f} after, {r * before / ((before + after) / 2):.2f} to their mean")
+PY
+fi
+
 # The server's CPU per request is in the table above (server CPU µs/req, from /proc); the
 # profiles say where it goes. Top 10 by flat (own) time and by cumulative time, per phase.
 shopt -s nullglob
