@@ -235,8 +235,12 @@ UNION ALL SELECT relname, name, 'ON DELETE SET NULL' FROM fks WHERE confdeltype 
 		t.Fatal(err)
 	}
 	var tenants int
-	if err := db.SQL.QueryRowContext(ctx, `SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
-WHERE i.indisprimary AND c.relnamespace = current_schema()::regnamespace AND pg_get_indexdef(i.indexrelid) LIKE '%(account_id, id)'`).Scan(&tenants); err != nil {
+	// This schema's primary keys first (MATERIALIZED), then their definitions: the planner may
+	// otherwise call pg_get_indexdef on an index of another test's schema that is being dropped
+	// meanwhile ("could not open relation with OID").
+	if err := db.SQL.QueryRowContext(ctx, `WITH mine AS MATERIALIZED (SELECT i.indexrelid FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+WHERE i.indisprimary AND c.relnamespace = current_schema()::regnamespace)
+SELECT count(*) FROM mine WHERE pg_get_indexdef(indexrelid) LIKE '%(account_id, id)'`).Scan(&tenants); err != nil {
 		t.Fatal(err)
 	}
 	if tenants != 15 {
