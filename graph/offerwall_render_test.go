@@ -2,8 +2,8 @@ package graph_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync/atomic"
 	"testing"

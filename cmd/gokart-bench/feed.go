@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -47,15 +46,11 @@ type FeedReport struct {
 // The load runs in this process and the server in its own, so the server's latency is not the
 // load generator's scheduling (in one Go process the two share a scheduler and a heap).
 func feedBench(ctx context.Context, cfg config, logf func(string, ...any)) (*FeedReport, error) {
-	client := newHTTPClient(cfg.Concurrency)
-	if err := waitReady(ctx, client, cfg.Server, 30*time.Second); err != nil {
-		return nil, err
-	}
-	runID := time.Now().UTC().Format("20060102T150405")
-	keys, err := createAccount(ctx, cfg.DatabaseURL, "gokart-bench feed "+runID)
+	client, keys, _, statDB, err := begin(ctx, &cfg, "gokart-bench feed ")
 	if err != nil {
 		return nil, err
 	}
+	defer statDB.Close()
 	t0 := time.Now()
 	db, err := storage.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -71,13 +66,6 @@ func feedBench(ctx context.Context, cfg config, logf func(string, ...any)) (*Fee
 		return nil, err
 	}
 	logf("feed: account %d has %d offers (%s)", keys.ID, len(ids), time.Since(t0).Round(time.Millisecond))
-	statDB, err := sql.Open("postgres", cfg.DatabaseURL)
-	if err != nil {
-		return nil, err
-	}
-	statDB.SetMaxOpenConns(1)
-	defer statDB.Close()
-	cfg.backends = pgBackendsOf(statDB)
 	checkpoint(ctx, statDB, logf) // as before every case: the seeding's writes flushed first
 
 	do := feedDoer(client, cfg.Server, pub.Secret, ids)
@@ -161,14 +149,7 @@ func (r *FeedReport) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "  failed, e.g. %s\n", s)
 		}
 	}
-	fmt.Fprintln(w, "\ntargets:")
-	for _, t := range r.Targets {
-		mark := "PASS"
-		if !t.Pass {
-			mark = "FAIL"
-		}
-		fmt.Fprintf(w, "  %-45s %10s  want %-7s %s\n", t.Name, formatValue(t.Value), t.Want, mark)
-	}
+	writeTargets(w, r.Targets)
 }
 
 // Errors is how many feed requests failed.

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gokart/gokart/internal/accounts"
 )
 
 // maxSamples is how many distinct error descriptions a phase keeps to show.
@@ -41,25 +43,36 @@ func newHTTPClient(concurrency int) *http.Client {
 	}
 }
 
-// bench runs the whole benchmark: account, then each case's offers, clicks and postbacks.
-func bench(ctx context.Context, cfg config, logf func(string, ...any)) (*Report, error) {
+// begin is what every run starts with: a client, once the server is ready; an account named
+// prefix and the run's id; and the connection that reads the database's backends (set in cfg)
+// and checkpoints, for the caller to close.
+func begin(ctx context.Context, cfg *config, prefix string) (*http.Client, accounts.Keys, string, *sql.DB, error) {
 	client := newHTTPClient(cfg.Concurrency)
 	if err := waitReady(ctx, client, cfg.Server, 30*time.Second); err != nil {
-		return nil, err
+		return nil, accounts.Keys{}, "", nil, err
 	}
 	runID := time.Now().UTC().Format("20060102T150405")
-	keys, err := createAccount(ctx, cfg.DatabaseURL, "gokart-bench "+runID)
+	keys, err := createAccount(ctx, cfg.DatabaseURL, prefix+runID)
 	if err != nil {
-		return nil, err
+		return nil, accounts.Keys{}, "", nil, err
 	}
-	logf("account %d created", keys.ID)
 	statDB, err := sql.Open("postgres", cfg.DatabaseURL)
 	if err != nil {
-		return nil, err
+		return nil, accounts.Keys{}, "", nil, err
 	}
 	statDB.SetMaxOpenConns(1)
-	defer statDB.Close()
 	cfg.backends = pgBackendsOf(statDB)
+	return client, keys, runID, statDB, nil
+}
+
+// bench runs the whole benchmark: account, then each case's offers, clicks and postbacks.
+func bench(ctx context.Context, cfg config, logf func(string, ...any)) (*Report, error) {
+	client, keys, runID, statDB, err := begin(ctx, &cfg, "gokart-bench ")
+	if err != nil {
+		return nil, err
+	}
+	defer statDB.Close()
+	logf("account %d created", keys.ID)
 	gql := &gqlClient{http: client, url: cfg.Server + "/query", apiKey: keys.APIKey}
 	advertiserID, err := createAdvertiser(ctx, gql)
 	if err != nil {

@@ -127,41 +127,39 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "gokart-bench: feed:", err)
 			return 1
 		}
-		if !writeReport(stdout, stderr, cfg.JSON, rep, rep.WriteText) {
-			return 1
-		}
-		if rep.Errors() > 0 {
-			return 3
-		}
-		return 0
+		return finish(stdout, stderr, cfg.JSON, rep)
 	}
 	rep, err := bench(ctx, cfg, logf)
 	if err != nil {
 		fmt.Fprintln(stderr, "gokart-bench:", err)
 		return 1
 	}
-	if !writeReport(stdout, stderr, cfg.JSON, rep, rep.WriteText) {
-		return 1
+	return finish(stdout, stderr, cfg.JSON, rep)
+}
+
+// report is a run's report: the cases' (Report) or the feed's (FeedReport).
+type report interface {
+	WriteText(io.Writer)
+	Errors() int
+}
+
+// finish prints rep as indented JSON or as text and returns the exit code: 1 when it could not
+// print, 3 when some requests failed, 0 otherwise.
+func finish(stdout, stderr io.Writer, asJSON bool, rep report) int {
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			fmt.Fprintln(stderr, "gokart-bench:", err)
+			return 1
+		}
+	} else {
+		rep.WriteText(stdout)
 	}
 	if rep.Errors() > 0 {
 		return 3
 	}
 	return 0
-}
-
-// writeReport prints rep as indented JSON or as text; false when it could not.
-func writeReport(stdout, stderr io.Writer, asJSON bool, rep any, text func(io.Writer)) bool {
-	if !asJSON {
-		text(stdout)
-		return true
-	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(rep); err != nil {
-		fmt.Fprintln(stderr, "gokart-bench:", err)
-		return false
-	}
-	return true
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {

@@ -283,8 +283,13 @@ func (r *Report) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "  %-45s %.2f\n", x.Name, x.Value)
 		}
 	}
+	writeTargets(w, r.Targets)
+}
+
+// writeTargets prints each target with its value and PASS or FAIL.
+func writeTargets(w io.Writer, targets []Target) {
 	fmt.Fprintln(w, "\ntargets:")
-	for _, t := range r.Targets {
+	for _, t := range targets {
 		mark := "PASS"
 		if !t.Pass {
 			mark = "FAIL"

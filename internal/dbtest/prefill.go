@@ -3,9 +3,12 @@ package dbtest
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Prefill gives an account history on PostgreSQL, fast (generate_series, no round trip per
@@ -70,6 +73,69 @@ func Explain(t testing.TB, db *sql.DB, query string, args ...any) string {
 	if err != nil {
 		t.Fatalf("explain: %v\n%s", err, query)
 	}
+	plan := planText(t, rows)
+	var indexes []string
+	if citus {
+		indexes = indexNames(t, tx)
+	}
+	return citusShardNames(plan, indexes)
+}
+
+// ExplainGeneric is Explain of the plan a session of pool keeps for query once prepared: with
+// pool's plan_cache_mode=force_generic_plan (storage.DB.GenericSQL), the generic plan, its
+// arguments unbound. The arguments are written into EXECUTE as literals.
+func ExplainGeneric(t testing.TB, pool *sql.DB, query string, args ...any) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Back to the pool as it came (but the driver's own prepared statements): the reset is
+	// registered before anything it undoes.
+	prepared := false
+	defer func() {
+		reset := "RESET enable_seqscan"
+		if prepared {
+			reset = "DEALLOCATE explain_probe; " + reset
+		}
+		if _, err := conn.ExecContext(ctx, reset); err != nil {
+			t.Errorf("reset the connection: %v", err)
+		}
+	}()
+	for _, q := range []string{"SET enable_seqscan = off", "PREPARE explain_probe AS " + query} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%v\n%s", err, q)
+		}
+	}
+	prepared = true
+	literals := make([]string, len(args))
+	for i, a := range args {
+		if v, ok := a.(driver.Valuer); ok {
+			a, _ = v.Value()
+		}
+		switch v := a.(type) {
+		case int, int64:
+			literals[i] = fmt.Sprint(v)
+		case string:
+			literals[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+		case time.Time:
+			literals[i] = "'" + v.UTC().Format(time.RFC3339Nano) + "'"
+		default:
+			t.Fatalf("argument %d: no literal for %T", i+1, a)
+		}
+	}
+	rows, err := conn.QueryContext(ctx, "EXPLAIN (COSTS OFF) EXECUTE explain_probe("+strings.Join(literals, ", ")+")")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return planText(t, rows)
+}
+
+// planText reads an EXPLAIN's lines, one per row, and closes rows.
+func planText(t testing.TB, rows *sql.Rows) string {
+	t.Helper()
 	defer rows.Close()
 	var b strings.Builder
 	for rows.Next() {
@@ -82,11 +148,7 @@ func Explain(t testing.TB, db *sql.DB, query string, args ...any) string {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	var indexes []string
-	if citus {
-		indexes = indexNames(t, tx)
-	}
-	return citusShardNames(b.String(), indexes)
+	return b.String()
 }
 
 // indexNames lists the indexes of the schema the transaction works in.

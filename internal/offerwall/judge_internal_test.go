@@ -1,10 +1,6 @@
 package offerwall
 
 import (
-	"context"
-	"database/sql"
-	"database/sql/driver"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -90,72 +86,9 @@ ANALYZE offers; ANALYZE offer_budget_shards; ANALYZE offer_counters`); err != ni
 		}
 		return
 	}
-	generic := explainGeneric(t, db.GenericSQL, query, args)
+	generic := dbtest.ExplainGeneric(t, db.GenericSQL, query, args...)
 	if !strings.Contains(generic, "account_id = $1") {
 		t.Errorf("the generic pool's plan has its arguments filled in:\n%s", generic)
 	}
 	dbtest.RequireKeyed(t, "generic window", generic, keys...)
-}
-
-// explainGeneric prepares query on a session of pool and explains its execution with args,
-// written as literals, with sequential scans off as dbtest.Explain has them.
-func explainGeneric(t *testing.T, pool *sql.DB, query string, args []any) string {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pool.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	// Back to the pool as it came (but the driver's own prepared statements): the reset is
-	// registered before anything it undoes.
-	prepared := false
-	defer func() {
-		reset := "RESET enable_seqscan"
-		if prepared {
-			reset = "DEALLOCATE judge_probe; " + reset
-		}
-		if _, err := conn.ExecContext(ctx, reset); err != nil {
-			t.Errorf("reset the connection: %v", err)
-		}
-	}()
-	for _, q := range []string{"SET enable_seqscan = off", "PREPARE judge_probe AS " + query} {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%v\n%s", err, q)
-		}
-	}
-	prepared = true
-	literals := make([]string, len(args))
-	for i, a := range args {
-		if v, ok := a.(driver.Valuer); ok {
-			a, _ = v.Value()
-		}
-		switch v := a.(type) {
-		case int, int64:
-			literals[i] = fmt.Sprint(v)
-		case string:
-			literals[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
-		case time.Time:
-			literals[i] = "'" + v.UTC().Format(time.RFC3339Nano) + "'"
-		default:
-			t.Fatalf("argument %d: no literal for %T", i+1, a)
-		}
-	}
-	rows, err := conn.QueryContext(ctx, "EXPLAIN (COSTS OFF) EXECUTE judge_probe("+strings.Join(literals, ", ")+")")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var b strings.Builder
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			t.Fatal(err)
-		}
-		b.WriteString(line + "\n")
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
 }
